@@ -1,0 +1,46 @@
+/** AWS SDK clients, configured once for Lambda and for the embedded local AWS alike. */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { KinesisClient } from "@aws-sdk/client-kinesis";
+import { S3Client } from "@aws-sdk/client-s3";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+
+export interface ClientOptions {
+  /** A local emulator's URL; unset in Lambda. */
+  endpoint?: string;
+  region?: string;
+  maxAttempts?: number;
+}
+
+function base(options: ClientOptions) {
+  return {
+    region: options.region ?? process.env.AWS_REGION ?? "eu-north-1",
+    ...(options.maxAttempts !== undefined && { maxAttempts: options.maxAttempts }),
+    ...(options.endpoint !== undefined && {
+      endpoint: options.endpoint,
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    }),
+    // HTTP/1.1 keep-alive: the Kinesis emulator rejects the SDK's HTTP/2 attempt.
+    requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000 }),
+  };
+}
+
+export function createDynamoDbClient(options: ClientOptions = {}): DynamoDBClient {
+  return new DynamoDBClient(base(options));
+}
+
+/** Numbers come back wrapped (exact decimal text), never as binary floats. */
+export function createDocumentClient(client: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true },
+    unmarshallOptions: { wrapNumbers: true },
+  });
+}
+
+export function createKinesisClient(options: ClientOptions = {}): KinesisClient {
+  return new KinesisClient(base(options));
+}
+
+export function createS3Client(options: ClientOptions = {}): S3Client {
+  return new S3Client({ ...base(options), forcePathStyle: options.endpoint !== undefined });
+}

@@ -1,0 +1,34 @@
+/** Trip timestamps: exactly `YYYY-MM-DD HH:MM:SS`, UTC, and a real calendar instant. */
+const DATETIME_PATTERN = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
+
+export type DateTimeCheck = { ok: true } | { ok: false; code: "invalid_datetime_format" | "invalid_calendar_datetime" };
+
+export function checkTripDateTime(text: string): DateTimeCheck {
+  const match = DATETIME_PATTERN.exec(text);
+  if (!match) return { ok: false, code: "invalid_datetime_format" };
+  const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [number, number, number, number, number, number];
+  const instant = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  // Date.UTC rolls 2024-02-30 over into March: a round trip exposes impossible instants.
+  const real =
+    instant.getUTCFullYear() === year &&
+    instant.getUTCMonth() === month - 1 &&
+    instant.getUTCDate() === day &&
+    instant.getUTCHours() === hour &&
+    instant.getUTCMinutes() === minute &&
+    instant.getUTCSeconds() === second;
+  return real ? { ok: true } : { ok: false, code: "invalid_calendar_datetime" };
+}
+
+/** The UTC day a validated timestamp falls on (`YYYY-MM-DD`). */
+export function dateOf(datetime: string): string {
+  return datetime.slice(0, 10);
+}
+
+/** Validated timestamps compare correctly as text because the format is fixed-width. */
+export function compareDateTimes(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function formatDateTime(date: Date): string {
+  return date.toISOString().slice(0, 19).replace("T", " ");
+}

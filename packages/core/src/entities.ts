@@ -1,0 +1,145 @@
+/**
+ * The single-table layout of TripData, modelled with ElectroDB. Key strings are exact
+ * (`casing: "none"`): RAW#START#<pickup>, RAW#END#<dropoff>, COMPLETED#<pickup>, all under the
+ * trip's own partition so one Query returns everything known about a trip.
+ */
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { NumberValue } from "@aws-sdk/lib-dynamodb";
+import { CustomAttributeType, Entity, Service, type Attribute } from "electrodb";
+import { dateOf } from "./datetime.js";
+import { END_EXTRAS, START_EXTRAS } from "./events.js";
+import { TRIP_TABLE } from "./pipeline-spec.js";
+
+/**
+ * A DynamoDB number kept exact: written from decimal text, read back (the document client
+ * wraps numbers) as decimal text.
+ */
+const exactNumber = <R extends boolean = false>(required?: R) =>
+  ({
+    // Typed as decimal text for callers; stored as a NumberValue so DynamoDB gets an exact N.
+    type: CustomAttributeType<string>("string"),
+    required: (required ?? false) as R,
+    set: (value?: string) => (value === undefined ? undefined : (NumberValue.from(value) as unknown as string)),
+    get: (value?: unknown) => (value === undefined ? undefined : String((value as { value?: string }).value ?? value)),
+  }) as const satisfies Attribute;
+
+const text = <R extends boolean = false>(required?: R) => ({ type: "string", required: (required ?? false) as R }) as const satisfies Attribute;
+
+const optionalText = text();
+const optionalNumber = exactNumber();
+
+function extraAttributes<T extends Record<string, "integer" | "decimal" | "datetime">>(extras: T) {
+  return Object.fromEntries(
+    Object.entries(extras).map(([name, kind]) => [name, kind === "datetime" ? optionalText : optionalNumber]),
+  ) as { [K in keyof T]: T[K] extends "datetime" ? typeof optionalText : typeof optionalNumber };
+}
+
+const startExtras = extraAttributes(START_EXTRAS);
+const endExtras = extraAttributes(END_EXTRAS);
+
+const tripId = { type: "string", required: true, readOnly: true } as const satisfies Attribute;
+/** TTL in epoch seconds; read back as a plain number (the document client wraps numbers). */
+const expiresAt = {
+  type: CustomAttributeType<number>("number"),
+  field: TRIP_TABLE.ttlAttribute,
+  get: (value?: unknown) => (value === undefined ? undefined : Number(String((value as { value?: string }).value ?? value))),
+} as const satisfies Attribute;
+
+function primaryIndex<C extends string>(sortTemplate: string, composite: C) {
+  return {
+    pk: { field: TRIP_TABLE.partitionKey, composite: ["trip_id"], template: "${trip_id}", casing: "none" },
+    sk: { field: TRIP_TABLE.sortKey, composite: [composite], template: sortTemplate, casing: "none" },
+  } as const;
+}
+
+export const rawStartEntity = new Entity({
+  model: { entity: "RawStart", version: "1", service: "trips" },
+  attributes: {
+    trip_id: tripId,
+    event_type: { type: ["start"] as const, required: true, default: "start", readOnly: true },
+    pickup_datetime: { ...text(true), readOnly: true },
+    estimated_fare: exactNumber(true),
+    trip_status: { type: ["pending"] as const, required: true, default: "pending" },
+    expires_at: expiresAt,
+    ...startExtras,
+  },
+  indexes: { byTrip: primaryIndex("RAW#START#${pickup_datetime}", "pickup_datetime") },
+});
+
+export const rawEndEntity = new Entity({
+  model: { entity: "RawEnd", version: "1", service: "trips" },
+  attributes: {
+    trip_id: tripId,
+    event_type: { type: ["end"] as const, required: true, default: "end", readOnly: true },
+    dropoff_datetime: { ...text(true), readOnly: true },
+    fare_amount: exactNumber(true),
+    trip_status: { type: ["pending"] as const, required: true, default: "pending" },
+    expires_at: expiresAt,
+    ...endExtras,
+  },
+  indexes: { byTrip: primaryIndex("RAW#END#${dropoff_datetime}", "dropoff_datetime") },
+});
+
+/** Write shard of a completed trip on the per-day GSI: a stable FNV-1a hash of the trip id. */
+export function dayShardOf(tripIdValue: string, shards: number = TRIP_TABLE.completedByDay.shards): string {
+  let hash = 0x811c9dc5;
+  for (const char of tripIdValue) {
+    hash ^= char.codePointAt(0)!;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return String(hash % shards).padStart(2, "0");
+}
+
+export const completedTripEntity = new Entity({
+  model: { entity: "CompletedTrip", version: "1", service: "trips" },
+  attributes: {
+    trip_id: tripId,
+    pickup_datetime: { ...text(true), readOnly: true },
+    dropoff_datetime: text(true),
+    estimated_fare: exactNumber(true),
+    fare_amount: exactNumber(true),
+    trip_status: { type: ["completed"] as const, required: true, default: "completed" },
+    pickup_date: {
+      type: "string",
+      readOnly: true,
+      watch: ["pickup_datetime"],
+      set: (_: unknown, item: { pickup_datetime?: string }) => (item.pickup_datetime ? dateOf(item.pickup_datetime) : undefined),
+    },
+    day_shard: {
+      type: "string",
+      readOnly: true,
+      watch: ["trip_id"],
+      set: (_: unknown, item: { trip_id?: string }) => (item.trip_id ? dayShardOf(item.trip_id) : undefined),
+    },
+    ...startExtras,
+    ...endExtras,
+  },
+  indexes: {
+    byTrip: primaryIndex("COMPLETED#${pickup_datetime}", "pickup_datetime"),
+    byPickupDay: {
+      index: TRIP_TABLE.completedByDay.name,
+      pk: {
+        field: TRIP_TABLE.completedByDay.partitionKey,
+        composite: ["pickup_date", "day_shard"],
+        template: "DAY#${pickup_date}#${day_shard}",
+        casing: "none",
+      },
+      sk: {
+        field: TRIP_TABLE.completedByDay.sortKey,
+        composite: ["pickup_datetime", "trip_id"],
+        template: "${pickup_datetime}#${trip_id}",
+        casing: "none",
+      },
+    },
+  },
+});
+
+export function createTripService(client: DynamoDBDocumentClient, table: string) {
+  return new Service({ rawStart: rawStartEntity, rawEnd: rawEndEntity, completed: completedTripEntity }, { client, table });
+}
+export type TripService = ReturnType<typeof createTripService>;
+
+/** All day shards of the per-day GSI, for readers that list a whole day. */
+export function allDayShards(): string[] {
+  return Array.from({ length: TRIP_TABLE.completedByDay.shards }, (_, i) => String(i).padStart(2, "0"));
+}

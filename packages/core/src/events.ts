@@ -1,0 +1,197 @@
+/**
+ * Trip events and their validation. The same rules apply to a CSV row (ingest) and to a JSON
+ * event on the wire (the stream consumers), so a record is judged identically at every boundary.
+ * On the wire an event is one JSON object: `event_type` plus the snake_case fields, fares and
+ * numeric extras as decimal strings (JSON numbers would lose exactness).
+ */
+import { z } from "zod";
+import { checkTripDateTime } from "./datetime.js";
+import { DECIMAL_PATTERN } from "./decimal.js";
+
+export const MAX_TRIP_ID_LENGTH = 128;
+
+export const REASON_CODES = [
+  "malformed_row",
+  "invalid_json",
+  "invalid_event_type",
+  "missing_field",
+  "invalid_trip_id",
+  "invalid_datetime_format",
+  "invalid_calendar_datetime",
+  "invalid_fare",
+  "invalid_extra",
+  "dropoff_before_pickup",
+  "delivery_failed",
+] as const;
+export type ReasonCode = (typeof REASON_CODES)[number];
+
+export interface Rejection {
+  code: ReasonCode;
+  field?: string;
+  message: string;
+}
+
+export type Validated<T> = { ok: true; value: T } | { ok: false; rejection: Rejection };
+
+export type EventType = "start" | "end";
+
+/** Optional columns the real exports carry, with their types; anything else is ignored. */
+const EXTRA_KINDS = {
+  integer: /^\d+$/,
+  decimal: DECIMAL_PATTERN,
+  datetime: null,
+} as const;
+type ExtraKind = keyof typeof EXTRA_KINDS;
+
+export const START_EXTRAS = {
+  pickup_location_id: "integer",
+  dropoff_location_id: "integer",
+  vendor_id: "integer",
+  estimated_dropoff_datetime: "datetime",
+} as const satisfies Record<string, ExtraKind>;
+
+export const END_EXTRAS = {
+  rate_code: "decimal",
+  passenger_count: "decimal",
+  trip_distance: "decimal",
+  tip_amount: "decimal",
+  payment_type: "decimal",
+  trip_type: "decimal",
+} as const satisfies Record<string, ExtraKind>;
+
+export const REQUIRED_FIELDS = {
+  start: ["trip_id", "pickup_datetime", "estimated_fare_amount"],
+  end: ["trip_id", "dropoff_datetime", "fare_amount"],
+} as const satisfies Record<EventType, readonly string[]>;
+
+function reject(ctx: z.RefinementCtx, code: ReasonCode, message: string): void {
+  ctx.addIssue({ code: z.ZodIssueCode.custom, message, params: { code } });
+}
+
+const tripId = z
+  .string()
+  .trim()
+  .superRefine((value, ctx) => {
+    if (value.length === 0) reject(ctx, "invalid_trip_id", "trip_id is empty");
+    else if (value.length > MAX_TRIP_ID_LENGTH)
+      reject(ctx, "invalid_trip_id", `trip_id has ${value.length} characters, at most ${MAX_TRIP_ID_LENGTH} allowed`);
+  });
+
+const dateTime = z
+  .string()
+  .trim()
+  .superRefine((value, ctx) => {
+    const check = checkTripDateTime(value);
+    if (check.ok) return;
+    reject(
+      ctx,
+      check.code,
+      check.code === "invalid_datetime_format"
+        ? `${JSON.stringify(value)} is not YYYY-MM-DD HH:MM:SS`
+        : `${JSON.stringify(value)} is not a real calendar instant`,
+    );
+  });
+
+const fare = z
+  .string()
+  .trim()
+  .superRefine((value, ctx) => {
+    if (!DECIMAL_PATTERN.test(value))
+      reject(ctx, "invalid_fare", `${JSON.stringify(value)} is not a non-negative decimal like 12 or 12.50`);
+  });
+
+function extra(kind: ExtraKind) {
+  const pattern = EXTRA_KINDS[kind];
+  // An empty cell means "absent", never zero.
+  return z.preprocess(
+    (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
+    (kind === "datetime" ? dateTime : z.string().trim())
+      .superRefine((value, ctx) => {
+        if (pattern && !pattern.test(value)) reject(ctx, "invalid_extra", `${JSON.stringify(value)} is not a valid ${kind}`);
+      })
+      .optional(),
+  );
+}
+
+function extrasShape<T extends Record<string, ExtraKind>>(extras: T) {
+  return Object.fromEntries(Object.entries(extras).map(([name, kind]) => [name, extra(kind)])) as {
+    [K in keyof T]: ReturnType<typeof extra>;
+  };
+}
+
+export const startEventSchema = z.object({
+  event_type: z.literal("start"),
+  trip_id: tripId,
+  pickup_datetime: dateTime,
+  estimated_fare_amount: fare,
+  ...extrasShape(START_EXTRAS),
+});
+
+export const endEventSchema = z.object({
+  event_type: z.literal("end"),
+  trip_id: tripId,
+  dropoff_datetime: dateTime,
+  fare_amount: fare,
+  ...extrasShape(END_EXTRAS),
+});
+
+type Extras<T extends Record<string, ExtraKind>> = { [K in keyof T]?: string };
+export type StartEvent = {
+  event_type: "start";
+  trip_id: string;
+  pickup_datetime: string;
+  estimated_fare_amount: string;
+} & Extras<typeof START_EXTRAS>;
+export type EndEvent = {
+  event_type: "end";
+  trip_id: string;
+  dropoff_datetime: string;
+  fare_amount: string;
+} & Extras<typeof END_EXTRAS>;
+export type TripEvent = StartEvent | EndEvent;
+
+const schemas = { start: startEventSchema, end: endEventSchema } as const;
+
+/** The first failing field (in schema order) decides the reason, so each rejection has one code. */
+function toRejection(error: z.ZodError): Rejection {
+  const issue = error.issues[0]!;
+  const field = issue.path.map(String).join(".") || undefined;
+  const code = (issue.code === z.ZodIssueCode.custom && (issue.params?.code as ReasonCode | undefined)) || undefined;
+  if (code) return { code, field, message: issue.message };
+  if (issue.code === z.ZodIssueCode.invalid_type && issue.received === "undefined")
+    return { code: "missing_field", field, message: `${field} is missing` };
+  const fieldCode: ReasonCode =
+    field === "trip_id" ? "invalid_trip_id" : field?.endsWith("datetime") ? "invalid_datetime_format" : field?.includes("fare") ? "invalid_fare" : "invalid_extra";
+  return { code: fieldCode, field, message: `${field}: ${issue.message}` };
+}
+
+/** Validates one event of a known type: a CSV row (strings by column name) or a decoded wire object. */
+export function validateEvent<T extends EventType>(type: T, input: Record<string, unknown>): Validated<T extends "start" ? StartEvent : EndEvent> {
+  const result = schemas[type].safeParse({ ...input, event_type: type });
+  if (!result.success) return { ok: false, rejection: toRejection(result.error) };
+  return { ok: true, value: withoutAbsent(result.data) as T extends "start" ? StartEvent : EndEvent };
+}
+
+/** Validates a wire event whose type is read from its own `event_type`. */
+export function parseWireEvent(data: string): Validated<TripEvent> {
+  let input: unknown;
+  try {
+    input = JSON.parse(data);
+  } catch {
+    return { ok: false, rejection: { code: "invalid_json", message: "record data is not JSON" } };
+  }
+  if (typeof input !== "object" || input === null || Array.isArray(input))
+    return { ok: false, rejection: { code: "invalid_json", message: "record data is not a JSON object" } };
+  const type = (input as { event_type?: unknown }).event_type;
+  if (type !== "start" && type !== "end")
+    return { ok: false, rejection: { code: "invalid_event_type", field: "event_type", message: `event_type ${JSON.stringify(type)} is not "start" or "end"` } };
+  return validateEvent(type, input as Record<string, unknown>);
+}
+
+export function encodeWireEvent(event: TripEvent): string {
+  return JSON.stringify(event);
+}
+
+function withoutAbsent<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

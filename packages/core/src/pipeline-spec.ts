@@ -1,0 +1,86 @@
+/**
+ * The one definition of the pipeline's resources and event-source mappings. The SST stacks
+ * deploy it and the local runtime (`pnpm start`) emulates it, so the two cannot drift.
+ */
+export const TRIP_TABLE = {
+  name: "TripData",
+  partitionKey: "trip_id",
+  sortKey: "sort_key",
+  /** Epoch seconds; set on RAW items only, so unmatched events expire and completed trips stay. */
+  ttlAttribute: "expires_at",
+  streamView: "NEW_AND_OLD_IMAGES",
+  completedByDay: {
+    name: "byPickupDay",
+    partitionKey: "gsi1pk",
+    sortKey: "gsi1sk",
+    /**
+     * A GSI partition takes ~1,000 writes/s. 10,000 completions/s on one pickup day need at
+     * least 10 partitions; 16 leaves headroom for items over 1 KB and uneven hashing.
+     */
+    shards: 16,
+  },
+} as const;
+
+export const TRIP_STREAM = { name: "TripEventsStream" } as const;
+
+export const DEFAULT_RAW_RETENTION_DAYS = 7;
+
+export const FAILED_PREFIX = { start: "failed/start/", end: "failed/end/", anomalies: "failed/anomalies/" } as const;
+export const METRICS_PREFIX = "metrics/";
+
+export interface EventSourceSpec {
+  batchSize: number;
+  maxBatchingWindowSeconds: number;
+  retryAttempts: number;
+  maxRecordAgeSeconds: number;
+  bisectBatchOnError: true;
+  reportBatchItemFailures: true;
+  parallelizationFactor: number;
+}
+
+/**
+ * Kinesis consumers: 500 records of ~0.5 KB stay far below Lambda's 6 MB payload and become 20
+ * BatchWriteItem calls; a 1 s window trades a second of latency for ~10x fewer invocations at
+ * low traffic. Records older than an hour or failing 5 retries go to the DLQ instead of
+ * blocking the shard.
+ */
+const kinesisConsumer: EventSourceSpec = {
+  batchSize: 500,
+  maxBatchingWindowSeconds: 1,
+  retryAttempts: 5,
+  maxRecordAgeSeconds: 3600,
+  bisectBatchOnError: true,
+  reportBatchItemFailures: true,
+  parallelizationFactor: 1,
+};
+
+export const CONSUMERS = {
+  tripBegin: { source: "kinesis", eventType: "start", handler: "packages/functions/src/trip-begin.handler", ...kinesisConsumer },
+  tripFinish: { source: "kinesis", eventType: "end", handler: "packages/functions/src/trip-finish.handler", ...kinesisConsumer },
+  /**
+   * Each matcher record costs a Query and a few writes: 100 records keep a batch well inside
+   * the function timeout; parallelization stays 1 so one trip's records are handled in order.
+   */
+  matcher: {
+    source: "dynamodb",
+    handler: "packages/functions/src/matcher.handler",
+    batchSize: 100,
+    maxBatchingWindowSeconds: 1,
+    retryAttempts: 10,
+    maxRecordAgeSeconds: 3600,
+    bisectBatchOnError: true,
+    reportBatchItemFailures: true,
+    parallelizationFactor: 1,
+  },
+} as const;
+
+/** The matcher only needs to hear about new raw events; completions and deletes are its own writes. */
+export const MATCHER_FILTER = {
+  eventName: ["INSERT"],
+  dynamodb: { Keys: { sort_key: { S: [{ prefix: "RAW#" }] } } },
+} as const;
+
+/** Lambda event filters on the decoded Kinesis data. */
+export function kinesisEventTypeFilter(eventType: "start" | "end") {
+  return { data: { event_type: [eventType] } } as const;
+}

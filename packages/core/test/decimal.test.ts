@@ -1,0 +1,51 @@
+import fc from "fast-check";
+import { describe, expect, test } from "vitest";
+import { Decimal } from "../src/decimal.js";
+
+describe("Decimal", () => {
+  test("sums exactly where binary floats do not", () => {
+    expect(Decimal.parse("0.1").plus(Decimal.parse("0.2")).toString()).toBe("0.3");
+    expect(Decimal.parse("40.09620692463166").plus(Decimal.parse("69.12471722003522")).toString()).toBe("109.22092414466688");
+  });
+
+  test.each([
+    ["2.675", "2.68"],
+    ["2.665", "2.67"],
+    ["1.005", "1.01"],
+    ["1.00499999999999999999", "1.00"],
+    ["0", "0.00"],
+    ["7", "7.00"],
+    ["0.5", "0.50"],
+    ["999999999.995", "1000000000.00"],
+  ])("rounds %s half-up to %s", (value, expected) => {
+    expect(Decimal.parse(value).toFixed(2)).toBe(expected);
+  });
+
+  test("divides exactly and rounds once", () => {
+    expect(Decimal.parse("10").dividedByToFixed(3, 2)).toBe("3.33");
+    expect(Decimal.parse("0.05").dividedByToFixed(2, 2)).toBe("0.03");
+    // 0.0149999...: rounding the quotient at 20 places first would give 0.015 -> 0.02.
+    expect(Decimal.parse("0.04499999999999999999999").dividedByToFixed(3, 2)).toBe("0.01");
+  });
+
+  test("compares across scales", () => {
+    expect(Decimal.parse("1.50").compare(Decimal.parse("1.5"))).toBe(0);
+    expect(Decimal.parse("1.499999999").compare(Decimal.parse("1.5"))).toBe(-1);
+    expect(Decimal.parse("10").compare(Decimal.parse("9.999"))).toBe(1);
+  });
+
+  test("rejects what is not a plain decimal", () => {
+    for (const bad of ["-1", "1e3", ".5", "5.", "", "NaN"]) expect(() => Decimal.parse(bad)).toThrow(RangeError);
+  });
+
+  test("half-up rounding agrees with integer arithmetic on cents", () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 10n ** 15n }), fc.integer({ min: 0, max: 6 }), (units, scale) => {
+        const text = scale === 0 ? units.toString() : `${units / 10n ** BigInt(scale)}.${(units % 10n ** BigInt(scale)).toString().padStart(scale, "0")}`;
+        const cents = scale <= 2 ? units * 10n ** BigInt(2 - scale) : (units + 5n * 10n ** BigInt(scale - 3)) / 10n ** BigInt(scale - 2);
+        const expected = `${cents / 100n}.${(cents % 100n).toString().padStart(2, "0")}`;
+        expect(Decimal.parse(text).toFixed(2)).toBe(expected);
+      }),
+    );
+  });
+});

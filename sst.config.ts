@@ -1,0 +1,18 @@
+import type { SSTConfig } from "sst";
+import { Pipeline } from "./stacks/Pipeline";
+import { Analytics } from "./stacks/Analytics";
+
+export default {
+  config(input) {
+    return {
+      name: "trip-pipeline",
+      region: input.region ?? "eu-north-1",
+    };
+  },
+  stacks(app) {
+    // Production data outlives a `sst remove`; every other stage is disposable.
+    app.setDefaultRemovalPolicy(app.stage === "prod" ? "retain" : "destroy");
+    app.setDefaultFunctionProps({ runtime: "nodejs20.x", architecture: "arm_64", tracing: "active" });
+    app.stack(Pipeline).stack(Analytics);
+  },
+} satisfies SSTConfig;

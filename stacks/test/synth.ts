@@ -1,0 +1,21 @@
+/**
+ * Synthesizes the real app (sst.config.ts's stacks) for a stage without AWS, once per test
+ * file, and hands out CloudFormation templates for aws-cdk-lib/assertions.
+ */
+import { Template } from "aws-cdk-lib/assertions";
+import { App, getStack } from "sst/constructs";
+import { initProject } from "sst/project.js";
+import config from "../../sst.config";
+
+export interface SynthesizedApp {
+  template(stack: Parameters<typeof getStack>[0]): Template;
+}
+
+export async function synthesize(stage = "test"): Promise<SynthesizedApp> {
+  // A stage must be given: without one sst asks for a personal stage name on stdin.
+  await initProject({ stage });
+  const app = new App({ mode: "deploy", stage, name: "trip-pipeline", region: "eu-north-1" });
+  config.stacks(app);
+  await app.finish();
+  return { template: (stack) => Template.fromStack(getStack(stack)) };
+}

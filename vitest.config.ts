@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["packages/*/test/**/*.test.ts", "stacks/test/**/*.test.ts", "scripts/test/**/*.test.ts"],
+    // SST synthesis and the emulators are heavy: forked workers isolate them and keep a crashed suite from taking the rest down.
+    pool: "forks",
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    env: { SST_TELEMETRY_DISABLED: "1", LOG_LEVEL: "silent" },
+  },
+});
