@@ -62,7 +62,12 @@ const tripsArb = fc.uniqueArray(
 
 describe("computeDailyKpis", () => {
   test("equals a naive exact computation", () => {
-    fc.assert(fc.property(tripsArb, (trips) => expect(computeDailyKpis(trips)).toEqual(naive(trips))), { numRuns: 300 });
+    fc.assert(
+      fc.property(tripsArb, (trips) => {
+        expect(computeDailyKpis(trips)).toEqual(naive(trips));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   test("is unchanged when the input is shuffled or trips are duplicated", () => {
@@ -74,7 +79,9 @@ describe("computeDailyKpis", () => {
             fc.shuffledSubarray([...trips, ...trips, ...trips], { minLength: 3 * trips.length, maxLength: 3 * trips.length }),
           ),
         ),
-        ([trips, shuffledWithDuplicates]) => expect(computeDailyKpis(shuffledWithDuplicates)).toEqual(computeDailyKpis(trips)),
+        ([trips, shuffledWithDuplicates]) => {
+          expect(computeDailyKpis(shuffledWithDuplicates)).toEqual(computeDailyKpis(trips));
+        },
       ),
       { numRuns: 200 },
     );
