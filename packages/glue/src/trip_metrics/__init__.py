@@ -1,0 +1,1 @@
+"""Daily trip KPIs for AWS Glue 5.0, written against plain PySpark (no awsglue)."""

@@ -1,0 +1,26 @@
+"""The daily KPI run, wired from plain-PySpark parts (the Glue entrypoint only adds awsglue)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pyspark import StorageLevel
+from pyspark.sql import SparkSession
+
+from trip_metrics.reader import GsiSource, read_completed_trips
+from trip_metrics.transform import daily_kpis
+from trip_metrics.window import day_window
+from trip_metrics.writer import WriteSummary, write_daily_kpis
+
+
+def run_daily_kpis(
+    spark: SparkSession, source: GsiSource, end_day: date, days_window: int, output_uri: str
+) -> WriteSummary:
+    """Recompute the window's daily KPIs from DynamoDB and replace their output partitions."""
+    window = day_window(end_day, days_window)
+    # The writer evaluates the KPIs twice; persisting them keeps DynamoDB queried (and billed) once.
+    kpis = daily_kpis(read_completed_trips(spark, source, window)).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        return write_daily_kpis(kpis, output_uri, window)
+    finally:
+        kpis.unpersist()

@@ -1,0 +1,187 @@
+"""Generator (and oracle) for packages/core/golden/kpi-cases.json.
+
+The golden file is shared with the TypeScript vitest suite, so its expectations are
+computed here with Python's ``decimal`` module only, independently of the Spark job:
+sums are exact (an Inexact trap proves it) and money is rounded HALF-UP to 2 decimals
+once, at output. The average uses integer division with remainder, so the exact
+quotient is never rounded at an intermediate precision (no double rounding).
+
+Regenerate with:  python packages/glue/tests/golden_gen.py
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation, localcontext
+from pathlib import Path
+from typing import Any
+
+GOLDEN_PATH = Path(__file__).resolve().parents[2] / "core" / "golden" / "kpi-cases.json"
+
+# Wide enough for every intermediate value; any rounding at all raises Inexact.
+_EXACT = Context(prec=200, rounding=ROUND_HALF_UP, traps=[Inexact, InvalidOperation])
+# The single, intended rounding step at output (quantize is inexact by design).
+_OUTPUT = Context(prec=200, rounding=ROUND_HALF_UP, traps=[InvalidOperation])
+_CENT = Decimal("0.01")
+
+Trip = dict[str, str]
+
+
+def trip(trip_id: str, pickup: str, dropoff: str, fare: str) -> Trip:
+    return {"trip_id": trip_id, "pickup_datetime": pickup, "dropoff_datetime": dropoff, "fare_amount": fare}
+
+
+def day_trips(prefix: str, day: str, fares: list[str]) -> list[Trip]:
+    """Trips on one day, one every 4 minutes from 06:00, each 3 minutes long."""
+    def clock(minute: int) -> str:
+        assert minute < 24 * 60, "day_trips keeps every trip inside its day"
+        return f"{day} {minute // 60:02d}:{minute % 60:02d}:00"
+
+    return [
+        trip(f"{prefix}-{i + 1}", clock(360 + 4 * i), clock(363 + 4 * i), fare) for i, fare in enumerate(fares)
+    ]
+
+
+def _money(value: Decimal) -> str:
+    with localcontext(_OUTPUT):
+        return format(value.quantize(_CENT, rounding=ROUND_HALF_UP), "f")
+
+
+def _average(total: Decimal, count: int) -> str:
+    with localcontext(_EXACT):
+        cents, remainder = divmod(total * 100, Decimal(count))
+        if 2 * remainder >= count:
+            cents += 1
+        return format(cents.scaleb(-2), "f")
+
+
+def expected_kpis(trips: list[Trip]) -> list[dict[str, Any]]:
+    """The oracle: daily KPIs exactly as the spec defines them."""
+    by_day: dict[str, list[Decimal]] = defaultdict(list)
+    for t in trips:
+        by_day[t["pickup_datetime"][:10]].append(Decimal(t["fare_amount"]))
+    rows = []
+    with localcontext(_EXACT):
+        for day in sorted(by_day):
+            fares = by_day[day]
+            total = sum(fares, Decimal(0))
+            rows.append(
+                {
+                    "pickup_date": day,
+                    "total_fare": _money(total),
+                    "trip_count": len(fares),
+                    "average_fare": _average(total, len(fares)),
+                    "max_fare": _money(max(fares)),
+                    "min_fare": _money(min(fares)),
+                }
+            )
+    return rows
+
+
+def case_inputs() -> list[tuple[str, list[Trip]]]:
+    """Named inputs; each comment says what the case traps."""
+    return [
+        # The spec's example: one trip, 14-decimal fare.
+        ("single_trip", [trip("t1", "2024-05-25 13:19:00", "2024-05-25 14:05:00", "40.09620692463166")]),
+        # Exact .xx5 ties round up; binary floats hold 2.675 and 1.005 just below the tie.
+        (
+            "half_up_at_exactly_half_cent",
+            day_trips("h", "2024-05-25", ["2.675"]) + day_trips("i", "2024-05-26", ["1.005", "0.000"]),
+        ),
+        # 0.1 + 0.2 is 0.30000000000000004 in floats; 0.1 + 0.7 + 0.005 sums to 0.8049999999999999
+        # in floats (-> 0.80) while the exact total 0.805 rounds half-up to 0.81.
+        (
+            "float_trap_point_one_plus_point_two",
+            day_trips("f", "2024-05-25", ["0.1", "0.2"]) + day_trips("g", "2024-05-26", ["0.1", "0.7", "0.005"]),
+        ),
+        # Real-looking fares with 14-15 decimals: the total must keep every digit.
+        (
+            "fifteen_decimal_fares",
+            day_trips(
+                "r",
+                "2024-05-25",
+                ["40.09620692463166", "17.123456789012345", "23.987654321098765", "8.000000000000001", "12.499999999999999"],
+            ),
+        ),
+        # Three trips: quotients with repeating expansions (0.0133.. -> 0.01, 0.0166.. -> 0.02).
+        (
+            "average_three_trips_repeating_expansion",
+            day_trips("a", "2024-05-25", ["0.01", "0.01", "0.02"]) + day_trips("b", "2024-05-26", ["0.02", "0.02", "0.01"]),
+        ),
+        # 6.015 / 3 = 2.005 exactly: a tie that appears only after the division.
+        ("average_tie_after_division", day_trips("d", "2024-05-25", ["1.005", "2.00", "3.01"])),
+        # 201 trips, total 2481.344999999999999999: the exact average 12.34499999999999999999502..
+        # rounds to 12.34, but rounding the quotient to 20 decimals (or 20 significant digits,
+        # or Spark's 18-digit decimal division) first gives 12.345 and then 12.35.
+        (
+            "average_just_below_half_cent_no_double_rounding",
+            day_trips("n", "2024-05-25", ["12.345"] * 200 + ["12.344999999999999999"]),
+        ),
+        # A zero fare in several spellings.
+        ("zero_fare", day_trips("z", "2024-05-25", ["0", "0.00", "0.000000000000000"])),
+        # A trip crossing midnight counts on its pickup date.
+        (
+            "cross_midnight_counts_on_pickup_date",
+            [
+                trip("m1", "2024-05-25 23:50:00", "2024-05-26 00:20:00", "30.00"),
+                trip("m2", "2024-05-25 10:00:00", "2024-05-25 10:30:00", "10.00"),
+                trip("m3", "2024-05-26 00:05:00", "2024-05-26 00:25:00", "7.50"),
+            ],
+        ),
+        # Leap day between its neighbours.
+        (
+            "leap_day",
+            day_trips("p", "2024-02-29", ["12.345", "7.655"])
+            + day_trips("q", "2024-02-28", ["5.00"])
+            + day_trips("s", "2024-03-01", ["1.111"]),
+        ),
+        # Days interleaved in input order; output is sorted by pickup_date.
+        (
+            "several_days_interleaved",
+            [
+                trip("v1", "2024-05-27 09:00:00", "2024-05-27 09:10:00", "11.115"),
+                trip("v2", "2024-05-25 09:00:00", "2024-05-25 09:10:00", "20.50"),
+                trip("v3", "2024-05-26 09:00:00", "2024-05-26 09:10:00", "3.333"),
+                trip("v4", "2024-05-25 18:00:00", "2024-05-25 18:40:00", "4.125"),
+                trip("v5", "2024-05-27 07:00:00", "2024-05-27 07:10:00", "0.004"),
+                trip("v6", "2024-05-26 21:00:00", "2024-05-26 21:30:00", "3.333"),
+                trip("v7", "2024-05-25 12:00:00", "2024-05-25 12:05:00", "9.999"),
+            ],
+        ),
+        # Large values: carries ripple through every digit.
+        (
+            "large_values",
+            day_trips("l", "2024-05-25", ["999999999.999"] * 3)
+            + day_trips("k", "2024-05-26", ["999999999.995", "999999999.994"]),
+        ),
+        # No completed trips at all: no rows.
+        ("no_trips", []),
+    ]
+
+
+def build_golden() -> dict[str, Any]:
+    return {"cases": [{"name": n, "trips": t, "expected": expected_kpis(t)} for n, t in case_inputs()]}
+
+
+def render(golden: dict[str, Any]) -> str:
+    """JSON with one trip / expected row per line, so diffs stay readable."""
+    def rows(items: list[dict[str, Any]]) -> str:
+        if not items:
+            return "[]"
+        return "[\n" + ",\n".join("        " + json.dumps(i) for i in items) + "\n      ]"
+
+    cases = [
+        "    {\n"
+        f'      "name": {json.dumps(c["name"])},\n'
+        f'      "trips": {rows(c["trips"])},\n'
+        f'      "expected": {rows(c["expected"])}\n'
+        "    }"
+        for c in golden["cases"]
+    ]
+    return '{\n  "cases": [\n' + ",\n".join(cases) + "\n  ]\n}\n"
+
+
+if __name__ == "__main__":
+    GOLDEN_PATH.write_text(render(build_golden()), encoding="utf-8")
+    print(f"wrote {GOLDEN_PATH}")

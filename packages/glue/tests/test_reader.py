@@ -1,0 +1,92 @@
+"""The GSI reader against a local moto DynamoDB server, queried from Spark's executors."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+import dynamodb_fixture as ddb
+from trip_metrics.pipeline import run_daily_kpis
+from trip_metrics.reader import GsiSource, gsi_partition_keys, read_completed_trips
+from trip_metrics.window import day_window
+
+TABLE = "TripData"
+SHARDS = 16
+
+COMPLETED = [
+    # (trip_id, pickup, dropoff, fare, shard)
+    ("c1", "2024-02-28 23:55:00", "2024-02-29 00:20:00", "40.09620692463166", 0),
+    ("c2", "2024-02-29 00:01:00", "2024-02-29 00:30:00", "12.345678901234567", 3),
+    ("c3", "2024-02-29 12:00:00", "2024-02-29 12:30:00", "0.1", 3),
+    ("c4", "2024-02-29 13:00:00", "2024-02-29 13:10:00", "0.2", 15),
+    ("c5", "2024-03-01 08:00:00", "2024-03-01 08:10:00", "999999999.999", 7),
+    ("c6", "2024-03-01 09:00:00", "2024-03-01 09:10:00", "0", 7),
+    ("c7", "2024-03-01 10:00:00", "2024-03-01 10:10:00", "2.675", 7),
+    ("c8", "2024-03-01 11:00:00", "2024-03-01 11:10:00", "1.1", 7),
+    # Outside the 2024-02-28..2024-03-01 window.
+    ("x1", "2024-02-27 23:59:59", "2024-02-28 00:10:00", "5.00", 0),
+    ("x2", "2024-03-02 00:00:00", "2024-03-02 00:10:00", "6.00", 0),
+]
+RAW = [("c2", "2024-02-29 00:01:00", "12.34"), ("r1", "2024-02-29 10:00:00", "99.99")]
+WINDOW = day_window(date(2024, 3, 1), 3)
+
+
+@pytest.fixture(scope="module")
+def trip_table(dynamodb_endpoint: str) -> str:
+    ddb.create_trip_table(dynamodb_endpoint, TABLE)
+    ddb.put_items(
+        dynamodb_endpoint,
+        TABLE,
+        [ddb.completed_item(*t) for t in COMPLETED] + [ddb.raw_item(*r) for r in RAW],
+    )
+    return dynamodb_endpoint
+
+
+def _source(endpoint: str, page_size: int | None = None) -> GsiSource:
+    return GsiSource(table_name=TABLE, shards=SHARDS, region_name=ddb.REGION, endpoint_url=endpoint, page_size=page_size)
+
+
+def test_partition_keys_cover_every_day_and_shard() -> None:
+    keys = gsi_partition_keys([date(2024, 2, 29), date(2024, 3, 1)], 16)
+    assert len(keys) == 32
+    assert keys[0] == "DAY#2024-02-29#00" and keys[15] == "DAY#2024-02-29#15" and keys[-1] == "DAY#2024-03-01#15"
+
+
+@pytest.mark.parametrize("page_size", [None, 1], ids=["1MB-pages", "one-item-pages"])
+def test_reader_returns_exactly_the_windows_completed_trips(
+    spark: SparkSession, trip_table: str, page_size: int | None
+) -> None:
+    trips = read_completed_trips(spark, _source(trip_table, page_size), WINDOW).collect()
+    expected = sorted((t[0], t[1], t[2], t[3]) for t in COMPLETED if not t[0].startswith("x"))
+    assert sorted(tuple(row) for row in trips) == expected
+    # Text in, exact Decimal out: no float ever touched the fares.
+    assert sum(Decimal(row.fare_amount) for row in trips) == Decimal("1000000056.515885825866227")
+
+
+def _single_line(root: Path, day: str) -> str:
+    (part,) = (root / f"year={day[:4]}" / f"month={day[5:7]}" / f"day={day[8:]}").glob("part-*.json")
+    (line,) = part.read_text(encoding="utf-8").splitlines()
+    return line
+
+
+def test_full_run_from_dynamodb_to_json_lines(spark: SparkSession, trip_table: str, tmp_path: Path) -> None:
+    stale = tmp_path / "year=2024" / "month=02" / "day=27"  # outside the window: must survive
+    stale.mkdir(parents=True)
+    (stale / "part-0.json").write_text('{"pickup_date":"2024-02-27"}\n', encoding="utf-8")
+
+    summary = run_daily_kpis(spark, _source(trip_table), date(2024, 3, 1), 3, tmp_path.as_uri())
+
+    assert summary.written_days == ["2024-02-28", "2024-02-29", "2024-03-01"]
+    lines = {day: _single_line(tmp_path, day) for day in summary.written_days}
+    assert lines["2024-03-01"] == (
+        '{"pickup_date":"2024-03-01","total_fare":1000000003.77,"trip_count":4,'
+        '"average_fare":250000000.94,"max_fare":1000000000.00,"min_fare":0.00}'
+    )
+    assert json.loads(lines["2024-02-29"])["trip_count"] == 3
+    assert json.loads(lines["2024-02-28"])["trip_count"] == 1
+    assert (stale / "part-0.json").exists()
