@@ -1,11 +1,24 @@
+import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, test } from "vitest";
+import { CONSUMERS, MATCHER_FILTER, kinesisEventTypeFilter, streamShardCount } from "../../packages/core/src/pipeline-spec";
 import { Pipeline } from "../Pipeline";
 import { synthesize, type SynthesizedApp } from "./synth";
 
 let app: SynthesizedApp;
+let template: Template;
 beforeAll(async () => {
   app = await synthesize();
+  template = app.template(Pipeline);
 });
+
+type Resource = { Type: string; Properties: Record<string, unknown> };
+const resources = (type: string) => Object.entries(template.findResources(type) as Record<string, Resource>);
+const logicalIdOf = (type: string, properties: object) => {
+  const found = Object.keys(template.findResources(type, { Properties: properties }));
+  expect(found).toHaveLength(1);
+  return found[0]!;
+};
+const keyId = () => logicalIdOf("AWS::KMS::Key", {});
 
 describe("Pipeline stack", () => {
   test("TripData: keys, on-demand, PITR, stream, TTL, per-day GSI", () => {
@@ -34,5 +47,113 @@ describe("Pipeline stack", () => {
   test("TripEventsStream is encrypted", () => {
     app.template(Pipeline).hasResourceProperties("AWS::Kinesis::Stream", { StreamEncryption: { EncryptionType: "KMS" } });
     expect(app.template(Pipeline).findResources("AWS::Kinesis::Stream")).not.toEqual({});
+  });
+});
+
+describe("encryption at rest: one customer-managed, rotated key", () => {
+  test("the key rotates and is used by the stream, the table, every DLQ and the bucket", () => {
+    template.hasResourceProperties("AWS::KMS::Key", { EnableKeyRotation: true });
+    const key = { "Fn::GetAtt": [keyId(), "Arn"] };
+    template.hasResourceProperties("AWS::Kinesis::Stream", { ShardCount: streamShardCount("test"), StreamEncryption: { EncryptionType: "KMS", KeyId: key } });
+    template.hasResourceProperties("AWS::DynamoDB::Table", { SSESpecification: { SSEEnabled: true, SSEType: "KMS", KMSMasterKeyId: key } });
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: key } }] },
+      CorsConfiguration: Match.absent(),
+    });
+    const queues = resources("AWS::SQS::Queue");
+    expect(queues).toHaveLength(3);
+    for (const [, queue] of queues) expect(queue.Properties).toMatchObject({ KmsMasterKeyId: key, MessageRetentionPeriod: 14 * 86_400 });
+  });
+
+  test("prod gets 4 shards, every other stage 1", () => {
+    expect([streamShardCount("prod"), streamShardCount("dev"), streamShardCount("test")]).toEqual([4, 1, 1]);
+  });
+});
+
+describe("event source mappings", () => {
+  const mappings = {
+    tripBegin: { source: "TripEventsStream", filter: kinesisEventTypeFilter("start") },
+    tripFinish: { source: "TripEventsStream", filter: kinesisEventTypeFilter("end") },
+    matcher: { source: "TripData", filter: MATCHER_FILTER },
+  } as const;
+
+  test.each(Object.entries(mappings))("%s: filter, batching, bisect, finite retries and age, partial batch responses, its own DLQ", (name, expected) => {
+    const spec = CONSUMERS[name as keyof typeof CONSUMERS];
+    const fn = logicalIdOf("AWS::Lambda::Function", { Handler: spec.handler });
+    const [, mapping] = resources("AWS::Lambda::EventSourceMapping").find(([, m]) => (m.Properties.FunctionName as { Ref: string }).Ref === fn)!;
+    expect(mapping.Properties).toMatchObject({
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify(expected.filter) }] },
+      StartingPosition: "TRIM_HORIZON",
+      BatchSize: spec.batchSize,
+      MaximumBatchingWindowInSeconds: spec.maxBatchingWindowSeconds,
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: spec.retryAttempts,
+      MaximumRecordAgeInSeconds: spec.maxRecordAgeSeconds,
+      ParallelizationFactor: spec.parallelizationFactor,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+    // -1 would mean "retry until the record expires": a poisoned batch would block the shard for a day.
+    expect(spec.retryAttempts).toBeGreaterThanOrEqual(0);
+    expect(spec.maxRecordAgeSeconds).toBeGreaterThan(0);
+    expect(JSON.stringify(mapping.Properties.EventSourceArn)).toContain(expected.source);
+    const dlq = (mapping.Properties.DestinationConfig as { OnFailure: { Destination: { "Fn::GetAtt": [string, string] } } }).OnFailure.Destination["Fn::GetAtt"][0];
+    expect(dlq).toMatch(new RegExp(`^${name}Dlq`));
+  });
+
+  test("each consumer has a timeout, memory, log retention, and the table and bucket bound", () => {
+    for (const spec of Object.values(CONSUMERS)) {
+      template.hasResourceProperties("AWS::Lambda::Function", {
+        Handler: spec.handler,
+        Timeout: 60,
+        MemorySize: 512,
+        Environment: {
+          Variables: Match.objectLike({
+            SST_APP: "trip-pipeline",
+            RAW_RETENTION_DAYS: "7",
+            SST_Table_tableName_TripData: { Ref: Match.stringLikeRegexp("^TripDataTable") },
+            SST_Bucket_bucketName_AnalyticsBucket: { Ref: Match.stringLikeRegexp("^AnalyticsBucket") },
+          }),
+        },
+      });
+    }
+    expect(resources("Custom::LogRetention").map(([, r]) => r.Properties.RetentionInDays)).toEqual([30, 30, 30]);
+  });
+});
+
+describe("least privilege", () => {
+  const DATA_PLANE = /^(dynamodb|kinesis|s3|sqs|kms):/;
+  /**
+   * Data-plane actions AWS only defines on "*": the DynamoDB event source must list the
+   * account's streams to find the table's current stream ARN (CDK's grantStreamRead).
+   */
+  const LIST_ONLY_ON_WILDCARD = new Set(["dynamodb:ListStreams"]);
+
+  const identityStatements = () =>
+    [
+      ...resources("AWS::IAM::Policy").map(([, p]) => p.Properties.PolicyDocument),
+      ...resources("AWS::IAM::Role").flatMap(([, r]) => ((r.Properties.Policies ?? []) as { PolicyDocument: unknown }[]).map((p) => p.PolicyDocument)),
+    ].flatMap((document) => (document as { Statement: { Action: string | string[]; Resource: unknown; Effect: string }[] }).Statement);
+
+  test("no identity policy grants a data-plane action on Resource *", () => {
+    const statements = identityStatements();
+    expect(statements.length).toBeGreaterThan(10);
+    const wildcard = statements.flatMap((statement) => {
+      const all = [statement.Resource].flat();
+      if (!all.includes("*")) return [];
+      return [statement.Action].flat().filter((action) => DATA_PLANE.test(action) && !LIST_ONLY_ON_WILDCARD.has(action));
+    });
+    expect(wildcard).toEqual([]);
+  });
+
+  test("the consumers' grants name the table, the bucket, the stream, their DLQ and the key", () => {
+    const statements = identityStatements().filter((s) => [s.Action].flat().some((a) => DATA_PLANE.test(a)));
+    const granted = (action: string) => statements.filter((s) => [s.Action].flat().includes(action)).map((s) => JSON.stringify(s.Resource));
+    expect(granted("dynamodb:*")).toHaveLength(3);
+    for (const resource of granted("dynamodb:*")) expect(resource).toContain("TripDataTable");
+    for (const resource of granted("s3:*")) expect(resource).toContain("AnalyticsBucket");
+    for (const resource of granted("kinesis:GetRecords")) expect(resource).toContain("TripEventsStream");
+    for (const resource of granted("sqs:SendMessage")) expect(resource).toMatch(/(tripBegin|tripFinish|matcher)Dlq/);
+    expect(granted("kms:GenerateDataKey*")).toEqual(Array(3).fill(JSON.stringify({ "Fn::GetAtt": [keyId(), "Arn"] })));
+    expect(granted("kinesis:*")).toEqual([]); // no stream binding: Lambda reads the stream, the code never calls Kinesis
   });
 });

@@ -9,3 +9,7 @@ export * from "./entities.js";
 export * from "./logger.js";
 export * from "./blob-store.js";
 export * from "./failed-trail.js";
+export * from "./batch.js";
+export * from "./trip-store.js";
+export * from "./raw-events.js";
+export * from "./matcher.js";

@@ -84,3 +84,11 @@ export const MATCHER_FILTER = {
 export function kinesisEventTypeFilter(eventType: "start" | "end") {
   return { data: { event_type: [eventType] } } as const;
 }
+
+/**
+ * Kinesis shards per stage: a shard takes 1,000 records/s or 1 MB/s of writes, so prod's 4
+ * carry ~4,000 events/s (both kinds) with headroom for bursts; every other stage needs one.
+ */
+export function streamShardCount(stage: string): number {
+  return stage === "prod" ? 4 : 1;
+}

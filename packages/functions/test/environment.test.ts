@@ -1,0 +1,83 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { FailedTrail, FolderBlobStore, type FailedRecord } from "@trip-pipeline/core";
+import { startLocalDynamoDb, type LocalServer } from "@trip-pipeline/core/local/dynamo";
+import { lazily, retentionDays } from "../src/environment.js";
+import { handler as matcher } from "../src/matcher.js";
+import { handler as tripBegin } from "../src/trip-begin.js";
+import { handler as tripFinish } from "../src/trip-finish.js";
+import { insertRecord, TestTable } from "../../core/test/support/test-table.js";
+import { context, end, kinesisEvent, start, streamEvent } from "./support.js";
+
+let server: LocalServer;
+let table: TestTable;
+const TABLE = "trip-pipeline-local-TripData";
+let bucketDir: string;
+
+// The handler modules are already imported: the contract only asks for the variables before the first call.
+beforeAll(async () => {
+  server = await startLocalDynamoDb();
+  table = new TestTable(server.endpoint, TABLE);
+  await table.create();
+  bucketDir = await mkdtemp(join(tmpdir(), "bucket-"));
+  Object.assign(process.env, {
+    SST_APP: "trip-pipeline",
+    SST_STAGE: "local",
+    SST_Table_tableName_TripData: TABLE,
+    TRIP_PIPELINE_LOCAL_BUCKET_DIR: bucketDir,
+    AWS_ENDPOINT_URL_DYNAMODB: server.endpoint,
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+    AWS_REGION: "eu-north-1",
+    RAW_RETENTION_DAYS: "3",
+  });
+});
+afterAll(async () => {
+  table.destroy();
+  await server.close();
+  await rm(bucketDir, { recursive: true, force: true });
+});
+
+describe("the deployed handlers, configured only by the environment contract", () => {
+  test("store raw events with the configured retention, trail invalid ones in the local folder, and complete trips", async () => {
+    const before = Math.floor(Date.now() / 1000);
+    expect(await tripBegin(kinesisEvent([start("e1", "2024-05-25 10:00:00"), start("e2", "yesterday")]), context())).toEqual({ batchItemFailures: [] });
+    const [raw] = await table.items();
+    const expiresAt = Number(raw!.expires_at);
+    expect(expiresAt).toBeGreaterThanOrEqual(before + 3 * 86_400);
+    expect(expiresAt).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + 3 * 86_400);
+
+    const trailed: FailedRecord[] = [];
+    for await (const entry of new FailedTrail(new FolderBlobStore(bucketDir)).read("start")) trailed.push(entry.record);
+    expect(trailed).toEqual([expect.objectContaining({ reason: "invalid_datetime_format", field: "pickup_datetime" })]);
+
+    await tripFinish(kinesisEvent([end("e1", "2024-05-25 10:30:00")]), context());
+    const records = (await table.items()).map((item) => insertRecord(TABLE, item));
+    expect(await matcher(streamEvent(records), context())).toEqual({ batchItemFailures: [] });
+    expect((await table.items()).map((item) => item.sort_key)).toEqual(["COMPLETED#2024-05-25 10:00:00"]);
+  });
+});
+
+describe("environment helpers", () => {
+  test("RAW_RETENTION_DAYS: default from the pipeline spec, positive whole days only", () => {
+    expect(retentionDays(undefined)).toBe(7);
+    expect(retentionDays("")).toBe(7);
+    expect(retentionDays("30")).toBe(30);
+    for (const bad of ["0", "-1", "1.5", "7d"]) expect(() => retentionDays(bad)).toThrow(/RAW_RETENTION_DAYS/);
+  });
+
+  test("dependencies are built once; a failed build is retried on the next invocation", async () => {
+    let builds = 0;
+    const deps = lazily(async () => {
+      builds += 1;
+      if (builds === 1) throw new Error("SST_APP missing");
+      return { builds } as never;
+    });
+    await expect(deps()).rejects.toThrow("SST_APP missing");
+    expect(await deps()).toEqual({ builds: 2 });
+    expect(await deps()).toEqual({ builds: 2 });
+    expect(builds).toBe(2);
+  });
+});
