@@ -35,6 +35,14 @@ export type Validated<T> = { ok: true; value: T } | { ok: false; rejection: Reje
 
 export type EventType = "start" | "end";
 
+/** DynamoDB stores numbers with at most 38 significant digits; beyond that a number cannot stay exact. */
+export const MAX_SIGNIFICANT_DIGITS = 38;
+
+function significantDigits(decimal: string): number {
+  const [whole, fraction = ""] = decimal.split(".");
+  return `${whole}${fraction.replace(/0+$/, "")}`.replace(/^0+/, "").length;
+}
+
 /** Optional columns the real exports carry, with their types; anything else is ignored. */
 const EXTRA_KINDS = {
   integer: /^\d+$/,
@@ -98,6 +106,8 @@ const fare = z
   .superRefine((value, ctx) => {
     if (!DECIMAL_PATTERN.test(value))
       reject(ctx, "invalid_fare", `${JSON.stringify(value)} is not a non-negative decimal like 12 or 12.50`);
+    else if (significantDigits(value) > MAX_SIGNIFICANT_DIGITS)
+      reject(ctx, "invalid_fare", `${JSON.stringify(value)} has more than ${MAX_SIGNIFICANT_DIGITS} significant digits and cannot be stored exactly`);
   });
 
 function extra(kind: ExtraKind) {
@@ -108,6 +118,8 @@ function extra(kind: ExtraKind) {
     (kind === "datetime" ? dateTime : z.string().trim())
       .superRefine((value, ctx) => {
         if (pattern && !pattern.test(value)) reject(ctx, "invalid_extra", `${JSON.stringify(value)} is not a valid ${kind}`);
+        else if (pattern && significantDigits(value) > MAX_SIGNIFICANT_DIGITS)
+          reject(ctx, "invalid_extra", `${JSON.stringify(value)} has more than ${MAX_SIGNIFICANT_DIGITS} significant digits`);
       })
       .optional(),
   );

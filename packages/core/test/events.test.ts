@@ -83,6 +83,12 @@ describe("fares", () => {
     ["5.", "invalid_fare"],
     ["", "invalid_fare"],
     ["0x10", "invalid_fare"],
+    ["0.00000000000000000000000000000000000000000001", "ok"],
+    [`1.${"0".repeat(60)}`, "ok"],
+    ["1".repeat(38), "ok"],
+    [`1.${"1".repeat(37)}`, "ok"],
+    [`1.${"1".repeat(38)}`, "invalid_fare"],
+    ["1".repeat(39), "invalid_fare"],
   ] as const)("%j -> %s", (value, expected) => {
     expect(codeOf("start", { ...start, estimated_fare_amount: value })).toBe(expected);
     expect(codeOf("end", { ...end, fare_amount: value })).toBe(expected);
@@ -128,6 +134,7 @@ describe("extras (real-data quirks)", () => {
     expect(codeOf("start", { ...start, vendor_id: "1.5" })).toBe("invalid_extra");
     expect(codeOf("start", { ...start, estimated_dropoff_datetime: "soon" })).toBe("invalid_datetime_format");
     expect(codeOf("end", { ...end, tip_amount: "-1" })).toBe("invalid_extra");
+    expect(codeOf("end", { ...end, trip_distance: "9".repeat(39) })).toBe("invalid_extra");
   });
 
   test("unknown columns are ignored", () => {
