@@ -1,7 +1,188 @@
-import { use, type StackContext } from "sst/constructs";
+import { Aws } from "aws-cdk-lib";
+import { CfnNamedQuery, CfnWorkGroup } from "aws-cdk-lib/aws-athena";
+import { CfnCrawler, CfnDatabase, CfnJob, CfnTable, CfnTrigger } from "aws-cdk-lib/aws-glue";
+import { Effect, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Asset } from "aws-cdk-lib/aws-s3-assets";
+import { Cron, use, type StackContext } from "sst/constructs";
+import { METRICS_PREFIX, TRIP_TABLE } from "../packages/core/src/pipeline-spec";
 import { Pipeline } from "./Pipeline";
 
-export function Analytics({ stack }: StackContext) {
-  const { table, bucket } = use(Pipeline);
-  stack.addOutputs({ MetricsLocation: `s3://${bucket.bucketName}/metrics/`, SourceTable: table.tableName });
+/** Days recomputed by each run, so completions that arrive late are still counted. */
+const DAYS_WINDOW = 3;
+const KPI_TABLE = "daily_trip_kpis";
+const GLUE_SOURCE = "packages/glue/src";
+
+export function Analytics({ stack, app }: StackContext) {
+  const { table, bucket, key } = use(Pipeline);
+  const prod = app.stage === "prod";
+  // Catalog names are account-wide: only prod owns the plain name Athena users know.
+  const database = prod ? "trip_kpis_db" : `trip_kpis_db_${app.stage.replace(/[^a-z0-9]/gi, "_").toLowerCase()}`;
+  const jobName = `${app.stage}-${app.name}-GenerateTripMetrics`;
+  const jobArn = `arn:${Aws.PARTITION}:glue:${Aws.REGION}:${Aws.ACCOUNT_ID}:job/${jobName}`;
+  const metricsUri = `s3://${bucket.bucketName}/${METRICS_PREFIX}`;
+  const catalogArns = [
+    `arn:${Aws.PARTITION}:glue:${Aws.REGION}:${Aws.ACCOUNT_ID}:catalog`,
+    `arn:${Aws.PARTITION}:glue:${Aws.REGION}:${Aws.ACCOUNT_ID}:database/${database}`,
+    `arn:${Aws.PARTITION}:glue:${Aws.REGION}:${Aws.ACCOUNT_ID}:table/${database}/${KPI_TABLE}`,
+  ];
+
+  // The entry script, and the trip_metrics package zipped for --extra-py-files.
+  const script = new Asset(stack, "GlueScript", { path: `${GLUE_SOURCE}/generate_trip_metrics.py` });
+  const library = new Asset(stack, "GlueLibrary", { path: GLUE_SOURCE, exclude: ["**/__pycache__", "*.pyc", "generate_trip_metrics.py"] });
+
+  const glueLogs = new PolicyStatement({
+    actions: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+    resources: [`arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:/aws-glue/*`],
+  });
+
+  const jobRole = new Role(stack, "MetricsJobRole", { assumedBy: new ServicePrincipal("glue.amazonaws.com") });
+  script.grantRead(jobRole);
+  library.grantRead(jobRole);
+  // The job reads only the per-day GSI of completed trips, never the whole table.
+  jobRole.addToPolicy(new PolicyStatement({ actions: ["dynamodb:Query", "dynamodb:DescribeTable"], resources: [table.tableArn, `${table.tableArn}/index/${TRIP_TABLE.completedByDay.name}`] }));
+  jobRole.addToPolicy(new PolicyStatement({ actions: ["s3:ListBucket"], resources: [bucket.bucketArn], conditions: { StringLike: { "s3:prefix": [`${METRICS_PREFIX}*`, "glue-temp/*"] } } }));
+  jobRole.addToPolicy(new PolicyStatement({ actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], resources: [`${bucket.bucketArn}/${METRICS_PREFIX}*`, `${bucket.bucketArn}/glue-temp/*`] }));
+  jobRole.addToPolicy(glueLogs);
+  // CloudWatch metrics have no resource ARNs; the condition keeps the job to Glue's namespace.
+  jobRole.addToPolicy(new PolicyStatement({ actions: ["cloudwatch:PutMetricData"], resources: ["*"], conditions: { StringEquals: { "cloudwatch:namespace": "Glue" } } }));
+  key.grantEncryptDecrypt(jobRole);
+
+  const job = new CfnJob(stack, "GenerateTripMetrics", {
+    name: jobName,
+    description: "Daily fare KPIs per pickup day from the completed trips of the last days",
+    role: jobRole.roleArn,
+    glueVersion: "5.0",
+    command: { name: "glueetl", pythonVersion: "3", scriptLocation: script.s3ObjectUrl },
+    workerType: "G.1X",
+    // Measured locally: 1M trips take seconds of Spark time; prod gets headroom for 10M/day.
+    numberOfWorkers: prod ? 5 : 2,
+    timeout: 60,
+    maxRetries: 1,
+    executionProperty: { maxConcurrentRuns: 1 },
+    defaultArguments: {
+      "--extra-py-files": library.s3ObjectUrl,
+      "--TABLE_NAME": table.tableName,
+      "--GSI_NAME": TRIP_TABLE.completedByDay.name,
+      "--GSI_SHARDS": String(TRIP_TABLE.completedByDay.shards),
+      "--BUCKET": bucket.bucketName,
+      "--METRICS_PREFIX": METRICS_PREFIX,
+      "--DAYS_WINDOW": String(DAYS_WINDOW),
+      "--TempDir": `s3://${bucket.bucketName}/glue-temp/`,
+      "--job-bookmark-option": "job-bookmark-disable",
+      "--enable-continuous-cloudwatch-log": "true",
+      "--enable-metrics": "true",
+    },
+  });
+
+  const catalog = new CfnDatabase(stack, "KpiDatabase", {
+    catalogId: Aws.ACCOUNT_ID,
+    databaseInput: { name: database, description: "Daily trip fare KPIs written by GenerateTripMetrics" },
+  });
+
+  // Declared, not inferred: the crawler would name a table after its folder ("metrics") and
+  // guess money as double. It keeps this schema and adds the day partitions as they appear.
+  const kpiTable = new CfnTable(stack, "DailyTripKpis", {
+    catalogId: Aws.ACCOUNT_ID,
+    databaseName: database,
+    tableInput: {
+      name: KPI_TABLE,
+      tableType: "EXTERNAL_TABLE",
+      parameters: { classification: "json", "typeOfData": "file" },
+      partitionKeys: ["year", "month", "day"].map((name) => ({ name, type: "string" })),
+      storageDescriptor: {
+        location: metricsUri,
+        inputFormat: "org.apache.hadoop.mapred.TextInputFormat",
+        outputFormat: "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+        serdeInfo: { serializationLibrary: "org.openx.data.jsonserde.JsonSerDe" },
+        columns: [
+          { name: "pickup_date", type: "string" },
+          { name: "total_fare", type: "decimal(38,2)" },
+          { name: "trip_count", type: "bigint" },
+          { name: "average_fare", type: "decimal(38,2)" },
+          { name: "max_fare", type: "decimal(38,2)" },
+          { name: "min_fare", type: "decimal(38,2)" },
+        ],
+      },
+    },
+  });
+  kpiTable.addDependency(catalog);
+
+  const crawlerRole = new Role(stack, "KpiCrawlerRole", { assumedBy: new ServicePrincipal("glue.amazonaws.com") });
+  crawlerRole.addToPolicy(new PolicyStatement({ actions: ["s3:ListBucket"], resources: [bucket.bucketArn], conditions: { StringLike: { "s3:prefix": [`${METRICS_PREFIX}*`] } } }));
+  crawlerRole.addToPolicy(new PolicyStatement({ actions: ["s3:GetObject"], resources: [`${bucket.bucketArn}/${METRICS_PREFIX}*`] }));
+  crawlerRole.addToPolicy(
+    new PolicyStatement({
+      actions: ["glue:GetDatabase", "glue:GetTable", "glue:UpdateTable", "glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition", "glue:CreatePartition", "glue:BatchCreatePartition", "glue:UpdatePartition", "glue:BatchUpdatePartition"],
+      resources: catalogArns,
+    }),
+  );
+  crawlerRole.addToPolicy(glueLogs);
+  key.grantDecrypt(crawlerRole);
+
+  const crawler = new CfnCrawler(stack, "KpiCrawler", {
+    name: `${app.stage}-${app.name}-KpiCrawler`,
+    role: crawlerRole.roleArn,
+    databaseName: database,
+    targets: { catalogTargets: [{ databaseName: database, tables: [KPI_TABLE] }] },
+    // Catalog targets require LOG on delete; LOG on update keeps the declared decimal schema.
+    schemaChangePolicy: { updateBehavior: "LOG", deleteBehavior: "LOG" },
+    configuration: JSON.stringify({ Version: 1.0, CrawlerOutput: { Partitions: { AddOrUpdateBehavior: "InheritFromTable" } } }),
+  });
+  crawler.addDependency(kpiTable);
+
+  // Every successful job run (scheduled or manual) is followed by a crawl that adds new days.
+  new CfnTrigger(stack, "CrawlAfterJob", {
+    name: `${app.stage}-${app.name}-CrawlAfterMetrics`,
+    type: "CONDITIONAL",
+    startOnCreation: true,
+    predicate: { logical: "ANY", conditions: [{ jobName, state: "SUCCEEDED", logicalOperator: "EQUALS" }] },
+    actions: [{ crawlerName: crawler.name! }],
+  }).addDependency(job);
+
+  const schedule = new Cron(stack, "DailyMetrics", {
+    schedule: "cron(0 1 * * ? *)",
+    job: {
+      function: {
+        handler: "packages/functions/src/start-metrics-job.handler",
+        description: "Starts GenerateTripMetrics for the window ending yesterday",
+        timeout: 30,
+        logRetention: "one_month",
+        environment: { GLUE_JOB_NAME: jobName, DAYS_WINDOW: String(DAYS_WINDOW) },
+        permissions: [new PolicyStatement({ effect: Effect.ALLOW, actions: ["glue:StartJobRun", "glue:GetJobRuns"], resources: [jobArn] })],
+      },
+    },
+  });
+
+  const workGroup = new CfnWorkGroup(stack, "KpiWorkGroup", {
+    name: `${app.stage}-${app.name}-kpis`,
+    description: "Queries over the daily trip KPIs",
+    recursiveDeleteOption: !prod,
+    workGroupConfiguration: {
+      enforceWorkGroupConfiguration: true,
+      publishCloudWatchMetricsEnabled: true,
+      // A runaway query stops at 1 GB scanned (the KPI table is a few KB per day).
+      bytesScannedCutoffPerQuery: 1_000_000_000,
+      resultConfiguration: {
+        outputLocation: `s3://${bucket.bucketName}/athena-results/`,
+        encryptionConfiguration: { encryptionOption: "SSE_KMS", kmsKey: key.keyArn },
+      },
+    },
+  });
+
+  new CfnNamedQuery(stack, "KpisForOneDay", {
+    name: "KPIs for one pickup day",
+    description: "Replace the date; pickup_date is YYYY-MM-DD (UTC)",
+    database,
+    workGroup: workGroup.name,
+    queryString: `SELECT pickup_date, total_fare, average_fare, trip_count, max_fare, min_fare FROM ${database}.${KPI_TABLE} WHERE pickup_date = '2024-05-25'`,
+  }).addDependency(workGroup);
+
+  stack.addOutputs({
+    MetricsJobName: jobName,
+    KpiDatabase: database,
+    AthenaWorkGroup: workGroup.name,
+    MetricsLocation: metricsUri,
+    ScheduleRule: schedule.cdk.rule.ruleName,
+  });
+  return { job, jobName, crawler, database, workGroup, schedule };
 }

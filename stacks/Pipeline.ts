@@ -4,7 +4,7 @@ import { StreamEncryption } from "aws-cdk-lib/aws-kinesis";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { FilterCriteria, StartingPosition } from "aws-cdk-lib/aws-lambda";
 import { SqsDlq, type DynamoEventSourceProps, type KinesisEventSourceProps } from "aws-cdk-lib/aws-lambda-event-sources";
-import { BucketEncryption } from "aws-cdk-lib/aws-s3";
+import { BlockPublicAccess, BucketEncryption } from "aws-cdk-lib/aws-s3";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Bucket, KinesisStream, Table, type Function as SstFunction, type FunctionProps, type StackContext } from "sst/constructs";
 import {
@@ -61,6 +61,8 @@ export function Pipeline({ stack, app }: StackContext) {
       bucket: {
         versioned: true,
         enforceSSL: true,
+        // SST's default only half-blocks public access; nothing here is ever public.
+        blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
         encryption: BucketEncryption.KMS,
         encryptionKey: key,
         // One data key per bucket instead of a KMS call per object.

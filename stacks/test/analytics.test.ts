@@ -1,0 +1,133 @@
+import { Match, type Template } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, test } from "vitest";
+import { Analytics } from "../Analytics";
+import { Pipeline } from "../Pipeline";
+import { synthesize } from "./synth";
+
+let analytics: Template;
+let pipeline: Template;
+beforeAll(async () => {
+  const app = await synthesize("prod");
+  analytics = app.template(Analytics);
+  pipeline = app.template(Pipeline);
+});
+
+function only(template: Template, type: string): Record<string, any> {
+  const resources = Object.values(template.findResources(type));
+  expect(resources).toHaveLength(1);
+  return resources[0]!.Properties;
+}
+
+describe("Analytics stack (prod)", () => {
+  test("the Glue job: Spark on Glue 5.0, the packaged script, the job's arguments, prod workers", () => {
+    const job = only(analytics, "AWS::Glue::Job");
+    expect(job).toMatchObject({
+      Name: "prod-trip-pipeline-GenerateTripMetrics",
+      GlueVersion: "5.0",
+      Command: { Name: "glueetl", PythonVersion: "3" },
+      WorkerType: "G.1X",
+      NumberOfWorkers: 5,
+      ExecutionProperty: { MaxConcurrentRuns: 1 },
+      DefaultArguments: {
+        "--GSI_NAME": "byPickupDay",
+        "--GSI_SHARDS": "16",
+        "--METRICS_PREFIX": "metrics/",
+        "--DAYS_WINDOW": "3",
+        "--job-bookmark-option": "job-bookmark-disable",
+      },
+    });
+    expect(JSON.stringify(job.Command.ScriptLocation)).toMatch(/\.py"/);
+    expect(JSON.stringify(job.DefaultArguments["--extra-py-files"])).toMatch(/\.zip"/);
+    // Table and bucket come from the Pipeline stack, by cross-stack reference.
+    expect(JSON.stringify(job.DefaultArguments["--TABLE_NAME"])).toMatch(/TripData/);
+    expect(JSON.stringify(job.DefaultArguments["--BUCKET"])).toMatch(/AnalyticsBucket/);
+  });
+
+  test("the job role reads only the per-day GSI and writes only metrics/ (and its temp dir)", () => {
+    const statements = Object.values(analytics.findResources("AWS::IAM::Policy"))
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes("MetricsJobRole"))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as any[]);
+    const dynamo = statements.find((s) => [s.Action].flat().includes("dynamodb:Query"));
+    expect([dynamo.Action].flat().sort()).toEqual(["dynamodb:DescribeTable", "dynamodb:Query"]);
+    expect(JSON.stringify(dynamo.Resource)).toMatch(/\/index\/byPickupDay/);
+    expect(statements.some((s) => [s.Action].flat().some((a: string) => a === "dynamodb:Scan" || a === "dynamodb:*"))).toBe(false);
+    const writes = statements.find((s) => [s.Action].flat().includes("s3:PutObject"));
+    expect(JSON.stringify(writes.Resource)).toMatch(/metrics\/\*/);
+  });
+
+  test("database trip_kpis_db and the daily_trip_kpis table over metrics/, partitioned by day", () => {
+    expect(only(analytics, "AWS::Glue::Database").DatabaseInput.Name).toBe("trip_kpis_db");
+    const table = only(analytics, "AWS::Glue::Table");
+    expect(table).toMatchObject({
+      DatabaseName: "trip_kpis_db",
+      TableInput: {
+        Name: "daily_trip_kpis",
+        PartitionKeys: [
+          { Name: "year", Type: "string" },
+          { Name: "month", Type: "string" },
+          { Name: "day", Type: "string" },
+        ],
+        StorageDescriptor: { SerdeInfo: { SerializationLibrary: "org.openx.data.jsonserde.JsonSerDe" } },
+      },
+    });
+    expect(JSON.stringify(table.TableInput.StorageDescriptor.Location)).toMatch(/\/metrics\/"/);
+    expect(table.TableInput.StorageDescriptor.Columns.map((c: { Name: string }) => c.Name)).toEqual([
+      "pickup_date",
+      "total_fare",
+      "trip_count",
+      "average_fare",
+      "max_fare",
+      "min_fare",
+    ]);
+  });
+
+  test("the crawler targets that table and runs after every successful job run", () => {
+    const crawler = only(analytics, "AWS::Glue::Crawler");
+    expect(crawler.Targets).toEqual({ CatalogTargets: [{ DatabaseName: "trip_kpis_db", Tables: ["daily_trip_kpis"] }] });
+    expect(only(analytics, "AWS::Glue::Trigger")).toMatchObject({
+      Type: "CONDITIONAL",
+      StartOnCreation: true,
+      Predicate: { Conditions: [{ JobName: "prod-trip-pipeline-GenerateTripMetrics", State: "SUCCEEDED", LogicalOperator: "EQUALS" }] },
+      Actions: [{ CrawlerName: crawler.Name }],
+    });
+  });
+
+  test("the schedule runs at 01:00 UTC and may start (only) this job", () => {
+    analytics.hasResourceProperties("AWS::Events::Rule", { ScheduleExpression: "cron(0 1 * * ? *)", State: "ENABLED" });
+    analytics.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: Match.objectLike({ GLUE_JOB_NAME: "prod-trip-pipeline-GenerateTripMetrics", DAYS_WINDOW: "3" }) },
+    });
+    const glueStatements = Object.values(analytics.findResources("AWS::IAM::Policy"))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as any[])
+      .filter((s) => [s.Action].flat().includes("glue:StartJobRun"));
+    expect(glueStatements).toHaveLength(1);
+    expect(JSON.stringify(glueStatements[0].Resource)).toMatch(/:job\/prod-trip-pipeline-GenerateTripMetrics/);
+  });
+
+  test("Athena: an enforced, encrypted workgroup and the named query for one day", () => {
+    expect(only(analytics, "AWS::Athena::WorkGroup").WorkGroupConfiguration).toMatchObject({
+      EnforceWorkGroupConfiguration: true,
+      ResultConfiguration: { EncryptionConfiguration: { EncryptionOption: "SSE_KMS" } },
+    });
+    expect(only(analytics, "AWS::Athena::NamedQuery").QueryString).toMatch(
+      /^SELECT pickup_date, total_fare, average_fare.* FROM trip_kpis_db\.daily_trip_kpis WHERE pickup_date = '\d{4}-\d{2}-\d{2}'$/,
+    );
+  });
+
+  test("the analytics bucket: KMS-encrypted, versioned, public access blocked, TLS only, retained in prod", () => {
+    const [bucket] = Object.values(pipeline.findResources("AWS::S3::Bucket"));
+    expect(bucket!.DeletionPolicy).toBe("Retain");
+    expect(bucket!.Properties).toMatchObject({
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms" } }] },
+      VersioningConfiguration: { Status: "Enabled" },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    });
+    pipeline.hasResourceProperties("AWS::S3::BucketPolicy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: "Deny", Principal: { AWS: "*" }, Action: "s3:*", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+        ]),
+      },
+    });
+  });
+});
