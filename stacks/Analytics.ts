@@ -5,6 +5,7 @@ import { Effect, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws
 import { Asset } from "aws-cdk-lib/aws-s3-assets";
 import { Cron, use, type StackContext } from "sst/constructs";
 import { METRICS_PREFIX, TRIP_TABLE } from "../packages/core/src/pipeline-spec";
+import { addGlueJobFailureAlarm } from "./monitoring";
 import { Pipeline } from "./Pipeline";
 
 /** Days recomputed by each run, so completions that arrive late are still counted. */
@@ -13,7 +14,7 @@ const KPI_TABLE = "daily_trip_kpis";
 const GLUE_SOURCE = "packages/glue/src";
 
 export function Analytics({ stack, app }: StackContext) {
-  const { table, bucket, key } = use(Pipeline);
+  const { table, bucket, key, topic } = use(Pipeline);
   const prod = app.stage === "prod";
   // Catalog names are account-wide: only prod owns the plain name Athena users know.
   const database = prod ? "trip_kpis_db" : `trip_kpis_db_${app.stage.replace(/[^a-z0-9]/gi, "_").toLowerCase()}`;
@@ -138,6 +139,8 @@ export function Analytics({ stack, app }: StackContext) {
     predicate: { logical: "ANY", conditions: [{ jobName, state: "SUCCEEDED", logicalOperator: "EQUALS" }] },
     actions: [{ crawlerName: crawler.name! }],
   }).addDependency(job);
+
+  addGlueJobFailureAlarm(stack, { jobName, topic });
 
   const schedule = new Cron(stack, "DailyMetrics", {
     schedule: "cron(0 1 * * ? *)",

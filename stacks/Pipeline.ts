@@ -17,6 +17,7 @@ import {
   streamShardCount,
   type EventSourceSpec,
 } from "../packages/core/src/pipeline-spec";
+import { addPipelineMonitoring } from "./monitoring";
 
 type ConsumerName = keyof typeof CONSUMERS;
 
@@ -134,6 +135,8 @@ export function Pipeline({ stack, app }: StackContext) {
   // The table and the bucket are encrypted with the pipeline key: reading and writing them needs it.
   for (const fn of Object.values(consumers)) key.grantEncryptDecrypt(fn);
 
-  stack.addOutputs({ StreamName: stream.streamName, TableName: table.tableName, BucketName: bucket.bucketName });
-  return { key, stream, table, bucket, consumers, dlqs };
+  const { topic } = addPipelineMonitoring(stack, { stream, consumers, dlqs, table, key });
+
+  stack.addOutputs({ StreamName: stream.streamName, TableName: table.tableName, BucketName: bucket.bucketName, AlarmTopicArn: topic.topicArn });
+  return { key, stream, table, bucket, consumers, dlqs, topic };
 }

@@ -104,6 +104,13 @@ describe("Analytics stack (prod)", () => {
     expect(JSON.stringify(glueStatements[0].Resource)).toMatch(/:job\/prod-trip-pipeline-GenerateTripMetrics/);
   });
 
+  test("a failed, timed-out or stopped job run alerts the pipeline's alarm topic", () => {
+    analytics.hasResourceProperties("AWS::Events::Rule", {
+      EventPattern: Match.objectLike({ source: ["aws.glue"], "detail-type": ["Glue Job State Change"], detail: Match.objectLike({ jobName: ["prod-trip-pipeline-GenerateTripMetrics"] }) }),
+      Targets: Match.arrayWith([Match.objectLike({ Arn: Match.anyValue() })]),
+    });
+  });
+
   test("Athena: an enforced, encrypted workgroup and the named query for one day", () => {
     expect(only(analytics, "AWS::Athena::WorkGroup").WorkGroupConfiguration).toMatchObject({
       EnforceWorkGroupConfiguration: true,
