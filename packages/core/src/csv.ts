@@ -55,7 +55,8 @@ export async function* readCsvRows(input: Readable, required: readonly string[],
       row,
       line: info.lines,
       record: cells,
-      raw: raw.replace(/\r?\n$/, ""),
+      // With CRLF endings the parser leaves the "\r" in raw: it is not part of the row.
+      raw: raw.replace(/\r?\n?$/, ""),
       ...(record.length !== header.length && {
         malformed: `row has ${record.length} cells, the header has ${header.length}`,
       }),

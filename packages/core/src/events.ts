@@ -4,7 +4,8 @@
  * On the wire an event is one JSON object: `event_type` plus the snake_case fields, fares and
  * numeric extras as decimal strings (JSON numbers would lose exactness).
  */
-import { z } from "zod";
+// zod 4 (shipped inside zod 3.25 as "zod/v4"): the same schemas validate ~10x faster with far less garbage.
+import { z } from "zod/v4";
 import { checkTripDateTime } from "./datetime.js";
 import { DECIMAL_PATTERN } from "./decimal.js";
 
@@ -22,6 +23,8 @@ export const REASON_CODES = [
   "invalid_extra",
   "dropoff_before_pickup",
   "delivery_failed",
+  // Over Kinesis's 1 MiB per record: unlike delivery_failed, sending it again cannot succeed.
+  "record_too_large",
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 
@@ -73,7 +76,7 @@ export const REQUIRED_FIELDS = {
 } as const satisfies Record<EventType, readonly string[]>;
 
 function reject(ctx: z.RefinementCtx, code: ReasonCode, message: string): void {
-  ctx.addIssue({ code: z.ZodIssueCode.custom, message, params: { code } });
+  ctx.addIssue({ code: "custom", message, params: { code } });
 }
 
 const tripId = z
@@ -165,13 +168,12 @@ export type TripEvent = StartEvent | EndEvent;
 const schemas = { start: startEventSchema, end: endEventSchema } as const;
 
 /** The first failing field (in schema order) decides the reason, so each rejection has one code. */
-function toRejection(error: z.ZodError): Rejection {
+function toRejection(error: z.ZodError, input: Record<string, unknown>): Rejection {
   const issue = error.issues[0]!;
   const field = issue.path.map(String).join(".") || undefined;
-  const code = (issue.code === z.ZodIssueCode.custom && (issue.params?.code as ReasonCode | undefined)) || undefined;
+  const code = (issue.code === "custom" && (issue.params?.code as ReasonCode | undefined)) || undefined;
   if (code) return { code, field, message: issue.message };
-  if (issue.code === z.ZodIssueCode.invalid_type && issue.received === "undefined")
-    return { code: "missing_field", field, message: `${field} is missing` };
+  if (field !== undefined && input[field] === undefined) return { code: "missing_field", field, message: `${field} is missing` };
   const fieldCode: ReasonCode =
     field === "trip_id" ? "invalid_trip_id" : field?.endsWith("datetime") ? "invalid_datetime_format" : field?.includes("fare") ? "invalid_fare" : "invalid_extra";
   return { code: fieldCode, field, message: `${field}: ${issue.message}` };
@@ -180,7 +182,7 @@ function toRejection(error: z.ZodError): Rejection {
 /** Validates one event of a known type: a CSV row (strings by column name) or a decoded wire object. */
 export function validateEvent<T extends EventType>(type: T, input: Record<string, unknown>): Validated<T extends "start" ? StartEvent : EndEvent> {
   const result = schemas[type].safeParse({ ...input, event_type: type });
-  if (!result.success) return { ok: false, rejection: toRejection(result.error) };
+  if (!result.success) return { ok: false, rejection: toRejection(result.error, input) };
   return { ok: true, value: withoutAbsent(result.data) as T extends "start" ? StartEvent : EndEvent };
 }
 

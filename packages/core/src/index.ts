@@ -13,3 +13,5 @@ export * from "./batch.js";
 export * from "./trip-store.js";
 export * from "./raw-events.js";
 export * from "./matcher.js";
+export * from "./ingest/index.js";
+export * from "./generate/index.js";

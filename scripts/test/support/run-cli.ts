@@ -1,0 +1,24 @@
+/** Runs a command from the repository root as a user would, collecting its exit code and output. */
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+
+export const ROOT = join(__dirname, "../../..");
+export const TSX = join(ROOT, "node_modules/.bin/tsx");
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(command: string, args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
