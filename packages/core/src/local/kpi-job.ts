@@ -1,0 +1,63 @@
+/**
+ * The daily KPI job of the local AWS: what the Glue job does in AWS, with the core's exact
+ * arithmetic. Reads each day's COMPLETED trips through the per-day GSI (every write shard) and
+ * writes `metrics/year=YYYY/month=MM/day=DD/part-00000.jsonl`, one line per day, money as JSON
+ * numbers with exactly two decimals (the Glue job's line format). Each computed day's object is
+ * replaced; a day without completed trips loses its object.
+ */
+import { ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { BlobStore } from "../blob-store.js";
+import { allDayShards, createTripService } from "../entities.js";
+import { DailyKpiAccumulator, type DailyKpi } from "../kpi.js";
+import { METRICS_PREFIX, TRIP_TABLE } from "../pipeline-spec.js";
+
+export interface KpiJobResult {
+  kpis: DailyKpi[];
+  /** Keys written in the bucket. */
+  outputs: string[];
+}
+
+export async function runLocalKpiJob(db: DynamoDBDocumentClient, tableName: string, bucket: BlobStore, days?: readonly string[]): Promise<KpiJobResult> {
+  const completed = createTripService(db, tableName).entities.completed;
+  const kpis: DailyKpi[] = [];
+  const outputs: string[] = [];
+  for (const day of [...new Set(days ?? (await completedDays(db, tableName)))].sort()) {
+    const accumulator = new DailyKpiAccumulator();
+    const shards = await Promise.all(allDayShards().map((day_shard) => completed.query.byPickupDay({ pickup_date: day, day_shard }).go({ pages: "all" })));
+    for (const { data } of shards) for (const trip of data) accumulator.add(trip);
+    const [kpi] = accumulator.results();
+    const key = metricsKey(day);
+    if (!kpi) {
+      await bucket.delete(key);
+      continue;
+    }
+    await bucket.put(key, `${kpiLine(kpi)}\n`);
+    kpis.push(kpi);
+    outputs.push(key);
+  }
+  return { kpis, outputs };
+}
+
+/** The pickup days that have completed trips: the GSI is sparse, it holds nothing else. */
+async function completedDays(db: DynamoDBDocumentClient, tableName: string): Promise<string[]> {
+  const days = new Set<string>();
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await db.send(
+      new ScanCommand({ TableName: tableName, IndexName: TRIP_TABLE.completedByDay.name, ProjectionExpression: "pickup_date", ExclusiveStartKey: startKey }),
+    );
+    for (const item of page.Items ?? []) days.add(String(item.pickup_date));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return [...days];
+}
+
+export function metricsKey(day: string): string {
+  const [year, month, date] = day.split("-");
+  return `${METRICS_PREFIX}year=${year}/month=${month}/day=${date}/part-00000.jsonl`;
+}
+
+/** One KPI line; money stays decimal text all the way into the JSON number. */
+export function kpiLine(kpi: DailyKpi): string {
+  return `{"pickup_date":${JSON.stringify(kpi.pickup_date)},"total_fare":${kpi.total_fare},"trip_count":${kpi.trip_count},"average_fare":${kpi.average_fare},"max_fare":${kpi.max_fare},"min_fare":${kpi.min_fare}}`;
+}

@@ -1,0 +1,63 @@
+/**
+ * The end-to-end benchmark: `pnpm start`'s whole run on the real sample (the lab7 exports when
+ * present, else a generated 5,000-trip set), against the emulators' ceiling measured right after
+ * in the same process: the minimum emulator operations for the same data, alone.
+ */
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { writeTripFiles } from "@trip-pipeline/core";
+import { measureCeiling } from "@trip-pipeline/core/local/ceiling";
+import { run } from "../start.js";
+
+const REAL_SAMPLE = process.env.TRIP_PIPELINE_SAMPLE_DIR ?? join(import.meta.dirname, "..", "..", "..", "shared", "data", "lab7");
+
+export interface PipelineBench {
+  name: "pipeline";
+  data: string;
+  events: number;
+  seconds: number;
+  eventsPerSecond: number;
+  peakRssMb: number;
+  ceilingSeconds: number;
+  ceilingEventsPerSecond: number;
+  /** Run speed over ceiling speed (goal >= 0.5). */
+  ceilingRatio: number;
+  ceilingPhases: Record<string, number>;
+  summary: string;
+}
+
+export async function benchPipeline(): Promise<PipelineBench> {
+  const work = await mkdtemp(join(tmpdir(), "trip-bench-"));
+  try {
+    const real = existsSync(join(REAL_SAMPLE, "trip_start.csv"));
+    const files = real
+      ? { startFile: join(REAL_SAMPLE, "trip_start.csv"), endFile: join(REAL_SAMPLE, "trip_end.csv") }
+      : await writeTripFiles({ trips: 5_000, days: 3, seed: 7, startDate: "2024-02-28", outDir: join(work, "data") });
+    let peakRss = process.memoryUsage().rss;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+    const report = await run({ ...files, root: join(work, "local"), keep: false, batchingWindowMs: 100 }).finally(() => clearInterval(sampler));
+    const ceiling = await measureCeiling(files.startFile, files.endFile);
+    const ceilingEventsPerSecond = Math.round(ceiling.events / ceiling.seconds);
+    const ceilingRatio = Math.round((report.eventsPerSecond / ceilingEventsPerSecond) * 100) / 100;
+    const data = real ? REAL_SAMPLE : "generated 5,000 trips (seed 7)";
+    return {
+      name: "pipeline",
+      data,
+      events: report.events,
+      seconds: report.seconds,
+      eventsPerSecond: report.eventsPerSecond,
+      peakRssMb: Math.round(peakRss / 2 ** 20),
+      ceilingSeconds: Math.round(ceiling.seconds * 100) / 100,
+      ceilingEventsPerSecond,
+      ceilingRatio,
+      ceilingPhases: Object.fromEntries(Object.entries(ceiling.phases).map(([phase, seconds]) => [phase, Math.round(seconds * 100) / 100])),
+      summary:
+        `pipeline: ${report.events} events end to end in ${report.seconds} s = ${report.eventsPerSecond} events/s (peak RSS ${Math.round(peakRss / 2 ** 20)} MB); ` +
+        `emulator ceiling ${ceilingEventsPerSecond} events/s (${Math.round(ceiling.seconds * 100) / 100} s); ratio ${ceilingRatio} (goal >= 0.5) [${data}]`,
+    };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * `pnpm start` end to end: the whole local pipeline, as a user runs it, on generated data with
+ * every irregularity (invalid rows, duplicates, orphans, anomalies, cross-midnight trips, a leap
+ * day). Its KPIs must equal an independent naive computation over the input files (own CSV
+ * parsing, own rules, BigInt sums; nothing from core), with and without injected faults.
+ */
+import { readFile, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { groundTruth, writeTripFiles, type DailyKpi } from "@trip-pipeline/core";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { RunReport } from "../start.js";
+import { runCli, TSX } from "./support/run-cli.js";
+
+const GENERATED = { trips: 900, days: 3, seed: 2024, startDate: "2024-02-28" };
+let dir: string;
+let files: { startFile: string; endFile: string };
+let naive: NaiveOutcome;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "start-e2e-"));
+  files = await writeTripFiles({ ...GENERATED, outDir: join(dir, "data") });
+  naive = naiveOutcome(await readFile(files.startFile, "utf8"), await readFile(files.endFile, "utf8"));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const run = (command: string, args: string[]) => runCli(command, args, { LOG_LEVEL: "warn" });
+
+describe("pnpm start", () => {
+  test("the data covers what the pipeline must get right", () => {
+    expect(naive.kpis.map((k) => k.pickup_date)).toContain("2024-02-29");
+    expect(naive.crossMidnight).toBeGreaterThan(0);
+    expect(naive.duplicateRows).toBeGreaterThan(0);
+    expect(naive.pending).toBeGreaterThan(0);
+    expect(naive.anomalies).toBeGreaterThan(0);
+    expect(naive.files.start.rejected + naive.files.end.rejected).toBeGreaterThan(0);
+  });
+
+  test(
+    "`pnpm -s start --json` prints only the report; KPIs, pending and anomalies equal the naive computation; the KPI files are in the bucket folder",
+    async () => {
+      const out = join(dir, "clean");
+      const { code, stdout, stderr } = await run("pnpm", ["-s", "start", "--start-file", files.startFile, "--end-file", files.endFile, "--json", "--keep", "--out", out]);
+      expect(code, stderr).toBe(0);
+      expect(stdout.endsWith("}\n")).toBe(true);
+      expect(stdout.trimEnd().split("\n")).toHaveLength(1);
+      const report = JSON.parse(stdout) as RunReport;
+
+      expect(report.kpis).toEqual(naive.kpis);
+      expect(report.pending).toBe(naive.pending);
+      expect(report.anomalies).toBe(naive.anomalies);
+      expect(report.dlq).toBe(0);
+      for (const kind of ["start", "end"] as const)
+        expect(report.ingest[kind]).toMatchObject({ read: naive.files[kind].rows, valid: naive.files[kind].valid, rejected: naive.files[kind].rejected, sent: naive.files[kind].valid, failed: 0 });
+
+      // The generator's own view of the same data agrees (a second, model-based oracle).
+      const truth = groundTruth(GENERATED);
+      expect({ kpis: report.kpis, pending: report.pending, anomalies: report.anomalies }).toEqual({ kpis: truth.kpis, pending: truth.trips.pending, anomalies: truth.trips.anomalies });
+
+      for (const kpi of naive.kpis) {
+        const [year, month, day] = kpi.pickup_date.split("-");
+        const line = await readFile(join(out, "bucket", "metrics", `year=${year}`, `month=${month}`, `day=${day}`, "part-00000.jsonl"), "utf8");
+        expect(line).toBe(
+          `{"pickup_date":"${kpi.pickup_date}","total_fare":${kpi.total_fare},"trip_count":${kpi.trip_count},"average_fare":${kpi.average_fare},"max_fare":${kpi.max_fare},"min_fare":${kpi.min_fare}}\n`,
+        );
+      }
+    },
+    180_000,
+  );
+
+  test(
+    "with handler crashes and emulator throttling the run converges to the same KPIs: nothing lost, nothing counted twice",
+    async () => {
+      const { code, stdout, stderr } = await run(TSX, [
+        "scripts/start.ts",
+        "--start-file",
+        files.startFile,
+        "--end-file",
+        files.endFile,
+        "--json",
+        "--out",
+        join(dir, "faults"),
+        "--throttle",
+        "0.1",
+        "--crash",
+        "0.2",
+        "--seed",
+        "7",
+      ]);
+      expect(code, stderr).toBe(0);
+      const report = JSON.parse(stdout) as RunReport;
+      expect(report.kpis).toEqual(naive.kpis);
+      expect(report.pending).toBe(naive.pending);
+      expect(report.anomalies).toBe(naive.anomalies);
+      expect(report.dlq).toBe(0);
+      expect(report.ingest.start.sent + report.ingest.end.sent).toBe(naive.files.start.valid + naive.files.end.valid);
+      // The faults happened: crashes in every function, throttled calls, retried batches.
+      for (const consumer of Object.values(report.consumers)) expect(consumer.crashes).toBeGreaterThan(0);
+      expect(report.throttled.requests).toBeGreaterThan(0);
+      expect(report.throttled.items).toBeGreaterThan(0);
+      expect(Object.values(report.consumers).reduce((sum, c) => sum + c.retries + c.bisections, 0)).toBeGreaterThan(0);
+    },
+    300_000,
+  );
+
+  test("usage errors exit 1 with the usage", async () => {
+    const { code, stderr } = await run(TSX, ["scripts/start.ts", "--start-file", files.startFile]);
+    expect(code).toBe(1);
+    expect(stderr).toContain("give both --start-file and --end-file");
+    expect(stderr).toContain("usage: pnpm start");
+  });
+});
+
+// ---- The independent naive computation ----
+
+interface NaiveOutcome {
+  kpis: DailyKpi[];
+  pending: number;
+  anomalies: number;
+  crossMidnight: number;
+  duplicateRows: number;
+  files: Record<"start" | "end", { rows: number; valid: number; rejected: number }>;
+}
+
+/** RFC 4180: quoted cells may hold commas and doubled quotes. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  for (const line of text.split(/\r?\n/)) {
+    if (line.trim() === "") continue;
+    const cells: string[] = [];
+    let cell = "";
+    let quoted = false;
+    for (let i = 0; i < line.length; i += 1) {
+      const c = line[i]!;
+      if (quoted && c === '"' && line[i + 1] === '"') (cell += '"'), (i += 1);
+      else if (c === '"') quoted = !quoted;
+      else if (c === "," && !quoted) cells.push(cell), (cell = "");
+      else cell += c;
+    }
+    cells.push(cell);
+    rows.push(cells.map((value) => value.trim()));
+  }
+  return rows;
+}
+
+const DECIMAL = /^\d+(\.\d+)?$/;
+/** Digits from the first non-zero one to the last non-zero one (DynamoDB keeps 38). */
+function significantDigits(text: string): number {
+  const [whole, fraction = ""] = text.split(".");
+  return (whole! + fraction.replace(/0+$/, "")).replace(/^0+/, "").length;
+}
+const decimalOk = (text: string) => DECIMAL.test(text) && significantDigits(text) <= 38;
+
+function datetimeOk(text: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(text);
+  if (!m) return false;
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d && date.getUTCHours() === h && date.getUTCMinutes() === mi && date.getUTCSeconds() === s;
+}
+
+const RULES = {
+  start: { time: "pickup_datetime", fare: "estimated_fare_amount", integers: ["pickup_location_id", "dropoff_location_id", "vendor_id"], decimals: [], datetimes: ["estimated_dropoff_datetime"] },
+  end: { time: "dropoff_datetime", fare: "fare_amount", integers: [], decimals: ["rate_code", "passenger_count", "trip_distance", "tip_amount", "payment_type", "trip_type"], datetimes: [] },
+} as const;
+
+type Row = Record<string, string>;
+
+function validRows(kind: "start" | "end", text: string) {
+  const [header, ...rows] = parseCsv(text);
+  const rules = RULES[kind];
+  const valid: Row[] = [];
+  for (const cells of rows) {
+    if (cells.length !== header!.length) continue;
+    const row: Row = Object.fromEntries(header!.map((name, i) => [name, cells[i]!]));
+    const ok =
+      row.trip_id!.length > 0 &&
+      row.trip_id!.length <= 128 &&
+      datetimeOk(row[rules.time]!) &&
+      decimalOk(row[rules.fare]!) &&
+      rules.integers.every((c) => row[c] === "" || /^\d+$/.test(row[c]!)) &&
+      rules.decimals.every((c) => row[c] === "" || decimalOk(row[c]!)) &&
+      rules.datetimes.every((c) => row[c] === "" || datetimeOk(row[c]!));
+    if (ok) valid.push(row);
+  }
+  return { rows: rows.length, valid };
+}
+
+/** Fares as BigInt units of 10^-40 (valid fares have at most 38 significant digits). */
+const SCALE = 10n ** 40n;
+const units = (fare: string) => {
+  const [whole, fraction = ""] = fare.split(".");
+  return BigInt(whole!) * SCALE + BigInt(fraction.padEnd(40, "0"));
+};
+/** value / divisor (in 10^-40 units), rounded half-up to cents, as text. */
+function cents(value: bigint, divisor = 1n): string {
+  const c = (2n * value * 100n + divisor * SCALE) / (2n * divisor * SCALE);
+  return `${c / 100n}.${String(c % 100n).padStart(2, "0")}`;
+}
+
+function naiveOutcome(startText: string, endText: string): NaiveOutcome {
+  const starts = validRows("start", startText);
+  const ends = validRows("end", endText);
+  const trips = new Map<string, { starts: Row[]; ends: Row[] }>();
+  for (const [kind, rows] of [["starts", starts.valid], ["ends", ends.valid]] as const)
+    for (const row of rows) {
+      const trip = trips.get(row.trip_id!) ?? { starts: [], ends: [] };
+      trip[kind].push(row);
+      trips.set(row.trip_id!, trip);
+    }
+  const days = new Map<string, { total: bigint; count: number; max: bigint; min: bigint }>();
+  let pending = 0;
+  let anomalies = 0;
+  let crossMidnight = 0;
+  for (const trip of trips.values()) {
+    if (trip.starts.length === 0 || trip.ends.length === 0) {
+      pending += 1;
+      continue;
+    }
+    const start = trip.starts.reduce((a, b) => (b.pickup_datetime! < a.pickup_datetime! ? b : a));
+    const later = trip.ends.filter((e) => e.dropoff_datetime! >= start.pickup_datetime!);
+    if (later.length === 0) {
+      anomalies += 1;
+      continue;
+    }
+    const end = later.reduce((a, b) => (b.dropoff_datetime! < a.dropoff_datetime! ? b : a));
+    if (end.dropoff_datetime!.slice(0, 10) !== start.pickup_datetime!.slice(0, 10)) crossMidnight += 1;
+    const fare = units(end.fare_amount!);
+    const day = start.pickup_datetime!.slice(0, 10);
+    const totals = days.get(day);
+    if (!totals) days.set(day, { total: fare, count: 1, max: fare, min: fare });
+    else {
+      totals.total += fare;
+      totals.count += 1;
+      if (fare > totals.max) totals.max = fare;
+      if (fare < totals.min) totals.min = fare;
+    }
+  }
+  const duplicateRows = starts.valid.length + ends.valid.length - new Set([...starts.valid.map((r) => `s${r.trip_id}`), ...ends.valid.map((r) => `e${r.trip_id}`)]).size;
+  return {
+    kpis: [...days.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([pickup_date, t]) => ({ pickup_date, total_fare: cents(t.total), trip_count: t.count, average_fare: cents(t.total, BigInt(t.count)), max_fare: cents(t.max), min_fare: cents(t.min) })),
+    pending,
+    anomalies,
+    crossMidnight,
+    duplicateRows,
+    files: {
+      start: { rows: starts.rows, valid: starts.valid.length, rejected: starts.rows - starts.valid.length },
+      end: { rows: ends.rows, valid: ends.valid.length, rejected: ends.rows - ends.valid.length },
+    },
+  };
+}
