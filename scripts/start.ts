@@ -28,6 +28,8 @@ export const USAGE = `usage: pnpm start [--start-file F --end-file F] [--json] [
   --out DIR                      the run's folder (default .local); emptied when a run starts
   --kinesis-shards N             shards of the local stream (default: as a non-prod stage deploys it)
   --batching-window-ms N         consumers' batching window (default 100; deployed: 1000)
+  --verbose                      every handler's JSON log lines on stderr (default: warnings and errors;
+                                 LOG_LEVEL overrides both)
 fault injection (the pipeline must converge to the same KPIs):
   --throttle RATE                fraction of emulator calls answered ProvisionedThroughputExceeded
   --crash RATE                   fraction of handler invocations that crash at a random point
@@ -46,6 +48,7 @@ const OPTIONS = {
   throttle: { type: "string" },
   crash: { type: "string" },
   seed: { type: "string" },
+  verbose: { type: "boolean", default: false },
   help: { type: "boolean", default: false },
 } as const;
 
@@ -84,6 +87,11 @@ export async function main(argv: string[]): Promise<number> {
   const throttle = rateOption("throttle", values.throttle);
   const crash = rateOption("crash", values.crash);
   const seed = intOption("seed", values.seed, 0) ?? 1;
+  // The handlers log one line per batch at info: useful in CloudWatch, noise in a terminal.
+  // Loggers are created on first use, so this reaches every handler.
+  process.env.LOG_LEVEL ??= values.verbose ? "info" : "warn";
+  // The pinned SDK runs on Node 20; its notice is about future releases, not this run.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
   const report = await run({
     startFile,
