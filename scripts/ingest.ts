@@ -6,13 +6,11 @@
  * 2 some valid rows failed delivery (they are in the failed trail: `pnpm replay-failed`);
  * 1 usage error, unreadable file, missing column or unreachable stream (nothing is trailed for it).
  */
-import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
-import { createLogger, FailedTrail, FolderBlobStore, ingestFiles, KinesisRecordSink, S3BlobStore, TRIP_STREAM, type IngestSummary } from "@trip-pipeline/core";
-import { createKinesisClient, createS3Client } from "@trip-pipeline/core/aws/clients";
+import { createLogger, FailedTrail, ingestFiles, TRIP_STREAM, type IngestSummary } from "@trip-pipeline/core";
 import { intOption, parseCli, runWhenMain, UsageError } from "./lib/cli.js";
 import { createProgressBar } from "./lib/progress.js";
 import { formatTable, reasonsCell } from "./lib/table.js";
-import { pipelineOutputs } from "./lib/stack-outputs.js";
+import { checkTargetOptions, resolvePipelineTarget, TARGET_OPTIONS } from "./lib/target.js";
 
 export const USAGE = `usage: pnpm ingest --start-file F --end-file F [--stage S | --endpoint URL [--stream NAME]] [options]
 
@@ -31,61 +29,12 @@ exit codes: 0 all rows sent or rejected, 2 some rows failed delivery (see the fa
 const OPTIONS = {
   "start-file": { type: "string" },
   "end-file": { type: "string" },
-  stage: { type: "string" },
-  endpoint: { type: "string" },
-  stream: { type: "string" },
-  "trail-dir": { type: "string" },
-  region: { type: "string" },
+  ...TARGET_OPTIONS,
   concurrency: { type: "string" },
   "dry-run": { type: "boolean", default: false },
   json: { type: "boolean", default: false },
   help: { type: "boolean", default: false },
 } as const;
-
-type Values = ReturnType<typeof parseCli<typeof OPTIONS>>;
-
-interface Target {
-  sink: KinesisRecordSink;
-  trail: FailedTrail;
-  /** Where the failed trail goes, for messages. */
-  trailLocation: string;
-  close(): void;
-}
-
-async function resolveTarget(values: Values): Promise<Target | undefined> {
-  const { stage, endpoint } = values;
-  if (stage !== undefined && endpoint !== undefined) throw new UsageError("give --stage or --endpoint, not both");
-  if (stage === undefined && (values.stream !== undefined || values["trail-dir"] !== undefined) && endpoint === undefined)
-    throw new UsageError("--stream and --trail-dir go with --endpoint");
-  if (stage !== undefined && (values.stream !== undefined || values["trail-dir"] !== undefined))
-    throw new UsageError("with --stage the stream and the bucket come from the stack outputs: drop --stream/--trail-dir");
-  if (values["dry-run"]) return undefined;
-  if (endpoint !== undefined) {
-    const kinesis = createKinesisClient({ endpoint });
-    const trailDir = values["trail-dir"] ?? ".local/bucket";
-    return {
-      sink: new KinesisRecordSink(kinesis, values.stream ?? TRIP_STREAM.name),
-      trail: new FailedTrail(new FolderBlobStore(trailDir)),
-      trailLocation: trailDir,
-      close: () => kinesis.destroy(),
-    };
-  }
-  if (stage === undefined) throw new UsageError("give --stage S or --endpoint URL (or --dry-run)");
-  const region = values.region ?? process.env.AWS_REGION ?? "eu-north-1";
-  const cloudFormation = new CloudFormationClient({ region });
-  const { streamName, bucketName } = await pipelineOutputs(cloudFormation, stage).finally(() => cloudFormation.destroy());
-  const kinesis = createKinesisClient({ region });
-  const s3 = createS3Client({ region });
-  return {
-    sink: new KinesisRecordSink(kinesis, streamName),
-    trail: new FailedTrail(new S3BlobStore(s3, bucketName)),
-    trailLocation: `s3://${bucketName}`,
-    close: () => {
-      kinesis.destroy();
-      s3.destroy();
-    },
-  };
-}
 
 /** The summary as a plain-text table, one line per file (also printed by pnpm start). */
 export function table(summary: IngestSummary): string {
@@ -106,12 +55,14 @@ export async function main(argv: string[]): Promise<number> {
   if (!startFile || !endFile) throw new UsageError("--start-file and --end-file are required");
   const concurrency = intOption("concurrency", values.concurrency, 1);
   const dryRun = values["dry-run"];
-  const target = await resolveTarget(values);
+  // A dry run reads nothing remote (not even the stage's outputs) and writes nothing.
+  if (dryRun) checkTargetOptions(values, false);
+  const target = dryRun ? undefined : await resolvePipelineTarget(values, true);
   const logger = createLogger("ingest");
   const progress = createProgressBar(process.stderr, process.stderr.isTTY === true && !values.json);
   let summary: IngestSummary;
   try {
-    summary = await ingestFiles({ startFile, endFile, dryRun, sink: target?.sink, trail: target?.trail, concurrency, logger, onProgress: progress.update });
+    summary = await ingestFiles({ startFile, endFile, dryRun, sink: target?.sink, trail: target && new FailedTrail(target.store), concurrency, logger, onProgress: progress.update });
   } finally {
     progress.done();
     target?.close();
@@ -120,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : table(summary));
   const rejected = summary.start.rejected + summary.end.rejected;
   const failed = summary.start.failed + summary.end.failed;
-  const where = target ? ` (failed/start/, failed/end/ in ${target.trailLocation})` : "";
+  const where = target ? ` (failed/start/, failed/end/ in ${target.location})` : "";
   if (rejected > 0)
     process.stderr.write(`warning: ${rejected} rows ${dryRun ? "would be " : ""}rejected (start ${summary.start.rejected}, end ${summary.end.rejected})${where}\n`);
   if (failed > 0) {

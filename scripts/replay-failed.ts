@@ -17,7 +17,6 @@
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
 import { createInterface } from "node:readline";
-import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import {
   BatchSender,
   createLogger,
@@ -25,12 +24,9 @@ import {
   encodeWireEvent,
   FailedTrail,
   FAILED_PREFIX,
-  FolderBlobStore,
-  KinesisRecordSink,
   parseWireEvent,
   readCsvRows,
   REQUIRED_FIELDS,
-  S3BlobStore,
   TRIP_STREAM,
   validateEvent,
   type BlobStore,
@@ -42,9 +38,8 @@ import {
   type TripEvent,
   type Validated,
 } from "@trip-pipeline/core";
-import { createKinesisClient, createS3Client } from "@trip-pipeline/core/aws/clients";
 import { parseCli, runWhenMain, UsageError } from "./lib/cli.js";
-import { pipelineOutputs } from "./lib/stack-outputs.js";
+import { resolvePipelineTarget, TARGET_OPTIONS } from "./lib/target.js";
 import { formatTable, reasonsCell } from "./lib/table.js";
 
 export const USAGE = `usage: pnpm replay-failed [--trail-dir DIR | --stage S] [--endpoint URL [--stream NAME]] [options]
@@ -224,59 +219,12 @@ async function firstLine(path: string): Promise<string | undefined> {
 }
 
 const OPTIONS = {
-  stage: { type: "string" },
-  "trail-dir": { type: "string" },
-  endpoint: { type: "string" },
-  stream: { type: "string" },
-  region: { type: "string" },
+  ...TARGET_OPTIONS,
   kind: { type: "string", default: "all" },
   "dry-run": { type: "boolean", default: false },
   json: { type: "boolean", default: false },
   help: { type: "boolean", default: false },
 } as const;
-
-type Values = ReturnType<typeof parseCli<typeof OPTIONS>>;
-
-interface Target {
-  store: BlobStore;
-  sink?: RecordSink;
-  location: string;
-  close(): void;
-}
-
-async function resolveTarget(values: Values): Promise<Target> {
-  const { stage, endpoint } = values;
-  const trailDir = values["trail-dir"];
-  const dryRun = values["dry-run"];
-  if (stage !== undefined && (trailDir !== undefined || endpoint !== undefined || values.stream !== undefined))
-    throw new UsageError("with --stage the bucket and the stream come from the stack outputs: drop --trail-dir/--endpoint/--stream");
-  if (values.stream !== undefined && endpoint === undefined) throw new UsageError("--stream goes with --endpoint");
-  if (stage === undefined) {
-    if (endpoint === undefined && !dryRun) throw new UsageError("give --stage S, or --endpoint URL (with --trail-dir), or --dry-run");
-    const dir = trailDir ?? ".local/bucket";
-    const kinesis = endpoint === undefined || dryRun ? undefined : createKinesisClient({ endpoint });
-    return {
-      store: new FolderBlobStore(dir),
-      sink: kinesis && new KinesisRecordSink(kinesis, values.stream ?? TRIP_STREAM.name),
-      location: dir,
-      close: () => kinesis?.destroy(),
-    };
-  }
-  const region = values.region ?? process.env.AWS_REGION ?? "eu-north-1";
-  const cloudFormation = new CloudFormationClient({ region });
-  const { streamName, bucketName } = await pipelineOutputs(cloudFormation, stage).finally(() => cloudFormation.destroy());
-  const s3 = createS3Client({ region });
-  const kinesis = dryRun ? undefined : createKinesisClient({ region });
-  return {
-    store: new S3BlobStore(s3, bucketName),
-    sink: kinesis && new KinesisRecordSink(kinesis, streamName),
-    location: `s3://${bucketName}`,
-    close: () => {
-      s3.destroy();
-      kinesis?.destroy();
-    },
-  };
-}
 
 function kindsOf(value: string): EventType[] {
   if (value === "all") return ["start", "end"];
@@ -297,7 +245,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const kinds = kindsOf(values.kind);
   const dryRun = values["dry-run"];
-  const target = await resolveTarget(values);
+  const target = await resolvePipelineTarget(values, !dryRun);
   const logger = createLogger("replay-failed");
   let summary: ReplaySummary;
   try {

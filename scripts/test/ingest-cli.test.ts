@@ -95,7 +95,7 @@ describe("pnpm ingest", () => {
   test.each([
     [[], "--start-file and --end-file are required"],
     [["--start-file", "a", "--end-file", "b"], "give --stage S or --endpoint URL (or --dry-run)"],
-    [["--start-file", "a", "--end-file", "b", "--stage", "dev", "--endpoint", "http://x"], "give --stage or --endpoint, not both"],
+    [["--start-file", "a", "--end-file", "b", "--stage", "dev", "--endpoint", "http://x"], "with --stage the stream and the bucket come from the stack outputs"],
     [["--start-file", "a", "--end-file", "b", "--stage", "dev", "--trail-dir", "x"], "with --stage the stream and the bucket come from the stack outputs"],
     [["--start-file", "a", "--end-file", "b", "--dry-run", "--concurrency", "0"], '--concurrency must be a whole number from 1, got "0"'],
     [["--start-file", "a", "--end-file", "b", "--bogus"], "Unknown option '--bogus'"],

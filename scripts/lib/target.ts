@@ -1,0 +1,73 @@
+/**
+ * Where the CLIs read and write: a deployed stage (stream and bucket from its Pipeline stack
+ * outputs) or the local AWS of `pnpm start` (a Kinesis endpoint and a bucket folder).
+ */
+import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
+import { FolderBlobStore, KinesisRecordSink, S3BlobStore, TRIP_STREAM, type BlobStore } from "@trip-pipeline/core";
+import { createKinesisClient, createS3Client } from "@trip-pipeline/core/aws/clients";
+import { UsageError } from "./cli.js";
+import { pipelineOutputs } from "./stack-outputs.js";
+
+export const TARGET_OPTIONS = {
+  stage: { type: "string" },
+  endpoint: { type: "string" },
+  stream: { type: "string" },
+  "trail-dir": { type: "string" },
+  region: { type: "string" },
+} as const;
+
+export interface TargetValues {
+  stage?: string;
+  endpoint?: string;
+  stream?: string;
+  "trail-dir"?: string;
+  region?: string;
+}
+
+export interface PipelineTarget {
+  /** The bucket (S3 or a folder) holding failed/. */
+  store: BlobStore;
+  /** The stream; absent when nothing is to be sent (a dry run). */
+  sink?: KinesisRecordSink;
+  /** The bucket, for messages. */
+  location: string;
+  close(): void;
+}
+
+/** Rejects contradictory options before anything is read or sent. */
+export function checkTargetOptions(values: TargetValues, send: boolean): void {
+  const { stage, endpoint, stream } = values;
+  if (stage !== undefined && (endpoint !== undefined || stream !== undefined || values["trail-dir"] !== undefined))
+    throw new UsageError("with --stage the stream and the bucket come from the stack outputs: drop --endpoint/--stream/--trail-dir");
+  if (stream !== undefined && endpoint === undefined) throw new UsageError("--stream goes with --endpoint");
+  if (send && stage === undefined && endpoint === undefined) throw new UsageError("give --stage S or --endpoint URL (or --dry-run)");
+}
+
+/** `send: false` (a dry run) opens no stream client. */
+export async function resolvePipelineTarget(values: TargetValues, send: boolean): Promise<PipelineTarget> {
+  checkTargetOptions(values, send);
+  if (values.stage === undefined) {
+    const dir = values["trail-dir"] ?? ".local/bucket";
+    const kinesis = send && values.endpoint !== undefined ? createKinesisClient({ endpoint: values.endpoint }) : undefined;
+    return {
+      store: new FolderBlobStore(dir),
+      sink: kinesis && new KinesisRecordSink(kinesis, values.stream ?? TRIP_STREAM.name),
+      location: dir,
+      close: () => kinesis?.destroy(),
+    };
+  }
+  const region = values.region ?? process.env.AWS_REGION ?? "eu-north-1";
+  const cloudFormation = new CloudFormationClient({ region });
+  const { streamName, bucketName } = await pipelineOutputs(cloudFormation, values.stage).finally(() => cloudFormation.destroy());
+  const s3 = createS3Client({ region });
+  const kinesis = send ? createKinesisClient({ region }) : undefined;
+  return {
+    store: new S3BlobStore(s3, bucketName),
+    sink: kinesis && new KinesisRecordSink(kinesis, streamName),
+    location: `s3://${bucketName}`,
+    close: () => {
+      s3.destroy();
+      kinesis?.destroy();
+    },
+  };
+}
