@@ -44,9 +44,12 @@ export function keyOfRequest(request: WriteRequest): string {
   return keyOf(keyItemOf(request));
 }
 
-/** Full-jitter backoff: a random delay up to min(max, base * 2^attempt). */
-export function backoffDelay(policy: RetryPolicy, attempt: number): number {
-  return Math.random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+/**
+ * Full-jitter backoff before retry number `attempt + 1` (0-based): a uniform delay up to
+ * min(max, base * 2^attempt), so throttled callers spread out. `random` is injectable for tests.
+ */
+export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
+  return random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
 }
 
 /** Writes every request (at most once per key: DynamoDB rejects a batch naming a key twice). */

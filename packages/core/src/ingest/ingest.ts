@@ -12,7 +12,8 @@ import { formatDateTime } from "../datetime.js";
 import { encodeWireEvent, REQUIRED_FIELDS, validateEvent, type EventType, type ReasonCode, type Rejection } from "../events.js";
 import type { FailedRecord, FailedTrail } from "../failed-trail.js";
 import type { Logger } from "../logger.js";
-import { BatchSender, type BackoffPolicy, type DeliveryFailure } from "./sender.js";
+import type { RetryPolicy } from "../batch.js";
+import { BatchSender, type DeliveryFailure } from "./sender.js";
 import type { RecordSink } from "./sink.js";
 
 export interface FileSummary {
@@ -44,7 +45,7 @@ export interface IngestOptions {
   dryRun?: boolean;
   /** Calls in flight; default from the stream's shards (see defaultConcurrency). */
   concurrency?: number;
-  backoff?: BackoffPolicy;
+  backoff?: RetryPolicy;
   /** Injected by tests: jitter source, wait between attempts, clock for failed_at. */
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;

@@ -10,21 +10,15 @@
  * reader down when the stream throttles.
  */
 import { setTimeout as delay } from "node:timers/promises";
+import { backoffDelay, type RetryPolicy } from "../batch.js";
 import type { Logger } from "../logger.js";
 import type { RecordSink, SinkRecord } from "./sink.js";
 
 /** PutRecords limits; record size counts the partition key's bytes and the data's. */
 export const KINESIS_LIMITS = { recordsPerCall: 500, bytesPerCall: 5 * 1024 * 1024, bytesPerRecord: 1024 * 1024 } as const;
 
-export interface BackoffPolicy {
-  /** Calls per record, the first included. */
-  attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-/** Eight calls over at most ~13 s: rides out a shard's one-second throughput window several times. */
-export const DEFAULT_BACKOFF: BackoffPolicy = { attempts: 8, baseDelayMs: 100, maxDelayMs: 5_000 };
+/** Eight calls per record over at most ~13 s: rides out a shard's one-second throughput window several times. */
+export const DEFAULT_BACKOFF: RetryPolicy = { attempts: 8, baseDelayMs: 100, maxDelayMs: 5_000 };
 
 export interface OutboundRecord<M> extends SinkRecord {
   meta: M;
@@ -40,7 +34,7 @@ export interface SenderOptions<M> {
   sink: RecordSink;
   /** Calls in flight at once. */
   concurrency: number;
-  backoff?: BackoffPolicy;
+  backoff?: RetryPolicy;
   /** Injected by tests: the jitter's source and the wait between attempts. */
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -92,7 +86,7 @@ class Queue<T> {
 }
 
 export class BatchSender<M> {
-  private readonly backoff: BackoffPolicy;
+  private readonly backoff: RetryPolicy;
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly highWater: number;
@@ -206,9 +200,8 @@ export class BatchSender<M> {
     this.pump();
   }
 
-  /** Full jitter: a uniform wait up to the exponential step, so throttled callers spread out. */
   private scheduleRetry(job: Job<M>): void {
-    const ms = this.random() * Math.min(this.backoff.maxDelayMs, this.backoff.baseDelayMs * 2 ** (job.attempt - 1));
+    const ms = backoffDelay(this.backoff, job.attempt - 1, this.random);
     this.options.logger?.debug({ records: job.entries.length, attempt: job.attempt, delayMs: Math.round(ms) }, "retrying records the stream did not take");
     this.sleep(ms).then(
       () => {
