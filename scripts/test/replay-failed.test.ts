@@ -2,34 +2,20 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeWireEvent, FailedTrail, FolderBlobStore, KinesisRecordSink, validateEvent, type FailedRecord, type RecordSink } from "@trip-pipeline/core";
-import { createKinesisClient } from "@trip-pipeline/core/aws/clients";
-import { createTripStream, startLocalKinesis } from "@trip-pipeline/core/local/kinesis";
 import { kinesisSource } from "@trip-pipeline/core/local/shard-readers";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { replayFailed } from "../replay-failed";
+import { useLocalKinesis } from "../../packages/core/test/support/local-kinesis";
 import { runCli, TSX } from "./support/run-cli";
 
 const START_HEADER = "trip_id,pickup_datetime,estimated_fare_amount,vendor_id";
 const FAILED_AT = "2026-11-20 10:00:00";
 
-let server: { endpoint: string; close(): Promise<void> };
-let kinesis: ReturnType<typeof createKinesisClient>;
+const local = useLocalKinesis(2, "TripEvents");
 let dir: string;
-let stream: string;
-let streams = 0;
 
-beforeAll(async () => {
-  server = await startLocalKinesis();
-  kinesis = createKinesisClient({ endpoint: server.endpoint });
-});
-afterAll(async () => {
-  kinesis.destroy();
-  await server.close();
-});
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "replay-failed-"));
-  stream = `TripEvents${(streams += 1)}`;
-  await createTripStream(kinesis, 2, stream);
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
@@ -84,7 +70,7 @@ async function seedTrail() {
 /** Everything on the stream, read from the start of every shard. */
 async function streamRecords(): Promise<{ partitionKey: string; data: string }[]> {
   const records: { partitionKey: string; data: string }[] = [];
-  for (const shard of (await kinesisSource(kinesis, stream, "eu-north-1")).shards)
+  for (const shard of (await kinesisSource(local.kinesis, local.stream, "eu-north-1")).shards)
     for (const { event } of await shard.read(10_000)) {
       const { partitionKey, data } = (event as { kinesis: { partitionKey: string; data: string } }).kinesis;
       records.push({ partitionKey, data: Buffer.from(data, "base64").toString("utf8") });
@@ -115,7 +101,7 @@ describe("replayFailed", () => {
   test("re-sends the now-valid records as wire events keyed by trip_id; a second run sends nothing", async () => {
     const { startKey, csvKey, endKey } = await seedTrail();
     const store = new FolderBlobStore(join(dir, "bucket"));
-    const sink = new KinesisRecordSink(kinesis, stream);
+    const sink = new KinesisRecordSink(local.kinesis, local.stream);
 
     const first = await replayFailed({ store, sink, kinds: ["start", "end"] });
     expect(first.start).toMatchObject({ read: 4, valid: 2, sent: 2, failed: 0, invalid: 2 });
@@ -169,7 +155,7 @@ describe("replayFailed", () => {
     const store = new FolderBlobStore(join(dir, "bucket"));
     const huge = wire({ ...startA, estimated_fare_amount: `12.${"0".repeat(1_100_000)}` }, "start");
     const key = await new FailedTrail(store).write("start", "shard0-7-8", [consumerRecord(huge, "7"), consumerRecord(wire(startB, "start"), "8")]);
-    const summary = await replayFailed({ store, sink: new KinesisRecordSink(kinesis, stream), kinds: ["start"] });
+    const summary = await replayFailed({ store, sink: new KinesisRecordSink(local.kinesis, local.stream), kinds: ["start"] });
     expect(summary.start).toEqual({ read: 2, valid: 1, sent: 1, failed: 0, invalid: 1, reasons: { record_too_large: 1 } });
     expect(await readTrail("start")).toEqual([{ key, trip: "trip-a" }]);
     expect(await streamRecords()).toEqual([{ partitionKey: "trip-b", data: wire(startB, "start") }]);
@@ -181,7 +167,7 @@ const run = (args: string[]) => runCli(TSX, ["scripts/replay-failed.ts", ...args
 describe("pnpm replay-failed", () => {
   test("--endpoint --trail-dir --kind end --json: one JSON summary, exit 0", async () => {
     await seedTrail();
-    const { code, stdout } = await run(["--endpoint", server.endpoint, "--stream", stream, "--trail-dir", join(dir, "bucket"), "--kind", "end", "--json"]);
+    const { code, stdout } = await run(["--endpoint", local.server.endpoint, "--stream", local.stream, "--trail-dir", join(dir, "bucket"), "--kind", "end", "--json"]);
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toEqual({ end: { read: 1, valid: 1, sent: 1, failed: 0, invalid: 0, reasons: {} } });
     expect(await streamRecords()).toEqual([{ partitionKey: "trip-a", data: wire(endA, "end") }]);

@@ -10,13 +10,12 @@ import {
   ProvisionedThroughputExceededException,
   PutRecordsCommand,
   ResourceNotFoundException,
-  type KinesisClient,
   type PutRecordsInput,
   type PutRecordsOutput,
   type PutRecordsRequestEntry,
 } from "@aws-sdk/client-kinesis";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createKinesisClient } from "../src/aws/clients.js";
 import { FolderBlobStore } from "../src/blob-store.js";
 import { MissingColumnsError } from "../src/csv.js";
@@ -28,35 +27,21 @@ import { writeTripFiles } from "../src/generate/write.js";
 import { ingestFiles, type IngestOptions } from "../src/ingest/ingest.js";
 import { KINESIS_LIMITS } from "../src/ingest/sender.js";
 import { KinesisRecordSink } from "../src/ingest/sink.js";
-import { createTripStream, startLocalKinesis } from "../src/local/kinesis.js";
-import type { LocalServer } from "../src/local/dynamo.js";
+import { useLocalKinesis } from "./support/local-kinesis.js";
 
 const START_HEADER = START_COLUMNS.join(",");
 const END_HEADER = END_COLUMNS.join(",");
 const NOW = () => new Date("2024-06-01T12:00:00Z");
 const FAST = { attempts: 20, baseDelayMs: 1, maxDelayMs: 4 };
 
-let server: LocalServer;
-let kinesis: KinesisClient;
+const local = useLocalKinesis(4, "ingest-test");
 let dir: string;
-let streamName: string;
-let streams = 0;
 
-beforeAll(async () => {
-  server = await startLocalKinesis();
-  kinesis = createKinesisClient({ endpoint: server.endpoint });
-});
-afterAll(async () => {
-  kinesis.destroy();
-  await server.close();
-});
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "ingest-"));
-  streamName = `ingest-test-${++streams}`;
-  await createTripStream(kinesis, 4, streamName);
 });
 afterEach(async () => {
-  kinesis.middlewareStack.remove("injectThrottling");
+  local.kinesis.middlewareStack.remove("injectThrottling");
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -71,17 +56,17 @@ async function files(start: string, end: string) {
 const trailStore = () => new FolderBlobStore(join(dir, "bucket"));
 
 function ingest(paths: { startFile: string; endFile: string }, options: Partial<IngestOptions> = {}) {
-  return ingestFiles({ ...paths, sink: new KinesisRecordSink(kinesis, streamName), trail: new FailedTrail(trailStore()), concurrency: 8, backoff: FAST, now: NOW, ...options });
+  return ingestFiles({ ...paths, sink: new KinesisRecordSink(local.kinesis, local.stream), trail: new FailedTrail(trailStore()), concurrency: 8, backoff: FAST, now: NOW, ...options });
 }
 
 /** Every record in the stream, per shard in sequence order, decoded. */
 async function streamRecords(): Promise<{ shard: string; event: Record<string, string> }[]> {
   const out: { shard: string; event: Record<string, string> }[] = [];
-  const { Shards = [] } = await kinesis.send(new ListShardsCommand({ StreamName: streamName }));
+  const { Shards = [] } = await local.kinesis.send(new ListShardsCommand({ StreamName: local.stream }));
   for (const { ShardId } of Shards) {
-    let { ShardIterator } = await kinesis.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId, ShardIteratorType: "TRIM_HORIZON" }));
+    let { ShardIterator } = await local.kinesis.send(new GetShardIteratorCommand({ StreamName: local.stream, ShardId, ShardIteratorType: "TRIM_HORIZON" }));
     for (;;) {
-      const page = await kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: 10_000 }));
+      const page = await local.kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: 10_000 }));
       for (const r of page.Records ?? []) out.push({ shard: ShardId!, event: JSON.parse(Buffer.from(r.Data!).toString("utf8")) });
       if (!page.Records?.length) break;
       ShardIterator = page.NextShardIterator;
@@ -102,7 +87,7 @@ async function trailed(kind: "start" | "end"): Promise<FailedRecord[]> {
  */
 function injectThrottling(fail: (entry: PutRecordsRequestEntry) => boolean): PutRecordsRequestEntry[][] {
   const calls: PutRecordsRequestEntry[][] = [];
-  kinesis.middlewareStack.add(
+  local.kinesis.middlewareStack.add(
     (next, context) => async (args) => {
       if (context.commandName !== "PutRecordsCommand") return next(args);
       const input = args.input as PutRecordsInput;
