@@ -8,6 +8,7 @@ import { BlockPublicAccess, BucketEncryption } from "aws-cdk-lib/aws-s3";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Bucket, KinesisStream, Table, type Function as SstFunction, type FunctionProps, type StackContext } from "sst/constructs";
 import {
+  CONSUMER_FUNCTION,
   CONSUMERS,
   DEFAULT_RAW_RETENTION_DAYS,
   MATCHER_FILTER,
@@ -92,11 +93,8 @@ export function Pipeline({ stack, app }: StackContext) {
   const consumerFunction = (name: ConsumerName): FunctionProps => ({
     handler: CONSUMERS[name].handler,
     description: `trip-pipeline ${name}`,
-    // A 500-record batch is 20 BatchWriteItem calls with throttling backoff (~4 s worst case
-    // per chunk); 60 s leaves room for that without letting a stuck batch hold the shard long.
-    timeout: 60,
-    // Lambda CPU scales with memory: 512 MB keeps JSON/zod work on 500 records in milliseconds.
-    memorySize: 512,
+    timeout: CONSUMER_FUNCTION.timeoutSeconds,
+    memorySize: CONSUMER_FUNCTION.memoryMb,
     logRetention: "one_month",
     bind: [table, bucket],
     environment: { RAW_RETENTION_DAYS: String(DEFAULT_RAW_RETENTION_DAYS) },

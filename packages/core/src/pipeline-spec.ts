@@ -54,6 +54,15 @@ const kinesisConsumer: EventSourceSpec = {
   parallelizationFactor: 1,
 };
 
+/** The consumer functions' size, deployed by the Pipeline stack and given to the local runtime. */
+export const CONSUMER_FUNCTION = {
+  // A 500-record batch is 20 BatchWriteItem calls with throttling backoff (~4 s worst case
+  // per chunk); 60 s leaves room for that without letting a stuck batch hold the shard long.
+  timeoutSeconds: 60,
+  // Lambda CPU scales with memory: 512 MB keeps JSON/zod work on 500 records in milliseconds.
+  memoryMb: 512,
+} as const;
+
 export const CONSUMERS = {
   tripBegin: { source: "kinesis", eventType: "start", handler: "packages/functions/src/trip-begin.handler", ...kinesisConsumer },
   tripFinish: { source: "kinesis", eventType: "end", handler: "packages/functions/src/trip-finish.handler", ...kinesisConsumer },

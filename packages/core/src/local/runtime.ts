@@ -10,7 +10,7 @@ import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import { createDocumentClient, createDynamoDbClient, createKinesisClient } from "../aws/clients.js";
 import { FolderBlobStore } from "../blob-store.js";
 import { createLogger, type Logger } from "../logger.js";
-import { CONSUMERS, kinesisEventTypeFilter, MATCHER_FILTER, streamShardCount, TRIP_STREAM, TRIP_TABLE } from "../pipeline-spec.js";
+import { CONSUMER_FUNCTION, CONSUMERS, kinesisEventTypeFilter, MATCHER_FILTER, streamShardCount, TRIP_STREAM, TRIP_TABLE } from "../pipeline-spec.js";
 import { createTripTable, type LocalServer } from "./dynamo.js";
 import type { ChangeLog } from "./dynamo-streams.js";
 import { startEmbeddedDynamoDb } from "./embedded-dynamodb.js";
@@ -156,9 +156,8 @@ export class LocalAws {
       const handler = await importHandler(options.repoRoot, options.handlers?.[consumer] ?? spec.handler);
       const fn = new LocalFunction(`${APP}-${LOCAL_STAGE}-${consumer}`, handler, {
         region: this.region,
-        // As stacks/Pipeline.ts deploys the functions (60 s, 512 MB).
-        timeoutMs: options.timeoutMs ?? 60_000,
-        memoryMb: 512,
+        timeoutMs: options.timeoutMs ?? CONSUMER_FUNCTION.timeoutSeconds * 1000,
+        memoryMb: CONSUMER_FUNCTION.memoryMb,
         // Each function crashes on its own seeded schedule.
         ...(options.crashes && { crashes: { ...options.crashes, seed: options.crashes.seed + index } }),
       });
