@@ -7,8 +7,8 @@
  */
 import { ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { BlobStore } from "../blob-store.js";
-import { allDayShards, createTripService } from "../entities.js";
-import { DailyKpiAccumulator, type DailyKpi } from "../kpi.js";
+import { computeDayKpi } from "../day-kpis.js";
+import type { DailyKpi } from "../kpi.js";
 import { METRICS_PREFIX, TRIP_TABLE } from "../pipeline-spec.js";
 
 export interface KpiJobResult {
@@ -18,14 +18,10 @@ export interface KpiJobResult {
 }
 
 export async function runLocalKpiJob(db: DynamoDBDocumentClient, tableName: string, bucket: BlobStore, days?: readonly string[]): Promise<KpiJobResult> {
-  const completed = createTripService(db, tableName).entities.completed;
   const kpis: DailyKpi[] = [];
   const outputs: string[] = [];
   for (const day of [...new Set(days ?? (await completedDays(db, tableName)))].sort()) {
-    const accumulator = new DailyKpiAccumulator();
-    const shards = await Promise.all(allDayShards().map((day_shard) => completed.query.byPickupDay({ pickup_date: day, day_shard }).go({ pages: "all" })));
-    for (const { data } of shards) for (const trip of data) accumulator.add(trip);
-    const [kpi] = accumulator.results();
+    const kpi = await computeDayKpi(db, tableName, day);
     const key = metricsKey(day);
     if (!kpi) {
       await bucket.delete(key);
