@@ -78,6 +78,18 @@ export const dailyResponse = z.object({
   days: z.array(dailyKpiRow),
 });
 
+/**
+ * GET /api/run, only on `pnpm start --serve`: the local run's progress and its pending and
+ * anomaly counts (counted when the run has drained; null before). AWS has no such route.
+ */
+export const runStatusResponse = z.object({
+  done: z.boolean(),
+  pending: z.number().int().nonnegative().nullable(),
+  anomalies: z.number().int().nonnegative().nullable(),
+  /** The run's latest pickup day with completed trips, once known. */
+  latest_day: isoDate.nullable(),
+});
+
 export const healthResponse = z.strictObject({ status: z.literal("ok"), time: z.string() });
 
 export const errorResponse = z.strictObject({
@@ -90,6 +102,7 @@ export type LiveQuery = z.infer<typeof liveQuery>;
 export type DailyQuery = z.infer<typeof dailyQuery>;
 export type LiveResponse = z.infer<typeof liveResponse>;
 export type DailyResponse = z.infer<typeof dailyResponse>;
+export type RunStatusResponse = z.infer<typeof runStatusResponse>;
 export type HealthResponse = z.infer<typeof healthResponse>;
 export type ErrorResponse = z.infer<typeof errorResponse>;
 
