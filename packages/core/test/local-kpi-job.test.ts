@@ -7,7 +7,8 @@ import { createDocumentClient, createDynamoDbClient } from "../src/aws/clients.j
 import { FolderBlobStore } from "../src/blob-store.js";
 import { createTripService } from "../src/entities.js";
 import { createTripTable, startLocalDynamoDb, type LocalServer } from "../src/local/dynamo.js";
-import { kpiLine, metricsKey, runLocalKpiJob } from "../src/local/kpi-job.js";
+import { runLocalKpiJob } from "../src/local/kpi-job.js";
+import { kpiLine, metricsKey } from "../src/metrics-layout.js";
 
 let server: LocalServer;
 let raw: DynamoDBClient;
