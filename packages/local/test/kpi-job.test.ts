@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
 import { FolderBlobStore } from "@trip-pipeline/core/blob-store";
 import { createTripService } from "@trip-pipeline/core/entities";
+import { kpiLine, metricsKey } from "@trip-pipeline/core/metrics-layout";
 import { createTripTable, startLocalDynamoDb, type LocalServer } from "../src/dynamo.js";
-import { kpiLine, metricsKey, runLocalKpiJob } from "../src/kpi-job.js";
+import { runLocalKpiJob } from "../src/kpi-job.js";
 
 let server: LocalServer;
 let raw: DynamoDBClient;
