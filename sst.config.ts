@@ -2,12 +2,13 @@ import type { SSTConfig } from "sst";
 import { Pipeline } from "./stacks/Pipeline";
 import { Analytics } from "./stacks/Analytics";
 import { Dashboard } from "./stacks/Dashboard";
+import { APP_NAME, DEFAULT_REGION } from "./packages/core/src/app";
 
 export default {
   config(input) {
     return {
-      name: "trip-pipeline",
-      region: input.region ?? "eu-north-1",
+      name: APP_NAME,
+      region: input.region ?? DEFAULT_REGION,
     };
   },
   stacks(app) {

@@ -4,7 +4,8 @@ import { AccountRecovery, CfnUserPoolClient, OAuthScope, UserPoolClientIdentityP
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Api, Cognito, StaticSite, use, type ApiFunctionRouteProps, type StackContext } from "sst/constructs";
 import { DASHBOARD_FUNCTION, DASHBOARD_ROUTES, type DashboardRoute } from "../packages/core/src/dashboard-spec";
-import { METRICS_PREFIX, TRIP_TABLE } from "../packages/core/src/pipeline-spec";
+import { KPI_PREFIX } from "../packages/core/src/entities";
+import { METRICS_PREFIX } from "../packages/core/src/pipeline-spec";
 import { Pipeline } from "./Pipeline";
 
 /** Filled in once the site's address exists (it depends on values the site is built with). */
@@ -51,15 +52,13 @@ export function Dashboard({ stack, app }: StackContext) {
   // Hosted UI domains are global per region: the account keeps stages of every account apart.
   const domain = auth.cdk.userPool.addDomain("DashboardAuthDomain", { cognitoDomain: { domainPrefix: `trip-kpis-${app.stage}-${Aws.ACCOUNT_ID}` } });
 
-  const gsiArn = `${table.tableArn}/index/${TRIP_TABLE.completedByDay.name}`;
   const permissions: Record<DashboardRoute, PolicyStatement[]> = {
     "GET /api/kpis/live": [
-      // The day's completed trips on the per-day GSI, and the live read model's KPI# items.
-      new PolicyStatement({ actions: ["dynamodb:Query"], resources: [gsiArn] }),
+      // One Query on the day's KPI# partition (the live read model); no trip data.
       new PolicyStatement({
-        actions: ["dynamodb:Query", "dynamodb:GetItem"],
+        actions: ["dynamodb:Query"],
         resources: [table.tableArn],
-        conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["KPI#*"] } },
+        conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${KPI_PREFIX}*`] } },
       }),
       new PolicyStatement({ actions: ["kms:Decrypt"], resources: [key.keyArn] }),
     ],

@@ -13,7 +13,7 @@ import { promisify } from "node:util";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import type { RunStatusResponse } from "@trip-pipeline/core/dashboard-api";
 import { DASHBOARD_ROUTES, type DashboardRoute } from "@trip-pipeline/core/dashboard-spec";
-import { importHandler } from "@trip-pipeline/core/local/lambda";
+import { importHandler } from "@trip-pipeline/local/lambda";
 import { queryOf, viewFromQuery } from "../../packages/web/src/view.js";
 
 export const DEFAULT_PORT = 3000;

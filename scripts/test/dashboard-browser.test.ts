@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { writeTripFiles } from "@trip-pipeline/core";
+import { writeTripFiles } from "@trip-pipeline/local/generate";
 import type { RunReport } from "../start.js";
 import { ROOT } from "./support/run-cli.js";
 
@@ -90,21 +90,19 @@ describe("pnpm start --serve, in Chromium", () => {
       expect(shown).toBe(`${origin}/?date=${LAST_DAY}&from=2024-04-26&to=${LAST_DAY}`);
 
       // Refreshing every few seconds, the open page reaches the final figures by itself.
-      await page.waitForFunction(
-        ([total, trips]) => document.getElementById("tile-total")?.textContent?.replace(/,/g, "") === total && document.getElementById("tile-trips")?.textContent?.replace(/,/g, "") === trips,
-        [latest.total_fare, String(latest.trip_count)],
-        { timeout: 30_000, polling: 250 },
-      );
+      await expect
+        .poll(async () => [plain(await tileText(page, "total")), plain(await tileText(page, "trips"))], { timeout: 30_000, interval: 250 })
+        .toEqual([latest.total_fare, String(latest.trip_count)]);
       expect(plain(await tileText(page, "average"))).toBe(latest.average_fare);
       expect(plain(await tileText(page, "max"))).toBe(latest.max_fare);
       expect(plain(await tileText(page, "min"))).toBe(latest.min_fare);
       expect(await tileText(page, "freshness")).toMatch(/^updated \d+ (s|min) ago$/);
-      await page.waitForFunction(() => !document.getElementById("tile-pending-box")?.hidden && /^\d/.test(document.getElementById("tile-pending")?.textContent ?? ""), undefined, { timeout: 15_000 });
-      expect(plain(await tileText(page, "pending"))).toBe(String(report.pending));
+      await expect.poll(() => tileText(page, "pending"), { timeout: 15_000 }).toBe(String(report.pending));
+      expect(await page.locator("#tile-pending-box").isVisible()).toBe(true);
       expect(plain(await tileText(page, "anomalies"))).toBe(String(report.anomalies));
 
       // The table: one row per nightly day of the range, the same figures as the report.
-      await page.waitForFunction((n) => document.querySelectorAll("#days tr th").length === n, report.kpis.length, { timeout: 30_000 });
+      await expect.poll(() => page.locator("#days tr th").count(), { timeout: 30_000 }).toBe(report.kpis.length);
       const rows = await page.locator("#days tr").evaluateAll((trs) => trs.map((tr) => [...tr.children].map((cell) => (cell.textContent ?? "").replace(/,/g, ""))));
       expect(rows).toEqual(report.kpis.map((k) => [k.pickup_date, String(k.trip_count), k.total_fare, k.average_fare, k.max_fare, k.min_fare]));
       expect(await page.locator("#errors").innerText()).toBe("");

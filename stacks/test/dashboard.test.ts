@@ -79,9 +79,11 @@ describe("Dashboard stack (prod)", () => {
     const daily = statementsOf("GET /api/kpis/daily");
     expect(text(daily.find((s) => s.Action === "s3:GetObject").Resource)).toMatch(/\/metrics\/\*/);
     expect(daily.find((s) => s.Action === "s3:ListBucket").Condition).toEqual({ StringLike: { "s3:prefix": ["metrics/*"] } });
-    expect(actionsOf(statementsOf("GET /api/kpis/live"))).toEqual(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Query", "kms:Decrypt"]);
+    // The live route reads only the read model's KPI# partitions, never a trip.
+    expect(actionsOf(statementsOf("GET /api/kpis/live"))).toEqual(["dynamodb:Query", "kms:Decrypt"]);
     const live = statementsOf("GET /api/kpis/live");
-    expect(live.find((s) => [s.Action].flat().includes("dynamodb:GetItem")).Condition).toEqual({ "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["KPI#*"] } });
+    expect(live.find((s) => s.Action === "dynamodb:Query").Condition).toEqual({ "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["KPI#*"] } });
+    expect(text(live.find((s) => s.Action === "dynamodb:Query").Resource)).not.toMatch(/index/);
     expect(actionsOf(statementsOf("GET /api/health"))).toEqual([]);
     for (const route of ["GET /api/kpis/live", "GET /api/kpis/daily", "GET /api/health"]) {
       expect(actionsOf(statementsOf(route)).filter((action: string) => action === "*" || action.endsWith(":*"))).toEqual([]);

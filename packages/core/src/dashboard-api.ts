@@ -6,30 +6,19 @@
  * Imports nothing but zod: the page bundles this module.
  */
 import { z } from "zod/v4";
+import { isCalendarDay } from "./datetime.js";
+
+export { addDays, isCalendarDay } from "./datetime.js";
 
 /** Most days one /api/kpis/daily request may span: a quarter, 31 + 31 + 31. */
 export const MAX_DAILY_RANGE_DAYS = 93;
 
-const DAY_MS = 86_400_000;
-
-/** A real calendar day, `YYYY-MM-DD` (2024-02-30 is rejected, not rolled over into March). */
-export function isCalendarDate(text: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
-  const instant = new Date(`${text}T00:00:00Z`);
-  return !Number.isNaN(instant.getTime()) && instant.toISOString().startsWith(text);
-}
-
-export const isoDate = z.string().refine(isCalendarDate, { message: "expected a calendar date YYYY-MM-DD" });
-
 /** Days from `from` to `to`, both included; 0 or less when `to` comes first. */
 export function daysInRange(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS) + 1;
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1;
 }
 
-/** `day` moved by a whole number of days. */
-export function addDays(day: string, days: number): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
-}
+export const isoDate = z.string().refine(isCalendarDay, { message: "expected a calendar date YYYY-MM-DD" });
 
 export function utcDay(now: Date): string {
   return now.toISOString().slice(0, 10);

@@ -1,82 +1,131 @@
 /**
- * Reads the nightly KPI rows back from `metrics/year=YYYY/month=MM/day=DD/` for a date range:
- * the objects the Glue job (Spark: `part-00000-<uuid>.c000.json`) or the local KPI job
- * (`part-00000.jsonl`) wrote, one JSON line per day. Money is taken from the line's text, never
- * through a binary float, and returned as decimal text with two places.
+ * Reads the daily KPI rows back from the bucket (metrics-layout.ts), for any date range: the
+ * nightly Glue job's output in S3 or the local KPI job's in a folder. Every line is validated;
+ * money stays exact decimal text (a JSON number such as 12345678901234567890.10 would not
+ * survive JSON.parse), formatted with exactly two decimals as the jobs write it.
  */
 import { z } from "zod/v4";
 import type { BlobStore } from "./blob-store.js";
-import { addDays, daysInRange } from "./dashboard-api.js";
+import { isCalendarDay } from "./datetime.js";
 import { Decimal } from "./decimal.js";
 import type { DailyKpi } from "./kpi.js";
+import { createLogger } from "./logger.js";
+import { metricsDayOf, metricsDayPrefix } from "./metrics-layout.js";
 import { METRICS_PREFIX } from "./pipeline-spec.js";
 
-const MONEY_FIELDS = ["total_fare", "average_fare", "max_fare", "min_fare"] as const;
-/** A money field's JSON number, captured as text before JSON.parse can round it. */
-const MONEY_NUMBER = new RegExp(`("(?:${MONEY_FIELDS.join("|")})"\\s*:\\s*)(-?\\d+(?:\\.\\d+)?(?:[eE][+-]?\\d+)?)`, "g");
-const DAY_KEY = /year=(\d{4})\/month=(\d{2})\/day=(\d{2})\/(?:[^/]*\/)*part-[^/]*$/;
+export type KpiRowReason = "invalid_json" | "invalid_kpi_row" | "date_mismatch" | "duplicate_day";
 
-const storedRow = z.object({
-  pickup_date: z.string(),
-  total_fare: z.string(),
-  trip_count: z.coerce.number().int().nonnegative(),
-  average_fare: z.string(),
-  max_fare: z.string(),
-  min_fare: z.string(),
+/** A line that was left out, and why; the other days are read as usual. */
+export interface InvalidKpiRow {
+  key: string;
+  /** 1-based line number in the object. */
+  line: number;
+  reason: KpiRowReason;
+  message: string;
+}
+
+export interface ReadKpiOptions {
+  /** Called for every line left out; by default each one is logged as a warning. */
+  onInvalid?: (row: InvalidKpiRow) => void;
+}
+
+// Money is written with exactly 2 decimals (DECIMAL(38,2)); fewer are padded, more are not ours to round.
+const money = z
+  .string()
+  .regex(/^\d+(\.\d{1,2})?$/, { message: "must be a non-negative amount with at most 2 decimals", abort: true })
+  .transform((text) => Decimal.parse(text).toFixed(2));
+
+const kpiRow = z.object({
+  pickup_date: z.string().refine(isCalendarDay, "must be a YYYY-MM-DD calendar day"),
+  total_fare: money,
+  trip_count: z
+    .string()
+    .regex(/^[1-9]\d*$/, { message: "must be a positive whole number", abort: true })
+    .transform(Number)
+    .refine(Number.isSafeInteger, "is too large"),
+  average_fare: money,
+  max_fare: money,
+  min_fare: money,
 });
 
-export class MetricsFormatError extends Error {
-  override name = "MetricsFormatError";
+// A JSON string (skipped whole, so digits inside it stay put) or a JSON number (captured).
+const STRING_OR_NUMBER = /"(?:[^"\\]|\\.)*"|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g;
+
+/** JSON.parse with every number kept as its source text. */
+function parseExact(line: string): unknown {
+  return JSON.parse(line.replace(STRING_OR_NUMBER, (token, number?: string) => (number === undefined ? token : `"${number}"`)));
 }
 
-/** The stored rows for the days from `from` to `to` (both included, `YYYY-MM-DD`), in date order. */
-export async function readDailyKpis(store: BlobStore, from: string, to: string): Promise<DailyKpi[]> {
-  const days = daysInRange(from, to);
-  if (days < 1) return [];
-  // One listing per month in the range instead of a request per day.
-  const months = new Set<string>();
-  for (let i = 0; i < days; i += 1) months.add(addDays(from, i).slice(0, 7));
-  const keys = (await Promise.all([...months].map((month) => store.list(`${METRICS_PREFIX}year=${month.slice(0, 4)}/month=${month.slice(5)}/`)))).flat();
-  const inRange = keys.filter((key) => {
-    const match = DAY_KEY.exec(key);
-    const day = match && `${match[1]}-${match[2]}-${match[3]}`;
-    return day !== null && day >= from && day <= to;
-  });
-  const bodies = await Promise.all(inRange.map(async (key) => ({ key, body: (await store.get(key)) ?? "" })));
-  const rows = new Map<string, DailyKpi>();
-  for (const { key, body } of bodies) {
-    for (const line of body.split("\n")) {
-      if (line.trim() === "") continue;
-      const row = parseLine(line, key);
-      if (row.pickup_date >= from && row.pickup_date <= to) rows.set(row.pickup_date, row);
-    }
-  }
-  return [...rows.values()].sort((a, b) => (a.pickup_date < b.pickup_date ? -1 : 1));
-}
-
-function parseLine(line: string, key: string): DailyKpi {
-  let parsed: unknown;
+function parseLine(line: string, day: string): { ok: true; kpi: DailyKpi } | { ok: false; reason: KpiRowReason; message: string } {
+  let value: unknown;
   try {
-    parsed = JSON.parse(line.replace(MONEY_NUMBER, '$1"$2"'));
+    value = parseExact(line);
   } catch {
-    throw new MetricsFormatError(`${key}: not a JSON line`);
+    return { ok: false, reason: "invalid_json", message: "line is not JSON" };
   }
-  const result = storedRow.safeParse(parsed);
-  if (!result.success) throw new MetricsFormatError(`${key}: ${result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`);
-  const row = result.data;
-  const money = (field: (typeof MONEY_FIELDS)[number]) => {
-    try {
-      return Decimal.parse(row[field]).toFixed(2);
-    } catch {
-      throw new MetricsFormatError(`${key}: ${field} is not a non-negative decimal: ${row[field]}`);
-    }
-  };
-  return {
-    pickup_date: row.pickup_date,
-    total_fare: money("total_fare"),
-    trip_count: row.trip_count,
-    average_fare: money("average_fare"),
-    max_fare: money("max_fare"),
-    min_fare: money("min_fare"),
-  };
+  const parsed = kpiRow.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return { ok: false, reason: "invalid_kpi_row", message: `${issue.path.join(".") || "row"}: ${issue.message}` };
+  }
+  if (parsed.data.pickup_date !== day) return { ok: false, reason: "date_mismatch", message: `pickup_date ${parsed.data.pickup_date} is in the folder of ${day}` };
+  return { ok: true, kpi: parsed.data };
+}
+
+function checkRange(from: string, to: string): void {
+  for (const day of [from, to]) if (!isCalendarDay(day)) throw new RangeError(`expected a YYYY-MM-DD calendar day, got ${JSON.stringify(day)}`);
+  if (from > to) throw new RangeError(`the range ends (${to}) before it starts (${from})`);
+}
+
+function commonPrefix(a: string, b: string): string {
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i += 1;
+  return a.slice(0, i);
+}
+
+let defaultLogger: ReturnType<typeof createLogger> | undefined;
+function logInvalid(row: InvalidKpiRow): void {
+  defaultLogger ??= createLogger("metrics-reader");
+  defaultLogger.warn(row, "KPI row left out");
+}
+
+/**
+ * The KPI rows of the pickup days from `from` through `to` (inclusive, `YYYY-MM-DD`), sorted by
+ * day; days without a row are absent. A day with more than one valid row is left out whole
+ * (reported as duplicate_day): picking one would be a guess.
+ */
+export async function readDailyKpis(store: BlobStore, from: string, to: string, options: ReadKpiOptions = {}): Promise<DailyKpi[]> {
+  checkRange(from, to);
+  const onInvalid = options.onInvalid ?? logInvalid;
+  // One listing for the range: the longest prefix both ends share (a month, a year, or more).
+  const keys = (await store.list(commonPrefix(metricsDayPrefix(from), metricsDayPrefix(to)))).filter((key) => {
+    const day = metricsDayOf(key);
+    return day !== undefined && day >= from && day <= to;
+  });
+  const bodies = await Promise.all(keys.map(async (key) => ({ key, body: (await store.get(key)) ?? "" })));
+
+  const rows = new Map<string, { kpi: DailyKpi; key: string; line: number }[]>();
+  for (const { key, body } of bodies) {
+    const day = metricsDayOf(key)!;
+    body.split("\n").forEach((text, index) => {
+      if (text.trim() === "") return;
+      const result = parseLine(text, day);
+      if (!result.ok) return onInvalid({ key, line: index + 1, reason: result.reason, message: result.message });
+      rows.set(day, [...(rows.get(day) ?? []), { kpi: result.kpi, key, line: index + 1 }]);
+    });
+  }
+
+  const kpis: DailyKpi[] = [];
+  for (const day of [...rows.keys()].sort()) {
+    const found = rows.get(day)!;
+    if (found.length === 1) kpis.push(found[0]!.kpi);
+    else for (const { key, line } of found) onInvalid({ key, line, reason: "duplicate_day", message: `${found.length} rows for ${day}; the day is left out` });
+  }
+  return kpis;
+}
+
+/** Every pickup day that has a KPI object, sorted (to show all of a local run's output). */
+export async function metricsDays(store: BlobStore): Promise<string[]> {
+  const days = (await store.list(METRICS_PREFIX)).map(metricsDayOf).filter((day) => day !== undefined);
+  return [...new Set(days)].sort();
 }

@@ -2,7 +2,7 @@
  * The view lives in the URL (`?date=YYYY-MM-DD&from=YYYY-MM-DD&to=YYYY-MM-DD`), so it can be
  * shared and reloaded. Missing parts default to today (UTC) and the 30 days ending on the day.
  */
-import { addDays, daysInRange, isCalendarDate, MAX_DAILY_RANGE_DAYS, utcDay } from "@trip-pipeline/core/dashboard-api";
+import { addDays, daysInRange, isCalendarDay, MAX_DAILY_RANGE_DAYS, utcDay } from "@trip-pipeline/core/dashboard-api";
 
 export interface View {
   date: string;
@@ -19,7 +19,7 @@ export function viewFromQuery(search: string, now: Date): { view: View; problems
   const day = (name: keyof View, fallback: string) => {
     const value = params.get(name);
     if (value === null || value === "") return fallback;
-    if (isCalendarDate(value)) return value;
+    if (isCalendarDay(value)) return value;
     problems.push(`"${name}=${value}" in the address is not a calendar date (YYYY-MM-DD); showing ${fallback} instead.`);
     return fallback;
   };
