@@ -1,4 +1,4 @@
-import { ConcurrentRunsExceededException, GetJobCommand, GetJobRunCommand, GetJobRunsCommand, GlueClient, StartJobRunCommand, type JobRun } from "@aws-sdk/client-glue";
+import { ConcurrentRunsExceededException, GetJobCommand, GetJobRunCommand, GetJobRunsCommand, GlueClient, StartJobRunCommand, type JobRun, type JobRunState } from "@aws-sdk/client-glue";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, test } from "vitest";
 import { backfillKpis, planWindows, RETRY_GRACE_MS, runWindow, windowArguments, type BackfillOptions } from "../src/metrics-backfill.js";
@@ -37,8 +37,8 @@ function fakeJob(options: { concurrency?: number; maxRetries?: number; defaults?
   glueMock.on(GetJobRunCommand).callsFake(({ RunId }) => {
     const run = job.runs.find((candidate) => candidate.Id === RunId)!;
     const script = scripts.get(RunId);
-    const next = script?.states.length ? script.states.shift()! : run.JobRunState!;
-    run.JobRunState = next;
+    const next: string = script?.states.length ? script.states.shift()! : run.JobRunState!;
+    run.JobRunState = next as JobRunState;
     if (next === "FAILED") {
       run.ErrorMessage = `AnalysisException: attempt ${run.Attempt} of ${run.Arguments!["--END_DATE"]} failed`;
       // Glue's own retry: a new run naming the failed one.
