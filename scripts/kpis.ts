@@ -134,7 +134,7 @@ async function onStage(
 }
 
 async function readLocal(out: string, range: { from: string; to: string } | undefined): Promise<KpisReport> {
-  const { runFolders } = await import("@trip-pipeline/core/local/runtime");
+  const { runFolders } = await import("@trip-pipeline/local/runtime");
   const { bucketDir } = runFolders(out);
   if (!existsSync(bucketDir)) throw new Error(`no pnpm start output in ${out}: run \`pnpm start --keep\` first (or give its --out folder)`);
   const store: BlobStore = new FolderBlobStore(bucketDir);

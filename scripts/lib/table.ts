@@ -1,5 +1,5 @@
 /** Plain-text tables for the CLIs: columns padded to their widest cell, the last one left ragged. */
-import type { DailyKpi } from "@trip-pipeline/core";
+import type { DailyKpi } from "@trip-pipeline/core/kpi";
 
 export function formatTable(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));

@@ -4,7 +4,9 @@
  */
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { GlueClient } from "@aws-sdk/client-glue";
-import { FolderBlobStore, KinesisRecordSink, METRICS_PREFIX, S3BlobStore, TRIP_STREAM, type BlobStore } from "@trip-pipeline/core";
+import { FolderBlobStore, METRICS_PREFIX, S3BlobStore, TRIP_STREAM, type BlobStore } from "@trip-pipeline/core";
+import { DEFAULT_REGION } from "@trip-pipeline/core/app";
+import { KinesisRecordSink } from "@trip-pipeline/core/ingest";
 import { createKinesisClient, createS3Client } from "@trip-pipeline/core/aws/clients";
 import { UsageError } from "./cli.js";
 import { analyticsOutputs, pipelineOutputs } from "./stack-outputs.js";
@@ -36,7 +38,7 @@ export interface PipelineTarget {
 }
 
 export function regionOf(values: { region?: string }): string {
-  return values.region ?? process.env.AWS_REGION ?? "eu-north-1";
+  return values.region ?? process.env.AWS_REGION ?? DEFAULT_REGION;
 }
 
 /** Rejects contradictory options before anything is read or sent. */

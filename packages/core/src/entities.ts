@@ -38,12 +38,13 @@ const startExtras = extraAttributes(START_EXTRAS);
 const endExtras = extraAttributes(END_EXTRAS);
 
 const tripId = { type: "string", required: true, readOnly: true } as const satisfies Attribute;
-/** TTL in epoch seconds; read back as a plain number (the document client wraps numbers). */
-const expiresAt = {
+/** A whole number read back as a plain number (the document client wraps numbers). */
+const wholeNumber = {
   type: CustomAttributeType<number>("number"),
-  field: TRIP_TABLE.ttlAttribute,
   get: (value?: unknown) => (value === undefined ? undefined : Number(String((value as { value?: string }).value ?? value))),
 } as const satisfies Attribute;
+/** TTL in epoch seconds. */
+const expiresAt = { ...wholeNumber, field: TRIP_TABLE.ttlAttribute } as const satisfies Attribute;
 
 function primaryIndex<C extends string>(sortTemplate: string, composite: C) {
   return {
@@ -143,3 +144,49 @@ export type TripService = ReturnType<typeof createTripService>;
 export function allDayShards(): string[] {
   return Array.from({ length: TRIP_TABLE.completedByDay.shards }, (_, i) => String(i).padStart(2, "0"));
 }
+
+/**
+ * Live KPI aggregates (see kpi-aggregator.ts), in the same table under `KPI#<pickup date>`:
+ * - one item per (day, DynamoDB stream shard), `SHARD#<shardId>`: the exact signed sum and
+ *   count of the COMPLETED changes that shard applied, and the last applied sequence number;
+ * - one item per day, `EXTREMES`: max and min over the day's current completed trips, with a
+ *   version for optimistic writes (every shard's consumer writes it).
+ */
+const kpiDay = { ...text(true), readOnly: true } as const;
+const kpiPartition = { field: TRIP_TABLE.partitionKey, composite: ["pickup_date"], template: "KPI#${pickup_date}", casing: "none" } as const;
+
+export const KPI_PREFIX = "KPI#";
+
+export const kpiShardEntity = new Entity({
+  model: { entity: "KpiShard", version: "1", service: "trips" },
+  attributes: {
+    pickup_date: kpiDay,
+    shard_id: { ...text(true), readOnly: true },
+    /** The exact sum as a DynamoDB number; `total_fare_text` instead when DynamoDB cannot hold it (over 38 significant digits). */
+    total_fare: exactNumber(),
+    total_fare_text: optionalText,
+    trip_count: wholeNumber,
+    /** Compared as big integers in code (stream sequence numbers have up to 40 digits, more than a DynamoDB number holds). */
+    last_sequence: text(true),
+    /** The newest applied change's stream time, `YYYY-MM-DD HH:MM:SS` UTC. */
+    as_of: optionalText,
+    expires_at: expiresAt,
+  },
+  indexes: {
+    byDay: { pk: kpiPartition, sk: { field: TRIP_TABLE.sortKey, composite: ["shard_id"], template: "SHARD#${shard_id}", casing: "none" } },
+  },
+});
+
+export const kpiExtremesEntity = new Entity({
+  model: { entity: "KpiExtremes", version: "1", service: "trips" },
+  attributes: {
+    pickup_date: kpiDay,
+    max_fare: exactNumber(),
+    min_fare: exactNumber(),
+    version: wholeNumber,
+    expires_at: expiresAt,
+  },
+  indexes: {
+    byDay: { pk: kpiPartition, sk: { field: TRIP_TABLE.sortKey, composite: [], template: "EXTREMES", casing: "none" } },
+  },
+});
