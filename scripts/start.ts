@@ -92,8 +92,6 @@ export async function main(argv: string[]): Promise<number> {
   // The handlers log one line per batch at info: useful in CloudWatch, noise in a terminal.
   // Loggers are created on first use, so this reaches every handler.
   process.env.LOG_LEVEL ??= values.verbose ? "info" : "warn";
-  // The pinned SDK runs on Node 20; its notice is about future releases, not this run.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
   const report = await run({
     startFile,
