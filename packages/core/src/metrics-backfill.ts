@@ -17,7 +17,7 @@ import { addDays, daysBetween, formatDateTime, isCalendarDay } from "./datetime.
 
 /** A month per run: the job's memory and time stay close to the nightly run's (31 vs 3 days). */
 export const MAX_RUN_DAYS = 31;
-/** Glue runs take minutes (startup alone is ~30 s): polling more often only costs API calls. */
+/** Glue runs take minutes: polling more often only costs API calls. */
 export const DEFAULT_POLL_MS = 30_000;
 /** How long a failed attempt may take to show the retry Glue starts for it (the job's MaxRetries). */
 export const RETRY_GRACE_MS = 120_000;
@@ -160,6 +160,7 @@ export async function backfillKpis(options: BackfillOptions): Promise<BackfillRe
       const index = queue.findIndex((window) => !others.some((run) => overlaps(run.window, window)));
       if (index < 0) break;
       const run = queue[index]!;
+      // Check, then start: with the deployed limit of 1, Glue itself refuses a run that slipped in between.
       const runId = await startRun(glue, jobName, run.arguments);
       if (runId === undefined) break; // a slot we counted as free was taken meanwhile
       queue.splice(index, 1);
