@@ -19,7 +19,7 @@ import { LocalAws, type LocalAwsStats } from "@trip-pipeline/local/runtime";
 import { table as ingestTable } from "./ingest.js";
 import { intOption, parseCli, runWhenMain, UsageError } from "./lib/cli.js";
 import { DEFAULT_PORT, LocalDashboard } from "./lib/dashboard-server.js";
-import { formatTable } from "./lib/table.js";
+import { formatTable, kpiTable } from "./lib/table.js";
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -100,8 +100,6 @@ export async function main(argv: string[]): Promise<number> {
   // The handlers log one line per batch at info: useful in CloudWatch, noise in a terminal.
   // Loggers are created on first use, so this reaches every handler.
   process.env.LOG_LEVEL ??= values.verbose ? "info" : "warn";
-  // The pinned SDK runs on Node 20; its notice is about future releases, not this run.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
   const report = await run({
     startFile,
@@ -192,10 +190,6 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
 }
 
 function humanReport(report: RunReport): string {
-  const kpis = formatTable([
-    ["pickup_date", "trips", "total_fare", "average_fare", "max_fare", "min_fare"],
-    ...report.kpis.map((k) => [k.pickup_date, String(k.trip_count), k.total_fare, k.average_fare, k.max_fare, k.min_fare]),
-  ]);
   const consumers = formatTable([
     ["consumer", "delivered", "filtered", "invocations", "retries", "crashes", "dlq"],
     ...Object.entries(report.consumers).map(([name, c]) => [name, ...[c.delivered, c.filteredOut, c.invocations, c.retries, c.crashes, c.toDlq].map(String)]),
@@ -203,7 +197,7 @@ function humanReport(report: RunReport): string {
   const { outputs } = report;
   const where = outputs.kept ? "" : " (removed after the run: add --keep to inspect)";
   return [
-    `Daily KPIs (pickup day, UTC)\n${report.kpis.length > 0 ? kpis : "no completed trips\n"}`,
+    `Daily KPIs (pickup day, UTC)\n${report.kpis.length > 0 ? kpiTable(report.kpis) : "no completed trips\n"}`,
     `Ingest\n${ingestTable(report.ingest)}`,
     `Trips: ${report.kpis.reduce((sum, k) => sum + k.trip_count, 0)} completed, ${report.pending} pending (unmatched), ${report.anomalies} anomalies (dropoff before pickup)\n`,
     `Consumers\n${consumers}`,
