@@ -1,0 +1,19 @@
+import { defineConfig } from "vitest/config";
+
+/**
+ * The unit tests of the money and validation rules, for `pnpm test:mutation` only: Stryker runs
+ * them once per mutant, so suites that start emulators or synthesise stacks stay out.
+ */
+export default defineConfig({
+  test: {
+    include: [
+      "packages/core/test/decimal.test.ts",
+      "packages/core/test/datetime.test.ts",
+      "packages/core/test/events.test.ts",
+      "packages/core/test/trip.test.ts",
+      "packages/core/test/kpi.test.ts",
+      "packages/core/test/csv.test.ts",
+    ],
+    env: { LOG_LEVEL: "silent" },
+  },
+});
