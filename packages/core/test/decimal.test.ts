@@ -49,3 +49,29 @@ describe("Decimal", () => {
     );
   });
 });
+
+describe("Decimal: exact text and guarded division", () => {
+  test("canonical text drops trailing fractional zeros and keeps integer zeros", () => {
+    // trip-store compares stored fares by this text: "12.50" and "12.5" must be the same fare.
+    expect(Decimal.parse("12.50").toString()).toBe("12.5");
+    expect(Decimal.parse("0.000").toString()).toBe("0");
+    expect(Decimal.parse("100").toString()).toBe("100");
+    expect(Decimal.parse("100.00").toString()).toBe("100");
+    expect(Decimal.parse("0.05").toString()).toBe("0.05");
+  });
+
+  test("an average over no trips, or over a fractional count, is refused rather than computed", () => {
+    for (const divisor of [0, -1, 1.5, Number.NaN]) expect(() => Decimal.parse("10").dividedByToFixed(divisor, 2)).toThrow(`bad divisor ${divisor}`);
+  });
+
+  test("the error for unparsable text names the text", () => {
+    expect(() => Decimal.parse("1e3")).toThrow('not a decimal: "1e3"');
+  });
+
+  test("rounds a quotient at, below and above the value's own scale", () => {
+    expect(Decimal.parse("1.25").dividedByToFixed(1, 2)).toBe("1.25");
+    expect(Decimal.parse("1.255").dividedByToFixed(1, 2)).toBe("1.26");
+    expect(Decimal.parse("1.2").dividedByToFixed(4, 2)).toBe("0.30");
+    expect(Decimal.parse("7").dividedByToFixed(2, 0)).toBe("4");
+  });
+});
