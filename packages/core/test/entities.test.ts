@@ -2,7 +2,7 @@ import { GetItemCommand, QueryCommand, type DynamoDBClient } from "@aws-sdk/clie
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createDocumentClient, createDynamoDbClient } from "../src/aws/clients.js";
 import { allDayShards, createTripService, dayShardOf, type TripService } from "../src/entities.js";
-import { createTripTable, startLocalDynamoDb, type LocalServer } from "../src/local/dynamo.js";
+import { createTripTable, startLocalDynamoDb, type LocalServer } from "@trip-pipeline/local/dynamo";
 
 let server: LocalServer;
 let raw: DynamoDBClient;

@@ -1,6 +1,7 @@
 import type { DynamoDBRecord } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { dayShardOf, FailedTrail, type BlobStore } from "@trip-pipeline/core";
+import { FailedTrail, type BlobStore } from "@trip-pipeline/core";
+import { dayShardOf } from "@trip-pipeline/core/entities";
 import { captureLogger } from "../../core/test/support/logs.js";
 import { startEmulator, type TestTable } from "../../core/test/support/test-table.js";
 import type { HandlerDeps } from "../src/environment.js";

@@ -10,7 +10,8 @@
 import type { DynamoDBRecord } from "aws-lambda";
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { formatDateTime, matchTrip, parseWireEvent, type EndEvent, type StartEvent } from "@trip-pipeline/core";
+import { formatDateTime, parseWireEvent, type EndEvent, type StartEvent } from "@trip-pipeline/core";
+import { matchTrip } from "@trip-pipeline/core/trip";
 import { startEmulator, type TestTable } from "../../core/test/support/test-table.js";
 import { createMatcherHandler } from "../src/matcher.js";
 import { createTripEventHandler } from "../src/trip-events.js";

@@ -2,8 +2,8 @@ import http from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { listen, type LocalServer } from "../src/local/dynamo.js";
-import { LocalFunction } from "../src/local/lambda.js";
+import { listen, type LocalServer } from "../src/dynamo.js";
+import { LocalFunction } from "../src/lambda.js";
 
 let server: LocalServer;
 let received: string[] = [];

@@ -1,9 +1,9 @@
 import { GetRecordsCommand, GetShardIteratorCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { expect, test } from "vitest";
-import { createKinesisClient } from "../src/aws/clients.js";
-import { createTripStream, startLocalKinesis } from "../src/local/kinesis.js";
-import { startKinesisThrottle } from "../src/local/kinesis-throttle.js";
-import { Throttle } from "../src/local/throttle.js";
+import { createKinesisClient } from "@trip-pipeline/core/aws/clients";
+import { createTripStream, startLocalKinesis } from "../src/kinesis.js";
+import { startKinesisThrottle } from "../src/kinesis-throttle.js";
+import { Throttle } from "../src/throttle.js";
 
 test("the Kinesis throttle fails whole calls or single records with ProvisionedThroughputExceededException; what it lets through is written", async () => {
   const server = await startLocalKinesis();

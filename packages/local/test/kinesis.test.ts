@@ -1,7 +1,7 @@
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { expect, test } from "vitest";
-import { createKinesisClient } from "../src/aws/clients.js";
-import { createTripStream, startLocalKinesis } from "../src/local/kinesis.js";
+import { createKinesisClient } from "@trip-pipeline/core/aws/clients";
+import { createTripStream, startLocalKinesis } from "../src/kinesis.js";
 
 test("the embedded Kinesis takes records and gives them back per shard, in order", async () => {
   const server = await startLocalKinesis();

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { matchesAny, matchesPattern } from "../src/local/event-filter.js";
-import { kinesisEventTypeFilter, MATCHER_FILTER } from "../src/pipeline-spec.js";
+import { matchesAny, matchesPattern } from "../src/event-filter.js";
+import { kinesisEventTypeFilter, MATCHER_FILTER } from "@trip-pipeline/core/pipeline-spec";
 
 const streamRecord = (eventName: string, sortKey: string) => ({ eventName, dynamodb: { Keys: { trip_id: { S: "t" }, sort_key: { S: sortKey } } } });
 

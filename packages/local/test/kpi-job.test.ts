@@ -3,11 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createDocumentClient, createDynamoDbClient } from "../src/aws/clients.js";
-import { FolderBlobStore } from "../src/blob-store.js";
-import { createTripService } from "../src/entities.js";
-import { createTripTable, startLocalDynamoDb, type LocalServer } from "../src/local/dynamo.js";
-import { kpiLine, metricsKey, runLocalKpiJob } from "../src/local/kpi-job.js";
+import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
+import { FolderBlobStore } from "@trip-pipeline/core/blob-store";
+import { createTripService } from "@trip-pipeline/core/entities";
+import { createTripTable, startLocalDynamoDb, type LocalServer } from "../src/dynamo.js";
+import { kpiLine, metricsKey, runLocalKpiJob } from "../src/kpi-job.js";
 
 let server: LocalServer;
 let raw: DynamoDBClient;

@@ -20,7 +20,7 @@ import http, { type ClientRequest } from "node:http";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Context } from "aws-lambda";
-import { mulberry32 } from "../generate/prng.js";
+import { mulberry32 } from "./generate/prng.js";
 
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 

@@ -5,7 +5,7 @@
  */
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
-import { createDynamoDbClient } from "../../src/aws/clients.js";
+import { createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
 
 export interface Recorded {
   events: { consumer: string; event: { Records: unknown[] }; context: Context; env: Record<string, string | undefined> }[];

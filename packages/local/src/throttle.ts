@@ -2,7 +2,7 @@
  * Throttling for fault runs: which emulator calls answer ProvisionedThroughputExceededException.
  * Seeded, so a fault run can be repeated.
  */
-import { mulberry32 } from "../generate/prng.js";
+import { mulberry32 } from "./generate/prng.js";
 
 export interface ThrottleOptions {
   /** Fraction of data-plane requests answered with ProvisionedThroughputExceededException (or, for batch writes, partly unprocessed). */

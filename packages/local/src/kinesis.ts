@@ -1,7 +1,7 @@
 /** The embedded Kinesis of the local AWS: kinesalite in this process, the stream as deployed. */
 import { CreateStreamCommand, waitUntilStreamExists, type KinesisClient } from "@aws-sdk/client-kinesis";
 import kinesalite from "kinesalite";
-import { TRIP_STREAM } from "../pipeline-spec.js";
+import { TRIP_STREAM } from "@trip-pipeline/core/pipeline-spec";
 import { listen, type LocalServer } from "./dynamo.js";
 
 export async function startLocalKinesis(): Promise<LocalServer> {

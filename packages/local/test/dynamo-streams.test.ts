@@ -1,10 +1,10 @@
 import { BatchWriteItemCommand, DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { createDynamoDbClient } from "../src/aws/clients.js";
-import { createTripTable } from "../src/local/dynamo.js";
-import { ChangeLog, normalizeNumber, sameItem } from "../src/local/dynamo-streams.js";
-import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "../src/local/embedded-dynamodb.js";
-import { Throttle } from "../src/local/throttle.js";
+import { createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
+import { createTripTable } from "../src/dynamo.js";
+import { ChangeLog, normalizeNumber, sameItem } from "../src/dynamo-streams.js";
+import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "../src/embedded-dynamodb.js";
+import { Throttle } from "../src/throttle.js";
 
 const TABLE = "TripData";
 let dynamodb: EmbeddedDynamoDb;

@@ -16,8 +16,8 @@
  *   and the shard moves on.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { BlobStore } from "../blob-store.js";
-import type { Logger } from "../logger.js";
+import type { BlobStore } from "@trip-pipeline/core/blob-store";
+import type { Logger } from "@trip-pipeline/core/logger";
 import { matchesAny, type FilterPattern } from "./event-filter.js";
 import type { LambdaFunction } from "./lambda.js";
 

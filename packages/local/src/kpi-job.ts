@@ -6,10 +6,10 @@
  * replaced; a day without completed trips loses its object.
  */
 import { ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { BlobStore } from "../blob-store.js";
-import { allDayShards, createTripService } from "../entities.js";
-import { DailyKpiAccumulator, type DailyKpi } from "../kpi.js";
-import { METRICS_PREFIX, TRIP_TABLE } from "../pipeline-spec.js";
+import type { BlobStore } from "@trip-pipeline/core/blob-store";
+import { allDayShards, createTripService } from "@trip-pipeline/core/entities";
+import { DailyKpiAccumulator, type DailyKpi } from "@trip-pipeline/core/kpi";
+import { METRICS_PREFIX, TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
 
 export interface KpiJobResult {
   kpis: DailyKpi[];

@@ -4,10 +4,10 @@
  * purpose).
  */
 import { ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { BlobStore } from "../blob-store.js";
-import { FailedTrail } from "../failed-trail.js";
-import { TRIP_TABLE } from "../pipeline-spec.js";
-import { SORT_KEY_PREFIX } from "../trip-store.js";
+import type { BlobStore } from "@trip-pipeline/core/blob-store";
+import { FailedTrail } from "@trip-pipeline/core/failed-trail";
+import { TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
+import { SORT_KEY_PREFIX } from "@trip-pipeline/core/trip-store";
 
 /** Trip ids with an anomaly in the failed trail (one object per trip, two records each). */
 export async function anomalyTrips(bucket: BlobStore): Promise<Set<string>> {

@@ -2,11 +2,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { FolderBlobStore } from "../src/blob-store.js";
-import { createLogger } from "../src/logger.js";
-import { EventSourceMapping, type MappingSettings, type PolledRecord, type ShardReader } from "../src/local/event-source.js";
-import type { FilterPattern } from "../src/local/event-filter.js";
-import type { LambdaFunction } from "../src/local/lambda.js";
+import { FolderBlobStore } from "@trip-pipeline/core/blob-store";
+import { createLogger } from "@trip-pipeline/core/logger";
+import { EventSourceMapping, type MappingSettings, type PolledRecord, type ShardReader } from "../src/event-source.js";
+import type { FilterPattern } from "../src/event-filter.js";
+import type { LambdaFunction } from "../src/lambda.js";
 
 type Event = { Records: { seq: string; kind: string }[] };
 type Respond = (records: Event["Records"], call: number) => unknown;

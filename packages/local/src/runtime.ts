@@ -7,10 +7,11 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
-import { createDocumentClient, createDynamoDbClient, createKinesisClient } from "../aws/clients.js";
-import { FolderBlobStore } from "../blob-store.js";
-import { createLogger, type Logger } from "../logger.js";
-import { CONSUMER_FUNCTION, CONSUMERS, kinesisEventTypeFilter, MATCHER_FILTER, streamShardCount, TRIP_STREAM, TRIP_TABLE } from "../pipeline-spec.js";
+import { APP_NAME, DEFAULT_REGION } from "@trip-pipeline/core/app";
+import { createDocumentClient, createDynamoDbClient, createKinesisClient } from "@trip-pipeline/core/aws/clients";
+import { FolderBlobStore } from "@trip-pipeline/core/blob-store";
+import { createLogger, type Logger } from "@trip-pipeline/core/logger";
+import { CONSUMER_FUNCTION, CONSUMERS, kinesisEventTypeFilter, MATCHER_FILTER, streamShardCount, TRIP_STREAM, TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
 import { createTripTable, type LocalServer } from "./dynamo.js";
 import type { ChangeLog } from "./dynamo-streams.js";
 import { startEmbeddedDynamoDb } from "./embedded-dynamodb.js";
@@ -24,7 +25,6 @@ import { changeLogSource, kinesisSource } from "./shard-readers.js";
 export type ConsumerName = keyof typeof CONSUMERS;
 export const CONSUMER_NAMES = Object.keys(CONSUMERS) as ConsumerName[];
 
-const APP = "trip-pipeline";
 /** The stage name the local AWS stands for (SST_STAGE of its functions). */
 export const LOCAL_STAGE = "local";
 
@@ -64,7 +64,7 @@ export interface LocalAwsStats {
 export class LocalAws {
   readonly tableName = TRIP_TABLE.name;
   readonly streamName = TRIP_STREAM.name;
-  readonly bucketName = `${APP}-${LOCAL_STAGE}-analyticsbucket`;
+  readonly bucketName = `${APP_NAME}-${LOCAL_STAGE}-analyticsbucket`;
   readonly bucketDir: string;
   readonly dlqDir: string;
   /** A client for the runner's own reads and writes (captured like every client's). */
@@ -92,7 +92,7 @@ export class LocalAws {
 
   static async start(options: LocalAwsOptions): Promise<LocalAws> {
     const root = resolve(options.root);
-    const region = options.region ?? "eu-north-1";
+    const region = options.region ?? DEFAULT_REGION;
     const logger = options.logger ?? createLogger("local-aws");
     const { bucketDir, dlqDir } = runFolders(root);
     await Promise.all([bucketDir, dlqDir].map((folder) => rm(folder, { recursive: true, force: true })));
@@ -129,7 +129,7 @@ export class LocalAws {
   /** The deployed functions' environment, pointed at this local AWS (see packages/functions/src/environment.ts). */
   handlerEnvironment(): Record<string, string> {
     return {
-      SST_APP: APP,
+      SST_APP: APP_NAME,
       SST_STAGE: LOCAL_STAGE,
       SST_REGION: this.region,
       [`SST_Table_tableName_${TRIP_TABLE.name}`]: this.tableName,
@@ -154,7 +154,7 @@ export class LocalAws {
     for (const [index, consumer] of CONSUMER_NAMES.entries()) {
       const spec = CONSUMERS[consumer];
       const handler = await importHandler(options.repoRoot, options.handlers?.[consumer] ?? spec.handler);
-      const fn = new LocalFunction(`${APP}-${LOCAL_STAGE}-${consumer}`, handler, {
+      const fn = new LocalFunction(`${APP_NAME}-${LOCAL_STAGE}-${consumer}`, handler, {
         region: this.region,
         timeoutMs: options.timeoutMs ?? CONSUMER_FUNCTION.timeoutSeconds * 1000,
         memoryMb: CONSUMER_FUNCTION.memoryMb,

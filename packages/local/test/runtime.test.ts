@@ -4,12 +4,12 @@ import { join, resolve } from "node:path";
 import { PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import type { DynamoDBRecord, KinesisStreamRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { LocalAws } from "../src/local/runtime.js";
-import { TRIP_STREAM } from "../src/pipeline-spec.js";
+import { LocalAws } from "../src/runtime.js";
+import { TRIP_STREAM } from "@trip-pipeline/core/pipeline-spec";
 import { recorded } from "./support/local-handlers.js";
 
 const REPO_ROOT = resolve(import.meta.dirname, "..", "..", "..");
-const FIXTURE = "packages/core/test/support/local-handlers";
+const FIXTURE = "packages/local/test/support/local-handlers";
 let root: string;
 let aws: LocalAws;
 
