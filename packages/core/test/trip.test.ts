@@ -44,3 +44,16 @@ describe("matchTrip", () => {
     expect(outcome).toMatchObject({ kind: "completed", trip: { pickup_datetime: "2024-05-25 10:00:00", dropoff_datetime: "2024-05-25 10:30:00", fare_amount: "20" } });
   });
 });
+
+describe("matchTrip: what an anomaly reports", () => {
+  test("every end before the pickup: the latest end is reported, with the field and both instants", () => {
+    const ends = [end("2024-05-25 09:00:00"), end("2024-05-25 09:30:00"), end("2024-05-25 08:00:00")];
+    for (const order of [ends, [...ends].reverse()])
+      expect(matchTrip([start("2024-05-25 10:00:00")], order)).toEqual({
+        kind: "anomaly",
+        start: start("2024-05-25 10:00:00"),
+        end: end("2024-05-25 09:30:00"),
+        rejection: { code: "dropoff_before_pickup", field: "dropoff_datetime", message: "dropoff 2024-05-25 09:30:00 is before pickup 2024-05-25 10:00:00" },
+      });
+  });
+});
