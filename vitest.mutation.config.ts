@@ -13,7 +13,10 @@ export default defineConfig({
       "packages/core/test/trip.test.ts",
       "packages/core/test/kpi.test.ts",
       "packages/core/test/csv.test.ts",
+      "packages/core/test/matcher-decisions.test.ts",
     ],
-    env: { LOG_LEVEL: "silent" },
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    env: { LOG_LEVEL: "silent", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
   },
 });

@@ -97,3 +97,20 @@ describe("Decimal: exact text and guarded division", () => {
     expect(Decimal.parse("7").dividedByToFixed(2, 0)).toBe("4");
   });
 });
+
+describe("Decimal: signed running totals (live KPIs)", () => {
+  test("the sign of a total, and negative amounts below one unit formatted exactly", () => {
+    expect([Decimal.parseNumber("-0.01").sign, Decimal.parseNumber("0").sign, Decimal.parseNumber("0.01").sign]).toEqual([-1, 0, 1]);
+    expect(Decimal.parseNumber("-0.05").toString()).toBe("-0.05");
+    expect(Decimal.parse("0.04").minus(Decimal.parse("0.1")).toFixed(2)).toBe("-0.06");
+  });
+
+  test("a negative total fits DynamoDB by the same rule as its magnitude", () => {
+    expect(Decimal.parseNumber(`-${"9".repeat(38)}`).fitsDynamoDbNumber()).toBe(true);
+    expect(Decimal.parseNumber(`-${"9".repeat(39)}`).fitsDynamoDbNumber()).toBe(false);
+  });
+
+  test("the error for an unparsable number names the text", () => {
+    expect(() => Decimal.parseNumber("1e")).toThrow('not a number: "1e"');
+  });
+});
