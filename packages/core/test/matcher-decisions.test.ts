@@ -29,6 +29,13 @@ describe("planTrip: the matcher's decision for one trip", () => {
     expect(plan.outcome).toMatchObject({ kind: "completed", trip: completedTrip(s.value, e.value) });
     expect(plan.current).toBeUndefined();
     expect(sortKeys(plan.deletes)).toEqual(sortKeys([s.key, e.key]));
+    expect(plan.mayHaveBeenAnomaly).toBe(false);
+  });
+
+  test("a dropoff at the very pickup instant completes and was never an anomaly", () => {
+    const plan = planTrip(trip({ starts: [raw(start("10:00:00"))], ends: [raw(end("10:00:00"))] }));
+    expect(plan.outcome).toMatchObject({ kind: "completed" });
+    expect(plan.mayHaveBeenAnomaly).toBe(false);
   });
 
   test("a replayed event of a completed trip: the item stands and the replay goes", () => {
@@ -62,6 +69,8 @@ describe("planTrip: the matcher's decision for one trip", () => {
     const early = raw(end("09:30:00"));
     const plan = planTrip(trip({ ends: [early], completed: [done(start("10:00:00"), end("11:00:00"))] }));
     expect(plan.deletes).toEqual([]);
+    // It was an anomaly on its own before: the matcher must clear that report.
+    expect(plan.mayHaveBeenAnomaly).toBe(true);
   });
 
   test("an anomaly keeps its ends and its start, and drops a later start that can never win", () => {
@@ -72,6 +81,7 @@ describe("planTrip: the matcher's decision for one trip", () => {
     expect(plan.outcome).toMatchObject({ kind: "anomaly", start: s.value, end: e.value, rejection: { code: "dropoff_before_pickup" } });
     expect(plan.current).toBeUndefined();
     expect(plan.deletes).toEqual([later.key]);
+    expect(plan.mayHaveBeenAnomaly).toBe(true);
   });
 
   test("pending: of two ends at one instant the smaller fare is kept, the other can never win", () => {

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { FolderBlobStore } from "../src/blob-store.js";
+import { FolderBlobStore, type BlobStore } from "../src/blob-store.js";
 import type { StartEvent, TripEvent } from "../src/events.js";
 import { FailedTrail } from "../src/failed-trail.js";
 import { settleTrips, type MatcherDeps } from "../src/matcher.js";
@@ -176,6 +176,38 @@ describe("the COMPLETED item depends only on the set of events", () => {
     expect(await arriveOneByOne([S0, E1, cheap, twin])).toEqual(expected);
     expect(await arriveOneByOne([twin, cheap, E1, S0])).toEqual(expected);
     expect(await arriveOneByOne([cheap, S0, twin, E1])).toEqual(expected);
+  });
+});
+
+describe("anomalies", () => {
+  test("trailed once; removed when the trip completes; a trip that never was one costs no call to the bucket", async () => {
+    const table = await emulator.newTable();
+    const calls: string[] = [];
+    const folder = new FolderBlobStore(dir);
+    const counted: BlobStore = {
+      put: (key, body) => (calls.push(`put ${key}`), folder.put(key, body)),
+      get: (key) => folder.get(key),
+      list: (prefix) => folder.list(prefix),
+      delete: (key) => (calls.push(`delete ${key}`), folder.delete(key)),
+    };
+    const run = async (...events: TripEvent[]) => {
+      await putRaw(table, ...events);
+      expect((await settleTrips(["t"], { ...deps(table), trail: new FailedTrail(counted) })).failedTrips.size).toBe(0);
+    };
+    await run(S1, end("10:01:00", "5"));
+    await run(end("10:02:00", "6")); // still an anomaly, now with another latest end: rewritten
+    await run(end("10:02:00", "6")); // the same anomaly again: nothing written
+    const key = "failed/anomalies/anomaly-t.jsonl";
+    expect(calls).toEqual([`put ${key}`, `put ${key}`]);
+    await run(S0);
+    expect(calls).toEqual([`put ${key}`, `put ${key}`, `delete ${key}`]);
+    expect(await folder.list("failed/")).toEqual([]);
+
+    calls.length = 0;
+    const other = { ...S0, trip_id: "u" };
+    await putRaw(table, other, { ...E1, trip_id: "u" });
+    await settleTrips(["u"], { ...deps(table), trail: new FailedTrail(counted) });
+    expect(calls).toEqual([]);
   });
 });
 
