@@ -13,5 +13,6 @@ export * from "./batch.js";
 export * from "./trip-store.js";
 export * from "./raw-events.js";
 export * from "./matcher.js";
+export * from "./kpi-aggregator.js";
 export * from "./ingest/index.js";
 export * from "./generate/index.js";

@@ -14,6 +14,8 @@
  *   AWS_SECRET_ACCESS_KEY (any values offline), AWS_REGION (default eu-north-1).
  * - RAW_RETENTION_DAYS (optional): positive integer, default DEFAULT_RAW_RETENTION_DAYS; RAW
  *   items get expires_at = write time + this many days.
+ * - KPI_TTL_DAYS (optional, kpiAggregator): positive integer, default DEFAULT_KPI_TTL_DAYS; live
+ *   KPI items expire this many days after their pickup day.
  * - LOG_LEVEL (optional): pino level, default info.
  * sst/node reads the SST_* variables once, when first imported: the import happens on the first
  * invocation, so the variables must be set before the first call, not before loading the module.
@@ -25,6 +27,7 @@ import {
 } from "@trip-pipeline/core/aws/clients";
 import {
   createLogger,
+  DEFAULT_KPI_TTL_DAYS,
   DEFAULT_RAW_RETENTION_DAYS,
   DEFAULT_RETRY,
   FailedTrail,
@@ -77,7 +80,15 @@ async function failedTrailStore(): Promise<BlobStore> {
 }
 
 export function retentionDays(value: string | undefined): number {
-  if (value === undefined || value === "") return DEFAULT_RAW_RETENTION_DAYS;
-  if (!/^[1-9]\d*$/.test(value)) throw new Error(`RAW_RETENTION_DAYS must be a positive whole number of days, got ${JSON.stringify(value)}`);
+  return positiveDays("RAW_RETENTION_DAYS", value, DEFAULT_RAW_RETENTION_DAYS);
+}
+
+export function kpiTtlDays(value: string | undefined): number {
+  return positiveDays("KPI_TTL_DAYS", value, DEFAULT_KPI_TTL_DAYS);
+}
+
+function positiveDays(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === "") return fallback;
+  if (!/^[1-9]\d*$/.test(value)) throw new Error(`${name} must be a positive whole number of days, got ${JSON.stringify(value)}`);
   return Number(value);
 }

@@ -1,0 +1,102 @@
+/**
+ * The live KPI tests' world: TripData on the embedded DynamoDB, whose captured stream gives
+ * the aggregator DynamoDB Streams records exactly as Lambda delivers them (images, sequence
+ * numbers, several shards), filtered by the deployed KPI filter; faults on the aggregator's
+ * own client.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBRecord } from "aws-lambda";
+import { createLogger, FailedTrail, FolderBlobStore, KPI_AGGREGATOR_FILTER, TRIP_TABLE, TripStore } from "@trip-pipeline/core";
+import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
+import { createTripTable } from "@trip-pipeline/core/local/dynamo";
+import { matchesAny } from "@trip-pipeline/core/local/event-filter";
+import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "@trip-pipeline/core/local/embedded-dynamodb";
+import type { HandlerDeps } from "../src/environment.js";
+import { NOW } from "./support.js";
+
+export class InjectedFault extends Error {
+  override name = "ProvisionedThroughputExceededException";
+}
+
+type Middleware = (next: (args: { input: unknown }) => Promise<unknown>, context: { commandName?: string }) => (args: { input: unknown }) => Promise<unknown>;
+
+/** Faults of one client: every write fails after a budget (a crash), or chosen updates fail. */
+export class Faults {
+  writesLeft = Infinity;
+  failing: (input: Record<string, unknown>) => boolean = () => false;
+  writes = 0;
+
+  heal(): void {
+    this.writesLeft = Infinity;
+    this.failing = () => false;
+  }
+
+  get crashed(): boolean {
+    return this.writesLeft < 0;
+  }
+
+  middleware(): Middleware {
+    return (next, context) => async (args) => {
+      const input = args.input as Record<string, unknown>;
+      const write = /^(PutItem|UpdateItem|DeleteItem|BatchWriteItem)Command$/.test(String(context.commandName));
+      if (write) this.writesLeft -= 1;
+      if (this.writesLeft < 0) throw new InjectedFault("simulated crash: every call fails from here on");
+      if (write && this.failing(input)) throw new InjectedFault("injected write failure");
+      const output = await next(args);
+      if (write) this.writes += 1;
+      return output;
+    };
+  }
+}
+
+export interface KpiWorld {
+  dynamodb: EmbeddedDynamoDb;
+  tableName: string;
+  /** The matcher's side: writes COMPLETED items (its own client, no faults). */
+  store: TripStore;
+  /** Handler dependencies on a client of their own, with `faults`. */
+  deps: HandlerDeps;
+  faults: Faults;
+  /** New COMPLETED# records per stream shard since the last call, as the KPI filter passes them. */
+  takeChanges(): { shardId: string; records: DynamoDBRecord[] }[];
+  close(): Promise<void>;
+}
+
+export async function kpiWorld(streamShards = 2): Promise<KpiWorld> {
+  const dynamodb = await startEmbeddedDynamoDb({
+    region: "eu-north-1",
+    streamShards,
+    streams: [{ name: TRIP_TABLE.name, partitionKey: TRIP_TABLE.partitionKey, sortKey: TRIP_TABLE.sortKey, viewType: TRIP_TABLE.streamView }],
+  });
+  const clients: DynamoDBClient[] = [createDynamoDbClient({ endpoint: dynamodb.endpoint }), createDynamoDbClient({ endpoint: dynamodb.endpoint, maxAttempts: 1 })];
+  const [plain, faulty] = clients as [DynamoDBClient, DynamoDBClient];
+  await createTripTable(plain);
+  const faults = new Faults();
+  faulty.middlewareStack.add(faults.middleware() as never, { step: "initialize", name: "faults" });
+  const dir = await mkdtemp(join(tmpdir(), "kpi-"));
+  const log = dynamodb.streams.get(TRIP_TABLE.name)!;
+  const cursors = log.shards.map((shard, index) => ({ shardId: shard.shardId, cursor: log.cursor(index) }));
+  return {
+    dynamodb,
+    tableName: TRIP_TABLE.name,
+    store: new TripStore(createDocumentClient(plain), TRIP_TABLE.name),
+    deps: {
+      store: new TripStore(createDocumentClient(faulty), TRIP_TABLE.name),
+      trail: new FailedTrail(new FolderBlobStore(dir)),
+      logger: createLogger("kpi-test"),
+      now: () => NOW,
+      retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 4 },
+      rawRetentionDays: 7,
+    },
+    faults,
+    takeChanges: () => cursors.map(({ shardId, cursor }) => ({ shardId, records: cursor.read(100_000).filter((record) => matchesAny([KPI_AGGREGATOR_FILTER], record)) })),
+    async close() {
+      for (const client of clients) client.destroy();
+      await dynamodb.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
