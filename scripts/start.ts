@@ -1,17 +1,20 @@
 /**
  * pnpm start: the whole pipeline offline, in this process, on an embedded local AWS (see
  * packages/core/src/local/runtime.ts): ingest into Kinesis, the two stream consumers and the
- * matcher run by the local event-source runtime with the deployed handler modules, then the KPI
- * job once every stream is drained. Prints the KPIs, the ingest summary, pending trips,
+ * matcher and the live KPI aggregator run by the local event-source runtime with the deployed
+ * handler modules, then the KPI job once every stream is drained, and the reconciliation of the
+ * live KPIs with it. Prints the nightly and live KPIs, the ingest summary, pending trips,
  * anomalies and where the outputs are; `--json` prints one JSON document on stdout instead.
  *
- * Exit codes: 0 done; 2 done, but records ended in the DLQ or valid rows failed delivery
- * (see the printed locations); 1 usage or input error.
+ * Exit codes: 0 done; 2 done, but records ended in the DLQ, valid rows failed delivery or the
+ * live KPIs differ from the nightly ones (see the printed locations); 1 usage or input error.
  */
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createLogger, FailedTrail, FolderBlobStore, ingestFiles, KinesisRecordSink, type DailyKpi, type IngestSummary } from "@trip-pipeline/core";
-import { runLocalKpiJob } from "@trip-pipeline/core/local/kpi-job";
+import { createLogger, FailedTrail, FolderBlobStore, formatDateTime, ingestFiles, KinesisRecordSink, type DailyKpi, type IngestSummary } from "@trip-pipeline/core";
+import { reconcileKpis } from "@trip-pipeline/core/kpi-drift";
+import { liveKpiDays, runLocalKpiJob } from "@trip-pipeline/core/local/kpi-job";
+import { readDailyKpis } from "@trip-pipeline/core/metrics-reader";
 import { anomalyTrips, pendingTrips } from "@trip-pipeline/core/local/outcome";
 import { LocalAws, type LocalAwsStats } from "@trip-pipeline/core/local/runtime";
 import { table as ingestTable } from "./ingest.js";
@@ -35,7 +38,7 @@ fault injection (the pipeline must converge to the same KPIs):
   --crash RATE                   fraction of handler invocations that crash at a random point
   --seed N                       seed of the injected faults (default 1)
 
-exit codes: 0 done, 2 done but records in the DLQ or rows undelivered, 1 error`;
+exit codes: 0 done, 2 done but records in the DLQ, rows undelivered or live KPIs drifting, 1 error`;
 
 const OPTIONS = {
   "start-file": { type: "string" },
@@ -55,6 +58,10 @@ const OPTIONS = {
 /** What `--json` prints: money as text with 2 decimals, as the KPI job computes it. */
 export interface RunReport {
   kpis: DailyKpi[];
+  /** The live KPIs (kpiAggregator's read model) of every day either side has, in the same shape. */
+  live: DailyKpi[];
+  /** Days on which live and nightly KPIs differ (the KpiDrift metric); 0 after every run. */
+  drift: number;
   ingest: IngestSummary;
   pending: number;
   anomalies: number;
@@ -105,7 +112,7 @@ export async function main(argv: string[]): Promise<number> {
   });
   process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : humanReport(report));
   const undelivered = report.ingest.start.failed + report.ingest.end.failed;
-  return report.dlq > 0 || undelivered > 0 ? 2 : 0;
+  return report.dlq > 0 || undelivered > 0 || report.drift > 0 ? 2 : 0;
 }
 
 export interface RunOptions {
@@ -136,7 +143,14 @@ export async function run(options: RunOptions): Promise<RunReport> {
     });
     await aws.drain();
     logger.info("streams drained; running the KPI job");
+    const jobStartedAt = formatDateTime(new Date());
     const { kpis, outputs } = await runLocalKpiJob(aws.db, aws.tableName, bucket);
+    // As in AWS after each nightly run: the nightly rows read back from the bucket, every day compared.
+    const liveDays = await liveKpiDays(aws.db, aws.tableName);
+    const days = [...liveDays, ...kpis.map((k) => k.pickup_date)].sort();
+    const nightly = days.length > 0 ? await readDailyKpis(bucket, days[0]!, days.at(-1)!) : [];
+    const reconciliation = await reconcileKpis(aws.db, aws.tableName, liveDays, nightly, jobStartedAt, new Date());
+    for (const day of reconciliation.differing) logger.error(day, "live KPIs differ from the nightly KPIs");
     const anomalies = await anomalyTrips(bucket);
     const pending = await pendingTrips(aws.db, aws.tableName, anomalies);
     const stats = aws.stats();
@@ -145,6 +159,8 @@ export async function run(options: RunOptions): Promise<RunReport> {
     const shown = (path: string) => relative(process.cwd(), path) || ".";
     return {
       kpis,
+      live: reconciliation.live,
+      drift: reconciliation.drift,
       ingest,
       pending: pending.length,
       anomalies: anomalies.size,
@@ -168,9 +184,12 @@ export async function run(options: RunOptions): Promise<RunReport> {
 }
 
 function humanReport(report: RunReport): string {
+  const live = new Map(report.live.map((k) => [k.pickup_date, k]));
+  const row = (source: string, k: DailyKpi | undefined, day: string) => (k ? [day, source, String(k.trip_count), k.total_fare, k.average_fare, k.max_fare, k.min_fare] : [day, source, "-", "-", "-", "-", "-"]);
+  const days = [...new Set([...report.kpis.map((k) => k.pickup_date), ...live.keys()])].sort();
   const kpis = formatTable([
-    ["pickup_date", "trips", "total_fare", "average_fare", "max_fare", "min_fare"],
-    ...report.kpis.map((k) => [k.pickup_date, String(k.trip_count), k.total_fare, k.average_fare, k.max_fare, k.min_fare]),
+    ["pickup_date", "source", "trips", "total_fare", "average_fare", "max_fare", "min_fare"],
+    ...days.flatMap((day) => [row("nightly", report.kpis.find((k) => k.pickup_date === day), day), row("live", live.get(day), day)]),
   ]);
   const consumers = formatTable([
     ["consumer", "delivered", "filtered", "invocations", "retries", "crashes", "dlq"],
@@ -179,7 +198,8 @@ function humanReport(report: RunReport): string {
   const { outputs } = report;
   const where = outputs.kept ? "" : " (removed after the run: add --keep to inspect)";
   return [
-    `Daily KPIs (pickup day, UTC)\n${report.kpis.length > 0 ? kpis : "no completed trips\n"}`,
+    `Daily KPIs (pickup day, UTC): the nightly job and the live aggregates\n${days.length > 0 ? kpis : "no completed trips\n"}`,
+    `Drift: ${report.drift === 0 ? "none (live equals nightly on every day)" : `${report.drift} day(s) differ`}\n`,
     `Ingest\n${ingestTable(report.ingest)}`,
     `Trips: ${report.kpis.reduce((sum, k) => sum + k.trip_count, 0)} completed, ${report.pending} pending (unmatched), ${report.anomalies} anomalies (dropoff before pickup)\n`,
     `Consumers\n${consumers}`,

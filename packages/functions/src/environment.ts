@@ -35,6 +35,7 @@ import {
   S3BlobStore,
   TripStore,
   type BlobStore,
+  type KpiAggregatorDeps,
   type RawEventDeps,
 } from "@trip-pipeline/core";
 
@@ -42,11 +43,11 @@ import {
 export type HandlerDeps = RawEventDeps;
 
 /** Tests pass the dependencies themselves; the deployed handlers pass a builder run on first use. */
-export type DepsSource = HandlerDeps | (() => Promise<HandlerDeps>);
+export type DepsSource<D = HandlerDeps> = D | (() => Promise<D>);
 
-export function lazily(source: DepsSource): () => Promise<HandlerDeps> {
+export function lazily<D extends object>(source: DepsSource<D>): () => Promise<D> {
   if (typeof source !== "function") return async () => source;
-  let pending: Promise<HandlerDeps> | undefined;
+  let pending: Promise<D> | undefined;
   return () => {
     // A failed build (missing variable) is not cached: the next invocation tries again.
     pending ??= source().catch((error: unknown) => {
@@ -59,10 +60,9 @@ export function lazily(source: DepsSource): () => Promise<HandlerDeps> {
 
 export function fromEnvironment(handlerName: string): () => Promise<HandlerDeps> {
   return async () => {
-    const { Table } = await import("sst/node/table");
-    const db = createDocumentClient(createDynamoDbClient());
+    const { db, tableName } = await tableFromEnvironment();
     return {
-      store: new TripStore(db, Table.TripData.tableName),
+      store: new TripStore(db, tableName),
       trail: new FailedTrail(await failedTrailStore()),
       logger: createLogger(handlerName),
       now: () => new Date(),
@@ -70,6 +70,16 @@ export function fromEnvironment(handlerName: string): () => Promise<HandlerDeps>
       rawRetentionDays: retentionDays(process.env.RAW_RETENTION_DAYS),
     };
   };
+}
+
+/** The kpiAggregator's: the table only (it has no bucket binding, and no grant for one). */
+export function kpiAggregatorFromEnvironment(): () => Promise<KpiAggregatorDeps> {
+  return async () => ({ ...(await tableFromEnvironment()), logger: createLogger("kpiAggregator"), ttlDays: kpiTtlDays(process.env.KPI_TTL_DAYS) });
+}
+
+async function tableFromEnvironment() {
+  const { Table } = await import("sst/node/table");
+  return { db: createDocumentClient(createDynamoDbClient()), tableName: Table.TripData.tableName };
 }
 
 async function failedTrailStore(): Promise<BlobStore> {

@@ -5,14 +5,14 @@
  * empty, as Lambda requires a state in every response of a windowed mapping).
  */
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
-import { applyKpiChanges, readKpiChange, type KpiChange } from "@trip-pipeline/core";
-import { fromEnvironment, kpiTtlDays, lazily, type DepsSource } from "./environment.js";
+import { applyKpiChanges, readKpiChange, type KpiAggregatorDeps, type KpiChange } from "@trip-pipeline/core";
+import { kpiAggregatorFromEnvironment, lazily, type DepsSource } from "./environment.js";
 
 /** A DynamoDB stream event of a mapping with a tumbling window. */
 export type WindowedStreamEvent = DynamoDBStreamEvent & { shardId?: string; isFinalInvokeForWindow?: boolean };
 export type WindowedStreamResponse = DynamoDBBatchResponse & { state: Record<string, string> };
 
-export function createKpiAggregatorHandler(source: DepsSource, ttlDays: () => number = () => kpiTtlDays(process.env.KPI_TTL_DAYS)) {
+export function createKpiAggregatorHandler(source: DepsSource<KpiAggregatorDeps>) {
   const deps = lazily(source);
   return async (event: WindowedStreamEvent, context: Context): Promise<WindowedStreamResponse> => {
     const base = await deps();
@@ -31,11 +31,11 @@ export function createKpiAggregatorHandler(source: DepsSource, ttlDays: () => nu
         skipped += 1;
       }
     }
-    const result = await applyKpiChanges(event.shardId, changes, { db: base.store.db, tableName: base.store.tableName, logger, ttlDays: ttlDays() });
+    const result = await applyKpiChanges(event.shardId, changes, { ...base, logger });
     const { failedFrom, ...counts } = result;
     logger.info({ records: event.Records.length, shardId: event.shardId, skipped, ...counts, failed_from: failedFrom ?? null }, "batch processed");
     return { batchItemFailures: failedFrom ? [{ itemIdentifier: failedFrom }] : [], state: {} };
   };
 }
 
-export const handler = createKpiAggregatorHandler(fromEnvironment("kpiAggregator"));
+export const handler = createKpiAggregatorHandler(kpiAggregatorFromEnvironment());

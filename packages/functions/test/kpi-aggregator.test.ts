@@ -31,8 +31,8 @@ const replace = (t: CompletedTrip) => {
 };
 
 const SHARD = "shardId-00000001716595200000-0a1b2c3d";
-function aggregator(ttlDays = 35) {
-  const handler = createKpiAggregatorHandler(world.deps, () => ttlDays);
+function aggregator() {
+  const handler = createKpiAggregatorHandler(world.deps);
   return (records: DynamoDBRecord[], shardId = SHARD) => handler({ Records: records, shardId, isFinalInvokeForWindow: false }, context());
 }
 const changes = () => world.takeChanges().flatMap((shard) => shard.records);
@@ -100,7 +100,7 @@ describe("kpiAggregator", () => {
       try {
         for (const [i, fare] of fares.entries()) await fresh.store.createCompleted(trip(`t${i}`, `2024-05-2${5 + (i % 2)} 10:00:00`, fare));
         const batch = fresh.takeChanges().flatMap((shard) => shard.records);
-        const handler = createKpiAggregatorHandler(fresh.deps, () => 35);
+        const handler = createKpiAggregatorHandler(fresh.deps);
         const invoke = (recs: DynamoDBRecord[]) => handler({ Records: recs, shardId: SHARD }, context());
         fresh.faults.writesLeft = budget;
         await expect(invoke(batch)).resolves.toBeDefined(); // the crash fails the days, not the invocation

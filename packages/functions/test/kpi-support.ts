@@ -4,18 +4,13 @@
  * numbers, several shards), filtered by the deployed KPI filter; faults on the aggregator's
  * own client.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBRecord } from "aws-lambda";
-import { createLogger, FailedTrail, FolderBlobStore, KPI_AGGREGATOR_FILTER, TRIP_TABLE, TripStore } from "@trip-pipeline/core";
+import { createLogger, KPI_AGGREGATOR_FILTER, TRIP_TABLE, TripStore, type KpiAggregatorDeps } from "@trip-pipeline/core";
 import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
 import { createTripTable } from "@trip-pipeline/core/local/dynamo";
 import { matchesAny } from "@trip-pipeline/core/local/event-filter";
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "@trip-pipeline/core/local/embedded-dynamodb";
-import type { HandlerDeps } from "../src/environment.js";
-import { NOW } from "./support.js";
 
 export class InjectedFault extends Error {
   override name = "ProvisionedThroughputExceededException";
@@ -57,8 +52,8 @@ export interface KpiWorld {
   tableName: string;
   /** The matcher's side: writes COMPLETED items (its own client, no faults). */
   store: TripStore;
-  /** Handler dependencies on a client of their own, with `faults`. */
-  deps: HandlerDeps;
+  /** The aggregator's dependencies: a client of its own, with `faults`; TTL 35 days. */
+  deps: KpiAggregatorDeps;
   faults: Faults;
   /** New COMPLETED# records per stream shard since the last call, as the KPI filter passes them. */
   takeChanges(): { shardId: string; records: DynamoDBRecord[] }[];
@@ -76,27 +71,18 @@ export async function kpiWorld(streamShards = 2): Promise<KpiWorld> {
   await createTripTable(plain);
   const faults = new Faults();
   faulty.middlewareStack.add(faults.middleware() as never, { step: "initialize", name: "faults" });
-  const dir = await mkdtemp(join(tmpdir(), "kpi-"));
   const log = dynamodb.streams.get(TRIP_TABLE.name)!;
   const cursors = log.shards.map((shard, index) => ({ shardId: shard.shardId, cursor: log.cursor(index) }));
   return {
     dynamodb,
     tableName: TRIP_TABLE.name,
     store: new TripStore(createDocumentClient(plain), TRIP_TABLE.name),
-    deps: {
-      store: new TripStore(createDocumentClient(faulty), TRIP_TABLE.name),
-      trail: new FailedTrail(new FolderBlobStore(dir)),
-      logger: createLogger("kpi-test"),
-      now: () => NOW,
-      retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 4 },
-      rawRetentionDays: 7,
-    },
+    deps: { db: createDocumentClient(faulty), tableName: TRIP_TABLE.name, logger: createLogger("kpi-test"), ttlDays: 35 },
     faults,
     takeChanges: () => cursors.map(({ shardId, cursor }) => ({ shardId, records: cursor.read(100_000).filter((record) => matchesAny([KPI_AGGREGATOR_FILTER], record)) })),
     async close() {
       for (const client of clients) client.destroy();
       await dynamodb.close();
-      await rm(dir, { recursive: true, force: true });
     },
   };
 }

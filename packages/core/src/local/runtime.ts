@@ -1,7 +1,7 @@
 /**
  * The embedded local AWS behind `pnpm start`: dynalite and kinesalite in this process, a folder
  * for the bucket, the table and stream created from pipeline-spec (the definition the stacks
- * deploy), DynamoDB Streams captured in front of dynalite, and the three event-source mappings
+ * deploy), DynamoDB Streams captured in front of dynalite, and the event-source mappings
  * of CONSUMERS invoking the same handler modules Lambda runs.
  */
 import { mkdir, rm } from "node:fs/promises";
@@ -10,7 +10,7 @@ import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import { createDocumentClient, createDynamoDbClient, createKinesisClient } from "../aws/clients.js";
 import { FolderBlobStore } from "../blob-store.js";
 import { createLogger, type Logger } from "../logger.js";
-import { CONSUMER_FUNCTION, CONSUMERS, kinesisEventTypeFilter, MATCHER_FILTER, streamShardCount, TRIP_STREAM, TRIP_TABLE } from "../pipeline-spec.js";
+import { CONSUMER_FUNCTION, CONSUMERS, kinesisEventTypeFilter, streamShardCount, TABLE_STREAM_FILTERS, TRIP_STREAM, TRIP_TABLE } from "../pipeline-spec.js";
 import { createTripTable, type LocalServer } from "./dynamo.js";
 import type { ChangeLog } from "./dynamo-streams.js";
 import { startEmbeddedDynamoDb } from "./embedded-dynamodb.js";
@@ -165,7 +165,7 @@ export class LocalAws {
         consumer,
         source: spec.source === "kinesis" ? await kinesisSource(this.kinesis, this.streamName, this.region) : changeLogSource(this.changes),
         settings: spec,
-        filters: [spec.source === "kinesis" ? kinesisEventTypeFilter(spec.eventType) : MATCHER_FILTER],
+        filters: [spec.source === "kinesis" ? kinesisEventTypeFilter(spec.eventType) : TABLE_STREAM_FILTERS[consumer as keyof typeof TABLE_STREAM_FILTERS]],
         fn,
         dlq,
         logger: this.logger,
