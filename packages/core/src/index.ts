@@ -14,5 +14,6 @@ export * from "./trip-store.js";
 export * from "./raw-events.js";
 export * from "./matcher.js";
 export * from "./kpi-aggregator.js";
+export * from "./kpi-drift.js";
 export * from "./ingest/index.js";
 export * from "./generate/index.js";

@@ -4,8 +4,12 @@
  * completion the run could not see); it is reported as unsettled and compared the next night.
  */
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { BlobStore } from "./blob-store.js";
 import type { DailyKpi } from "./kpi.js";
 import { liveKpis, type LiveKpi } from "./live-kpis.js";
+import type { Logger } from "./logger.js";
+import { daysBetween, readDailyKpis, shiftDate } from "./metrics-reader.js";
+import { KPI_DRIFT_METRIC } from "./pipeline-spec.js";
 
 export interface DayComparison {
   pickup_date: string;
@@ -56,5 +60,48 @@ export async function reconcileKpis(db: DynamoDBDocumentClient, tableName: strin
     result.drift += 1;
     result.differing.push({ pickup_date: day, live: row, nightly: expected });
   }
+  return result;
+}
+
+export interface NightlyRun {
+  /** The run's window: END_DATE and the DAYS_WINDOW days up to it. */
+  endDate: string;
+  daysWindow: number;
+  /** When the run started reading, `YYYY-MM-DD HH:MM:SS` UTC. */
+  startedAt: string;
+}
+
+export interface ReconcileDeps {
+  db: DynamoDBDocumentClient;
+  tableName: string;
+  /** The bucket holding `metrics/`. */
+  metrics: BlobStore;
+  logger: Logger;
+  now: Date;
+}
+
+/**
+ * After a nightly run: every day of its window compared, KpiDrift published as a CloudWatch
+ * embedded-metric log line (no API call, no extra permission), each differing day logged.
+ */
+export async function reconcileNightlyRun(run: NightlyRun, deps: ReconcileDeps): Promise<Reconciliation> {
+  const from = shiftDate(run.endDate, 1 - run.daysWindow);
+  const days = daysBetween(from, run.endDate);
+  const nightly = await readDailyKpis(deps.metrics, from, run.endDate);
+  const result = await reconcileKpis(deps.db, deps.tableName, days, nightly, run.startedAt, deps.now);
+  for (const day of result.differing) deps.logger.error(day, "live KPIs differ from the nightly KPIs");
+  deps.logger.info(
+    {
+      _aws: {
+        Timestamp: deps.now.getTime(),
+        CloudWatchMetrics: [{ Namespace: KPI_DRIFT_METRIC.namespace, Dimensions: [[]], Metrics: [{ Name: KPI_DRIFT_METRIC.name, Unit: "Count" }, { Name: KPI_DRIFT_METRIC.unsettled, Unit: "Count" }] }],
+      },
+      [KPI_DRIFT_METRIC.name]: result.drift,
+      [KPI_DRIFT_METRIC.unsettled]: result.unsettled.length,
+      window: { from, to: run.endDate },
+      unsettled_days: result.unsettled,
+    },
+    "live KPIs reconciled with the nightly run",
+  );
   return result;
 }

@@ -115,6 +115,9 @@ export const KPI_AGGREGATOR_FILTER = {
   dynamodb: { Keys: { sort_key: { S: [{ prefix: "COMPLETED#" }] } } },
 } as const;
 
+/** What the reconciliation after each nightly run publishes (CloudWatch embedded metric format). */
+export const KPI_DRIFT_METRIC = { namespace: "TripPipeline", name: "KpiDrift", unsettled: "KpiUnsettledDays" } as const;
+
 /** The event filter of each table-stream consumer. */
 export const TABLE_STREAM_FILTERS = { matcher: MATCHER_FILTER, kpiAggregator: KPI_AGGREGATOR_FILTER } as const;
 
