@@ -1,12 +1,13 @@
 import type { SSTConfig } from "sst";
 import { Pipeline } from "./stacks/Pipeline";
 import { Analytics } from "./stacks/Analytics";
+import { APP_NAME, DEFAULT_REGION } from "./packages/core/src/app";
 
 export default {
   config(input) {
     return {
-      name: "trip-pipeline",
-      region: input.region ?? "eu-north-1",
+      name: APP_NAME,
+      region: input.region ?? DEFAULT_REGION,
     };
   },
   stacks(app) {

@@ -1,9 +1,9 @@
 /**
  * pnpm start: the whole pipeline offline, in this process, on an embedded local AWS (see
- * packages/core/src/local/runtime.ts): ingest into Kinesis, the two stream consumers and the
- * matcher and the live KPI aggregator run by the local event-source runtime with the deployed
- * handler modules, then the KPI job once every stream is drained, and the reconciliation of the
- * live KPIs with it. Prints the nightly and live KPIs, the ingest summary, pending trips,
+ * packages/local/src/runtime.ts): ingest into Kinesis, the two stream consumers, the matcher
+ * and the live KPI aggregator run by the local event-source runtime with the deployed handler
+ * modules, then the KPI job once every stream is drained, and the reconciliation of the live
+ * KPIs with it. Prints the nightly and live KPIs, the ingest summary, pending trips,
  * anomalies and where the outputs are; `--json` prints one JSON document on stdout instead.
  *
  * Exit codes: 0 done; 2 done, but records ended in the DLQ, valid rows failed delivery or the
@@ -11,12 +11,14 @@
  */
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createLogger, FailedTrail, FolderBlobStore, formatDateTime, ingestFiles, KinesisRecordSink, type DailyKpi, type IngestSummary } from "@trip-pipeline/core";
+import { createLogger, FailedTrail, FolderBlobStore, formatDateTime } from "@trip-pipeline/core";
+import { ingestFiles, KinesisRecordSink, type IngestSummary } from "@trip-pipeline/core/ingest";
+import type { DailyKpi } from "@trip-pipeline/core/kpi";
 import { reconcileKpis } from "@trip-pipeline/core/kpi-drift";
-import { liveKpiDays, runLocalKpiJob } from "@trip-pipeline/core/local/kpi-job";
 import { readDailyKpis } from "@trip-pipeline/core/metrics-reader";
-import { anomalyTrips, pendingTrips } from "@trip-pipeline/core/local/outcome";
-import { LocalAws, type LocalAwsStats } from "@trip-pipeline/core/local/runtime";
+import { liveKpiDays, runLocalKpiJob } from "@trip-pipeline/local/kpi-job";
+import { anomalyTrips, pendingTrips } from "@trip-pipeline/local/outcome";
+import { LocalAws, type LocalAwsStats } from "@trip-pipeline/local/runtime";
 import { table as ingestTable } from "./ingest.js";
 import { intOption, parseCli, runWhenMain, UsageError } from "./lib/cli.js";
 import { formatTable } from "./lib/table.js";
@@ -97,8 +99,6 @@ export async function main(argv: string[]): Promise<number> {
   // The handlers log one line per batch at info: useful in CloudWatch, noise in a terminal.
   // Loggers are created on first use, so this reaches every handler.
   process.env.LOG_LEVEL ??= values.verbose ? "info" : "warn";
-  // The pinned SDK runs on Node 20; its notice is about future releases, not this run.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
   const report = await run({
     startFile,

@@ -1,7 +1,9 @@
 /**
  * The single-table layout of TripData, modelled with ElectroDB. Key strings are exact
- * (`casing: "none"`): RAW#START#<pickup>, RAW#END#<dropoff>, COMPLETED#<pickup>, all under the
- * trip's own partition so one Query returns everything known about a trip.
+ * (`casing: "none"`): RAW#START#<pickup>#<variant>, RAW#END#<dropoff>#<variant>, COMPLETED#<pickup>,
+ * all under the trip's own partition so one Query returns everything known about a trip. The
+ * variant is a digest of the event's values: duplicates share a key, two events of one instant
+ * with different values are two items (the matcher keeps the least; see trip.ts).
  */
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { NumberValue } from "@aws-sdk/lib-dynamodb";
@@ -38,6 +40,7 @@ const startExtras = extraAttributes(START_EXTRAS);
 const endExtras = extraAttributes(END_EXTRAS);
 
 const tripId = { type: "string", required: true, readOnly: true } as const satisfies Attribute;
+const variant = { type: "string", required: true, readOnly: true } as const satisfies Attribute;
 /** A whole number read back as a plain number (the document client wraps numbers). */
 const wholeNumber = {
   type: CustomAttributeType<number>("number"),
@@ -46,10 +49,10 @@ const wholeNumber = {
 /** TTL in epoch seconds. */
 const expiresAt = { ...wholeNumber, field: TRIP_TABLE.ttlAttribute } as const satisfies Attribute;
 
-function primaryIndex<C extends string>(sortTemplate: string, composite: C) {
+function primaryIndex<C extends string>(sortTemplate: string, ...composite: C[]) {
   return {
     pk: { field: TRIP_TABLE.partitionKey, composite: ["trip_id"], template: "${trip_id}", casing: "none" },
-    sk: { field: TRIP_TABLE.sortKey, composite: [composite], template: sortTemplate, casing: "none" },
+    sk: { field: TRIP_TABLE.sortKey, composite, template: sortTemplate, casing: "none" },
   } as const;
 }
 
@@ -59,12 +62,13 @@ export const rawStartEntity = new Entity({
     trip_id: tripId,
     event_type: { type: ["start"] as const, required: true, default: "start", readOnly: true },
     pickup_datetime: { ...text(true), readOnly: true },
+    variant,
     estimated_fare: exactNumber(true),
     trip_status: { type: ["pending"] as const, required: true, default: "pending" },
     expires_at: expiresAt,
     ...startExtras,
   },
-  indexes: { byTrip: primaryIndex("RAW#START#${pickup_datetime}", "pickup_datetime") },
+  indexes: { byTrip: primaryIndex("RAW#START#${pickup_datetime}#${variant}", "pickup_datetime", "variant") },
 });
 
 export const rawEndEntity = new Entity({
@@ -73,12 +77,13 @@ export const rawEndEntity = new Entity({
     trip_id: tripId,
     event_type: { type: ["end"] as const, required: true, default: "end", readOnly: true },
     dropoff_datetime: { ...text(true), readOnly: true },
+    variant,
     fare_amount: exactNumber(true),
     trip_status: { type: ["pending"] as const, required: true, default: "pending" },
     expires_at: expiresAt,
     ...endExtras,
   },
-  indexes: { byTrip: primaryIndex("RAW#END#${dropoff_datetime}", "dropoff_datetime") },
+  indexes: { byTrip: primaryIndex("RAW#END#${dropoff_datetime}#${variant}", "dropoff_datetime", "variant") },
 });
 
 /** Write shard of a completed trip on the per-day GSI: a stable FNV-1a hash of the trip id. */

@@ -8,7 +8,8 @@ import type { BlobStore } from "./blob-store.js";
 import type { DailyKpi } from "./kpi.js";
 import { liveKpis, type LiveKpi } from "./live-kpis.js";
 import type { Logger } from "./logger.js";
-import { daysBetween, readDailyKpis, shiftDate } from "./metrics-reader.js";
+import { addDays, daysBetween } from "./datetime.js";
+import { readDailyKpis } from "./metrics-reader.js";
 import { KPI_DRIFT_METRIC } from "./pipeline-spec.js";
 
 export interface DayComparison {
@@ -85,7 +86,7 @@ export interface ReconcileDeps {
  * embedded-metric log line (no API call, no extra permission), each differing day logged.
  */
 export async function reconcileNightlyRun(run: NightlyRun, deps: ReconcileDeps): Promise<Reconciliation> {
-  const from = shiftDate(run.endDate, 1 - run.daysWindow);
+  const from = addDays(run.endDate, 1 - run.daysWindow);
   const days = daysBetween(from, run.endDate);
   const nightly = await readDailyKpis(deps.metrics, from, run.endDate);
   const result = await reconcileKpis(deps.db, deps.tableName, days, nightly, run.startedAt, deps.now);

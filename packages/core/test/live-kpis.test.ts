@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createDocumentClient, createDynamoDbClient } from "../src/aws/clients.js";
 import { kpiExtremesEntity, kpiShardEntity } from "../src/entities.js";
 import { liveKpis } from "../src/live-kpis.js";
-import { createTripTable, startLocalDynamoDb, type LocalServer } from "../src/local/dynamo.js";
+import { createTripTable, startLocalDynamoDb, type LocalServer } from "@trip-pipeline/local/dynamo";
 
 let server: LocalServer;
 let raw: DynamoDBClient;

@@ -1,7 +1,8 @@
 import { DeleteCommand, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBRecord } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { createTripService, KPI_PREFIX, type CompletedTrip } from "@trip-pipeline/core";
+import { createTripService, KPI_PREFIX } from "@trip-pipeline/core/entities";
+import type { CompletedTrip } from "@trip-pipeline/core/trip";
 import { liveKpis } from "@trip-pipeline/core/live-kpis";
 import { createKpiAggregatorHandler } from "../src/kpi-aggregator.js";
 import { kpiWorld, type KpiWorld } from "./kpi-support.js";

@@ -8,9 +8,9 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBRecord } from "aws-lambda";
 import { createLogger, KPI_AGGREGATOR_FILTER, TRIP_TABLE, TripStore, type KpiAggregatorDeps } from "@trip-pipeline/core";
 import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
-import { createTripTable } from "@trip-pipeline/core/local/dynamo";
-import { matchesAny } from "@trip-pipeline/core/local/event-filter";
-import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "@trip-pipeline/core/local/embedded-dynamodb";
+import { createTripTable } from "@trip-pipeline/local/dynamo";
+import { matchesAny } from "@trip-pipeline/local/event-filter";
+import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "@trip-pipeline/local/embedded-dynamodb";
 
 export class InjectedFault extends Error {
   override name = "ProvisionedThroughputExceededException";
