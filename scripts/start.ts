@@ -11,7 +11,7 @@
  */
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createLogger, FailedTrail, FolderBlobStore, formatDateTime } from "@trip-pipeline/core";
+import { CONSUMERS, createLogger, FailedTrail, FolderBlobStore, formatDateTime } from "@trip-pipeline/core";
 import { ingestFiles, KinesisRecordSink, type IngestSummary } from "@trip-pipeline/core/ingest";
 import type { DailyKpi } from "@trip-pipeline/core/kpi";
 import { reconcileKpis } from "@trip-pipeline/core/kpi-drift";
@@ -33,6 +33,7 @@ export const USAGE = `usage: pnpm start [--start-file F --end-file F] [--json] [
   --out DIR                      the run's folder (default .local); emptied when a run starts
   --kinesis-shards N             shards of the local stream (default: as a non-prod stage deploys it)
   --batching-window-ms N         consumers' batching window (default 100; deployed: 1000)
+  --live-window-ms N             the live KPI aggregator's batching window (default: as deployed, 5000)
   --verbose                      every handler's JSON log lines on stderr (default: warnings and errors;
                                  LOG_LEVEL overrides both)
 fault injection (the pipeline must converge to the same KPIs):
@@ -50,6 +51,7 @@ const OPTIONS = {
   out: { type: "string" },
   "kinesis-shards": { type: "string" },
   "batching-window-ms": { type: "string" },
+  "live-window-ms": { type: "string" },
   throttle: { type: "string" },
   crash: { type: "string" },
   seed: { type: "string" },
@@ -64,6 +66,8 @@ export interface RunReport {
   live: DailyKpi[];
   /** Days on which live and nightly KPIs differ (the KpiDrift metric); 0 after every run. */
   drift: number;
+  /** Writes to the live KPI items (applied updates of SHARD# and EXTREMES items). */
+  liveKpiWrites: number;
   ingest: IngestSummary;
   pending: number;
   anomalies: number;
@@ -107,6 +111,7 @@ export async function main(argv: string[]): Promise<number> {
     keep: values.keep,
     kinesisShards: intOption("kinesis-shards", values["kinesis-shards"], 1),
     batchingWindowMs: intOption("batching-window-ms", values["batching-window-ms"], 0) ?? 100,
+    liveWindowMs: intOption("live-window-ms", values["live-window-ms"], 0),
     throttle: throttle ? { rate: throttle, seed } : undefined,
     crashes: crash ? { rate: crash, seed: seed + 1 } : undefined,
   });
@@ -122,6 +127,8 @@ export interface RunOptions {
   keep: boolean;
   kinesisShards?: number;
   batchingWindowMs: number;
+  /** The aggregator's window; default as deployed (one write per day and batch: bigger batches, fewer writes). */
+  liveWindowMs?: number;
   throttle?: { rate: number; seed: number };
   crashes?: { rate: number; seed: number };
 }
@@ -132,7 +139,12 @@ export async function run(options: RunOptions): Promise<RunReport> {
   const logger = createLogger("start");
   const aws = await LocalAws.start({ root: options.root, kinesisShards: options.kinesisShards, throttle: options.throttle, logger });
   try {
-    await aws.startConsumers({ repoRoot: REPO_ROOT, batchingWindowMs: options.batchingWindowMs, crashes: options.crashes });
+    await aws.startConsumers({
+      repoRoot: REPO_ROOT,
+      batchingWindowMs: options.batchingWindowMs,
+      batchingWindows: { kpiAggregator: options.liveWindowMs ?? CONSUMERS.kpiAggregator.maxBatchingWindowSeconds * 1000 },
+      crashes: options.crashes,
+    });
     const bucket = new FolderBlobStore(aws.bucketDir);
     const ingest = await ingestFiles({
       startFile: options.startFile,
@@ -161,6 +173,7 @@ export async function run(options: RunOptions): Promise<RunReport> {
       kpis,
       live: reconciliation.live,
       drift: reconciliation.drift,
+      liveKpiWrites: (stats.changesByKind.SHARD ?? 0) + (stats.changesByKind.EXTREMES ?? 0),
       ingest,
       pending: pending.length,
       anomalies: anomalies.size,
