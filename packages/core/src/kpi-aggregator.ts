@@ -20,7 +20,7 @@
  * Max and min, per day (one `EXTREMES` item every shard's consumer writes, optimistic on its
  * version): inserts raise/lower them directly; a removal (or the old side of a MODIFY) of a
  * value equal to the stored max or min recomputes it from the day's current COMPLETED items on
- * the per-day GSI (16 Queries, reading the whole day: ~N/20 read units for N trips of ~0.5 KB,
+ * the per-day GSI (16 Queries, reading the whole day: ~N/16 read units for N trips of ~0.5 KB,
  * eventually consistent reads). That happens only when the extreme trip itself is re-matched
  * or deleted. Extremes are written before the sums, and every step is idempotent, so a crash
  * in between is healed by the retry.
