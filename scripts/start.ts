@@ -21,6 +21,7 @@ import { anomalyTrips, pendingTrips } from "@trip-pipeline/local/outcome";
 import { LocalAws, type LocalAwsStats } from "@trip-pipeline/local/runtime";
 import { table as ingestTable } from "./ingest.js";
 import { intOption, parseCli, runWhenMain, UsageError } from "./lib/cli.js";
+import { DEFAULT_PORT, LocalDashboard } from "./lib/dashboard-server.js";
 import { formatTable } from "./lib/table.js";
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -34,6 +35,9 @@ export const USAGE = `usage: pnpm start [--start-file F --end-file F] [--json] [
   --kinesis-shards N             shards of the local stream (default: as a non-prod stage deploys it)
   --batching-window-ms N         consumers' batching window (default 100; deployed: 1000)
   --live-window-ms N             the live KPI aggregator's batching window (default: as deployed, 5000)
+  --serve                        the dashboard (page and API) on 127.0.0.1 while the run ingests, and after
+                                 it until Ctrl-C; prints the page's address for the run's latest day
+  --port N                       the dashboard's port (default ${DEFAULT_PORT}; 0 picks a free one)
   --verbose                      every handler's JSON log lines on stderr (default: warnings and errors;
                                  LOG_LEVEL overrides both)
 fault injection (the pipeline must converge to the same KPIs):
@@ -55,6 +59,8 @@ const OPTIONS = {
   throttle: { type: "string" },
   crash: { type: "string" },
   seed: { type: "string" },
+  serve: { type: "boolean", default: false },
+  port: { type: "string" },
   verbose: { type: "boolean", default: false },
   help: { type: "boolean", default: false },
 } as const;
@@ -100,6 +106,8 @@ export async function main(argv: string[]): Promise<number> {
   const throttle = rateOption("throttle", values.throttle);
   const crash = rateOption("crash", values.crash);
   const seed = intOption("seed", values.seed, 0) ?? 1;
+  if (values.port !== undefined && !values.serve) throw new UsageError("--port goes with --serve");
+  const dashboard = values.serve ? new LocalDashboard(REPO_ROOT, intOption("port", values.port, 0) ?? DEFAULT_PORT) : undefined;
   // The handlers log one line per batch at info: useful in CloudWatch, noise in a terminal.
   // Loggers are created on first use, so this reaches every handler.
   process.env.LOG_LEVEL ??= values.verbose ? "info" : "warn";
@@ -114,8 +122,12 @@ export async function main(argv: string[]): Promise<number> {
     liveWindowMs: intOption("live-window-ms", values["live-window-ms"], 0),
     throttle: throttle ? { rate: throttle, seed } : undefined,
     crashes: crash ? { rate: crash, seed: seed + 1 } : undefined,
-  });
+  }, dashboard);
   process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : humanReport(report));
+  if (dashboard) {
+    (values.json ? process.stderr : process.stdout).write(`Dashboard: ${dashboard.viewUrl()} (serving until Ctrl-C)\n`);
+    await dashboard.untilInterrupted();
+  }
   const undelivered = report.ingest.start.failed + report.ingest.end.failed;
   return report.dlq > 0 || undelivered > 0 || report.drift > 0 ? 2 : 0;
 }
@@ -133,11 +145,12 @@ export interface RunOptions {
   crashes?: { rate: number; seed: number };
 }
 
-/** The whole pipeline once, on a fresh local AWS. */
-export async function run(options: RunOptions): Promise<RunReport> {
+/** The whole pipeline once, on a fresh local AWS; with a dashboard, its local AWS stays up for it. */
+export async function run(options: RunOptions, dashboard?: LocalDashboard): Promise<RunReport> {
   const started = performance.now();
   const logger = createLogger("start");
   const aws = await LocalAws.start({ root: options.root, kinesisShards: options.kinesisShards, throttle: options.throttle, logger });
+  let served = false;
   try {
     await aws.startConsumers({
       repoRoot: REPO_ROOT,
@@ -145,6 +158,7 @@ export async function run(options: RunOptions): Promise<RunReport> {
       batchingWindows: { kpiAggregator: options.liveWindowMs ?? CONSUMERS.kpiAggregator.maxBatchingWindowSeconds * 1000 },
       crashes: options.crashes,
     });
+    await dashboard?.attach(aws);
     const bucket = new FolderBlobStore(aws.bucketDir);
     const ingest = await ingestFiles({
       startFile: options.startFile,
@@ -169,7 +183,7 @@ export async function run(options: RunOptions): Promise<RunReport> {
     const seconds = (performance.now() - started) / 1000;
     const events = ingest.start.sent + ingest.end.sent;
     const shown = (path: string) => relative(process.cwd(), path) || ".";
-    return {
+    const report: RunReport = {
       kpis,
       live: reconciliation.live,
       drift: reconciliation.drift,
@@ -191,8 +205,16 @@ export async function run(options: RunOptions): Promise<RunReport> {
       consumers: stats.consumers,
       throttled: stats.throttled,
     };
+    if (dashboard) {
+      dashboard.finished(report, () => aws.close({ keepData: options.keep }));
+      served = true;
+    }
+    return report;
   } finally {
-    await aws.close({ keepData: options.keep });
+    if (!served) {
+      await dashboard?.close();
+      await aws.close({ keepData: options.keep });
+    }
   }
 }
 

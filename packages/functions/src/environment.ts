@@ -63,7 +63,7 @@ export function fromEnvironment(handlerName: string): () => Promise<HandlerDeps>
     const { db, tableName } = await tableFromEnvironment();
     return {
       store: new TripStore(db, tableName),
-      trail: new FailedTrail(await failedTrailStore()),
+      trail: new FailedTrail(await bucketStore(async () => (await import("sst/node/bucket")).Bucket.AnalyticsBucket.bucketName)),
       logger: createLogger(handlerName),
       now: () => new Date(),
       retry: DEFAULT_RETRY,
@@ -82,11 +82,11 @@ async function tableFromEnvironment() {
   return { db: createDocumentClient(createDynamoDbClient()), tableName: Table.TripData.tableName };
 }
 
-async function failedTrailStore(): Promise<BlobStore> {
+/** The bucket: the local folder when TRIP_PIPELINE_LOCAL_BUCKET_DIR is set (then `name` is not read), else S3. */
+export async function bucketStore(name: () => Promise<string>): Promise<BlobStore> {
   const folder = process.env.TRIP_PIPELINE_LOCAL_BUCKET_DIR;
   if (folder) return new FolderBlobStore(folder);
-  const { Bucket } = await import("sst/node/bucket");
-  return new S3BlobStore(createS3Client(), Bucket.AnalyticsBucket.bucketName);
+  return new S3BlobStore(createS3Client(), await name());
 }
 
 export function retentionDays(value: string | undefined): number {
