@@ -26,12 +26,12 @@ export function formatDateTime(date: Date): string {
   return date.toISOString().slice(0, 19).replace("T", " ");
 }
 
-const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 const DAY_MS = 86_400_000;
 
 /** A real calendar day written exactly `YYYY-MM-DD` (the form of --END_DATE and pickup_date). */
 export function isCalendarDay(text: string): boolean {
-  return DAY_PATTERN.test(text) && checkTripDateTime(`${text} 00:00:00`).ok;
+  // Only exactly YYYY-MM-DD followed by " 00:00:00" can pass the timestamp's anchored pattern.
+  return checkTripDateTime(`${text} 00:00:00`).ok;
 }
 
 /** The day `days` days after (or before, when negative) a calendar day. */

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { checkTripDateTime, compareDateTimes, dateOf, formatDateTime } from "../src/datetime.js";
+import { addDays, checkTripDateTime, compareDateTimes, dateOf, daysBetween, formatDateTime, isCalendarDay } from "../src/datetime.js";
 
 describe("checkTripDateTime", () => {
   test.each([
@@ -43,5 +43,35 @@ describe("formatDateTime, dateOf, compareDateTimes", () => {
     expect(compareDateTimes("2024-05-25 09:59:59", "2024-05-25 10:00:00")).toBe(-1);
     expect(compareDateTimes("2024-05-26 00:00:00", "2024-05-25 23:59:59")).toBe(1);
     expect(compareDateTimes("2024-05-25 10:00:00", "2024-05-25 10:00:00")).toBe(0);
+  });
+});
+
+describe("calendar days (--END_DATE, date ranges of the KPI readers)", () => {
+  test.each([
+    ["2024-02-29", true],
+    ["2023-02-29", false],
+    ["2024-13-01", false],
+    ["2024-2-29", false],
+    ["20240229", false],
+    ["2024-02-29 00:00:00", false],
+    [" 2024-02-29", false],
+    ["2024-02-29x", false],
+    ["", false],
+  ] as const)("%j is a calendar day: %s", (text, expected) => {
+    expect(isCalendarDay(text)).toBe(expected);
+  });
+
+  test("adds days across month, year and leap-day boundaries, backwards too", () => {
+    expect(addDays("2024-02-28", 1)).toBe("2024-02-29");
+    expect(addDays("2024-12-31", 1)).toBe("2025-01-01");
+    expect(addDays("2024-03-01", -1)).toBe("2024-02-29");
+    expect(addDays("2024-05-25", 0)).toBe("2024-05-25");
+    expect(addDays("2024-05-25", 10)).toBe("2024-06-04");
+  });
+
+  test("a range is inclusive at both ends, oldest first, and empty when it runs backwards", () => {
+    expect(daysBetween("2024-02-28", "2024-03-01")).toEqual(["2024-02-28", "2024-02-29", "2024-03-01"]);
+    expect(daysBetween("2024-05-25", "2024-05-25")).toEqual(["2024-05-25"]);
+    expect(daysBetween("2024-05-26", "2024-05-25")).toEqual([]);
   });
 });
