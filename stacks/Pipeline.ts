@@ -11,10 +11,8 @@ import {
   CONSUMER_FUNCTION,
   CONSUMERS,
   DEFAULT_RAW_RETENTION_DAYS,
-  MATCHER_FILTER,
   TRIP_STREAM,
   TRIP_TABLE,
-  kinesisEventTypeFilter,
   streamShardCount,
   type EventSourceSpec,
 } from "../packages/core/src/pipeline-spec";
@@ -101,7 +99,7 @@ export function Pipeline({ stack, app }: StackContext) {
   });
 
   /** Every number comes from the pipeline spec, which the local runtime emulates too. */
-  const eventSource = (name: ConsumerName, spec: EventSourceSpec, filter: object): KinesisEventSourceProps & DynamoEventSourceProps => ({
+  const eventSource = (name: ConsumerName, spec: EventSourceSpec, filters: readonly object[]): KinesisEventSourceProps & DynamoEventSourceProps => ({
     // From the oldest retained record: nothing written while a mapping is (re)created is skipped.
     startingPosition: StartingPosition.TRIM_HORIZON,
     batchSize: spec.batchSize,
@@ -112,17 +110,18 @@ export function Pipeline({ stack, app }: StackContext) {
     reportBatchItemFailures: spec.reportBatchItemFailures,
     parallelizationFactor: spec.parallelizationFactor,
     onFailure: new SqsDlq(dlqs[name]),
-    filters: [FilterCriteria.filter(filter)],
+    // No filter at all (not an empty list) for the catch-all consumer: it receives every record.
+    ...(filters.length > 0 && { filters: filters.map((filter) => FilterCriteria.filter(filter)) }),
   });
 
   // No stream binding: the consumers never call Kinesis (Lambda polls it for them, with the
   // read grant the event source adds); a binding would grant kinesis:* on the stream.
   stream.addConsumers(stack, {
-    tripBegin: { function: consumerFunction("tripBegin"), cdk: { eventSource: eventSource("tripBegin", CONSUMERS.tripBegin, kinesisEventTypeFilter("start")) } },
-    tripFinish: { function: consumerFunction("tripFinish"), cdk: { eventSource: eventSource("tripFinish", CONSUMERS.tripFinish, kinesisEventTypeFilter("end")) } },
+    tripBegin: { function: consumerFunction("tripBegin"), cdk: { eventSource: eventSource("tripBegin", CONSUMERS.tripBegin, CONSUMERS.tripBegin.filters) } },
+    tripFinish: { function: consumerFunction("tripFinish"), cdk: { eventSource: eventSource("tripFinish", CONSUMERS.tripFinish, CONSUMERS.tripFinish.filters) } },
   });
   table.addConsumers(stack, {
-    matcher: { function: consumerFunction("matcher"), cdk: { eventSource: eventSource("matcher", CONSUMERS.matcher, MATCHER_FILTER) } },
+    matcher: { function: consumerFunction("matcher"), cdk: { eventSource: eventSource("matcher", CONSUMERS.matcher, CONSUMERS.matcher.filters) } },
   });
 
   const consumers: Record<ConsumerName, SstFunction> = {

@@ -4,7 +4,9 @@
  * builds and parses the items, so key strings and exact numbers match the entities.
  */
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { writeAll, type RetryPolicy, type WriteFailure, type WriteRequest } from "./batch.js";
+import { writeAll, type WriteFailure } from "./batch-write.js";
+import type { RetryPolicy } from "./retry.js";
+import type { WriteRequest } from "./write-request.js";
 import { DECIMAL_PATTERN, Decimal } from "./decimal.js";
 import { createTripService, type TripService } from "./entities.js";
 import { END_EXTRAS, START_EXTRAS, type EndEvent, type StartEvent, type TripEvent } from "./events.js";

@@ -12,7 +12,7 @@ import { formatDateTime } from "../datetime.js";
 import { encodeWireEvent, REQUIRED_FIELDS, validateEvent, type EventType, type ReasonCode, type Rejection } from "../events.js";
 import type { FailedRecord, FailedTrail } from "../failed-trail.js";
 import type { Logger } from "../logger.js";
-import type { RetryPolicy } from "../batch.js";
+import type { RetryPolicy } from "../retry.js";
 import { BatchSender, type DeliveryFailure } from "./sender.js";
 import type { RecordSink } from "./sink.js";
 

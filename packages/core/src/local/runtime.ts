@@ -10,7 +10,7 @@ import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import { createDocumentClient, createDynamoDbClient, createKinesisClient } from "../aws/clients.js";
 import { FolderBlobStore } from "../blob-store.js";
 import { createLogger, type Logger } from "../logger.js";
-import { CONSUMER_FUNCTION, CONSUMERS, kinesisEventTypeFilter, MATCHER_FILTER, streamShardCount, TRIP_STREAM, TRIP_TABLE } from "../pipeline-spec.js";
+import { CONSUMER_FUNCTION, CONSUMERS, streamShardCount, TRIP_STREAM, TRIP_TABLE } from "../pipeline-spec.js";
 import { createTripTable, type LocalServer } from "./dynamo.js";
 import type { ChangeLog } from "./dynamo-streams.js";
 import { startEmbeddedDynamoDb } from "./embedded-dynamodb.js";
@@ -165,7 +165,7 @@ export class LocalAws {
         consumer,
         source: spec.source === "kinesis" ? await kinesisSource(this.kinesis, this.streamName, this.region) : changeLogSource(this.changes),
         settings: spec,
-        filters: [spec.source === "kinesis" ? kinesisEventTypeFilter(spec.eventType) : MATCHER_FILTER],
+        filters: spec.filters,
         fn,
         dlq,
         logger: this.logger,

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { backoffDelay, mapWithConcurrency, type RetryPolicy, type WriteRequest } from "../src/batch.js";
+import { mapWithConcurrency } from "../src/concurrency.js";
+import { backoffDelay, type RetryPolicy } from "../src/retry.js";
+import type { WriteRequest } from "../src/write-request.js";
 import { startEmulator, type TestTable } from "./support/test-table.js";
 
 let emulator: Awaited<ReturnType<typeof startEmulator>>;
