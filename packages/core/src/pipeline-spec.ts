@@ -28,7 +28,7 @@ export const TRIP_STREAM = { name: "TripEventsStream" } as const;
 export const DEFAULT_RAW_RETENTION_DAYS = 7;
 
 export const FAILED_PREFIX = { start: "failed/start/", end: "failed/end/", anomalies: "failed/anomalies/" } as const;
-export const METRICS_PREFIX = "metrics/";
+export const METRICS_PREFIX = CONTRACT.metrics.prefix;
 
 export interface EventSourceSpec {
   batchSize: number;

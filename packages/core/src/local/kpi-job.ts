@@ -9,7 +9,8 @@ import { ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb"
 import type { BlobStore } from "../blob-store.js";
 import { allDayShards, createTripService } from "../entities.js";
 import { DailyKpiAccumulator, type DailyKpi } from "../kpi.js";
-import { METRICS_PREFIX, TRIP_TABLE } from "../pipeline-spec.js";
+import { CONTRACT } from "../contract.js";
+import { TRIP_TABLE } from "../pipeline-spec.js";
 
 export interface KpiJobResult {
   kpis: DailyKpi[];
@@ -19,13 +20,18 @@ export interface KpiJobResult {
 
 export async function runLocalKpiJob(db: DynamoDBDocumentClient, tableName: string, bucket: BlobStore, days?: readonly string[]): Promise<KpiJobResult> {
   const completed = createTripService(db, tableName).entities.completed;
-  const kpis: DailyKpi[] = [];
-  const outputs: string[] = [];
-  for (const day of [...new Set(days ?? (await completedDays(db, tableName)))].sort()) {
-    const accumulator = new DailyKpiAccumulator();
+  const wanted = [...new Set(days ?? (await completedDays(db, tableName)))].sort();
+  // One accumulator over every day read: a trip with COMPLETED items on two of them counts once, on its earliest pickup.
+  const accumulator = new DailyKpiAccumulator();
+  for (const day of wanted) {
     const shards = await Promise.all(allDayShards().map((day_shard) => completed.query.byPickupDay({ pickup_date: day, day_shard }).go({ pages: "all" })));
     for (const { data } of shards) for (const trip of data) accumulator.add(trip);
-    const [kpi] = accumulator.results();
+  }
+  const byDay = new Map(accumulator.results().map((kpi) => [kpi.pickup_date, kpi]));
+  const kpis: DailyKpi[] = [];
+  const outputs: string[] = [];
+  for (const day of wanted) {
+    const kpi = byDay.get(day);
     const key = metricsKey(day);
     if (!kpi) {
       await bucket.delete(key);
@@ -52,9 +58,11 @@ async function completedDays(db: DynamoDBDocumentClient, tableName: string): Pro
   return [...days];
 }
 
+/** The contract's metrics layout, shared with the Glue job: metrics/year=YYYY/month=MM/day=DD/part-00000.jsonl. */
 export function metricsKey(day: string): string {
-  const [year, month, date] = day.split("-");
-  return `${METRICS_PREFIX}year=${year}/month=${month}/day=${date}/part-00000.jsonl`;
+  const [yyyy, mm, dd] = day.split("-") as [string, string, string];
+  const { prefix, day_path_template, file_name } = CONTRACT.metrics;
+  return prefix + day_path_template.replace("{yyyy}", yyyy).replace("{mm}", mm).replace("{dd}", dd) + file_name;
 }
 
 /** One KPI line; money stays decimal text all the way into the JSON number. */
