@@ -6,7 +6,7 @@
  * 2 some valid rows failed delivery (they are in the failed trail: `pnpm replay-failed`);
  * 1 usage error, unreadable file, missing column or unreachable stream (nothing is trailed for it).
  */
-import { createLogger, FailedTrail, ingestFiles, TRIP_STREAM, type IngestSummary } from "@trip-pipeline/core";
+import { createLogger, FailedTrail, ingestFiles, IngestStoppedError, TRIP_STREAM, type IngestSummary } from "@trip-pipeline/core";
 import { intOption, parseCli, runWhenMain, UsageError } from "./lib/cli.js";
 import { createProgressBar } from "./lib/progress.js";
 import { formatTable, reasonsCell } from "./lib/table.js";
@@ -63,6 +63,13 @@ export async function main(argv: string[]): Promise<number> {
   let summary: IngestSummary;
   try {
     summary = await ingestFiles({ startFile, endFile, dryRun, sink: target?.sink, trail: target && new FailedTrail(target.store), concurrency, logger, onProgress: progress.update });
+  } catch (error) {
+    if (!(error instanceof IngestStoppedError)) throw error;
+    // What was read is accounted for: print it, then fail.
+    progress.done();
+    process.stdout.write(values.json ? `${JSON.stringify(error.summary)}\n` : table(error.summary));
+    process.stderr.write(`error: ${error.message}\n`);
+    return 1;
   } finally {
     progress.done();
     target?.close();
