@@ -1,6 +1,6 @@
 /**
  * pnpm start: the whole pipeline offline, in this process, on an embedded local AWS (see
- * packages/core/src/local/runtime.ts): ingest into Kinesis, the two stream consumers and the
+ * packages/local/src/runtime.ts): ingest into Kinesis, the two stream consumers and the
  * matcher run by the local event-source runtime with the deployed handler modules, then the KPI
  * job once every stream is drained. Prints the KPIs, the ingest summary, pending trips,
  * anomalies and where the outputs are; `--json` prints one JSON document on stdout instead.
@@ -10,13 +10,16 @@
  */
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createLogger, FailedTrail, FolderBlobStore, ingestFiles, KinesisRecordSink, type DailyKpi, type IngestSummary } from "@trip-pipeline/core";
-import { runLocalKpiJob } from "@trip-pipeline/core/local/kpi-job";
-import { anomalyTrips, pendingTrips } from "@trip-pipeline/core/local/outcome";
-import { LocalAws, type LocalAwsStats } from "@trip-pipeline/core/local/runtime";
+import { createLogger, FailedTrail, FolderBlobStore } from "@trip-pipeline/core";
+import { ingestFiles, KinesisRecordSink, type IngestSummary } from "@trip-pipeline/core/ingest";
+import type { DailyKpi } from "@trip-pipeline/core/kpi";
+import { runLocalKpiJob } from "@trip-pipeline/local/kpi-job";
+import { anomalyTrips, pendingTrips } from "@trip-pipeline/local/outcome";
+import { LocalAws, type LocalAwsStats } from "@trip-pipeline/local/runtime";
 import { table as ingestTable } from "./ingest.js";
 import { intOption, parseCli, runWhenMain, UsageError } from "./lib/cli.js";
-import { formatTable } from "./lib/table.js";
+import { DEFAULT_PORT, LocalDashboard } from "./lib/dashboard-server.js";
+import { formatTable, kpiTable } from "./lib/table.js";
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -28,6 +31,9 @@ export const USAGE = `usage: pnpm start [--start-file F --end-file F] [--json] [
   --out DIR                      the run's folder (default .local); emptied when a run starts
   --kinesis-shards N             shards of the local stream (default: as a non-prod stage deploys it)
   --batching-window-ms N         consumers' batching window (default 100; deployed: 1000)
+  --serve                        the dashboard (page and API) on 127.0.0.1 while the run ingests, and after
+                                 it until Ctrl-C; prints the page's address for the run's latest day
+  --port N                       the dashboard's port (default ${DEFAULT_PORT}; 0 picks a free one)
   --verbose                      every handler's JSON log lines on stderr (default: warnings and errors;
                                  LOG_LEVEL overrides both)
 fault injection (the pipeline must converge to the same KPIs):
@@ -48,6 +54,8 @@ const OPTIONS = {
   throttle: { type: "string" },
   crash: { type: "string" },
   seed: { type: "string" },
+  serve: { type: "boolean", default: false },
+  port: { type: "string" },
   verbose: { type: "boolean", default: false },
   help: { type: "boolean", default: false },
 } as const;
@@ -87,11 +95,11 @@ export async function main(argv: string[]): Promise<number> {
   const throttle = rateOption("throttle", values.throttle);
   const crash = rateOption("crash", values.crash);
   const seed = intOption("seed", values.seed, 0) ?? 1;
+  if (values.port !== undefined && !values.serve) throw new UsageError("--port goes with --serve");
+  const dashboard = values.serve ? new LocalDashboard(REPO_ROOT, intOption("port", values.port, 0) ?? DEFAULT_PORT) : undefined;
   // The handlers log one line per batch at info: useful in CloudWatch, noise in a terminal.
   // Loggers are created on first use, so this reaches every handler.
   process.env.LOG_LEVEL ??= values.verbose ? "info" : "warn";
-  // The pinned SDK runs on Node 20; its notice is about future releases, not this run.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
   const report = await run({
     startFile,
@@ -102,8 +110,12 @@ export async function main(argv: string[]): Promise<number> {
     batchingWindowMs: intOption("batching-window-ms", values["batching-window-ms"], 0) ?? 100,
     throttle: throttle ? { rate: throttle, seed } : undefined,
     crashes: crash ? { rate: crash, seed: seed + 1 } : undefined,
-  });
+  }, dashboard);
   process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : humanReport(report));
+  if (dashboard) {
+    (values.json ? process.stderr : process.stdout).write(`Dashboard: ${dashboard.viewUrl()} (serving until Ctrl-C)\n`);
+    await dashboard.untilInterrupted();
+  }
   const undelivered = report.ingest.start.failed + report.ingest.end.failed;
   return report.dlq > 0 || undelivered > 0 ? 2 : 0;
 }
@@ -119,13 +131,15 @@ export interface RunOptions {
   crashes?: { rate: number; seed: number };
 }
 
-/** The whole pipeline once, on a fresh local AWS. */
-export async function run(options: RunOptions): Promise<RunReport> {
+/** The whole pipeline once, on a fresh local AWS; with a dashboard, its local AWS stays up for it. */
+export async function run(options: RunOptions, dashboard?: LocalDashboard): Promise<RunReport> {
   const started = performance.now();
   const logger = createLogger("start");
   const aws = await LocalAws.start({ root: options.root, kinesisShards: options.kinesisShards, throttle: options.throttle, logger });
+  let served = false;
   try {
     await aws.startConsumers({ repoRoot: REPO_ROOT, batchingWindowMs: options.batchingWindowMs, crashes: options.crashes });
+    await dashboard?.attach(aws);
     const bucket = new FolderBlobStore(aws.bucketDir);
     const ingest = await ingestFiles({
       startFile: options.startFile,
@@ -143,7 +157,7 @@ export async function run(options: RunOptions): Promise<RunReport> {
     const seconds = (performance.now() - started) / 1000;
     const events = ingest.start.sent + ingest.end.sent;
     const shown = (path: string) => relative(process.cwd(), path) || ".";
-    return {
+    const report: RunReport = {
       kpis,
       ingest,
       pending: pending.length,
@@ -162,16 +176,20 @@ export async function run(options: RunOptions): Promise<RunReport> {
       consumers: stats.consumers,
       throttled: stats.throttled,
     };
+    if (dashboard) {
+      dashboard.finished(report, () => aws.close({ keepData: options.keep }));
+      served = true;
+    }
+    return report;
   } finally {
-    await aws.close({ keepData: options.keep });
+    if (!served) {
+      await dashboard?.close();
+      await aws.close({ keepData: options.keep });
+    }
   }
 }
 
 function humanReport(report: RunReport): string {
-  const kpis = formatTable([
-    ["pickup_date", "trips", "total_fare", "average_fare", "max_fare", "min_fare"],
-    ...report.kpis.map((k) => [k.pickup_date, String(k.trip_count), k.total_fare, k.average_fare, k.max_fare, k.min_fare]),
-  ]);
   const consumers = formatTable([
     ["consumer", "delivered", "filtered", "invocations", "retries", "crashes", "dlq"],
     ...Object.entries(report.consumers).map(([name, c]) => [name, ...[c.delivered, c.filteredOut, c.invocations, c.retries, c.crashes, c.toDlq].map(String)]),
@@ -179,7 +197,7 @@ function humanReport(report: RunReport): string {
   const { outputs } = report;
   const where = outputs.kept ? "" : " (removed after the run: add --keep to inspect)";
   return [
-    `Daily KPIs (pickup day, UTC)\n${report.kpis.length > 0 ? kpis : "no completed trips\n"}`,
+    `Daily KPIs (pickup day, UTC)\n${report.kpis.length > 0 ? kpiTable(report.kpis) : "no completed trips\n"}`,
     `Ingest\n${ingestTable(report.ingest)}`,
     `Trips: ${report.kpis.reduce((sum, k) => sum + k.trip_count, 0)} completed, ${report.pending} pending (unmatched), ${report.anomalies} anomalies (dropoff before pickup)\n`,
     `Consumers\n${consumers}`,

@@ -1,7 +1,7 @@
 /** What every script CLI shares: parseArgs with usage errors, number options, exit codes. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { pathToFileURL } from "node:url";
-import { MissingColumnsError } from "@trip-pipeline/core";
+import { MissingColumnsError } from "@trip-pipeline/core/csv";
 
 /** A mistake in how the command was called: printed with the usage, exit code 1. */
 export class UsageError extends Error {
@@ -29,6 +29,8 @@ export function intOption(name: string, text: string | undefined, min: number): 
  */
 export function runWhenMain(moduleUrl: string, usage: string, main: (argv: string[]) => Promise<number>): void {
   if (!process.argv[1] || pathToFileURL(process.argv[1]).href !== moduleUrl) return;
+  // The pinned SDK runs on Node 20; its notice is about future releases, not this run.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

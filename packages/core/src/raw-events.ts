@@ -4,10 +4,9 @@
  * store the valid ones as raw items with batched writes. Only transient failures come back, as
  * the ids of exactly the records behind them, for the handler's batchItemFailures.
  *
- * Same trip, kind and timestamp, different values: the raw key is the timestamp, so the later
- * event in stream order replaces the earlier one (within a batch the last record wins, across
- * batches the later write overwrites; Kinesis keeps one trip's records in order because the
- * partition key is the trip id). Different timestamps are all kept and `matchTrip` decides.
+ * Every distinct event is kept: the raw key is the instant plus a digest of the values, so a
+ * duplicate rewrites its own item and an event of the same instant with other values gets its
+ * own; `matchTrip` decides between them (same-instant rule in trip.ts), whatever the order.
  */
 import { mapWithConcurrency } from "./concurrency.js";
 import type { RetryPolicy } from "./retry.js";
@@ -17,7 +16,7 @@ import { decodeWireObject, validateWireObject, type EventType, type Rejection, t
 import { matchesEventTypeFilter } from "./pipeline-spec.js";
 import type { FailedRecord, FailedTrail } from "./failed-trail.js";
 import type { Logger } from "./logger.js";
-import { sameValues, type TripStore } from "./trip-store.js";
+import type { TripStore } from "./trip-store.js";
 
 export interface RawEventDeps {
   store: TripStore;
@@ -69,7 +68,7 @@ export async function storeRawEvents(kind: EventType, origin: RecordOrigin, reco
   const now = deps.now();
   const expiresAt = Math.floor(now.getTime() / 1000) + deps.rawRetentionDays * SECONDS_PER_DAY;
   const rejected: { record: IncomingRecord; rejection: Rejection }[] = [];
-  const byKey = new Map<string, { event: TripEvent; request: WriteRequest; records: IncomingRecord[] }>();
+  const byKey = new Map<string, { request: WriteRequest; records: IncomingRecord[] }>();
   let skipped = 0;
 
   for (const record of records) {
@@ -84,13 +83,8 @@ export async function storeRawEvents(kind: EventType, origin: RecordOrigin, reco
     }
     const request = deps.store.rawPut(result.value, expiresAt);
     const key = keyOfRequest(request);
-    const earlier = byKey.get(key);
-    if (earlier && !sameValues(earlier.event, result.value))
-      deps.logger.warn(
-        { trip_id: result.value.trip_id, kind, at: eventTime(result.value), replaced: earlier.records.at(-1)!.id, by: record.id },
-        "conflicting events with the same timestamp: the later one in stream order wins",
-      );
-    byKey.set(key, { event: result.value, request, records: [...(earlier?.records ?? []), record] });
+    // The same key is the same event (values included): one put for all its copies.
+    byKey.set(key, { request, records: [...(byKey.get(key)?.records ?? []), record] });
   }
 
   const writeFailures = await deps.store.writeAll([...byKey.values()].map((entry) => entry.request), deps.retry);
@@ -120,10 +114,6 @@ export async function storeRawEvents(kind: EventType, origin: RecordOrigin, reco
     rejected: rejected.length,
     skipped,
   };
-}
-
-function eventTime(event: TripEvent): string {
-  return event.event_type === "start" ? event.pickup_datetime : event.dropoff_datetime;
 }
 
 /**
