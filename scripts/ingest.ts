@@ -8,7 +8,7 @@
  */
 import { createLogger, FailedTrail, TRIP_STREAM } from "@trip-pipeline/core";
 import { DEFAULT_REGION } from "@trip-pipeline/core/app";
-import { ingestFiles, type IngestSummary } from "@trip-pipeline/core/ingest";
+import { ingestFiles, IngestStoppedError, type IngestSummary } from "@trip-pipeline/core/ingest";
 import { intOption, parseCli, runWhenMain, UsageError } from "./lib/cli.js";
 import { createProgressBar } from "./lib/progress.js";
 import { formatTable, reasonsCell } from "./lib/table.js";
@@ -65,6 +65,13 @@ export async function main(argv: string[]): Promise<number> {
   let summary: IngestSummary;
   try {
     summary = await ingestFiles({ startFile, endFile, dryRun, sink: target?.sink, trail: target && new FailedTrail(target.store), concurrency, logger, onProgress: progress.update });
+  } catch (error) {
+    if (!(error instanceof IngestStoppedError)) throw error;
+    // What was read is accounted for: print it, then fail.
+    progress.done();
+    process.stdout.write(values.json ? `${JSON.stringify(error.summary)}\n` : table(error.summary));
+    process.stderr.write(`error: ${error.message}\n`);
+    return 1;
   } finally {
     progress.done();
     target?.close();

@@ -13,11 +13,8 @@ import {
   CONSUMERS,
   DEFAULT_KPI_TTL_DAYS,
   DEFAULT_RAW_RETENTION_DAYS,
-  KPI_AGGREGATOR_FILTER,
-  MATCHER_FILTER,
   TRIP_STREAM,
   TRIP_TABLE,
-  kinesisEventTypeFilter,
   streamShardCount,
   type EventSourceSpec,
 } from "../packages/core/src/pipeline-spec";
@@ -104,7 +101,7 @@ export function Pipeline({ stack, app }: StackContext) {
   });
 
   /** Every number comes from the pipeline spec, which the local runtime emulates too. */
-  const eventSource = (name: ConsumerName, spec: EventSourceSpec & { tumblingWindowSeconds?: number }, filter: object): KinesisEventSourceProps & DynamoEventSourceProps => ({
+  const eventSource = (name: ConsumerName, spec: EventSourceSpec & { tumblingWindowSeconds?: number }, filters: readonly object[]): KinesisEventSourceProps & DynamoEventSourceProps => ({
     // From the oldest retained record: nothing written while a mapping is (re)created is skipped.
     startingPosition: StartingPosition.TRIM_HORIZON,
     batchSize: spec.batchSize,
@@ -115,7 +112,8 @@ export function Pipeline({ stack, app }: StackContext) {
     reportBatchItemFailures: spec.reportBatchItemFailures,
     parallelizationFactor: spec.parallelizationFactor,
     onFailure: new SqsDlq(dlqs[name]),
-    filters: [FilterCriteria.filter(filter)],
+    // No filter at all (not an empty list) for the catch-all consumer: it receives every record.
+    ...(filters.length > 0 && { filters: filters.map((filter) => FilterCriteria.filter(filter)) }),
     ...(spec.tumblingWindowSeconds !== undefined && { tumblingWindow: Duration.seconds(spec.tumblingWindowSeconds) }),
   });
 
@@ -144,12 +142,12 @@ export function Pipeline({ stack, app }: StackContext) {
   // No stream binding: the consumers never call Kinesis (Lambda polls it for them, with the
   // read grant the event source adds); a binding would grant kinesis:* on the stream.
   stream.addConsumers(stack, {
-    tripBegin: { function: consumerFunction("tripBegin"), cdk: { eventSource: eventSource("tripBegin", CONSUMERS.tripBegin, kinesisEventTypeFilter("start")) } },
-    tripFinish: { function: consumerFunction("tripFinish"), cdk: { eventSource: eventSource("tripFinish", CONSUMERS.tripFinish, kinesisEventTypeFilter("end")) } },
+    tripBegin: { function: consumerFunction("tripBegin"), cdk: { eventSource: eventSource("tripBegin", CONSUMERS.tripBegin, CONSUMERS.tripBegin.filters) } },
+    tripFinish: { function: consumerFunction("tripFinish"), cdk: { eventSource: eventSource("tripFinish", CONSUMERS.tripFinish, CONSUMERS.tripFinish.filters) } },
   });
   table.addConsumers(stack, {
-    matcher: { function: consumerFunction("matcher"), cdk: { eventSource: eventSource("matcher", CONSUMERS.matcher, MATCHER_FILTER) } },
-    kpiAggregator: { function: kpiAggregatorFunction, cdk: { eventSource: eventSource("kpiAggregator", CONSUMERS.kpiAggregator, KPI_AGGREGATOR_FILTER) } },
+    matcher: { function: consumerFunction("matcher"), cdk: { eventSource: eventSource("matcher", CONSUMERS.matcher, CONSUMERS.matcher.filters) } },
+    kpiAggregator: { function: kpiAggregatorFunction, cdk: { eventSource: eventSource("kpiAggregator", CONSUMERS.kpiAggregator, CONSUMERS.kpiAggregator.filters) } },
   });
 
   const consumers: Record<ConsumerName, SstFunction> = {

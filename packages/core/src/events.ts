@@ -8,8 +8,15 @@
 import { z } from "zod/v4";
 import { checkTripDateTime } from "./datetime.js";
 import { DECIMAL_PATTERN } from "./decimal.js";
+import { unstorableNumber } from "./dynamo-number.js";
 
+/**
+ * With at most 128 UTF-16 units a trip_id takes at most 384 UTF-8 bytes, so every key holding it
+ * stays within DynamoDB's limits (partition key 2,048 bytes; sort keys, GSI included, 1,024) and
+ * Kinesis's 256-character partition key; test/dynamo-limits.test.ts checks the largest items.
+ */
 export const MAX_TRIP_ID_LENGTH = 128;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export const REASON_CODES = [
   "malformed_row",
@@ -25,6 +32,8 @@ export const REASON_CODES = [
   "delivery_failed",
   // Over Kinesis's 1 MiB per record: unlike delivery_failed, sending it again cannot succeed.
   "record_too_large",
+  // DynamoDB refused a record that validation passed (a limit validation did not foresee): trailed, never retried.
+  "store_rejected",
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 
@@ -37,14 +46,6 @@ export interface Rejection {
 export type Validated<T> = { ok: true; value: T } | { ok: false; rejection: Rejection };
 
 export type EventType = "start" | "end";
-
-/** DynamoDB stores numbers with at most 38 significant digits; beyond that a number cannot stay exact. */
-export const MAX_SIGNIFICANT_DIGITS = 38;
-
-function significantDigits(decimal: string): number {
-  const [whole, fraction = ""] = decimal.split(".");
-  return `${whole}${fraction.replace(/0+$/, "")}`.replace(/^0+/, "").length;
-}
 
 /** Optional columns the real exports carry, with their types; anything else is ignored. */
 const EXTRA_KINDS = {
@@ -86,6 +87,8 @@ const tripId = z
     if (value.length === 0) reject(ctx, "invalid_trip_id", "trip_id is empty");
     else if (value.length > MAX_TRIP_ID_LENGTH)
       reject(ctx, "invalid_trip_id", `trip_id has ${value.length} characters, at most ${MAX_TRIP_ID_LENGTH} allowed`);
+    // DynamoDB and Kinesis take UTF-8: a lone surrogate (possible in JSON text) cannot be stored as sent.
+    else if (LONE_SURROGATE.test(value)) reject(ctx, "invalid_trip_id", "trip_id is not well-formed Unicode (a lone surrogate)");
   });
 
 const dateTime = z
@@ -107,10 +110,9 @@ const fare = z
   .string()
   .trim()
   .superRefine((value, ctx) => {
-    if (!DECIMAL_PATTERN.test(value))
-      reject(ctx, "invalid_fare", `${JSON.stringify(value)} is not a non-negative decimal like 12 or 12.50`);
-    else if (significantDigits(value) > MAX_SIGNIFICANT_DIGITS)
-      reject(ctx, "invalid_fare", `${JSON.stringify(value)} has more than ${MAX_SIGNIFICANT_DIGITS} significant digits and cannot be stored exactly`);
+    if (!DECIMAL_PATTERN.test(value)) return reject(ctx, "invalid_fare", `${JSON.stringify(value)} is not a non-negative decimal like 12 or 12.50`);
+    const problem = unstorableNumber(value);
+    if (problem) reject(ctx, "invalid_fare", `${JSON.stringify(value)} ${problem}: DynamoDB cannot store it exactly`);
   });
 
 function extra(kind: ExtraKind) {
@@ -120,9 +122,10 @@ function extra(kind: ExtraKind) {
     (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
     (kind === "datetime" ? dateTime : z.string().trim())
       .superRefine((value, ctx) => {
-        if (pattern && !pattern.test(value)) reject(ctx, "invalid_extra", `${JSON.stringify(value)} is not a valid ${kind}`);
-        else if (pattern && significantDigits(value) > MAX_SIGNIFICANT_DIGITS)
-          reject(ctx, "invalid_extra", `${JSON.stringify(value)} has more than ${MAX_SIGNIFICANT_DIGITS} significant digits`);
+        if (!pattern) return;
+        if (!pattern.test(value)) return reject(ctx, "invalid_extra", `${JSON.stringify(value)} is not a valid ${kind}`);
+        const problem = unstorableNumber(value);
+        if (problem) reject(ctx, "invalid_extra", `${JSON.stringify(value)} ${problem}: DynamoDB cannot store it exactly`);
       })
       .optional(),
   );
@@ -190,8 +193,8 @@ export function validateEvent<T extends EventType>(type: T, input: Record<string
   return { ok: true, value: withoutAbsent(result.data) as T extends "start" ? StartEvent : EndEvent };
 }
 
-/** Validates a wire event whose type is read from its own `event_type`. */
-export function parseWireEvent(data: string): Validated<TripEvent> {
+/** Decodes wire data into a JSON object, or says why it is not one. */
+export function decodeWireObject(data: string): { ok: true; value: Record<string, unknown> } | { ok: false; rejection: Rejection } {
   let input: unknown;
   try {
     input = JSON.parse(data);
@@ -200,10 +203,21 @@ export function parseWireEvent(data: string): Validated<TripEvent> {
   }
   if (typeof input !== "object" || input === null || Array.isArray(input))
     return { ok: false, rejection: { code: "invalid_json", message: "record data is not a JSON object" } };
-  const type = (input as { event_type?: unknown }).event_type;
+  return { ok: true, value: input as Record<string, unknown> };
+}
+
+/** Validates a decoded wire object whose type is read from its own `event_type`. */
+export function validateWireObject(input: Record<string, unknown>): Validated<TripEvent> {
+  const type = input.event_type;
   if (type !== "start" && type !== "end")
     return { ok: false, rejection: { code: "invalid_event_type", field: "event_type", message: `event_type ${JSON.stringify(type)} is not "start" or "end"` } };
-  return validateEvent(type, input as Record<string, unknown>);
+  return validateEvent(type, input);
+}
+
+/** Validates a wire event whose type is read from its own `event_type`. */
+export function parseWireEvent(data: string): Validated<TripEvent> {
+  const decoded = decodeWireObject(data);
+  return decoded.ok ? validateWireObject(decoded.value) : decoded;
 }
 
 export function encodeWireEvent(event: TripEvent): string {

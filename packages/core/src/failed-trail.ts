@@ -28,12 +28,13 @@ export class FailedTrail {
   constructor(private readonly store: BlobStore) {}
 
   /**
-   * Writes one JSON Lines object. `batchId` must be deterministic for the batch (for example
-   * the first and last sequence numbers), so a retried batch overwrites instead of duplicating.
+   * Writes one JSON Lines object at failed/<kind>/<day>/<batchId>.jsonl. `batchId` (and `day`,
+   * by default the first record's failure day) must be deterministic for the records, so a
+   * retry overwrites instead of duplicating: the consumers name one object per record by its
+   * stream identity.
    */
-  async write(kind: FailedKind, batchId: string, records: readonly FailedRecord[]): Promise<string | undefined> {
+  async write(kind: FailedKind, batchId: string, records: readonly FailedRecord[], day = records[0]?.failed_at.slice(0, 10)): Promise<string | undefined> {
     if (records.length === 0) return undefined;
-    const day = records[0]!.failed_at.slice(0, 10);
     const key = `${FAILED_PREFIX[kind]}${day}/${batchId.replace(/[^A-Za-z0-9._=-]/g, "_")}.jsonl`;
     await this.store.put(key, records.map((record) => JSON.stringify(record)).join("\n") + "\n");
     return key;

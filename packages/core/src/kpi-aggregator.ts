@@ -28,7 +28,8 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
-import { errorName, mapWithConcurrency } from "./batch.js";
+import { mapWithConcurrency } from "./concurrency.js";
+import { errorName } from "./errors.js";
 import { dateOf, formatDateTime } from "./datetime.js";
 import { Decimal } from "./decimal.js";
 import { allDayShards, createTripService, kpiExtremesEntity, kpiShardEntity } from "./entities.js";

@@ -26,35 +26,41 @@ interface DayTotals {
 }
 
 /**
- * Streams trips in and KPIs out. A trip is counted once per trip_id, so at-least-once inputs
- * (duplicated rows, replays) cannot inflate a day.
+ * Trips in, KPIs out. One trip per trip_id, the one with the earliest pickup (the contract's
+ * duplicate rule, shared with the Glue job): several COMPLETED items of a trip exist briefly
+ * while it is re-matched (and for good if a delete is lost), and at-least-once inputs repeat
+ * rows. Equal pickups are the same table item; a repeated row with another fare keeps the
+ * smaller one, so the result never depends on input order.
  */
 export class DailyKpiAccumulator {
-  private readonly seen = new Set<string>();
-  private readonly days = new Map<string, DayTotals>();
+  private readonly trips = new Map<string, { pickup: string; fare: Decimal }>();
 
   add(trip: KpiTrip): void {
-    if (this.seen.has(trip.trip_id)) return;
-    this.seen.add(trip.trip_id);
     const fare = Decimal.parse(trip.fare_amount);
-    const day = dateOf(trip.pickup_datetime);
-    const totals = this.days.get(day);
-    if (!totals) {
-      this.days.set(day, { total: fare, count: 1, max: fare, min: fare });
-      return;
-    }
-    totals.total = totals.total.plus(fare);
-    totals.count += 1;
-    // Stryker disable next-line EqualityOperator: replacing the max by an equal fare leaves max_fare (2 dp text) unchanged.
-    if (fare.compare(totals.max) > 0) totals.max = fare;
-    // Stryker disable next-line EqualityOperator: replacing the min by an equal fare leaves min_fare unchanged.
-    if (fare.compare(totals.min) < 0) totals.min = fare;
+    const kept = this.trips.get(trip.trip_id);
+    if (kept && (kept.pickup < trip.pickup_datetime || (kept.pickup === trip.pickup_datetime && kept.fare.compare(fare) <= 0))) return;
+    this.trips.set(trip.trip_id, { pickup: trip.pickup_datetime, fare });
   }
 
   results(): DailyKpi[] {
+    const days = new Map<string, DayTotals>();
+    for (const { pickup, fare } of this.trips.values()) {
+      const day = dateOf(pickup);
+      const totals = days.get(day);
+      if (!totals) {
+        days.set(day, { total: fare, count: 1, max: fare, min: fare });
+        continue;
+      }
+      totals.total = totals.total.plus(fare);
+      totals.count += 1;
+      // Stryker disable next-line EqualityOperator: replacing the max by an equal fare leaves max_fare (2 dp text) unchanged.
+      if (fare.compare(totals.max) > 0) totals.max = fare;
+      // Stryker disable next-line EqualityOperator: replacing the min by an equal fare leaves min_fare unchanged.
+      if (fare.compare(totals.min) < 0) totals.min = fare;
+    }
     // YYYY-MM-DD is fixed-width, so plain text order is calendar order.
-    return [...this.days.keys()].sort().map((pickup_date) => {
-      const t = this.days.get(pickup_date)!;
+    return [...days.keys()].sort().map((pickup_date) => {
+      const t = days.get(pickup_date)!;
       return {
         pickup_date,
         total_fare: t.total.toFixed(2),

@@ -49,7 +49,10 @@
  * replace or a create plus a delete per re-match, and a delete per dominated raw item.
  */
 import { z } from "zod";
-import { errorName, keyItemOf, mapWithConcurrency, type RetryPolicy } from "./batch.js";
+import { mapWithConcurrency } from "./concurrency.js";
+import { errorName, isValidationError } from "./errors.js";
+import type { RetryPolicy } from "./retry.js";
+import { keyItemOf } from "./write-request.js";
 import { formatDateTime } from "./datetime.js";
 import { encodeWireEvent, type EndEvent, type StartEvent, type TripEvent } from "./events.js";
 import type { FailedTrail } from "./failed-trail.js";
@@ -66,7 +69,7 @@ export interface MatcherDeps {
   retry: RetryPolicy;
 }
 
-export type TripStatus = "completed" | "replayed" | "pending" | "anomaly" | "failed";
+export type TripStatus = "completed" | "replayed" | "pending" | "anomaly" | "rejected" | "failed";
 
 export interface MatchBatchResult {
   /** Trips whose records must be retried. */
@@ -85,6 +88,8 @@ export async function settleTrips(tripIds: readonly string[], deps: MatcherDeps)
     try {
       return { tripId, ...(await settleTrip(tripId, deps)) };
     } catch (error) {
+      // DynamoDB refused a write of this trip for its content: retrying cannot help, and must not hold up the batch.
+      if (isValidationError(error)) return { tripId, status: "rejected" as const, deletes: [], ...(await trailRejectedTrip(tripId, errorName(error), deps)) };
       deps.logger.warn({ trip_id: tripId, reason: errorName(error) }, "trip not settled; reported for retry");
       return { tripId, status: "failed" as const, deletes: [] };
     }
@@ -96,11 +101,17 @@ export async function settleTrips(tripIds: readonly string[], deps: MatcherDeps)
   const failedTrips = new Set(settled.filter((trip) => trip.status === "failed").map((trip) => trip.tripId));
   for (const failure of failures) {
     const tripId = String(keyItemOf(failure.request)[TRIP_TABLE.partitionKey]);
+    if (failure.rejected) {
+      // A key DynamoDB will not take cannot be deleted by any retry: trailed, the batch goes on.
+      const { failed } = await trailRejectedTrip(tripId, failure.reason, deps);
+      if (!failed) continue;
+    }
     deps.logger.warn({ trip_id: tripId, reason: failure.reason }, "delete failed; reported for retry");
     failedTrips.add(tripId);
   }
+  for (const trip of settled) if ("failed" in trip && trip.failed) failedTrips.add(trip.tripId);
 
-  const counts = { completed: 0, replayed: 0, pending: 0, anomaly: 0, failed: 0, deleted: deletes.length - failures.length };
+  const counts = { completed: 0, replayed: 0, pending: 0, anomaly: 0, rejected: 0, failed: 0, deleted: deletes.length - failures.length };
   for (const trip of settled) counts[failedTrips.has(trip.tripId) ? "failed" : trip.status] += 1;
   return { failedTrips, counts };
 }
@@ -206,7 +217,34 @@ async function trailAnomaly(tripId: string, start: StartEvent, end: EndEvent, me
   return deps.trail.putCurrent("anomalies", anomalySubject(tripId), [record(start), record(end)]);
 }
 
+/**
+ * Trails a trip whose write DynamoDB refused (store_rejected, failed/anomalies/store-rejected-<trip>):
+ * its raw events as read, so nothing is lost and replay can re-send them after a fix. `failed`
+ * when the trail itself is unavailable: then the trip is retried instead.
+ */
+async function trailRejectedTrip(tripId: string, reason: string, deps: MatcherDeps): Promise<{ failed: boolean }> {
+  try {
+    const items = await deps.store.readTrip(tripId);
+    const failedAt = formatDateTime(deps.now());
+    const records = [...items.starts, ...items.ends].map((item) => ({
+      source: "TripData/matcher",
+      raw: encodeWireEvent(item.value),
+      reason: "store_rejected" as const,
+      message: reason,
+      failed_at: failedAt,
+    }));
+    // One object per trip at a fixed key: a retry on another day rewrites it.
+    await deps.trail.putCurrent("anomalies", `store-rejected-${tripId}`, records.length > 0 ? records : [{ source: "TripData/matcher", raw: JSON.stringify({ trip_id: tripId }), reason: "store_rejected" as const, message: reason, failed_at: failedAt }]);
+    deps.logger.warn({ trip_id: tripId, reason }, "write refused by DynamoDB; trip trailed as store_rejected");
+    return { failed: false };
+  } catch (error) {
+    deps.logger.error({ trip_id: tripId, err: error }, "trail of a refused write failed; reported for retry");
+    return { failed: true };
+  }
+}
+
 // Stryker restore all
+
 const RAW_PREFIX = MATCHER_FILTER.dynamodb.Keys.sort_key.S[0].prefix;
 
 /** The part of a DynamoDB stream record the matcher reads: a RAW insert's trip and sequence number. */

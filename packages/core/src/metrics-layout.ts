@@ -1,20 +1,23 @@
 /**
  * Where the daily KPI rows live in the bucket and how a row is written: one folder per pickup
  * day, `metrics/year=YYYY/month=MM/day=DD/`, holding JSON Lines objects, money as JSON numbers
- * with exactly two decimals. The local KPI job writes `part-00000.jsonl`; the Glue job (Spark,
- * packages/glue/src/trip_metrics/writer.py) writes `part-<n>-<uuid>.c000.json` in the same folders.
+ * with exactly two decimals. Both KPI jobs (the local one and the Glue job,
+ * packages/glue/src/trip_metrics/writer.py) write one `part-00000.jsonl` per day: the layout of
+ * golden/contract.json, which pytest checks too. Readers still accept any `part-*` object, so
+ * days written by an older Glue job (`part-<n>-<uuid>.c000.json`) stay readable.
  */
+import { CONTRACT } from "./contract.js";
 import type { DailyKpi } from "./kpi.js";
 import { METRICS_PREFIX } from "./pipeline-spec.js";
 
 export function metricsDayPrefix(day: string): string {
-  const [year, month, date] = day.split("-");
-  return `${METRICS_PREFIX}year=${year}/month=${month}/day=${date}/`;
+  const [yyyy, mm, dd] = day.split("-") as [string, string, string];
+  return METRICS_PREFIX + CONTRACT.metrics.day_path_template.replace("{yyyy}", yyyy).replace("{mm}", mm).replace("{dd}", dd);
 }
 
-/** The object the local KPI job writes for a day. */
+/** The object both KPI jobs write for a day. */
 export function metricsKey(day: string): string {
-  return `${metricsDayPrefix(day)}part-00000.jsonl`;
+  return `${metricsDayPrefix(day)}${CONTRACT.metrics.file_name}`;
 }
 
 const DATA_OBJECT = new RegExp(`^${METRICS_PREFIX}year=(\\d{4})/month=(\\d{2})/day=(\\d{2})/part-[^/]*$`);

@@ -2,6 +2,8 @@
  * The one definition of the pipeline's resources and event-source mappings. The SST stacks
  * deploy it and the local runtime (`pnpm start`) emulates it, so the two cannot drift.
  */
+import { CONTRACT } from "./contract.js";
+
 export const TRIP_TABLE = {
   name: "TripData",
   partitionKey: "trip_id",
@@ -17,7 +19,7 @@ export const TRIP_TABLE = {
      * A GSI partition takes ~1,000 writes/s. 10,000 completions/s on one pickup day need at
      * least 10 partitions; 16 leaves headroom for items over 1 KB and uneven hashing.
      */
-    shards: 16,
+    shards: CONTRACT.completed_by_day.shards,
   },
 } as const;
 
@@ -28,7 +30,7 @@ export const DEFAULT_RAW_RETENTION_DAYS = 7;
 export const DEFAULT_KPI_TTL_DAYS = 35;
 
 export const FAILED_PREFIX = { start: "failed/start/", end: "failed/end/", anomalies: "failed/anomalies/" } as const;
-export const METRICS_PREFIX = "metrics/";
+export const METRICS_PREFIX = CONTRACT.metrics.prefix;
 
 export interface EventSourceSpec {
   batchSize: number;
@@ -65,9 +67,62 @@ export const CONSUMER_FUNCTION = {
   memoryMb: 512,
 } as const;
 
+/** The matcher only needs to hear about new raw events; completions and deletes are its own writes. */
+export const MATCHER_FILTER = {
+  eventName: ["INSERT"],
+  dynamodb: { Keys: { sort_key: { S: [{ prefix: "RAW#" }] } } },
+} as const;
+
+/** The live KPIs change with every COMPLETED item: created, replaced, updated in place or deleted. */
+export const KPI_AGGREGATOR_FILTER = {
+  eventName: ["INSERT", "MODIFY", "REMOVE"],
+  dynamodb: { Keys: { sort_key: { S: [{ prefix: "COMPLETED#" }] } } },
+} as const;
+
+/** What the reconciliation after each nightly run publishes (CloudWatch embedded metric format). */
+export const KPI_DRIFT_METRIC = { namespace: "TripPipeline", name: "KpiDrift", unsettled: "KpiUnsettledDays" } as const;
+
+/** Lambda event filter on the decoded Kinesis data: `event_type` equals this type. */
+export function kinesisEventTypeFilter(eventType: "start" | "end") {
+  return { data: { event_type: [eventType] } } as const;
+}
+
+/**
+ * Whether a decoded wire object passes kinesisEventTypeFilter(eventType) as Lambda matches it: a
+ * field holding a list matches when one of its elements does. The catch-all consumer uses it to
+ * leave exactly the records the filtered consumer receives.
+ */
+export function matchesEventTypeFilter(eventType: "start" | "end", data: Record<string, unknown>): boolean {
+  const value = data.event_type;
+  return value === eventType || (Array.isArray(value) && value.includes(eventType));
+}
+
+/**
+ * Every Kinesis record must end in a consumer's store or the failed trail. Lambda drops a record
+ * that matches no filter, and a filter on `data` never matches data that is not JSON (nor an
+ * unknown or missing event_type), so two filtered consumers would silently drop exactly the
+ * records that need a reason. Hence tripBegin keeps its filter (event_type "start") and
+ * tripFinish has none: it is the catch-all that stores ends, leaves the records tripBegin's
+ * filter takes, and trails everything else (invalid_json, invalid_event_type, ...) under
+ * failed/end/. Cost: tripFinish is invoked for every record instead of half (docs/cost.md).
+ */
 export const CONSUMERS = {
-  tripBegin: { source: "kinesis", eventType: "start", handler: "packages/functions/src/trip-begin.handler", ...kinesisConsumer },
-  tripFinish: { source: "kinesis", eventType: "end", handler: "packages/functions/src/trip-finish.handler", ...kinesisConsumer },
+  tripBegin: {
+    source: "kinesis",
+    eventType: "start",
+    handler: "packages/functions/src/trip-begin.handler",
+    filters: [kinesisEventTypeFilter("start")],
+    leaveTo: [],
+    ...kinesisConsumer,
+  },
+  tripFinish: {
+    source: "kinesis",
+    eventType: "end",
+    handler: "packages/functions/src/trip-finish.handler",
+    filters: [],
+    leaveTo: ["start"],
+    ...kinesisConsumer,
+  },
   /**
    * Each matcher record costs a Query and a few writes: 100 records keep a batch well inside
    * the function timeout; parallelization stays 1 so one trip's records are handled in order.
@@ -75,6 +130,7 @@ export const CONSUMERS = {
   matcher: {
     source: "dynamodb",
     handler: "packages/functions/src/matcher.handler",
+    filters: [MATCHER_FILTER],
     batchSize: 100,
     maxBatchingWindowSeconds: 1,
     retryAttempts: 10,
@@ -92,6 +148,7 @@ export const CONSUMERS = {
   kpiAggregator: {
     source: "dynamodb",
     handler: "packages/functions/src/kpi-aggregator.handler",
+    filters: [KPI_AGGREGATOR_FILTER],
     batchSize: 1000,
     maxBatchingWindowSeconds: 5,
     tumblingWindowSeconds: 900,
@@ -102,29 +159,6 @@ export const CONSUMERS = {
     parallelizationFactor: 1,
   },
 } as const;
-
-/** The matcher only needs to hear about new raw events; completions and deletes are its own writes. */
-export const MATCHER_FILTER = {
-  eventName: ["INSERT"],
-  dynamodb: { Keys: { sort_key: { S: [{ prefix: "RAW#" }] } } },
-} as const;
-
-/** The live KPIs change with every COMPLETED item: created, replaced, updated in place or deleted. */
-export const KPI_AGGREGATOR_FILTER = {
-  eventName: ["INSERT", "MODIFY", "REMOVE"],
-  dynamodb: { Keys: { sort_key: { S: [{ prefix: "COMPLETED#" }] } } },
-} as const;
-
-/** What the reconciliation after each nightly run publishes (CloudWatch embedded metric format). */
-export const KPI_DRIFT_METRIC = { namespace: "TripPipeline", name: "KpiDrift", unsettled: "KpiUnsettledDays" } as const;
-
-/** The event filter of each table-stream consumer. */
-export const TABLE_STREAM_FILTERS = { matcher: MATCHER_FILTER, kpiAggregator: KPI_AGGREGATOR_FILTER } as const;
-
-/** Lambda event filters on the decoded Kinesis data. */
-export function kinesisEventTypeFilter(eventType: "start" | "end") {
-  return { data: { event_type: [eventType] } } as const;
-}
 
 /**
  * Kinesis shards per stage: a shard takes 1,000 records/s or 1 MB/s of writes, so prod's 4

@@ -8,10 +8,12 @@
  * duplicate rewrites its own item and an event of the same instant with other values gets its
  * own; `matchTrip` decides between them (same-instant rule in trip.ts), whatever the order.
  */
-import type { RetryPolicy, WriteRequest } from "./batch.js";
-import { keyOfRequest } from "./batch.js";
+import { mapWithConcurrency } from "./concurrency.js";
+import type { RetryPolicy } from "./retry.js";
+import { keyOfRequest, type WriteRequest } from "./write-request.js";
 import { formatDateTime } from "./datetime.js";
-import { parseWireEvent, type EventType, type Rejection, type TripEvent } from "./events.js";
+import { decodeWireObject, validateWireObject, type EventType, type Rejection, type TripEvent, type Validated } from "./events.js";
+import { matchesEventTypeFilter } from "./pipeline-spec.js";
 import type { FailedRecord, FailedTrail } from "./failed-trail.js";
 import type { Logger } from "./logger.js";
 import type { TripStore } from "./trip-store.js";
@@ -31,6 +33,8 @@ export interface IncomingRecord {
   id: string;
   /** The decoded record data, exactly as produced. */
   data: string;
+  /** When the stream took the record: part of its identity, so it names the record's trail object. */
+  arrivedAt: Date;
 }
 
 export interface RawBatchResult {
@@ -38,79 +42,112 @@ export interface RawBatchResult {
   failedIds: string[];
   stored: number;
   duplicates: number;
+  /** Trailed: invalid, or refused by DynamoDB (store_rejected). */
   rejected: number;
+  /** Left to another consumer: its event filter takes them (see pipeline-spec's KINESIS_ROUTES). */
+  skipped: number;
 }
 
 const SECONDS_PER_DAY = 86_400;
+/** Trail objects written at once (one per rejected record; rejections are rare). */
+const TRAIL_CONCURRENCY = 8;
 
 export interface RecordOrigin {
   /** Recorded with each trailed record, e.g. `TripEventsStream/shardId-000000000000`. */
   source: string;
-  /** Names the trail object with the first and last rejected sequence numbers. */
+  /** With the sequence number, names the trail object of a rejected record. */
   shardId: string;
 }
 
-export async function storeRawEvents(kind: EventType, origin: RecordOrigin, records: readonly IncomingRecord[], deps: RawEventDeps): Promise<RawBatchResult> {
+/**
+ * `kind`: the events this consumer stores. `leaveTo`: event types another consumer's filter
+ * takes (this consumer is the stream's catch-all); records of those types are left alone here,
+ * every other record is stored or trailed, so each record ends in exactly one place.
+ */
+export async function storeRawEvents(kind: EventType, origin: RecordOrigin, records: readonly IncomingRecord[], deps: RawEventDeps, leaveTo: readonly EventType[] = []): Promise<RawBatchResult> {
   const now = deps.now();
   const expiresAt = Math.floor(now.getTime() / 1000) + deps.rawRetentionDays * SECONDS_PER_DAY;
-  const rejected: FailedRecord[] = [];
-  const rejectedIds: string[] = [];
-  const byKey = new Map<string, { request: WriteRequest; ids: string[] }>();
+  const rejected: { record: IncomingRecord; rejection: Rejection }[] = [];
+  const byKey = new Map<string, { request: WriteRequest; records: IncomingRecord[] }>();
+  let skipped = 0;
 
   for (const record of records) {
-    const result = checkEvent(kind, record.data);
+    const result = checkEvent(kind, record.data, leaveTo);
+    if (result === "skip") {
+      skipped += 1;
+      continue;
+    }
     if (!result.ok) {
-      const { code, field, message } = result.rejection;
-      deps.logger.warn({ sequence_number: record.id, reason: code, field, detail: message }, "event rejected");
-      rejected.push({ source: origin.source, sequence_number: record.id, raw: record.data, reason: code, ...(field && { field }), message, failed_at: formatDateTime(now) });
-      rejectedIds.push(record.id);
+      rejected.push({ record, rejection: result.rejection });
       continue;
     }
     const request = deps.store.rawPut(result.value, expiresAt);
     const key = keyOfRequest(request);
     // The same key is the same event (values included): one put for all its copies.
-    byKey.set(key, { request, ids: [...(byKey.get(key)?.ids ?? []), record.id] });
+    byKey.set(key, { request, records: [...(byKey.get(key)?.records ?? []), record] });
   }
 
-  const idsByKey = new Map([...byKey].map(([key, entry]) => [key, entry.ids]));
-  const [trailed, writeFailures] = await Promise.all([
-    // Named by the rejected records only: a retry from a later checkpoint rewrites the same object.
-    writeTrail(deps, kind, `${origin.shardId}-${rejectedIds[0]}-${rejectedIds.at(-1)}`, rejected),
-    deps.store.writeAll([...byKey.values()].map((entry) => entry.request), deps.retry),
-  ]);
-
-  const failedIds = new Set<string>(trailed ? [] : rejectedIds);
+  const writeFailures = await deps.store.writeAll([...byKey.values()].map((entry) => entry.request), deps.retry);
+  const failedIds = new Set<string>();
+  let failedKeys = 0;
   for (const failure of writeFailures) {
-    const ids = idsByKey.get(keyOfRequest(failure.request)) ?? [];
-    deps.logger.warn({ sequence_numbers: ids, reason: failure.reason }, "raw write failed; reported for retry");
-    for (const id of ids) failedIds.add(id);
+    const key = keyOfRequest(failure.request);
+    const behind = byKey.get(key)?.records ?? [];
+    if (failure.rejected) {
+      // DynamoDB refused this item's content: no retry can store it, so it is trailed and handled.
+      deps.logger.warn({ sequence_numbers: behind.map((record) => record.id), reason: failure.reason }, "raw write refused by DynamoDB; trailed as store_rejected");
+      byKey.delete(key);
+      for (const record of behind) rejected.push({ record, rejection: { code: "store_rejected", message: failure.reason } });
+      continue;
+    }
+    deps.logger.warn({ sequence_numbers: behind.map((record) => record.id), reason: failure.reason }, "raw write failed; reported for retry");
+    for (const record of behind) failedIds.add(record.id);
+    failedKeys += 1;
   }
+
+  const untrailed = await trailRejected(kind, origin, rejected, formatDateTime(now), deps);
+  for (const id of untrailed) failedIds.add(id);
   return {
     failedIds: records.map((record) => record.id).filter((id) => failedIds.has(id)),
-    stored: byKey.size - writeFailures.length,
-    duplicates: records.length - rejected.length - byKey.size,
+    stored: byKey.size - failedKeys,
+    duplicates: [...byKey.values()].reduce((sum, entry) => sum + entry.records.length - 1, 0),
     rejected: rejected.length,
+    skipped,
   };
 }
 
-/** The consumer's event filter lets only its own kind through; anything else is a routing error, trailed like any invalid event. */
-function checkEvent(kind: EventType, data: string): { ok: true; value: TripEvent } | { ok: false; rejection: Rejection } {
-  const result = parseWireEvent(data);
+/**
+ * A filtered consumer sees only its own kind; the catch-all sees every record and leaves the
+ * ones another consumer's filter takes. Anything else of the wrong kind is a routing error,
+ * trailed like any invalid event.
+ */
+function checkEvent(kind: EventType, data: string, leaveTo: readonly EventType[]): Validated<TripEvent> | "skip" {
+  const decoded = decodeWireObject(data);
+  if (!decoded.ok) return decoded;
+  if (leaveTo.some((other) => matchesEventTypeFilter(other, decoded.value))) return "skip";
+  const result = validateWireObject(decoded.value);
   if (result.ok && result.value.event_type !== kind)
     return { ok: false, rejection: { code: "invalid_event_type", field: "event_type", message: `event_type "${result.value.event_type}" reached the "${kind}" consumer` } };
   return result;
 }
 
 /**
- * Writes one failed-trail object; false (and a log line) when the store is unavailable, so the
- * invalid records are retried rather than lost. The id is deterministic for these records.
+ * Trails each rejected record in its own object, named by the record's identity (arrival day,
+ * shard, sequence number): a retried or re-split batch rewrites the same objects, never adds
+ * copies. Returns the ids whose object could not be written (the store is unavailable), to be
+ * retried rather than lost.
  */
-async function writeTrail(deps: Pick<RawEventDeps, "trail" | "logger">, kind: EventType, batchId: string, records: FailedRecord[]): Promise<boolean> {
-  try {
-    await deps.trail.write(kind, batchId, records);
-    return true;
-  } catch (error) {
-    deps.logger.error({ err: error, kind, batchId }, "failed trail write failed; records reported for retry");
-    return false;
-  }
+async function trailRejected(kind: EventType, origin: RecordOrigin, rejected: readonly { record: IncomingRecord; rejection: Rejection }[], failedAt: string, deps: Pick<RawEventDeps, "trail" | "logger">): Promise<string[]> {
+  const outcomes = await mapWithConcurrency(rejected, TRAIL_CONCURRENCY, async ({ record, rejection: { code, field, message } }) => {
+    deps.logger.warn({ sequence_number: record.id, reason: code, field, detail: message }, "event rejected");
+    const failed: FailedRecord = { source: origin.source, sequence_number: record.id, raw: record.data, reason: code, ...(field && { field }), message, failed_at: failedAt };
+    try {
+      await deps.trail.write(kind, `${origin.shardId}-${record.id}`, [failed], formatDateTime(record.arrivedAt).slice(0, 10));
+      return undefined;
+    } catch (error) {
+      deps.logger.error({ err: error, kind, sequence_number: record.id }, "failed trail write failed; record reported for retry");
+      return record.id;
+    }
+  });
+  return outcomes.filter((id): id is string => id !== undefined);
 }

@@ -5,7 +5,9 @@
  */
 import { createHash } from "node:crypto";
 import { NumberValue, PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { writeAll, type RetryPolicy, type WriteFailure, type WriteRequest } from "./batch.js";
+import { writeAll, type WriteFailure } from "./batch-write.js";
+import type { RetryPolicy } from "./retry.js";
+import type { WriteRequest } from "./write-request.js";
 import { createTripService, type TripService } from "./entities.js";
 import { END_EXTRAS, START_EXTRAS, type EndEvent, type StartEvent, type TripEvent } from "./events.js";
 import { TRIP_TABLE } from "./pipeline-spec.js";

@@ -1,10 +1,10 @@
 import { Readable } from "node:stream";
 import { describe, expect, test } from "vitest";
-import { MissingColumnsError, readCsvRows, type CsvRow } from "../src/csv.js";
+import { DuplicateColumnError, MissingColumnsError, readCsvRows, type CsvReadOptions, type CsvRow } from "../src/csv.js";
 
-async function rows(text: string | Buffer, required: string[] = ["trip_id"]): Promise<CsvRow[]> {
+async function rows(text: string | Buffer | (string | Buffer)[], required: string[] = ["trip_id"], options: CsvReadOptions = {}): Promise<CsvRow[]> {
   const out: CsvRow[] = [];
-  for await (const row of readCsvRows(Readable.from([text]), required, "test.csv")) out.push(row);
+  for await (const row of readCsvRows(Readable.from(Array.isArray(text) ? text : [text]), required, "test.csv", options)) out.push(row);
   return out;
 }
 
@@ -87,7 +87,53 @@ describe("readCsvRows", () => {
         for await (const row of readCsvRows(Readable.from(source()), ["trip_id"])) seen.push(row.record.trip_id!);
       })(),
     ).rejects.toThrow(/input broke/);
-    expect(seen).toEqual(["a"]);
+    expect(seen).toEqual(["a", "b"]);
+  });
+});
+
+describe("input that cannot be read row by row", () => {
+  test("a quote left open until the end of the file costs one row: it is malformed (its first line), the rows after it are read", async () => {
+    const result = await rows('trip_id,fare\na,1\n"b,2\nc,3\nd,4\n');
+    expect(result.map((r) => [r.row, r.line, r.raw, r.malformed, r.record])).toEqual([
+      [1, 2, "a,1", undefined, { trip_id: "a", fare: "1" }],
+      [2, 3, '"b,2', "quote not closed before the end of the file", {}],
+      [3, 4, "c,3", undefined, { trip_id: "c", fare: "3" }],
+      [4, 5, "d,4", undefined, { trip_id: "d", fare: "4" }],
+    ]);
+  });
+
+  test("an unclosed quote in a large file: cut off at the maximum record size, reading resumes at the next line, memory stays bounded", async () => {
+    const max = 10_000;
+    const chunk = 4_096;
+    const body = Array.from({ length: 20_000 }, (_, i) => `t${i},${i}\n`).join("");
+    const text = `trip_id,fare\nok,1\n"open,2\n${body}`;
+    const chunks = Array.from({ length: Math.ceil(text.length / chunk) }, (_, i) => text.slice(i * chunk, (i + 1) * chunk));
+    const stats = { peakBufferedChars: 0 };
+    const result = await rows(chunks, ["trip_id"], { maxRecordChars: max, stats });
+    expect(result).toHaveLength(2 + 20_000);
+    expect(result[1]).toMatchObject({ row: 2, line: 3, raw: '"open,2', malformed: `record longer than ${max} characters (an unclosed quote?)` });
+    expect(result.at(-1)).toMatchObject({ row: 20_002, record: { trip_id: "t19999", fare: "19999" } });
+    expect(result.filter((r) => r.malformed)).toHaveLength(1);
+    expect(stats.peakBufferedChars).toBeLessThanOrEqual(max + 2 * chunk);
+  });
+
+  test("a line longer than the maximum without any line break in sight is cut off; the next line is read", async () => {
+    const result = await rows(["trip_id,fare\n", "x".repeat(3_000), "y".repeat(3_000), "\nb,2\n"], ["trip_id"], { maxRecordChars: 1_000 });
+    expect(result.map((r) => [r.row, r.line, r.raw.length, Boolean(r.malformed)])).toEqual([
+      [1, 2, 1_000, true],
+      [2, 3, 3, false],
+    ]);
+  });
+
+  test("characters after a closing quote make the row malformed, not the run", async () => {
+    const result = await rows('trip_id,fare\n"a"x,1\nb,2\n');
+    expect(result.map((r) => r.malformed)).toEqual(["characters after a closing quote", undefined]);
+  });
+
+  test("a duplicated header column is an error naming it (not a silent last-wins)", async () => {
+    const error = await rows("trip_id,fare, trip_id\na,1,b\n").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DuplicateColumnError);
+    expect((error as Error).message).toBe("test.csv: column trip_id appears more than once in the header");
   });
 });
 

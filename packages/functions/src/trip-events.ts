@@ -9,7 +9,8 @@ import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisSt
 import { storeRawEvents, TRIP_STREAM, type EventType } from "@trip-pipeline/core";
 import { lazily, type DepsSource } from "./environment.js";
 
-export function createTripEventHandler(kind: EventType, source: DepsSource) {
+/** `leaveTo`: for the catch-all consumer, the event types another consumer's filter takes. */
+export function createTripEventHandler(kind: EventType, source: DepsSource, leaveTo: readonly EventType[] = []) {
   const deps = lazily(source);
   return async (event: KinesisStreamEvent, context: Context): Promise<KinesisStreamBatchResponse> => {
     const base = await deps();
@@ -19,11 +20,16 @@ export function createTripEventHandler(kind: EventType, source: DepsSource) {
     const result = await storeRawEvents(
       kind,
       originOf(records[0]!),
-      records.map((record) => ({ id: record.kinesis.sequenceNumber, data: Buffer.from(record.kinesis.data, "base64").toString("utf8") })),
+      records.map((record) => ({
+        id: record.kinesis.sequenceNumber,
+        data: Buffer.from(record.kinesis.data, "base64").toString("utf8"),
+        arrivedAt: new Date(record.kinesis.approximateArrivalTimestamp * 1000),
+      })),
       { ...base, logger },
+      leaveTo,
     );
     logger.info(
-      { records: records.length, stored: result.stored, duplicates: result.duplicates, rejected: result.rejected, failed: result.failedIds.length },
+      { records: records.length, stored: result.stored, duplicates: result.duplicates, rejected: result.rejected, skipped: result.skipped, failed: result.failedIds.length },
       "batch processed",
     );
     return { batchItemFailures: result.failedIds.map((itemIdentifier) => ({ itemIdentifier })) };

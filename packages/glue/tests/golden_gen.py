@@ -19,10 +19,12 @@ from typing import Any
 
 GOLDEN_PATH = Path(__file__).resolve().parents[2] / "core" / "golden" / "kpi-cases.json"
 
-# Wide enough for every intermediate value; any rounding at all raises Inexact.
-_EXACT = Context(prec=200, rounding=ROUND_HALF_UP, traps=[Inexact, InvalidOperation])
+# Wide enough for every intermediate value of the contract's fare domain (1E-130 .. <1E126);
+# any rounding at all raises Inexact.
+_EXACT = Context(prec=600, rounding=ROUND_HALF_UP, traps=[Inexact, InvalidOperation])
 # The single, intended rounding step at output (quantize is inexact by design).
-_OUTPUT = Context(prec=200, rounding=ROUND_HALF_UP, traps=[InvalidOperation])
+_OUTPUT = Context(prec=600, rounding=ROUND_HALF_UP, traps=[InvalidOperation])
+CONTRACT_PATH = GOLDEN_PATH.parent / "contract.json"
 _CENT = Decimal("0.01")
 
 Trip = dict[str, str]
@@ -56,10 +58,20 @@ def _average(total: Decimal, count: int) -> str:
         return format(cents.scaleb(-2), "f")
 
 
+def one_per_trip(trips: list[Trip]) -> list[Trip]:
+    """The contract's duplicate rule: per trip_id the earliest pickup (a tie keeps the smaller fare)."""
+    kept: dict[str, Trip] = {}
+    for t in trips:
+        k = kept.get(t["trip_id"])
+        if k is None or (t["pickup_datetime"], Decimal(t["fare_amount"])) < (k["pickup_datetime"], Decimal(k["fare_amount"])):
+            kept[t["trip_id"]] = t
+    return list(kept.values())
+
+
 def expected_kpis(trips: list[Trip]) -> list[dict[str, Any]]:
     """The oracle: daily KPIs exactly as the spec defines them."""
     by_day: dict[str, list[Decimal]] = defaultdict(list)
-    for t in trips:
+    for t in one_per_trip(trips):
         by_day[t["pickup_datetime"][:10]].append(Decimal(t["fare_amount"]))
     rows = []
     with localcontext(_EXACT):
@@ -157,6 +169,26 @@ def case_inputs() -> list[tuple[str, list[Trip]]]:
         ),
         # No completed trips at all: no rows.
         ("no_trips", []),
+        # Two completions of one trip (a re-match in flight, or a lost delete) and a replayed row:
+        # one per trip_id, the earliest pickup, even when it is on another day and comes last.
+        (
+            "duplicate_trip_ids_earliest_pickup",
+            [
+                trip("d1", "2024-05-26 09:00:00", "2024-05-26 09:30:00", "100.00"),
+                trip("d2", "2024-05-26 10:00:00", "2024-05-26 10:10:00", "3.00"),
+                trip("d1", "2024-05-25 23:00:00", "2024-05-25 23:40:00", "7.005"),
+                trip("d2", "2024-05-26 10:00:00", "2024-05-26 10:10:00", "3.00"),
+                trip("d3", "2024-05-26 11:00:00", "2024-05-26 11:10:00", "5"),
+                trip("d3", "2024-05-26 10:59:59", "2024-05-26 11:10:00", "4.995"),
+            ],
+        ),
+        # Each edge of the fare domain DynamoDB stores exactly (contract.json): beyond DECIMAL(38,18).
+        (
+            "fare_domain_edges",
+            day_trips("e", "2024-05-25", [f"0.{'0' * 129}1", "0", "1.0000000000000000001"])
+            + day_trips("g", "2024-05-26", ["9" * 38 + "0" * 88, "9" * 38 + "0" * 88, "0." + "0" * 92 + "1" * 38])
+            + day_trips("j", "2024-05-27", ["123456789012345678901.5", "0.12345678901234567890123456789012345678"]),
+        ),
     ]
 
 

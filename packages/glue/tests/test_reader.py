@@ -69,7 +69,8 @@ def test_reader_returns_exactly_the_windows_completed_trips(
 
 
 def _single_line(root: Path, day: str) -> str:
-    (part,) = (root / f"year={day[:4]}" / f"month={day[5:7]}" / f"day={day[8:]}").glob("part-*.json")
+    (part,) = (f for f in (root / f"year={day[:4]}" / f"month={day[5:7]}" / f"day={day[8:]}").iterdir() if not f.name.startswith("."))
+    assert part.name == "part-00000.jsonl"
     (line,) = part.read_text(encoding="utf-8").splitlines()
     return line
 

@@ -23,7 +23,9 @@ def _kpis(spark: SparkSession, *trips: tuple[str, str, str]) -> DataFrame:
 def _day_lines(root: Path, day: str) -> list[str]:
     year, month, dom = day.split("-")
     folder = root / f"year={year}" / f"month={month}" / f"day={dom}"
-    files = sorted(folder.glob("part-*.json"))
+    # Hidden files are the local file system's checksums (.crc), not output.
+    files = sorted(f for f in folder.iterdir() if not f.name.startswith(".")) if folder.exists() else []
+    assert [f.name for f in files] in ([], ["part-00000.jsonl"])  # the contract's one file per day
     return [line for f in files for line in f.read_text(encoding="utf-8").splitlines()]
 
 
@@ -85,6 +87,14 @@ def test_window_without_trips_clears_all_its_days(spark: SparkSession, tmp_path:
     summary = write_daily_kpis(_kpis(spark), uri, day_window(date(2024, 5, 26), 2))
     assert summary == type(summary)(written_days=[], cleared_days=["2024-05-25", "2024-05-26"])
     assert _days_on_disk(tmp_path) == []
+
+
+def test_files_of_an_earlier_layout_in_a_rewritten_day_are_removed(spark: SparkSession, tmp_path: Path) -> None:
+    old = tmp_path / "year=2024" / "month=05" / "day=25" / "part-00000-1234.c000.json"
+    old.parent.mkdir(parents=True)
+    old.write_text('{"pickup_date":"2024-05-25","trip_count":99}\n', encoding="utf-8")
+    write_daily_kpis(_kpis(spark, ("a", "2024-05-25 10:00:00", "1")), tmp_path.as_uri(), [date(2024, 5, 25)])
+    assert [json.loads(x)["trip_count"] for x in _day_lines(tmp_path, "2024-05-25")] == [1]
 
 
 def test_rows_outside_the_window_are_refused(spark: SparkSession, tmp_path: Path) -> None:

@@ -5,7 +5,12 @@
  * matches when any element does. Rules: exact values, prefix, suffix, equals-ignore-case,
  * anything-but, exists, numeric. Anything else throws: a pattern this runtime cannot judge must
  * not silently pass or drop records.
+ *
+ * Data that is not JSON (NOT_JSON in the filterable record) matches no pattern that looks into
+ * it, not even `exists: false`: Lambda drops such a record for any filter on `data`.
  */
+export const NOT_JSON: unique symbol = Symbol("data that is not JSON");
+
 export type FilterPattern = { readonly [field: string]: FilterPattern | readonly FilterRule[] };
 export type FilterRule = string | number | boolean | null | { readonly [operator: string]: unknown };
 
@@ -16,6 +21,7 @@ export function matchesAny(patterns: readonly FilterPattern[], record: unknown):
 export function matchesPattern(pattern: FilterPattern, value: unknown): boolean {
   return Object.entries(pattern).every(([field, rules]) => {
     const child = isObject(value) ? value[field] : undefined;
+    if (child === NOT_JSON) return false;
     if (!Array.isArray(rules)) return matchesPattern(rules as FilterPattern, child);
     return (rules as readonly FilterRule[]).some((rule) => matchesRule(rule, child));
   });

@@ -20,13 +20,18 @@ export interface KpiJobResult {
 
 export async function runLocalKpiJob(db: DynamoDBDocumentClient, tableName: string, bucket: BlobStore, days?: readonly string[]): Promise<KpiJobResult> {
   const completed = createTripService(db, tableName).entities.completed;
-  const kpis: DailyKpi[] = [];
-  const outputs: string[] = [];
-  for (const day of [...new Set(days ?? (await completedDays(db, tableName)))].sort()) {
-    const accumulator = new DailyKpiAccumulator();
+  const wanted = [...new Set(days ?? (await completedDays(db, tableName)))].sort();
+  // One accumulator over every day read: a trip with COMPLETED items on two of them counts once, on its earliest pickup.
+  const accumulator = new DailyKpiAccumulator();
+  for (const day of wanted) {
     const shards = await Promise.all(allDayShards().map((day_shard) => completed.query.byPickupDay({ pickup_date: day, day_shard }).go({ pages: "all" })));
     for (const { data } of shards) for (const trip of data) accumulator.add(trip);
-    const [kpi] = accumulator.results();
+  }
+  const byDay = new Map(accumulator.results().map((kpi) => [kpi.pickup_date, kpi]));
+  const kpis: DailyKpi[] = [];
+  const outputs: string[] = [];
+  for (const day of wanted) {
+    const kpi = byDay.get(day);
     const key = metricsKey(day);
     if (!kpi) {
       await bucket.delete(key);

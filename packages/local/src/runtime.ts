@@ -11,7 +11,7 @@ import { APP_NAME, DEFAULT_REGION } from "@trip-pipeline/core/app";
 import { createDocumentClient, createDynamoDbClient, createKinesisClient } from "@trip-pipeline/core/aws/clients";
 import { FolderBlobStore } from "@trip-pipeline/core/blob-store";
 import { createLogger, type Logger } from "@trip-pipeline/core/logger";
-import { CONSUMER_FUNCTION, CONSUMERS, kinesisEventTypeFilter, streamShardCount, TABLE_STREAM_FILTERS, TRIP_STREAM, TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
+import { CONSUMER_FUNCTION, CONSUMERS, streamShardCount, TRIP_STREAM, TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
 import { createTripTable, type LocalServer } from "./dynamo.js";
 import type { ChangeLog } from "./dynamo-streams.js";
 import { startEmbeddedDynamoDb } from "./embedded-dynamodb.js";
@@ -169,7 +169,7 @@ export class LocalAws {
         consumer,
         source: spec.source === "kinesis" ? await kinesisSource(this.kinesis, this.streamName, this.region) : changeLogSource(this.changes),
         settings: spec,
-        filters: [spec.source === "kinesis" ? kinesisEventTypeFilter(spec.eventType) : TABLE_STREAM_FILTERS[consumer as keyof typeof TABLE_STREAM_FILTERS]],
+        filters: spec.filters,
         fn,
         dlq,
         logger: this.logger,

@@ -7,6 +7,7 @@ import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type Kin
 import type { DynamoDBRecord, KinesisStreamRecord } from "aws-lambda";
 import type { ChangeLog } from "./dynamo-streams.js";
 import type { PolledRecord, ShardReader, StreamSource } from "./event-source.js";
+import { NOT_JSON } from "./event-filter.js";
 
 /** A Kinesis stream with fresh readers (each mapping keeps its own position). */
 export async function kinesisSource(kinesis: KinesisClient, streamName: string, region: string): Promise<StreamSource> {
@@ -63,7 +64,7 @@ class KinesisShardReader implements ShardReader {
         awsRegion: this.region,
         eventSourceARN: this.streamArn,
       };
-      // Filters see the record's metadata and its data decoded as JSON (no match on data that is not JSON).
+      // Filters see the record's metadata and its data decoded as JSON; other data matches no data filter.
       return { sequenceNumber: kinesis.sequenceNumber, arrivalMs: kinesis.approximateArrivalTimestamp * 1000, event, filterable: { ...kinesis, data: parseJson(data.toString("utf8")) } };
     });
   }
@@ -84,7 +85,7 @@ function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    return undefined;
+    return NOT_JSON;
   }
 }
 

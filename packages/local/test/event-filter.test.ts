@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { matchesAny, matchesPattern } from "../src/event-filter.js";
+import { matchesAny, matchesPattern, NOT_JSON } from "../src/event-filter.js";
 import { kinesisEventTypeFilter, MATCHER_FILTER } from "@trip-pipeline/core/pipeline-spec";
 
 const streamRecord = (eventName: string, sortKey: string) => ({ eventName, dynamodb: { Keys: { trip_id: { S: "t" }, sort_key: { S: sortKey } } } });
@@ -16,7 +16,13 @@ describe("event filters as Lambda applies them", () => {
   test("the deployed Kinesis filters match the decoded data's event_type", () => {
     expect(matchesPattern(kinesisEventTypeFilter("start"), { partitionKey: "t", data: { event_type: "start", trip_id: "t" } })).toBe(true);
     expect(matchesPattern(kinesisEventTypeFilter("start"), { data: { event_type: "end" } })).toBe(false);
-    expect(matchesPattern(kinesisEventTypeFilter("end"), { data: undefined })).toBe(false); // data that is not JSON
+    expect(matchesPattern(kinesisEventTypeFilter("end"), { data: NOT_JSON })).toBe(false);
+  });
+
+  test("data that is not JSON matches no data filter, not even exists:false (Lambda drops it); no filter at all passes it", () => {
+    expect(matchesPattern({ data: { event_type: [{ exists: false }] } }, { data: NOT_JSON })).toBe(false);
+    expect(matchesPattern({ data: { event_type: [{ exists: false }] } }, { data: { trip_id: "t" } })).toBe(true);
+    expect(matchesAny([], { data: NOT_JSON })).toBe(true);
   });
 
   test("rules: any of a list, list fields, prefix/suffix, anything-but, exists, numeric; several patterns are alternatives", () => {

@@ -12,7 +12,7 @@ import { formatDateTime } from "../datetime.js";
 import { encodeWireEvent, REQUIRED_FIELDS, validateEvent, type EventType, type ReasonCode, type Rejection } from "../events.js";
 import type { FailedRecord, FailedTrail } from "../failed-trail.js";
 import type { Logger } from "../logger.js";
-import type { RetryPolicy } from "../batch.js";
+import type { RetryPolicy } from "../retry.js";
 import { BatchSender, type DeliveryFailure } from "./sender.js";
 import type { RecordSink } from "./sink.js";
 
@@ -52,6 +52,20 @@ export interface IngestOptions {
   now?: () => Date;
   onProgress?: (progress: IngestProgress) => void;
   logger?: Logger;
+}
+
+/**
+ * The run stopped part-way because an input could not be read on. Every row read was sent,
+ * rejected or failed before it stopped, so `summary` adds up (read = sent + rejected + failed).
+ */
+export class IngestStoppedError extends Error {
+  constructor(
+    readonly summary: IngestSummary,
+    readonly reason: unknown,
+  ) {
+    super(`ingest stopped: ${reason instanceof Error ? reason.message : String(reason)}`);
+    this.name = "IngestStoppedError";
+  }
 }
 
 /** Two calls per shard keep every shard busy while a call is on the wire; 16 is plenty for one process. */
@@ -180,9 +194,16 @@ export async function ingestFiles(options: IngestOptions): Promise<IngestSummary
     let bytesDone = 0;
     const progress = (inFile = 0) => options.onProgress?.({ rows, bytesRead: bytesDone + inFile, totalBytes });
 
+    let stopped: unknown;
+    // The file cannot be read on (an I/O error): what was read still goes out, so the counts add up.
+    const readNext = (file: SourceFile): Promise<IteratorResult<CsvRow>> =>
+      file.rows.next().catch((error: unknown) => {
+        stopped = error;
+        return { done: true, value: undefined };
+      });
     for (const [i, file] of files.entries()) {
       const { summary } = file;
-      for (let next = firsts[i]!; !next.done; next = await file.rows.next()) {
+      for (let next = firsts[i]!; !next.done; next = await readNext(file)) {
         const row = next.value;
         summary.read += 1;
         rows += 1;
@@ -206,11 +227,13 @@ export async function ingestFiles(options: IngestOptions): Promise<IngestSummary
         if (wait) await wait;
       }
       await file.rejected?.flush();
+      if (stopped !== undefined) break;
       bytesDone += file.size;
       progress();
     }
     await sender?.finish();
     for (const file of files) await file.undelivered?.flush();
+    if (stopped !== undefined) throw new IngestStoppedError({ start: files[0].summary, end: files[1].summary }, stopped);
   } finally {
     for (const file of files) file.stream.destroy();
   }

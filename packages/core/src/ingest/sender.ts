@@ -10,7 +10,7 @@
  * reader down when the stream throttles.
  */
 import { setTimeout as delay } from "node:timers/promises";
-import { backoffDelay, type RetryPolicy } from "../batch.js";
+import { backoffDelay, type RetryPolicy } from "../retry.js";
 import type { Logger } from "../logger.js";
 import type { RecordSink, SinkRecord } from "./sink.js";
 

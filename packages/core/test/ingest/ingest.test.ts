@@ -18,7 +18,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createKinesisClient } from "../../src/aws/clients.js";
 import { FolderBlobStore } from "../../src/blob-store.js";
-import { MissingColumnsError } from "../../src/csv.js";
+import { DuplicateColumnError, MissingColumnsError } from "../../src/csv.js";
 import { FailedTrail, type FailedRecord } from "../../src/failed-trail.js";
 import { groundTruth } from "@trip-pipeline/local/generate/truth";
 import { mulberry32 } from "@trip-pipeline/local/generate/prng";
@@ -312,6 +312,22 @@ describe("bad input", () => {
     await expect(ingest(paths)).rejects.toThrow(`${paths.endFile}: missing required column fare_amount`);
     expect(await streamRecords()).toEqual([]);
     expect(await trailStore().list("failed/")).toEqual([]);
+  });
+
+  test("a duplicated header column is an error naming it: nothing sent, nothing trailed", async () => {
+    const paths = await files(`${START_HEADER}\n${startRow("a", 1)}\n`, `${END_HEADER},fare_amount\n${endRow("a", 1)},99\n`);
+    await expect(ingest(paths)).rejects.toThrow(new DuplicateColumnError(paths.endFile, "fare_amount"));
+    expect(await streamRecords()).toEqual([]);
+    expect(await trailStore().list("failed/")).toEqual([]);
+  });
+
+  test("an unclosed quote costs one malformed_row: the rows after it are sent and read = sent + rejected + failed", async () => {
+    const rows = Array.from({ length: 50 }, (_, i) => startRow(`t${i}`, i));
+    rows[10] = `"broken,93,93,1,2024-05-25 10:10:00,,10.5`;
+    const summary = await ingest(await files(`${START_HEADER}\n${rows.join("\n")}\n`, `${END_HEADER}\n`));
+    expect(summary.start).toMatchObject({ read: 50, sent: 49, rejected: 1, failed: 0, reasons: { malformed_row: 1 } });
+    expect((await streamRecords()).map((r) => r.event.trip_id)).toContain("t49");
+    expect(await trailed("start")).toEqual([expect.objectContaining({ row: 11, line: 12, raw: rows[10], reason: "malformed_row" })]);
   });
 
   test("a missing file fails before anything is read or sent", async () => {

@@ -1,6 +1,6 @@
 /** A test file's embedded Kinesis: one emulator for the file, a fresh stream for every test. */
-import type { KinesisClient } from "@aws-sdk/client-kinesis";
-import { afterAll, beforeAll, beforeEach } from "vitest";
+import { DeleteStreamCommand, type KinesisClient } from "@aws-sdk/client-kinesis";
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import { createKinesisClient } from "../../src/aws/clients.js";
 import type { LocalServer } from "@trip-pipeline/local/dynamo";
 import { createTripStream, startLocalKinesis } from "@trip-pipeline/local/kinesis";
@@ -26,6 +26,10 @@ export function useLocalKinesis(shards: number, streamPrefix: string): LocalKine
   beforeEach(async () => {
     local.stream = `${streamPrefix}-${(streams += 1)}`;
     await createTripStream(local.kinesis, shards, local.stream);
+  });
+  // The emulator caps shards per account (64) like AWS: a finished test's stream gives its shards back.
+  afterEach(async () => {
+    await local.kinesis.send(new DeleteStreamCommand({ StreamName: local.stream }));
   });
   return local;
 }

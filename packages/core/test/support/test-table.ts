@@ -9,7 +9,7 @@ import { BatchGetItemCommand, ScanCommand, type DynamoDBClient } from "@aws-sdk/
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import type { DynamoDBRecord } from "aws-lambda";
 import { createDocumentClient, createDynamoDbClient } from "../../src/aws/clients.js";
-import { keyOf } from "../../src/batch.js";
+import { keyOf } from "../../src/write-request.js";
 import { createTripTable, startLocalDynamoDb, type LocalServer } from "@trip-pipeline/local/dynamo";
 import { MATCHER_FILTER, TRIP_TABLE } from "../../src/pipeline-spec.js";
 import { TripStore } from "../../src/trip-store.js";
@@ -37,6 +37,7 @@ export class TestTable {
   private pendingStream: DynamoDBRecord[] = [];
   private writesLeft = Infinity;
   private throttled: (item: Item) => boolean = () => false;
+  private refused: (item: Item) => boolean = () => false;
   /** Called with the command name after each successful call (tests interleave work there). */
   afterCall: (commandName: string, input: Item) => Promise<void> = async () => {};
 
@@ -79,6 +80,14 @@ export class TestTable {
     this.throttled = predicate;
   }
 
+  /**
+   * A write call naming an item that matches `predicate` fails as a whole with a
+   * ValidationException, as DynamoDB answers an item it cannot store (nothing of the call is written).
+   */
+  refuse(predicate: (item: Item) => boolean): void {
+    this.refused = predicate;
+  }
+
   /** The stream records produced since the last call, in write order. */
   takeStream(): DynamoDBRecord[] {
     const records = this.pendingStream;
@@ -108,6 +117,8 @@ export class TestTable {
       const commandName = String(context.commandName);
       if (this.crashed) throw new SimulatedCrash(`${commandName} after the simulated crash`);
       const input = args.input as Item;
+      if (writtenItems(commandName, input).some(this.refused))
+        throw Object.assign(new Error("One or more parameter values were invalid (refused by the test table)"), { name: "ValidationException", $fault: "client" });
       const batch = commandName === "BatchWriteItemCommand" ? this.prepareBatch(input) : undefined;
       const result = batch
         ? // Existence check and write as one step, so INSERT-or-not is exact even when
@@ -153,6 +164,17 @@ export class TestTable {
     }
     return found;
   }
+}
+
+/** The items (puts) or keys (deletes) a write command names. */
+function writtenItems(commandName: string, input: Item): Item[] {
+  if (commandName === "BatchWriteItemCommand")
+    return Object.values(input.RequestItems as Record<string, { PutRequest?: { Item: Item }; DeleteRequest?: { Key: Item } }[]>)
+      .flat()
+      .map((request) => request.PutRequest?.Item ?? request.DeleteRequest?.Key ?? {});
+  if (commandName === "PutItemCommand") return [input.Item as Item];
+  if (commandName === "DeleteItemCommand") return [input.Key as Item];
+  return [];
 }
 
 const writeQueues = new Map<string, Promise<unknown>>();

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 
 from trip_metrics.reader import GsiSource, read_completed_trips
@@ -18,9 +17,5 @@ def run_daily_kpis(
 ) -> WriteSummary:
     """Recompute the window's daily KPIs from DynamoDB and replace their output partitions."""
     window = day_window(end_day, days_window)
-    # The writer evaluates the KPIs twice; persisting them keeps DynamoDB queried (and billed) once.
-    kpis = daily_kpis(read_completed_trips(spark, source, window)).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        return write_daily_kpis(kpis, output_uri, window)
-    finally:
-        kpis.unpersist()
+    # daily_kpis aggregates eagerly (one read of DynamoDB) and hands back a day's row each.
+    return write_daily_kpis(daily_kpis(read_completed_trips(spark, source, window)), output_uri, window)

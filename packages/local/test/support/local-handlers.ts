@@ -43,9 +43,17 @@ export async function tripBegin(event: { Records: { kinesis: { data: string } }[
   return { batchItemFailures: [] };
 }
 
+/** The catch-all (no filter): like the real one, it stores only ends (the rest is tripBegin's or trailed). */
 export async function tripFinish(event: { Records: { kinesis: { data: string } }[] }, context: Context) {
   record("tripFinish", event, context);
-  await storeRaw("END", event);
+  const isEnd = (data: string) => {
+    try {
+      return (JSON.parse(data) as { event_type?: unknown }).event_type === "end";
+    } catch {
+      return false;
+    }
+  };
+  await storeRaw("END", { Records: event.Records.filter((r) => isEnd(Buffer.from(r.kinesis.data, "base64").toString("utf8"))) });
   return { batchItemFailures: [] };
 }
 

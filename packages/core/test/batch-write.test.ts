@@ -1,5 +1,8 @@
+import { NumberValue } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { backoffDelay, mapWithConcurrency, type RetryPolicy, type WriteRequest } from "../src/batch.js";
+import { mapWithConcurrency } from "../src/concurrency.js";
+import { backoffDelay, type RetryPolicy } from "../src/retry.js";
+import type { WriteRequest } from "../src/write-request.js";
 import { startEmulator, type TestTable } from "./support/test-table.js";
 
 let emulator: Awaited<ReturnType<typeof startEmulator>>;
@@ -58,6 +61,17 @@ describe("writeAll", () => {
     expect(failures.map((f) => f.request)).toEqual(requests.slice(25));
     expect(failures[0]!.reason).toBe("InternalServerError: boom");
     expect(await tripIds(table)).toHaveLength(25);
+  });
+});
+
+describe("writeAll isolates an item DynamoDB refuses", () => {
+  test("a number out of DynamoDB's range fails its 25-item call with a ValidationException: the call is retried item by item, the offender returned as rejected, the other 29 stored", async () => {
+    const table = await emulator.newTable();
+    const requests = Array.from({ length: 30 }, (_, i) => put(`t${i}`));
+    requests[7] = { PutRequest: { Item: { trip_id: "t7", sort_key: "COMPLETED#x", n: NumberValue.from(`1${"0".repeat(126)}`) } } };
+    const failures = await table.store.writeAll(requests, fast);
+    expect(failures).toEqual([{ request: requests[7], reason: expect.stringMatching(/^ValidationException/), rejected: true }]);
+    expect(await tripIds(table)).toHaveLength(29);
   });
 });
 
