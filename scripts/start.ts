@@ -11,7 +11,7 @@
  */
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createLogger, FailedTrail, FolderBlobStore, formatDateTime } from "@trip-pipeline/core";
+import { CONSUMERS, createLogger, FailedTrail, FolderBlobStore, formatDateTime } from "@trip-pipeline/core";
 import { ingestFiles, KinesisRecordSink, type IngestSummary } from "@trip-pipeline/core/ingest";
 import type { DailyKpi } from "@trip-pipeline/core/kpi";
 import { reconcileKpis } from "@trip-pipeline/core/kpi-drift";
@@ -34,6 +34,7 @@ export const USAGE = `usage: pnpm start [--start-file F --end-file F] [--json] [
   --out DIR                      the run's folder (default .local); emptied when a run starts
   --kinesis-shards N             shards of the local stream (default: as a non-prod stage deploys it)
   --batching-window-ms N         consumers' batching window (default 100; deployed: 1000)
+  --live-window-ms N             the live KPI aggregator's batching window (default: as deployed, 5000)
   --serve                        the dashboard (page and API) on 127.0.0.1 while the run ingests, and after
                                  it until Ctrl-C; prints the page's address for the run's latest day
   --port N                       the dashboard's port (default ${DEFAULT_PORT}; 0 picks a free one)
@@ -54,6 +55,7 @@ const OPTIONS = {
   out: { type: "string" },
   "kinesis-shards": { type: "string" },
   "batching-window-ms": { type: "string" },
+  "live-window-ms": { type: "string" },
   throttle: { type: "string" },
   crash: { type: "string" },
   seed: { type: "string" },
@@ -70,6 +72,8 @@ export interface RunReport {
   live: DailyKpi[];
   /** Days on which live and nightly KPIs differ (the KpiDrift metric); 0 after every run. */
   drift: number;
+  /** Writes to the live KPI items (applied updates of SHARD# and EXTREMES items). */
+  liveKpiWrites: number;
   ingest: IngestSummary;
   pending: number;
   anomalies: number;
@@ -115,6 +119,7 @@ export async function main(argv: string[]): Promise<number> {
     keep: values.keep,
     kinesisShards: intOption("kinesis-shards", values["kinesis-shards"], 1),
     batchingWindowMs: intOption("batching-window-ms", values["batching-window-ms"], 0) ?? 100,
+    liveWindowMs: intOption("live-window-ms", values["live-window-ms"], 0),
     throttle: throttle ? { rate: throttle, seed } : undefined,
     crashes: crash ? { rate: crash, seed: seed + 1 } : undefined,
   }, dashboard);
@@ -134,6 +139,8 @@ export interface RunOptions {
   keep: boolean;
   kinesisShards?: number;
   batchingWindowMs: number;
+  /** The aggregator's window; default as deployed (one write per day and batch: bigger batches, fewer writes). */
+  liveWindowMs?: number;
   throttle?: { rate: number; seed: number };
   crashes?: { rate: number; seed: number };
 }
@@ -145,7 +152,12 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
   const aws = await LocalAws.start({ root: options.root, kinesisShards: options.kinesisShards, throttle: options.throttle, logger });
   let served = false;
   try {
-    await aws.startConsumers({ repoRoot: REPO_ROOT, batchingWindowMs: options.batchingWindowMs, crashes: options.crashes });
+    await aws.startConsumers({
+      repoRoot: REPO_ROOT,
+      batchingWindowMs: options.batchingWindowMs,
+      batchingWindows: { kpiAggregator: options.liveWindowMs ?? CONSUMERS.kpiAggregator.maxBatchingWindowSeconds * 1000 },
+      crashes: options.crashes,
+    });
     await dashboard?.attach(aws);
     const bucket = new FolderBlobStore(aws.bucketDir);
     const ingest = await ingestFiles({
@@ -175,6 +187,7 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
       kpis,
       live: reconciliation.live,
       drift: reconciliation.drift,
+      liveKpiWrites: (stats.changesByKind.SHARD ?? 0) + (stats.changesByKind.EXTREMES ?? 0),
       ingest,
       pending: pending.length,
       anomalies: anomalies.size,

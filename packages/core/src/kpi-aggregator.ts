@@ -20,7 +20,7 @@
  * Max and min, per day (one `EXTREMES` item every shard's consumer writes, optimistic on its
  * version): inserts raise/lower them directly; a removal (or the old side of a MODIFY) of a
  * value equal to the stored max or min recomputes it from the day's current COMPLETED items on
- * the per-day GSI (16 Queries, reading the whole day: ~N/20 read units for N trips of ~0.5 KB,
+ * the per-day GSI (16 Queries, reading the whole day: ~N/16 read units for N trips of ~0.5 KB,
  * eventually consistent reads). That happens only when the extreme trip itself is re-matched
  * or deleted. Extremes are written before the sums, and every step is idempotent, so a crash
  * in between is healed by the retry.
@@ -47,6 +47,8 @@ export interface KpiAggregatorDeps {
 /** One COMPLETED# change as the aggregator counts it. */
 export interface KpiChange {
   sequenceNumber: string;
+  /** The COMPLETED item's key (`<trip_id>|<sort key>`). */
+  item: string;
   date: string;
   /** The change's stream time, `YYYY-MM-DD HH:MM:SS` UTC. */
   at: string;
@@ -63,7 +65,7 @@ const changeSchema = z.object({
   dynamodb: z.object({
     SequenceNumber: z.string().regex(/^\d{1,64}$/),
     ApproximateCreationDateTime: z.number().nonnegative(),
-    Keys: z.object({ [TRIP_TABLE.sortKey]: z.object({ S: z.string().startsWith(COMPLETED_PREFIX) }) }),
+    Keys: z.object({ [TRIP_TABLE.partitionKey]: z.object({ S: z.string() }), [TRIP_TABLE.sortKey]: z.object({ S: z.string().startsWith(COMPLETED_PREFIX) }) }),
     NewImage: fareImage.optional(),
     OldImage: fareImage.optional(),
   }),
@@ -79,7 +81,8 @@ export function readKpiChange(record: unknown): ReadChange {
     return { ok: false, reason: `${issue.path.join(".") || "record"}: ${issue.message}` };
   }
   const { eventName, dynamodb } = parsed.data;
-  const pickup = dynamodb.Keys[TRIP_TABLE.sortKey]!.S.slice(COMPLETED_PREFIX.length);
+  const sortKey = dynamodb.Keys[TRIP_TABLE.sortKey]!.S;
+  const pickup = sortKey.slice(COMPLETED_PREFIX.length);
   const image = (side: "NewImage" | "OldImage") => {
     const fare = dynamodb[side]?.fare_amount.N;
     return fare === undefined ? undefined : Decimal.parseNumber(fare);
@@ -87,6 +90,7 @@ export function readKpiChange(record: unknown): ReadChange {
   try {
     const change: KpiChange = {
       sequenceNumber: dynamodb.SequenceNumber,
+      item: `${dynamodb.Keys[TRIP_TABLE.partitionKey]!.S}|${sortKey}`,
       date: dateOf(pickup),
       at: formatDateTime(new Date(dynamodb.ApproximateCreationDateTime * 1000)),
       ...(eventName !== "REMOVE" && { added: image("NewImage") }),
@@ -186,12 +190,16 @@ async function updateExtremes(date: string, fresh: readonly KpiChange[], day: Da
   const current = day.extremes;
   const added = fresh.flatMap((change) => (change.added ? [change.added] : []));
   const hitsExtreme = fresh.some((change) => change.removed && (!current?.max || !current.min || change.removed.compare(current.max) >= 0 || change.removed.compare(current.min) <= 0));
-  let base: { max: Decimal | null; min: Decimal | null } = { max: current?.max ?? null, min: current?.min ?? null };
+  let next = extend({ max: current?.max ?? null, min: current?.min ?? null }, added);
   if (hitsExtreme) {
     result.recomputes += 1;
-    base = await extremesOnIndex(date, deps);
+    // The index holds the day's current items. Of the batch, only each item's last value still
+    // stands (an insert later removed or replaced in the same batch does not), and is added in
+    // case the index has not caught up with it yet.
+    const standing = new Map<string, Decimal | undefined>();
+    for (const change of fresh) standing.set(change.item, change.added);
+    next = extend(await extremesOnIndex(date, deps), [...standing.values()].filter((value) => value !== undefined));
   }
-  const next = extend(base, added);
   if (current && sameExtremes(current, next)) return;
   const version = current?.version ?? 0;
   const params = kpiExtremesEntity

@@ -48,6 +48,8 @@ export interface ConsumerOptions {
   handlers?: Partial<Record<ConsumerName, string>>;
   /** Replaces the deployed batching window (1 s); batch sizes and filters stay as deployed. */
   batchingWindowMs?: number;
+  /** Per-consumer batching windows, over batchingWindowMs (e.g. the aggregator's deployed 5 s). */
+  batchingWindows?: Partial<Record<ConsumerName, number>>;
   pollIntervalMs?: number;
   retryDelayMs?: number;
   timeoutMs?: number;
@@ -58,6 +60,8 @@ export interface LocalAwsStats {
   consumers: Record<string, MappingStats & LocalFunction["stats"]>;
   /** Records captured on the table's stream. */
   streamRecords: number;
+  /** Changes captured on the table's stream by kind of sort key (RAW, COMPLETED, SHARD, EXTREMES). */
+  changesByKind: Record<string, number>;
   throttled: { requests: number; items: number };
 }
 
@@ -169,7 +173,7 @@ export class LocalAws {
         fn,
         dlq,
         logger: this.logger,
-        batchingWindowMs: options.batchingWindowMs,
+        batchingWindowMs: options.batchingWindows?.[consumer] ?? options.batchingWindowMs,
         pollIntervalMs: options.pollIntervalMs,
         retryDelayMs: options.retryDelayMs,
       });
@@ -202,6 +206,7 @@ export class LocalAws {
     return {
       consumers: Object.fromEntries(this.mappings.map((mapping, i) => [mapping.options.consumer, { ...mapping.stats, ...this.functions[i]!.stats }])),
       streamRecords: this.changes.size,
+      changesByKind: { ...this.changes.byKind },
       throttled: { ...(this.throttle?.counts ?? { requests: 0, items: 0 }) },
     };
   }
