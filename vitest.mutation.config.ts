@@ -15,6 +15,7 @@ export default defineConfig({
       "packages/core/test/csv.test.ts",
       "packages/core/test/matcher-decisions.test.ts",
     ],
+    setupFiles: ["packages/core/test/support/fast-check-seed.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     env: { LOG_LEVEL: "silent", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
