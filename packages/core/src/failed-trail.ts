@@ -33,10 +33,28 @@ export class FailedTrail {
    */
   async write(kind: FailedKind, batchId: string, records: readonly FailedRecord[]): Promise<string | undefined> {
     if (records.length === 0) return undefined;
-    const day = records[0]!.failed_at.slice(0, 10);
-    const key = `${FAILED_PREFIX[kind]}${day}/${batchId.replace(/[^A-Za-z0-9._=-]/g, "_")}.jsonl`;
-    await this.store.put(key, records.map((record) => JSON.stringify(record)).join("\n") + "\n");
+    const key = this.keyOf(kind, batchId, records);
+    await this.store.put(key, bodyOf(records));
     return key;
+  }
+
+  private keyOf(kind: FailedKind, batchId: string, records: readonly FailedRecord[]): string {
+    const day = records[0]!.failed_at.slice(0, 10);
+    return `${FAILED_PREFIX[kind]}${day}/${batchId.replace(/[^A-Za-z0-9._=-]/g, "_")}.jsonl`;
+  }
+
+  /**
+   * Like write, but leaves an object that already holds these records (failed_at aside) alone:
+   * "exists" tells a retried or re-delivered batch that it was trailed before, so that it is
+   * reported once, not once per try.
+   */
+  async writeOnce(kind: FailedKind, batchId: string, records: readonly FailedRecord[]): Promise<"written" | "exists"> {
+    const key = this.keyOf(kind, batchId, records);
+    const stored = await this.store.get(key);
+    const timeless = (record: FailedRecord) => JSON.stringify({ ...record, failed_at: undefined });
+    if (stored !== undefined && stored.trim().split("\n").map((line) => timeless(JSON.parse(line) as FailedRecord)).join("\n") === records.map(timeless).join("\n")) return "exists";
+    await this.store.put(key, bodyOf(records));
+    return "written";
   }
 
   /** Every trailed record of a kind, in key order. */
@@ -46,4 +64,8 @@ export class FailedTrail {
       for (const line of body.split("\n")) if (line.trim()) yield { key, record: JSON.parse(line) as FailedRecord };
     }
   }
+}
+
+function bodyOf(records: readonly FailedRecord[]): string {
+  return records.map((record) => JSON.stringify(record)).join("\n") + "\n";
 }

@@ -99,8 +99,9 @@ async function settleTrip(tripId: string, deps: MatcherDeps): Promise<Settlement
     );
     if (outcome.kind === "pending") return { status: "pending", deletes: [] };
     if (outcome.kind === "anomaly") {
-      await trailAnomaly(tripId, outcome.start, outcome.end, outcome.rejection.message, deps);
-      log.warn({ reason: outcome.rejection.code, detail: outcome.rejection.message }, "anomaly trailed; raw items kept");
+      const trailed = await trailAnomaly(tripId, outcome.start, outcome.end, outcome.rejection.message, deps);
+      // A trip settled again (a later event, a retry) is the same anomaly: one warning for it.
+      if (trailed === "written") log.warn({ reason: outcome.rejection.code, detail: outcome.rejection.message }, "anomaly trailed; raw items kept");
       return { status: "anomaly", deletes: [] };
     }
     if (items.starts.length > 1 || items.ends.length > 1)
@@ -133,7 +134,7 @@ function logLateConflicts(items: TripItems, trip: CompletedTrip, log: Logger): v
     log.warn({ discarded: late.map((item) => item.key[TRIP_TABLE.sortKey]) }, "events differing from the completed trip arrived after completion: discarded");
 }
 
-async function trailAnomaly(tripId: string, start: StartEvent, end: EndEvent, message: string, deps: MatcherDeps): Promise<void> {
+async function trailAnomaly(tripId: string, start: StartEvent, end: EndEvent, message: string, deps: MatcherDeps): Promise<"written" | "exists"> {
   const failedAt = formatDateTime(deps.now());
   const record = (event: StartEvent | EndEvent) => ({
     source: "TripData/matcher",
@@ -143,7 +144,7 @@ async function trailAnomaly(tripId: string, start: StartEvent, end: EndEvent, me
     message,
     failed_at: failedAt,
   });
-  await deps.trail.write("anomalies", `anomaly-${tripId}`, [record(start), record(end)]);
+  return deps.trail.writeOnce("anomalies", `anomaly-${tripId}`, [record(start), record(end)]);
 }
 
 const RAW_PREFIX = MATCHER_FILTER.dynamodb.Keys.sort_key.S[0].prefix;

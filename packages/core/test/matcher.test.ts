@@ -122,6 +122,21 @@ describe("settleTrips", () => {
     expect(await sortKeys(table)).toEqual(["COMPLETED#2024-05-25 10:00:00"]);
   });
 
+  test("an anomaly settled again (a retry, a re-delivery) is trailed and warned about once", async () => {
+    const table = await emulator.newTable();
+    await putRaw(table, S0, { ...E, dropoff_datetime: "2024-05-25 09:00:00" } as TripEvent);
+    const first = deps(table);
+    expect((await settleTrips(["t"], first)).counts.anomaly).toBe(1);
+    const later = { ...deps(table), now: () => new Date("2024-05-26T00:05:00Z") };
+    expect((await settleTrips(["t"], later)).counts.anomaly).toBe(1);
+    const warnings = [...first.lines, ...later.lines].filter((line) => line.msg === "anomaly trailed; raw items kept");
+    expect(warnings).toHaveLength(1);
+    const trailed = [];
+    for await (const entry of first.trail.read("anomalies")) trailed.push(entry);
+    expect(trailed).toHaveLength(2);
+    expect(await sortKeys(table)).toEqual(["RAW#END#2024-05-25 09:00:00", "RAW#START#2024-05-25 10:00:00"]);
+  });
+
   test("a trip with no items left (expired or already settled) is pending and costs one read", async () => {
     const table = await emulator.newTable();
     const calls: string[] = [];

@@ -11,6 +11,7 @@
 import { createRequire } from "node:module";
 import http from "node:http";
 import { randomUUID } from "node:crypto";
+import type { DynamoDBRecord } from "aws-lambda";
 import { listen, type LocalServer } from "./dynamo.js";
 import { ChangeCapture, type CapturedTable, type ChangeLog, type Reply, type Request } from "./dynamo-streams.js";
 import type { Throttle } from "./throttle.js";
@@ -72,6 +73,8 @@ export interface EmbeddedDynamoDbOptions {
   /** Stream shards per table. */
   streamShards: number;
   throttle?: Throttle;
+  /** Hands captured records on instead of keeping them (the emulator thread forwards them to the pollers' thread). */
+  forward?: (table: string, shardIndex: number, record: DynamoDBRecord) => void;
 }
 
 export interface EmbeddedDynamoDb extends LocalServer {
@@ -83,7 +86,7 @@ export async function startEmbeddedDynamoDb(options: EmbeddedDynamoDbOptions): P
   // Zero latency for table state changes: dynalite otherwise simulates CREATING for ~500 ms.
   const store = db.create({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const execute = (operation: string, request: Request) => executeOn(store, operation, request);
-  const capture = new ChangeCapture(execute, options.streams, options.region, options.streamShards);
+  const capture = new ChangeCapture(execute, options.streams, options.region, options.streamShards, options.forward);
 
   const serve = (operation: string, request: Request): Promise<Reply> => {
     const fault = options.throttle && DATA_OPERATIONS.has(operation) ? options.throttle.decide(operation === "BatchWriteItem") : "none";

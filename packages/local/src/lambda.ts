@@ -45,6 +45,8 @@ export class FunctionError extends Error {
 }
 
 interface Invocation {
+  /** The function's log name: where its log lines go (see logs.ts). */
+  logName: string;
   requestId: string;
   alive: boolean;
   requests: number;
@@ -54,6 +56,11 @@ interface Invocation {
 
 const invocations = new AsyncLocalStorage<Invocation>();
 let guarding = false;
+
+/** The log name of the function whose invocation is running here, if any. */
+export function currentFunction(): string | undefined {
+  return invocations.getStore()?.logName;
+}
 
 /** Installs the request guard once per process (only requests made inside an invocation are affected). */
 function guardRequests(): void {
@@ -77,6 +84,8 @@ export interface FunctionOptions {
   timeoutMs: number;
   memoryMb?: number;
   crashes?: CrashOptions;
+  /** Its log group's short name (default: the function name). */
+  logName?: string;
   /** How long a dead invocation's code may take to unwind before the next attempt starts. */
   unwindMs?: number;
 }
@@ -106,6 +115,7 @@ export class LocalFunction implements LambdaFunction {
     let die!: (error: FunctionError) => void;
     const death = new Promise<never>((_, reject) => (die = reject));
     const invocation: Invocation = {
+      logName: this.options.logName ?? this.name,
       requestId: randomUUID(),
       alive: true,
       requests: 0,
