@@ -45,3 +45,24 @@ export function createProgressBar(out: NodeJS.WriteStream, enabled: boolean, now
     },
   };
 }
+
+/** One status line redrawn in place on a terminal (pnpm start's progress). */
+export interface StatusLine {
+  draw(text: string): void;
+  clear(): void;
+}
+
+export function createStatusLine(out: NodeJS.WriteStream): StatusLine {
+  let last = "";
+  return {
+    draw(text) {
+      if (text === last) return;
+      last = text;
+      // Cut to the terminal's width: a wrapped line could not be redrawn in place.
+      out.write(`\x1b[2K${text.slice(0, (out.columns || 120) - 1)}\r`);
+    },
+    clear() {
+      out.write("\x1b[2K\r");
+    },
+  };
+}

@@ -54,7 +54,7 @@ export class EmulatorThread {
 
   static async start(options: EmulatorThreadOptions): Promise<EmulatorThread> {
     const worker = spawn(options);
-    const listeners: Record<"error" | "exit" | "message", (value: never) => void> = { error: () => {}, exit: () => {}, message: () => {} };
+    const listeners: Record<"error" | "exit" | "message", (...args: any[]) => void> = { error: () => {}, exit: () => {}, message: () => {} };
     const ready = await new Promise<Extract<ThreadMessage, { type: "ready" }>>((resolve, reject) => {
       listeners.error = reject;
       listeners.exit = (code: number) => reject(new Error(`the emulator thread exited with code ${code} before it was ready`));

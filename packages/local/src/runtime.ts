@@ -150,6 +150,7 @@ export class LocalAws {
         region: this.region,
         timeoutMs: options.timeoutMs ?? CONSUMER_FUNCTION.timeoutSeconds * 1000,
         memoryMb: CONSUMER_FUNCTION.memoryMb,
+        logName: consumer,
         // Each function crashes on its own seeded schedule.
         ...(options.crashes && { crashes: { ...options.crashes, seed: options.crashes.seed + index } }),
       });
