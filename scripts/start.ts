@@ -10,8 +10,7 @@
  * Exit codes: 0 done; 2 done, but records ended in the DLQ or valid rows failed delivery
  * (see the printed locations); 1 usage or input error.
  */
-import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, relative } from "node:path";
 import { createLogger, FailedTrail, FolderBlobStore } from "@trip-pipeline/core";
 import { ingestFiles, KinesisRecordSink, type IngestSummary } from "@trip-pipeline/core/ingest";
 import type { DailyKpi } from "@trip-pipeline/core/kpi";
@@ -20,11 +19,10 @@ import { LocalLogs } from "@trip-pipeline/local/logs";
 import { anomalyTrips, LivePending, pendingTrips } from "@trip-pipeline/local/outcome";
 import { LocalAws, type LocalAwsStats } from "@trip-pipeline/local/runtime";
 import { table as ingestTable } from "./ingest.js";
-import { intOption, parseCli, runWhenMain, UsageError } from "./lib/cli.js";
+import { intOption, parseCli, REPO_ROOT, runWhenMain, UsageError } from "./lib/cli.js";
 import { createStatusLine, type StatusLine } from "./lib/progress.js";
 import { formatTable } from "./lib/table.js";
 
-const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 export const USAGE = `usage: pnpm start [--start-file F --end-file F] [--json] [--keep] [--out DIR] [options]
 
@@ -231,4 +229,4 @@ function humanReport(report: RunReport): string {
   ].join("\n");
 }
 
-runWhenMain(import.meta.url, USAGE, main);
+runWhenMain("start", import.meta.url, USAGE, main);

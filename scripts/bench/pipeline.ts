@@ -9,9 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeTripFiles } from "@trip-pipeline/local/generate";
 import { measureCeiling } from "@trip-pipeline/local/ceiling";
+import { REPO_ROOT } from "../lib/cli.js";
 import { run } from "../start.js";
 
-const REAL_SAMPLE = process.env.TRIP_PIPELINE_SAMPLE_DIR ?? join(import.meta.dirname, "..", "..", "..", "shared", "data", "lab7");
+const REAL_SAMPLE = process.env.TRIP_PIPELINE_SAMPLE_DIR ?? join(REPO_ROOT, "..", "shared", "data", "lab7");
 
 export interface PipelineBench {
   name: "pipeline";

@@ -17,10 +17,11 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import http, { type ClientRequest } from "node:http";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Context } from "aws-lambda";
 import { mulberry32 } from "./generate/prng.js";
+import { prebuild } from "./prebuilt.mjs";
 
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -182,7 +183,11 @@ let containers = 0;
  */
 export async function importHandler(repoRoot: string, handlerPath: string): Promise<LambdaHandler> {
   const dot = handlerPath.lastIndexOf(".");
-  const file = join(repoRoot, `${handlerPath.slice(0, dot)}.ts`);
+  const source = join(repoRoot, `${handlerPath.slice(0, dot)}.ts`);
+  // From TypeScript sources (tsx, tests) the module loads as it is; a prebuilt runtime loads it
+  // bundled, as SST bundles it for Lambda.
+  const name = basename(source, ".ts");
+  const file = import.meta.url.endsWith(".ts") ? source : (await prebuild(`functions/${name}`, { [name]: source }, repoRoot))[name]!;
   const exportName = handlerPath.slice(dot + 1);
   const module = (await import(`${pathToFileURL(file).href}?container=${++containers}`)) as Record<string, unknown>;
   const handler = module[exportName];
