@@ -28,19 +28,23 @@ export interface EmulatorThreadOptions {
 }
 
 export type ThrottleCounts = { requests: number; items: number };
+/** A DynamoDB answer: HTTP status and the JSON body. */
+export type DynamoDbReply = { status: number; body: string };
 
-export type HostMessage = { type: "sync"; id: number } | { type: "stop-throttle" } | { type: "close" };
+export type HostMessage = { type: "sync"; id: number } | { type: "call"; id: number; operation: string; body: string } | { type: "stop-throttle" } | { type: "close" };
 export type ThreadMessage =
   | { type: "ready"; dynamodbEndpoint: string; kinesisEndpoint: string; streamArns: Record<string, string> }
   | { type: "records"; records: [table: string, shard: number, record: DynamoDBRecord][] }
   | { type: "synced"; id: number; throttled: ThrottleCounts }
+  | { type: "reply"; id: number; status: number; body: string }
   | { type: "closed" };
 
 export class EmulatorThread {
   /** Throttled calls and items so far (as of the last sync). */
   throttled: ThrottleCounts = { requests: 0, items: 0 };
-  private readonly syncs = new Map<number, { resolve(): void; reject(error: Error): void }>();
-  private nextSync = 0;
+  /** Syncs and calls waiting for their answer, by id. */
+  private readonly waiting = new Map<number, { resolve(reply?: DynamoDbReply): void; reject(error: Error): void }>();
+  private nextId = 0;
   private failure: Error | undefined;
   private closing: (() => void) | undefined;
 
@@ -76,12 +80,24 @@ export class EmulatorThread {
   }
 
   /** Resolves once every stream record made before this call is in `streams`. */
-  sync(): Promise<void> {
+  async sync(): Promise<void> {
+    await this.ask((id) => ({ type: "sync", id }));
+  }
+
+  /**
+   * One DynamoDB call, handed to the emulator without HTTP: no sockets, no request parsing on
+   * either side. Its stream records arrive before its answer.
+   */
+  async callDynamoDb(operation: string, body: string): Promise<DynamoDbReply> {
+    return (await this.ask((id) => ({ type: "call", id, operation, body })))!;
+  }
+
+  private ask(message: (id: number) => HostMessage): Promise<DynamoDbReply | undefined> {
     if (this.failure) return Promise.reject(this.failure);
-    const id = this.nextSync++;
+    const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.syncs.set(id, { resolve, reject });
-      this.worker.postMessage({ type: "sync", id } satisfies HostMessage);
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage(message(id));
     });
   }
 
@@ -104,8 +120,10 @@ export class EmulatorThread {
         break;
       case "synced":
         this.throttled = message.throttled;
-        this.syncs.get(message.id)?.resolve();
-        this.syncs.delete(message.id);
+        this.answer(message.id);
+        break;
+      case "reply":
+        this.answer(message.id, { status: message.status, body: message.body });
         break;
       case "closed":
         void this.worker.terminate();
@@ -113,11 +131,16 @@ export class EmulatorThread {
     }
   }
 
+  private answer(id: number, reply?: DynamoDbReply): void {
+    this.waiting.get(id)?.resolve(reply);
+    this.waiting.delete(id);
+  }
+
   private fail(error: Error): void {
     this.failure ??= error;
     // Pending syncs would wait forever; sync() rejects from now on.
-    for (const { reject } of this.syncs.values()) reject(error);
-    this.syncs.clear();
+    for (const { reject } of this.waiting.values()) reject(error);
+    this.waiting.clear();
   }
 }
 

@@ -55,6 +55,13 @@ port.on("message", (message: HostMessage) => {
       flush();
       post({ type: "synced", id: message.id, throttled: { ...(throttle?.counts ?? { requests: 0, items: 0 }) } });
       break;
+    case "call":
+      void dynamodb.call(message.operation, message.body).then((reply) => {
+        // The call's stream records go out first.
+        flush();
+        post({ type: "reply", id: message.id, status: reply.status, body: JSON.stringify(reply.body) });
+      });
+      break;
     case "stop-throttle":
       throttle?.stop();
       break;

@@ -70,14 +70,26 @@ function guardRequests(): void {
   const agent = http.Agent.prototype as unknown as { addRequest(request: ClientRequest, ...rest: unknown[]): void };
   const addRequest = agent.addRequest;
   agent.addRequest = function (this: unknown, request: ClientRequest, ...rest: unknown[]) {
-    const invocation = invocations.getStore();
-    if (invocation?.alive && invocation.crashAt !== undefined && invocation.requests >= invocation.crashAt)
-      invocation.die(new FunctionError("Runtime.ExitError", `injected crash at AWS request ${invocation.requests + 1}: Runtime exited with error: exit status 70`));
+    const refused = admitRequest();
     // A destroyed request still goes to the agent: that is where it reports its error, unwritten.
-    if (invocation && !invocation.alive) request.destroy(new Error(`Lambda invocation ${invocation.requestId} has ended`));
-    else if (invocation) invocation.requests += 1;
+    if (refused) request.destroy(refused);
     addRequest.call(this, request, ...rest);
   };
+}
+
+/**
+ * Every AWS request a function makes passes here before anything is sent (HTTP requests through
+ * the agent hook above, the local DynamoDB transport by calling it): the crash point may end the
+ * invocation now, and a dead invocation's request is refused with the error returned.
+ */
+export function admitRequest(): Error | undefined {
+  const invocation = invocations.getStore();
+  if (!invocation) return undefined;
+  if (invocation.alive && invocation.crashAt !== undefined && invocation.requests >= invocation.crashAt)
+    invocation.die(new FunctionError("Runtime.ExitError", `injected crash at AWS request ${invocation.requests + 1}: Runtime exited with error: exit status 70`));
+  if (!invocation.alive) return new Error(`Lambda invocation ${invocation.requestId} has ended`);
+  invocation.requests += 1;
+  return undefined;
 }
 
 export interface FunctionOptions {

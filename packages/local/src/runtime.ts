@@ -8,12 +8,13 @@ import { mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import { APP_NAME, DEFAULT_REGION } from "@trip-pipeline/core/app";
-import { createDocumentClient, createDynamoDbClient, createKinesisClient } from "@trip-pipeline/core/aws/clients";
+import { createDocumentClient, createDynamoDbClient, createKinesisClient, setLocalDynamoDb } from "@trip-pipeline/core/aws/clients";
 import { FolderBlobStore } from "@trip-pipeline/core/blob-store";
 import { createLogger, type Logger } from "@trip-pipeline/core/logger";
 import { CONSUMER_FUNCTION, CONSUMERS, kinesisEventTypeFilter, MATCHER_FILTER, streamShardCount, TRIP_STREAM, TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
 import { createTripTable } from "./dynamo.js";
 import type { ChangeLog } from "./dynamo-streams.js";
+import { dynamoDbTransport } from "./dynamodb-transport.js";
 import { EmulatorThread } from "./emulator-host.js";
 import { EventSourceMapping, type MappingStats } from "./event-source.js";
 import type { ThrottleOptions } from "./throttle.js";
@@ -102,6 +103,9 @@ export class LocalAws {
       streams: [{ name: TRIP_TABLE.name, partitionKey: TRIP_TABLE.partitionKey, sortKey: TRIP_TABLE.sortKey, viewType: TRIP_TABLE.streamView }],
       throttle: options.throttle,
     });
+    // Every DynamoDB client of this endpoint made in this process from now on (the handlers', the
+    // runner's) skips HTTP; until close().
+    setLocalDynamoDb({ endpoint: emulators.dynamodbEndpoint, requestHandler: dynamoDbTransport(emulators) });
     // Setup calls are control-plane calls, never throttled.
     const setup = createDynamoDbClient({ endpoint: emulators.dynamodbEndpoint, region });
     const kinesisSetup = createKinesisClient({ endpoint: emulators.kinesisEndpoint, region });
@@ -109,6 +113,7 @@ export class LocalAws {
       await createTripTable(setup, TRIP_TABLE.name);
       await createTripStream(kinesisSetup, options.kinesisShards ?? streamShardCount(LOCAL_STAGE), TRIP_STREAM.name);
     } catch (error) {
+      setLocalDynamoDb(undefined);
       await emulators.close();
       throw error;
     } finally {
@@ -206,6 +211,7 @@ export class LocalAws {
     await Promise.all(this.mappings.map((mapping) => mapping.stop()));
     this.db.destroy();
     this.kinesis.destroy();
+    setLocalDynamoDb(undefined);
     await this.emulators.close();
     if (!options.keepData) await Promise.all([this.bucketDir, this.dlqDir].map((folder) => rm(folder, { recursive: true, force: true })));
   }
