@@ -17,6 +17,8 @@ const CLIS = {
   ingest: "scripts/ingest.ts",
   "gen-data": "scripts/gen-data.ts",
   "replay-failed": "scripts/replay-failed.ts",
+  "check-order": "scripts/check-order.ts",
+  kpis: "scripts/kpis.ts",
   bench: "scripts/bench.ts",
   "bench-ingest": "scripts/bench/ingest.ts",
   "local-kinesis-server": "scripts/lib/local-kinesis-server.ts",

@@ -20,8 +20,9 @@ import { anomalyTrips, LivePending, pendingTrips } from "@trip-pipeline/local/ou
 import { LocalAws, type LocalAwsStats } from "@trip-pipeline/local/runtime";
 import { table as ingestTable } from "./ingest.js";
 import { intOption, parseCli, REPO_ROOT, runWhenMain, UsageError } from "./lib/cli.js";
+import { DEFAULT_PORT, LocalDashboard } from "./lib/dashboard-server.js";
 import { createStatusLine, type StatusLine } from "./lib/progress.js";
-import { formatTable } from "./lib/table.js";
+import { formatTable, kpiTable } from "./lib/table.js";
 
 
 export const USAGE = `usage: pnpm start [--start-file F --end-file F] [--json] [--keep] [--out DIR] [options]
@@ -32,6 +33,9 @@ export const USAGE = `usage: pnpm start [--start-file F --end-file F] [--json] [
   --out DIR                      the run's folder (default .local); emptied when a run starts
   --kinesis-shards N             shards of the local stream (default: as a non-prod stage deploys it)
   --batching-window-ms N         consumers' batching window (default 100; deployed: 1000)
+  --serve                        the dashboard (page and API) on 127.0.0.1 while the run ingests, and after
+                                 it until Ctrl-C; prints the page's address for the run's latest day
+  --port N                       the dashboard's port (default ${DEFAULT_PORT}; 0 picks a free one)
   --verbose                      stream every log line, pretty-printed, to stderr (they always go to
                                  <out>/logs/<function>.jsonl; LOG_LEVEL sets the level, default info)
 fault injection (the pipeline must converge to the same KPIs):
@@ -52,6 +56,8 @@ const OPTIONS = {
   throttle: { type: "string" },
   crash: { type: "string" },
   seed: { type: "string" },
+  serve: { type: "boolean", default: false },
+  port: { type: "string" },
   verbose: { type: "boolean", default: false },
   help: { type: "boolean", default: false },
 } as const;
@@ -93,10 +99,10 @@ export async function main(argv: string[]): Promise<number> {
   const throttle = rateOption("throttle", values.throttle);
   const crash = rateOption("crash", values.crash);
   const seed = intOption("seed", values.seed, 0) ?? 1;
+  if (values.port !== undefined && !values.serve) throw new UsageError("--port goes with --serve");
+  const dashboard = values.serve ? new LocalDashboard(REPO_ROOT, intOption("port", values.port, 0) ?? DEFAULT_PORT) : undefined;
   // Loggers are created on first use, so this reaches every handler.
   process.env.LOG_LEVEL ??= "info";
-  // The pinned SDK runs on Node 20; its notice is about future releases, not this run.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
   const report = await run({
     startFile,
@@ -109,9 +115,13 @@ export async function main(argv: string[]): Promise<number> {
     crashes: crash ? { rate: crash, seed: seed + 1 } : undefined,
     verbose: values.verbose,
     // One line redrawn in place: only on a terminal, and not under a stream of log lines.
-    status: process.stderr.isTTY && !values.verbose && !values.json ? createStatusLine(process.stderr) : undefined,
-  });
+    status: process.stderr.isTTY && !values.verbose && !values.json ? createStatusLine(process.stderr, true) : undefined,
+  }, dashboard);
   process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : humanReport(report));
+  if (dashboard) {
+    (values.json ? process.stderr : process.stdout).write(`Dashboard: ${dashboard.viewUrl()} (serving until Ctrl-C)\n`);
+    await dashboard.untilInterrupted();
+  }
   const undelivered = report.ingest.start.failed + report.ingest.end.failed;
   return report.dlq > 0 || undelivered > 0 ? 2 : 0;
 }
@@ -134,8 +144,8 @@ export interface RunOptions {
 /** How often the progress line is redrawn. */
 const STATUS_MS = 200;
 
-/** The whole pipeline once, on a fresh local AWS. */
-export async function run(options: RunOptions): Promise<RunReport> {
+/** The whole pipeline once, on a fresh local AWS; with a dashboard, its local AWS stays up for it. */
+export async function run(options: RunOptions, dashboard?: LocalDashboard): Promise<RunReport> {
   const started = performance.now();
   const logs = new LocalLogs({ dir: join(options.root, "logs"), pretty: options.verbose ? process.stderr : undefined });
   logs.install();
@@ -145,10 +155,12 @@ export async function run(options: RunOptions): Promise<RunReport> {
   aws.changes.onRecord = (record) => pending.observe(record);
   let rows = 0;
   const status = options.status;
-  const draw = () => status?.draw(progressLine(rows, aws.stats().consumers, pending.count));
+  const draw = () => status?.show(progressLine(rows, aws.stats().consumers, pending.count));
   const redraw = status && setInterval(draw, STATUS_MS);
+  let served = false;
   try {
     await aws.startConsumers({ repoRoot: REPO_ROOT, batchingWindowMs: options.batchingWindowMs, crashes: options.crashes });
+    await dashboard?.attach(aws);
     const bucket = new FolderBlobStore(aws.bucketDir);
     const ingest = await ingestFiles({
       startFile: options.startFile,
@@ -168,7 +180,7 @@ export async function run(options: RunOptions): Promise<RunReport> {
     const seconds = (performance.now() - started) / 1000;
     const events = ingest.start.sent + ingest.end.sent;
     const shown = (path: string) => relative(process.cwd(), path) || ".";
-    return {
+    const report: RunReport = {
       kpis,
       ingest,
       pending: unmatched.length,
@@ -188,11 +200,19 @@ export async function run(options: RunOptions): Promise<RunReport> {
       throttled: stats.throttled,
       logs: logs.summary().map((log) => ({ ...log, path: shown(log.path) })),
     };
+    if (dashboard) {
+      dashboard.finished(report, () => aws.close({ keepData: options.keep }).then(() => logs.uninstall()));
+      served = true;
+    }
+    return report;
   } finally {
     if (redraw) clearInterval(redraw);
-    status?.clear();
-    await aws.close({ keepData: options.keep });
-    logs.uninstall();
+    status?.done();
+    if (!served) {
+      await dashboard?.close();
+      await aws.close({ keepData: options.keep });
+      logs.uninstall();
+    }
   }
 }
 
@@ -204,10 +224,6 @@ export function progressLine(rows: number, consumers: LocalAwsStats["consumers"]
 }
 
 function humanReport(report: RunReport): string {
-  const kpis = formatTable([
-    ["pickup_date", "trips", "total_fare", "average_fare", "max_fare", "min_fare"],
-    ...report.kpis.map((k) => [k.pickup_date, String(k.trip_count), k.total_fare, k.average_fare, k.max_fare, k.min_fare]),
-  ]);
   const consumers = formatTable([
     ["consumer", "delivered", "filtered", "invocations", "retries", "crashes", "dlq"],
     ...Object.entries(report.consumers).map(([name, c]) => [name, ...[c.delivered, c.filteredOut, c.invocations, c.retries, c.crashes, c.toDlq].map(String)]),
@@ -219,7 +235,7 @@ function humanReport(report: RunReport): string {
   const { outputs } = report;
   const where = outputs.kept ? "" : " (removed after the run: add --keep to inspect)";
   return [
-    `Daily KPIs (pickup day, UTC)\n${report.kpis.length > 0 ? kpis : "no completed trips\n"}`,
+    `Daily KPIs (pickup day, UTC)\n${report.kpis.length > 0 ? kpiTable(report.kpis) : "no completed trips\n"}`,
     `Ingest\n${ingestTable(report.ingest)}`,
     `Trips: ${report.kpis.reduce((sum, k) => sum + k.trip_count, 0)} completed, ${report.pending} pending (unmatched), ${report.anomalies} anomalies (dropoff before pickup)\n`,
     `Consumers\n${consumers}`,

@@ -48,6 +48,8 @@ export function runWhenMain(name: string, moduleUrl: string, usage: string, main
   const launched = (globalThis as Record<symbol, unknown>)[Symbol.for("trip-pipeline.cli")];
   const isMain = launched === undefined ? process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === moduleUrl : launched === name;
   if (!isMain) return;
+  // The pinned SDK runs on Node 20; its notice is about future releases, not this run.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -137,4 +137,9 @@ describe("Analytics stack (prod)", () => {
       },
     });
   });
+
+  test("the outputs pnpm kpis reads: the job's name (Analytics) and the bucket (Pipeline)", () => {
+    analytics.hasOutput("MetricsJobName", { Value: "prod-trip-pipeline-GenerateTripMetrics" });
+    pipeline.hasOutput("BucketName", Match.anyValue());
+  });
 });

@@ -39,11 +39,11 @@ import {
 export type HandlerDeps = RawEventDeps;
 
 /** Tests pass the dependencies themselves; the deployed handlers pass a builder run on first use. */
-export type DepsSource = HandlerDeps | (() => Promise<HandlerDeps>);
+export type DepsSource<T = HandlerDeps> = T | (() => Promise<T>);
 
-export function lazily(source: DepsSource): () => Promise<HandlerDeps> {
+export function lazily<T extends object>(source: DepsSource<T>): () => Promise<T> {
   if (typeof source !== "function") return async () => source;
-  let pending: Promise<HandlerDeps> | undefined;
+  let pending: Promise<T> | undefined;
   return () => {
     // A failed build (missing variable) is not cached: the next invocation tries again.
     pending ??= source().catch((error: unknown) => {
@@ -60,7 +60,7 @@ export function fromEnvironment(handlerName: string): () => Promise<HandlerDeps>
     const db = createDocumentClient(createDynamoDbClient());
     return {
       store: new TripStore(db, Table.TripData.tableName),
-      trail: new FailedTrail(await failedTrailStore()),
+      trail: new FailedTrail(await bucketStore(async () => (await import("sst/node/bucket")).Bucket.AnalyticsBucket.bucketName)),
       logger: createLogger(handlerName),
       now: () => new Date(),
       retry: DEFAULT_RETRY,
@@ -69,11 +69,11 @@ export function fromEnvironment(handlerName: string): () => Promise<HandlerDeps>
   };
 }
 
-async function failedTrailStore(): Promise<BlobStore> {
+/** The bucket: the local folder when TRIP_PIPELINE_LOCAL_BUCKET_DIR is set (then `name` is not read), else S3. */
+export async function bucketStore(name: () => Promise<string>): Promise<BlobStore> {
   const folder = process.env.TRIP_PIPELINE_LOCAL_BUCKET_DIR;
   if (folder) return new FolderBlobStore(folder);
-  const { Bucket } = await import("sst/node/bucket");
-  return new S3BlobStore(createS3Client(), Bucket.AnalyticsBucket.bucketName);
+  return new S3BlobStore(createS3Client(), await name());
 }
 
 export function retentionDays(value: string | undefined): number {

@@ -1,15 +1,16 @@
 /**
  * The daily KPI job of the local AWS: what the Glue job does in AWS, with the core's exact
  * arithmetic. Reads each day's COMPLETED trips through the per-day GSI (every write shard) and
- * writes `metrics/year=YYYY/month=MM/day=DD/part-00000.jsonl`, one line per day, money as JSON
- * numbers with exactly two decimals (the Glue job's line format). Each computed day's object is
- * replaced; a day without completed trips loses its object.
+ * writes `metrics/year=YYYY/month=MM/day=DD/part-00000.jsonl`, one line per day, in the Glue
+ * job's line format (metrics-layout.ts). Each computed day's object is replaced; a day without
+ * completed trips loses its object.
  */
 import { ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { BlobStore } from "@trip-pipeline/core/blob-store";
 import { allDayShards, createTripService } from "@trip-pipeline/core/entities";
 import { DailyKpiAccumulator, type DailyKpi } from "@trip-pipeline/core/kpi";
-import { METRICS_PREFIX, TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
+import { kpiLine, metricsKey } from "@trip-pipeline/core/metrics-layout";
+import { TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
 
 export interface KpiJobResult {
   kpis: DailyKpi[];
@@ -50,14 +51,4 @@ async function completedDays(db: DynamoDBDocumentClient, tableName: string): Pro
     startKey = page.LastEvaluatedKey;
   } while (startKey);
   return [...days];
-}
-
-export function metricsKey(day: string): string {
-  const [year, month, date] = day.split("-");
-  return `${METRICS_PREFIX}year=${year}/month=${month}/day=${date}/part-00000.jsonl`;
-}
-
-/** One KPI line; money stays decimal text all the way into the JSON number. */
-export function kpiLine(kpi: DailyKpi): string {
-  return `{"pickup_date":${JSON.stringify(kpi.pickup_date)},"total_fare":${kpi.total_fare},"trip_count":${kpi.trip_count},"average_fare":${kpi.average_fare},"max_fare":${kpi.max_fare},"min_fare":${kpi.min_fare}}`;
 }

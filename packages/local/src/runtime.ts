@@ -218,6 +218,6 @@ export class LocalAws {
 }
 
 /** The run's folders: the bucket and the consumers' on-failure destination. */
-function runFolders(root: string) {
+export function runFolders(root: string) {
   return { bucketDir: join(root, "bucket"), dlqDir: join(root, "dlq") };
 }

@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
 import { FolderBlobStore } from "@trip-pipeline/core/blob-store";
 import { createTripService } from "@trip-pipeline/core/entities";
+import { kpiLine, metricsKey } from "@trip-pipeline/core/metrics-layout";
 import { createTripTable, startLocalDynamoDb, type LocalServer } from "../src/dynamo.js";
-import { kpiLine, metricsKey, runLocalKpiJob } from "../src/kpi-job.js";
+import { runLocalKpiJob } from "../src/kpi-job.js";
 
 let server: LocalServer;
 let raw: DynamoDBClient;
@@ -34,7 +35,7 @@ describe("the local KPI job", () => {
     // 2024-02-29: 40 trips over many GSI shards, fares 0.005 .. 0.200 (total 4.1, average 0.1025, min 0.005: half-up 0.01).
     await Promise.all(Array.from({ length: 40 }, (_, i) => completed(`leap-${i}`, `2024-02-29 ${String(i % 24).padStart(2, "0")}:00:00`, `0.${String((i + 1) * 5).padStart(3, "0")}`)));
     await completed("march", "2024-03-01 23:59:59", "10.005");
-    await trips.entities.rawStart.put({ trip_id: "pending", pickup_datetime: "2024-02-29 12:00:00", estimated_fare: "99" }).go();
+    await trips.entities.rawStart.put({ trip_id: "pending", pickup_datetime: "2024-02-29 12:00:00", variant: "v", estimated_fare: "99" }).go();
 
     const bucket = new FolderBlobStore(root);
     await bucket.put(metricsKey("2024-01-01"), "stale, not recomputed\n");
