@@ -15,13 +15,16 @@ interface SdkRequest {
   body?: string | Uint8Array;
 }
 
+const DECODER = new TextDecoder();
+
 export function dynamoDbTransport(emulators: EmulatorThread): LocalDynamoDb["requestHandler"] {
   const handler = {
     async handle(request: SdkRequest) {
       const refused = admitRequest();
       if (refused) throw refused;
       const operation = (request.headers["x-amz-target"] ?? "").split(".")[1] ?? "";
-      const body = typeof request.body === "string" ? request.body : Buffer.from(request.body ?? new Uint8Array()).toString("utf8");
+      // Decoded as bytes: the SDK's body warns on string methods (Buffer.from would call them).
+      const body = typeof request.body === "string" ? request.body : DECODER.decode(request.body ?? new Uint8Array());
       const reply = await emulators.callDynamoDb(operation, body);
       return {
         response: {
