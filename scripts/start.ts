@@ -1,20 +1,23 @@
 /**
  * pnpm start: the whole pipeline offline, in this process, on an embedded local AWS (see
- * packages/local/src/runtime.ts): ingest into Kinesis, the two stream consumers and the
- * matcher run by the local event-source runtime with the deployed handler modules, then the KPI
- * job once every stream is drained. Prints the KPIs, the ingest summary, pending trips,
+ * packages/local/src/runtime.ts): ingest into Kinesis, the two stream consumers, the matcher
+ * and the live KPI aggregator run by the local event-source runtime with the deployed handler
+ * modules, then the KPI job once every stream is drained, and the reconciliation of the live
+ * KPIs with it. Prints the nightly and live KPIs, the ingest summary, pending trips,
  * anomalies and where the outputs are; `--json` prints one JSON document on stdout instead.
  * Handler logs go to <out>/logs/<function>.jsonl (the local CloudWatch); on a terminal one
  * progress line shows the run as it goes.
  *
- * Exit codes: 0 done; 2 done, but records ended in the DLQ or valid rows failed delivery
- * (see the printed locations); 1 usage or input error.
+ * Exit codes: 0 done; 2 done, but records ended in the DLQ, valid rows failed delivery or the
+ * live KPIs differ from the nightly ones (see the printed locations); 1 usage or input error.
  */
 import { join, relative } from "node:path";
-import { createLogger, FailedTrail, FolderBlobStore } from "@trip-pipeline/core";
+import { createLogger, FailedTrail, FolderBlobStore, formatDateTime } from "@trip-pipeline/core";
 import { ingestFiles, KinesisRecordSink, type IngestSummary } from "@trip-pipeline/core/ingest";
 import type { DailyKpi } from "@trip-pipeline/core/kpi";
-import { runLocalKpiJob } from "@trip-pipeline/local/kpi-job";
+import { reconcileKpis } from "@trip-pipeline/core/kpi-drift";
+import { readDailyKpis } from "@trip-pipeline/core/metrics-reader";
+import { liveKpiDays, runLocalKpiJob } from "@trip-pipeline/local/kpi-job";
 import { LocalLogs } from "@trip-pipeline/local/logs";
 import { anomalyTrips, LivePending, pendingTrips } from "@trip-pipeline/local/outcome";
 import { LocalAws, type LocalAwsStats } from "@trip-pipeline/local/runtime";
@@ -22,7 +25,7 @@ import { table as ingestTable } from "./ingest.js";
 import { intOption, parseCli, REPO_ROOT, runWhenMain, UsageError } from "./lib/cli.js";
 import { DEFAULT_PORT, LocalDashboard } from "./lib/dashboard-server.js";
 import { createStatusLine, type StatusLine } from "./lib/progress.js";
-import { formatTable, kpiTable } from "./lib/table.js";
+import { formatTable } from "./lib/table.js";
 
 
 export const USAGE = `usage: pnpm start [--start-file F --end-file F] [--json] [--keep] [--out DIR] [options]
@@ -43,7 +46,7 @@ fault injection (the pipeline must converge to the same KPIs):
   --crash RATE                   fraction of handler invocations that crash at a random point
   --seed N                       seed of the injected faults (default 1)
 
-exit codes: 0 done, 2 done but records in the DLQ or rows undelivered, 1 error`;
+exit codes: 0 done, 2 done but records in the DLQ, rows undelivered or live KPIs drifting, 1 error`;
 
 const OPTIONS = {
   "start-file": { type: "string" },
@@ -65,6 +68,10 @@ const OPTIONS = {
 /** What `--json` prints: money as text with 2 decimals, as the KPI job computes it. */
 export interface RunReport {
   kpis: DailyKpi[];
+  /** The live KPIs (kpiAggregator's read model) of every day either side has, in the same shape. */
+  live: DailyKpi[];
+  /** Days on which live and nightly KPIs differ (the KpiDrift metric); 0 after every run. */
+  drift: number;
   ingest: IngestSummary;
   pending: number;
   anomalies: number;
@@ -123,7 +130,7 @@ export async function main(argv: string[]): Promise<number> {
     await dashboard.untilInterrupted();
   }
   const undelivered = report.ingest.start.failed + report.ingest.end.failed;
-  return report.dlq > 0 || undelivered > 0 ? 2 : 0;
+  return report.dlq > 0 || undelivered > 0 || report.drift > 0 ? 2 : 0;
 }
 
 export interface RunOptions {
@@ -173,7 +180,14 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
     await aws.drain();
     draw();
     logger.info("streams drained; running the KPI job");
+    const jobStartedAt = formatDateTime(new Date());
     const { kpis, outputs } = await runLocalKpiJob(aws.db, aws.tableName, bucket);
+    // As in AWS after each nightly run: the nightly rows read back from the bucket, every day compared.
+    const liveDays = await liveKpiDays(aws.db, aws.tableName);
+    const days = [...liveDays, ...kpis.map((k) => k.pickup_date)].sort();
+    const nightly = days.length > 0 ? await readDailyKpis(bucket, days[0]!, days.at(-1)!) : [];
+    const reconciliation = await reconcileKpis(aws.db, aws.tableName, liveDays, nightly, jobStartedAt, new Date());
+    for (const day of reconciliation.differing) logger.error(day, "live KPIs differ from the nightly KPIs");
     const anomalies = await anomalyTrips(bucket);
     const unmatched = await pendingTrips(aws.db, aws.tableName, anomalies);
     const stats = aws.stats();
@@ -182,6 +196,8 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
     const shown = (path: string) => relative(process.cwd(), path) || ".";
     const report: RunReport = {
       kpis,
+      live: reconciliation.live,
+      drift: reconciliation.drift,
       ingest,
       pending: unmatched.length,
       anomalies: anomalies.size,
@@ -224,6 +240,13 @@ export function progressLine(rows: number, consumers: LocalAwsStats["consumers"]
 }
 
 function humanReport(report: RunReport): string {
+  const live = new Map(report.live.map((k) => [k.pickup_date, k]));
+  const row = (source: string, k: DailyKpi | undefined, day: string) => (k ? [day, source, String(k.trip_count), k.total_fare, k.average_fare, k.max_fare, k.min_fare] : [day, source, "-", "-", "-", "-", "-"]);
+  const days = [...new Set([...report.kpis.map((k) => k.pickup_date), ...live.keys()])].sort();
+  const kpis = formatTable([
+    ["pickup_date", "source", "trips", "total_fare", "average_fare", "max_fare", "min_fare"],
+    ...days.flatMap((day) => [row("nightly", report.kpis.find((k) => k.pickup_date === day), day), row("live", live.get(day), day)]),
+  ]);
   const consumers = formatTable([
     ["consumer", "delivered", "filtered", "invocations", "retries", "crashes", "dlq"],
     ...Object.entries(report.consumers).map(([name, c]) => [name, ...[c.delivered, c.filteredOut, c.invocations, c.retries, c.crashes, c.toDlq].map(String)]),
@@ -235,7 +258,8 @@ function humanReport(report: RunReport): string {
   const { outputs } = report;
   const where = outputs.kept ? "" : " (removed after the run: add --keep to inspect)";
   return [
-    `Daily KPIs (pickup day, UTC)\n${report.kpis.length > 0 ? kpiTable(report.kpis) : "no completed trips\n"}`,
+    `Daily KPIs (pickup day, UTC): the nightly job and the live aggregates\n${days.length > 0 ? kpis : "no completed trips\n"}`,
+    `Drift: ${report.drift === 0 ? "none (live equals nightly on every day)" : `${report.drift} day(s) differ`}\n`,
     `Ingest\n${ingestTable(report.ingest)}`,
     `Trips: ${report.kpis.reduce((sum, k) => sum + k.trip_count, 0)} completed, ${report.pending} pending (unmatched), ${report.anomalies} anomalies (dropoff before pickup)\n`,
     `Consumers\n${consumers}`,

@@ -50,7 +50,9 @@ export function Dashboard({ stack, app }: StackContext) {
     },
   });
   // Hosted UI domains are global per region: the account keeps stages of every account apart.
-  const domain = auth.cdk.userPool.addDomain("DashboardAuthDomain", { cognitoDomain: { domainPrefix: `trip-kpis-${app.stage}-${Aws.ACCOUNT_ID}` } });
+  // Hosted UI prefixes allow lowercase letters, digits and hyphens only.
+  const domainPrefix = `trip-kpis-${app.stage.toLowerCase().replace(/[^a-z0-9-]/g, "-")}-${Aws.ACCOUNT_ID}`;
+  const domain = auth.cdk.userPool.addDomain("DashboardAuthDomain", { cognitoDomain: { domainPrefix } });
 
   const permissions: Record<DashboardRoute, PolicyStatement[]> = {
     "GET /api/kpis/live": [
@@ -79,7 +81,8 @@ export function Dashboard({ stack, app }: StackContext) {
     authorizers: {
       cognito: { type: "user_pool", userPool: { id: auth.userPoolId, clientIds: [auth.userPoolClientId] } },
     },
-    defaults: { authorizer: "cognito" },
+    // A handful of people refreshing every few seconds; the cap bounds what a leaked token can cost.
+    defaults: { authorizer: "cognito", throttle: { rate: 20, burst: 40 } },
     routes: Object.fromEntries(
       (Object.keys(DASHBOARD_ROUTES) as DashboardRoute[]).map((route): [string, ApiFunctionRouteProps<"cognito">] => [
         route,

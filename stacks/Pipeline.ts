@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import { TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { StreamEncryption } from "aws-cdk-lib/aws-kinesis";
 import { Key } from "aws-cdk-lib/aws-kms";
+import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { FilterCriteria, StartingPosition } from "aws-cdk-lib/aws-lambda";
 import { SqsDlq, type DynamoEventSourceProps, type KinesisEventSourceProps } from "aws-cdk-lib/aws-lambda-event-sources";
 import { BlockPublicAccess, BucketEncryption } from "aws-cdk-lib/aws-s3";
@@ -10,7 +11,9 @@ import { Bucket, KinesisStream, Table, type Function as SstFunction, type Functi
 import {
   CONSUMER_FUNCTION,
   CONSUMERS,
+  DEFAULT_KPI_TTL_DAYS,
   DEFAULT_RAW_RETENTION_DAYS,
+  KPI_AGGREGATOR_FILTER,
   MATCHER_FILTER,
   TRIP_STREAM,
   TRIP_TABLE,
@@ -101,7 +104,7 @@ export function Pipeline({ stack, app }: StackContext) {
   });
 
   /** Every number comes from the pipeline spec, which the local runtime emulates too. */
-  const eventSource = (name: ConsumerName, spec: EventSourceSpec, filter: object): KinesisEventSourceProps & DynamoEventSourceProps => ({
+  const eventSource = (name: ConsumerName, spec: EventSourceSpec & { tumblingWindowSeconds?: number }, filter: object): KinesisEventSourceProps & DynamoEventSourceProps => ({
     // From the oldest retained record: nothing written while a mapping is (re)created is skipped.
     startingPosition: StartingPosition.TRIM_HORIZON,
     batchSize: spec.batchSize,
@@ -113,7 +116,30 @@ export function Pipeline({ stack, app }: StackContext) {
     parallelizationFactor: spec.parallelizationFactor,
     onFailure: new SqsDlq(dlqs[name]),
     filters: [FilterCriteria.filter(filter)],
+    ...(spec.tumblingWindowSeconds !== undefined && { tumblingWindow: Duration.seconds(spec.tumblingWindowSeconds) }),
   });
+
+  // The live KPI aggregator touches only KPI# items and reads the per-day GSI: no binding (that
+  // would grant dynamodb:* on the table and the bucket), the table's name in the variable the
+  // binding would set, and grants limited to the keys it owns.
+  const kpiAggregatorFunction: FunctionProps = {
+    ...consumerFunction("kpiAggregator"),
+    bind: [],
+    environment: { SST_Table_tableName_TripData: table.tableName, KPI_TTL_DAYS: String(DEFAULT_KPI_TTL_DAYS) },
+    permissions: [
+      new PolicyStatement({
+        actions: ["dynamodb:Query", "dynamodb:UpdateItem"],
+        resources: [table.tableArn],
+        conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["KPI#*"] } },
+      }),
+      // Max/min recomputed from the day's completed trips when the extreme one is removed.
+      new PolicyStatement({
+        actions: ["dynamodb:Query"],
+        resources: [`${table.tableArn}/index/${completedByDay.name}`],
+        conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["DAY#*"] } },
+      }),
+    ],
+  };
 
   // No stream binding: the consumers never call Kinesis (Lambda polls it for them, with the
   // read grant the event source adds); a binding would grant kinesis:* on the stream.
@@ -123,12 +149,14 @@ export function Pipeline({ stack, app }: StackContext) {
   });
   table.addConsumers(stack, {
     matcher: { function: consumerFunction("matcher"), cdk: { eventSource: eventSource("matcher", CONSUMERS.matcher, MATCHER_FILTER) } },
+    kpiAggregator: { function: kpiAggregatorFunction, cdk: { eventSource: eventSource("kpiAggregator", CONSUMERS.kpiAggregator, KPI_AGGREGATOR_FILTER) } },
   });
 
   const consumers: Record<ConsumerName, SstFunction> = {
     tripBegin: stream.getFunction("tripBegin")!,
     tripFinish: stream.getFunction("tripFinish")!,
     matcher: table.getFunction("matcher")!,
+    kpiAggregator: table.getFunction("kpiAggregator")!,
   };
   // The table and the bucket are encrypted with the pipeline key: reading and writing them needs it.
   for (const fn of Object.values(consumers)) key.grantEncryptDecrypt(fn);

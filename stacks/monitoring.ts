@@ -27,7 +27,7 @@ import { Topic, type ITopic } from "aws-cdk-lib/aws-sns";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import type { MatchBatchResult } from "../packages/core/src/matcher";
-import { CONSUMERS } from "../packages/core/src/pipeline-spec";
+import { CONSUMERS, KPI_DRIFT_METRIC } from "../packages/core/src/pipeline-spec";
 
 type ConsumerName = keyof typeof CONSUMERS;
 
@@ -224,4 +224,24 @@ export function addGlueJobFailureAlarm(stack: Stack, { jobName, topic }: GlueJob
     }),
   );
   return rule;
+}
+
+/**
+ * Days on which the live KPIs differ from the nightly run's (published once per run by the
+ * reconciliation). Any such day pages: the live figures missed or double-counted something.
+ */
+export function addKpiDriftAlarm(stack: Stack, { topic }: { topic: ITopic }): Alarm {
+  const alarm = new Alarm(stack, "KpiDriftAlarm", {
+    alarmDescription: "Live KPIs differ from the nightly KPIs on at least one day of the last run's window. Runbook: docs/runbook.md#kpi-drift",
+    metric: new Metric({ namespace: KPI_DRIFT_METRIC.namespace, metricName: KPI_DRIFT_METRIC.name, statistic: "Maximum", period: Duration.hours(1) }),
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    // One data point a night: the state holds until the next run reports (0 clears it).
+    treatMissingData: TreatMissingData.IGNORE,
+  });
+  const action = new SnsAction(topic);
+  alarm.addAlarmAction(action);
+  alarm.addOkAction(action);
+  return alarm;
 }

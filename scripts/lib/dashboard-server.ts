@@ -14,7 +14,7 @@ import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import type { RunStatusResponse } from "@trip-pipeline/core/dashboard-api";
 import { DASHBOARD_ROUTES, type DashboardRoute } from "@trip-pipeline/core/dashboard-spec";
 import { importHandler } from "@trip-pipeline/local/lambda";
-import { queryOf, viewFromQuery } from "../../packages/web/src/view.js";
+import { queryOf, viewFromQuery } from "@trip-pipeline/core/dashboard-view";
 
 export const DEFAULT_PORT = 3000;
 const HOST = "127.0.0.1";

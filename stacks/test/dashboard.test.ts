@@ -62,6 +62,7 @@ describe("Dashboard stack (prod)", () => {
     expect(text(cors.AllowOrigins)).toMatch(/Distribution.*DomainName/);
     expect(text(cors.AllowOrigins)).not.toContain("localhost");
     expect(cors).toMatchObject({ AllowMethods: ["GET"], AllowHeaders: ["authorization"] });
+    expect(only("AWS::ApiGatewayV2::Stage").DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 });
   });
 
   test("the site: the Vite build in a private bucket behind CloudFront, built with the API and pool values", () => {

@@ -41,9 +41,9 @@ beforeAll(() => {
   });
   const fn = (name: ConsumerName) =>
     new LambdaFunction(stack, name, { runtime: Runtime.NODEJS_20_X, handler: "index.handler", code: Code.fromInline("exports.handler = async () => ({})"), logRetention: RetentionDays.ONE_MONTH });
-  const consumers = { tripBegin: fn("tripBegin"), tripFinish: fn("tripFinish"), matcher: fn("matcher") };
+  const consumers = { tripBegin: fn("tripBegin"), tripFinish: fn("tripFinish"), matcher: fn("matcher"), kpiAggregator: fn("kpiAggregator") };
   const queue = (name: ConsumerName) => new Queue(stack, `${name}Dlq`, { encryption: QueueEncryption.KMS, encryptionMasterKey: key, retentionPeriod: Duration.days(14) });
-  const dlqs = { tripBegin: queue("tripBegin"), tripFinish: queue("tripFinish"), matcher: queue("matcher") };
+  const dlqs = { tripBegin: queue("tripBegin"), tripFinish: queue("tripFinish"), matcher: queue("matcher"), kpiAggregator: queue("kpiAggregator") };
 
   const monitoring = addPipelineMonitoring(stack, { stream: { cdk: { stream } }, table: { cdk: { table } }, consumers, dlqs, key });
   expect(monitoring.alarms).toHaveLength(3 * NAMES.length + 1);

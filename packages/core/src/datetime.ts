@@ -8,15 +8,8 @@ export function checkTripDateTime(text: string): DateTimeCheck {
   if (!match) return { ok: false, code: "invalid_datetime_format" };
   const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [number, number, number, number, number, number];
   const instant = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
-  // Date.UTC rolls 2024-02-30 over into March: a round trip exposes impossible instants.
-  const real =
-    instant.getUTCFullYear() === year &&
-    instant.getUTCMonth() === month - 1 &&
-    instant.getUTCDate() === day &&
-    instant.getUTCHours() === hour &&
-    instant.getUTCMinutes() === minute &&
-    instant.getUTCSeconds() === second;
-  return real ? { ok: true } : { ok: false, code: "invalid_calendar_datetime" };
+  // Date.UTC rolls 2024-02-30 over into March and years 0-99 into 19xx: a real instant formats back to the same text.
+  return formatDateTime(instant) === text ? { ok: true } : { ok: false, code: "invalid_calendar_datetime" };
 }
 
 /** The UTC day a validated timestamp falls on (`YYYY-MM-DD`). */

@@ -5,9 +5,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { FolderBlobStore, type BlobStore } from "../src/blob-store.js";
 import type { StartEvent, TripEvent } from "../src/events.js";
 import { FailedTrail } from "../src/failed-trail.js";
-import { readRawInsert, settleTrips, type MatcherDeps } from "../src/matcher.js";
+import { settleTrips, type MatcherDeps } from "../src/matcher.js";
 import { captureLogger } from "./support/logs.js";
-import { insertRecord, startEmulator, type TestTable } from "./support/test-table.js";
+import { startEmulator, type TestTable } from "./support/test-table.js";
 
 let emulator: Awaited<ReturnType<typeof startEmulator>>;
 let dir: string;
@@ -227,19 +227,5 @@ describe("settleTrips", () => {
     table.afterCall = async (command) => void calls.push(command);
     expect((await settleTrips(["gone"], deps(table))).counts).toMatchObject({ pending: 1, deleted: 0 });
     expect(calls).toEqual(["QueryCommand"]);
-  });
-});
-
-describe("readRawInsert", () => {
-  const record = insertRecord("TripData", { trip_id: "t9", sort_key: "RAW#END#2024-05-25 11:00:00", fare_amount: 3 });
-
-  test("reads the trip and sequence number of a RAW insert", () => {
-    expect(readRawInsert(record)).toEqual({ ok: true, tripId: "t9", sequenceNumber: record.dynamodb!.SequenceNumber });
-  });
-
-  test("names what is wrong with anything else", () => {
-    expect(readRawInsert({ ...record, eventName: "MODIFY" })).toMatchObject({ ok: false, reason: expect.stringContaining("eventName") });
-    expect(readRawInsert({ ...record, dynamodb: { ...record.dynamodb, Keys: { trip_id: { S: "t9" }, sort_key: { S: "COMPLETED#x" } } } })).toMatchObject({ ok: false, reason: expect.stringContaining("sort_key") });
-    expect(readRawInsert({ eventName: "INSERT" })).toMatchObject({ ok: false, reason: expect.stringContaining("dynamodb") });
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The embedded local AWS behind `pnpm start`: dynalite and kinesalite in a thread of their own
- * (emulator-host.ts), a folder for the bucket, the table and stream created from pipeline-spec (the definition the stacks
- * deploy), DynamoDB Streams captured in front of dynalite, and the three event-source mappings
+ * (emulator-host.ts), a folder for the bucket, the table and stream created from pipeline-spec
+ * (the definition the stacks deploy), DynamoDB Streams captured in front of dynalite, and the
+ * event-source mappings
  * of CONSUMERS invoking the same handler modules Lambda runs.
  */
 import { mkdir, rm } from "node:fs/promises";
@@ -11,7 +12,7 @@ import { APP_NAME, DEFAULT_REGION } from "@trip-pipeline/core/app";
 import { createDocumentClient, createDynamoDbClient, createKinesisClient, setLocalDynamoDb } from "@trip-pipeline/core/aws/clients";
 import { FolderBlobStore } from "@trip-pipeline/core/blob-store";
 import { createLogger, type Logger } from "@trip-pipeline/core/logger";
-import { CONSUMER_FUNCTION, CONSUMERS, kinesisEventTypeFilter, MATCHER_FILTER, streamShardCount, TRIP_STREAM, TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
+import { CONSUMER_FUNCTION, CONSUMERS, kinesisEventTypeFilter, streamShardCount, TABLE_STREAM_FILTERS, TRIP_STREAM, TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
 import { createTripTable } from "./dynamo.js";
 import type { ChangeLog } from "./dynamo-streams.js";
 import { dynamoDbTransport } from "./dynamodb-transport.js";
@@ -163,7 +164,7 @@ export class LocalAws {
         consumer,
         source: spec.source === "kinesis" ? await kinesisSource(this.kinesis, this.streamName, this.region) : changeLogSource(this.changes),
         settings: spec,
-        filters: [spec.source === "kinesis" ? kinesisEventTypeFilter(spec.eventType) : MATCHER_FILTER],
+        filters: [spec.source === "kinesis" ? kinesisEventTypeFilter(spec.eventType) : TABLE_STREAM_FILTERS[consumer as keyof typeof TABLE_STREAM_FILTERS]],
         fn,
         dlq,
         logger: this.logger,

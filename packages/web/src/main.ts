@@ -5,7 +5,7 @@ import { accessToken, forgetToken, signOut, type AuthConfig } from "./auth.js";
 import { DailyChart } from "./chart.js";
 import { formatCount, formatFreshness, formatMoney } from "./format.js";
 import "./style.css";
-import { queryOf, rangeProblem, viewFromQuery, type View } from "./view.js";
+import { queryOf, rangeProblem, viewFromQuery, type View } from "@trip-pipeline/core/dashboard-view";
 
 const LIVE_EVERY_MS = 5_000;
 const DAILY_EVERY_MS = 15_000;

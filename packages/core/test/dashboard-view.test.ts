@@ -1,6 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { formatCount, formatFreshness, formatMoney } from "../src/format.js";
-import { queryOf, rangeProblem, viewFromQuery } from "../src/view.js";
+import { queryOf, rangeProblem, viewFromQuery } from "../src/dashboard-view.js";
 
 const NOW = new Date("2024-05-25T23:59:59Z");
 
@@ -25,22 +24,5 @@ describe("the view in the address", () => {
     expect(rangeProblem({ date: "2024-05-25", from: "2024-05-02", to: "2024-05-01" })).toMatch(/ends .* before it starts/);
     expect(rangeProblem({ date: "2024-05-25", from: "2024-01-01", to: "2024-04-02" })).toBeUndefined();
     expect(rangeProblem({ date: "2024-05-25", from: "2024-01-01", to: "2024-04-03" })).toMatch(/94 days; at most 93/);
-  });
-});
-
-describe("formatting keeps the API's exact text", () => {
-  test("thousands separators without touching the digits", () => {
-    expect(formatMoney("274393.88")).toBe("274,393.88");
-    expect(formatMoney("0.05")).toBe("0.05");
-    expect(formatMoney("123456789012345678901234.99")).toBe("123,456,789,012,345,678,901,234.99");
-    expect(formatCount(4999)).toBe("4,999");
-    expect(formatCount(999)).toBe("999");
-  });
-
-  test("freshness in words", () => {
-    expect(formatFreshness(4.7)).toBe("updated 4 s ago");
-    expect(formatFreshness(-1)).toBe("updated 0 s ago");
-    expect(formatFreshness(185)).toBe("updated 3 min ago");
-    expect(formatFreshness(7300)).toBe("updated 2 h ago");
   });
 });

@@ -1,8 +1,9 @@
 /**
- * The view lives in the URL (`?date=YYYY-MM-DD&from=YYYY-MM-DD&to=YYYY-MM-DD`), so it can be
- * shared and reloaded. Missing parts default to today (UTC) and the 30 days ending on the day.
+ * The dashboard's view lives in the URL (`?date=YYYY-MM-DD&from=YYYY-MM-DD&to=YYYY-MM-DD`), so it
+ * can be shared and reloaded: the page reads and writes it, `pnpm start --serve` prints one.
+ * Missing parts default to today (UTC) and the 30 days ending on the day.
  */
-import { addDays, daysInRange, isCalendarDay, MAX_DAILY_RANGE_DAYS, utcDay } from "@trip-pipeline/core/dashboard-api";
+import { addDays, daysInRange, isCalendarDay, MAX_DAILY_RANGE_DAYS, utcDay } from "./dashboard-api.js";
 
 export interface View {
   date: string;

@@ -1,0 +1,47 @@
+import fc from "fast-check";
+import { describe, expect, test } from "vitest";
+import { checkTripDateTime, compareDateTimes, dateOf, formatDateTime } from "../src/datetime.js";
+
+describe("checkTripDateTime", () => {
+  test.each([
+    ["2024-05-25 13:19:00", { ok: true }],
+    ["2024-02-29 23:59:59", { ok: true }],
+    ["0100-01-01 00:00:00", { ok: true }],
+    ["9999-12-31 23:59:59", { ok: true }],
+    ["2024-02-30 10:00:00", { ok: false, code: "invalid_calendar_datetime" }],
+    ["2024-04-31 10:00:00", { ok: false, code: "invalid_calendar_datetime" }],
+    ["2024-05-25 24:00:00", { ok: false, code: "invalid_calendar_datetime" }],
+    // Date.UTC reads years 0-99 as 1900-1999: such a text must not pass as another instant.
+    ["0024-05-25 13:19:00", { ok: false, code: "invalid_calendar_datetime" }],
+    ["0000-01-01 00:00:00", { ok: false, code: "invalid_calendar_datetime" }],
+    ["x2024-05-25 13:19:00", { ok: false, code: "invalid_datetime_format" }],
+    ["2024-05-25 13:19:00x", { ok: false, code: "invalid_datetime_format" }],
+    ["2024-05-25  13:19:00", { ok: false, code: "invalid_datetime_format" }],
+  ] as const)("%j -> %j", (text, expected) => {
+    expect(checkTripDateTime(text)).toEqual(expected);
+  });
+
+  test("accepts exactly the instants that formatDateTime produces", () => {
+    fc.assert(
+      fc.property(fc.date({ min: new Date("0100-01-01T00:00:00Z"), max: new Date("9999-12-31T23:59:59Z"), noInvalidDate: true }), (date) => {
+        expect(checkTripDateTime(formatDateTime(date))).toEqual({ ok: true });
+      }),
+    );
+  });
+});
+
+describe("formatDateTime, dateOf, compareDateTimes", () => {
+  test("formats an instant as UTC YYYY-MM-DD HH:MM:SS, dropping milliseconds", () => {
+    expect(formatDateTime(new Date("2024-05-25T13:19:07.999Z"))).toBe("2024-05-25 13:19:07");
+  });
+
+  test("the day of a timestamp is its UTC date", () => {
+    expect(dateOf("2024-02-29 23:59:59")).toBe("2024-02-29");
+  });
+
+  test("orders timestamps chronologically", () => {
+    expect(compareDateTimes("2024-05-25 09:59:59", "2024-05-25 10:00:00")).toBe(-1);
+    expect(compareDateTimes("2024-05-26 00:00:00", "2024-05-25 23:59:59")).toBe(1);
+    expect(compareDateTimes("2024-05-25 10:00:00", "2024-05-25 10:00:00")).toBe(0);
+  });
+});
