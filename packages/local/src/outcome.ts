@@ -29,7 +29,10 @@ export async function pendingTrips(db: DynamoDBDocumentClient, tableName: string
     );
     for (const item of page.Items ?? []) {
       const tripId = String(item[partitionKey]);
-      (String(item[sortKey]).startsWith(SORT_KEY_PREFIX.completed) ? completed : raw).add(tripId);
+      const key = String(item[sortKey]);
+      // Only trip partitions count: the live KPI rows share the table.
+      if (key.startsWith(SORT_KEY_PREFIX.completed)) completed.add(tripId);
+      else if (key.startsWith(SORT_KEY_PREFIX.start) || key.startsWith(SORT_KEY_PREFIX.end)) raw.add(tripId);
     }
     startKey = page.LastEvaluatedKey;
   } while (startKey);
