@@ -10,16 +10,14 @@
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { formatDateTime, validateEvent, type EndEvent, type StartEvent } from "@trip-pipeline/core";
 import { computeDailyKpis, type DailyKpi } from "@trip-pipeline/core/kpi";
 import { matchTrip, type CompletedTrip } from "@trip-pipeline/core/trip";
 import { intBetween, mulberry32, type Random } from "@trip-pipeline/local/generate/prng";
-import { intOption, parseCli, runWhenMain, UsageError } from "./lib/cli.js";
+import { intOption, parseCli, REPO_ROOT, runWhenMain, UsageError } from "./lib/cli.js";
 import type { RunReport } from "./start.js";
 
-const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const USAGE = "usage: pnpm check-order --start-file F --end-file F [--conflicts N (300)] [--seed S (1)] [--keep DIR]";
 
 const OPTIONS = {
@@ -188,4 +186,4 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-runWhenMain(import.meta.url, USAGE, main);
+runWhenMain("check-order", import.meta.url, USAGE, main);

@@ -49,4 +49,4 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-runWhenMain(import.meta.url, USAGE, main);
+runWhenMain("gen-data", import.meta.url, USAGE, main);

@@ -216,4 +216,4 @@ function humanReport(report: KpisReport): string {
   return parts.join("\n");
 }
 
-runWhenMain(import.meta.url, USAGE, (argv) => main(argv));
+runWhenMain("kpis", import.meta.url, USAGE, (argv) => main(argv));

@@ -5,26 +5,28 @@
  * modules, then the KPI job once every stream is drained, and the reconciliation of the live
  * KPIs with it. Prints the nightly and live KPIs, the ingest summary, pending trips,
  * anomalies and where the outputs are; `--json` prints one JSON document on stdout instead.
+ * Handler logs go to <out>/logs/<function>.jsonl (the local CloudWatch); on a terminal one
+ * progress line shows the run as it goes.
  *
  * Exit codes: 0 done; 2 done, but records ended in the DLQ, valid rows failed delivery or the
  * live KPIs differ from the nightly ones (see the printed locations); 1 usage or input error.
  */
-import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, relative } from "node:path";
 import { CONSUMERS, createLogger, FailedTrail, FolderBlobStore, formatDateTime } from "@trip-pipeline/core";
 import { ingestFiles, KinesisRecordSink, type IngestSummary } from "@trip-pipeline/core/ingest";
 import type { DailyKpi } from "@trip-pipeline/core/kpi";
 import { reconcileKpis } from "@trip-pipeline/core/kpi-drift";
 import { readDailyKpis } from "@trip-pipeline/core/metrics-reader";
 import { liveKpiDays, runLocalKpiJob } from "@trip-pipeline/local/kpi-job";
-import { anomalyTrips, pendingTrips } from "@trip-pipeline/local/outcome";
+import { LocalLogs } from "@trip-pipeline/local/logs";
+import { anomalyTrips, LivePending, pendingTrips } from "@trip-pipeline/local/outcome";
 import { LocalAws, type LocalAwsStats } from "@trip-pipeline/local/runtime";
 import { table as ingestTable } from "./ingest.js";
-import { intOption, parseCli, runWhenMain, UsageError } from "./lib/cli.js";
+import { intOption, parseCli, REPO_ROOT, runWhenMain, UsageError } from "./lib/cli.js";
 import { DEFAULT_PORT, LocalDashboard } from "./lib/dashboard-server.js";
+import { createStatusLine, type StatusLine } from "./lib/progress.js";
 import { formatTable } from "./lib/table.js";
 
-const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 export const USAGE = `usage: pnpm start [--start-file F --end-file F] [--json] [--keep] [--out DIR] [options]
 
@@ -38,8 +40,8 @@ export const USAGE = `usage: pnpm start [--start-file F --end-file F] [--json] [
   --serve                        the dashboard (page and API) on 127.0.0.1 while the run ingests, and after
                                  it until Ctrl-C; prints the page's address for the run's latest day
   --port N                       the dashboard's port (default ${DEFAULT_PORT}; 0 picks a free one)
-  --verbose                      every handler's JSON log lines on stderr (default: warnings and errors;
-                                 LOG_LEVEL overrides both)
+  --verbose                      stream every log line, pretty-printed, to stderr (they always go to
+                                 <out>/logs/<function>.jsonl; LOG_LEVEL sets the level, default info)
 fault injection (the pipeline must converge to the same KPIs):
   --throttle RATE                fraction of emulator calls answered ProvisionedThroughputExceeded
   --crash RATE                   fraction of handler invocations that crash at a random point
@@ -85,6 +87,8 @@ export interface RunReport {
   outputs: { root: string; metrics: string[]; failed: string; dlq: string; kept: boolean };
   consumers: LocalAwsStats["consumers"];
   throttled: LocalAwsStats["throttled"];
+  /** The local CloudWatch: per log (function, or the runner), its file and the warnings and errors in it. */
+  logs: { name: string; warnings: number; path: string }[];
 }
 
 function rateOption(name: string, text: string | undefined): number | undefined {
@@ -108,9 +112,8 @@ export async function main(argv: string[]): Promise<number> {
   const seed = intOption("seed", values.seed, 0) ?? 1;
   if (values.port !== undefined && !values.serve) throw new UsageError("--port goes with --serve");
   const dashboard = values.serve ? new LocalDashboard(REPO_ROOT, intOption("port", values.port, 0) ?? DEFAULT_PORT) : undefined;
-  // The handlers log one line per batch at info: useful in CloudWatch, noise in a terminal.
   // Loggers are created on first use, so this reaches every handler.
-  process.env.LOG_LEVEL ??= values.verbose ? "info" : "warn";
+  process.env.LOG_LEVEL ??= "info";
 
   const report = await run({
     startFile,
@@ -122,6 +125,9 @@ export async function main(argv: string[]): Promise<number> {
     liveWindowMs: intOption("live-window-ms", values["live-window-ms"], 0),
     throttle: throttle ? { rate: throttle, seed } : undefined,
     crashes: crash ? { rate: crash, seed: seed + 1 } : undefined,
+    verbose: values.verbose,
+    // One line redrawn in place: only on a terminal, and not under a stream of log lines.
+    status: process.stderr.isTTY && !values.verbose && !values.json ? createStatusLine(process.stderr, true) : undefined,
   }, dashboard);
   process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : humanReport(report));
   if (dashboard) {
@@ -143,13 +149,28 @@ export interface RunOptions {
   liveWindowMs?: number;
   throttle?: { rate: number; seed: number };
   crashes?: { rate: number; seed: number };
+  /** Stream the log lines, pretty-printed, to stderr as well. */
+  verbose?: boolean;
+  /** Where the run shows its progress (rows ingested, events delivered, pending trips). */
+  status?: StatusLine;
 }
+
+/** How often the progress line is redrawn. */
+const STATUS_MS = 200;
 
 /** The whole pipeline once, on a fresh local AWS; with a dashboard, its local AWS stays up for it. */
 export async function run(options: RunOptions, dashboard?: LocalDashboard): Promise<RunReport> {
   const started = performance.now();
+  const logs = new LocalLogs({ dir: join(options.root, "logs"), pretty: options.verbose ? process.stderr : undefined });
+  logs.install();
   const logger = createLogger("start");
   const aws = await LocalAws.start({ root: options.root, kinesisShards: options.kinesisShards, throttle: options.throttle, logger });
+  const pending = new LivePending();
+  aws.changes.onRecord = (record) => pending.observe(record);
+  let rows = 0;
+  const status = options.status;
+  const draw = () => status?.show(progressLine(rows, aws.stats().consumers, pending.count));
+  const redraw = status && setInterval(draw, STATUS_MS);
   let served = false;
   try {
     await aws.startConsumers({
@@ -166,8 +187,10 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
       sink: new KinesisRecordSink(aws.kinesis, aws.streamName),
       trail: new FailedTrail(bucket),
       logger,
+      onProgress: (progress) => (rows = progress.rows),
     });
     await aws.drain();
+    draw();
     logger.info("streams drained; running the KPI job");
     const jobStartedAt = formatDateTime(new Date());
     const { kpis, outputs } = await runLocalKpiJob(aws.db, aws.tableName, bucket);
@@ -178,7 +201,7 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
     const reconciliation = await reconcileKpis(aws.db, aws.tableName, liveDays, nightly, jobStartedAt, new Date());
     for (const day of reconciliation.differing) logger.error(day, "live KPIs differ from the nightly KPIs");
     const anomalies = await anomalyTrips(bucket);
-    const pending = await pendingTrips(aws.db, aws.tableName, anomalies);
+    const unmatched = await pendingTrips(aws.db, aws.tableName, anomalies);
     const stats = aws.stats();
     const seconds = (performance.now() - started) / 1000;
     const events = ingest.start.sent + ingest.end.sent;
@@ -189,7 +212,7 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
       drift: reconciliation.drift,
       liveKpiWrites: (stats.changesByKind.SHARD ?? 0) + (stats.changesByKind.EXTREMES ?? 0),
       ingest,
-      pending: pending.length,
+      pending: unmatched.length,
       anomalies: anomalies.size,
       dlq: Object.values(stats.consumers).reduce((sum, consumer) => sum + consumer.toDlq, 0),
       events,
@@ -204,18 +227,29 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
       },
       consumers: stats.consumers,
       throttled: stats.throttled,
+      logs: logs.summary().map((log) => ({ ...log, path: shown(log.path) })),
     };
     if (dashboard) {
-      dashboard.finished(report, () => aws.close({ keepData: options.keep }));
+      dashboard.finished(report, () => aws.close({ keepData: options.keep }).then(() => logs.uninstall()));
       served = true;
     }
     return report;
   } finally {
+    if (redraw) clearInterval(redraw);
+    status?.done();
     if (!served) {
       await dashboard?.close();
       await aws.close({ keepData: options.keep });
+      logs.uninstall();
     }
   }
+}
+
+/** `rows 3,996 | delivered tripBegin 1,976 tripFinish 1,978 matcher 3,944 | pending trips 80` */
+export function progressLine(rows: number, consumers: LocalAwsStats["consumers"], pending: number): string {
+  const count = (n: number) => n.toLocaleString("en-US");
+  const delivered = Object.entries(consumers).map(([name, stats]) => `${name} ${count(stats.delivered)}`);
+  return `rows ingested ${count(rows)} | delivered ${delivered.join(" ")} | pending trips ${count(pending)}`;
 }
 
 function humanReport(report: RunReport): string {
@@ -230,6 +264,10 @@ function humanReport(report: RunReport): string {
     ["consumer", "delivered", "filtered", "invocations", "retries", "crashes", "dlq"],
     ...Object.entries(report.consumers).map(([name, c]) => [name, ...[c.delivered, c.filteredOut, c.invocations, c.retries, c.crashes, c.toDlq].map(String)]),
   ]);
+  const logs = formatTable([
+    ["log", "warnings", "file"],
+    ...report.logs.map((log) => [log.name, String(log.warnings), log.path]),
+  ]);
   const { outputs } = report;
   const where = outputs.kept ? "" : " (removed after the run: add --keep to inspect)";
   return [
@@ -238,9 +276,10 @@ function humanReport(report: RunReport): string {
     `Ingest\n${ingestTable(report.ingest)}`,
     `Trips: ${report.kpis.reduce((sum, k) => sum + k.trip_count, 0)} completed, ${report.pending} pending (unmatched), ${report.anomalies} anomalies (dropoff before pickup)\n`,
     `Consumers\n${consumers}`,
+    `Logs (the local CloudWatch; --verbose streams them; warnings include errors)\n${logs}`,
     `Outputs${where}\n  metrics    ${outputs.metrics.join("\n             ") || "-"}\n  failed     ${outputs.failed}/ (rejected rows, anomalies)\n  dlq        ${outputs.dlq}/ (${report.dlq} records)\n`,
     `${report.events} events in ${report.seconds} s (${report.eventsPerSecond} events/s)\n`,
   ].join("\n");
 }
 
-runWhenMain(import.meta.url, USAGE, main);
+runWhenMain("start", import.meta.url, USAGE, main);

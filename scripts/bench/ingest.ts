@@ -1,5 +1,5 @@
 /**
- * Ingest benchmark (part of `pnpm bench`; runnable alone: `tsx scripts/bench/ingest.ts [--rows N]
+ * Ingest benchmark (part of `pnpm bench`; runnable alone: `node scripts/run.mjs bench-ingest [--rows N]
  * [--rss-rows N] [--shards N]`).
  *
  * 1. Throughput: rows/s that ingest gets into the embedded Kinesis, next to the ceiling of the
@@ -7,7 +7,7 @@
  *    no CSV or validation). The emulator runs in a process of its own, so it does not share a
  *    core with the process measured, and afresh for each phase, so neither phase inherits the
  *    other's records. The goal is ingest >= 0.8 x ceiling.
- * 2. Memory: peak RSS of a child process ingesting a generated pair of ~5 million rows. The child
+ * 2. Memory: peak RSS of a child process (prebuilt, as `pnpm ingest` runs) ingesting a generated pair of ~5 million rows. The child
  *    sends to a sink that accepts every call at once: the emulator would keep 5 million records
  *    in its own memory and take ~10 minutes at its ~16k records/s, while everything ingest holds
  *    (CSV streams, validation, the sender's bounded queues, trail chunks) is exercised. Goal < 200 MB.
@@ -19,14 +19,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { encodeWireEvent, FailedTrail, FolderBlobStore, REQUIRED_FIELDS, validateEvent } from "@trip-pipeline/core";
 import { readCsvRows } from "@trip-pipeline/core/csv";
 import { defaultConcurrency, ingestFiles, KINESIS_LIMITS, KinesisRecordSink, type RecordSink, type SinkRecord } from "@trip-pipeline/core/ingest";
 import { writeTripFiles } from "@trip-pipeline/local/generate";
 import { createKinesisClient } from "@trip-pipeline/core/aws/clients";
 import { createTripStream } from "@trip-pipeline/local/kinesis";
-import { intOption, parseCli } from "../lib/cli.js";
+import { intOption, LAUNCHER, parseCli, REPO_ROOT, runWhenMain } from "../lib/cli.js";
 
 export interface BenchIngestOptions {
   /** Rows (both files) for the throughput run. */
@@ -37,9 +36,6 @@ export interface BenchIngestOptions {
 }
 
 const DEFAULTS = { rows: 200_000, rssRows: 5_000_000, shards: 4 };
-const HERE = fileURLToPath(import.meta.url);
-const ROOT = join(HERE, "../../..");
-const TSX = ["--import", "tsx"];
 
 /** Generates about `rows` rows over the two files (one start and one end row per trip). */
 async function generate(outDir: string, rows: number) {
@@ -48,7 +44,7 @@ async function generate(outDir: string, rows: number) {
 
 /** Runs `fn` against a fresh emulator in its own process: each phase starts from an empty store. */
 async function withEmulator<T>(shards: number, fn: (sink: RecordSink) => Promise<T>): Promise<T> {
-  const child = spawn(process.execPath, [...TSX, join(ROOT, "scripts/lib/local-kinesis-server.ts")], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [LAUNCHER, "local-kinesis-server"], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "inherit"] });
   try {
     const [line] = (await once(createInterface({ input: child.stdout }), "line")) as [string];
     const kinesis = createKinesisClient({ endpoint: (JSON.parse(line) as { endpoint: string }).endpoint });
@@ -145,7 +141,7 @@ interface MemoryFigures {
 
 async function memory(dir: string, rows: number): Promise<MemoryFigures> {
   const files = await generate(join(dir, "memory"), rows);
-  const child = spawn(process.execPath, [...TSX, HERE, "--rss-child", files.startFile, files.endFile, join(dir, "rss-bucket")], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [LAUNCHER, "bench-ingest", "--rss-child", files.startFile, files.endFile, join(dir, "rss-bucket")], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   child.stdout.on("data", (chunk) => (out += chunk));
   const [code] = (await once(child, "close")) as [number];
@@ -183,13 +179,14 @@ export async function benchIngest(options: BenchIngestOptions = {}): Promise<Ben
   }
 }
 
-if (process.argv[1] === HERE) {
-  const argv = process.argv.slice(2);
+async function main(argv: string[]): Promise<number> {
   if (argv[0] === "--rss-child") await rssChild(argv[1]!, argv[2]!, argv[3]!);
   else {
     const values = parseCli(argv, { rows: { type: "string" }, "rss-rows": { type: "string" }, shards: { type: "string" } });
     const result = await benchIngest({ rows: intOption("rows", values.rows, 1), rssRows: intOption("rss-rows", values["rss-rows"], 1), shards: intOption("shards", values.shards, 1) });
-    process.stdout.write(`${JSON.stringify(result)}
-`);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
   }
+  return 0;
 }
+
+runWhenMain("bench-ingest", import.meta.url, "usage: node scripts/run.mjs bench-ingest [--rows N] [--rss-rows N] [--shards N]", main);

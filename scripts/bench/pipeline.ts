@@ -5,13 +5,14 @@
  */
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeTripFiles } from "@trip-pipeline/local/generate";
 import { measureCeiling } from "@trip-pipeline/local/ceiling";
+import { REPO_ROOT } from "../lib/cli.js";
 import { run } from "../start.js";
 
-const REAL_SAMPLE = process.env.TRIP_PIPELINE_SAMPLE_DIR ?? join(import.meta.dirname, "..", "..", "..", "shared", "data", "lab7");
+const REAL_SAMPLE = process.env.TRIP_PIPELINE_SAMPLE_DIR ?? join(REPO_ROOT, "..", "shared", "data", "lab7");
 
 export interface PipelineBench {
   name: "pipeline";
@@ -22,8 +23,10 @@ export interface PipelineBench {
   peakRssMb: number;
   ceilingSeconds: number;
   ceilingEventsPerSecond: number;
-  /** Run speed over ceiling speed (goal >= 0.5). */
+  /** Run speed over ceiling speed (goal >= 0.8; the ceiling runs on one thread, the run on both cores). */
   ceilingRatio: number;
+  /** The machine's 1-minute load average at the end: the figures are only comparable within one run. */
+  loadAverage: number;
   ceilingPhases: Record<string, number>;
   /** Live KPI aggregate writes per completed trip (goal <= 0.05), aggregator at its deployed window. */
   liveKpiWritesPerTrip: number;
@@ -46,6 +49,7 @@ export async function benchPipeline(): Promise<PipelineBench> {
     const data = real ? REAL_SAMPLE : "generated 5,000 trips (seed 7)";
     const completed = report.kpis.reduce((sum, k) => sum + k.trip_count, 0);
     const liveKpiWritesPerTrip = Math.round((report.liveKpiWrites / Math.max(1, completed)) * 1000) / 1000;
+    const loadAverage = Math.round(loadavg()[0]! * 10) / 10;
     return {
       name: "pipeline",
       data,
@@ -56,12 +60,13 @@ export async function benchPipeline(): Promise<PipelineBench> {
       ceilingSeconds: Math.round(ceiling.seconds * 100) / 100,
       ceilingEventsPerSecond,
       ceilingRatio,
+      loadAverage,
       ceilingPhases: Object.fromEntries(Object.entries(ceiling.phases).map(([phase, seconds]) => [phase, Math.round(seconds * 100) / 100])),
       liveKpiWritesPerTrip,
       summary:
         `pipeline: ${report.events} events end to end in ${report.seconds} s = ${report.eventsPerSecond} events/s (peak RSS ${Math.round(peakRss / 2 ** 20)} MB); ` +
-        `emulator ceiling ${ceilingEventsPerSecond} events/s (${Math.round(ceiling.seconds * 100) / 100} s); ratio ${ceilingRatio} (goal >= 0.5); ` +
-        `live KPI writes per completed trip ${liveKpiWritesPerTrip} (${report.liveKpiWrites} for ${completed}; goal <= 0.05) [${data}]`,
+        `emulator ceiling ${ceilingEventsPerSecond} events/s (${Math.round(ceiling.seconds * 100) / 100} s, one thread); ratio ${ceilingRatio} (goal >= 0.8; end to end goal <= 15 s); ` +
+        `live KPI writes per completed trip ${liveKpiWritesPerTrip} (${report.liveKpiWrites} for ${completed}; goal <= 0.05) [${data}; load average ${loadAverage} on ${cpus().length} cores]`,
     };
   } finally {
     await rm(work, { recursive: true, force: true });

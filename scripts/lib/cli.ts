@@ -1,7 +1,22 @@
 /** What every script CLI shares: parseArgs with usage errors, number options, exit codes. */
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { MissingColumnsError } from "@trip-pipeline/core/csv";
+
+/** The repository: above this module, from its source or from the prebuilt bundle it is in. */
+export const REPO_ROOT = findUp(dirname(fileURLToPath(import.meta.url)), "pnpm-workspace.yaml");
+
+function findUp(dir: string, marker: string): string {
+  for (let at = dir; ; at = dirname(at)) {
+    if (existsSync(join(at, marker))) return at;
+    if (dirname(at) === at) throw new Error(`no ${marker} above ${dir}`);
+  }
+}
+
+/** How the CLIs start each other's processes: the launcher of their prebuilt bundles. */
+export const LAUNCHER = join(REPO_ROOT, "scripts", "run.mjs");
 
 /** A mistake in how the command was called: printed with the usage, exit code 1. */
 export class UsageError extends Error {
@@ -24,11 +39,15 @@ export function intOption(name: string, text: string | undefined, min: number): 
 }
 
 /**
- * Runs a CLI's main when its file is the entry point (not when a test imports it). Usage and
- * input errors print one line and exit 1; main's own result is the exit code otherwise.
+ * Runs a CLI's main when it is the command started: its file is the entry point (tsx), or its
+ * name is the one scripts/run.mjs launched from a prebuilt bundle (which holds other commands'
+ * modules too); not when a test or another command imports it. Usage and input errors print one
+ * line and exit 1; main's own result is the exit code otherwise.
  */
-export function runWhenMain(moduleUrl: string, usage: string, main: (argv: string[]) => Promise<number>): void {
-  if (!process.argv[1] || pathToFileURL(process.argv[1]).href !== moduleUrl) return;
+export function runWhenMain(name: string, moduleUrl: string, usage: string, main: (argv: string[]) => Promise<number>): void {
+  const launched = (globalThis as Record<symbol, unknown>)[Symbol.for("trip-pipeline.cli")];
+  const isMain = launched === undefined ? process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === moduleUrl : launched === name;
+  if (!isMain) return;
   // The pinned SDK runs on Node 20; its notice is about future releases, not this run.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   main(process.argv.slice(2)).then(

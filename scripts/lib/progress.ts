@@ -37,8 +37,9 @@ export interface StatusLine {
 export function createStatusLine(out: NodeJS.WriteStream, enabled: boolean): StatusLine {
   if (!enabled) return { show: () => {}, done: () => {} };
   return {
-    // Back to column 0 after drawing: a log line written meanwhile overwrites the line instead of trailing it.
-    show: (text) => out.write(`\x1b[2K${text}\r`),
+    // Back to column 0 after drawing: a log line written meanwhile overwrites the line instead of
+    // trailing it. Cut to the terminal's width: a wrapped line could not be redrawn in place.
+    show: (text) => out.write(`\x1b[2K${text.slice(0, (out.columns || 120) - 1)}\r`),
     done: () => out.write("\x1b[2K\r"),
   };
 }
@@ -58,3 +59,4 @@ export function createProgressBar(out: NodeJS.WriteStream, enabled: boolean, now
     done: line.done,
   };
 }
+

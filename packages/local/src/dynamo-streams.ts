@@ -41,10 +41,16 @@ interface StreamShard {
 /** Dropping read records in chunks keeps the trimming cost per record constant. */
 const TRIM_CHUNK = 1_024;
 
+/** Where a capturing log hands its records when they are read elsewhere (another thread). */
+export type RecordForwarder = (shardIndex: number, record: DynamoDBRecord) => void;
+
 /**
  * One table's stream: records in shards, read through cursors (the local pollers' shard
  * iterators). A shard keeps its records until every cursor has read them, so a long run holds
  * only what is still unread.
+ *
+ * With a forwarder the log keeps nothing and hands each record on as it is made (the emulator
+ * thread's side); its copy on the reading side takes them in with `receive`, in the same order.
  */
 export class ChangeLog {
   readonly arn: string;
@@ -52,20 +58,41 @@ export class ChangeLog {
   /** Records appended, by the sort key's first segment (`RAW`, `COMPLETED`, ...). */
   readonly byKind: Record<string, number> = {};
   private sequence = 0n;
+  private received = 0;
+  /** Called with every record this log stores, in order (e.g. a progress count). */
+  onRecord: ((record: DynamoDBRecord) => void) | undefined;
 
   constructor(
     readonly table: CapturedTable,
     readonly region: string,
     shardCount: number,
+    options: { arn?: string; forward?: RecordForwarder } = {},
   ) {
     const label = new Date().toISOString().slice(0, 23);
-    this.arn = `arn:aws:dynamodb:${region}:${ACCOUNT}:table/${table.name}/stream/${label}`;
+    this.arn = options.arn ?? `arn:aws:dynamodb:${region}:${ACCOUNT}:table/${table.name}/stream/${label}`;
+    this.forward = options.forward;
     this.shards = Array.from({ length: shardCount }, (_, i) => ({ shardId: `shardId-${String(i + 1).padStart(20, "0")}-local`, records: [], trimmed: 0, cursors: [] }));
   }
 
-  /** Records appended so far, over all shards. */
+  private readonly forward: RecordForwarder | undefined;
+
+  /** Records on the stream so far, over all shards. */
   get size(): number {
-    return Number(this.sequence);
+    return Number(this.sequence) + this.received;
+  }
+
+  /** Records made by a forwarding log elsewhere, in the order it made them. */
+  receive(shardIndex: number, records: readonly DynamoDBRecord[]): void {
+    this.received += records.length;
+    for (const record of records) this.store(shardIndex, record);
+  }
+
+  private store(shardIndex: number, record: DynamoDBRecord): void {
+    const sortKey = this.table.sortKey && record.dynamodb?.Keys?.[this.table.sortKey];
+    const kind = String(Object.values(sortKey ?? {})[0] ?? "").split("#")[0]!;
+    this.byKind[kind] = (this.byKind[kind] ?? 0) + 1;
+    this.shards[shardIndex]!.records.push(record);
+    this.onRecord?.(record);
   }
 
   /** A reader of one shard from its first record on (TRIM_HORIZON). */
@@ -114,10 +141,9 @@ export class ChangeLog {
       },
       eventSourceARN: this.arn,
     };
-    const kind = String(Object.values((this.table.sortKey && keys[this.table.sortKey]) || {})[0] ?? "").split("#")[0]!;
-    this.byKind[kind] = (this.byKind[kind] ?? 0) + 1;
-    const partition = keys[this.table.partitionKey];
-    this.shards[shardOf(JSON.stringify(partition), this.shards.length)]!.records.push(record);
+    const shard = shardOf(JSON.stringify(keys[this.table.partitionKey]), this.shards.length);
+    if (this.forward) this.forward(shard, record);
+    else this.store(shard, record);
   }
 }
 
@@ -146,8 +172,12 @@ export class ChangeCapture {
     tables: readonly CapturedTable[],
     region: string,
     shards: number,
+    /** Hands each table's records on instead of keeping them (see ChangeLog). */
+    forward?: (table: string, shardIndex: number, record: DynamoDBRecord) => void,
   ) {
-    this.streams = new Map(tables.map((table) => [table.name, new ChangeLog(table, region, shards)]));
+    this.streams = new Map(
+      tables.map((table) => [table.name, new ChangeLog(table, region, shards, forward && { forward: (shard, record) => forward(table.name, shard, record) })]),
+    );
   }
 
   /** Runs an operation; `throttle` may leave some batch-write requests unprocessed. */

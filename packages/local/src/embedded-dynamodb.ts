@@ -11,6 +11,7 @@
 import { createRequire } from "node:module";
 import http from "node:http";
 import { randomUUID } from "node:crypto";
+import type { DynamoDBRecord } from "aws-lambda";
 import { listen, type LocalServer } from "./dynamo.js";
 import { ChangeCapture, type CapturedTable, type ChangeLog, type Reply, type Request } from "./dynamo-streams.js";
 import type { Throttle } from "./throttle.js";
@@ -72,9 +73,13 @@ export interface EmbeddedDynamoDbOptions {
   /** Stream shards per table. */
   streamShards: number;
   throttle?: Throttle;
+  /** Hands captured records on instead of keeping them (the emulator thread forwards them to the pollers' thread). */
+  forward?: (table: string, shardIndex: number, record: DynamoDBRecord) => void;
 }
 
 export interface EmbeddedDynamoDb extends LocalServer {
+  /** One DynamoDB JSON-protocol call (the X-Amz-Target operation and the body) without HTTP: what the endpoint answers. */
+  call(operation: string, body: string): Promise<Reply>;
   /** Each captured table's stream, by table name. */
   streams: Map<string, ChangeLog>;
 }
@@ -83,7 +88,7 @@ export async function startEmbeddedDynamoDb(options: EmbeddedDynamoDbOptions): P
   // Zero latency for table state changes: dynalite otherwise simulates CREATING for ~500 ms.
   const store = db.create({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const execute = (operation: string, request: Request) => executeOn(store, operation, request);
-  const capture = new ChangeCapture(execute, options.streams, options.region, options.streamShards);
+  const capture = new ChangeCapture(execute, options.streams, options.region, options.streamShards, options.forward);
 
   const serve = (operation: string, request: Request): Promise<Reply> => {
     const fault = options.throttle && DATA_OPERATIONS.has(operation) ? options.throttle.decide(operation === "BatchWriteItem") : "none";
@@ -91,27 +96,28 @@ export async function startEmbeddedDynamoDb(options: EmbeddedDynamoDbOptions): P
     return capture.run(operation, request, fault === "items" ? options.throttle : undefined);
   };
 
+  const call = async (operation: string, body: string): Promise<Reply> => {
+    let request: Request;
+    try {
+      request = JSON.parse(body || "null") as Request;
+    } catch {
+      return { status: 400, body: { __type: "com.amazon.coral.service#SerializationException" } };
+    }
+    if (!handlers.has(operation) || typeof request !== "object" || request === null) return { status: 400, body: { __type: "com.amazon.coral.service#UnknownOperationException" } };
+    return serve(operation, request).catch((error: unknown) => ({ status: 500, body: { __type: "com.amazonaws.dynamodb.v20120810#InternalServerError", message: String(error) } }));
+  };
+
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
       const operation = String(req.headers["x-amz-target"] ?? "").split(".")[1] ?? "";
-      let request: Request;
-      try {
-        request = JSON.parse(Buffer.concat(chunks).toString("utf8") || "null") as Request;
-      } catch {
-        return send(res, { status: 400, body: { __type: "com.amazon.coral.service#SerializationException" } });
-      }
-      if (!handlers.has(operation) || typeof request !== "object" || request === null)
-        return send(res, { status: 400, body: { __type: "com.amazon.coral.service#UnknownOperationException" } });
-      serve(operation, request).then(
-        (reply) => send(res, reply),
-        (error: unknown) => send(res, { status: 500, body: { __type: "com.amazonaws.dynamodb.v20120810#InternalServerError", message: String(error) } }),
-      );
+      void call(operation, Buffer.concat(chunks).toString("utf8")).then((reply) => send(res, reply));
     });
   });
   const local = await listen(server);
   return {
+    call,
     endpoint: local.endpoint,
     streams: capture.streams,
     close: async () => {

@@ -17,10 +17,11 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import http, { type ClientRequest } from "node:http";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Context } from "aws-lambda";
 import { mulberry32 } from "./generate/prng.js";
+import { prebuild } from "./prebuilt.mjs";
 
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -45,6 +46,8 @@ export class FunctionError extends Error {
 }
 
 interface Invocation {
+  /** The function's log name: where its log lines go (see logs.ts). */
+  logName: string;
   requestId: string;
   alive: boolean;
   requests: number;
@@ -55,6 +58,11 @@ interface Invocation {
 const invocations = new AsyncLocalStorage<Invocation>();
 let guarding = false;
 
+/** The log name of the function whose invocation is running here, if any. */
+export function currentFunction(): string | undefined {
+  return invocations.getStore()?.logName;
+}
+
 /** Installs the request guard once per process (only requests made inside an invocation are affected). */
 function guardRequests(): void {
   if (guarding) return;
@@ -62,14 +70,26 @@ function guardRequests(): void {
   const agent = http.Agent.prototype as unknown as { addRequest(request: ClientRequest, ...rest: unknown[]): void };
   const addRequest = agent.addRequest;
   agent.addRequest = function (this: unknown, request: ClientRequest, ...rest: unknown[]) {
-    const invocation = invocations.getStore();
-    if (invocation?.alive && invocation.crashAt !== undefined && invocation.requests >= invocation.crashAt)
-      invocation.die(new FunctionError("Runtime.ExitError", `injected crash at AWS request ${invocation.requests + 1}: Runtime exited with error: exit status 70`));
+    const refused = admitRequest();
     // A destroyed request still goes to the agent: that is where it reports its error, unwritten.
-    if (invocation && !invocation.alive) request.destroy(new Error(`Lambda invocation ${invocation.requestId} has ended`));
-    else if (invocation) invocation.requests += 1;
+    if (refused) request.destroy(refused);
     addRequest.call(this, request, ...rest);
   };
+}
+
+/**
+ * Every AWS request a function makes passes here before anything is sent (HTTP requests through
+ * the agent hook above, the local DynamoDB transport by calling it): the crash point may end the
+ * invocation now, and a dead invocation's request is refused with the error returned.
+ */
+export function admitRequest(): Error | undefined {
+  const invocation = invocations.getStore();
+  if (!invocation) return undefined;
+  if (invocation.alive && invocation.crashAt !== undefined && invocation.requests >= invocation.crashAt)
+    invocation.die(new FunctionError("Runtime.ExitError", `injected crash at AWS request ${invocation.requests + 1}: Runtime exited with error: exit status 70`));
+  if (!invocation.alive) return new Error(`Lambda invocation ${invocation.requestId} has ended`);
+  invocation.requests += 1;
+  return undefined;
 }
 
 export interface FunctionOptions {
@@ -77,6 +97,8 @@ export interface FunctionOptions {
   timeoutMs: number;
   memoryMb?: number;
   crashes?: CrashOptions;
+  /** Its log group's short name (default: the function name). */
+  logName?: string;
   /** How long a dead invocation's code may take to unwind before the next attempt starts. */
   unwindMs?: number;
 }
@@ -106,6 +128,7 @@ export class LocalFunction implements LambdaFunction {
     let die!: (error: FunctionError) => void;
     const death = new Promise<never>((_, reject) => (die = reject));
     const invocation: Invocation = {
+      logName: this.options.logName ?? this.name,
       requestId: randomUUID(),
       alive: true,
       requests: 0,
@@ -172,7 +195,11 @@ let containers = 0;
  */
 export async function importHandler(repoRoot: string, handlerPath: string): Promise<LambdaHandler> {
   const dot = handlerPath.lastIndexOf(".");
-  const file = join(repoRoot, `${handlerPath.slice(0, dot)}.ts`);
+  const source = join(repoRoot, `${handlerPath.slice(0, dot)}.ts`);
+  // From TypeScript sources (tsx, tests) the module loads as it is; a prebuilt runtime loads it
+  // bundled, as SST bundles it for Lambda.
+  const name = basename(source, ".ts");
+  const file = import.meta.url.endsWith(".ts") ? source : (await prebuild(`functions/${name}`, { [name]: source }, repoRoot))[name]!;
   const exportName = handlerPath.slice(dot + 1);
   const module = (await import(`${pathToFileURL(file).href}?container=${++containers}`)) as Record<string, unknown>;
   const handler = module[exportName];

@@ -4,6 +4,7 @@
  * purpose).
  */
 import { ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBRecord } from "aws-lambda";
 import type { BlobStore } from "@trip-pipeline/core/blob-store";
 import { FailedTrail } from "@trip-pipeline/core/failed-trail";
 import { TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
@@ -28,9 +29,34 @@ export async function pendingTrips(db: DynamoDBDocumentClient, tableName: string
     );
     for (const item of page.Items ?? []) {
       const tripId = String(item[partitionKey]);
-      (String(item[sortKey]).startsWith(SORT_KEY_PREFIX.completed) ? completed : raw).add(tripId);
+      const key = String(item[sortKey]);
+      // Only trip partitions count: the live KPI rows share the table.
+      if (key.startsWith(SORT_KEY_PREFIX.completed)) completed.add(tripId);
+      else if (key.startsWith(SORT_KEY_PREFIX.start) || key.startsWith(SORT_KEY_PREFIX.end)) raw.add(tripId);
     }
     startKey = page.LastEvaluatedKey;
   } while (startKey);
   return [...raw].filter((tripId) => !completed.has(tripId) && !anomalies.has(tripId)).sort();
+}
+
+/**
+ * Trips waiting for a partner while a run goes on, from the table's stream: trips with raw
+ * items stored (an anomaly's stay until the report tells them apart).
+ */
+export class LivePending {
+  private readonly rawItems = new Map<string, number>();
+
+  get count(): number {
+    return this.rawItems.size;
+  }
+
+  observe(record: DynamoDBRecord): void {
+    const keys = record.dynamodb?.Keys;
+    const tripId = keys?.[TRIP_TABLE.partitionKey]?.S;
+    const sortKey = keys?.[TRIP_TABLE.sortKey]?.S ?? "";
+    if (!tripId || !(sortKey.startsWith(SORT_KEY_PREFIX.start) || sortKey.startsWith(SORT_KEY_PREFIX.end))) return;
+    const count = (this.rawItems.get(tripId) ?? 0) + (record.eventName === "INSERT" ? 1 : record.eventName === "REMOVE" ? -1 : 0);
+    if (count > 0) this.rawItems.set(tripId, count);
+    else this.rawItems.delete(tripId);
+  }
 }

@@ -1,24 +1,25 @@
 /**
- * The embedded local AWS behind `pnpm start`: dynalite and kinesalite in this process, a folder
- * for the bucket, the table and stream created from pipeline-spec (the definition the stacks
- * deploy), DynamoDB Streams captured in front of dynalite, and the event-source mappings
+ * The embedded local AWS behind `pnpm start`: dynalite and kinesalite in a thread of their own
+ * (emulator-host.ts), a folder for the bucket, the table and stream created from pipeline-spec
+ * (the definition the stacks deploy), DynamoDB Streams captured in front of dynalite, and the
+ * event-source mappings
  * of CONSUMERS invoking the same handler modules Lambda runs.
  */
 import { mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import { APP_NAME, DEFAULT_REGION } from "@trip-pipeline/core/app";
-import { createDocumentClient, createDynamoDbClient, createKinesisClient } from "@trip-pipeline/core/aws/clients";
+import { createDocumentClient, createDynamoDbClient, createKinesisClient, setLocalDynamoDb } from "@trip-pipeline/core/aws/clients";
 import { FolderBlobStore } from "@trip-pipeline/core/blob-store";
 import { createLogger, type Logger } from "@trip-pipeline/core/logger";
 import { CONSUMER_FUNCTION, CONSUMERS, streamShardCount, TRIP_STREAM, TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
-import { createTripTable, type LocalServer } from "./dynamo.js";
+import { createTripTable } from "./dynamo.js";
 import type { ChangeLog } from "./dynamo-streams.js";
-import { startEmbeddedDynamoDb } from "./embedded-dynamodb.js";
+import { dynamoDbTransport } from "./dynamodb-transport.js";
+import { EmulatorThread } from "./emulator-host.js";
 import { EventSourceMapping, type MappingStats } from "./event-source.js";
-import { Throttle, type ThrottleOptions } from "./throttle.js";
-import { createTripStream, startLocalKinesis } from "./kinesis.js";
-import { startKinesisThrottle } from "./kinesis-throttle.js";
+import type { ThrottleOptions } from "./throttle.js";
+import { createTripStream } from "./kinesis.js";
 import { importHandler, LocalFunction, type CrashOptions } from "./lambda.js";
 import { changeLogSource, kinesisSource } from "./shard-readers.js";
 
@@ -85,8 +86,7 @@ export class LocalAws {
     readonly kinesisEndpoint: string,
     /** The table's stream (the matcher's event source). */
     readonly changes: ChangeLog,
-    private readonly servers: LocalServer[],
-    private readonly throttle: Throttle | undefined,
+    private readonly emulators: EmulatorThread,
     readonly logger: Logger,
   ) {
     ({ bucketDir: this.bucketDir, dlqDir: this.dlqDir } = runFolders(root));
@@ -102,32 +102,30 @@ export class LocalAws {
     await Promise.all([bucketDir, dlqDir].map((folder) => rm(folder, { recursive: true, force: true })));
     await mkdir(bucketDir, { recursive: true });
 
-    const throttle = options.throttle && new Throttle(options.throttle);
-    const servers: LocalServer[] = [];
+    const emulators = await EmulatorThread.start({
+      region,
+      streamShards: options.streamShards ?? 4,
+      streams: [{ name: TRIP_TABLE.name, partitionKey: TRIP_TABLE.partitionKey, sortKey: TRIP_TABLE.sortKey, viewType: TRIP_TABLE.streamView }],
+      throttle: options.throttle,
+    });
+    // Every DynamoDB client of this endpoint made in this process from now on (the handlers', the
+    // runner's) skips HTTP; until close().
+    setLocalDynamoDb({ endpoint: emulators.dynamodbEndpoint, requestHandler: dynamoDbTransport(emulators) });
+    // Setup calls are control-plane calls, never throttled.
+    const setup = createDynamoDbClient({ endpoint: emulators.dynamodbEndpoint, region });
+    const kinesisSetup = createKinesisClient({ endpoint: emulators.kinesisEndpoint, region });
     try {
-      const dynamodb = await startEmbeddedDynamoDb({
-        region,
-        streamShards: options.streamShards ?? 4,
-        streams: [{ name: TRIP_TABLE.name, partitionKey: TRIP_TABLE.partitionKey, sortKey: TRIP_TABLE.sortKey, viewType: TRIP_TABLE.streamView }],
-        throttle,
-      });
-      servers.push(dynamodb);
-      const setup = createDynamoDbClient({ endpoint: dynamodb.endpoint, region });
       await createTripTable(setup, TRIP_TABLE.name);
-      setup.destroy();
-
-      const kinesalite = await startLocalKinesis();
-      servers.push(kinesalite);
-      const kinesisSetup = createKinesisClient({ endpoint: kinesalite.endpoint, region });
       await createTripStream(kinesisSetup, options.kinesisShards ?? streamShardCount(LOCAL_STAGE), TRIP_STREAM.name);
-      kinesisSetup.destroy();
-      const kinesisEndpoint = throttle ? await startKinesisThrottle(kinesalite.endpoint, throttle).then((proxy) => (servers.push(proxy), proxy.endpoint)) : kinesalite.endpoint;
-
-      return new LocalAws(root, region, dynamodb.endpoint, kinesisEndpoint, dynamodb.streams.get(TRIP_TABLE.name)!, servers, throttle, logger);
     } catch (error) {
-      await Promise.all(servers.map((server) => server.close()));
+      setLocalDynamoDb(undefined);
+      await emulators.close();
       throw error;
+    } finally {
+      setup.destroy();
+      kinesisSetup.destroy();
     }
+    return new LocalAws(root, region, emulators.dynamodbEndpoint, emulators.kinesisEndpoint, emulators.streams.get(TRIP_TABLE.name)!, emulators, logger);
   }
 
   /** The deployed functions' environment, pointed at this local AWS (see packages/functions/src/environment.ts). */
@@ -162,6 +160,7 @@ export class LocalAws {
         region: this.region,
         timeoutMs: options.timeoutMs ?? CONSUMER_FUNCTION.timeoutSeconds * 1000,
         memoryMb: CONSUMER_FUNCTION.memoryMb,
+        logName: consumer,
         // Each function crashes on its own seeded schedule.
         ...(options.crashes && { crashes: { ...options.crashes, seed: options.crashes.seed + index } }),
       });
@@ -190,12 +189,15 @@ export class LocalAws {
    */
   async drain(): Promise<void> {
     for (;;) {
+      // Every write already answered has its stream record here before activity is counted.
+      await this.emulators.sync();
       const before = this.activity();
       await Promise.all(this.mappings.map((mapping) => mapping.nextIdle()));
+      await this.emulators.sync();
       if (this.activity() === before) break;
     }
     // What comes next (the KPI job, the report) is the batch side, outside the fault run.
-    this.throttle?.stop();
+    this.emulators.stopThrottle();
   }
 
   private activity(): number {
@@ -207,7 +209,7 @@ export class LocalAws {
       consumers: Object.fromEntries(this.mappings.map((mapping, i) => [mapping.options.consumer, { ...mapping.stats, ...this.functions[i]!.stats }])),
       streamRecords: this.changes.size,
       changesByKind: { ...this.changes.byKind },
-      throttled: { ...(this.throttle?.counts ?? { requests: 0, items: 0 }) },
+      throttled: { ...this.emulators.throttled },
     };
   }
 
@@ -215,7 +217,8 @@ export class LocalAws {
     await Promise.all(this.mappings.map((mapping) => mapping.stop()));
     this.db.destroy();
     this.kinesis.destroy();
-    for (const server of [...this.servers].reverse()) await server.close();
+    setLocalDynamoDb(undefined);
+    await this.emulators.close();
     if (!options.keepData) await Promise.all([this.bucketDir, this.dlqDir].map((folder) => rm(folder, { recursive: true, force: true })));
   }
 }

@@ -1,5 +1,5 @@
 /** AWS SDK clients, configured once for Lambda and for the embedded local AWS alike. */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
@@ -26,8 +26,26 @@ function base(options: ClientOptions) {
   };
 }
 
+/**
+ * The embedded local AWS may hand DynamoDB calls to its emulator without HTTP (see
+ * packages/local/src/emulator-host.ts): clients of its endpoint made in this process then use
+ * its request handler. A global symbol, so that every copy of this module sees it: bundled
+ * handlers carry their own.
+ */
+const LOCAL_DYNAMODB = Symbol.for("trip-pipeline.local-dynamodb");
+export interface LocalDynamoDb {
+  endpoint: string;
+  requestHandler: NonNullable<DynamoDBClientConfig["requestHandler"]>;
+}
+
+export function setLocalDynamoDb(local: LocalDynamoDb | undefined): void {
+  (globalThis as Record<symbol, unknown>)[LOCAL_DYNAMODB] = local;
+}
+
 export function createDynamoDbClient(options: ClientOptions = {}): DynamoDBClient {
-  return new DynamoDBClient(base(options));
+  const local = (globalThis as Record<symbol, unknown>)[LOCAL_DYNAMODB] as LocalDynamoDb | undefined;
+  const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_DYNAMODB;
+  return new DynamoDBClient({ ...base(options), ...(local && endpoint === local.endpoint && { requestHandler: local.requestHandler }) });
 }
 
 /** Numbers come back wrapped (exact decimal text), never as binary floats. */

@@ -1,0 +1,163 @@
+/**
+ * The embedded emulators in a thread of their own: storage work (dynalite, its stream capture,
+ * kinesalite) runs on the second core while handler and SDK work runs here. Clients reach the
+ * emulators over loopback HTTP exactly as before; the captured DynamoDB stream comes across as
+ * messages into a copy of each ChangeLog on this side, which the pollers read.
+ *
+ * Exactness: records are made in the emulator thread under the item locks, in write order, and
+ * arrive here in that order. `sync()` returns once every record made before the call is here,
+ * so a poller that found the stream empty after a sync has seen every write completed before it.
+ */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { DynamoDBRecord } from "aws-lambda";
+import { ChangeLog, type CapturedTable } from "./dynamo-streams.js";
+import type { ThrottleOptions } from "./throttle.js";
+
+export interface EmulatorThreadOptions {
+  region: string;
+  /** Tables whose changes are captured on a stream. */
+  streams: readonly CapturedTable[];
+  /** Stream shards per table. */
+  streamShards: number;
+  /** Throttling of both emulators' data-plane calls (fault runs), one seeded sequence. */
+  throttle?: ThrottleOptions;
+}
+
+export type ThrottleCounts = { requests: number; items: number };
+/** A DynamoDB answer: HTTP status and the JSON body. */
+export type DynamoDbReply = { status: number; body: string };
+
+export type HostMessage = { type: "sync"; id: number } | { type: "call"; id: number; operation: string; body: string } | { type: "stop-throttle" } | { type: "close" };
+export type ThreadMessage =
+  | { type: "ready"; dynamodbEndpoint: string; kinesisEndpoint: string; streamArns: Record<string, string> }
+  | { type: "records"; records: [table: string, shard: number, record: DynamoDBRecord][] }
+  | { type: "synced"; id: number; throttled: ThrottleCounts }
+  | { type: "reply"; id: number; status: number; body: string }
+  | { type: "closed" };
+
+export class EmulatorThread {
+  /** Throttled calls and items so far (as of the last sync). */
+  throttled: ThrottleCounts = { requests: 0, items: 0 };
+  /** Syncs and calls waiting for their answer, by id. */
+  private readonly waiting = new Map<number, { resolve(reply?: DynamoDbReply): void; reject(error: Error): void }>();
+  private nextId = 0;
+  private failure: Error | undefined;
+  private closing: (() => void) | undefined;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly dynamodbEndpoint: string,
+    readonly kinesisEndpoint: string,
+    /** Each captured table's stream, as the pollers read it. */
+    readonly streams: Map<string, ChangeLog>,
+  ) {}
+
+  static async start(options: EmulatorThreadOptions): Promise<EmulatorThread> {
+    const worker = spawn(options);
+    const listeners: Record<"error" | "exit" | "message", (...args: any[]) => void> = { error: () => {}, exit: () => {}, message: () => {} };
+    const ready = await new Promise<Extract<ThreadMessage, { type: "ready" }>>((resolve, reject) => {
+      listeners.error = reject;
+      listeners.exit = (code: number) => reject(new Error(`the emulator thread exited with code ${code} before it was ready`));
+      listeners.message = (message: ThreadMessage) => (message.type === "ready" ? resolve(message) : reject(new Error(`unexpected ${message.type} from the emulator thread`)));
+      for (const [event, listener] of Object.entries(listeners)) worker.once(event, listener);
+    }).finally(() => {
+      // Only these: the worker's own listeners wire its message port.
+      for (const [event, listener] of Object.entries(listeners)) worker.off(event, listener);
+    });
+    const streams = new Map(options.streams.map((table) => [table.name, new ChangeLog(table, options.region, options.streamShards, { arn: ready.streamArns[table.name] })]));
+    const thread = new EmulatorThread(worker, ready.dynamodbEndpoint, ready.kinesisEndpoint, streams);
+    worker.on("message", (message: ThreadMessage) => thread.receive(message));
+    worker.on("error", (error) => thread.fail(error));
+    worker.on("exit", (code) => {
+      if (thread.closing) thread.closing();
+      else thread.fail(new Error(`the emulator thread exited with code ${code}`));
+    });
+    return thread;
+  }
+
+  /** Resolves once every stream record made before this call is in `streams`. */
+  async sync(): Promise<void> {
+    await this.ask((id) => ({ type: "sync", id }));
+  }
+
+  /**
+   * One DynamoDB call, handed to the emulator without HTTP: no sockets, no request parsing on
+   * either side. Its stream records arrive before its answer.
+   */
+  async callDynamoDb(operation: string, body: string): Promise<DynamoDbReply> {
+    return (await this.ask((id) => ({ type: "call", id, operation, body })))!;
+  }
+
+  private ask(message: (id: number) => HostMessage): Promise<DynamoDbReply | undefined> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage(message(id));
+    });
+  }
+
+  stopThrottle(): void {
+    this.worker.postMessage({ type: "stop-throttle" } satisfies HostMessage);
+  }
+
+  async close(): Promise<void> {
+    if (this.failure) return;
+    await new Promise<void>((resolve) => {
+      this.closing = resolve;
+      this.worker.postMessage({ type: "close" } satisfies HostMessage);
+    });
+  }
+
+  private receive(message: ThreadMessage): void {
+    switch (message.type) {
+      case "records":
+        for (const [table, shard, record] of message.records) this.streams.get(table)!.receive(shard, [record]);
+        break;
+      case "synced":
+        this.throttled = message.throttled;
+        this.answer(message.id);
+        break;
+      case "reply":
+        this.answer(message.id, { status: message.status, body: message.body });
+        break;
+      case "closed":
+        void this.worker.terminate();
+        break;
+    }
+  }
+
+  private answer(id: number, reply?: DynamoDbReply): void {
+    this.waiting.get(id)?.resolve(reply);
+    this.waiting.delete(id);
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    // Pending syncs would wait forever; sync() rejects from now on.
+    for (const { reject } of this.waiting.values()) reject(error);
+    this.waiting.clear();
+  }
+}
+
+/**
+ * Prebuilt, the thread runs the bundle next to this one; from TypeScript sources (tests, tsx)
+ * it loads tsx first, since a worker does not inherit the parent's module hooks.
+ */
+function spawn(options: EmulatorThreadOptions): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith(".ts")) return new Worker(new URL("./emulator-thread.mjs", here), { workerData: options });
+  const tsx = pathToFileURL(esmEntry(createRequire(here).resolve("tsx/package.json"), "./esm/api")).href;
+  const entry = new URL("./emulator-thread.ts", here).href;
+  return new Worker(`import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`, { eval: true, workerData: options });
+}
+
+/** A package's ESM file for a subpath, from its exports map (require.resolve gives the CommonJS one). */
+function esmEntry(packageJson: string, subpath: string): string {
+  const { exports } = JSON.parse(readFileSync(packageJson, "utf8")) as { exports: Record<string, { import: { default: string } }> };
+  return join(dirname(packageJson), exports[subpath]!.import.default);
+}

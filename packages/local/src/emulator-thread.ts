@@ -1,0 +1,83 @@
+/**
+ * The emulator thread: dynalite with its stream capture and kinesalite (with the throttling
+ * proxy on fault runs) serve here, on their own core, while the handlers and their SDK clients
+ * run on the main thread (see emulator-host.ts for the protocol). Captured stream records are
+ * forwarded in the order they are made.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import type { DynamoDBRecord } from "aws-lambda";
+import { startEmbeddedDynamoDb } from "./embedded-dynamodb.js";
+import type { EmulatorThreadOptions, HostMessage, ThreadMessage } from "./emulator-host.js";
+import { startKinesisThrottle } from "./kinesis-throttle.js";
+import { startLocalKinesis } from "./kinesis.js";
+import type { LocalServer } from "./dynamo.js";
+import { Throttle } from "./throttle.js";
+
+const port = parentPort!;
+const options = workerData as EmulatorThreadOptions;
+const post = (message: ThreadMessage) => port.postMessage(message);
+
+// Records go out in batches (one message per turn of the event loop), in the order they were made.
+let outbox: [table: string, shard: number, record: DynamoDBRecord][] = [];
+let scheduled = false;
+function flush(): void {
+  scheduled = false;
+  if (outbox.length === 0) return;
+  post({ type: "records", records: outbox });
+  outbox = [];
+}
+
+const throttle = options.throttle && new Throttle(options.throttle);
+const servers: LocalServer[] = [];
+const dynamodb = await startEmbeddedDynamoDb({
+  region: options.region,
+  streamShards: options.streamShards,
+  streams: options.streams,
+  throttle,
+  forward: (table, shard, record) => {
+    outbox.push([table, shard, record]);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  },
+});
+servers.push(dynamodb);
+const kinesalite = await startLocalKinesis();
+servers.push(kinesalite);
+const proxy = throttle && (await startKinesisThrottle(kinesalite.endpoint, throttle));
+if (proxy) servers.push(proxy);
+
+port.on("message", (message: HostMessage) => {
+  switch (message.type) {
+    case "sync":
+      // Every record made before this message arrived goes out before the answer.
+      flush();
+      post({ type: "synced", id: message.id, throttled: { ...(throttle?.counts ?? { requests: 0, items: 0 }) } });
+      break;
+    case "call":
+      void dynamodb.call(message.operation, message.body).then((reply) => {
+        // The call's stream records go out first.
+        flush();
+        post({ type: "reply", id: message.id, status: reply.status, body: JSON.stringify(reply.body) });
+      });
+      break;
+    case "stop-throttle":
+      throttle?.stop();
+      break;
+    case "close":
+      flush();
+      void Promise.all([...servers].reverse().map((server) => server.close())).then(() => {
+        post({ type: "closed" });
+        port.close();
+      });
+      break;
+  }
+});
+
+post({
+  type: "ready",
+  dynamodbEndpoint: dynamodb.endpoint,
+  kinesisEndpoint: proxy?.endpoint ?? kinesalite.endpoint,
+  streamArns: Object.fromEntries([...dynamodb.streams].map(([table, log]) => [table, log.arn])),
+});
