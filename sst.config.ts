@@ -1,6 +1,7 @@
 import type { SSTConfig } from "sst";
 import { Pipeline } from "./stacks/Pipeline";
 import { Analytics } from "./stacks/Analytics";
+import { applyRemovalPolicies } from "./stacks/removal";
 
 export default {
   config(input) {
@@ -10,9 +11,10 @@ export default {
     };
   },
   stacks(app) {
-    // Production data outlives a `sst remove`; every other stage is disposable.
-    app.setDefaultRemovalPolicy(app.stage === "prod" ? "retain" : "destroy");
-    app.setDefaultFunctionProps({ runtime: "nodejs20.x", architecture: "arm_64", tracing: "active" });
+    // Prod keeps its data stores (RetainExceptOnCreate) and nothing else; other stages keep nothing.
+    applyRemovalPolicies(app, app.stage);
+    // Lambda runs Node 22 (nodejs20.x is deprecated); local tooling still runs on Node 20.
+    app.setDefaultFunctionProps({ runtime: "nodejs22.x", architecture: "arm_64", tracing: "active" });
     app.stack(Pipeline).stack(Analytics);
   },
 } satisfies SSTConfig;

@@ -2,7 +2,7 @@ import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, test } from "vitest";
 import { Analytics } from "../Analytics";
 import { Pipeline } from "../Pipeline";
-import { synthesize } from "./synth";
+import { synthesize } from "../synth";
 
 let analytics: Template;
 let pipeline: Template;

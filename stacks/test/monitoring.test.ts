@@ -13,7 +13,7 @@ import { AnyPrincipal, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { beforeAll, describe, expect, test } from "vitest";
 import { CONSUMERS } from "../../packages/core/src/pipeline-spec";
-import { synthesize } from "./synth";
+import { synthesize } from "../synth";
 import { Analytics } from "../Analytics";
 import { Pipeline } from "../Pipeline";
 import { addGlueJobFailureAlarm, addPipelineMonitoring, MATCHER_LOG_METRICS, METRIC_NAMESPACE, THRESHOLDS } from "../monitoring";

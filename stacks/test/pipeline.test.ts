@@ -2,7 +2,7 @@ import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, test } from "vitest";
 import { CONSUMERS, MATCHER_FILTER, kinesisEventTypeFilter, streamShardCount } from "../../packages/core/src/pipeline-spec";
 import { Pipeline } from "../Pipeline";
-import { synthesize, type SynthesizedApp } from "./synth";
+import { synthesize, type SynthesizedApp } from "../synth";
 
 let app: SynthesizedApp;
 let template: Template;
