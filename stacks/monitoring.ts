@@ -120,8 +120,8 @@ export function addPipelineMonitoring(stack: Stack, { stream, table, consumers, 
         detail: { object: { key: [{ prefix: `${FAILED_BATCH_PREFIX}${mappings[name].eventSourceMappingId}/` }] } },
       },
     });
-    const stored = new Metric({ namespace: "AWS/Events", metricName: "TriggeredRules", dimensionsMap: { RuleName: failedBatches.ruleName }, statistic: "Sum", period: Duration.minutes(5), label: name });
-    failedBatchMetrics.push(stored);
+    const stored = new Metric({ namespace: "AWS/Events", metricName: "TriggeredRules", dimensionsMap: { RuleName: failedBatches.ruleName }, statistic: "Sum", period: Duration.minutes(5) });
+    failedBatchMetrics.push(stored.with({ label: name }));
     alarm(`${name}FailedBatchAlarm`, {
       alarmDescription: `${name} gave up on stream records: the batch and its records are in the bucket under ${FAILED_BATCH_PREFIX}; replay with pnpm redrive. Runbook: docs/runbook.md#failed-batches`,
       metric: stored,
