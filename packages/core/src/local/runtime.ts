@@ -10,7 +10,7 @@ import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import { createDocumentClient, createDynamoDbClient, createKinesisClient } from "../aws/clients.js";
 import { FolderBlobStore } from "../blob-store.js";
 import { createLogger, type Logger } from "../logger.js";
-import { CONSUMER_FUNCTION, CONSUMERS, kinesisEventTypeFilter, MATCHER_FILTER, streamShardCount, TRIP_STREAM, TRIP_TABLE } from "../pipeline-spec.js";
+import { CONSUMER_FUNCTION, CONSUMERS, FAILED_BATCH_PREFIX, kinesisEventTypeFilter, MATCHER_FILTER, streamShardCount, TRIP_STREAM, TRIP_TABLE } from "../pipeline-spec.js";
 import { createTripTable, type LocalServer } from "./dynamo.js";
 import type { ChangeLog } from "./dynamo-streams.js";
 import { startEmbeddedDynamoDb } from "./embedded-dynamodb.js";
@@ -29,7 +29,7 @@ const APP = "trip-pipeline";
 export const LOCAL_STAGE = "local";
 
 export interface LocalAwsOptions {
-  /** The run's folder: the bucket in `bucket/`, the consumers' on-failure destination in `dlq/`. Emptied at start. */
+  /** The run's folder: the bucket in `bucket/` (failed batches under bucket/aws/lambda/, as Lambda writes them). Emptied at start. */
   root: string;
   region?: string;
   /** Shards of the Kinesis stream; default as deployed for a non-prod stage (streamShardCount). */
@@ -150,7 +150,8 @@ export class LocalAws {
    */
   async startConsumers(options: ConsumerOptions): Promise<void> {
     Object.assign(process.env, this.handlerEnvironment());
-    const dlq = new FolderBlobStore(this.dlqDir);
+    // The on-failure destination is the bucket, as deployed (Pipeline.ts).
+    const dlq = new FolderBlobStore(this.bucketDir);
     for (const [index, consumer] of CONSUMER_NAMES.entries()) {
       const spec = CONSUMERS[consumer];
       const handler = await importHandler(options.repoRoot, options.handlers?.[consumer] ?? spec.handler);
@@ -215,7 +216,8 @@ export class LocalAws {
   }
 }
 
-/** The run's folders: the bucket and the consumers' on-failure destination. */
+/** The run's folders: the bucket, and inside it where the consumers' failed batches land. */
 function runFolders(root: string) {
-  return { bucketDir: join(root, "bucket"), dlqDir: join(root, "dlq") };
+  const bucketDir = join(root, "bucket");
+  return { bucketDir, dlqDir: join(bucketDir, ...FAILED_BATCH_PREFIX.split("/").filter(Boolean)) };
 }
