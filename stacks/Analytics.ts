@@ -59,7 +59,8 @@ export function Analytics({ stack, app }: StackContext) {
     encryptionConfiguration: {
       cloudWatchEncryption: { cloudWatchEncryptionMode: "SSE-KMS", kmsKeyArn: key.keyArn },
       s3Encryptions: [{ s3EncryptionMode: "SSE-KMS", kmsKeyArn: key.keyArn }],
-      jobBookmarksEncryption: { jobBookmarksEncryptionMode: "DISABLED" },
+      // Bookmarks are off (--job-bookmark-option), but encrypted should they ever be turned on.
+      jobBookmarksEncryption: { jobBookmarksEncryptionMode: "CSE-KMS", kmsKeyArn: key.keyArn },
     },
   });
   const glueLogKey = new PolicyStatement({
