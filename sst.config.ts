@@ -1,6 +1,7 @@
 import type { SSTConfig } from "sst";
 import { Pipeline } from "./stacks/Pipeline";
 import { Analytics } from "./stacks/Analytics";
+import { applyPermissionsBoundary } from "./stacks/boundary";
 import { applyRemovalPolicies } from "./stacks/removal";
 
 export default {
@@ -13,6 +14,8 @@ export default {
   stacks(app) {
     // Prod keeps its data stores (RetainExceptOnCreate) and nothing else; other stages keep nothing.
     applyRemovalPolicies(app, app.stage);
+    // Every role carries the account's permissions boundary (docs/deploy.md).
+    applyPermissionsBoundary(app);
     // Lambda runs Node 22 (nodejs20.x is deprecated); local tooling still runs on Node 20.
     app.setDefaultFunctionProps({ runtime: "nodejs22.x", architecture: "arm_64", tracing: "active" });
     app.stack(Pipeline).stack(Analytics);

@@ -11,6 +11,7 @@ import { CONSUMERS, FAILED_BATCH_PREFIX, REDRIVEN_PREFIX } from "../../packages/
 import { ACCESS } from "../access";
 import { sparkOutputKeys } from "../Analytics";
 import { RETENTION_DAYS } from "../lifecycle";
+import { PERMISSIONS_BOUNDARY } from "../boundary";
 import { DATA_STORE_TYPES } from "../removal";
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string; DependsOn?: string[] };
@@ -89,6 +90,12 @@ describe("2. least privilege", () => {
       const [, fn] = ofType("AWS::Lambda::Function").find(([, f]) => f.Properties.Handler === spec.handler)!;
       expect(Object.keys(fn.Properties.Environment.Variables)).toEqual(expect.arrayContaining(["SST_Table_tableName_TripData", "SST_Bucket_bucketName_AnalyticsBucket"]));
     }
+  });
+
+  test("every role carries the account's permissions boundary", () => {
+    const roles = ofType("AWS::IAM::Role");
+    expect(roles.length).toBeGreaterThan(5);
+    for (const [id, role] of roles) expect(JSON.stringify(role.Properties.PermissionsBoundary), id).toContain(`:policy/${PERMISSIONS_BOUNDARY}"`);
   });
 
   test("the prod table has deletion protection", () => {
