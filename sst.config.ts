@@ -3,12 +3,13 @@ import { Pipeline } from "./stacks/Pipeline";
 import { Analytics } from "./stacks/Analytics";
 import { applyPermissionsBoundary } from "./stacks/boundary";
 import { applyRemovalPolicies } from "./stacks/removal";
+import { APP_NAME, DEFAULT_REGION } from "./packages/core/src/app";
 
 export default {
   config(input) {
     return {
-      name: "trip-pipeline",
-      region: input.region ?? "eu-north-1",
+      name: APP_NAME,
+      region: input.region ?? DEFAULT_REGION,
     };
   },
   stacks(app) {

@@ -2,7 +2,7 @@
  * pnpm gen-data: deterministic trip_start.csv / trip_end.csv with the real exports' columns,
  * invalid rows, duplicates, orphans and anomalies. The defaults reproduce the committed data/.
  */
-import { parseStartDate, writeTripFiles } from "@trip-pipeline/core";
+import { parseStartDate, writeTripFiles } from "@trip-pipeline/local/generate";
 import { intOption, parseCli, runWhenMain, UsageError } from "./lib/cli.js";
 
 export const USAGE = `usage: pnpm gen-data [--trips N] [--days D] [--seed S] [--out DIR] [--start-date YYYY-MM-DD]

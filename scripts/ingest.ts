@@ -6,7 +6,9 @@
  * 2 some valid rows failed delivery (they are in the failed trail: `pnpm replay-failed`);
  * 1 usage error, unreadable file, missing column or unreachable stream (nothing is trailed for it).
  */
-import { createLogger, FailedTrail, ingestFiles, TRIP_STREAM, type IngestSummary } from "@trip-pipeline/core";
+import { createLogger, FailedTrail, TRIP_STREAM } from "@trip-pipeline/core";
+import { DEFAULT_REGION } from "@trip-pipeline/core/app";
+import { ingestFiles, type IngestSummary } from "@trip-pipeline/core/ingest";
 import { intOption, parseCli, runWhenMain, UsageError } from "./lib/cli.js";
 import { createProgressBar } from "./lib/progress.js";
 import { formatTable, reasonsCell } from "./lib/table.js";
@@ -19,7 +21,7 @@ export const USAGE = `usage: pnpm ingest --start-file F --end-file F [--stage S 
   --endpoint URL                 a local Kinesis (pnpm start's embedded AWS)
   --stream NAME                  with --endpoint: the stream (default ${TRIP_STREAM.name})
   --trail-dir DIR                with --endpoint: the local bucket folder for failed/ (default .local/bucket)
-  --region R                     with --stage: AWS region (default AWS_REGION or eu-north-1)
+  --region R                     with --stage: AWS region (default AWS_REGION or ${DEFAULT_REGION})
   --concurrency N                PutRecords calls in flight (default 2 per shard, 2 to 16)
   --dry-run                      validate and count only: nothing is sent or written
   --json                         print exactly one JSON summary on stdout (logs stay on stderr)

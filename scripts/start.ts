@@ -1,6 +1,6 @@
 /**
  * pnpm start: the whole pipeline offline, in this process, on an embedded local AWS (see
- * packages/core/src/local/runtime.ts): ingest into Kinesis, the two stream consumers and the
+ * packages/local/src/runtime.ts): ingest into Kinesis, the two stream consumers and the
  * matcher run by the local event-source runtime with the deployed handler modules, then the KPI
  * job once every stream is drained. Prints the KPIs, the ingest summary, pending trips,
  * anomalies and where the outputs are; `--json` prints one JSON document on stdout instead.
@@ -10,10 +10,12 @@
  */
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createLogger, FailedTrail, FolderBlobStore, ingestFiles, KinesisRecordSink, type DailyKpi, type IngestSummary } from "@trip-pipeline/core";
-import { runLocalKpiJob } from "@trip-pipeline/core/local/kpi-job";
-import { anomalyTrips, pendingTrips } from "@trip-pipeline/core/local/outcome";
-import { LocalAws, type LocalAwsStats } from "@trip-pipeline/core/local/runtime";
+import { createLogger, FailedTrail, FolderBlobStore } from "@trip-pipeline/core";
+import { ingestFiles, KinesisRecordSink, type IngestSummary } from "@trip-pipeline/core/ingest";
+import type { DailyKpi } from "@trip-pipeline/core/kpi";
+import { runLocalKpiJob } from "@trip-pipeline/local/kpi-job";
+import { anomalyTrips, pendingTrips } from "@trip-pipeline/local/outcome";
+import { LocalAws, type LocalAwsStats } from "@trip-pipeline/local/runtime";
 import { table as ingestTable } from "./ingest.js";
 import { intOption, parseCli, runWhenMain, UsageError } from "./lib/cli.js";
 import { formatTable } from "./lib/table.js";

@@ -6,6 +6,7 @@ import { Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { App, getStack } from "sst/constructs";
 import { initProject } from "sst/project.js";
+import { APP_NAME, DEFAULT_REGION } from "../packages/core/src/app";
 import config from "../sst.config";
 
 export interface SynthesizedApp {
@@ -17,7 +18,7 @@ export interface SynthesizedApp {
 export async function synthesize(stage = "test"): Promise<SynthesizedApp> {
   // A stage must be given: without one sst asks for a personal stage name on stdin.
   await initProject({ stage });
-  const app = new App({ mode: "deploy", stage, name: "trip-pipeline", region: "eu-north-1" });
+  const app = new App({ mode: "deploy", stage, name: APP_NAME, region: DEFAULT_REGION });
   config.stacks(app);
   await app.finish();
   return {

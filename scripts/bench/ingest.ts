@@ -20,23 +20,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import {
-  defaultConcurrency,
-  encodeWireEvent,
-  FailedTrail,
-  FolderBlobStore,
-  ingestFiles,
-  KINESIS_LIMITS,
-  KinesisRecordSink,
-  readCsvRows,
-  REQUIRED_FIELDS,
-  validateEvent,
-  writeTripFiles,
-  type RecordSink,
-  type SinkRecord,
-} from "@trip-pipeline/core";
+import { encodeWireEvent, FailedTrail, FolderBlobStore, REQUIRED_FIELDS, validateEvent } from "@trip-pipeline/core";
+import { readCsvRows } from "@trip-pipeline/core/csv";
+import { defaultConcurrency, ingestFiles, KINESIS_LIMITS, KinesisRecordSink, type RecordSink, type SinkRecord } from "@trip-pipeline/core/ingest";
+import { writeTripFiles } from "@trip-pipeline/local/generate";
 import { createKinesisClient } from "@trip-pipeline/core/aws/clients";
-import { createTripStream } from "@trip-pipeline/core/local/kinesis";
+import { createTripStream } from "@trip-pipeline/local/kinesis";
 import { intOption, parseCli } from "../lib/cli.js";
 
 export interface BenchIngestOptions {

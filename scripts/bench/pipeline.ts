@@ -7,8 +7,8 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeTripFiles } from "@trip-pipeline/core";
-import { measureCeiling } from "@trip-pipeline/core/local/ceiling";
+import { writeTripFiles } from "@trip-pipeline/local/generate";
+import { measureCeiling } from "@trip-pipeline/local/ceiling";
 import { run } from "../start.js";
 
 const REAL_SAMPLE = process.env.TRIP_PIPELINE_SAMPLE_DIR ?? join(import.meta.dirname, "..", "..", "..", "shared", "data", "lab7");

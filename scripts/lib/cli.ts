@@ -1,7 +1,7 @@
 /** What every script CLI shares: parseArgs with usage errors, number options, exit codes. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { pathToFileURL } from "node:url";
-import { MissingColumnsError } from "@trip-pipeline/core";
+import { MissingColumnsError } from "@trip-pipeline/core/csv";
 
 /** A mistake in how the command was called: printed with the usage, exit code 1. */
 export class UsageError extends Error {

@@ -2,7 +2,7 @@
  * The embedded Kinesis in a process of its own, for benchmarks: the emulator then gets its own
  * core instead of sharing the measured process's. Prints {"endpoint": URL} and serves until killed.
  */
-import { startLocalKinesis } from "@trip-pipeline/core/local/kinesis";
+import { startLocalKinesis } from "@trip-pipeline/local/kinesis";
 
 const server = await startLocalKinesis();
 process.stdout.write(`${JSON.stringify({ endpoint: server.endpoint })}\n`);

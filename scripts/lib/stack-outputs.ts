@@ -1,9 +1,9 @@
 /** Where a deployed stage's stream and bucket are: the outputs of its SST Pipeline stack. */
 import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 
-/** The app name in sst.config.ts; SST v2 names stacks `<stage>-<app>-<stack id>`. */
-export const APP_NAME = "trip-pipeline";
+import { APP_NAME } from "@trip-pipeline/core/app";
 
+/** SST v2 names stacks `<stage>-<app>-<stack id>`. */
 export function pipelineStackName(stage: string): string {
   return `${stage}-${APP_NAME}-Pipeline`;
 }

@@ -3,7 +3,9 @@
  * outputs) or the local AWS of `pnpm start` (a Kinesis endpoint and a bucket folder).
  */
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
-import { FolderBlobStore, KinesisRecordSink, S3BlobStore, TRIP_STREAM, type BlobStore } from "@trip-pipeline/core";
+import { FolderBlobStore, S3BlobStore, TRIP_STREAM, type BlobStore } from "@trip-pipeline/core";
+import { DEFAULT_REGION } from "@trip-pipeline/core/app";
+import { KinesisRecordSink } from "@trip-pipeline/core/ingest";
 import { createKinesisClient, createS3Client } from "@trip-pipeline/core/aws/clients";
 import { UsageError } from "./cli.js";
 import { pipelineOutputs } from "./stack-outputs.js";
@@ -56,7 +58,7 @@ export async function resolvePipelineTarget(values: TargetValues, send: boolean)
       close: () => kinesis?.destroy(),
     };
   }
-  const region = values.region ?? process.env.AWS_REGION ?? "eu-north-1";
+  const region = values.region ?? process.env.AWS_REGION ?? DEFAULT_REGION;
   const cloudFormation = new CloudFormationClient({ region });
   const { streamName, bucketName } = await pipelineOutputs(cloudFormation, values.stage).finally(() => cloudFormation.destroy());
   const s3 = createS3Client({ region });

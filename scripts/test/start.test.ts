@@ -7,7 +7,8 @@
 import { readFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { groundTruth, writeTripFiles, type DailyKpi } from "@trip-pipeline/core";
+import type { DailyKpi } from "@trip-pipeline/core/kpi";
+import { groundTruth, writeTripFiles } from "@trip-pipeline/local/generate";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { RunReport } from "../start.js";
 import { runCli, TSX } from "./support/run-cli.js";

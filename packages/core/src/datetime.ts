@@ -32,3 +32,23 @@ export function compareDateTimes(a: string, b: string): number {
 export function formatDateTime(date: Date): string {
   return date.toISOString().slice(0, 19).replace("T", " ");
 }
+
+const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+const DAY_MS = 86_400_000;
+
+/** A real calendar day written exactly `YYYY-MM-DD` (the form of --END_DATE and pickup_date). */
+export function isCalendarDay(text: string): boolean {
+  return DAY_PATTERN.test(text) && checkTripDateTime(`${text} 00:00:00`).ok;
+}
+
+/** The day `days` days after (or before, when negative) a calendar day. */
+export function addDays(day: string, days: number): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** Days from `from` through `to` inclusive, oldest first; empty when `to` is before `from`. */
+export function daysBetween(from: string, to: string): string[] {
+  const days: string[] = [];
+  for (let day = from; day <= to; day = addDays(day, 1)) days.push(day);
+  return days;
+}

@@ -1,9 +1,12 @@
 /**
- * Exact, non-negative decimal arithmetic for money. Fares arrive with up to ~15 decimals and
- * must be summed exactly, so values are a BigInt of units at a given scale (10^-scale), never
- * a binary float. Rounding happens only when a value is formatted for output.
+ * Exact decimal arithmetic for money. Fares arrive with up to ~15 decimals and must be summed
+ * exactly, so values are a BigInt of units at a given scale (10^-scale), never a binary float.
+ * Rounding happens only when a value is formatted for output. Fares are non-negative; signed
+ * values exist only for running totals that removals decrement (the live KPI aggregates).
  */
 export const DECIMAL_PATTERN = /^\d+(\.\d+)?$/;
+/** A number as DynamoDB may return it: signed, possibly in exponent notation. */
+const NUMBER_PATTERN = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
 
 export class Decimal {
   private constructor(
@@ -18,6 +21,28 @@ export class Decimal {
     if (!DECIMAL_PATTERN.test(text)) throw new RangeError(`not a decimal: ${JSON.stringify(text)}`);
     const [whole, fraction = ""] = text.split(".");
     return new Decimal(BigInt(whole + fraction), fraction.length);
+  }
+
+  /** Parses a DynamoDB number's text ("-12.5", "1E-130"): exact, sign and exponent included. */
+  static parseNumber(text: string): Decimal {
+    const match = NUMBER_PATTERN.exec(text);
+    if (!match) throw new RangeError(`not a number: ${JSON.stringify(text)}`);
+    const [, sign, whole, fraction = "", exponent = "0"] = match;
+    const units = BigInt(`${sign}${whole}${fraction}`);
+    const scale = fraction.length - Number(exponent);
+    return scale >= 0 ? new Decimal(units, scale) : new Decimal(units * 10n ** BigInt(-scale), 0);
+  }
+
+  negated(): Decimal {
+    return new Decimal(-this.units, this.scale);
+  }
+
+  minus(other: Decimal): Decimal {
+    return this.plus(other.negated());
+  }
+
+  get sign(): -1 | 0 | 1 {
+    return this.units < 0n ? -1 : this.units > 0n ? 1 : 0;
   }
 
   private rescale(scale: number): bigint {
@@ -39,6 +64,8 @@ export class Decimal {
   /** The exact quotient by a positive integer, rounded half-up to `places` decimals in one step. */
   dividedByToFixed(divisor: number, places: number): string {
     if (!Number.isInteger(divisor) || divisor <= 0) throw new RangeError(`bad divisor ${divisor}`);
+    // Half-up on the magnitude (half away from zero), so -x formats as the negation of x.
+    if (this.units < 0n) return `-${this.negated().dividedByToFixed(divisor, places)}`;
     const d = BigInt(divisor);
     // value / divisor * 10^places, with the remainder deciding the half-up step.
     const numerator = places >= this.scale ? this.units * 10n ** BigInt(places - this.scale) : this.units;
@@ -51,6 +78,21 @@ export class Decimal {
   /** Half-up rounding to `places` decimals, as text (the only way money leaves the core). */
   toFixed(places = 2): string {
     return this.dividedByToFixed(1, places);
+  }
+
+  /** Whether DynamoDB can store the value exactly as a number: 0, or 1E-130 <= |x| < 1E126 with at most 38 significant digits. */
+  fitsDynamoDbNumber(): boolean {
+    if (this.units === 0n) return true;
+    let units = this.units < 0n ? -this.units : this.units;
+    let scale = this.scale;
+    while (units % 10n === 0n) {
+      units /= 10n;
+      scale -= 1;
+    }
+    const digits = units.toString().length;
+    // The value is units * 10^-scale: its leading digit sits at 10^(digits - 1 - scale).
+    const magnitude = digits - 1 - scale;
+    return digits <= 38 && magnitude >= -130 && magnitude < 126;
   }
 
   /** Canonical exact text: no trailing fractional zeros, no leading zeros. */
@@ -66,6 +108,7 @@ export class Decimal {
 }
 
 function formatUnits(units: bigint, scale: number): string {
+  if (units < 0n) return `-${formatUnits(-units, scale)}`;
   if (scale === 0) return units.toString();
   const digits = units.toString().padStart(scale + 1, "0");
   return `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;

@@ -1,7 +1,9 @@
 /**
  * The single-table layout of TripData, modelled with ElectroDB. Key strings are exact
- * (`casing: "none"`): RAW#START#<pickup>, RAW#END#<dropoff>, COMPLETED#<pickup>, all under the
- * trip's own partition so one Query returns everything known about a trip.
+ * (`casing: "none"`): RAW#START#<pickup>#<variant>, RAW#END#<dropoff>#<variant>, COMPLETED#<pickup>,
+ * all under the trip's own partition so one Query returns everything known about a trip. The
+ * variant is a digest of the event's values: duplicates share a key, two events of one instant
+ * with different values are two items (the matcher keeps the least; see trip.ts).
  */
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { NumberValue } from "@aws-sdk/lib-dynamodb";
@@ -38,17 +40,19 @@ const startExtras = extraAttributes(START_EXTRAS);
 const endExtras = extraAttributes(END_EXTRAS);
 
 const tripId = { type: "string", required: true, readOnly: true } as const satisfies Attribute;
-/** TTL in epoch seconds; read back as a plain number (the document client wraps numbers). */
-const expiresAt = {
+const variant = { type: "string", required: true, readOnly: true } as const satisfies Attribute;
+/** A whole number read back as a plain number (the document client wraps numbers). */
+const wholeNumber = {
   type: CustomAttributeType<number>("number"),
-  field: TRIP_TABLE.ttlAttribute,
   get: (value?: unknown) => (value === undefined ? undefined : Number(String((value as { value?: string }).value ?? value))),
 } as const satisfies Attribute;
+/** TTL in epoch seconds. */
+const expiresAt = { ...wholeNumber, field: TRIP_TABLE.ttlAttribute } as const satisfies Attribute;
 
-function primaryIndex<C extends string>(sortTemplate: string, composite: C) {
+function primaryIndex<C extends string>(sortTemplate: string, ...composite: C[]) {
   return {
     pk: { field: TRIP_TABLE.partitionKey, composite: ["trip_id"], template: "${trip_id}", casing: "none" },
-    sk: { field: TRIP_TABLE.sortKey, composite: [composite], template: sortTemplate, casing: "none" },
+    sk: { field: TRIP_TABLE.sortKey, composite, template: sortTemplate, casing: "none" },
   } as const;
 }
 
@@ -58,12 +62,13 @@ export const rawStartEntity = new Entity({
     trip_id: tripId,
     event_type: { type: ["start"] as const, required: true, default: "start", readOnly: true },
     pickup_datetime: { ...text(true), readOnly: true },
+    variant,
     estimated_fare: exactNumber(true),
     trip_status: { type: ["pending"] as const, required: true, default: "pending" },
     expires_at: expiresAt,
     ...startExtras,
   },
-  indexes: { byTrip: primaryIndex("RAW#START#${pickup_datetime}", "pickup_datetime") },
+  indexes: { byTrip: primaryIndex("RAW#START#${pickup_datetime}#${variant}", "pickup_datetime", "variant") },
 });
 
 export const rawEndEntity = new Entity({
@@ -72,12 +77,13 @@ export const rawEndEntity = new Entity({
     trip_id: tripId,
     event_type: { type: ["end"] as const, required: true, default: "end", readOnly: true },
     dropoff_datetime: { ...text(true), readOnly: true },
+    variant,
     fare_amount: exactNumber(true),
     trip_status: { type: ["pending"] as const, required: true, default: "pending" },
     expires_at: expiresAt,
     ...endExtras,
   },
-  indexes: { byTrip: primaryIndex("RAW#END#${dropoff_datetime}", "dropoff_datetime") },
+  indexes: { byTrip: primaryIndex("RAW#END#${dropoff_datetime}#${variant}", "dropoff_datetime", "variant") },
 });
 
 /** Write shard of a completed trip on the per-day GSI: a stable FNV-1a hash of the trip id. */
@@ -143,3 +149,49 @@ export type TripService = ReturnType<typeof createTripService>;
 export function allDayShards(): string[] {
   return Array.from({ length: TRIP_TABLE.completedByDay.shards }, (_, i) => String(i).padStart(2, "0"));
 }
+
+/**
+ * Live KPI aggregates (see kpi-aggregator.ts), in the same table under `KPI#<pickup date>`:
+ * - one item per (day, DynamoDB stream shard), `SHARD#<shardId>`: the exact signed sum and
+ *   count of the COMPLETED changes that shard applied, and the last applied sequence number;
+ * - one item per day, `EXTREMES`: max and min over the day's current completed trips, with a
+ *   version for optimistic writes (every shard's consumer writes it).
+ */
+const kpiDay = { ...text(true), readOnly: true } as const;
+const kpiPartition = { field: TRIP_TABLE.partitionKey, composite: ["pickup_date"], template: "KPI#${pickup_date}", casing: "none" } as const;
+
+export const KPI_PREFIX = "KPI#";
+
+export const kpiShardEntity = new Entity({
+  model: { entity: "KpiShard", version: "1", service: "trips" },
+  attributes: {
+    pickup_date: kpiDay,
+    shard_id: { ...text(true), readOnly: true },
+    /** The exact sum as a DynamoDB number; `total_fare_text` instead when DynamoDB cannot hold it (over 38 significant digits). */
+    total_fare: exactNumber(),
+    total_fare_text: optionalText,
+    trip_count: wholeNumber,
+    /** Compared as big integers in code (stream sequence numbers have up to 40 digits, more than a DynamoDB number holds). */
+    last_sequence: text(true),
+    /** The newest applied change's stream time, `YYYY-MM-DD HH:MM:SS` UTC. */
+    as_of: optionalText,
+    expires_at: expiresAt,
+  },
+  indexes: {
+    byDay: { pk: kpiPartition, sk: { field: TRIP_TABLE.sortKey, composite: ["shard_id"], template: "SHARD#${shard_id}", casing: "none" } },
+  },
+});
+
+export const kpiExtremesEntity = new Entity({
+  model: { entity: "KpiExtremes", version: "1", service: "trips" },
+  attributes: {
+    pickup_date: kpiDay,
+    max_fare: exactNumber(),
+    min_fare: exactNumber(),
+    version: wholeNumber,
+    expires_at: expiresAt,
+  },
+  indexes: {
+    byDay: { pk: kpiPartition, sk: { field: TRIP_TABLE.sortKey, composite: [], template: "EXTREMES", casing: "none" } },
+  },
+});

@@ -39,11 +39,40 @@ export class FailedTrail {
     return key;
   }
 
+  /**
+   * The current state of one subject (a trip's anomaly): a fixed key without a day folder, so
+   * it can be found again, replaced and removed. False when it already held these records
+   * (failed_at aside), so a re-detected anomaly is reported once.
+   */
+  async putCurrent(kind: FailedKind, subject: string, records: readonly FailedRecord[]): Promise<boolean> {
+    const key = currentKey(kind, subject);
+    const withoutTime = (lines: readonly FailedRecord[]) => JSON.stringify(lines.map(({ failed_at: _, ...rest }) => rest));
+    const stored = await this.store.get(key);
+    if (stored !== undefined && withoutTime(parseLines(stored)) === withoutTime(records)) return false;
+    await this.store.put(key, records.map((record) => JSON.stringify(record)).join("\n") + "\n");
+    return true;
+  }
+
+  /** Removes a subject's current object (idempotent). */
+  removeCurrent(kind: FailedKind, subject: string): Promise<void> {
+    return this.store.delete(currentKey(kind, subject));
+  }
+
   /** Every trailed record of a kind, in key order. */
   async *read(kind: FailedKind): AsyncGenerator<{ key: string; record: FailedRecord }> {
     for (const key of await this.store.list(FAILED_PREFIX[kind])) {
       const body = (await this.store.get(key)) ?? "";
-      for (const line of body.split("\n")) if (line.trim()) yield { key, record: JSON.parse(line) as FailedRecord };
+      for (const record of parseLines(body)) yield { key, record };
     }
   }
+}
+
+function parseLines(body: string): FailedRecord[] {
+  return body.split("\n").flatMap((line) => (line.trim() ? [JSON.parse(line) as FailedRecord] : []));
+}
+
+/** Percent-encodes every byte outside [A-Za-z0-9._-]: distinct subjects never share a key. */
+function currentKey(kind: FailedKind, subject: string): string {
+  const safe = [...Buffer.from(subject, "utf8")].map((byte) => (/[A-Za-z0-9._-]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`)).join("");
+  return `${FAILED_PREFIX[kind]}${safe}.jsonl`;
 }

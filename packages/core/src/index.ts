@@ -1,11 +1,8 @@
-export * from "./decimal.js";
+// What the Lambda handlers use. Everything else is imported by path (@trip-pipeline/core/<module>);
+// ingest and replay are @trip-pipeline/core/ingest.
 export * from "./datetime.js";
 export * from "./events.js";
-export * from "./trip.js";
-export * from "./kpi.js";
-export * from "./csv.js";
 export * from "./pipeline-spec.js";
-export * from "./entities.js";
 export * from "./logger.js";
 export * from "./blob-store.js";
 export * from "./failed-trail.js";
@@ -13,5 +10,3 @@ export * from "./batch.js";
 export * from "./trip-store.js";
 export * from "./raw-events.js";
 export * from "./matcher.js";
-export * from "./ingest/index.js";
-export * from "./generate/index.js";

@@ -1,41 +1,59 @@
 /**
- * The matcher: pairs a trip's raw start and end into one COMPLETED#<pickup> item and removes
- * the raw items. Called with the trips named by a batch of RAW inserts, each trip once.
+ * The matcher: keeps each trip's COMPLETED item equal to what the rule (trip.ts) gives for the
+ * SET of the trip's valid events, whatever their arrival order, batching, duplication, retries,
+ * crashes, or matchers running at once. Called with the trips named by a batch of RAW inserts.
  *
- * Exactly one COMPLETED per trip, without transactions:
- * 1. Deterministic key: `matchTrip` chooses the same pair from the same events (earliest
- *    start, earliest end not before it), so matchers that see the same events write the same
- *    COMPLETED#<pickup>. The create is conditional (attribute_not_exists): one write wins, and
- *    a matcher that finds the key taken goes on as if it had written it (an identical item is
- *    success; a different one, from a concurrent matcher that saw another end, stands).
- * 2. Completion is final: a matcher that finds a COMPLETED item creates nothing; it deletes
- *    the raw items (replays, late events) and every COMPLETED but the winner, the one with the
- *    earliest pickup (the conflict rule's own preference).
- * 3. Concurrent matchers with different views (one saw an earlier start the other did not)
- *    can create two different keys. So every creator re-reads the partition (strongly
- *    consistent) AFTER its create: of two creators, the one whose re-read comes last sees both
- *    items and deletes the loser; the earliest-pickup item is never deleted by anyone.
- * 4. Crashes: the create precedes the deletes and raw items are deleted only when a read
- *    shows a COMPLETED item, so no event is lost. A crash between any two writes leaves the
- *    stream record unacknowledged; its retry (or the next record of the trip) takes path 2
- *    and converges. Deletes are idempotent.
- * Anomalies (every end before the chosen start) go to failed/anomalies/, one object per trip
- * (`anomaly-<trip_id>`, rewritten when re-detected); their raw items stay, so a corrected event
- * can still complete the trip, and otherwise expire by TTL.
+ * Why the property holds (no transactions):
+ * 1. Nothing is forgotten that the rule could need. The trip's knowledge is its raw items plus
+ *    the (start, end) pair on each COMPLETED item. Each settle reads it whole (one strongly
+ *    consistent Query), re-runs the rule on it and only ever deletes what `essentialEvents`
+ *    drops (dominated by an event that stays known) or what the target COMPLETED now holds.
+ *    So raw ends before the chosen pickup stay until TTL (an earlier start can make them win);
+ *    everything else goes.
+ * 2. Every event that can change the result is a RAW insert, so it triggers a settle: each
+ *    distinct event has its own raw key (instant + digest of values), and a duplicate of an
+ *    event already folded into COMPLETED is inserted again (and deleted again as a replay).
+ * 3. Writes move the COMPLETED item only towards the rule's result, target first, deletes
+ *    after: a new pickup means a new key, created (attribute_not_exists) BEFORE the old item
+ *    and the raw items are deleted; a new end (or a same-instant smaller start) for the same
+ *    pickup replaces the item conditionally on the exact values read, so a concurrent change
+ *    makes the write fail and the settle starts over from a new read.
+ * 4. A create may come from a stale view (the trip moved to an earlier pickup since the read),
+ *    and nothing would ever trigger a settle for it. So every create is followed by a re-read
+ *    and a new round: of two creators the last re-read sees both items and removes the later.
+ * 5. A crash between any two writes leaves the stream record unacknowledged; the retry reads
+ *    the state left behind, which by 1 and 3 still knows every needed event, and converges.
+ *    Deletes are idempotent. Meanwhile a trip may have two COMPLETED items for a moment: every
+ *    KPI reader counts one per trip, the earliest pickup, which is always the target's.
  *
- * Cost of one completed trip (one start, one end): 5 item writes (2 raw puts, the conditional
- * COMPLETED put, 2 deletes batched with other trips') and 2-3 Queries (one per matcher batch
- * that names the trip, plus the re-read of point 3).
+ * Stream records a settle produces on COMPLETED# (for consumers of the table's stream):
+ * - first completion: INSERT of COMPLETED#<pickup>;
+ * - same pickup, other end (or a same-instant start with smaller values): one MODIFY, with the
+ *   old and new images;
+ * - earlier pickup: INSERT of COMPLETED#<new pickup>, then REMOVE of COMPLETED#<old pickup>
+ *   (the new pickup is always the earlier one);
+ * - a stale create (point 4): INSERT of a later pickup, soon followed by its REMOVE.
+ * Nothing else: the matcher never writes an item that is unchanged.
+ *
+ * Anomalies (ends, none at or after the chosen pickup) are one object per trip,
+ * `failed/anomalies/anomaly-<trip_id>.jsonl`, written and warned about only when new or
+ * changed, then re-read (as after a create) so a completion that raced it removes it. A trip
+ * that completes removes its object before its raw items are deleted.
+ *
+ * Cost of a simple trip (one start, one end, each delivered once): 5 item writes (2 raw puts,
+ * the COMPLETED create, 2 raw deletes batched with other trips') and 2-3 Queries (one per
+ * matcher batch that names the trip, plus the re-read after the create). Conflicts cost a
+ * replace or a create plus a delete per re-match, and a delete per dominated raw item.
  */
 import { z } from "zod";
 import { errorName, keyItemOf, mapWithConcurrency, type RetryPolicy } from "./batch.js";
 import { formatDateTime } from "./datetime.js";
-import { encodeWireEvent, type EndEvent, type StartEvent } from "./events.js";
+import { encodeWireEvent, type EndEvent, type StartEvent, type TripEvent } from "./events.js";
 import type { FailedTrail } from "./failed-trail.js";
 import type { Logger } from "./logger.js";
 import { MATCHER_FILTER, TRIP_TABLE } from "./pipeline-spec.js";
-import { matchTrip, type CompletedTrip } from "./trip.js";
-import { isReplayOf, sameValues, type Stored, type TripItems, type TripStore } from "./trip-store.js";
+import { essentialEvents, eventsOf, matchTrip, sameEvent, type CompletedTrip, type MatchOutcome } from "./trip.js";
+import type { Stored, TripItems, TripStore } from "./trip-store.js";
 
 export interface MatcherDeps {
   store: TripStore;
@@ -55,6 +73,8 @@ export interface MatchBatchResult {
 
 /** Trips settled at once: each is a short chain of round trips, so a few in flight hide latency. */
 const TRIP_CONCURRENCY = 8;
+/** Reads per settle before giving up for now (the record is retried): each extra round means another writer moved the trip meanwhile. */
+const MAX_ROUNDS = 5;
 
 export async function settleTrips(tripIds: readonly string[], deps: MatcherDeps): Promise<MatchBatchResult> {
   const settled = await mapWithConcurrency(tripIds, TRIP_CONCURRENCY, async (tripId) => {
@@ -72,7 +92,7 @@ export async function settleTrips(tripIds: readonly string[], deps: MatcherDeps)
   const failedTrips = new Set(settled.filter((trip) => trip.status === "failed").map((trip) => trip.tripId));
   for (const failure of failures) {
     const tripId = String(keyItemOf(failure.request)[TRIP_TABLE.partitionKey]);
-    deps.logger.warn({ trip_id: tripId, reason: failure.reason }, "raw delete failed; reported for retry");
+    deps.logger.warn({ trip_id: tripId, reason: failure.reason }, "delete failed; reported for retry");
     failedTrips.add(tripId);
   }
 
@@ -83,57 +103,82 @@ export async function settleTrips(tripIds: readonly string[], deps: MatcherDeps)
 
 interface Settlement {
   status: Exclude<TripStatus, "failed">;
-  /** Keys to delete once the trip has its COMPLETED item. */
+  /** Keys to delete: written only after the trip's target state is in place. */
   deletes: Record<string, unknown>[];
+}
+
+/** What the rule makes of a trip's current knowledge, and which items it no longer needs. */
+export interface TripPlan {
+  outcome: MatchOutcome;
+  /** The COMPLETED item at the target's key, if one exists (completed outcomes only). */
+  current?: Stored<CompletedTrip>;
+  /** Items to delete once the target is in place: other COMPLETED items, raw items not needed. */
+  deletes: Record<string, unknown>[];
+}
+
+/** Pure: re-runs the rule on the raw items plus the pairs held by COMPLETED items. */
+export function planTrip(items: TripItems): TripPlan {
+  const held = items.completed.map((c) => eventsOf(c.value));
+  const starts = unique([...items.starts.map((s) => s.value), ...held.map((h) => h.start)]);
+  const ends = unique([...items.ends.map((e) => e.value), ...held.map((h) => h.end)]);
+  const outcome = matchTrip(starts, ends);
+  const essential = essentialEvents(starts, ends);
+  // The chosen pair lives on the COMPLETED item: its raw copies are not needed.
+  const needed = outcome.kind === "completed" ? [...essential.starts, ...essential.ends].filter((e) => e !== outcome.start && e !== outcome.end) : [...essential.starts, ...essential.ends];
+  const rawDeletes = [...items.starts, ...items.ends].filter((raw) => !needed.some((event) => sameEvent(event, raw.value))).map((raw) => raw.key);
+  if (outcome.kind !== "completed") return { outcome, deletes: rawDeletes };
+  const current = items.completed.find((c) => c.value.pickup_datetime === outcome.trip.pickup_datetime);
+  return { outcome, current, deletes: [...items.completed.filter((c) => c !== current).map((c) => c.key), ...rawDeletes] };
 }
 
 async function settleTrip(tripId: string, deps: MatcherDeps): Promise<Settlement> {
   const log = deps.logger.child({ trip_id: tripId });
-  let items = await deps.store.readTrip(tripId);
-  let status: Settlement["status"] = "replayed";
-
-  if (items.completed.length === 0) {
-    const outcome = matchTrip(
-      items.starts.map((s) => s.value),
-      items.ends.map((e) => e.value),
-    );
-    if (outcome.kind === "pending") return { status: "pending", deletes: [] };
+  let wrote = false;
+  for (let round = 0; round < MAX_ROUNDS; round += 1) {
+    const items = await deps.store.readTrip(tripId);
+    const plan = planTrip(items);
+    const { outcome } = plan;
+    if (outcome.kind === "pending") return { status: "pending", deletes: plan.deletes };
     if (outcome.kind === "anomaly") {
-      await trailAnomaly(tripId, outcome.start, outcome.end, outcome.rejection.message, deps);
-      log.warn({ reason: outcome.rejection.code, detail: outcome.rejection.message }, "anomaly trailed; raw items kept");
-      return { status: "anomaly", deletes: [] };
+      if (!(await trailAnomaly(tripId, outcome.start, outcome.end, outcome.rejection.message, deps))) return { status: "anomaly", deletes: plan.deletes };
+      log.warn({ reason: outcome.rejection.code, detail: outcome.rejection.message }, "anomaly trailed; ends before the pickup kept");
+      continue; // re-read: a completion that raced this write must remove it (see the top)
     }
-    if (items.starts.length > 1 || items.ends.length > 1)
-      log.warn(
-        { starts: items.starts.map((s) => s.value.pickup_datetime), ends: items.ends.map((e) => e.value.dropoff_datetime), pickup: outcome.trip.pickup_datetime, dropoff: outcome.trip.dropoff_datetime },
-        "conflicting events: the earliest start wins, with the earliest end not before it",
-      );
-    const created = await deps.store.createCompleted(outcome.trip);
-    items = await deps.store.readTrip(tripId); // the re-read of point 3 above
-    const existing = items.completed.find((c) => c.value.pickup_datetime === outcome.trip.pickup_datetime);
-    if (!created && existing && !sameValues(existing.value, outcome.trip))
-      log.warn({ pickup: outcome.trip.pickup_datetime }, "trip already completed from other events by a concurrent matcher; that item stands");
-    status = "completed";
+    const target = outcome.trip;
+    if (!plan.current) {
+      if (await deps.store.createCompleted(target)) logChoice(log, items, target, "trip completed");
+      wrote = true;
+      continue; // re-read after every create (point 4 above)
+    }
+    if (!(sameEvent(eventsOf(plan.current.value).start, outcome.start) && sameEvent(eventsOf(plan.current.value).end, outcome.end))) {
+      if (!(await deps.store.replaceCompleted(target, plan.current.value))) continue; // changed meanwhile: read again
+      logChoice(log, items, target, "trip re-matched in place");
+      wrote = true;
+    }
+    // Work left means this trip may have been trailed as an anomaly before it completed.
+    if (wrote || plan.deletes.length > 0) await deps.trail.removeCurrent("anomalies", anomalySubject(tripId));
+    return { status: wrote ? "completed" : "replayed", deletes: plan.deletes };
   }
-
-  const [winner, ...losers] = [...items.completed].sort((a, b) => a.value.pickup_datetime.localeCompare(b.value.pickup_datetime));
-  // Never delete raw items without a COMPLETED item in the same read (an unexpected state: retry).
-  if (!winner) throw new Error("no COMPLETED item after completing the trip");
-  if (losers.length > 0)
-    log.warn({ kept: winner.value.pickup_datetime, removed: losers.map((l) => l.value.pickup_datetime) }, "duplicate completions removed: the earliest pickup stands");
-  if (status === "replayed") logLateConflicts(items, winner.value, log);
-  return { status, deletes: [...items.starts, ...items.ends, ...losers].map((item) => item.key) };
+  throw new Error(`trip still changing after ${MAX_ROUNDS} reads`);
 }
 
-/** Raw items found next to a COMPLETED one are replays, or late events that lost to completion. */
-function logLateConflicts(items: TripItems, trip: CompletedTrip, log: Logger): void {
-  const raw: Stored<StartEvent | EndEvent>[] = [...items.starts, ...items.ends];
-  const late = raw.filter((item) => !isReplayOf(item.value, trip));
-  if (late.length > 0)
-    log.warn({ discarded: late.map((item) => item.key[TRIP_TABLE.sortKey]) }, "events differing from the completed trip arrived after completion: discarded");
+function logChoice(log: Logger, items: TripItems, trip: CompletedTrip, message: string): void {
+  const conflicting = items.starts.length + items.ends.length + 2 * items.completed.length > 2;
+  const level = conflicting ? "warn" : "debug";
+  log[level](
+    { pickup: trip.pickup_datetime, dropoff: trip.dropoff_datetime, replaced: items.completed.map((c) => c.value.pickup_datetime) },
+    conflicting ? `${message}: the earliest start wins, with the earliest end not before it` : message,
+  );
 }
 
-async function trailAnomaly(tripId: string, start: StartEvent, end: EndEvent, message: string, deps: MatcherDeps): Promise<void> {
+function unique<T extends TripEvent>(events: T[]): T[] {
+  return events.filter((event, i) => events.findIndex((other) => sameEvent(other, event)) === i);
+}
+
+const anomalySubject = (tripId: string) => `anomaly-${tripId}`;
+
+/** Writes the trip's anomaly object; false when it already said exactly this. */
+async function trailAnomaly(tripId: string, start: StartEvent, end: EndEvent, message: string, deps: MatcherDeps): Promise<boolean> {
   const failedAt = formatDateTime(deps.now());
   const record = (event: StartEvent | EndEvent) => ({
     source: "TripData/matcher",
@@ -143,7 +188,7 @@ async function trailAnomaly(tripId: string, start: StartEvent, end: EndEvent, me
     message,
     failed_at: failedAt,
   });
-  await deps.trail.write("anomalies", `anomaly-${tripId}`, [record(start), record(end)]);
+  return deps.trail.putCurrent("anomalies", anomalySubject(tripId), [record(start), record(end)]);
 }
 
 const RAW_PREFIX = MATCHER_FILTER.dynamodb.Keys.sort_key.S[0].prefix;

@@ -4,10 +4,9 @@
  * store the valid ones as raw items with batched writes. Only transient failures come back, as
  * the ids of exactly the records behind them, for the handler's batchItemFailures.
  *
- * Same trip, kind and timestamp, different values: the raw key is the timestamp, so the later
- * event in stream order replaces the earlier one (within a batch the last record wins, across
- * batches the later write overwrites; Kinesis keeps one trip's records in order because the
- * partition key is the trip id). Different timestamps are all kept and `matchTrip` decides.
+ * Every distinct event is kept: the raw key is the instant plus a digest of the values, so a
+ * duplicate rewrites its own item and an event of the same instant with other values gets its
+ * own; `matchTrip` decides between them (same-instant rule in trip.ts), whatever the order.
  */
 import type { RetryPolicy, WriteRequest } from "./batch.js";
 import { keyOfRequest } from "./batch.js";
@@ -15,7 +14,7 @@ import { formatDateTime } from "./datetime.js";
 import { parseWireEvent, type EventType, type Rejection, type TripEvent } from "./events.js";
 import type { FailedRecord, FailedTrail } from "./failed-trail.js";
 import type { Logger } from "./logger.js";
-import { sameValues, type TripStore } from "./trip-store.js";
+import type { TripStore } from "./trip-store.js";
 
 export interface RawEventDeps {
   store: TripStore;
@@ -56,7 +55,7 @@ export async function storeRawEvents(kind: EventType, origin: RecordOrigin, reco
   const expiresAt = Math.floor(now.getTime() / 1000) + deps.rawRetentionDays * SECONDS_PER_DAY;
   const rejected: FailedRecord[] = [];
   const rejectedIds: string[] = [];
-  const byKey = new Map<string, { event: TripEvent; request: WriteRequest; ids: string[] }>();
+  const byKey = new Map<string, { request: WriteRequest; ids: string[] }>();
 
   for (const record of records) {
     const result = checkEvent(kind, record.data);
@@ -69,13 +68,8 @@ export async function storeRawEvents(kind: EventType, origin: RecordOrigin, reco
     }
     const request = deps.store.rawPut(result.value, expiresAt);
     const key = keyOfRequest(request);
-    const earlier = byKey.get(key);
-    if (earlier && !sameValues(earlier.event, result.value))
-      deps.logger.warn(
-        { trip_id: result.value.trip_id, kind, at: eventTime(result.value), replaced: earlier.ids.at(-1), by: record.id },
-        "conflicting events with the same timestamp: the later one in stream order wins",
-      );
-    byKey.set(key, { event: result.value, request, ids: [...(earlier?.ids ?? []), record.id] });
+    // The same key is the same event (values included): one put for all its copies.
+    byKey.set(key, { request, ids: [...(byKey.get(key)?.ids ?? []), record.id] });
   }
 
   const idsByKey = new Map([...byKey].map(([key, entry]) => [key, entry.ids]));
@@ -97,10 +91,6 @@ export async function storeRawEvents(kind: EventType, origin: RecordOrigin, reco
     duplicates: records.length - rejected.length - byKey.size,
     rejected: rejected.length,
   };
-}
-
-function eventTime(event: TripEvent): string {
-  return event.event_type === "start" ? event.pickup_datetime : event.dropoff_datetime;
 }
 
 /** The consumer's event filter lets only its own kind through; anything else is a routing error, trailed like any invalid event. */

@@ -1,15 +1,15 @@
 /**
  * The matcher's and the consumers' view of TripData: raw events in, a trip's whole partition
- * out (one strongly consistent Query), completed trips created conditionally. ElectroDB
- * builds and parses the items, so key strings and exact numbers match the entities.
+ * out (one strongly consistent Query), completed trips created and replaced conditionally.
+ * ElectroDB builds and parses the items, so key strings and exact numbers match the entities.
  */
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { createHash } from "node:crypto";
+import { NumberValue, PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { writeAll, type RetryPolicy, type WriteFailure, type WriteRequest } from "./batch.js";
-import { DECIMAL_PATTERN, Decimal } from "./decimal.js";
 import { createTripService, type TripService } from "./entities.js";
 import { END_EXTRAS, START_EXTRAS, type EndEvent, type StartEvent, type TripEvent } from "./events.js";
 import { TRIP_TABLE } from "./pipeline-spec.js";
-import type { CompletedTrip } from "./trip.js";
+import { canonicalValues, type CompletedTrip } from "./trip.js";
 
 type Item = Record<string, unknown>;
 
@@ -40,15 +40,20 @@ export class TripStore {
     this.service = createTripService(db, tableName);
   }
 
-  /** The put of one raw event: its key is deterministic, so a duplicate overwrites the same item. */
+  /**
+   * The put of one raw event. Its key is the instant plus a digest of its values: a duplicate
+   * overwrites the same item; an event of the same instant with other values is another item,
+   * so no write depends on which of the two came first.
+   */
   rawPut(event: TripEvent, expiresAt: number): WriteRequest {
     const { rawStart, rawEnd } = this.service.entities;
+    const variant = variantOf(event);
     const params =
       event.event_type === "start"
         ? rawStart
-            .put({ trip_id: event.trip_id, pickup_datetime: event.pickup_datetime, estimated_fare: event.estimated_fare_amount, expires_at: expiresAt, ...pick(event, START_EXTRA_NAMES) })
+            .put({ trip_id: event.trip_id, pickup_datetime: event.pickup_datetime, variant, estimated_fare: event.estimated_fare_amount, expires_at: expiresAt, ...pick(event, START_EXTRA_NAMES) })
             .params()
-        : rawEnd.put({ trip_id: event.trip_id, dropoff_datetime: event.dropoff_datetime, fare_amount: event.fare_amount, expires_at: expiresAt, ...pick(event, END_EXTRA_NAMES) }).params();
+        : rawEnd.put({ trip_id: event.trip_id, dropoff_datetime: event.dropoff_datetime, variant, fare_amount: event.fare_amount, expires_at: expiresAt, ...pick(event, END_EXTRA_NAMES) }).params();
     return { PutRequest: { Item: params.Item as Item } };
   }
 
@@ -105,7 +110,33 @@ export class TripStore {
   /** Creates COMPLETED#<pickup> only if that key is free; false when it already exists. */
   async createCompleted(trip: CompletedTrip): Promise<boolean> {
     const { estimated_fare_amount, ...rest } = trip;
-    const params = this.service.entities.completed.create({ ...rest, estimated_fare: estimated_fare_amount }).params();
+    return this.conditionalPut(this.service.entities.completed.create({ ...rest, estimated_fare: estimated_fare_amount }).params());
+  }
+
+  /**
+   * Replaces COMPLETED#<pickup> with `trip` (same pickup) only if it still holds exactly the
+   * values in `read` (optimistic concurrency); false when another writer changed or removed it.
+   */
+  async replaceCompleted(trip: CompletedTrip, read: CompletedTrip): Promise<boolean> {
+    const { estimated_fare_amount, ...rest } = trip;
+    const params = this.service.entities.completed.put({ ...rest, estimated_fare: estimated_fare_amount }).params() as Item;
+    const names: Record<string, string> = { "#sk": TRIP_TABLE.sortKey };
+    const values: Record<string, unknown> = {};
+    const terms = ["attribute_exists(#sk)"];
+    const stored = read as Record<string, string | undefined>;
+    COMPLETED_VALUES.forEach(([field, attribute, isNumber], i) => {
+      names[`#v${i}`] = attribute;
+      const value = stored[field];
+      if (value === undefined) terms.push(`attribute_not_exists(#v${i})`);
+      else {
+        terms.push(`#v${i} = :v${i}`);
+        values[`:v${i}`] = isNumber ? NumberValue.from(value) : value;
+      }
+    });
+    return this.conditionalPut({ ...params, ConditionExpression: terms.join(" AND "), ExpressionAttributeNames: names, ExpressionAttributeValues: values });
+  }
+
+  private async conditionalPut(params: object): Promise<boolean> {
     try {
       await this.db.send(new PutCommand(params as ConstructorParameters<typeof PutCommand>[0]));
       return true;
@@ -116,16 +147,17 @@ export class TripStore {
   }
 }
 
-/** Same values, numbers compared by value ("12.50" equals "12.5": DynamoDB normalises stored numbers). */
-export function sameValues(a: object, b: object): boolean {
-  const left = a as Record<string, unknown>;
-  const right = b as Record<string, unknown>;
-  const names = new Set([...Object.keys(left), ...Object.keys(right)]);
-  return [...names].every((name) => canonical(left[name]) === canonical(right[name]));
-}
+/** The value attributes of a COMPLETED item: its field, its attribute, whether a number. */
+const COMPLETED_VALUES: [string, string, boolean][] = [
+  ["dropoff_datetime", "dropoff_datetime", false],
+  ["estimated_fare_amount", "estimated_fare", true],
+  ["fare_amount", "fare_amount", true],
+  ...Object.entries({ ...START_EXTRAS, ...END_EXTRAS }).map(([name, kind]): [string, string, boolean] => [name, name, kind !== "datetime"]),
+];
 
-function canonical(value: unknown): unknown {
-  return typeof value === "string" && DECIMAL_PATTERN.test(value) ? Decimal.parse(value).toString() : value;
+/** 16 hex digits of SHA-256 over the canonical values: a collision is out of reach in one trip. */
+export function variantOf(event: TripEvent): string {
+  return createHash("sha256").update(canonicalValues(event)).digest("hex").slice(0, 16);
 }
 
 function pick<K extends string>(source: object, names: readonly K[]): Partial<Record<K, string>> {
@@ -133,11 +165,4 @@ function pick<K extends string>(source: object, names: readonly K[]): Partial<Re
   const picked: Partial<Record<K, string>> = {};
   for (const name of names) if (values[name] !== undefined) picked[name] = String(values[name]);
   return picked;
-}
-
-/** Whether an event carries exactly the values a completed trip took from an event of its kind (a replay, not a conflict). */
-export function isReplayOf(event: TripEvent, trip: CompletedTrip): boolean {
-  const { event_type, ...values } = event;
-  const names = event_type === "start" ? ["trip_id", "pickup_datetime", "estimated_fare_amount", ...START_EXTRA_NAMES] : ["trip_id", "dropoff_datetime", "fare_amount", ...END_EXTRA_NAMES];
-  return sameValues(values, pick(trip, names));
 }

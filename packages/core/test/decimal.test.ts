@@ -48,4 +48,26 @@ describe("Decimal", () => {
       }),
     );
   });
+
+  test("signed running totals: DynamoDB number text in, negation and subtraction exact, half-up on the magnitude", () => {
+    expect(Decimal.parseNumber("-12.50").toString()).toBe("-12.5");
+    expect(Decimal.parseNumber("1E+2").toString()).toBe("100");
+    expect(Decimal.parseNumber("1.5e-3").toString()).toBe("0.0015");
+    expect(Decimal.parse("10.004").minus(Decimal.parse("20.01")).toString()).toBe("-10.006");
+    expect(Decimal.parseNumber("-0.005").toFixed(2)).toBe("-0.01");
+    expect(Decimal.parseNumber("-7").dividedByToFixed(2, 2)).toBe("-3.50");
+    expect(Decimal.parseNumber("-7").sign).toBe(-1);
+    for (const bad of ["--1", "1e", "+1", ""]) expect(() => Decimal.parseNumber(bad)).toThrow(RangeError);
+  });
+
+  test("knows which values DynamoDB can store exactly as a number", () => {
+    expect(Decimal.parseNumber("0").fitsDynamoDbNumber()).toBe(true);
+    expect(Decimal.parseNumber("-1E-130").fitsDynamoDbNumber()).toBe(true);
+    expect(Decimal.parseNumber("1E-131").fitsDynamoDbNumber()).toBe(false);
+    expect(Decimal.parseNumber("9.9E125").fitsDynamoDbNumber()).toBe(true);
+    expect(Decimal.parseNumber("1E126").fitsDynamoDbNumber()).toBe(false);
+    expect(Decimal.parse(`1${"0".repeat(36)}.1`).fitsDynamoDbNumber()).toBe(true); // 38 digits
+    expect(Decimal.parse(`1${"0".repeat(37)}.1`).fitsDynamoDbNumber()).toBe(false); // 39
+    expect(Decimal.parse("1000.000").fitsDynamoDbNumber()).toBe(true); // trailing zeros are not significant
+  });
 });

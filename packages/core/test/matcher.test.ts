@@ -62,37 +62,33 @@ describe("concurrent matchers with different views of one trip", () => {
 
     const resultA = await settleTrips(["t"], depsA);
 
-    expect(resultA.failedTrips.size).toBe(0);
+    expect(resultA.counts).toMatchObject({ failed: 0, deleted: 1 }); // its own stale COMPLETED (raw items: already gone)
     expect(await sortKeys(a)).toEqual(["COMPLETED#2024-05-25 10:00:00"]);
-    expect(depsA.lines.find((l) => String(l.msg).startsWith("duplicate completions removed"))).toMatchObject({ kept: "2024-05-25 10:00:00", removed: ["2024-05-25 10:05:00"] });
     b.destroy();
   });
 
-  test("the earlier creator finished first: the later creator's re-read removes the other completion", async () => {
+  test("a stale create after the trip moved on: the creator's re-read removes it", async () => {
     const a = await emulator.newTable();
     const b = a.twin();
     await putRaw(a, S1, E);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    let bRun: Promise<unknown> | undefined;
-    // Order: A reads {S1,E}; S0 arrives; B reads {S0,S1,E} and stalls; A creates, re-reads and
-    // deletes the raw items; then B creates COMPLETED#10:00 and re-reads.
-    afterFirstQuery(a, async () => {
-      await putRaw(b, S0);
-      let readB!: () => void;
-      const bHasRead = new Promise<void>((resolve) => (readB = resolve));
-      afterFirstQuery(b, async () => {
-        readB();
-        await gate;
-      });
-      bRun = settleTrips(["t"], deps(b));
-      await bHasRead;
+    // B reads {S1, E} and stalls; S0 arrives and A settles the trip to COMPLETED#10:00, deleting
+    // every raw item; then B creates COMPLETED#10:05 (the key is free) from its stale view.
+    let bHasRead!: () => void;
+    const read = new Promise<void>((resolve) => (bHasRead = resolve));
+    afterFirstQuery(b, async () => {
+      bHasRead();
+      await gate;
     });
-
+    const depsB = deps(b);
+    const bRun = settleTrips(["t"], depsB);
+    await read;
+    await putRaw(a, S0);
     await settleTrips(["t"], deps(a));
-    expect(await sortKeys(a)).toEqual(["COMPLETED#2024-05-25 10:05:00"]);
+    expect(await sortKeys(a)).toEqual(["COMPLETED#2024-05-25 10:00:00"]);
     release();
-    await bRun;
+    expect((await bRun).counts).toMatchObject({ failed: 0, deleted: 1 });
 
     expect(await a.items()).toEqual([expect.objectContaining({ sort_key: "COMPLETED#2024-05-25 10:00:00", estimated_fare: "8", fare_amount: "30" })]);
     b.destroy();
@@ -109,6 +105,77 @@ describe("concurrent matchers with different views of one trip", () => {
     expect(await sortKeys(a)).toEqual(["COMPLETED#2024-05-25 10:00:00"]);
     expect(depsA.lines.filter((l) => l.level === "warn")).toEqual([]);
     b.destroy();
+  });
+});
+
+const end = (dropoff: string, fare: string): TripEvent => ({ event_type: "end", trip_id: "t", dropoff_datetime: `2024-05-25 ${dropoff}`, fare_amount: fare });
+const E0 = end("10:30:00", "20");
+const E1 = end("11:00:00", "30");
+
+/** Settles the trip after each event, as a matcher on every RAW insert would; returns the table's items. */
+async function arriveOneByOne(events: TripEvent[]) {
+  const table = await emulator.newTable();
+  for (const event of events) {
+    await putRaw(table, event);
+    expect((await settleTrips(["t"], deps(table))).failedTrips.size).toBe(0);
+  }
+  return (await table.items()).map(({ expires_at: _, ...item }) => item);
+}
+
+describe("the COMPLETED item depends only on the set of events", () => {
+  test("S0 S1 E0 E1 and S1 E1 S0 E0 complete the same pair (a late earlier start re-matches to a new key)", async () => {
+    const expected = [expect.objectContaining({ sort_key: "COMPLETED#2024-05-25 10:00:00", estimated_fare: "8", dropoff_datetime: "2024-05-25 10:30:00", fare_amount: "20" })];
+    expect(await arriveOneByOne([S0, S1, E0, E1])).toEqual(expected);
+    expect(await arriveOneByOne([S1, E1, S0, E0])).toEqual(expected);
+    expect(await arriveOneByOne([E1, S1, E0, S0])).toEqual(expected);
+  });
+
+  test("a late end that is earlier than the chosen one (not before the pickup) replaces it in place, conditionally", async () => {
+    const table = await emulator.newTable();
+    await putRaw(table, S0, E1);
+    await settleTrips(["t"], deps(table));
+    const calls: string[] = [];
+    table.afterCall = async (command, input) => void calls.push(`${command}${input.ConditionExpression ? " (conditional)" : ""}`);
+    await putRaw(table, E0);
+    const result = await settleTrips(["t"], deps(table));
+    expect(result.counts).toMatchObject({ completed: 1, deleted: 1 });
+    expect(calls).toEqual(["BatchWriteItemCommand", "QueryCommand", "PutItemCommand (conditional)", "BatchWriteItemCommand"]);
+    expect(await table.items()).toEqual([expect.objectContaining({ sort_key: "COMPLETED#2024-05-25 10:00:00", dropoff_datetime: "2024-05-25 10:30:00", fare_amount: "20" })]);
+  });
+
+  test("a replace that lost a race (the item changed since the read) fails its condition; the settle reads again", async () => {
+    const a = await emulator.newTable();
+    const b = a.twin();
+    await putRaw(a, S0, end("12:00:00", "40"));
+    await settleTrips(["t"], deps(a));
+    await putRaw(a, E1);
+    // A has read {COMPLETED(S0, 12:00), E1}; meanwhile E0 arrives and B moves the item to E0.
+    afterFirstQuery(a, async () => {
+      await putRaw(b, E0);
+      await settleTrips(["t"], deps(b));
+    });
+    const result = await settleTrips(["t"], deps(a));
+    expect(result.counts).toMatchObject({ failed: 0 });
+    expect(await a.items()).toEqual([expect.objectContaining({ sort_key: "COMPLETED#2024-05-25 10:00:00", dropoff_datetime: "2024-05-25 10:30:00", fare_amount: "20" })]);
+    b.destroy();
+  });
+
+  test("the end before the chosen pickup is kept until its TTL, and wins when an earlier start arrives", async () => {
+    const early = end("09:50:00", "5");
+    const items = await arriveOneByOne([S1, early, E1]);
+    expect(items.map((item) => String(item.sort_key).replace(/#[0-9a-f]{16}$/, ""))).toEqual(["COMPLETED#2024-05-25 10:05:00", "RAW#END#2024-05-25 09:50:00"]);
+    const earlier = start("2024-05-25 09:45:00", "7");
+    expect(await arriveOneByOne([S1, early, E1, earlier])).toEqual([expect.objectContaining({ sort_key: "COMPLETED#2024-05-25 09:45:00", dropoff_datetime: "2024-05-25 09:50:00", fare_amount: "5" })]);
+    expect(await arriveOneByOne([earlier, E1, S1, early])).toEqual(await arriveOneByOne([S1, early, E1, earlier]));
+  });
+
+  test("two events of one instant with other values: the smaller values win, in either order, against raw items and the COMPLETED item alike", async () => {
+    const cheap = end("11:00:00", "29.99");
+    const twin = start("2024-05-25 10:00:00", "7.5");
+    const expected = [expect.objectContaining({ sort_key: "COMPLETED#2024-05-25 10:00:00", estimated_fare: "7.5", fare_amount: "29.99" })];
+    expect(await arriveOneByOne([S0, E1, cheap, twin])).toEqual(expected);
+    expect(await arriveOneByOne([twin, cheap, E1, S0])).toEqual(expected);
+    expect(await arriveOneByOne([cheap, S0, twin, E1])).toEqual(expected);
   });
 });
 

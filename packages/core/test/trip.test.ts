@@ -1,6 +1,7 @@
+import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import type { EndEvent, StartEvent } from "../src/events.js";
-import { matchTrip } from "../src/trip.js";
+import { essentialEvents, matchTrip } from "../src/trip.js";
 
 const start = (pickup: string, extra: Partial<StartEvent> = {}): StartEvent => ({
   event_type: "start",
@@ -18,7 +19,7 @@ describe("matchTrip", () => {
   });
 
   test("completes with dropoff at or after pickup, merging both events' fields", () => {
-    expect(matchTrip([start("2024-05-25 10:00:00", { vendor_id: "2" })], [end("2024-05-25 10:00:00")])).toEqual({
+    expect(matchTrip([start("2024-05-25 10:00:00", { vendor_id: "2" })], [end("2024-05-25 10:00:00")])).toMatchObject({
       kind: "completed",
       trip: {
         trip_id: "t1",
@@ -44,3 +45,49 @@ describe("matchTrip", () => {
     expect(outcome).toMatchObject({ kind: "completed", trip: { pickup_datetime: "2024-05-25 10:00:00", dropoff_datetime: "2024-05-25 10:30:00", fare_amount: "20" } });
   });
 });
+
+/** Small domains so that conflicts, same-instant twins and duplicates are frequent. */
+const minute = (m: number) => `2024-05-25 10:${String(m).padStart(2, "0")}:00`;
+const startArb = fc.record({ m: fc.integer({ min: 0, max: 5 }), fare: fc.constantFrom("1", "1.0", "2", "10"), vendor: fc.option(fc.constantFrom("1", "2"), { nil: undefined }) })
+  .map(({ m, fare, vendor }) => start(minute(m), { estimated_fare_amount: fare, ...(vendor && { vendor_id: vendor }) }));
+const endArb = fc.record({ m: fc.integer({ min: 0, max: 7 }), fare: fc.constantFrom("3", "3.00", "4", "0") }).map(({ m, fare }) => end(minute(m), fare));
+const eventsArb = fc.record({ starts: fc.array(startArb, { maxLength: 4 }), ends: fc.array(endArb, { maxLength: 4 }) });
+
+describe("the rule depends only on the set of events", () => {
+  test("any order, any duplication, same-instant twins: the same outcome", () => {
+    fc.assert(
+      fc.property(eventsArb, fc.integer(), ({ starts, ends }, seed) => {
+        const shuffled = <T>(items: T[]) => [...items, ...items.slice(0, seed & 1)].map((item, i) => ({ item, k: (i * 7919 + seed) % 101 })).sort((a, b) => a.k - b.k).map(({ item }) => item);
+        expect(normalised(matchTrip(shuffled(starts), shuffled(ends)))).toEqual(normalised(matchTrip(starts, ends)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test("the essential events decide every future outcome: rule(essential(X) + Y) = rule(X + Y)", () => {
+    fc.assert(
+      fc.property(eventsArb, eventsArb, (x, y) => {
+        const kept = essentialEvents(x.starts, x.ends);
+        expect(normalised(matchTrip([...kept.starts, ...y.starts], [...kept.ends, ...y.ends]))).toEqual(normalised(matchTrip([...x.starts, ...y.starts], [...x.ends, ...y.ends])));
+        expect(kept.starts.length).toBeLessThanOrEqual(1);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  test("same instant, other values: the smaller fare wins, then the extras (absent first)", () => {
+    const a = start("2024-05-25 10:00:00", { estimated_fare_amount: "9.50" });
+    const b = start("2024-05-25 10:00:00", { estimated_fare_amount: "10" });
+    const c = start("2024-05-25 10:00:00", { estimated_fare_amount: "9.5", vendor_id: "1" });
+    const e = [end("2024-05-25 10:30:00", "20"), end("2024-05-25 10:30:00", "19.99")];
+    for (const starts of [[a, b, c], [c, b, a], [b, c, a]]) expect(matchTrip(starts, e)).toMatchObject({ kind: "completed", start: a, end: e[1] });
+  });
+});
+
+/** Outcomes compared by value ("1" equals "1.0"), as the table stores numbers. */
+function normalised(outcome: ReturnType<typeof matchTrip>) {
+  const canon = (value: unknown) => (typeof value === "string" && /^\d+(\.\d+)?$/.test(value) ? String(Number(value)) : value);
+  const values = (event: object) => Object.fromEntries(Object.entries(event).map(([k, v]) => [k, canon(v)]));
+  if (outcome.kind === "pending") return outcome;
+  return { kind: outcome.kind, start: values(outcome.start), end: values(outcome.end) };
+}

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { FailedTrail, FolderBlobStore, type FailedRecord } from "@trip-pipeline/core";
-import { startLocalDynamoDb, type LocalServer } from "@trip-pipeline/core/local/dynamo";
+import { startLocalDynamoDb, type LocalServer } from "@trip-pipeline/local/dynamo";
 import { lazily, retentionDays } from "../src/environment.js";
 import { handler as matcher } from "../src/matcher.js";
 import { handler as tripBegin } from "../src/trip-begin.js";

@@ -4,6 +4,7 @@ import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { DEFAULT_REGION } from "../app.js";
 
 export interface ClientOptions {
   /** A local emulator's URL; unset in Lambda. */
@@ -14,7 +15,7 @@ export interface ClientOptions {
 
 function base(options: ClientOptions) {
   return {
-    region: options.region ?? process.env.AWS_REGION ?? "eu-north-1",
+    region: options.region ?? process.env.AWS_REGION ?? DEFAULT_REGION,
     ...(options.maxAttempts !== undefined && { maxAttempts: options.maxAttempts }),
     ...(options.endpoint !== undefined && {
       endpoint: options.endpoint,

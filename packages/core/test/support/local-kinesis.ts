@@ -2,8 +2,8 @@
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import { afterAll, beforeAll, beforeEach } from "vitest";
 import { createKinesisClient } from "../../src/aws/clients.js";
-import type { LocalServer } from "../../src/local/dynamo.js";
-import { createTripStream, startLocalKinesis } from "../../src/local/kinesis.js";
+import type { LocalServer } from "@trip-pipeline/local/dynamo";
+import { createTripStream, startLocalKinesis } from "@trip-pipeline/local/kinesis";
 
 export interface LocalKinesis {
   server: LocalServer;

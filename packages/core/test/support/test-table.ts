@@ -10,7 +10,7 @@ import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import type { DynamoDBRecord } from "aws-lambda";
 import { createDocumentClient, createDynamoDbClient } from "../../src/aws/clients.js";
 import { keyOf } from "../../src/batch.js";
-import { createTripTable, startLocalDynamoDb, type LocalServer } from "../../src/local/dynamo.js";
+import { createTripTable, startLocalDynamoDb, type LocalServer } from "@trip-pipeline/local/dynamo";
 import { MATCHER_FILTER, TRIP_TABLE } from "../../src/pipeline-spec.js";
 import { TripStore } from "../../src/trip-store.js";
 

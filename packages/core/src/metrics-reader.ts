@@ -1,0 +1,131 @@
+/**
+ * Reads the daily KPI rows back from the bucket (metrics-layout.ts), for any date range: the
+ * nightly Glue job's output in S3 or the local KPI job's in a folder. Every line is validated;
+ * money stays exact decimal text (a JSON number such as 12345678901234567890.10 would not
+ * survive JSON.parse), formatted with exactly two decimals as the jobs write it.
+ */
+import { z } from "zod/v4";
+import type { BlobStore } from "./blob-store.js";
+import { isCalendarDay } from "./datetime.js";
+import { Decimal } from "./decimal.js";
+import type { DailyKpi } from "./kpi.js";
+import { createLogger } from "./logger.js";
+import { metricsDayOf, metricsDayPrefix } from "./metrics-layout.js";
+import { METRICS_PREFIX } from "./pipeline-spec.js";
+
+export type KpiRowReason = "invalid_json" | "invalid_kpi_row" | "date_mismatch" | "duplicate_day";
+
+/** A line that was left out, and why; the other days are read as usual. */
+export interface InvalidKpiRow {
+  key: string;
+  /** 1-based line number in the object. */
+  line: number;
+  reason: KpiRowReason;
+  message: string;
+}
+
+export interface ReadKpiOptions {
+  /** Called for every line left out; by default each one is logged as a warning. */
+  onInvalid?: (row: InvalidKpiRow) => void;
+}
+
+// Money is written with exactly 2 decimals (DECIMAL(38,2)); fewer are padded, more are not ours to round.
+const money = z
+  .string()
+  .regex(/^\d+(\.\d{1,2})?$/, { message: "must be a non-negative amount with at most 2 decimals", abort: true })
+  .transform((text) => Decimal.parse(text).toFixed(2));
+
+const kpiRow = z.object({
+  pickup_date: z.string().refine(isCalendarDay, "must be a YYYY-MM-DD calendar day"),
+  total_fare: money,
+  trip_count: z
+    .string()
+    .regex(/^[1-9]\d*$/, { message: "must be a positive whole number", abort: true })
+    .transform(Number)
+    .refine(Number.isSafeInteger, "is too large"),
+  average_fare: money,
+  max_fare: money,
+  min_fare: money,
+});
+
+// A JSON string (skipped whole, so digits inside it stay put) or a JSON number (captured).
+const STRING_OR_NUMBER = /"(?:[^"\\]|\\.)*"|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g;
+
+/** JSON.parse with every number kept as its source text. */
+function parseExact(line: string): unknown {
+  return JSON.parse(line.replace(STRING_OR_NUMBER, (token, number?: string) => (number === undefined ? token : `"${number}"`)));
+}
+
+function parseLine(line: string, day: string): { ok: true; kpi: DailyKpi } | { ok: false; reason: KpiRowReason; message: string } {
+  let value: unknown;
+  try {
+    value = parseExact(line);
+  } catch {
+    return { ok: false, reason: "invalid_json", message: "line is not JSON" };
+  }
+  const parsed = kpiRow.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return { ok: false, reason: "invalid_kpi_row", message: `${issue.path.join(".") || "row"}: ${issue.message}` };
+  }
+  if (parsed.data.pickup_date !== day) return { ok: false, reason: "date_mismatch", message: `pickup_date ${parsed.data.pickup_date} is in the folder of ${day}` };
+  return { ok: true, kpi: parsed.data };
+}
+
+function checkRange(from: string, to: string): void {
+  for (const day of [from, to]) if (!isCalendarDay(day)) throw new RangeError(`expected a YYYY-MM-DD calendar day, got ${JSON.stringify(day)}`);
+  if (from > to) throw new RangeError(`the range ends (${to}) before it starts (${from})`);
+}
+
+function commonPrefix(a: string, b: string): string {
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i += 1;
+  return a.slice(0, i);
+}
+
+let defaultLogger: ReturnType<typeof createLogger> | undefined;
+function logInvalid(row: InvalidKpiRow): void {
+  defaultLogger ??= createLogger("metrics-reader");
+  defaultLogger.warn(row, "KPI row left out");
+}
+
+/**
+ * The KPI rows of the pickup days from `from` through `to` (inclusive, `YYYY-MM-DD`), sorted by
+ * day; days without a row are absent. A day with more than one valid row is left out whole
+ * (reported as duplicate_day): picking one would be a guess.
+ */
+export async function readDailyKpis(store: BlobStore, from: string, to: string, options: ReadKpiOptions = {}): Promise<DailyKpi[]> {
+  checkRange(from, to);
+  const onInvalid = options.onInvalid ?? logInvalid;
+  // One listing for the range: the longest prefix both ends share (a month, a year, or more).
+  const keys = (await store.list(commonPrefix(metricsDayPrefix(from), metricsDayPrefix(to)))).filter((key) => {
+    const day = metricsDayOf(key);
+    return day !== undefined && day >= from && day <= to;
+  });
+  const bodies = await Promise.all(keys.map(async (key) => ({ key, body: (await store.get(key)) ?? "" })));
+
+  const rows = new Map<string, { kpi: DailyKpi; key: string; line: number }[]>();
+  for (const { key, body } of bodies) {
+    const day = metricsDayOf(key)!;
+    body.split("\n").forEach((text, index) => {
+      if (text.trim() === "") return;
+      const result = parseLine(text, day);
+      if (!result.ok) return onInvalid({ key, line: index + 1, reason: result.reason, message: result.message });
+      rows.set(day, [...(rows.get(day) ?? []), { kpi: result.kpi, key, line: index + 1 }]);
+    });
+  }
+
+  const kpis: DailyKpi[] = [];
+  for (const day of [...rows.keys()].sort()) {
+    const found = rows.get(day)!;
+    if (found.length === 1) kpis.push(found[0]!.kpi);
+    else for (const { key, line } of found) onInvalid({ key, line, reason: "duplicate_day", message: `${found.length} rows for ${day}; the day is left out` });
+  }
+  return kpis;
+}
+
+/** Every pickup day that has a KPI object, sorted (to show all of a local run's output). */
+export async function metricsDays(store: BlobStore): Promise<string[]> {
+  const days = (await store.list(METRICS_PREFIX)).map(metricsDayOf).filter((day) => day !== undefined);
+  return [...new Set(days)].sort();
+}

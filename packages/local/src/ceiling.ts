@@ -1,0 +1,122 @@
+/**
+ * The emulators' ceiling for a data set: how long the operations the pipeline cannot do without
+ * take on fresh emulators, with nothing else running. For every valid event a PutRecords entry
+ * and a GetRecords read; for every raw item a BatchWriteItem put; per trip with a start and an
+ * end one Query, the COMPLETED put and the deletes of its raw items. Requests are built before
+ * the clock starts, so (but for the COMPLETED put, built by the trip store) only the calls are timed. `pnpm bench` compares a whole run against it.
+ */
+import { createReadStream } from "node:fs";
+import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
+import { BatchWriteCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { createDocumentClient, createDynamoDbClient, createKinesisClient } from "@trip-pipeline/core/aws/clients";
+import { keyItemOf, keyOfRequest, mapWithConcurrency, type WriteRequest } from "@trip-pipeline/core/batch";
+import { readCsvRows } from "@trip-pipeline/core/csv";
+import { encodeWireEvent, REQUIRED_FIELDS, validateEvent, type EndEvent, type EventType, type StartEvent, type TripEvent } from "@trip-pipeline/core/events";
+import { KINESIS_LIMITS } from "@trip-pipeline/core/ingest";
+import { streamShardCount, TRIP_STREAM, TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
+import { matchTrip } from "@trip-pipeline/core/trip";
+import { TripStore } from "@trip-pipeline/core/trip-store";
+import { createTripTable, startLocalDynamoDb } from "./dynamo.js";
+import { createTripStream, startLocalKinesis } from "./kinesis.js";
+import { LOCAL_STAGE } from "./runtime.js";
+
+export interface CeilingResult {
+  events: number;
+  trips: number;
+  seconds: number;
+  /** Seconds per kind of operation. */
+  phases: Record<"putRecords" | "getRecords" | "rawWrites" | "queries" | "completedPuts" | "deletes", number>;
+}
+
+/** Calls in flight: as many as the pipeline's busiest stage keeps (the matcher settles 8 trips at once). */
+const CONCURRENCY = 8;
+const BATCH_WRITE = 25;
+
+export async function measureCeiling(startFile: string, endFile: string, options: { kinesisShards?: number } = {}): Promise<CeilingResult> {
+  const events = [...(await validEvents("start", startFile)), ...(await validEvents("end", endFile))];
+  const dynamo = await startLocalDynamoDb();
+  const kinesisServer = await startLocalKinesis();
+  const raw = createDynamoDbClient({ endpoint: dynamo.endpoint });
+  const db = createDocumentClient(raw);
+  const kinesis = createKinesisClient({ endpoint: kinesisServer.endpoint });
+  try {
+    await createTripTable(raw);
+    await createTripStream(kinesis, options.kinesisShards ?? streamShardCount(LOCAL_STAGE));
+    const store = new TripStore(db, TRIP_TABLE.name);
+
+    // Everything sent is built first (a duplicate event is the same raw item).
+    const records = events.map((event) => ({ PartitionKey: event.trip_id, Data: Buffer.from(encodeWireEvent(event)) }));
+    const requests = events.map((event) => store.rawPut(event, 0));
+    const rawPuts = new Map(requests.map((request) => [keyOfRequest(request), request]));
+    const byTrip = new Map<string, { starts: StartEvent[]; ends: EndEvent[]; keys: Map<string, Record<string, unknown>> }>();
+    events.forEach((event, i) => {
+      const trip = byTrip.get(event.trip_id) ?? { starts: [] as StartEvent[], ends: [] as EndEvent[], keys: new Map<string, Record<string, unknown>>() };
+      if (event.event_type === "start") trip.starts.push(event);
+      else trip.ends.push(event);
+      const item = keyItemOf(requests[i]!);
+      trip.keys.set(keyOfRequest(requests[i]!), { [TRIP_TABLE.partitionKey]: item[TRIP_TABLE.partitionKey], [TRIP_TABLE.sortKey]: item[TRIP_TABLE.sortKey] });
+      byTrip.set(event.trip_id, trip);
+    });
+    const paired = [...byTrip].filter(([, trip]) => trip.starts.length > 0 && trip.ends.length > 0);
+    const completed = paired.flatMap(([, trip]) => {
+      const outcome = matchTrip(trip.starts, trip.ends);
+      return outcome.kind === "completed" ? [outcome.trip] : [];
+    });
+    const deletes = paired.flatMap(([, trip]) => [...trip.keys.values()].map((Key) => ({ DeleteRequest: { Key } })));
+
+    const phases = {} as CeilingResult["phases"];
+    const timed = async (phase: keyof CeilingResult["phases"], work: () => Promise<unknown>) => {
+      const started = performance.now();
+      await work();
+      phases[phase] = (performance.now() - started) / 1000;
+    };
+    await timed("putRecords", () =>
+      mapWithConcurrency(chunks(records, KINESIS_LIMITS.recordsPerCall), 2, (chunk) => kinesis.send(new PutRecordsCommand({ StreamName: TRIP_STREAM.name, Records: chunk }))),
+    );
+    await timed("getRecords", async () => {
+      const { Shards = [] } = await kinesis.send(new ListShardsCommand({ StreamName: TRIP_STREAM.name }));
+      await Promise.all(
+        Shards.map(async ({ ShardId }) => {
+          let { ShardIterator } = await kinesis.send(new GetShardIteratorCommand({ StreamName: TRIP_STREAM.name, ShardId, ShardIteratorType: "TRIM_HORIZON" }));
+          for (;;) {
+            const page = await kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: 10_000 }));
+            if (!page.Records?.length) break;
+            ShardIterator = page.NextShardIterator;
+          }
+        }),
+      );
+    });
+    const table = TRIP_TABLE.name;
+    const batchWrite = (requests: readonly WriteRequest[]) =>
+      mapWithConcurrency(chunks(requests, BATCH_WRITE), CONCURRENCY, (chunk) => db.send(new BatchWriteCommand({ RequestItems: { [table]: chunk } })));
+    await timed("rawWrites", () => batchWrite([...rawPuts.values()]));
+    await timed("queries", () =>
+      mapWithConcurrency(paired, CONCURRENCY, ([tripId]) =>
+        db.send(new QueryCommand({ TableName: table, KeyConditionExpression: "#pk = :trip", ExpressionAttributeNames: { "#pk": TRIP_TABLE.partitionKey }, ExpressionAttributeValues: { ":trip": tripId }, ConsistentRead: true })),
+      ),
+    );
+    await timed("completedPuts", () => mapWithConcurrency(completed, CONCURRENCY, (trip) => store.createCompleted(trip)));
+    await timed("deletes", () => batchWrite(deletes));
+    return { events: events.length, trips: paired.length, seconds: Object.values(phases).reduce((a, b) => a + b, 0), phases };
+  } finally {
+    kinesis.destroy();
+    raw.destroy();
+    await Promise.all([dynamo.close(), kinesisServer.close()]);
+  }
+}
+
+async function validEvents(type: EventType, file: string): Promise<TripEvent[]> {
+  const events: TripEvent[] = [];
+  for await (const row of readCsvRows(createReadStream(file), REQUIRED_FIELDS[type], file)) {
+    if (row.malformed) continue;
+    const checked = validateEvent(type, row.record);
+    if (checked.ok) events.push(checked.value);
+  }
+  return events;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

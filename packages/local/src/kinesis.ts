@@ -1,0 +1,14 @@
+/** The embedded Kinesis of the local AWS: kinesalite in this process, the stream as deployed. */
+import { CreateStreamCommand, waitUntilStreamExists, type KinesisClient } from "@aws-sdk/client-kinesis";
+import kinesalite from "kinesalite";
+import { TRIP_STREAM } from "@trip-pipeline/core/pipeline-spec";
+import { listen, type LocalServer } from "./dynamo.js";
+
+export async function startLocalKinesis(): Promise<LocalServer> {
+  return listen(kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 64 }));
+}
+
+export async function createTripStream(client: KinesisClient, shardCount: number, streamName: string = TRIP_STREAM.name): Promise<void> {
+  await client.send(new CreateStreamCommand({ StreamName: streamName, ShardCount: shardCount }));
+  await waitUntilStreamExists({ client, maxWaitTime: 30, minDelay: 0.05, maxDelay: 0.2 }, { StreamName: streamName });
+}

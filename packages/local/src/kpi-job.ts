@@ -1,0 +1,54 @@
+/**
+ * The daily KPI job of the local AWS: what the Glue job does in AWS, with the core's exact
+ * arithmetic. Reads each day's COMPLETED trips through the per-day GSI (every write shard) and
+ * writes `metrics/year=YYYY/month=MM/day=DD/part-00000.jsonl`, one line per day, in the Glue
+ * job's line format (metrics-layout.ts). Each computed day's object is replaced; a day without
+ * completed trips loses its object.
+ */
+import { ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { BlobStore } from "@trip-pipeline/core/blob-store";
+import { allDayShards, createTripService } from "@trip-pipeline/core/entities";
+import { DailyKpiAccumulator, type DailyKpi } from "@trip-pipeline/core/kpi";
+import { kpiLine, metricsKey } from "@trip-pipeline/core/metrics-layout";
+import { TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
+
+export interface KpiJobResult {
+  kpis: DailyKpi[];
+  /** Keys written in the bucket. */
+  outputs: string[];
+}
+
+export async function runLocalKpiJob(db: DynamoDBDocumentClient, tableName: string, bucket: BlobStore, days?: readonly string[]): Promise<KpiJobResult> {
+  const completed = createTripService(db, tableName).entities.completed;
+  const kpis: DailyKpi[] = [];
+  const outputs: string[] = [];
+  for (const day of [...new Set(days ?? (await completedDays(db, tableName)))].sort()) {
+    const accumulator = new DailyKpiAccumulator();
+    const shards = await Promise.all(allDayShards().map((day_shard) => completed.query.byPickupDay({ pickup_date: day, day_shard }).go({ pages: "all" })));
+    for (const { data } of shards) for (const trip of data) accumulator.add(trip);
+    const [kpi] = accumulator.results();
+    const key = metricsKey(day);
+    if (!kpi) {
+      await bucket.delete(key);
+      continue;
+    }
+    await bucket.put(key, `${kpiLine(kpi)}\n`);
+    kpis.push(kpi);
+    outputs.push(key);
+  }
+  return { kpis, outputs };
+}
+
+/** The pickup days that have completed trips: the GSI is sparse, it holds nothing else. */
+async function completedDays(db: DynamoDBDocumentClient, tableName: string): Promise<string[]> {
+  const days = new Set<string>();
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await db.send(
+      new ScanCommand({ TableName: tableName, IndexName: TRIP_TABLE.completedByDay.name, ProjectionExpression: "pickup_date", ExclusiveStartKey: startKey }),
+    );
+    for (const item of page.Items ?? []) days.add(String(item.pickup_date));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return [...days];
+}

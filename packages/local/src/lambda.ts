@@ -1,0 +1,181 @@
+/**
+ * Lambda functions in this process: the deployed handler modules, invoked with a realistic
+ * context and a timeout, optionally crashing (fault runs).
+ *
+ * An invocation that crashes or times out must stop touching AWS, as a killed Lambda sandbox
+ * does. Each invocation runs in its own async context, and every HTTP request started from a
+ * dead invocation is destroyed before it is written: node hands each new request to its
+ * http.Agent (`addRequest`) before any byte goes out, and the SDK's requests all take that path.
+ * Requests already written may still land, exactly as on AWS.
+ *
+ * Crash injection: a chosen invocation dies as its k-th AWS request starts (k uniform in
+ * 0..maxRequests, before that request is sent), or after its work but before its reply when it
+ * makes fewer requests. Handlers run in one process here (they are invoked one batch per shard
+ * at a time, like Lambda), so worker threads would only add cross-thread latency to every
+ * emulator call on a small machine.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { randomUUID } from "node:crypto";
+import http, { type ClientRequest } from "node:http";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Context } from "aws-lambda";
+import { mulberry32 } from "./generate/prng.js";
+
+export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
+
+/** What an event-source mapping invokes. */
+export interface LambdaFunction {
+  readonly arn: string;
+  invoke(event: unknown): Promise<unknown>;
+}
+
+export interface CrashOptions {
+  /** Fraction of invocations that crash. */
+  rate: number;
+  seed: number;
+  maxRequests?: number;
+}
+
+export class FunctionError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+interface Invocation {
+  requestId: string;
+  alive: boolean;
+  requests: number;
+  crashAt: number | undefined;
+  die(error: FunctionError): void;
+}
+
+const invocations = new AsyncLocalStorage<Invocation>();
+let guarding = false;
+
+/** Installs the request guard once per process (only requests made inside an invocation are affected). */
+function guardRequests(): void {
+  if (guarding) return;
+  guarding = true;
+  const agent = http.Agent.prototype as unknown as { addRequest(request: ClientRequest, ...rest: unknown[]): void };
+  const addRequest = agent.addRequest;
+  agent.addRequest = function (this: unknown, request: ClientRequest, ...rest: unknown[]) {
+    const invocation = invocations.getStore();
+    if (invocation?.alive && invocation.crashAt !== undefined && invocation.requests >= invocation.crashAt)
+      invocation.die(new FunctionError("Runtime.ExitError", `injected crash at AWS request ${invocation.requests + 1}: Runtime exited with error: exit status 70`));
+    // A destroyed request still goes to the agent: that is where it reports its error, unwritten.
+    if (invocation && !invocation.alive) request.destroy(new Error(`Lambda invocation ${invocation.requestId} has ended`));
+    else if (invocation) invocation.requests += 1;
+    addRequest.call(this, request, ...rest);
+  };
+}
+
+export interface FunctionOptions {
+  region: string;
+  timeoutMs: number;
+  memoryMb?: number;
+  crashes?: CrashOptions;
+  /** How long a dead invocation's code may take to unwind before the next attempt starts. */
+  unwindMs?: number;
+}
+
+const DEFAULT_MAX_CRASH_REQUESTS = 40;
+
+export class LocalFunction implements LambdaFunction {
+  readonly stats = { invocations: 0, errors: 0, crashes: 0, timeouts: 0 };
+  private readonly random: (() => number) | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly handler: LambdaHandler,
+    private readonly options: FunctionOptions,
+  ) {
+    this.random = options.crashes && mulberry32(options.crashes.seed);
+    guardRequests();
+  }
+
+  get arn(): string {
+    return `arn:aws:lambda:${this.options.region}:000000000000:function:${this.name}`;
+  }
+
+  /** Runs the handler once: its response, or its error (or the crash or timeout that ended it). */
+  async invoke(event: unknown): Promise<unknown> {
+    this.stats.invocations += 1;
+    let die!: (error: FunctionError) => void;
+    const death = new Promise<never>((_, reject) => (die = reject));
+    const invocation: Invocation = {
+      requestId: randomUUID(),
+      alive: true,
+      requests: 0,
+      crashAt: this.crashPoint(),
+      die: (error) => {
+        invocation.alive = false;
+        die(error);
+      },
+    };
+    const deadline = Date.now() + this.options.timeoutMs;
+    const timer = setTimeout(() => invocation.die(new FunctionError("Sandbox.Timedout", `Task timed out after ${(this.options.timeoutMs / 1000).toFixed(2)} seconds`)), this.options.timeoutMs);
+    const run = invocations.run(invocation, () => this.handler(event, this.context(invocation.requestId, deadline)));
+    try {
+      const response = await Promise.race([run, death]);
+      if (invocation.crashAt !== undefined) throw new FunctionError("Runtime.ExitError", "injected crash after the handler's work, before its reply");
+      return response;
+    } catch (error) {
+      this.stats.errors += 1;
+      if ((error as Error).name === "Runtime.ExitError") this.stats.crashes += 1;
+      if ((error as Error).name === "Sandbox.Timedout") this.stats.timeouts += 1;
+      // The dead invocation's requests now fail at once; let its code unwind so two attempts never overlap.
+      await Promise.race([run.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, this.options.unwindMs ?? 10_000).unref())]);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      // After its reply a sandbox is frozen: stray background work cannot reach AWS either.
+      invocation.alive = false;
+    }
+  }
+
+  private crashPoint(): number | undefined {
+    const crashes = this.options.crashes;
+    if (!crashes || !this.random || this.random() >= crashes.rate) return undefined;
+    return Math.floor(this.random() * ((crashes.maxRequests ?? DEFAULT_MAX_CRASH_REQUESTS) + 1));
+  }
+
+  private context(awsRequestId: string, deadline: number): Context {
+    const unsupported = () => {
+      throw new Error("callback-style completion is not supported: return a promise");
+    };
+    return {
+      callbackWaitsForEmptyEventLoop: true,
+      functionName: this.name,
+      functionVersion: "$LATEST",
+      invokedFunctionArn: this.arn,
+      memoryLimitInMB: String(this.options.memoryMb ?? 1024),
+      awsRequestId,
+      logGroupName: `/aws/lambda/${this.name}`,
+      logStreamName: `${new Date().toISOString().slice(0, 10).replaceAll("-", "/")}/[$LATEST]${awsRequestId.replaceAll("-", "")}`,
+      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+      done: unsupported,
+      fail: unsupported,
+      succeed: unsupported,
+    };
+  }
+}
+
+let containers = 0;
+
+/**
+ * Imports a handler as the stacks name it ("packages/functions/src/trip-begin.handler"), from
+ * the repository root. Each call loads a fresh module instance (a new container), so handlers
+ * that build their clients from the environment on first use see the current endpoints.
+ */
+export async function importHandler(repoRoot: string, handlerPath: string): Promise<LambdaHandler> {
+  const dot = handlerPath.lastIndexOf(".");
+  const file = join(repoRoot, `${handlerPath.slice(0, dot)}.ts`);
+  const exportName = handlerPath.slice(dot + 1);
+  const module = (await import(`${pathToFileURL(file).href}?container=${++containers}`)) as Record<string, unknown>;
+  const handler = module[exportName];
+  if (typeof handler !== "function") throw new Error(`${file} does not export a function named ${exportName}`);
+  return handler as LambdaHandler;
+}

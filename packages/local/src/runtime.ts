@@ -1,0 +1,223 @@
+/**
+ * The embedded local AWS behind `pnpm start`: dynalite and kinesalite in this process, a folder
+ * for the bucket, the table and stream created from pipeline-spec (the definition the stacks
+ * deploy), DynamoDB Streams captured in front of dynalite, and the three event-source mappings
+ * of CONSUMERS invoking the same handler modules Lambda runs.
+ */
+import { mkdir, rm } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { KinesisClient } from "@aws-sdk/client-kinesis";
+import { APP_NAME, DEFAULT_REGION } from "@trip-pipeline/core/app";
+import { createDocumentClient, createDynamoDbClient, createKinesisClient } from "@trip-pipeline/core/aws/clients";
+import { FolderBlobStore } from "@trip-pipeline/core/blob-store";
+import { createLogger, type Logger } from "@trip-pipeline/core/logger";
+import { CONSUMER_FUNCTION, CONSUMERS, FAILED_BATCH_PREFIX, kinesisEventTypeFilter, MATCHER_FILTER, streamShardCount, TRIP_STREAM, TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
+import { createTripTable, type LocalServer } from "./dynamo.js";
+import type { ChangeLog } from "./dynamo-streams.js";
+import { startEmbeddedDynamoDb } from "./embedded-dynamodb.js";
+import { EventSourceMapping, type MappingStats } from "./event-source.js";
+import { Throttle, type ThrottleOptions } from "./throttle.js";
+import { createTripStream, startLocalKinesis } from "./kinesis.js";
+import { startKinesisThrottle } from "./kinesis-throttle.js";
+import { importHandler, LocalFunction, type CrashOptions } from "./lambda.js";
+import { changeLogSource, kinesisSource } from "./shard-readers.js";
+
+export type ConsumerName = keyof typeof CONSUMERS;
+export const CONSUMER_NAMES = Object.keys(CONSUMERS) as ConsumerName[];
+
+/** The stage name the local AWS stands for (SST_STAGE of its functions). */
+export const LOCAL_STAGE = "local";
+
+export interface LocalAwsOptions {
+  /** The run's folder: the bucket in `bucket/` (failed batches under bucket/aws/lambda/, as Lambda writes them). Emptied at start. */
+  root: string;
+  region?: string;
+  /** Shards of the Kinesis stream; default as deployed for a non-prod stage (streamShardCount). */
+  kinesisShards?: number;
+  /** Shards of the table's stream; DynamoDB decides this in AWS, by table partitions. */
+  streamShards?: number;
+  /** Emulator throttling, for fault runs. */
+  throttle?: ThrottleOptions;
+  logger?: Logger;
+}
+
+export interface ConsumerOptions {
+  /** Where the handler paths start: the repository root. */
+  repoRoot: string;
+  /** Other handler modules than the deployed ones (same "path/module.export" form), e.g. test doubles. */
+  handlers?: Partial<Record<ConsumerName, string>>;
+  /** Replaces the deployed batching window (1 s); batch sizes and filters stay as deployed. */
+  batchingWindowMs?: number;
+  pollIntervalMs?: number;
+  retryDelayMs?: number;
+  timeoutMs?: number;
+  crashes?: CrashOptions;
+}
+
+export interface LocalAwsStats {
+  consumers: Record<string, MappingStats & LocalFunction["stats"]>;
+  /** Records captured on the table's stream. */
+  streamRecords: number;
+  throttled: { requests: number; items: number };
+}
+
+export class LocalAws {
+  readonly tableName = TRIP_TABLE.name;
+  readonly streamName = TRIP_STREAM.name;
+  readonly bucketName = `${APP_NAME}-${LOCAL_STAGE}-analyticsbucket`;
+  readonly bucketDir: string;
+  readonly dlqDir: string;
+  /** A client for the runner's own reads and writes (captured like every client's). */
+  readonly db;
+  readonly kinesis: KinesisClient;
+  private readonly mappings: EventSourceMapping[] = [];
+  private readonly functions: LocalFunction[] = [];
+
+  private constructor(
+    readonly root: string,
+    readonly region: string,
+    /** DynamoDB as every client sees it (writes captured on the table's stream). */
+    readonly dynamodbEndpoint: string,
+    readonly kinesisEndpoint: string,
+    /** The table's stream (the matcher's event source). */
+    readonly changes: ChangeLog,
+    private readonly servers: LocalServer[],
+    private readonly throttle: Throttle | undefined,
+    readonly logger: Logger,
+  ) {
+    ({ bucketDir: this.bucketDir, dlqDir: this.dlqDir } = runFolders(root));
+    this.db = createDocumentClient(createDynamoDbClient({ endpoint: dynamodbEndpoint, region, maxAttempts: 10 }));
+    this.kinesis = createKinesisClient({ endpoint: kinesisEndpoint, region, maxAttempts: 10 });
+  }
+
+  static async start(options: LocalAwsOptions): Promise<LocalAws> {
+    const root = resolve(options.root);
+    const region = options.region ?? DEFAULT_REGION;
+    const logger = options.logger ?? createLogger("local-aws");
+    const { bucketDir, dlqDir } = runFolders(root);
+    await Promise.all([bucketDir, dlqDir].map((folder) => rm(folder, { recursive: true, force: true })));
+    await mkdir(bucketDir, { recursive: true });
+
+    const throttle = options.throttle && new Throttle(options.throttle);
+    const servers: LocalServer[] = [];
+    try {
+      const dynamodb = await startEmbeddedDynamoDb({
+        region,
+        streamShards: options.streamShards ?? 4,
+        streams: [{ name: TRIP_TABLE.name, partitionKey: TRIP_TABLE.partitionKey, sortKey: TRIP_TABLE.sortKey, viewType: TRIP_TABLE.streamView }],
+        throttle,
+      });
+      servers.push(dynamodb);
+      const setup = createDynamoDbClient({ endpoint: dynamodb.endpoint, region });
+      await createTripTable(setup, TRIP_TABLE.name);
+      setup.destroy();
+
+      const kinesalite = await startLocalKinesis();
+      servers.push(kinesalite);
+      const kinesisSetup = createKinesisClient({ endpoint: kinesalite.endpoint, region });
+      await createTripStream(kinesisSetup, options.kinesisShards ?? streamShardCount(LOCAL_STAGE), TRIP_STREAM.name);
+      kinesisSetup.destroy();
+      const kinesisEndpoint = throttle ? await startKinesisThrottle(kinesalite.endpoint, throttle).then((proxy) => (servers.push(proxy), proxy.endpoint)) : kinesalite.endpoint;
+
+      return new LocalAws(root, region, dynamodb.endpoint, kinesisEndpoint, dynamodb.streams.get(TRIP_TABLE.name)!, servers, throttle, logger);
+    } catch (error) {
+      await Promise.all(servers.map((server) => server.close()));
+      throw error;
+    }
+  }
+
+  /** The deployed functions' environment, pointed at this local AWS (see packages/functions/src/environment.ts). */
+  handlerEnvironment(): Record<string, string> {
+    return {
+      SST_APP: APP_NAME,
+      SST_STAGE: LOCAL_STAGE,
+      SST_REGION: this.region,
+      [`SST_Table_tableName_${TRIP_TABLE.name}`]: this.tableName,
+      SST_Bucket_bucketName_AnalyticsBucket: this.bucketName,
+      TRIP_PIPELINE_LOCAL_BUCKET_DIR: this.bucketDir,
+      AWS_ENDPOINT_URL_DYNAMODB: this.dynamodbEndpoint,
+      AWS_ENDPOINT_URL_KINESIS: this.kinesisEndpoint,
+      AWS_REGION: this.region,
+      AWS_ACCESS_KEY_ID: "local",
+      AWS_SECRET_ACCESS_KEY: "local",
+    };
+  }
+
+  /**
+   * Sets the functions' environment in this process (handlers read it on their first call),
+   * loads the handler modules and starts one event-source mapping per consumer, polling from
+   * the start of each stream.
+   */
+  async startConsumers(options: ConsumerOptions): Promise<void> {
+    Object.assign(process.env, this.handlerEnvironment());
+    // The on-failure destination is the bucket, as deployed (Pipeline.ts).
+    const dlq = new FolderBlobStore(this.bucketDir);
+    for (const [index, consumer] of CONSUMER_NAMES.entries()) {
+      const spec = CONSUMERS[consumer];
+      const handler = await importHandler(options.repoRoot, options.handlers?.[consumer] ?? spec.handler);
+      const fn = new LocalFunction(`${APP_NAME}-${LOCAL_STAGE}-${consumer}`, handler, {
+        region: this.region,
+        timeoutMs: options.timeoutMs ?? CONSUMER_FUNCTION.timeoutSeconds * 1000,
+        memoryMb: CONSUMER_FUNCTION.memoryMb,
+        // Each function crashes on its own seeded schedule.
+        ...(options.crashes && { crashes: { ...options.crashes, seed: options.crashes.seed + index } }),
+      });
+      const mapping = new EventSourceMapping({
+        consumer,
+        source: spec.source === "kinesis" ? await kinesisSource(this.kinesis, this.streamName, this.region) : changeLogSource(this.changes),
+        settings: spec,
+        filters: [spec.source === "kinesis" ? kinesisEventTypeFilter(spec.eventType) : MATCHER_FILTER],
+        fn,
+        dlq,
+        logger: this.logger,
+        batchingWindowMs: options.batchingWindowMs,
+        pollIntervalMs: options.pollIntervalMs,
+        retryDelayMs: options.retryDelayMs,
+      });
+      this.mappings.push(mapping);
+      this.functions.push(fn);
+      mapping.start();
+    }
+  }
+
+  /**
+   * Resolves when every stream is drained and every consumer idle: all shards came up empty
+   * with nothing in flight, and nothing was read or written to the table's stream meanwhile.
+   * Call it once the producers are done.
+   */
+  async drain(): Promise<void> {
+    for (;;) {
+      const before = this.activity();
+      await Promise.all(this.mappings.map((mapping) => mapping.nextIdle()));
+      if (this.activity() === before) break;
+    }
+    // What comes next (the KPI job, the report) is the batch side, outside the fault run.
+    this.throttle?.stop();
+  }
+
+  private activity(): number {
+    return this.mappings.reduce((sum, mapping) => sum + mapping.stats.read, this.changes.size);
+  }
+
+  stats(): LocalAwsStats {
+    return {
+      consumers: Object.fromEntries(this.mappings.map((mapping, i) => [mapping.options.consumer, { ...mapping.stats, ...this.functions[i]!.stats }])),
+      streamRecords: this.changes.size,
+      throttled: { ...(this.throttle?.counts ?? { requests: 0, items: 0 }) },
+    };
+  }
+
+  async close(options: { keepData?: boolean } = {}): Promise<void> {
+    await Promise.all(this.mappings.map((mapping) => mapping.stop()));
+    this.db.destroy();
+    this.kinesis.destroy();
+    for (const server of [...this.servers].reverse()) await server.close();
+    if (!options.keepData) await Promise.all([this.bucketDir, this.dlqDir].map((folder) => rm(folder, { recursive: true, force: true })));
+  }
+}
+
+/** The run's folders: the bucket, and inside it where the consumers' failed batches land. */
+function runFolders(root: string) {
+  const bucketDir = join(root, "bucket");
+  return { bucketDir, dlqDir: join(bucketDir, ...FAILED_BATCH_PREFIX.split("/").filter(Boolean)) };
+}

@@ -1,0 +1,190 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { FolderBlobStore } from "@trip-pipeline/core/blob-store";
+import { createLogger } from "@trip-pipeline/core/logger";
+import { FAILED_BATCH_PREFIX } from "@trip-pipeline/core/pipeline-spec";
+import { EventSourceMapping, type MappingSettings, type PolledRecord, type ShardReader } from "../src/event-source.js";
+import type { FilterPattern } from "../src/event-filter.js";
+import type { LambdaFunction } from "../src/lambda.js";
+
+type Event = { Records: { seq: string; kind: string }[] };
+type Respond = (records: Event["Records"], call: number) => unknown;
+
+const SETTINGS: MappingSettings = { batchSize: 4, maxBatchingWindowSeconds: 1, retryAttempts: 2, maxRecordAgeSeconds: 3600, bisectBatchOnError: true, reportBatchItemFailures: true };
+
+/** A shard holding records seq "001".."n"; kind "odd"/"even" for filtering. */
+function shard(count: number, shardId = "shard-1", arrivalMs = () => Date.now()): ShardReader & { appended: PolledRecord[] } {
+  const appended: PolledRecord[] = Array.from({ length: count }, (_, i) => record(i + 1, arrivalMs()));
+  let position = 0;
+  return {
+    shardId,
+    appended,
+    read: async (limit) => {
+      const out = appended.slice(position, position + limit);
+      position += out.length;
+      return out;
+    },
+  };
+}
+
+function record(n: number, arrivalMs: number): PolledRecord {
+  const seq = String(n).padStart(3, "0");
+  const kind = n % 2 ? "odd" : "even";
+  return { sequenceNumber: seq, arrivalMs, event: { seq, kind }, filterable: { data: { kind } } };
+}
+
+class FakeFunction implements LambdaFunction {
+  readonly arn = "arn:aws:lambda:eu-north-1:000000000000:function:fake";
+  readonly calls: string[][] = [];
+  constructor(private readonly respond: Respond = () => ({ batchItemFailures: [] })) {}
+  async invoke(event: unknown): Promise<unknown> {
+    const records = (event as Event).Records;
+    this.calls.push(records.map((r) => r.seq));
+    return this.respond(records, this.calls.length);
+  }
+}
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), "esm-test-"));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function runMapping(shards: ShardReader[], fn: FakeFunction, options: { settings?: Partial<MappingSettings>; filters?: FilterPattern[] } = {}) {
+  const mapping = new EventSourceMapping({
+    consumer: "fake",
+    source: { kind: "kinesis", arn: "arn:aws:kinesis:eu-north-1:000000000000:stream/S", shards },
+    settings: { ...SETTINGS, ...options.settings },
+    filters: options.filters ?? [],
+    fn,
+    dlq: new FolderBlobStore(root),
+    logger: createLogger("test"),
+    batchingWindowMs: 5,
+    pollIntervalMs: 2,
+    retryDelayMs: 1,
+  });
+  mapping.start();
+  await mapping.nextIdle();
+  await mapping.stop();
+  return mapping;
+}
+
+async function dlqRecords(): Promise<Record<string, unknown>[]> {
+  const store = new FolderBlobStore(root);
+  const keys = await store.list(FAILED_BATCH_PREFIX);
+  return (await Promise.all(keys.map(async (key) => JSON.parse((await store.get(key))!) as Record<string, unknown>)));
+}
+
+describe("the local event-source mapping", () => {
+  test("delivers each shard in order in batches of batchSize; filtered records are never delivered", async () => {
+    const fn = new FakeFunction();
+    const mapping = await runMapping([shard(10)], fn, { filters: [{ data: { kind: ["odd"] } }] });
+    expect(fn.calls).toEqual([["001", "003", "005", "007"], ["009"]]);
+    expect(mapping.stats).toMatchObject({ read: 10, filteredOut: 5, delivered: 5, retries: 0, toDlq: 0 });
+  });
+
+  test("long runs of filtered-out records are read in pages and do not hold a partial batch back", async () => {
+    const fn = new FakeFunction();
+    const source = shard(3_003);
+    source.appended.forEach((r, i) => ((r.filterable as { data: { kind: string } }).data.kind = i < 2 || i === 3_002 ? "odd" : "even"));
+    let reads = 0;
+    const counted = { shardId: source.shardId, read: (limit: number) => ((reads += 1), source.read(limit)) };
+    await runMapping([counted], fn, { filters: [{ data: { kind: ["odd"] } }] });
+    expect(fn.calls.flat()).toEqual(["001", "002", "3003"]);
+    expect(reads).toBeLessThan(10);
+  });
+
+  test("a partial failure checkpoints the records before the lowest reported one and retries from it", async () => {
+    const fn = new FakeFunction((records, call) => (call === 1 ? { batchItemFailures: [{ itemIdentifier: "004" }, { itemIdentifier: "003" }] } : {}));
+    await runMapping([shard(6)], fn);
+    expect(fn.calls).toEqual([
+      ["001", "002", "003", "004"],
+      ["003", "004"],
+      ["005", "006"],
+    ]);
+  });
+
+  test("an empty or unknown itemIdentifier fails the whole batch", async () => {
+    const fn = new FakeFunction((_, call) => (call === 1 ? { batchItemFailures: [{ itemIdentifier: "" }] } : call === 2 ? { batchItemFailures: [{ itemIdentifier: "999" }] } : null));
+    await runMapping([shard(2)], fn);
+    expect(fn.calls).toEqual([
+      ["001", "002"],
+      ["001", "002"],
+      ["001", "002"],
+    ]);
+  });
+
+  test("a thrown error bisects the batch until the bad record is alone; after retryAttempts it goes to the DLQ and the shard moves on", async () => {
+    const fn = new FakeFunction((records) => {
+      if (records.some((r) => r.seq === "003")) throw new Error("poison");
+      return {};
+    });
+    const mapping = await runMapping([shard(6)], fn);
+    expect(fn.calls).toEqual([
+      ["001", "002", "003", "004"],
+      ["001", "002"],
+      ["003", "004"],
+      ["003"],
+      ["003"], // retry 1
+      ["003"], // retry 2 = retryAttempts
+      ["004"],
+      ["005", "006"],
+    ]);
+    expect(mapping.stats).toMatchObject({ bisections: 2, retries: 2, toDlq: 1 });
+    const [failure] = await dlqRecords();
+    expect(failure).toMatchObject({
+      requestContext: { functionArn: fn.arn, condition: "RetryAttemptsExhausted", approximateInvokeCount: 3 },
+      responseContext: { statusCode: 200, executedVersion: "$LATEST", functionError: "Unhandled" },
+      version: "1.0",
+      KinesisBatchInfo: { shardId: "shard-1", startSequenceNumber: "003", endSequenceNumber: "003", batchSize: 1, streamArn: "arn:aws:kinesis:eu-north-1:000000000000:stream/S" },
+      error: "Error: poison",
+      payload: { Records: [{ seq: "003", kind: "odd" }] },
+    });
+    // Keyed as Lambda keys an S3 destination: aws/lambda/<mapping uuid>/<shardId>/YYYY/MM/DD/<time>-<uuid>.
+    const [key] = await new FolderBlobStore(root).list(FAILED_BATCH_PREFIX);
+    expect(key).toMatch(/^aws\/lambda\/[0-9a-f-]{36}\/shard-1\/\d{4}\/\d{2}\/\d{2}\/\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}-[0-9a-f-]{36}$/);
+  });
+
+  test("without bisect a failing batch is retried whole, then sent whole to the DLQ", async () => {
+    const fn = new FakeFunction((records) => {
+      if (records[0]!.seq === "001") throw new Error("down");
+      return {};
+    });
+    const mapping = await runMapping([shard(5)], fn, { settings: { bisectBatchOnError: false, retryAttempts: 1 } });
+    expect(fn.calls).toEqual([
+      ["001", "002", "003", "004"],
+      ["001", "002", "003", "004"],
+      ["005"],
+    ]);
+    expect(mapping.stats.toDlq).toBe(4);
+    expect((await dlqRecords())[0]).toMatchObject({ KinesisBatchInfo: { startSequenceNumber: "001", endSequenceNumber: "004", batchSize: 4 } });
+  });
+
+  test("records older than maxRecordAge are not delivered but sent to the DLQ", async () => {
+    const fn = new FakeFunction();
+    let n = 0;
+    const old = shard(3, "shard-1", () => (n++ < 2 ? Date.now() - 120_000 : Date.now()));
+    await runMapping([old], fn, { settings: { maxRecordAgeSeconds: 60 } });
+    expect(fn.calls).toEqual([["003"]]);
+    expect((await dlqRecords())[0]).toMatchObject({ requestContext: { condition: "RecordAgeExceeded" }, KinesisBatchInfo: { startSequenceNumber: "001", endSequenceNumber: "002" } });
+  });
+
+  test("shards are polled independently, one batch at a time each", async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const fn = new FakeFunction(async () => {
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight -= 1;
+      return {};
+    });
+    await runMapping([shard(8, "a"), shard(8, "b")], fn);
+    expect(fn.calls).toHaveLength(4);
+    expect(maxInFlight).toBe(2);
+  });
+});
