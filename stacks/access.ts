@@ -4,6 +4,13 @@
  * A new function gets its entry here and `grantAccess(fn, ACCESS.name, resources)` in its stack;
  * nothing else grants our functions data access (SST's `bind` would grant dynamodb:* and s3:*,
  * so bindings carry configuration only: see `configOnly`).
+ *
+ * For instance, a DynamoDB-stream consumer that keeps per-day KPI items up to date would get
+ * `{ table: ["dynamodb:UpdateItem"], completedByDay: ["dynamodb:Query"], list: "any", objects:
+ * [ON_FAILURE_DESTINATION], key: TABLE_AND_BUCKET_KEY }`, and an HTTP API function that reads
+ * them `{ table: ["dynamodb:Query"], objects: [{ prefix: METRICS_PREFIX, actions:
+ * ["s3:GetObject"] }], list: [METRICS_PREFIX], key: ["kms:Decrypt"] }`. The prod tests check
+ * every consumer's role against its entry, and that no role has a wildcard action.
  */
 import { Aws } from "aws-cdk-lib";
 import { PolicyStatement, type IGrantable } from "aws-cdk-lib/aws-iam";
@@ -35,7 +42,7 @@ export interface FunctionAccess {
  * or write (Decrypt on reads, Encrypt/GenerateDataKey on writes); S3 SSE-KMS puts need
  * GenerateDataKey. Nothing here decrypts anything the function did not read.
  */
-const TABLE_AND_BUCKET_KEY: readonly KeyAction[] = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"];
+export const TABLE_AND_BUCKET_KEY: readonly KeyAction[] = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"];
 
 /**
  * The stream consumers also write the on-failure record of a discarded batch: Lambda puts it
@@ -43,7 +50,7 @@ const TABLE_AND_BUCKET_KEY: readonly KeyAction[] = ["kms:Decrypt", "kms:Encrypt"
  * for S3 destinations without saying which prefix Lambda lists, so ListBucket is not limited
  * to one (it reveals key names only; the failed trail's keys hold dates and sequence numbers).
  */
-const ON_FAILURE_DESTINATION = { prefix: FAILED_BATCH_PREFIX, actions: ["s3:PutObject"] } as const;
+export const ON_FAILURE_DESTINATION = { prefix: FAILED_BATCH_PREFIX, actions: ["s3:PutObject"] } as const;
 
 export const ACCESS = {
   /** storeRawEvents: BatchWriteItem of RAW#START# items; rejected events to failed/start/. */
