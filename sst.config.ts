@@ -3,6 +3,7 @@ import { Pipeline } from "./stacks/Pipeline";
 import { Analytics } from "./stacks/Analytics";
 import { applyPermissionsBoundary } from "./stacks/boundary";
 import { applyRemovalPolicies } from "./stacks/removal";
+import { Dashboard } from "./stacks/Dashboard";
 import { APP_NAME, DEFAULT_REGION } from "./packages/core/src/app";
 
 export default {
@@ -19,6 +20,6 @@ export default {
     applyPermissionsBoundary(app);
     // Lambda runs Node 22 (nodejs20.x is deprecated); local tooling still runs on Node 20.
     app.setDefaultFunctionProps({ runtime: "nodejs22.x", architecture: "arm_64", tracing: "active" });
-    app.stack(Pipeline).stack(Analytics);
+    app.stack(Pipeline).stack(Analytics).stack(Dashboard);
   },
 } satisfies SSTConfig;

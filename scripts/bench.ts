@@ -4,6 +4,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { join } from "node:path";
+import { benchFreshness } from "./bench/live-kpis.js";
 import { benchPipeline } from "./bench/pipeline.js";
 import { runWhenMain } from "./lib/cli.js";
 
@@ -24,7 +25,7 @@ async function benchIngest(): Promise<BenchResult | undefined> {
 
 export async function main(): Promise<number> {
   const results: BenchResult[] = [];
-  for (const bench of [benchIngest, benchPipeline]) {
+  for (const bench of [benchIngest, benchPipeline, benchFreshness]) {
     const result = await bench();
     if (!result) continue;
     process.stdout.write(`${JSON.stringify(result)}\n`);

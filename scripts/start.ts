@@ -1,23 +1,27 @@
 /**
  * pnpm start: the whole pipeline offline, in this process, on an embedded local AWS (see
- * packages/local/src/runtime.ts): ingest into Kinesis, the two stream consumers and the
- * matcher run by the local event-source runtime with the deployed handler modules, then the KPI
- * job once every stream is drained. Prints the KPIs, the ingest summary, pending trips,
+ * packages/local/src/runtime.ts): ingest into Kinesis, the two stream consumers, the matcher
+ * and the live KPI aggregator run by the local event-source runtime with the deployed handler
+ * modules, then the KPI job once every stream is drained, and the reconciliation of the live
+ * KPIs with it. Prints the nightly and live KPIs, the ingest summary, pending trips,
  * anomalies and where the outputs are; `--json` prints one JSON document on stdout instead.
  *
- * Exit codes: 0 done; 2 done, but records ended in the DLQ or valid rows failed delivery
- * (see the printed locations); 1 usage or input error.
+ * Exit codes: 0 done; 2 done, but records ended in the DLQ, valid rows failed delivery or the
+ * live KPIs differ from the nightly ones (see the printed locations); 1 usage or input error.
  */
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createLogger, FailedTrail, FolderBlobStore } from "@trip-pipeline/core";
+import { CONSUMERS, createLogger, FailedTrail, FolderBlobStore, formatDateTime } from "@trip-pipeline/core";
 import { ingestFiles, KinesisRecordSink, type IngestSummary } from "@trip-pipeline/core/ingest";
 import type { DailyKpi } from "@trip-pipeline/core/kpi";
-import { runLocalKpiJob } from "@trip-pipeline/local/kpi-job";
+import { reconcileKpis } from "@trip-pipeline/core/kpi-drift";
+import { readDailyKpis } from "@trip-pipeline/core/metrics-reader";
+import { liveKpiDays, runLocalKpiJob } from "@trip-pipeline/local/kpi-job";
 import { anomalyTrips, pendingTrips } from "@trip-pipeline/local/outcome";
 import { LocalAws, type LocalAwsStats } from "@trip-pipeline/local/runtime";
 import { table as ingestTable } from "./ingest.js";
 import { intOption, parseCli, runWhenMain, UsageError } from "./lib/cli.js";
+import { DEFAULT_PORT, LocalDashboard } from "./lib/dashboard-server.js";
 import { formatTable } from "./lib/table.js";
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -30,6 +34,10 @@ export const USAGE = `usage: pnpm start [--start-file F --end-file F] [--json] [
   --out DIR                      the run's folder (default .local); emptied when a run starts
   --kinesis-shards N             shards of the local stream (default: as a non-prod stage deploys it)
   --batching-window-ms N         consumers' batching window (default 100; deployed: 1000)
+  --live-window-ms N             the live KPI aggregator's batching window (default: as deployed, 5000)
+  --serve                        the dashboard (page and API) on 127.0.0.1 while the run ingests, and after
+                                 it until Ctrl-C; prints the page's address for the run's latest day
+  --port N                       the dashboard's port (default ${DEFAULT_PORT}; 0 picks a free one)
   --verbose                      every handler's JSON log lines on stderr (default: warnings and errors;
                                  LOG_LEVEL overrides both)
 fault injection (the pipeline must converge to the same KPIs):
@@ -37,7 +45,7 @@ fault injection (the pipeline must converge to the same KPIs):
   --crash RATE                   fraction of handler invocations that crash at a random point
   --seed N                       seed of the injected faults (default 1)
 
-exit codes: 0 done, 2 done but records in the DLQ or rows undelivered, 1 error`;
+exit codes: 0 done, 2 done but records in the DLQ, rows undelivered or live KPIs drifting, 1 error`;
 
 const OPTIONS = {
   "start-file": { type: "string" },
@@ -47,9 +55,12 @@ const OPTIONS = {
   out: { type: "string" },
   "kinesis-shards": { type: "string" },
   "batching-window-ms": { type: "string" },
+  "live-window-ms": { type: "string" },
   throttle: { type: "string" },
   crash: { type: "string" },
   seed: { type: "string" },
+  serve: { type: "boolean", default: false },
+  port: { type: "string" },
   verbose: { type: "boolean", default: false },
   help: { type: "boolean", default: false },
 } as const;
@@ -57,6 +68,12 @@ const OPTIONS = {
 /** What `--json` prints: money as text with 2 decimals, as the KPI job computes it. */
 export interface RunReport {
   kpis: DailyKpi[];
+  /** The live KPIs (kpiAggregator's read model) of every day either side has, in the same shape. */
+  live: DailyKpi[];
+  /** Days on which live and nightly KPIs differ (the KpiDrift metric); 0 after every run. */
+  drift: number;
+  /** Writes to the live KPI items (applied updates of SHARD# and EXTREMES items). */
+  liveKpiWrites: number;
   ingest: IngestSummary;
   pending: number;
   anomalies: number;
@@ -89,11 +106,11 @@ export async function main(argv: string[]): Promise<number> {
   const throttle = rateOption("throttle", values.throttle);
   const crash = rateOption("crash", values.crash);
   const seed = intOption("seed", values.seed, 0) ?? 1;
+  if (values.port !== undefined && !values.serve) throw new UsageError("--port goes with --serve");
+  const dashboard = values.serve ? new LocalDashboard(REPO_ROOT, intOption("port", values.port, 0) ?? DEFAULT_PORT) : undefined;
   // The handlers log one line per batch at info: useful in CloudWatch, noise in a terminal.
   // Loggers are created on first use, so this reaches every handler.
   process.env.LOG_LEVEL ??= values.verbose ? "info" : "warn";
-  // The pinned SDK runs on Node 20; its notice is about future releases, not this run.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
   const report = await run({
     startFile,
@@ -102,12 +119,17 @@ export async function main(argv: string[]): Promise<number> {
     keep: values.keep,
     kinesisShards: intOption("kinesis-shards", values["kinesis-shards"], 1),
     batchingWindowMs: intOption("batching-window-ms", values["batching-window-ms"], 0) ?? 100,
+    liveWindowMs: intOption("live-window-ms", values["live-window-ms"], 0),
     throttle: throttle ? { rate: throttle, seed } : undefined,
     crashes: crash ? { rate: crash, seed: seed + 1 } : undefined,
-  });
+  }, dashboard);
   process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : humanReport(report));
+  if (dashboard) {
+    (values.json ? process.stderr : process.stdout).write(`Dashboard: ${dashboard.viewUrl()} (serving until Ctrl-C)\n`);
+    await dashboard.untilInterrupted();
+  }
   const undelivered = report.ingest.start.failed + report.ingest.end.failed;
-  return report.dlq > 0 || undelivered > 0 ? 2 : 0;
+  return report.dlq > 0 || undelivered > 0 || report.drift > 0 ? 2 : 0;
 }
 
 export interface RunOptions {
@@ -117,17 +139,26 @@ export interface RunOptions {
   keep: boolean;
   kinesisShards?: number;
   batchingWindowMs: number;
+  /** The aggregator's window; default as deployed (one write per day and batch: bigger batches, fewer writes). */
+  liveWindowMs?: number;
   throttle?: { rate: number; seed: number };
   crashes?: { rate: number; seed: number };
 }
 
-/** The whole pipeline once, on a fresh local AWS. */
-export async function run(options: RunOptions): Promise<RunReport> {
+/** The whole pipeline once, on a fresh local AWS; with a dashboard, its local AWS stays up for it. */
+export async function run(options: RunOptions, dashboard?: LocalDashboard): Promise<RunReport> {
   const started = performance.now();
   const logger = createLogger("start");
   const aws = await LocalAws.start({ root: options.root, kinesisShards: options.kinesisShards, throttle: options.throttle, logger });
+  let served = false;
   try {
-    await aws.startConsumers({ repoRoot: REPO_ROOT, batchingWindowMs: options.batchingWindowMs, crashes: options.crashes });
+    await aws.startConsumers({
+      repoRoot: REPO_ROOT,
+      batchingWindowMs: options.batchingWindowMs,
+      batchingWindows: { kpiAggregator: options.liveWindowMs ?? CONSUMERS.kpiAggregator.maxBatchingWindowSeconds * 1000 },
+      crashes: options.crashes,
+    });
+    await dashboard?.attach(aws);
     const bucket = new FolderBlobStore(aws.bucketDir);
     const ingest = await ingestFiles({
       startFile: options.startFile,
@@ -138,15 +169,25 @@ export async function run(options: RunOptions): Promise<RunReport> {
     });
     await aws.drain();
     logger.info("streams drained; running the KPI job");
+    const jobStartedAt = formatDateTime(new Date());
     const { kpis, outputs } = await runLocalKpiJob(aws.db, aws.tableName, bucket);
+    // As in AWS after each nightly run: the nightly rows read back from the bucket, every day compared.
+    const liveDays = await liveKpiDays(aws.db, aws.tableName);
+    const days = [...liveDays, ...kpis.map((k) => k.pickup_date)].sort();
+    const nightly = days.length > 0 ? await readDailyKpis(bucket, days[0]!, days.at(-1)!) : [];
+    const reconciliation = await reconcileKpis(aws.db, aws.tableName, liveDays, nightly, jobStartedAt, new Date());
+    for (const day of reconciliation.differing) logger.error(day, "live KPIs differ from the nightly KPIs");
     const anomalies = await anomalyTrips(bucket);
     const pending = await pendingTrips(aws.db, aws.tableName, anomalies);
     const stats = aws.stats();
     const seconds = (performance.now() - started) / 1000;
     const events = ingest.start.sent + ingest.end.sent;
     const shown = (path: string) => relative(process.cwd(), path) || ".";
-    return {
+    const report: RunReport = {
       kpis,
+      live: reconciliation.live,
+      drift: reconciliation.drift,
+      liveKpiWrites: (stats.changesByKind.SHARD ?? 0) + (stats.changesByKind.EXTREMES ?? 0),
       ingest,
       pending: pending.length,
       anomalies: anomalies.size,
@@ -164,15 +205,26 @@ export async function run(options: RunOptions): Promise<RunReport> {
       consumers: stats.consumers,
       throttled: stats.throttled,
     };
+    if (dashboard) {
+      dashboard.finished(report, () => aws.close({ keepData: options.keep }));
+      served = true;
+    }
+    return report;
   } finally {
-    await aws.close({ keepData: options.keep });
+    if (!served) {
+      await dashboard?.close();
+      await aws.close({ keepData: options.keep });
+    }
   }
 }
 
 function humanReport(report: RunReport): string {
+  const live = new Map(report.live.map((k) => [k.pickup_date, k]));
+  const row = (source: string, k: DailyKpi | undefined, day: string) => (k ? [day, source, String(k.trip_count), k.total_fare, k.average_fare, k.max_fare, k.min_fare] : [day, source, "-", "-", "-", "-", "-"]);
+  const days = [...new Set([...report.kpis.map((k) => k.pickup_date), ...live.keys()])].sort();
   const kpis = formatTable([
-    ["pickup_date", "trips", "total_fare", "average_fare", "max_fare", "min_fare"],
-    ...report.kpis.map((k) => [k.pickup_date, String(k.trip_count), k.total_fare, k.average_fare, k.max_fare, k.min_fare]),
+    ["pickup_date", "source", "trips", "total_fare", "average_fare", "max_fare", "min_fare"],
+    ...days.flatMap((day) => [row("nightly", report.kpis.find((k) => k.pickup_date === day), day), row("live", live.get(day), day)]),
   ]);
   const consumers = formatTable([
     ["consumer", "delivered", "filtered", "invocations", "retries", "crashes", "dlq"],
@@ -181,7 +233,8 @@ function humanReport(report: RunReport): string {
   const { outputs } = report;
   const where = outputs.kept ? "" : " (removed after the run: add --keep to inspect)";
   return [
-    `Daily KPIs (pickup day, UTC)\n${report.kpis.length > 0 ? kpis : "no completed trips\n"}`,
+    `Daily KPIs (pickup day, UTC): the nightly job and the live aggregates\n${days.length > 0 ? kpis : "no completed trips\n"}`,
+    `Drift: ${report.drift === 0 ? "none (live equals nightly on every day)" : `${report.drift} day(s) differ`}\n`,
     `Ingest\n${ingestTable(report.ingest)}`,
     `Trips: ${report.kpis.reduce((sum, k) => sum + k.trip_count, 0)} completed, ${report.pending} pending (unmatched), ${report.anomalies} anomalies (dropoff before pickup)\n`,
     `Consumers\n${consumers}`,

@@ -3,11 +3,14 @@ import { CfnNamedQuery, CfnWorkGroup } from "aws-cdk-lib/aws-athena";
 import { CfnCrawler, CfnDatabase, CfnJob, CfnSecurityConfiguration, CfnTable, CfnTrigger } from "aws-cdk-lib/aws-glue";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Asset } from "aws-cdk-lib/aws-s3-assets";
-import { Cron, use, type StackContext } from "sst/constructs";
+import { Rule } from "aws-cdk-lib/aws-events";
+import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
+import { Cron, Function as SstFunction, use, type StackContext } from "sst/constructs";
+import { KPI_PREFIX } from "../packages/core/src/entities";
 import { METRICS_PREFIX, TRIP_TABLE } from "../packages/core/src/pipeline-spec";
 import { ACCESS, grantAccess } from "./access";
 import { ATHENA_RESULTS_PREFIX, GLUE_TEMP_PREFIX } from "./lifecycle";
-import { addDailyJobMonitoring } from "./monitoring";
+import { addDailyJobMonitoring, addKpiDriftAlarm } from "./monitoring";
 import { Pipeline } from "./Pipeline";
 
 /** Days recomputed by each run, so completions that arrive late are still counted. */
@@ -206,6 +209,28 @@ export function Analytics({ stack, app }: StackContext) {
   });
   grantAccess(schedule.jobFunction, ACCESS.startMetricsJob, { tableArn: table.tableArn, bucketArn: bucket.bucketArn, keyArn: key.keyArn, metricsJobName: jobName });
   addDailyJobMonitoring(stack, { jobName, maxRetries: MAX_RETRIES, crawlerName: crawler.name!, scheduler: schedule.jobFunction, topic });
+
+  // Live KPIs against each successful run's output, day by day: KpiDrift and its alarm.
+  const reconcile = new SstFunction(stack, "ReconcileKpis", {
+    handler: "packages/functions/src/reconcile-kpis.handler",
+    description: "Compares the live KPIs with each successful GenerateTripMetrics run; publishes KpiDrift",
+    timeout: 60,
+    logRetention: "one_month",
+    // The names the bindings would set, without the bindings' table-wide and bucket-wide grants.
+    environment: { SST_Table_tableName_TripData: table.tableName, SST_Bucket_bucketName_AnalyticsBucket: bucket.bucketName, DAYS_WINDOW: String(DAYS_WINDOW) },
+    permissions: [
+      new PolicyStatement({ actions: ["glue:GetJobRun"], resources: [`arn:${Aws.PARTITION}:glue:${Aws.REGION}:${Aws.ACCOUNT_ID}:job/${jobName}`] }),
+      new PolicyStatement({ actions: ["dynamodb:Query"], resources: [table.tableArn], conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${KPI_PREFIX}*`] } } }),
+      new PolicyStatement({ actions: ["s3:GetObject"], resources: [`${bucket.bucketArn}/${METRICS_PREFIX}*`] }),
+    ],
+  });
+  key.grantDecrypt(reconcile);
+  new Rule(stack, "ReconcileAfterMetrics", {
+    description: `Live KPIs reconciled after each successful ${jobName} run`,
+    eventPattern: { source: ["aws.glue"], detailType: ["Glue Job State Change"], detail: { jobName: [jobName], state: ["SUCCEEDED"] } },
+    targets: [new LambdaFunction(reconcile, { retryAttempts: 2 })],
+  });
+  addKpiDriftAlarm(stack, { topic });
 
   const workGroup = new CfnWorkGroup(stack, "KpiWorkGroup", {
     name: `${app.stage}-${app.name}-kpis`,

@@ -10,7 +10,9 @@ import { Bucket, KinesisStream, Table, type Function as SstFunction, type Functi
 import {
   CONSUMER_FUNCTION,
   CONSUMERS,
+  DEFAULT_KPI_TTL_DAYS,
   DEFAULT_RAW_RETENTION_DAYS,
+  KPI_AGGREGATOR_FILTER,
   MATCHER_FILTER,
   TRIP_STREAM,
   TRIP_TABLE,
@@ -106,7 +108,7 @@ export function Pipeline({ stack, app }: StackContext) {
   });
 
   /** Every number comes from the pipeline spec, which the local runtime emulates too. */
-  const eventSource = (spec: EventSourceSpec, filter: object): KinesisEventSourceProps & DynamoEventSourceProps => ({
+  const eventSource = (spec: EventSourceSpec & { tumblingWindowSeconds?: number }, filter: object): KinesisEventSourceProps & DynamoEventSourceProps => ({
     // From the oldest retained record: nothing written while a mapping is (re)created is skipped.
     startingPosition: StartingPosition.TRIM_HORIZON,
     batchSize: spec.batchSize,
@@ -118,7 +120,17 @@ export function Pipeline({ stack, app }: StackContext) {
     parallelizationFactor: spec.parallelizationFactor,
     onFailure: failedBatchesTo(bucket.cdk.bucket),
     filters: [FilterCriteria.filter(filter)],
+    ...(spec.tumblingWindowSeconds !== undefined && { tumblingWindow: Duration.seconds(spec.tumblingWindowSeconds) }),
   });
+
+  // The live KPI aggregator touches only KPI# items and reads the per-day GSI: no binding, the
+  // table's name in the variable the binding would set; its grants (ACCESS.kpiAggregator) are
+  // limited to the keys it owns.
+  const kpiAggregatorFunction: FunctionProps = {
+    ...consumerFunction("kpiAggregator"),
+    bind: [],
+    environment: { SST_Table_tableName_TripData: table.tableName, KPI_TTL_DAYS: String(DEFAULT_KPI_TTL_DAYS) },
+  };
 
   // No stream binding: the consumers never call Kinesis (Lambda polls it for them, with the
   // read grant the event source adds); a binding would grant kinesis:* on the stream.
@@ -128,12 +140,14 @@ export function Pipeline({ stack, app }: StackContext) {
   });
   table.addConsumers(stack, {
     matcher: { function: consumerFunction("matcher"), cdk: { eventSource: eventSource(CONSUMERS.matcher, MATCHER_FILTER) } },
+    kpiAggregator: { function: kpiAggregatorFunction, cdk: { eventSource: eventSource(CONSUMERS.kpiAggregator, KPI_AGGREGATOR_FILTER) } },
   });
 
   const consumers: Record<ConsumerName, SstFunction> = {
     tripBegin: stream.getFunction("tripBegin")!,
     tripFinish: stream.getFunction("tripFinish")!,
     matcher: table.getFunction("matcher")!,
+    kpiAggregator: table.getFunction("kpiAggregator")!,
   };
   const resources = { tableArn: table.tableArn, bucketArn: bucket.bucketArn, keyArn: key.keyArn };
   for (const name of CONSUMER_NAMES) grantAccess(consumers[name], ACCESS[name], resources);

@@ -27,6 +27,8 @@ export interface FunctionAccess {
   table?: readonly TableAction[];
   /** Actions on the per-day GSI of completed trips (TRIP_TABLE.completedByDay). */
   completedByDay?: readonly "dynamodb:Query"[];
+  /** Partition-key patterns (dynamodb:LeadingKeys) the table and index actions are limited to. */
+  leadingKeys?: { table?: readonly string[]; completedByDay?: readonly string[] };
   /** Object actions by key prefix of the analytics bucket. */
   objects?: readonly { prefix: string; actions: readonly ObjectAction[] }[];
   /** s3:ListBucket: for keys under these prefixes, or "any" (names only) where the caller lists or heads without a prefix. */
@@ -79,6 +81,18 @@ export const ACCESS = {
     list: "any",
     key: TABLE_AND_BUCKET_KEY,
   },
+  /**
+   * The live KPI aggregator (COMPLETED# stream records in): UpdateItem and Query of its own KPI#
+   * items only; Query of the per-day GSI to recompute a removed extreme.
+   */
+  kpiAggregator: {
+    table: ["dynamodb:Query", "dynamodb:UpdateItem"],
+    completedByDay: ["dynamodb:Query"],
+    leadingKeys: { table: ["KPI#*"], completedByDay: ["DAY#*"] },
+    objects: [ON_FAILURE_DESTINATION],
+    list: "any",
+    key: TABLE_AND_BUCKET_KEY,
+  },
   /** startMetricsJob: GetJobRuns (a run for the same window already active?) then StartJobRun. */
   startMetricsJob: {
     metricsJob: ["glue:GetJobRuns", "glue:StartJobRun"],
@@ -99,8 +113,9 @@ export function accessStatements(access: FunctionAccess, resources: AccessResour
   const add = (actions: readonly string[] | undefined, arns: string[], conditions?: Record<string, unknown>) => {
     if (actions && actions.length > 0) statements.push(new PolicyStatement({ actions: [...actions].sort(), resources: arns, conditions }));
   };
-  add(access.table, [resources.tableArn]);
-  add(access.completedByDay, [`${resources.tableArn}/index/${TRIP_TABLE.completedByDay.name}`]);
+  const leading = (keys: readonly string[] | undefined) => (keys ? { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [...keys] } } : undefined);
+  add(access.table, [resources.tableArn], leading(access.leadingKeys?.table));
+  add(access.completedByDay, [`${resources.tableArn}/index/${TRIP_TABLE.completedByDay.name}`], leading(access.leadingKeys?.completedByDay));
   for (const { prefix, actions } of access.objects ?? []) add(actions, [`${resources.bucketArn}/${prefix}*`]);
   if (access.list === "any") add(["s3:ListBucket"], [resources.bucketArn]);
   else if (access.list && access.list.length > 0) add(["s3:ListBucket"], [resources.bucketArn], { StringLike: { "s3:prefix": access.list.map((prefix) => `${prefix}*`) } });

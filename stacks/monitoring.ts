@@ -26,7 +26,7 @@ import { FilterPattern, MetricFilter } from "aws-cdk-lib/aws-logs";
 import { Topic, type ITopic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import type { MatchBatchResult } from "../packages/core/src/matcher";
-import { CONSUMERS, FAILED_BATCH_PREFIX } from "../packages/core/src/pipeline-spec";
+import { CONSUMERS, FAILED_BATCH_PREFIX, KPI_DRIFT_METRIC } from "../packages/core/src/pipeline-spec";
 
 type ConsumerName = keyof typeof CONSUMERS;
 
@@ -274,4 +274,24 @@ export function addDailyJobMonitoring(stack: Stack, { jobName, maxRetries, crawl
   schedulerErrors.addAlarmAction(alarmAction);
   schedulerErrors.addOkAction(alarmAction);
   return { rules: [jobFailed, crawlFailed], alarms: [schedulerErrors] };
+}
+
+/**
+ * Days on which the live KPIs differ from the nightly run's (published once per run by the
+ * reconciliation). Any such day pages: the live figures missed or double-counted something.
+ */
+export function addKpiDriftAlarm(stack: Stack, { topic }: { topic: ITopic }): Alarm {
+  const alarm = new Alarm(stack, "KpiDriftAlarm", {
+    alarmDescription: "Live KPIs differ from the nightly KPIs on at least one day of the last run's window. Runbook: docs/runbook.md#kpi-drift",
+    metric: new Metric({ namespace: KPI_DRIFT_METRIC.namespace, metricName: KPI_DRIFT_METRIC.name, statistic: "Maximum", period: Duration.hours(1) }),
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    // One data point a night: the state holds until the next run reports (0 clears it).
+    treatMissingData: TreatMissingData.IGNORE,
+  });
+  const action = new SnsAction(topic);
+  alarm.addAlarmAction(action);
+  alarm.addOkAction(action);
+  return alarm;
 }

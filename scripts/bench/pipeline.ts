@@ -25,6 +25,8 @@ export interface PipelineBench {
   /** Run speed over ceiling speed (goal >= 0.5). */
   ceilingRatio: number;
   ceilingPhases: Record<string, number>;
+  /** Live KPI aggregate writes per completed trip (goal <= 0.05), aggregator at its deployed window. */
+  liveKpiWritesPerTrip: number;
   summary: string;
 }
 
@@ -42,6 +44,8 @@ export async function benchPipeline(): Promise<PipelineBench> {
     const ceilingEventsPerSecond = Math.round(ceiling.events / ceiling.seconds);
     const ceilingRatio = Math.round((report.eventsPerSecond / ceilingEventsPerSecond) * 100) / 100;
     const data = real ? REAL_SAMPLE : "generated 5,000 trips (seed 7)";
+    const completed = report.kpis.reduce((sum, k) => sum + k.trip_count, 0);
+    const liveKpiWritesPerTrip = Math.round((report.liveKpiWrites / Math.max(1, completed)) * 1000) / 1000;
     return {
       name: "pipeline",
       data,
@@ -53,9 +57,11 @@ export async function benchPipeline(): Promise<PipelineBench> {
       ceilingEventsPerSecond,
       ceilingRatio,
       ceilingPhases: Object.fromEntries(Object.entries(ceiling.phases).map(([phase, seconds]) => [phase, Math.round(seconds * 100) / 100])),
+      liveKpiWritesPerTrip,
       summary:
         `pipeline: ${report.events} events end to end in ${report.seconds} s = ${report.eventsPerSecond} events/s (peak RSS ${Math.round(peakRss / 2 ** 20)} MB); ` +
-        `emulator ceiling ${ceilingEventsPerSecond} events/s (${Math.round(ceiling.seconds * 100) / 100} s); ratio ${ceilingRatio} (goal >= 0.5) [${data}]`,
+        `emulator ceiling ${ceilingEventsPerSecond} events/s (${Math.round(ceiling.seconds * 100) / 100} s); ratio ${ceilingRatio} (goal >= 0.5); ` +
+        `live KPI writes per completed trip ${liveKpiWritesPerTrip} (${report.liveKpiWrites} for ${completed}; goal <= 0.05) [${data}]`,
     };
   } finally {
     await rm(work, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-/** A one-line progress bar on a terminal (percent, rows/s, ETA); silent anywhere else. */
+/** One-line progress on a terminal (a bar with percent, rows/s, ETA, or a status text); silent anywhere else. */
 export interface ProgressFigures {
   rows: number;
   bytesRead: number;
@@ -13,7 +13,7 @@ export interface ProgressBar {
 const WIDTH = 24;
 const REDRAW_MS = 100;
 
-function clock(seconds: number): string {
+export function clock(seconds: number): string {
   if (!Number.isFinite(seconds)) return "--:--";
   const s = Math.round(seconds);
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
@@ -28,8 +28,24 @@ export function formatProgress({ rows, bytesRead, totalBytes }: ProgressFigures,
   return `[${"#".repeat(filled)}${"-".repeat(WIDTH - filled)}] ${(fraction * 100).toFixed(1)}% ${rows.toLocaleString("en-US")} rows ${rate.toLocaleString("en-US")} rows/s ETA ${clock(eta)}`;
 }
 
+export interface StatusLine {
+  show(text: string): void;
+  done(): void;
+}
+
+/** One line redrawn in place. */
+export function createStatusLine(out: NodeJS.WriteStream, enabled: boolean): StatusLine {
+  if (!enabled) return { show: () => {}, done: () => {} };
+  return {
+    // Back to column 0 after drawing: a log line written meanwhile overwrites the line instead of trailing it.
+    show: (text) => out.write(`\x1b[2K${text}\r`),
+    done: () => out.write("\x1b[2K\r"),
+  };
+}
+
 export function createProgressBar(out: NodeJS.WriteStream, enabled: boolean, now: () => number = Date.now): ProgressBar {
   if (!enabled) return { update: () => {}, done: () => {} };
+  const line = createStatusLine(out, true);
   const started = now();
   let drawn = Number.NEGATIVE_INFINITY;
   return {
@@ -37,11 +53,8 @@ export function createProgressBar(out: NodeJS.WriteStream, enabled: boolean, now
       const time = now();
       if (time - drawn < REDRAW_MS && figures.bytesRead < figures.totalBytes) return;
       drawn = time;
-      // Back to column 0 after drawing: a log line written meanwhile overwrites the bar instead of trailing it.
-      out.write(`\x1b[2K${formatProgress(figures, time - started)}\r`);
+      line.show(formatProgress(figures, time - started));
     },
-    done() {
-      out.write("\x1b[2K\r");
-    },
+    done: line.done,
   };
 }

@@ -1,11 +1,11 @@
-/** Where a deployed stage's stream and bucket are: the outputs of its SST Pipeline stack. */
+/** Where a deployed stage's resources are: the outputs of its SST stacks (Pipeline, Analytics). */
 import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 
 import { APP_NAME } from "@trip-pipeline/core/app";
 
 /** SST v2 names stacks `<stage>-<app>-<stack id>`. */
-export function pipelineStackName(stage: string): string {
-  return `${stage}-${APP_NAME}-Pipeline`;
+export function stackName(stage: string, stack: "Pipeline" | "Analytics"): string {
+  return `${stage}-${APP_NAME}-${stack}`;
 }
 
 export interface PipelineOutputs {
@@ -13,21 +13,38 @@ export interface PipelineOutputs {
   bucketName: string;
 }
 
-export async function pipelineOutputs(cloudFormation: CloudFormationClient, stage: string): Promise<PipelineOutputs> {
-  const stackName = pipelineStackName(stage);
+export interface AnalyticsOutputs {
+  metricsJobName: string;
+}
+
+/** The named outputs of one of the stage's stacks; every one must be there. */
+async function stackOutputs<K extends string>(cloudFormation: CloudFormationClient, stage: string, stack: "Pipeline" | "Analytics", keys: readonly K[]): Promise<Record<K, string>> {
+  const name = stackName(stage, stack);
   let outputs;
   try {
-    const { Stacks } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
+    const { Stacks } = await cloudFormation.send(new DescribeStacksCommand({ StackName: name }));
     outputs = Stacks?.[0]?.Outputs ?? [];
   } catch (error) {
     // CloudFormation answers a missing stack with a ValidationError "Stack with id ... does not exist".
     if ((error as { name?: string }).name === "ValidationError") throw new Error(`stage "${stage}" is not deployed here: ${(error as Error).message}`);
     throw error;
   }
-  const output = (key: string) => {
+  const values = {} as Record<K, string>;
+  for (const key of keys) {
     const value = outputs.find((o) => o.OutputKey === key)?.OutputValue;
-    if (!value) throw new Error(`stack ${stackName} has no ${key} output: deploy the stage again with this version (pnpm deploy --stage ${stage})`);
-    return value;
-  };
-  return { streamName: output("StreamName"), bucketName: output("BucketName") };
+    if (!value) throw new Error(`stack ${name} has no ${key} output: deploy the stage again with this version (pnpm deploy --stage ${stage})`);
+    values[key] = value;
+  }
+  return values;
+}
+
+export async function pipelineOutputs(cloudFormation: CloudFormationClient, stage: string): Promise<PipelineOutputs> {
+  const { StreamName, BucketName } = await stackOutputs(cloudFormation, stage, "Pipeline", ["StreamName", "BucketName"]);
+  return { streamName: StreamName, bucketName: BucketName };
+}
+
+/** The KPI job is in the Analytics stack; its bucket is the Pipeline stack's. */
+export async function analyticsOutputs(cloudFormation: CloudFormationClient, stage: string): Promise<AnalyticsOutputs> {
+  const { MetricsJobName } = await stackOutputs(cloudFormation, stage, "Analytics", ["MetricsJobName"]);
+  return { metricsJobName: MetricsJobName };
 }

@@ -1,14 +1,15 @@
 /**
- * Where the CLIs read and write: a deployed stage (stream and bucket from its Pipeline stack
+ * Where the CLIs read and write: a deployed stage (stream, bucket and KPI job from its stack
  * outputs) or the local AWS of `pnpm start` (a Kinesis endpoint and a bucket folder).
  */
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
-import { FolderBlobStore, S3BlobStore, TRIP_STREAM, type BlobStore } from "@trip-pipeline/core";
+import { GlueClient } from "@aws-sdk/client-glue";
+import { FolderBlobStore, METRICS_PREFIX, S3BlobStore, TRIP_STREAM, type BlobStore } from "@trip-pipeline/core";
 import { DEFAULT_REGION } from "@trip-pipeline/core/app";
 import { KinesisRecordSink } from "@trip-pipeline/core/ingest";
 import { createKinesisClient, createS3Client } from "@trip-pipeline/core/aws/clients";
 import { UsageError } from "./cli.js";
-import { pipelineOutputs } from "./stack-outputs.js";
+import { analyticsOutputs, pipelineOutputs } from "./stack-outputs.js";
 
 export const TARGET_OPTIONS = {
   stage: { type: "string" },
@@ -36,6 +37,10 @@ export interface PipelineTarget {
   close(): void;
 }
 
+export function regionOf(values: { region?: string }): string {
+  return values.region ?? process.env.AWS_REGION ?? DEFAULT_REGION;
+}
+
 /** Rejects contradictory options before anything is read or sent. */
 export function checkTargetOptions(values: TargetValues, send: boolean): void {
   const { stage, endpoint, stream } = values;
@@ -58,7 +63,7 @@ export async function resolvePipelineTarget(values: TargetValues, send: boolean)
       close: () => kinesis?.destroy(),
     };
   }
-  const region = values.region ?? process.env.AWS_REGION ?? DEFAULT_REGION;
+  const region = regionOf(values);
   const cloudFormation = new CloudFormationClient({ region });
   const { streamName, bucketName } = await pipelineOutputs(cloudFormation, values.stage).finally(() => cloudFormation.destroy());
   const s3 = createS3Client({ region });
@@ -70,6 +75,35 @@ export async function resolvePipelineTarget(values: TargetValues, send: boolean)
     close: () => {
       s3.destroy();
       kinesis?.destroy();
+    },
+  };
+}
+
+/** A deployed stage's KPI job (Analytics stack outputs) and the bucket it writes (Pipeline's). */
+export interface MetricsTarget {
+  glue: GlueClient;
+  jobName: string;
+  store: BlobStore;
+  /** Where the rows are, for messages. */
+  location: string;
+  close(): void;
+}
+
+export async function resolveMetricsTarget(stage: string, region: string): Promise<MetricsTarget> {
+  const cloudFormation = new CloudFormationClient({ region });
+  const [{ bucketName }, { metricsJobName }] = await Promise.all([pipelineOutputs(cloudFormation, stage), analyticsOutputs(cloudFormation, stage)]).finally(() =>
+    cloudFormation.destroy(),
+  );
+  const s3 = createS3Client({ region });
+  const glue = new GlueClient({ region });
+  return {
+    glue,
+    jobName: metricsJobName,
+    store: new S3BlobStore(s3, bucketName),
+    location: `s3://${bucketName}/${METRICS_PREFIX}`,
+    close: () => {
+      s3.destroy();
+      glue.destroy();
     },
   };
 }

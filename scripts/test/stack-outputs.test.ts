@@ -1,7 +1,7 @@
 import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, expect, test } from "vitest";
-import { pipelineOutputs } from "../lib/stack-outputs.js";
+import { analyticsOutputs, pipelineOutputs } from "../lib/stack-outputs.js";
 
 const cloudFormation = mockClient(CloudFormationClient);
 afterEach(() => cloudFormation.reset());
@@ -35,4 +35,21 @@ test("a stack without the outputs (deployed by an older version) gets an error n
     Stacks: [{ StackName: "dev-trip-pipeline-Pipeline", CreationTime: new Date(), StackStatus: "CREATE_COMPLETE", Outputs: [{ OutputKey: "StreamName", OutputValue: "s" }] }],
   });
   await expect(pipelineOutputs(client, "dev")).rejects.toThrow("stack dev-trip-pipeline-Pipeline has no BucketName output");
+});
+
+test("reads the KPI job's name from the stage's Analytics stack outputs", async () => {
+  cloudFormation.on(DescribeStacksCommand, { StackName: "prod-trip-pipeline-Analytics" }).resolves({
+    Stacks: [
+      {
+        StackName: "prod-trip-pipeline-Analytics",
+        CreationTime: new Date(),
+        StackStatus: "UPDATE_COMPLETE",
+        Outputs: [
+          { OutputKey: "MetricsJobName", OutputValue: "prod-trip-pipeline-GenerateTripMetrics" },
+          { OutputKey: "MetricsLocation", OutputValue: "s3://prod-trip-pipeline-analyticsbucket-abc/metrics/" },
+        ],
+      },
+    ],
+  });
+  expect(await analyticsOutputs(client, "prod")).toEqual({ metricsJobName: "prod-trip-pipeline-GenerateTripMetrics" });
 });

@@ -48,6 +48,9 @@ describe("pnpm start", () => {
       const report = JSON.parse(stdout) as RunReport;
 
       expect(report.kpis).toEqual(naive.kpis);
+      // The live KPIs (stream aggregates) equal the nightly ones, and the reconciliation says so.
+      expect(report.live).toEqual(naive.kpis);
+      expect(report.drift).toBe(0);
       expect(report.pending).toBe(naive.pending);
       expect(report.anomalies).toBe(naive.anomalies);
       expect(report.dlq).toBe(0);
@@ -91,6 +94,8 @@ describe("pnpm start", () => {
       expect(code, stderr).toBe(0);
       const report = JSON.parse(stdout) as RunReport;
       expect(report.kpis).toEqual(naive.kpis);
+      expect(report.live).toEqual(naive.kpis);
+      expect(report.drift).toBe(0);
       expect(report.pending).toBe(naive.pending);
       expect(report.anomalies).toBe(naive.anomalies);
       expect(report.dlq).toBe(0);

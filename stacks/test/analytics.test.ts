@@ -114,6 +114,35 @@ describe("Analytics stack (prod)", () => {
     });
   });
 
+  test("each successful run triggers the live KPI reconciliation: KpiDrift alarm at >= 1, least privilege", () => {
+    const fns = Object.entries(analytics.findResources("AWS::Lambda::Function")).filter(([, fn]) => fn.Properties.Handler === "packages/functions/src/reconcile-kpis.handler");
+    expect(fns).toHaveLength(1);
+    const [fnId, fn] = fns[0]!;
+    expect(fn.Properties.Environment.Variables).toMatchObject({ DAYS_WINDOW: "3", SST_Table_tableName_TripData: expect.anything(), SST_Bucket_bucketName_AnalyticsBucket: expect.anything() });
+    analytics.hasResourceProperties("AWS::Events::Rule", {
+      EventPattern: { source: ["aws.glue"], "detail-type": ["Glue Job State Change"], detail: { jobName: ["prod-trip-pipeline-GenerateTripMetrics"], state: ["SUCCEEDED"] } },
+      Targets: [Match.objectLike({ Arn: { "Fn::GetAtt": [fnId, "Arn"] } })],
+    });
+    const role = fn.Properties.Role["Fn::GetAtt"][0] as string;
+    const statements = Object.values(analytics.findResources("AWS::IAM::Policy"))
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes(role))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as any[]);
+    const actions = statements.flatMap((s) => [s.Action].flat());
+    expect(actions.filter((a) => /^(dynamodb|s3|glue):/.test(a)).sort()).toEqual(["dynamodb:Query", "glue:GetJobRun", "s3:GetObject"]);
+    expect(statements.find((s) => s.Action === "dynamodb:Query")).toMatchObject({ Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["KPI#*"] } } });
+    expect(JSON.stringify(statements.find((s) => s.Action === "s3:GetObject").Resource)).toContain("/metrics/*");
+    analytics.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: "TripPipeline",
+      MetricName: "KpiDrift",
+      Statistic: "Maximum",
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      TreatMissingData: "ignore",
+      AlarmActions: [Match.anyValue()],
+      AlarmDescription: Match.stringLikeRegexp("docs/runbook.md#kpi-drift"),
+    });
+  });
+
   test("Athena: an enforced, encrypted workgroup and the named query for one day", () => {
     expect(only(analytics, "AWS::Athena::WorkGroup").WorkGroupConfiguration).toMatchObject({
       EnforceWorkGroupConfiguration: true,
@@ -139,5 +168,10 @@ describe("Analytics stack (prod)", () => {
         ]),
       },
     });
+  });
+
+  test("the outputs pnpm kpis reads: the job's name (Analytics) and the bucket (Pipeline)", () => {
+    analytics.hasOutput("MetricsJobName", { Value: "prod-trip-pipeline-GenerateTripMetrics" });
+    pipeline.hasOutput("BucketName", Match.anyValue());
   });
 });

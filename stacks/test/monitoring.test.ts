@@ -41,9 +41,9 @@ beforeAll(() => {
   });
   const fn = (name: ConsumerName) =>
     new LambdaFunction(stack, name, { runtime: Runtime.NODEJS_22_X, handler: "index.handler", code: Code.fromInline("exports.handler = async () => ({})"), logRetention: RetentionDays.ONE_MONTH });
-  const consumers = { tripBegin: fn("tripBegin"), tripFinish: fn("tripFinish"), matcher: fn("matcher") };
+  const consumers = { tripBegin: fn("tripBegin"), tripFinish: fn("tripFinish"), matcher: fn("matcher"), kpiAggregator: fn("kpiAggregator") };
   const mapping = (name: ConsumerName) => consumers[name].addEventSourceMapping("Source", { eventSourceArn: stream.streamArn, startingPosition: StartingPosition.TRIM_HORIZON });
-  const mappings = { tripBegin: mapping("tripBegin"), tripFinish: mapping("tripFinish"), matcher: mapping("matcher") };
+  const mappings = { tripBegin: mapping("tripBegin"), tripFinish: mapping("tripFinish"), matcher: mapping("matcher"), kpiAggregator: mapping("kpiAggregator") };
 
   const monitoring = addPipelineMonitoring(stack, { stream: { cdk: { stream } }, table: { cdk: { table } }, consumers, mappings, key });
   expect(monitoring.alarms).toHaveLength(3 * NAMES.length + 1);

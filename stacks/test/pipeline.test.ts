@@ -1,6 +1,6 @@
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, test } from "vitest";
-import { CONSUMERS, MATCHER_FILTER, kinesisEventTypeFilter, streamShardCount } from "../../packages/core/src/pipeline-spec";
+import { CONSUMERS, KPI_AGGREGATOR_FILTER, MATCHER_FILTER, kinesisEventTypeFilter, streamShardCount } from "../../packages/core/src/pipeline-spec";
 import { Pipeline } from "../Pipeline";
 import { synthesize, type SynthesizedApp } from "../synth";
 
@@ -74,6 +74,7 @@ describe("event source mappings", () => {
     tripBegin: { source: "TripEventsStream", filter: kinesisEventTypeFilter("start") },
     tripFinish: { source: "TripEventsStream", filter: kinesisEventTypeFilter("end") },
     matcher: { source: "TripData", filter: MATCHER_FILTER },
+    kpiAggregator: { source: "TripData", filter: KPI_AGGREGATOR_FILTER },
   } as const;
 
   test.each(Object.entries(mappings))("%s: filter, batching, bisect, finite retries and age, partial batch responses, failed batches to the bucket", (name, expected) => {
@@ -96,10 +97,12 @@ describe("event source mappings", () => {
     expect(spec.maxRecordAgeSeconds).toBeGreaterThan(0);
     expect(JSON.stringify(mapping.Properties.EventSourceArn)).toContain(expected.source);
     expect(mapping.Properties.DestinationConfig).toEqual({ OnFailure: { Destination: { "Fn::GetAtt": [logicalIdOf("AWS::S3::Bucket", {}), "Arn"] } } });
+    // Only the aggregator has a tumbling window: it is how Lambda tells it the batch's shard.
+    expect(mapping.Properties.TumblingWindowInSeconds).toBe("tumblingWindowSeconds" in spec ? spec.tumblingWindowSeconds : undefined);
   });
 
   test("each consumer has a timeout, memory, log retention, and the table and bucket bound", () => {
-    for (const spec of Object.values(CONSUMERS)) {
+    for (const spec of [CONSUMERS.tripBegin, CONSUMERS.tripFinish, CONSUMERS.matcher]) {
       template.hasResourceProperties("AWS::Lambda::Function", {
         Handler: spec.handler,
         Timeout: 60,
@@ -114,7 +117,16 @@ describe("event source mappings", () => {
         },
       });
     }
-    expect(resources("Custom::LogRetention").map(([, r]) => r.Properties.RetentionInDays)).toEqual([30, 30, 30]);
+    // The aggregator gets the table's name and the live KPIs' retention, nothing bound.
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Handler: CONSUMERS.kpiAggregator.handler,
+      Timeout: 60,
+      MemorySize: 512,
+      Environment: { Variables: Match.objectLike({ SST_APP: "trip-pipeline", KPI_TTL_DAYS: "35", SST_Table_tableName_TripData: { Ref: Match.stringLikeRegexp("^TripDataTable") } }) },
+    });
+    const aggregator = resources("AWS::Lambda::Function").find(([, fn]) => fn.Properties.Handler === CONSUMERS.kpiAggregator.handler)!;
+    expect(Object.keys((aggregator[1].Properties.Environment as { Variables: object }).Variables)).not.toContain("SST_Bucket_bucketName_AnalyticsBucket");
+    expect(resources("Custom::LogRetention").map(([, r]) => r.Properties.RetentionInDays)).toEqual([30, 30, 30, 30]);
   });
 });
 
@@ -147,10 +159,24 @@ describe("least privilege", () => {
     const statements = identityStatements().filter((s) => [s.Action].flat().some((a) => DATA_PLANE.test(a)));
     const granted = (action: string) => statements.filter((s) => [s.Action].flat().includes(action)).map((s) => JSON.stringify(s.Resource));
     for (const resource of granted("dynamodb:BatchWriteItem")) expect(resource).toContain("TripDataTable");
-    expect(granted("dynamodb:BatchWriteItem")).toHaveLength(3);
+    expect(granted("dynamodb:BatchWriteItem")).toHaveLength(3); // the tripBegin, tripFinish and matcher; the aggregator has UpdateItem;
     for (const resource of granted("s3:PutObject")) expect(resource).toContain("AnalyticsBucket");
     for (const resource of granted("kinesis:GetRecords")) expect(resource).toContain("TripEventsStream");
-    expect(granted("kms:GenerateDataKey")).toEqual(Array(3).fill(JSON.stringify({ "Fn::GetAtt": [keyId(), "Arn"] })));
+    expect(granted("kms:GenerateDataKey")).toEqual(Array(4).fill(JSON.stringify({ "Fn::GetAtt": [keyId(), "Arn"] })));
     for (const service of ["dynamodb", "s3", "kinesis", "kms"]) expect(granted(`${service}:*`)).toEqual([]);
+  });
+
+  test("the KPI aggregator may update and query only KPI# partitions, and query the per-day GSI", () => {
+    const fn = logicalIdOf("AWS::Lambda::Function", { Handler: CONSUMERS.kpiAggregator.handler });
+    const role = (template.findResources("AWS::Lambda::Function")[fn] as Resource).Properties.Role as { "Fn::GetAtt": [string, string] };
+    const policies = resources("AWS::IAM::Policy").filter(([, p]) => JSON.stringify(p.Properties.Roles).includes(role["Fn::GetAtt"][0]));
+    const statements = policies.flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown; Condition?: unknown }[] }).Statement);
+    const dynamodb = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith("dynamodb:")));
+    const writes = dynamodb.filter((s) => [s.Action].flat().some((a) => !/^dynamodb:(Query|DescribeStream|GetRecords|GetShardIterator|ListStreams)$/.test(a)));
+    expect(writes.map((s) => s.Action)).toEqual([["dynamodb:Query", "dynamodb:UpdateItem"]]);
+    expect(writes[0]).toMatchObject({ Resource: { "Fn::GetAtt": [expect.stringMatching(/^TripDataTable/), "Arn"] }, Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["KPI#*"] } } });
+    const indexQuery = dynamodb.find((s) => JSON.stringify(s.Resource).includes("/index/byPickupDay"));
+    expect(indexQuery).toMatchObject({ Action: "dynamodb:Query", Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["DAY#*"] } } });
+    expect(statements.some((s) => [s.Action].flat().some((a) => a.startsWith("s3:")))).toBe(false);
   });
 });

@@ -8,15 +8,8 @@ export function checkTripDateTime(text: string): DateTimeCheck {
   if (!match) return { ok: false, code: "invalid_datetime_format" };
   const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [number, number, number, number, number, number];
   const instant = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
-  // Date.UTC rolls 2024-02-30 over into March: a round trip exposes impossible instants.
-  const real =
-    instant.getUTCFullYear() === year &&
-    instant.getUTCMonth() === month - 1 &&
-    instant.getUTCDate() === day &&
-    instant.getUTCHours() === hour &&
-    instant.getUTCMinutes() === minute &&
-    instant.getUTCSeconds() === second;
-  return real ? { ok: true } : { ok: false, code: "invalid_calendar_datetime" };
+  // Date.UTC rolls 2024-02-30 over into March and years 0-99 into 19xx: a real instant formats back to the same text.
+  return formatDateTime(instant) === text ? { ok: true } : { ok: false, code: "invalid_calendar_datetime" };
 }
 
 /** The UTC day a validated timestamp falls on (`YYYY-MM-DD`). */
@@ -33,12 +26,12 @@ export function formatDateTime(date: Date): string {
   return date.toISOString().slice(0, 19).replace("T", " ");
 }
 
-const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 const DAY_MS = 86_400_000;
 
 /** A real calendar day written exactly `YYYY-MM-DD` (the form of --END_DATE and pickup_date). */
 export function isCalendarDay(text: string): boolean {
-  return DAY_PATTERN.test(text) && checkTripDateTime(`${text} 00:00:00`).ok;
+  // Only exactly YYYY-MM-DD followed by " 00:00:00" can pass the timestamp's anchored pattern.
+  return checkTripDateTime(`${text} 00:00:00`).ok;
 }
 
 /** The day `days` days after (or before, when negative) a calendar day. */

@@ -27,9 +27,11 @@ export class Decimal {
   static parseNumber(text: string): Decimal {
     const match = NUMBER_PATTERN.exec(text);
     if (!match) throw new RangeError(`not a number: ${JSON.stringify(text)}`);
+    // Stryker disable next-line StringLiteral: an exponent default of "" is the same, Number("") is 0.
     const [, sign, whole, fraction = "", exponent = "0"] = match;
     const units = BigInt(`${sign}${whole}${fraction}`);
     const scale = fraction.length - Number(exponent);
+    // Stryker disable next-line EqualityOperator: at scale 0 both branches build units * 10^0 at scale 0.
     return scale >= 0 ? new Decimal(units, scale) : new Decimal(units * 10n ** BigInt(-scale), 0);
   }
 
@@ -68,7 +70,9 @@ export class Decimal {
     if (this.units < 0n) return `-${this.negated().dividedByToFixed(divisor, places)}`;
     const d = BigInt(divisor);
     // value / divisor * 10^places, with the remainder deciding the half-up step.
+    // Stryker disable next-line EqualityOperator: at places === scale both branches scale by 10^0, so > and >= agree.
     const numerator = places >= this.scale ? this.units * 10n ** BigInt(places - this.scale) : this.units;
+    // Stryker disable next-line EqualityOperator: as above, places === scale gives d either way.
     const denominator = places >= this.scale ? d : d * 10n ** BigInt(this.scale - places);
     const quotient = numerator / denominator;
     const rounded = (numerator % denominator) * 2n >= denominator ? quotient + 1n : quotient;
@@ -83,6 +87,7 @@ export class Decimal {
   /** Whether DynamoDB can store the value exactly as a number: 0, or 1E-130 <= |x| < 1E126 with at most 38 significant digits. */
   fitsDynamoDbNumber(): boolean {
     if (this.units === 0n) return true;
+    // Stryker disable next-line EqualityOperator: <= 0n differs only at zero, returned just above.
     let units = this.units < 0n ? -this.units : this.units;
     let scale = this.scale;
     while (units % 10n === 0n) {

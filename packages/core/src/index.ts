@@ -10,3 +10,5 @@ export * from "./batch.js";
 export * from "./trip-store.js";
 export * from "./raw-events.js";
 export * from "./matcher.js";
+export * from "./kpi-aggregator.js";
+export * from "./kpi-drift.js";

@@ -37,8 +37,11 @@
  *
  * Anomalies (ends, none at or after the chosen pickup) are one object per trip,
  * `failed/anomalies/anomaly-<trip_id>.jsonl`, written and warned about only when new or
- * changed, then re-read (as after a create) so a completion that raced it removes it. A trip
- * that completes removes its object before its raw items are deleted.
+ * changed, then re-read (as after a create) so a completion that raced it removes it. A settle
+ * that completes a trip removes the object before its deletes are sent, when the trip may have
+ * been an anomaly: its knowledge holds an end before a start. That pair outlives any anomaly
+ * object (an anomaly settle deletes only later starts and same-instant twins), so the check
+ * costs nothing for the common trip and misses no object.
  *
  * Cost of a simple trip (one start, one end, each delivered once): 5 item writes (2 raw puts,
  * the COMPLETED create, 2 raw deletes batched with other trips') and 2-3 Queries (one per
@@ -71,6 +74,7 @@ export interface MatchBatchResult {
   counts: Record<TripStatus, number> & { deleted: number };
 }
 
+// Stryker disable all: I/O orchestration, pinned by the emulator tests (matcher.test.ts, functions' model test); mutation testing covers the pure decision logic (planTrip, unique, readRawInsert).
 /** Trips settled at once: each is a short chain of round trips, so a few in flight hide latency. */
 const TRIP_CONCURRENCY = 8;
 /** Reads per settle before giving up for now (the record is retried): each extra round means another writer moved the trip meanwhile. */
@@ -107,6 +111,7 @@ interface Settlement {
   deletes: Record<string, unknown>[];
 }
 
+// Stryker restore all
 /** What the rule makes of a trip's current knowledge, and which items it no longer needs. */
 export interface TripPlan {
   outcome: MatchOutcome;
@@ -114,6 +119,8 @@ export interface TripPlan {
   current?: Stored<CompletedTrip>;
   /** Items to delete once the target is in place: other COMPLETED items, raw items not needed. */
   deletes: Record<string, unknown>[];
+  /** Some known end precedes some known start: the trip may have been trailed as an anomaly. */
+  mayHaveBeenAnomaly: boolean;
 }
 
 /** Pure: re-runs the rule on the raw items plus the pairs held by COMPLETED items. */
@@ -126,14 +133,18 @@ export function planTrip(items: TripItems): TripPlan {
   // The chosen pair lives on the COMPLETED item: its raw copies are not needed.
   const needed = outcome.kind === "completed" ? [...essential.starts, ...essential.ends].filter((e) => e !== outcome.start && e !== outcome.end) : [...essential.starts, ...essential.ends];
   const rawDeletes = [...items.starts, ...items.ends].filter((raw) => !needed.some((event) => sameEvent(event, raw.value))).map((raw) => raw.key);
-  if (outcome.kind !== "completed") return { outcome, deletes: rawDeletes };
+  const mayHaveBeenAnomaly = ends.some((e) => starts.some((s) => e.dropoff_datetime < s.pickup_datetime));
+  // Stryker disable next-line ConditionalExpression: a held pair always completes, so pending/anomaly come with no COMPLETED item and the code below gives the same plan.
+  if (outcome.kind !== "completed") return { outcome, deletes: rawDeletes, mayHaveBeenAnomaly };
   const current = items.completed.find((c) => c.value.pickup_datetime === outcome.trip.pickup_datetime);
-  return { outcome, current, deletes: [...items.completed.filter((c) => c !== current).map((c) => c.key), ...rawDeletes] };
+  return { outcome, current, deletes: [...items.completed.filter((c) => c !== current).map((c) => c.key), ...rawDeletes], mayHaveBeenAnomaly };
 }
 
+// Stryker disable all: I/O orchestration (see settleTrips)
 async function settleTrip(tripId: string, deps: MatcherDeps): Promise<Settlement> {
   const log = deps.logger.child({ trip_id: tripId });
   let wrote = false;
+  let trailed = false;
   for (let round = 0; round < MAX_ROUNDS; round += 1) {
     const items = await deps.store.readTrip(tripId);
     const plan = planTrip(items);
@@ -142,6 +153,7 @@ async function settleTrip(tripId: string, deps: MatcherDeps): Promise<Settlement
     if (outcome.kind === "anomaly") {
       if (!(await trailAnomaly(tripId, outcome.start, outcome.end, outcome.rejection.message, deps))) return { status: "anomaly", deletes: plan.deletes };
       log.warn({ reason: outcome.rejection.code, detail: outcome.rejection.message }, "anomaly trailed; ends before the pickup kept");
+      trailed = true;
       continue; // re-read: a completion that raced this write must remove it (see the top)
     }
     const target = outcome.trip;
@@ -155,8 +167,8 @@ async function settleTrip(tripId: string, deps: MatcherDeps): Promise<Settlement
       logChoice(log, items, target, "trip re-matched in place");
       wrote = true;
     }
-    // Work left means this trip may have been trailed as an anomaly before it completed.
-    if (wrote || plan.deletes.length > 0) await deps.trail.removeCurrent("anomalies", anomalySubject(tripId));
+    // Before any delete: the pair that says "maybe an anomaly" must outlive the object.
+    if (trailed || ((wrote || plan.deletes.length > 0) && plan.mayHaveBeenAnomaly)) await deps.trail.removeCurrent("anomalies", anomalySubject(tripId));
     return { status: wrote ? "completed" : "replayed", deletes: plan.deletes };
   }
   throw new Error(`trip still changing after ${MAX_ROUNDS} reads`);
@@ -171,10 +183,13 @@ function logChoice(log: Logger, items: TripItems, trip: CompletedTrip, message: 
   );
 }
 
+// Stryker restore all
 function unique<T extends TripEvent>(events: T[]): T[] {
+  // Stryker disable next-line MethodExpression,ConditionalExpression: least() and essentialEvents() both keep the first of equal events, so duplicates cannot change the plan.
   return events.filter((event, i) => events.findIndex((other) => sameEvent(other, event)) === i);
 }
 
+// Stryker disable all: I/O orchestration (see settleTrips)
 const anomalySubject = (tripId: string) => `anomaly-${tripId}`;
 
 /** Writes the trip's anomaly object; false when it already said exactly this. */
@@ -191,6 +206,7 @@ async function trailAnomaly(tripId: string, start: StartEvent, end: EndEvent, me
   return deps.trail.putCurrent("anomalies", anomalySubject(tripId), [record(start), record(end)]);
 }
 
+// Stryker restore all
 const RAW_PREFIX = MATCHER_FILTER.dynamodb.Keys.sort_key.S[0].prefix;
 
 /** The part of a DynamoDB stream record the matcher reads: a RAW insert's trip and sequence number. */

@@ -6,7 +6,7 @@
  */
 import { z } from "zod/v4";
 import type { BlobStore } from "./blob-store.js";
-import { isCalendarDay } from "./datetime.js";
+import { daysBetween, isCalendarDay } from "./datetime.js";
 import { Decimal } from "./decimal.js";
 import type { DailyKpi } from "./kpi.js";
 import { createLogger } from "./logger.js";
@@ -128,4 +128,20 @@ export async function readDailyKpis(store: BlobStore, from: string, to: string, 
 export async function metricsDays(store: BlobStore): Promise<string[]> {
   const days = (await store.list(METRICS_PREFIX)).map(metricsDayOf).filter((day) => day !== undefined);
   return [...new Set(days)].sort();
+}
+
+/** A range's rows, the days without one, and the lines left out: what `pnpm kpis` prints. */
+export interface KpiRangeReport {
+  from: string;
+  to: string;
+  kpis: DailyKpi[];
+  missingDays: string[];
+  invalid: InvalidKpiRow[];
+}
+
+export async function readKpiRange(store: BlobStore, from: string, to: string): Promise<KpiRangeReport> {
+  const invalid: InvalidKpiRow[] = [];
+  const kpis = await readDailyKpis(store, from, to, { onInvalid: (row) => invalid.push(row) });
+  const found = new Set(kpis.map((kpi) => kpi.pickup_date));
+  return { from, to, kpis, missingDays: daysBetween(from, to).filter((day) => !found.has(day)), invalid };
 }

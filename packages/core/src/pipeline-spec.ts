@@ -24,6 +24,8 @@ export const TRIP_TABLE = {
 export const TRIP_STREAM = { name: "TripEventsStream" } as const;
 
 export const DEFAULT_RAW_RETENTION_DAYS = 7;
+/** Live KPI aggregates (KPI#<date>) expire this many days after their pickup day; the nightly KPIs stay in S3. */
+export const DEFAULT_KPI_TTL_DAYS = 35;
 
 export const FAILED_PREFIX = { start: "failed/start/", end: "failed/end/", anomalies: "failed/anomalies/" } as const;
 export const METRICS_PREFIX = "metrics/";
@@ -85,6 +87,24 @@ export const CONSUMERS = {
     reportBatchItemFailures: true,
     parallelizationFactor: 1,
   },
+  /**
+   * Live KPIs: one conditional write per (day, shard, batch), so big batches are cheap ones. A
+   * 5 s window gathers ~20+ completions per day and shard at moderate traffic (writes per trip
+   * <= 0.05). The tumbling window is there for the shard id Lambda then puts in each event
+   * (DynamoDB stream records carry none); its state is not used.
+   */
+  kpiAggregator: {
+    source: "dynamodb",
+    handler: "packages/functions/src/kpi-aggregator.handler",
+    batchSize: 1000,
+    maxBatchingWindowSeconds: 5,
+    tumblingWindowSeconds: 900,
+    retryAttempts: 10,
+    maxRecordAgeSeconds: 3600,
+    bisectBatchOnError: true,
+    reportBatchItemFailures: true,
+    parallelizationFactor: 1,
+  },
 } as const;
 
 /** The matcher only needs to hear about new raw events; completions and deletes are its own writes. */
@@ -92,6 +112,18 @@ export const MATCHER_FILTER = {
   eventName: ["INSERT"],
   dynamodb: { Keys: { sort_key: { S: [{ prefix: "RAW#" }] } } },
 } as const;
+
+/** The live KPIs change with every COMPLETED item: created, replaced, updated in place or deleted. */
+export const KPI_AGGREGATOR_FILTER = {
+  eventName: ["INSERT", "MODIFY", "REMOVE"],
+  dynamodb: { Keys: { sort_key: { S: [{ prefix: "COMPLETED#" }] } } },
+} as const;
+
+/** What the reconciliation after each nightly run publishes (CloudWatch embedded metric format). */
+export const KPI_DRIFT_METRIC = { namespace: "TripPipeline", name: "KpiDrift", unsettled: "KpiUnsettledDays" } as const;
+
+/** The event filter of each table-stream consumer. */
+export const TABLE_STREAM_FILTERS = { matcher: MATCHER_FILTER, kpiAggregator: KPI_AGGREGATOR_FILTER } as const;
 
 /** Lambda event filters on the decoded Kinesis data. */
 export function kinesisEventTypeFilter(eventType: "start" | "end") {

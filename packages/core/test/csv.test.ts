@@ -90,3 +90,27 @@ describe("readCsvRows", () => {
     expect(seen).toEqual(["a"]);
   });
 });
+
+describe("readCsvRows: what a row hands on", () => {
+  test("a cell the row lacks is absent from the record, not present as undefined", async () => {
+    const [row] = await rows("trip_id,fare\nb\n");
+    expect(row!.record).toStrictEqual({ trip_id: "b" });
+    expect("fare" in row!.record).toBe(false);
+  });
+
+  test("raw is the row without its line ending, for CR-only (old Mac) files too", async () => {
+    const result = await rows("trip_id,fare\ra,1\rb,2\r");
+    expect(result.map((r) => [r.record, r.raw, r.line])).toEqual([
+      [{ trip_id: "a", fare: "1" }, "a,1", 2],
+      [{ trip_id: "b", fare: "2" }, "b,2", 3],
+    ]);
+  });
+
+  test("a missing-column error names itself and the file, 'input' when the caller names none", async () => {
+    const reading = (async () => {
+      for await (const _ of readCsvRows(Readable.from(["fare\n1\n"]), ["trip_id"]));
+    })();
+    const error = await reading.catch((e: unknown) => e);
+    expect(String(error)).toBe("MissingColumnsError: input: missing required column trip_id");
+  });
+});

@@ -71,3 +71,46 @@ describe("Decimal", () => {
     expect(Decimal.parse("1000.000").fitsDynamoDbNumber()).toBe(true); // trailing zeros are not significant
   });
 });
+
+describe("Decimal: exact text and guarded division", () => {
+  test("canonical text drops trailing fractional zeros and keeps integer zeros", () => {
+    // trip-store compares stored fares by this text: "12.50" and "12.5" must be the same fare.
+    expect(Decimal.parse("12.50").toString()).toBe("12.5");
+    expect(Decimal.parse("0.000").toString()).toBe("0");
+    expect(Decimal.parse("100").toString()).toBe("100");
+    expect(Decimal.parse("100.00").toString()).toBe("100");
+    expect(Decimal.parse("0.05").toString()).toBe("0.05");
+  });
+
+  test("an average over no trips, or over a fractional count, is refused rather than computed", () => {
+    for (const divisor of [0, -1, 1.5, Number.NaN]) expect(() => Decimal.parse("10").dividedByToFixed(divisor, 2)).toThrow(`bad divisor ${divisor}`);
+  });
+
+  test("the error for unparsable text names the text", () => {
+    expect(() => Decimal.parse("1e3")).toThrow('not a decimal: "1e3"');
+  });
+
+  test("rounds a quotient at, below and above the value's own scale", () => {
+    expect(Decimal.parse("1.25").dividedByToFixed(1, 2)).toBe("1.25");
+    expect(Decimal.parse("1.255").dividedByToFixed(1, 2)).toBe("1.26");
+    expect(Decimal.parse("1.2").dividedByToFixed(4, 2)).toBe("0.30");
+    expect(Decimal.parse("7").dividedByToFixed(2, 0)).toBe("4");
+  });
+});
+
+describe("Decimal: signed running totals (live KPIs)", () => {
+  test("the sign of a total, and negative amounts below one unit formatted exactly", () => {
+    expect([Decimal.parseNumber("-0.01").sign, Decimal.parseNumber("0").sign, Decimal.parseNumber("0.01").sign]).toEqual([-1, 0, 1]);
+    expect(Decimal.parseNumber("-0.05").toString()).toBe("-0.05");
+    expect(Decimal.parse("0.04").minus(Decimal.parse("0.1")).toFixed(2)).toBe("-0.06");
+  });
+
+  test("a negative total fits DynamoDB by the same rule as its magnitude", () => {
+    expect(Decimal.parseNumber(`-${"9".repeat(38)}`).fitsDynamoDbNumber()).toBe(true);
+    expect(Decimal.parseNumber(`-${"9".repeat(39)}`).fitsDynamoDbNumber()).toBe(false);
+  });
+
+  test("the error for an unparsable number names the text", () => {
+    expect(() => Decimal.parseNumber("1e")).toThrow('not a number: "1e"');
+  });
+});

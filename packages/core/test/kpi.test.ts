@@ -100,3 +100,23 @@ describe("computeDailyKpis", () => {
 
   test("no trips, no days", () => expect(computeDailyKpis([])).toEqual([]));
 });
+
+describe("computeDailyKpis: fares compared as numbers", () => {
+  test("max and min are numeric, not text, order, and exact before rounding", () => {
+    const [day] = computeDailyKpis([
+      { trip_id: "a", pickup_datetime: "2024-05-25 08:00:00", fare_amount: "9.5" },
+      { trip_id: "b", pickup_datetime: "2024-05-25 09:00:00", fare_amount: "10.25" },
+      { trip_id: "c", pickup_datetime: "2024-05-25 10:00:00", fare_amount: "10.2449" },
+      { trip_id: "d", pickup_datetime: "2024-05-25 11:00:00", fare_amount: "100" },
+      { trip_id: "e", pickup_datetime: "2024-05-25 12:00:00", fare_amount: "0.005" },
+    ]);
+    expect(day).toMatchObject({ max_fare: "100.00", min_fare: "0.01", trip_count: 5, total_fare: "130.00" });
+  });
+
+  test("days come out in calendar order, across months and years", () => {
+    const days = computeDailyKpis(
+      ["2025-01-01 00:00:00", "2024-12-31 23:59:59", "2024-02-29 12:00:00", "2024-10-01 00:00:00"].map((pickup_datetime, i) => ({ trip_id: `t${i}`, pickup_datetime, fare_amount: "1" })),
+    );
+    expect(days.map((d) => d.pickup_date)).toEqual(["2024-02-29", "2024-10-01", "2024-12-31", "2025-01-01"]);
+  });
+});

@@ -2,12 +2,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { FolderBlobStore } from "../src/blob-store.js";
+import { FolderBlobStore, type BlobStore } from "../src/blob-store.js";
 import type { StartEvent, TripEvent } from "../src/events.js";
 import { FailedTrail } from "../src/failed-trail.js";
-import { readRawInsert, settleTrips, type MatcherDeps } from "../src/matcher.js";
+import { settleTrips, type MatcherDeps } from "../src/matcher.js";
 import { captureLogger } from "./support/logs.js";
-import { insertRecord, startEmulator, type TestTable } from "./support/test-table.js";
+import { startEmulator, type TestTable } from "./support/test-table.js";
 
 let emulator: Awaited<ReturnType<typeof startEmulator>>;
 let dir: string;
@@ -179,6 +179,38 @@ describe("the COMPLETED item depends only on the set of events", () => {
   });
 });
 
+describe("anomalies", () => {
+  test("trailed once; removed when the trip completes; a trip that never was one costs no call to the bucket", async () => {
+    const table = await emulator.newTable();
+    const calls: string[] = [];
+    const folder = new FolderBlobStore(dir);
+    const counted: BlobStore = {
+      put: (key, body) => (calls.push(`put ${key}`), folder.put(key, body)),
+      get: (key) => folder.get(key),
+      list: (prefix) => folder.list(prefix),
+      delete: (key) => (calls.push(`delete ${key}`), folder.delete(key)),
+    };
+    const run = async (...events: TripEvent[]) => {
+      await putRaw(table, ...events);
+      expect((await settleTrips(["t"], { ...deps(table), trail: new FailedTrail(counted) })).failedTrips.size).toBe(0);
+    };
+    await run(S1, end("10:01:00", "5"));
+    await run(end("10:02:00", "6")); // still an anomaly, now with another latest end: rewritten
+    await run(end("10:02:00", "6")); // the same anomaly again: nothing written
+    const key = "failed/anomalies/anomaly-t.jsonl";
+    expect(calls).toEqual([`put ${key}`, `put ${key}`]);
+    await run(S0);
+    expect(calls).toEqual([`put ${key}`, `put ${key}`, `delete ${key}`]);
+    expect(await folder.list("failed/")).toEqual([]);
+
+    calls.length = 0;
+    const other = { ...S0, trip_id: "u" };
+    await putRaw(table, other, { ...E1, trip_id: "u" });
+    await settleTrips(["u"], { ...deps(table), trail: new FailedTrail(counted) });
+    expect(calls).toEqual([]);
+  });
+});
+
 describe("settleTrips", () => {
   test("two COMPLETED items already there (left by concurrent matchers): the earliest pickup stays", async () => {
     const table = await emulator.newTable();
@@ -195,19 +227,5 @@ describe("settleTrips", () => {
     table.afterCall = async (command) => void calls.push(command);
     expect((await settleTrips(["gone"], deps(table))).counts).toMatchObject({ pending: 1, deleted: 0 });
     expect(calls).toEqual(["QueryCommand"]);
-  });
-});
-
-describe("readRawInsert", () => {
-  const record = insertRecord("TripData", { trip_id: "t9", sort_key: "RAW#END#2024-05-25 11:00:00", fare_amount: 3 });
-
-  test("reads the trip and sequence number of a RAW insert", () => {
-    expect(readRawInsert(record)).toEqual({ ok: true, tripId: "t9", sequenceNumber: record.dynamodb!.SequenceNumber });
-  });
-
-  test("names what is wrong with anything else", () => {
-    expect(readRawInsert({ ...record, eventName: "MODIFY" })).toMatchObject({ ok: false, reason: expect.stringContaining("eventName") });
-    expect(readRawInsert({ ...record, dynamodb: { ...record.dynamodb, Keys: { trip_id: { S: "t9" }, sort_key: { S: "COMPLETED#x" } } } })).toMatchObject({ ok: false, reason: expect.stringContaining("sort_key") });
-    expect(readRawInsert({ eventName: "INSERT" })).toMatchObject({ ok: false, reason: expect.stringContaining("dynamodb") });
   });
 });

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { FolderBlobStore } from "../src/blob-store.js";
 import type { DailyKpi } from "../src/kpi.js";
 import { kpiLine, metricsDayPrefix, metricsKey } from "../src/metrics-layout.js";
-import { metricsDays, readDailyKpis, type InvalidKpiRow } from "../src/metrics-reader.js";
+import { metricsDays, readDailyKpis, readKpiRange, type InvalidKpiRow } from "../src/metrics-reader.js";
 
 const golden = JSON.parse(readFileSync(new URL("../golden/kpi-cases.json", import.meta.url), "utf8")) as { cases: { name: string; expected: DailyKpi[] }[] };
 
@@ -105,5 +105,19 @@ describe("metricsDays", () => {
     await store.put("metrics/_SUCCESS", "");
     await store.put("failed/start/2024-05-25/x.jsonl", "");
     expect(await metricsDays(store)).toEqual(["2023-01-01", "2024-05-26"]);
+  });
+});
+
+describe("readKpiRange", () => {
+  test("the rows, the days without one, and the lines left out", async () => {
+    await store.put(metricsKey("2024-02-28"), `${kpiLine(kpi("2024-02-28"))}\n`);
+    await store.put(metricsKey("2024-03-01"), "{}\n");
+    expect(await readKpiRange(store, "2024-02-27", "2024-03-01")).toEqual({
+      from: "2024-02-27",
+      to: "2024-03-01",
+      kpis: [kpi("2024-02-28")],
+      missingDays: ["2024-02-27", "2024-02-29", "2024-03-01"],
+      invalid: [{ key: metricsKey("2024-03-01"), line: 1, reason: "invalid_kpi_row", message: expect.stringMatching(/^pickup_date: /) }],
+    });
   });
 });

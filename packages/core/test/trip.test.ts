@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import type { EndEvent, StartEvent } from "../src/events.js";
-import { essentialEvents, matchTrip } from "../src/trip.js";
+import { canonicalValues, essentialEvents, matchTrip } from "../src/trip.js";
 
 const start = (pickup: string, extra: Partial<StartEvent> = {}): StartEvent => ({
   event_type: "start",
@@ -91,3 +91,39 @@ function normalised(outcome: ReturnType<typeof matchTrip>) {
   if (outcome.kind === "pending") return outcome;
   return { kind: outcome.kind, start: values(outcome.start), end: values(outcome.end) };
 }
+describe("matchTrip: what an anomaly reports", () => {
+  test("every end before the pickup: the latest end is reported, with the field and both instants", () => {
+    const ends = [end("2024-05-25 09:00:00"), end("2024-05-25 09:30:00"), end("2024-05-25 08:00:00")];
+    for (const order of [ends, [...ends].reverse()])
+      expect(matchTrip([start("2024-05-25 10:00:00")], order)).toEqual({
+        kind: "anomaly",
+        start: start("2024-05-25 10:00:00"),
+        end: end("2024-05-25 09:30:00"),
+        rejection: { code: "dropoff_before_pickup", field: "dropoff_datetime", message: "dropoff 2024-05-25 09:30:00 is before pickup 2024-05-25 10:00:00" },
+      });
+  });
+});
+
+describe("essentialEvents and canonicalValues: what the matcher keeps and how it names an event", () => {
+  test("keeps the least start, the end it pairs with, and the least end of each instant before the pickup", () => {
+    const s = start("2024-05-25 10:00:00");
+    const cheaperEarly = end("2024-05-25 09:00:00", "5");
+    const atPickup = end("2024-05-25 10:00:00");
+    const ends = [end("2024-05-25 09:00:00", "6"), cheaperEarly, end("2024-05-25 11:00:00"), atPickup, end("2024-05-25 10:30:00")];
+    expect(essentialEvents([start("2024-05-25 10:05:00"), s], ends)).toEqual({ starts: [s], ends: [cheaperEarly, atPickup] });
+  });
+
+  test("events equal as values name the same variant: numbers by value, datetimes as text, absent fields as null", () => {
+    expect(canonicalValues(start("2024-05-25 10:00:00", { estimated_fare_amount: "12.50", vendor_id: "02" }))).toBe(
+      canonicalValues(start("2024-05-25 10:00:00", { estimated_fare_amount: "12.5", vendor_id: "2" })),
+    );
+    expect(JSON.parse(canonicalValues(start("2024-05-25 10:00:00", { estimated_fare_amount: "12.50", estimated_dropoff_datetime: "2024-05-25 10:30:00" })))).toEqual([
+      "12.5",
+      null,
+      null,
+      null,
+      "2024-05-25 10:30:00",
+    ]);
+    expect(JSON.parse(canonicalValues(end("2024-05-25 11:00:00", "30.0")))).toEqual(["30", null, null, null, null, null, null]);
+  });
+});

@@ -14,6 +14,8 @@
  *   AWS_SECRET_ACCESS_KEY (any values offline), AWS_REGION (default eu-north-1).
  * - RAW_RETENTION_DAYS (optional): positive integer, default DEFAULT_RAW_RETENTION_DAYS; RAW
  *   items get expires_at = write time + this many days.
+ * - KPI_TTL_DAYS (optional, kpiAggregator): positive integer, default DEFAULT_KPI_TTL_DAYS; live
+ *   KPI items expire this many days after their pickup day.
  * - LOG_LEVEL (optional): pino level, default info.
  * sst/node reads the SST_* variables once, when first imported: the import happens on the first
  * invocation, so the variables must be set before the first call, not before loading the module.
@@ -25,6 +27,7 @@ import {
 } from "@trip-pipeline/core/aws/clients";
 import {
   createLogger,
+  DEFAULT_KPI_TTL_DAYS,
   DEFAULT_RAW_RETENTION_DAYS,
   DEFAULT_RETRY,
   FailedTrail,
@@ -32,6 +35,7 @@ import {
   S3BlobStore,
   TripStore,
   type BlobStore,
+  type KpiAggregatorDeps,
   type RawEventDeps,
 } from "@trip-pipeline/core";
 
@@ -39,11 +43,11 @@ import {
 export type HandlerDeps = RawEventDeps;
 
 /** Tests pass the dependencies themselves; the deployed handlers pass a builder run on first use. */
-export type DepsSource = HandlerDeps | (() => Promise<HandlerDeps>);
+export type DepsSource<D = HandlerDeps> = D | (() => Promise<D>);
 
-export function lazily(source: DepsSource): () => Promise<HandlerDeps> {
+export function lazily<D extends object>(source: DepsSource<D>): () => Promise<D> {
   if (typeof source !== "function") return async () => source;
-  let pending: Promise<HandlerDeps> | undefined;
+  let pending: Promise<D> | undefined;
   return () => {
     // A failed build (missing variable) is not cached: the next invocation tries again.
     pending ??= source().catch((error: unknown) => {
@@ -56,11 +60,10 @@ export function lazily(source: DepsSource): () => Promise<HandlerDeps> {
 
 export function fromEnvironment(handlerName: string): () => Promise<HandlerDeps> {
   return async () => {
-    const { Table } = await import("sst/node/table");
-    const db = createDocumentClient(createDynamoDbClient());
+    const { db, tableName } = await tableFromEnvironment();
     return {
-      store: new TripStore(db, Table.TripData.tableName),
-      trail: new FailedTrail(await failedTrailStore()),
+      store: new TripStore(db, tableName),
+      trail: new FailedTrail(await bucketStore(async () => (await import("sst/node/bucket")).Bucket.AnalyticsBucket.bucketName)),
       logger: createLogger(handlerName),
       now: () => new Date(),
       retry: DEFAULT_RETRY,
@@ -69,15 +72,33 @@ export function fromEnvironment(handlerName: string): () => Promise<HandlerDeps>
   };
 }
 
-async function failedTrailStore(): Promise<BlobStore> {
+/** The kpiAggregator's: the table only (it has no bucket binding, and no grant for one). */
+export function kpiAggregatorFromEnvironment(): () => Promise<KpiAggregatorDeps> {
+  return async () => ({ ...(await tableFromEnvironment()), logger: createLogger("kpiAggregator"), ttlDays: kpiTtlDays(process.env.KPI_TTL_DAYS) });
+}
+
+async function tableFromEnvironment() {
+  const { Table } = await import("sst/node/table");
+  return { db: createDocumentClient(createDynamoDbClient()), tableName: Table.TripData.tableName };
+}
+
+/** The bucket: the local folder when TRIP_PIPELINE_LOCAL_BUCKET_DIR is set (then `name` is not read), else S3. */
+export async function bucketStore(name: () => Promise<string>): Promise<BlobStore> {
   const folder = process.env.TRIP_PIPELINE_LOCAL_BUCKET_DIR;
   if (folder) return new FolderBlobStore(folder);
-  const { Bucket } = await import("sst/node/bucket");
-  return new S3BlobStore(createS3Client(), Bucket.AnalyticsBucket.bucketName);
+  return new S3BlobStore(createS3Client(), await name());
 }
 
 export function retentionDays(value: string | undefined): number {
-  if (value === undefined || value === "") return DEFAULT_RAW_RETENTION_DAYS;
-  if (!/^[1-9]\d*$/.test(value)) throw new Error(`RAW_RETENTION_DAYS must be a positive whole number of days, got ${JSON.stringify(value)}`);
+  return positiveDays("RAW_RETENTION_DAYS", value, DEFAULT_RAW_RETENTION_DAYS);
+}
+
+export function kpiTtlDays(value: string | undefined): number {
+  return positiveDays("KPI_TTL_DAYS", value, DEFAULT_KPI_TTL_DAYS);
+}
+
+function positiveDays(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === "") return fallback;
+  if (!/^[1-9]\d*$/.test(value)) throw new Error(`${name} must be a positive whole number of days, got ${JSON.stringify(value)}`);
   return Number(value);
 }

@@ -4,6 +4,7 @@
  */
 import { ConcurrentRunsExceededException, GetJobRunsCommand, GlueClient, StartJobRunCommand, type JobRun } from "@aws-sdk/client-glue";
 import { createLogger, formatDateTime, type Logger } from "@trip-pipeline/core";
+import { ACTIVE_RUN_STATES } from "@trip-pipeline/core/metrics-backfill";
 
 export interface MetricsJobSettings {
   jobName: string;
@@ -11,8 +12,6 @@ export interface MetricsJobSettings {
 }
 
 export type StartOutcome = { started: true; runId: string; endDate: string } | { started: false; reason: "already_running"; runId?: string; endDate: string };
-
-const ACTIVE_STATES = new Set(["STARTING", "RUNNING", "STOPPING", "WAITING"]);
 
 /** The last complete UTC day before `now`: the day a 01:00 UTC run reports on. */
 export function windowEndDate(now: Date): string {
@@ -28,7 +27,7 @@ export async function startMetricsJob(glue: GlueClient, settings: MetricsJobSett
   const args = { "--END_DATE": endDate, "--DAYS_WINDOW": String(settings.daysWindow) };
   // Recent runs come first; an active run is always among the newest.
   const { JobRuns = [] } = await glue.send(new GetJobRunsCommand({ JobName: settings.jobName, MaxResults: 50 }));
-  const active = JobRuns.find((run) => ACTIVE_STATES.has(run.JobRunState ?? "") && sameWindow(run, args));
+  const active = JobRuns.find((run) => ACTIVE_RUN_STATES.has(run.JobRunState ?? "") && sameWindow(run, args));
   if (active) {
     logger.info({ jobName: settings.jobName, endDate, runId: active.Id, state: active.JobRunState }, "metrics job already running for this window; not starting another");
     return { started: false, reason: "already_running", runId: active.Id, endDate };

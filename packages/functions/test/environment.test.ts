@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { FailedTrail, FolderBlobStore, type FailedRecord } from "@trip-pipeline/core";
 import { startLocalDynamoDb, type LocalServer } from "@trip-pipeline/local/dynamo";
-import { lazily, retentionDays } from "../src/environment.js";
+import { kpiTtlDays, lazily, retentionDays } from "../src/environment.js";
+import { handler as kpiAggregator } from "../src/kpi-aggregator.js";
 import { handler as matcher } from "../src/matcher.js";
 import { handler as tripBegin } from "../src/trip-begin.js";
 import { handler as tripFinish } from "../src/trip-finish.js";
@@ -32,6 +33,7 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: "local",
     AWS_REGION: "eu-north-1",
     RAW_RETENTION_DAYS: "3",
+    KPI_TTL_DAYS: "10",
   });
 });
 afterAll(async () => {
@@ -57,6 +59,17 @@ describe("the deployed handlers, configured only by the environment contract", (
     const records = (await table.items()).map((item) => insertRecord(TABLE, item));
     expect(await matcher(streamEvent(records), context())).toEqual({ batchItemFailures: [] });
     expect((await table.items()).map((item) => item.sort_key)).toEqual(["COMPLETED#2024-05-25 10:00:00"]);
+
+    // The aggregator needs only the table (no bucket variable is read) and KPI_TTL_DAYS.
+    const item = (await table.items())[0]!;
+    const completed = insertRecord(TABLE, item);
+    completed.dynamodb!.NewImage!.fare_amount = { N: String(item.fare_amount) }; // a number on the real stream
+    expect(await kpiAggregator({ ...streamEvent([completed]), shardId: "shardId-1" } as never, context())).toEqual({ batchItemFailures: [], state: {} });
+    const kpis = (await table.items()).filter((item) => String(item.trip_id) === "KPI#2024-05-25");
+    expect(kpis.map((item) => [item.sort_key, Number(item.expires_at)])).toEqual([
+      ["EXTREMES", Date.UTC(2024, 5, 5) / 1000],
+      ["SHARD#shardId-1", Date.UTC(2024, 5, 5) / 1000],
+    ]);
   });
 });
 
@@ -66,6 +79,12 @@ describe("environment helpers", () => {
     expect(retentionDays("")).toBe(7);
     expect(retentionDays("30")).toBe(30);
     for (const bad of ["0", "-1", "1.5", "7d"]) expect(() => retentionDays(bad)).toThrow(/RAW_RETENTION_DAYS/);
+  });
+
+  test("KPI_TTL_DAYS: default 35 days, positive whole days only", () => {
+    expect(kpiTtlDays(undefined)).toBe(35);
+    expect(kpiTtlDays("90")).toBe(90);
+    for (const bad of ["0", "x"]) expect(() => kpiTtlDays(bad)).toThrow(/KPI_TTL_DAYS/);
   });
 
   test("dependencies are built once; a failed build is retried on the next invocation", async () => {

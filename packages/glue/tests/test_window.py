@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -60,3 +61,33 @@ def test_parse_day() -> None:
 def test_parse_day_is_strict(text: str) -> None:
     with pytest.raises(ValueError):
         parse_day(text)
+
+
+class TestWhatAnOperatorSees:
+    """A bad --end-day or --window-days fails the job run: its message must say what was wrong."""
+
+    @pytest.mark.parametrize(
+        ("text", "reason"),
+        [("20240525", "not in YYYY-MM-DD form"), ("2023-02-29", "day is out of range for month")],
+    )
+    def test_parse_day_names_the_text_and_the_reason(self, text: str, reason: str) -> None:
+        with pytest.raises(ValueError, match=f"^expected a YYYY-MM-DD date, got '{text}': {reason}$"):
+            parse_day(text)
+
+    def test_window_error_names_the_count(self) -> None:
+        with pytest.raises(ValueError, match="^the window needs at least one day, got 0$"):
+            day_window(date(2024, 5, 25), 0)
+
+    def test_naive_time_error_says_why(self) -> None:
+        with pytest.raises(ValueError, match="^now must be timezone-aware$"):
+            default_end_day(datetime(2024, 5, 25, 12, 0))
+
+    def test_default_end_day_ignores_the_machine_time_zone(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        # 23:30 UTC on 29 Feb is already 1 March in Kiritimati (UTC+14): yesterday is still 28 Feb.
+        monkeypatch.setenv("TZ", "Pacific/Kiritimati")
+        time.tzset()
+        try:
+            assert default_end_day(datetime(2024, 2, 29, 23, 30, tzinfo=timezone.utc)) == date(2024, 2, 28)
+        finally:
+            monkeypatch.undo()
+            time.tzset()

@@ -49,6 +49,8 @@ const TRIM_CHUNK = 1_024;
 export class ChangeLog {
   readonly arn: string;
   readonly shards: StreamShard[];
+  /** Records appended, by the sort key's first segment (`RAW`, `COMPLETED`, ...). */
+  readonly byKind: Record<string, number> = {};
   private sequence = 0n;
 
   constructor(
@@ -112,6 +114,8 @@ export class ChangeLog {
       },
       eventSourceARN: this.arn,
     };
+    const kind = String(Object.values((this.table.sortKey && keys[this.table.sortKey]) || {})[0] ?? "").split("#")[0]!;
+    this.byKind[kind] = (this.byKind[kind] ?? 0) + 1;
     const partition = keys[this.table.partitionKey];
     this.shards[shardOf(JSON.stringify(partition), this.shards.length)]!.records.push(record);
   }

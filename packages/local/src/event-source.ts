@@ -12,10 +12,12 @@
  * - a thrown error (or timeout) fails the whole batch: with bisect on, it is split in two and
  *   each half retried in order (splitting does not count as a retry);
  * - a batch retried retryAttempts times, or records older than maxRecordAge, go to the
- *   on-failure destination and the shard moves on. The destination is the bucket, written as
- *   Lambda writes an S3 destination: one object per discarded batch at
- *   aws/lambda/<mapping UUID>/<shardId>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<UUID>, holding the
- *   invocation record and, under `payload`, the invocation event with its records.
+ *   on-failure destination (here a folder: AWS's on-failure record plus the records themselves)
+ *   and the shard moves on;
+ * - with a tumbling window, the event also names the shard, the stream and the window, carries
+ *   a state, and a response without a `state` object fails the batch. Not emulated: the state
+ *   handed from one invocation to the next and the window's closing invocation (the consumers
+ *   here use the window only for `shardId`).
  */
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -56,6 +58,7 @@ export interface MappingSettings {
   maxRecordAgeSeconds: number;
   bisectBatchOnError: boolean;
   reportBatchItemFailures: boolean;
+  tumblingWindowSeconds?: number;
 }
 
 export interface MappingOptions {
@@ -269,10 +272,14 @@ class ShardPoller {
   private async invoke(records: PolledRecord[]): Promise<Outcome> {
     let response: unknown;
     try {
-      response = await this.options.fn.invoke({ Records: records.map((record) => record.event) });
+      response = await this.options.fn.invoke({ Records: records.map((record) => record.event), ...this.windowOf(records) });
     } catch (error) {
       this.log.warn({ err: error, records: records.length }, "invocation failed");
       return { ok: false, failedFrom: 0, error: errorText(error), thrown: true };
+    }
+    if (this.options.settings.tumblingWindowSeconds !== undefined && typeof (response as { state?: unknown } | null)?.state !== "object") {
+      this.log.warn("windowed invocation answered without a state: the whole batch failed");
+      return { ok: false, failedFrom: 0, error: "response without state", thrown: false };
     }
     if (!this.options.settings.reportBatchItemFailures) return { ok: true };
     const failures = (response as { batchItemFailures?: unknown } | null | undefined)?.batchItemFailures;
@@ -285,6 +292,21 @@ class ShardPoller {
     }
     const failedFrom = Math.min(...(indexes as number[]));
     return { ok: false, failedFrom, error: `batchItemFailures from ${records[failedFrom]!.sequenceNumber}`, thrown: false };
+  }
+
+  /** The fields Lambda adds to the event of a mapping with a tumbling window. */
+  private windowOf(records: readonly PolledRecord[]) {
+    const seconds = this.options.settings.tumblingWindowSeconds;
+    if (seconds === undefined) return {};
+    const start = Math.floor(records[0]!.arrivalMs / (seconds * 1000)) * seconds * 1000;
+    return {
+      window: { start: new Date(start).toISOString(), end: new Date(start + seconds * 1000).toISOString() },
+      state: {},
+      shardId: this.shard.shardId,
+      eventSourceARN: this.options.source.arn,
+      isFinalInvokeForWindow: false,
+      isWindowTerminatedEarly: false,
+    };
   }
 
   /** Writes what Lambda's S3 on-failure destination holds for these records: the invocation record and the payload. */

@@ -7,7 +7,7 @@
  */
 import { ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { BlobStore } from "@trip-pipeline/core/blob-store";
-import { allDayShards, createTripService } from "@trip-pipeline/core/entities";
+import { allDayShards, createTripService, KPI_PREFIX } from "@trip-pipeline/core/entities";
 import { DailyKpiAccumulator, type DailyKpi } from "@trip-pipeline/core/kpi";
 import { kpiLine, metricsKey } from "@trip-pipeline/core/metrics-layout";
 import { TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
@@ -40,15 +40,26 @@ export async function runLocalKpiJob(db: DynamoDBDocumentClient, tableName: stri
 }
 
 /** The pickup days that have completed trips: the GSI is sparse, it holds nothing else. */
-async function completedDays(db: DynamoDBDocumentClient, tableName: string): Promise<string[]> {
+function completedDays(db: DynamoDBDocumentClient, tableName: string): Promise<string[]> {
+  return scanDays(db, { TableName: tableName, IndexName: TRIP_TABLE.completedByDay.name, ProjectionExpression: "pickup_date" }, (item) => String(item.pickup_date));
+}
+
+/** The pickup days that have live KPI items (a local run's table is small enough to scan). */
+export function liveKpiDays(db: DynamoDBDocumentClient, tableName: string): Promise<string[]> {
+  return scanDays(
+    db,
+    { TableName: tableName, FilterExpression: "begins_with(#pk, :kpi)", ExpressionAttributeNames: { "#pk": TRIP_TABLE.partitionKey }, ExpressionAttributeValues: { ":kpi": KPI_PREFIX }, ProjectionExpression: "#pk" },
+    (item) => String(item[TRIP_TABLE.partitionKey]).slice(KPI_PREFIX.length),
+  );
+}
+
+async function scanDays(db: DynamoDBDocumentClient, params: ConstructorParameters<typeof ScanCommand>[0], dayOf: (item: Record<string, unknown>) => string): Promise<string[]> {
   const days = new Set<string>();
   let startKey: Record<string, unknown> | undefined;
   do {
-    const page = await db.send(
-      new ScanCommand({ TableName: tableName, IndexName: TRIP_TABLE.completedByDay.name, ProjectionExpression: "pickup_date", ExclusiveStartKey: startKey }),
-    );
-    for (const item of page.Items ?? []) days.add(String(item.pickup_date));
+    const page = await db.send(new ScanCommand({ ...params, ExclusiveStartKey: startKey }));
+    for (const item of page.Items ?? []) days.add(dayOf(item));
     startKey = page.LastEvaluatedKey;
   } while (startKey);
-  return [...days];
+  return [...days].sort();
 }

@@ -1,7 +1,7 @@
 /**
  * The embedded local AWS behind `pnpm start`: dynalite and kinesalite in this process, a folder
  * for the bucket, the table and stream created from pipeline-spec (the definition the stacks
- * deploy), DynamoDB Streams captured in front of dynalite, and the three event-source mappings
+ * deploy), DynamoDB Streams captured in front of dynalite, and the event-source mappings
  * of CONSUMERS invoking the same handler modules Lambda runs.
  */
 import { mkdir, rm } from "node:fs/promises";
@@ -11,7 +11,7 @@ import { APP_NAME, DEFAULT_REGION } from "@trip-pipeline/core/app";
 import { createDocumentClient, createDynamoDbClient, createKinesisClient } from "@trip-pipeline/core/aws/clients";
 import { FolderBlobStore } from "@trip-pipeline/core/blob-store";
 import { createLogger, type Logger } from "@trip-pipeline/core/logger";
-import { CONSUMER_FUNCTION, CONSUMERS, FAILED_BATCH_PREFIX, kinesisEventTypeFilter, MATCHER_FILTER, streamShardCount, TRIP_STREAM, TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
+import { CONSUMER_FUNCTION, CONSUMERS, FAILED_BATCH_PREFIX, kinesisEventTypeFilter, streamShardCount, TABLE_STREAM_FILTERS, TRIP_STREAM, TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
 import { createTripTable, type LocalServer } from "./dynamo.js";
 import type { ChangeLog } from "./dynamo-streams.js";
 import { startEmbeddedDynamoDb } from "./embedded-dynamodb.js";
@@ -48,6 +48,8 @@ export interface ConsumerOptions {
   handlers?: Partial<Record<ConsumerName, string>>;
   /** Replaces the deployed batching window (1 s); batch sizes and filters stay as deployed. */
   batchingWindowMs?: number;
+  /** Per-consumer batching windows, over batchingWindowMs (e.g. the aggregator's deployed 5 s). */
+  batchingWindows?: Partial<Record<ConsumerName, number>>;
   pollIntervalMs?: number;
   retryDelayMs?: number;
   timeoutMs?: number;
@@ -58,6 +60,8 @@ export interface LocalAwsStats {
   consumers: Record<string, MappingStats & LocalFunction["stats"]>;
   /** Records captured on the table's stream. */
   streamRecords: number;
+  /** Changes captured on the table's stream by kind of sort key (RAW, COMPLETED, SHARD, EXTREMES). */
+  changesByKind: Record<string, number>;
   throttled: { requests: number; items: number };
 }
 
@@ -166,11 +170,11 @@ export class LocalAws {
         consumer,
         source: spec.source === "kinesis" ? await kinesisSource(this.kinesis, this.streamName, this.region) : changeLogSource(this.changes),
         settings: spec,
-        filters: [spec.source === "kinesis" ? kinesisEventTypeFilter(spec.eventType) : MATCHER_FILTER],
+        filters: [spec.source === "kinesis" ? kinesisEventTypeFilter(spec.eventType) : TABLE_STREAM_FILTERS[consumer as keyof typeof TABLE_STREAM_FILTERS]],
         fn,
         dlq,
         logger: this.logger,
-        batchingWindowMs: options.batchingWindowMs,
+        batchingWindowMs: options.batchingWindows?.[consumer] ?? options.batchingWindowMs,
         pollIntervalMs: options.pollIntervalMs,
         retryDelayMs: options.retryDelayMs,
       });
@@ -203,6 +207,7 @@ export class LocalAws {
     return {
       consumers: Object.fromEntries(this.mappings.map((mapping, i) => [mapping.options.consumer, { ...mapping.stats, ...this.functions[i]!.stats }])),
       streamRecords: this.changes.size,
+      changesByKind: { ...this.changes.byKind },
       throttled: { ...(this.throttle?.counts ?? { requests: 0, items: 0 }) },
     };
   }
@@ -217,7 +222,7 @@ export class LocalAws {
 }
 
 /** The run's folders: the bucket, and inside it where the consumers' failed batches land. */
-function runFolders(root: string) {
+export function runFolders(root: string) {
   const bucketDir = join(root, "bucket");
   return { bucketDir, dlqDir: join(bucketDir, ...FAILED_BATCH_PREFIX.split("/").filter(Boolean)) };
 }

@@ -188,3 +188,25 @@ describe("the local event-source mapping", () => {
     expect(maxInFlight).toBe(2);
   });
 });
+
+describe("tumbling windows", () => {
+  test("the event names the shard, the stream and the window; a response without a state fails the batch", async () => {
+    const events: Record<string, unknown>[] = [];
+    const fn = new FakeFunction();
+    fn.invoke = async (event: unknown) => {
+      events.push(event as Record<string, unknown>);
+      fn.calls.push((event as Event).Records.map((r) => r.seq));
+      return events.length === 1 ? { batchItemFailures: [] } : { batchItemFailures: [], state: {} };
+    };
+    const minute = Math.floor(Date.now() / 60_000) * 60_000 - 60_000; // a whole minute, recent (records have a maximum age)
+    await runMapping([shard(3, "shardId-7", () => minute + 59_000)], fn, { settings: { tumblingWindowSeconds: 60 } });
+    expect(fn.calls).toEqual([["001", "002", "003"], ["001", "002", "003"]]);
+    expect(events[0]).toMatchObject({
+      shardId: "shardId-7",
+      eventSourceARN: "arn:aws:kinesis:eu-north-1:000000000000:stream/S",
+      window: { start: new Date(minute).toISOString(), end: new Date(minute + 60_000).toISOString() },
+      state: {},
+      isFinalInvokeForWindow: false,
+    });
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * The dashboard API's contract: request parameters and response bodies of
+ * GET /api/kpis/live, GET /api/kpis/daily and GET /api/health, validated with zod on both sides
+ * (the Lambda handlers parse requests, the page parses responses). Money is decimal text with
+ * exactly two places, never a JSON number a browser would turn into a binary float.
+ * Imports nothing but zod: the page bundles this module.
+ */
+import { z } from "zod/v4";
+import { isCalendarDay } from "./datetime.js";
+
+export { addDays, isCalendarDay } from "./datetime.js";
+
+/** Most days one /api/kpis/daily request may span: a quarter, 31 + 31 + 31. */
+export const MAX_DAILY_RANGE_DAYS = 93;
+
+/** Days from `from` to `to`, both included; 0 or less when `to` comes first. */
+export function daysInRange(from: string, to: string): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1;
+}
+
+export const isoDate = z.string().refine(isCalendarDay, { message: "expected a calendar date YYYY-MM-DD" });
+
+export function utcDay(now: Date): string {
+  return now.toISOString().slice(0, 10);
+}
+
+export const money = z.string().regex(/^\d+\.\d{2}$/, "expected decimal text with two places");
+
+export const liveQuery = z.strictObject({ date: isoDate.optional() });
+
+export const dailyQuery = z
+  .strictObject({ from: isoDate, to: isoDate })
+  .check((ctx) => {
+    const { from, to } = ctx.value;
+    const days = daysInRange(from, to);
+    if (days < 1) ctx.issues.push({ code: "custom", input: ctx.value, path: ["to"], message: "to must not be before from" });
+    else if (days > MAX_DAILY_RANGE_DAYS) ctx.issues.push({ code: "custom", input: ctx.value, path: ["to"], message: `at most ${MAX_DAILY_RANGE_DAYS} days per request, got ${days}` });
+  });
+
+export const dailyKpiRow = z.object({
+  pickup_date: isoDate,
+  total_fare: money,
+  trip_count: z.number().int().nonnegative(),
+  average_fare: money,
+  max_fare: money,
+  min_fare: money,
+});
+
+export const liveKpiRow = dailyKpiRow.extend({
+  /** The newest applied change, `YYYY-MM-DD HH:MM:SS` UTC. */
+  as_of: z.string().nullable(),
+  freshness_s: z.number().nonnegative().nullable(),
+});
+
+export const liveResponse = z.object({
+  date: isoDate,
+  /** null: no completed trip that day (yet). */
+  kpi: liveKpiRow.nullable(),
+  /** The server's clock, so the page can age `freshness_s` between refreshes. */
+  served_at: z.string(),
+});
+
+export const dailyResponse = z.object({
+  from: isoDate,
+  to: isoDate,
+  /** One row per day that has a nightly row, in date order; days without one are absent. */
+  days: z.array(dailyKpiRow),
+});
+
+/**
+ * GET /api/run, only on `pnpm start --serve`: the local run's progress and its pending and
+ * anomaly counts (counted when the run has drained; null before). AWS has no such route.
+ */
+export const runStatusResponse = z.object({
+  done: z.boolean(),
+  pending: z.number().int().nonnegative().nullable(),
+  anomalies: z.number().int().nonnegative().nullable(),
+  /** The run's latest pickup day with completed trips, once known. */
+  latest_day: isoDate.nullable(),
+});
+
+export const healthResponse = z.strictObject({ status: z.literal("ok"), time: z.string() });
+
+export const errorResponse = z.strictObject({
+  /** A stable code: bad_request, not_found, internal_error. */
+  error: z.string(),
+  detail: z.string(),
+});
+
+export type LiveQuery = z.infer<typeof liveQuery>;
+export type DailyQuery = z.infer<typeof dailyQuery>;
+export type LiveResponse = z.infer<typeof liveResponse>;
+export type DailyResponse = z.infer<typeof dailyResponse>;
+export type RunStatusResponse = z.infer<typeof runStatusResponse>;
+export type HealthResponse = z.infer<typeof healthResponse>;
+export type ErrorResponse = z.infer<typeof errorResponse>;
+
+/** One line per problem, `field: message`, for the 400 body's detail. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "query"}: ${issue.message}`).join("; ");
+}
+
+export type QueryParse<T> = { ok: true; value: T } | { ok: false; detail: string };
+
+/** Query parameters as API Gateway passes them (absent when there are none). */
+export function parseQuery<S extends z.ZodType>(schema: S, params: Record<string, string | undefined> | null | undefined): QueryParse<z.output<S>> {
+  const result = schema.safeParse(params ?? {});
+  return result.success ? { ok: true, value: result.data } : { ok: false, detail: describeIssues(result.error) };
+}

@@ -1,0 +1,17 @@
+/**
+ * The dashboard API's routes and their handler modules: the Dashboard stack deploys them behind
+ * the JWT authorizer, and `pnpm start --serve` runs the same modules on 127.0.0.1 without it.
+ */
+export const DASHBOARD_ROUTES = {
+  "GET /api/kpis/live": { handler: "packages/functions/src/api-live.handler", signedIn: true },
+  "GET /api/kpis/daily": { handler: "packages/functions/src/api-daily.handler", signedIn: true },
+  "GET /api/health": { handler: "packages/functions/src/api-health.handler", signedIn: false },
+} as const;
+
+export type DashboardRoute = keyof typeof DASHBOARD_ROUTES;
+
+export const DASHBOARD_FUNCTION = {
+  // A live read is 16 GSI Queries (or the read model's few items); a daily read is ≤ 4 List + 93 Get.
+  timeoutSeconds: 10,
+  memoryMb: 512,
+} as const;

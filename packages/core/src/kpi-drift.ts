@@ -1,0 +1,108 @@
+/**
+ * Reconciliation of the live KPIs with the nightly job: the days of a window on which the two
+ * disagree. A day whose live figures moved after the nightly run started is not drift (a late
+ * completion the run could not see); it is reported as unsettled and compared the next night.
+ */
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { BlobStore } from "./blob-store.js";
+import type { DailyKpi } from "./kpi.js";
+import { liveKpis, type LiveKpi } from "./live-kpis.js";
+import type { Logger } from "./logger.js";
+import { addDays, daysBetween } from "./datetime.js";
+import { readDailyKpis } from "./metrics-reader.js";
+import { KPI_DRIFT_METRIC } from "./pipeline-spec.js";
+
+export interface DayComparison {
+  pickup_date: string;
+  live: DailyKpi | null;
+  nightly: DailyKpi | null;
+}
+
+export interface Reconciliation {
+  /** Days that differ (the KpiDrift metric). */
+  drift: number;
+  differing: DayComparison[];
+  /** Days that differ but whose live figures changed after the nightly run started. */
+  unsettled: string[];
+  /** The live rows of the window, in the nightly rows' shape. */
+  live: DailyKpi[];
+}
+
+/** The row without the freshness fields, as the nightly job writes it. */
+export function asDailyKpi(kpi: LiveKpi): DailyKpi {
+  const { as_of: _asOf, freshness_s: _freshness, ...row } = kpi;
+  return row;
+}
+
+const FIELDS = ["total_fare", "trip_count", "average_fare", "max_fare", "min_fare"] as const;
+
+export function sameKpi(a: DailyKpi | null, b: DailyKpi | null): boolean {
+  if (a === null || b === null) return a === b;
+  return FIELDS.every((field) => a[field] === b[field]);
+}
+
+/**
+ * Compares the live KPIs of `days` with the nightly rows. `runStartedAt` is when the nightly run
+ * read the table (`YYYY-MM-DD HH:MM:SS`); live days with a newer as_of are unsettled.
+ */
+export async function reconcileKpis(db: DynamoDBDocumentClient, tableName: string, days: readonly string[], nightly: readonly DailyKpi[], runStartedAt: string, now: Date): Promise<Reconciliation> {
+  const byDay = new Map(nightly.map((row) => [row.pickup_date, row]));
+  const result: Reconciliation = { drift: 0, differing: [], unsettled: [], live: [] };
+  for (const day of [...new Set([...days, ...byDay.keys()])].sort()) {
+    const live = await liveKpis(db, tableName, day, now);
+    const row = live && asDailyKpi(live);
+    if (row) result.live.push(row);
+    const expected = byDay.get(day) ?? null;
+    if (sameKpi(row, expected)) continue;
+    if (live?.as_of && live.as_of > runStartedAt) {
+      result.unsettled.push(day);
+      continue;
+    }
+    result.drift += 1;
+    result.differing.push({ pickup_date: day, live: row, nightly: expected });
+  }
+  return result;
+}
+
+export interface NightlyRun {
+  /** The run's window: END_DATE and the DAYS_WINDOW days up to it. */
+  endDate: string;
+  daysWindow: number;
+  /** When the run started reading, `YYYY-MM-DD HH:MM:SS` UTC. */
+  startedAt: string;
+}
+
+export interface ReconcileDeps {
+  db: DynamoDBDocumentClient;
+  tableName: string;
+  /** The bucket holding `metrics/`. */
+  metrics: BlobStore;
+  logger: Logger;
+  now: Date;
+}
+
+/**
+ * After a nightly run: every day of its window compared, KpiDrift published as a CloudWatch
+ * embedded-metric log line (no API call, no extra permission), each differing day logged.
+ */
+export async function reconcileNightlyRun(run: NightlyRun, deps: ReconcileDeps): Promise<Reconciliation> {
+  const from = addDays(run.endDate, 1 - run.daysWindow);
+  const days = daysBetween(from, run.endDate);
+  const nightly = await readDailyKpis(deps.metrics, from, run.endDate);
+  const result = await reconcileKpis(deps.db, deps.tableName, days, nightly, run.startedAt, deps.now);
+  for (const day of result.differing) deps.logger.error(day, "live KPIs differ from the nightly KPIs");
+  deps.logger.info(
+    {
+      _aws: {
+        Timestamp: deps.now.getTime(),
+        CloudWatchMetrics: [{ Namespace: KPI_DRIFT_METRIC.namespace, Dimensions: [[]], Metrics: [{ Name: KPI_DRIFT_METRIC.name, Unit: "Count" }, { Name: KPI_DRIFT_METRIC.unsettled, Unit: "Count" }] }],
+      },
+      [KPI_DRIFT_METRIC.name]: result.drift,
+      [KPI_DRIFT_METRIC.unsettled]: result.unsettled.length,
+      window: { from, to: run.endDate },
+      unsettled_days: result.unsettled,
+    },
+    "live KPIs reconciled with the nightly run",
+  );
+  return result;
+}

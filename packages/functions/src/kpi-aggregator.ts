@@ -1,0 +1,41 @@
+/**
+ * kpiAggregator: COMPLETED# changes from the table's stream in, live KPIs out (see the core
+ * aggregator for the exactly-once reasoning). The mapping has a tumbling window only so that
+ * Lambda names the batch's shard in `event.shardId`; the window's state is not used (returned
+ * empty, as Lambda requires a state in every response of a windowed mapping).
+ */
+import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
+import { applyKpiChanges, readKpiChange, type KpiAggregatorDeps, type KpiChange } from "@trip-pipeline/core";
+import { kpiAggregatorFromEnvironment, lazily, type DepsSource } from "./environment.js";
+
+/** A DynamoDB stream event of a mapping with a tumbling window. */
+export type WindowedStreamEvent = DynamoDBStreamEvent & { shardId?: string; isFinalInvokeForWindow?: boolean };
+export type WindowedStreamResponse = DynamoDBBatchResponse & { state: Record<string, string> };
+
+export function createKpiAggregatorHandler(source: DepsSource<KpiAggregatorDeps>) {
+  const deps = lazily(source);
+  return async (event: WindowedStreamEvent, context: Context): Promise<WindowedStreamResponse> => {
+    const base = await deps();
+    const logger = base.logger.child({ requestId: context.awsRequestId });
+    // The window's closing invocation may carry no records.
+    if (event.Records.length === 0) return { batchItemFailures: [], state: {} };
+    if (!event.shardId) throw new Error("event without shardId: the kpiAggregator mapping needs a tumbling window");
+    const changes: KpiChange[] = [];
+    let skipped = 0;
+    for (const record of event.Records) {
+      const read = readKpiChange(record);
+      if (read.ok) changes.push(read.change);
+      else {
+        // Nothing in it can be counted, now or on a retry; the nightly reconciliation shows the day.
+        logger.error({ eventID: record.eventID, eventName: record.eventName, reason: read.reason }, "stream record skipped");
+        skipped += 1;
+      }
+    }
+    const result = await applyKpiChanges(event.shardId, changes, { ...base, logger });
+    const { failedFrom, ...counts } = result;
+    logger.info({ records: event.Records.length, shardId: event.shardId, skipped, ...counts, failed_from: failedFrom ?? null }, "batch processed");
+    return { batchItemFailures: failedFrom ? [{ itemIdentifier: failedFrom }] : [], state: {} };
+  };
+}
+
+export const handler = createKpiAggregatorHandler(kpiAggregatorFromEnvironment());

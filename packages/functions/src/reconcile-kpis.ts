@@ -1,0 +1,45 @@
+/**
+ * After each successful nightly run (EventBridge: Glue Job State Change, SUCCEEDED): compares
+ * the live KPIs with the run's output for every day of its window and publishes KpiDrift (see
+ * the core reconciliation). The window and start time come from the run itself, so manual runs
+ * over other windows are reconciled just as well.
+ */
+import { GetJobRunCommand, GlueClient } from "@aws-sdk/client-glue";
+import { createDynamoDbClient, createDocumentClient, createS3Client } from "@trip-pipeline/core/aws/clients";
+import { createLogger, formatDateTime, reconcileNightlyRun, S3BlobStore, type NightlyRun, type ReconcileDeps, type Reconciliation } from "@trip-pipeline/core";
+import { windowEndDate } from "./start-metrics-job.js";
+
+/** The part of the Glue Job State Change event this function reads. */
+export interface GlueJobStateChange {
+  detail: { jobName: string; jobRunId: string; state: string };
+}
+
+/** The run's window: its arguments, else the job's defaults as the scheduled run would pass them. */
+export async function nightlyRunOf(glue: GlueClient, event: GlueJobStateChange, defaultDaysWindow: number): Promise<NightlyRun> {
+  const { JobRun } = await glue.send(new GetJobRunCommand({ JobName: event.detail.jobName, RunId: event.detail.jobRunId }));
+  const started = JobRun?.StartedOn ?? new Date();
+  const args = JobRun?.Arguments ?? {};
+  const daysWindow = Number(args["--DAYS_WINDOW"] ?? defaultDaysWindow);
+  if (!Number.isInteger(daysWindow) || daysWindow < 1) throw new Error(`run ${event.detail.jobRunId}: bad --DAYS_WINDOW ${args["--DAYS_WINDOW"]}`);
+  return { endDate: args["--END_DATE"] ?? windowEndDate(started), daysWindow, startedAt: formatDateTime(started) };
+}
+
+export async function reconcileAfterRun(glue: GlueClient, event: GlueJobStateChange, defaultDaysWindow: number, deps: ReconcileDeps): Promise<Reconciliation> {
+  if (event.detail.state !== "SUCCEEDED") throw new Error(`run ${event.detail.jobRunId} is ${event.detail.state}: only a successful run is reconciled`);
+  return reconcileNightlyRun(await nightlyRunOf(glue, event, defaultDaysWindow), deps);
+}
+
+let clients: { glue: GlueClient; deps: Omit<ReconcileDeps, "now" | "logger"> } | undefined;
+
+export const handler = async (event: GlueJobStateChange, context?: { awsRequestId?: string }): Promise<{ drift: number; unsettled: string[] }> => {
+  if (!clients) {
+    const [{ Table }, { Bucket }] = await Promise.all([import("sst/node/table"), import("sst/node/bucket")]);
+    clients = {
+      glue: new GlueClient({}),
+      deps: { db: createDocumentClient(createDynamoDbClient()), tableName: Table.TripData.tableName, metrics: new S3BlobStore(createS3Client(), Bucket.AnalyticsBucket.bucketName) },
+    };
+  }
+  const logger = createLogger("reconcileKpis", { requestId: context?.awsRequestId });
+  const result = await reconcileAfterRun(clients.glue, event, Number(process.env.DAYS_WINDOW ?? "3"), { ...clients.deps, logger, now: new Date() });
+  return { drift: result.drift, unsettled: result.unsettled };
+};

@@ -1,0 +1,169 @@
+import { DeleteCommand, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBRecord } from "aws-lambda";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { createTripService, KPI_PREFIX } from "@trip-pipeline/core/entities";
+import type { CompletedTrip } from "@trip-pipeline/core/trip";
+import { liveKpis } from "@trip-pipeline/core/live-kpis";
+import { createKpiAggregatorHandler } from "../src/kpi-aggregator.js";
+import { kpiWorld, type KpiWorld } from "./kpi-support.js";
+import { context } from "./support.js";
+
+let world: KpiWorld;
+beforeEach(async () => {
+  world = await kpiWorld(1);
+});
+afterEach(() => world.close());
+
+const NOW = new Date("2024-05-26T08:00:00Z");
+const trip = (trip_id: string, pickup: string, fare_amount: string): CompletedTrip => ({
+  trip_id,
+  pickup_datetime: pickup,
+  dropoff_datetime: pickup,
+  estimated_fare_amount: "1",
+  fare_amount,
+});
+const complete = (t: CompletedTrip) => world.store.createCompleted(t);
+const remove = (t: CompletedTrip) => world.store.db.send(new DeleteCommand({ TableName: world.tableName, Key: { trip_id: t.trip_id, sort_key: `COMPLETED#${t.pickup_datetime}` } }));
+/** The matcher updating a completion in place (same pickup, another end): a MODIFY. */
+const replace = (t: CompletedTrip) => {
+  const { estimated_fare_amount, ...rest } = t;
+  const params = createTripService(world.store.db, world.tableName).entities.completed.put({ ...rest, estimated_fare: estimated_fare_amount }).params();
+  return world.store.db.send(new PutCommand(params as ConstructorParameters<typeof PutCommand>[0]));
+};
+
+const SHARD = "shardId-00000001716595200000-0a1b2c3d";
+function aggregator() {
+  const handler = createKpiAggregatorHandler(world.deps);
+  return (records: DynamoDBRecord[], shardId = SHARD) => handler({ Records: records, shardId, isFinalInvokeForWindow: false }, context());
+}
+const changes = () => world.takeChanges().flatMap((shard) => shard.records);
+const live = (date: string) => liveKpis(world.store.db, world.tableName, date, NOW);
+const kpiItems = async () => (await world.store.db.send(new ScanCommand({ TableName: world.tableName }))).Items!.filter((item) => String(item.trip_id).startsWith(KPI_PREFIX));
+
+describe("kpiAggregator", () => {
+  test("counts COMPLETED inserts per pickup day exactly: one conditional write per day and batch, plus the extremes", async () => {
+    await complete(trip("a", "2024-05-25 10:00:00", "10.005"));
+    await complete(trip("b", "2024-05-25 23:59:59", "0.1"));
+    await complete(trip("c", "2024-05-26 00:00:00", "7"));
+    // Raw items and other keys never reach the aggregator (the deployed filter).
+    const records = changes();
+    expect(records.map((r) => r.eventName)).toEqual(["INSERT", "INSERT", "INSERT"]);
+
+    const response = await aggregator()(records);
+    expect(response).toEqual({ batchItemFailures: [], state: {} });
+    expect(await live("2024-05-25")).toMatchObject({ pickup_date: "2024-05-25", total_fare: "10.11", trip_count: 2, average_fare: "5.05", max_fare: "10.01", min_fare: "0.10" });
+    expect(await live("2024-05-26")).toMatchObject({ total_fare: "7.00", trip_count: 1, max_fare: "7.00", min_fare: "7.00" });
+    expect(world.faults.writes).toBe(4); // (sums + extremes) x 2 days
+    const expiry = (await kpiItems()).map((item) => Number(String(item.expires_at)));
+    expect(new Set(expiry)).toEqual(new Set([Date.UTC(2024, 5, 30) / 1000, Date.UTC(2024, 6, 1) / 1000])); // day end + 35 days
+  });
+
+  test("a redelivered batch, or any part of it, changes nothing", async () => {
+    for (let i = 0; i < 6; i += 1) await complete(trip(`t${i}`, "2024-05-25 10:00:00", `${i + 1}`));
+    const records = changes();
+    const aggregate = aggregator();
+    await aggregate(records.slice(0, 4));
+    const writes = world.faults.writes;
+    await aggregate(records.slice(0, 4));
+    await aggregate(records.slice(1, 3));
+    expect(world.faults.writes).toBe(writes);
+    await aggregate(records.slice(2)); // overlaps: only t4 and t5 are new
+    expect(await live("2024-05-25")).toMatchObject({ total_fare: "21.00", trip_count: 6, max_fare: "6.00", min_fare: "1.00" });
+  });
+
+  test("a day whose write fails is reported from its lowest change; days written meanwhile are not counted twice on the retry", async () => {
+    await complete(trip("a1", "2024-05-25 10:00:00", "1"));
+    await complete(trip("b1", "2024-05-26 10:00:00", "10"));
+    await complete(trip("a2", "2024-05-25 11:00:00", "2"));
+    await complete(trip("b2", "2024-05-26 11:00:00", "20"));
+    const records = changes();
+    const aggregate = aggregator();
+    // Day 2024-05-25 (a1, a2) cannot be written; 2024-05-26 (b1, b2, both after a1) can.
+    world.faults.failing = (input) => JSON.stringify(input.Key ?? {}).includes("KPI#2024-05-25");
+    const failed = await aggregate(records);
+    expect(failed.batchItemFailures).toEqual([{ itemIdentifier: records[0]!.dynamodb!.SequenceNumber }]);
+    expect(await live("2024-05-25")).toBeNull();
+    expect(await live("2024-05-26")).toMatchObject({ total_fare: "30.00", trip_count: 2 });
+
+    // Lambda re-delivers from a1: b1 and b2 again, already applied.
+    world.faults.heal();
+    expect(await aggregate(records)).toEqual({ batchItemFailures: [], state: {} });
+    expect(await live("2024-05-25")).toMatchObject({ total_fare: "3.00", trip_count: 2, max_fare: "2.00", min_fare: "1.00" });
+    expect(await live("2024-05-26")).toMatchObject({ total_fare: "30.00", trip_count: 2, max_fare: "20.00", min_fare: "10.00" });
+  });
+
+  test("a crash between any two writes, then bisected halves: nothing lost, nothing twice", async () => {
+    const fares = ["5", "1", "9", "3", "7", "2"];
+    for (const [i, fare] of fares.entries()) await complete(trip(`t${i}`, `2024-05-2${5 + (i % 2)} 10:00:00`, fare));
+    const records = changes();
+    for (let budget = 0; budget < 4; budget += 1) {
+      const fresh = await kpiWorld(1);
+      try {
+        for (const [i, fare] of fares.entries()) await fresh.store.createCompleted(trip(`t${i}`, `2024-05-2${5 + (i % 2)} 10:00:00`, fare));
+        const batch = fresh.takeChanges().flatMap((shard) => shard.records);
+        const handler = createKpiAggregatorHandler(fresh.deps);
+        const invoke = (recs: DynamoDBRecord[]) => handler({ Records: recs, shardId: SHARD }, context());
+        fresh.faults.writesLeft = budget;
+        await expect(invoke(batch)).resolves.toBeDefined(); // the crash fails the days, not the invocation
+        fresh.faults.heal();
+        // Lambda's bisection after an error: the first half, then the second.
+        const half = Math.ceil(batch.length / 2);
+        await invoke(batch.slice(0, half));
+        await invoke(batch.slice(half));
+        const at = (date: string) => liveKpis(fresh.store.db, fresh.tableName, date, NOW);
+        expect(await at("2024-05-25")).toMatchObject({ total_fare: "21.00", trip_count: 3, max_fare: "9.00", min_fare: "5.00" });
+        expect(await at("2024-05-26")).toMatchObject({ total_fare: "6.00", trip_count: 3, max_fare: "3.00", min_fare: "1.00" });
+      } finally {
+        await fresh.close();
+      }
+    }
+    expect(records).toHaveLength(6);
+  });
+
+  test("removals and in-place updates: sums follow, max and min are recomputed when the extreme trip leaves", async () => {
+    const aggregate = aggregator();
+    const trips = [trip("low", "2024-05-25 01:00:00", "0.5"), trip("mid", "2024-05-25 02:00:00", "5"), trip("high", "2024-05-25 03:00:00", "50")];
+    for (const t of trips) await complete(t);
+    await aggregate(changes());
+    // A re-match moves "high" to an earlier pickup on the same day (INSERT new, REMOVE old) with another fare...
+    const rematched = trip("high", "2024-05-25 00:30:00", "20");
+    await complete(rematched);
+    await remove(trips[2]!);
+    // ...and "low" is updated in place with a higher fare (MODIFY).
+    await replace({ ...trips[0]!, fare_amount: "4" });
+    const records = changes();
+    expect(records.map((r) => r.eventName)).toEqual(["INSERT", "REMOVE", "MODIFY"]);
+    await aggregate(records);
+    expect(await live("2024-05-25")).toMatchObject({ total_fare: "29.00", trip_count: 3, max_fare: "20.00", min_fare: "4.00" });
+    // Every completion of the day deleted: no KPIs.
+    for (const t of [rematched, trips[1]!, trips[0]!]) await remove(t);
+    await aggregate(changes());
+    expect(await live("2024-05-25")).toBeNull();
+  });
+
+  test("sums DynamoDB cannot hold as a number stay exact as text", async () => {
+    await complete(trip("big", "2024-05-25 10:00:00", "12345678901234567890123456789012345678"));
+    await complete(trip("tiny", "2024-05-25 11:00:00", "0.001"));
+    await aggregator()(changes());
+    expect(await live("2024-05-25")).toMatchObject({ total_fare: "12345678901234567890123456789012345678.00", trip_count: 2, min_fare: "0.00" });
+    const [sums] = (await kpiItems()).filter((item) => String(item.sort_key).startsWith("SHARD#"));
+    expect(sums).toMatchObject({ total_fare_text: "12345678901234567890123456789012345678.001" });
+    expect(sums!.total_fare).toBeUndefined();
+  });
+
+  test("window bookkeeping: an empty closing invocation answers with a state; an event without a shard id fails loudly", async () => {
+    const aggregate = aggregator();
+    expect(await aggregate([])).toEqual({ batchItemFailures: [], state: {} });
+    await complete(trip("a", "2024-05-25 10:00:00", "1"));
+    await expect(aggregate(changes(), "")).rejects.toThrow(/tumbling window/);
+  });
+
+  test("a record that cannot be counted is skipped and named, never blocking the others", async () => {
+    await complete(trip("a", "2024-05-25 10:00:00", "1"));
+    const [record] = changes();
+    const broken = { ...record!, dynamodb: { ...record!.dynamodb!, NewImage: undefined } };
+    await complete(trip("b", "2024-05-25 11:00:00", "2"));
+    expect(await aggregator()([broken, ...changes()])).toEqual({ batchItemFailures: [], state: {} });
+    expect(await live("2024-05-25")).toMatchObject({ total_fare: "2.00", trip_count: 1 });
+  });
+});
