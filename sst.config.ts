@@ -1,6 +1,8 @@
 import type { SSTConfig } from "sst";
 import { Pipeline } from "./stacks/Pipeline";
 import { Analytics } from "./stacks/Analytics";
+import { applyPermissionsBoundary } from "./stacks/boundary";
+import { applyRemovalPolicies } from "./stacks/removal";
 import { Dashboard } from "./stacks/Dashboard";
 import { APP_NAME, DEFAULT_REGION } from "./packages/core/src/app";
 
@@ -12,9 +14,12 @@ export default {
     };
   },
   stacks(app) {
-    // Production data outlives a `sst remove`; every other stage is disposable.
-    app.setDefaultRemovalPolicy(app.stage === "prod" ? "retain" : "destroy");
-    app.setDefaultFunctionProps({ runtime: "nodejs20.x", architecture: "arm_64", tracing: "active" });
+    // Prod keeps its data stores (RetainExceptOnCreate) and nothing else; other stages keep nothing.
+    applyRemovalPolicies(app, app.stage);
+    // Every role carries the account's permissions boundary (docs/deploy.md).
+    applyPermissionsBoundary(app);
+    // Lambda runs Node 22 (nodejs20.x is deprecated); local tooling still runs on Node 20.
+    app.setDefaultFunctionProps({ runtime: "nodejs22.x", architecture: "arm_64", tracing: "active" });
     app.stack(Pipeline).stack(Analytics).stack(Dashboard);
   },
 } satisfies SSTConfig;

@@ -19,6 +19,7 @@ const CLIS = {
   "replay-failed": "scripts/replay-failed.ts",
   "check-order": "scripts/check-order.ts",
   kpis: "scripts/kpis.ts",
+  redrive: "scripts/redrive.ts",
   bench: "scripts/bench.ts",
   "bench-ingest": "scripts/bench/ingest.ts",
   "local-kinesis-server": "scripts/lib/local-kinesis-server.ts",

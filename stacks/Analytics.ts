@@ -1,20 +1,36 @@
 import { Aws } from "aws-cdk-lib";
 import { CfnNamedQuery, CfnWorkGroup } from "aws-cdk-lib/aws-athena";
-import { CfnCrawler, CfnDatabase, CfnJob, CfnTable, CfnTrigger } from "aws-cdk-lib/aws-glue";
-import { Effect, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { CfnCrawler, CfnDatabase, CfnJob, CfnSecurityConfiguration, CfnTable, CfnTrigger } from "aws-cdk-lib/aws-glue";
+import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Asset } from "aws-cdk-lib/aws-s3-assets";
 import { Rule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { Cron, Function as SstFunction, use, type StackContext } from "sst/constructs";
 import { KPI_PREFIX } from "../packages/core/src/entities";
 import { METRICS_PREFIX, TRIP_TABLE } from "../packages/core/src/pipeline-spec";
-import { addGlueJobFailureAlarm, addKpiDriftAlarm } from "./monitoring";
+import { ACCESS, grantAccess } from "./access";
+import { ATHENA_RESULTS_PREFIX, GLUE_TEMP_PREFIX } from "./lifecycle";
+import { addDailyJobMonitoring, addKpiDriftAlarm } from "./monitoring";
 import { Pipeline } from "./Pipeline";
 
 /** Days recomputed by each run, so completions that arrive late are still counted. */
 const DAYS_WINDOW = 3;
 const KPI_TABLE = "daily_trip_kpis";
 const GLUE_SOURCE = "packages/glue/src";
+/** Glue runs a failed run once more before the day counts as failed. */
+const MAX_RETRIES = 1;
+
+/**
+ * The keys a Spark job writing under `<prefix>` touches on S3 through EMRFS: the objects under
+ * it (part files, `_SUCCESS`, the committer's `_temporary/` and `.spark-staging-*` folders,
+ * and the `<dir>_$folder$` markers of every folder below it), plus the marker of the folder
+ * itself, `<prefix-without-slash>_$folder$`, and the key `<prefix-without-slash>`, which EMRFS
+ * HEADs to tell a file from a folder. The last two lie outside `<prefix>*`.
+ */
+export function sparkOutputKeys(prefix: string): string[] {
+  const folder = prefix.replace(/\/$/, "");
+  return [`${folder}/*`, `${folder}_$folder$`, folder];
+}
 
 export function Analytics({ stack, app }: StackContext) {
   const { table, bucket, key, topic } = use(Pipeline);
@@ -22,7 +38,6 @@ export function Analytics({ stack, app }: StackContext) {
   // Catalog names are account-wide: only prod owns the plain name Athena users know.
   const database = prod ? "trip_kpis_db" : `trip_kpis_db_${app.stage.replace(/[^a-z0-9]/gi, "_").toLowerCase()}`;
   const jobName = `${app.stage}-${app.name}-GenerateTripMetrics`;
-  const jobArn = `arn:${Aws.PARTITION}:glue:${Aws.REGION}:${Aws.ACCOUNT_ID}:job/${jobName}`;
   const metricsUri = `s3://${bucket.bucketName}/${METRICS_PREFIX}`;
   const catalogArns = [
     `arn:${Aws.PARTITION}:glue:${Aws.REGION}:${Aws.ACCOUNT_ID}:catalog`,
@@ -39,17 +54,44 @@ export function Analytics({ stack, app }: StackContext) {
     resources: [`arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:/aws-glue/*`],
   });
 
+  // The security configuration encrypts the job's and the crawler's CloudWatch logs with the
+  // pipeline key (its key policy lets CloudWatch Logs use it for /aws-glue/ log groups), and what
+  // they write to S3. Glue then writes to log groups named after it, and associates the key.
+  const securityConfiguration = new CfnSecurityConfiguration(stack, "GlueSecurityConfiguration", {
+    name: `${app.stage}-${app.name}-glue`,
+    encryptionConfiguration: {
+      cloudWatchEncryption: { cloudWatchEncryptionMode: "SSE-KMS", kmsKeyArn: key.keyArn },
+      s3Encryptions: [{ s3EncryptionMode: "SSE-KMS", kmsKeyArn: key.keyArn }],
+      // Bookmarks are off (--job-bookmark-option), but encrypted should they ever be turned on.
+      jobBookmarksEncryption: { jobBookmarksEncryptionMode: "CSE-KMS", kmsKeyArn: key.keyArn },
+    },
+  });
+  const glueLogKey = new PolicyStatement({
+    actions: ["logs:AssociateKmsKey"],
+    resources: [`arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:/aws-glue/*`],
+  });
+  // Glue's own calls to the key, for the logs and the objects it writes: exact actions.
+  const glueKey = (actions: string[]) => new PolicyStatement({ actions, resources: [key.keyArn] });
+
   const jobRole = new Role(stack, "MetricsJobRole", { assumedBy: new ServicePrincipal("glue.amazonaws.com") });
-  script.grantRead(jobRole);
-  library.grantRead(jobRole);
+  jobRole.addToPolicy(new PolicyStatement({ actions: ["s3:GetObject"], resources: [script, library].map((asset) => `arn:${Aws.PARTITION}:s3:::${asset.s3BucketName}/${asset.s3ObjectKey}`) }));
   // The job reads only the per-day GSI of completed trips, never the whole table.
   jobRole.addToPolicy(new PolicyStatement({ actions: ["dynamodb:Query", "dynamodb:DescribeTable"], resources: [table.tableArn, `${table.tableArn}/index/${TRIP_TABLE.completedByDay.name}`] }));
-  jobRole.addToPolicy(new PolicyStatement({ actions: ["s3:ListBucket"], resources: [bucket.bucketArn], conditions: { StringLike: { "s3:prefix": [`${METRICS_PREFIX}*`, "glue-temp/*"] } } }));
-  jobRole.addToPolicy(new PolicyStatement({ actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], resources: [`${bucket.bucketArn}/${METRICS_PREFIX}*`, `${bucket.bucketArn}/glue-temp/*`] }));
+  // EMRFS HEADs keys that may not exist (a folder's marker, the folder as a file): S3 answers
+  // 404 only to a caller allowed s3:ListBucket without a prefix condition (HEAD has no prefix),
+  // 403 otherwise, which fails the job. It lists names only; reads stay on the keys below.
+  jobRole.addToPolicy(new PolicyStatement({ actions: ["s3:ListBucket"], resources: [bucket.bucketArn] }));
+  jobRole.addToPolicy(
+    new PolicyStatement({
+      actions: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+      resources: [...sparkOutputKeys(METRICS_PREFIX), ...sparkOutputKeys(GLUE_TEMP_PREFIX)].map((keys) => `${bucket.bucketArn}/${keys}`),
+    }),
+  );
   jobRole.addToPolicy(glueLogs);
+  jobRole.addToPolicy(glueLogKey);
   // CloudWatch metrics have no resource ARNs; the condition keeps the job to Glue's namespace.
   jobRole.addToPolicy(new PolicyStatement({ actions: ["cloudwatch:PutMetricData"], resources: ["*"], conditions: { StringEquals: { "cloudwatch:namespace": "Glue" } } }));
-  key.grantEncryptDecrypt(jobRole);
+  jobRole.addToPolicy(glueKey(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]));
 
   const job = new CfnJob(stack, "GenerateTripMetrics", {
     name: jobName,
@@ -61,8 +103,9 @@ export function Analytics({ stack, app }: StackContext) {
     // Measured locally: 1M trips take seconds of Spark time; prod gets headroom for 10M/day.
     numberOfWorkers: prod ? 5 : 2,
     timeout: 60,
-    maxRetries: 1,
+    maxRetries: MAX_RETRIES,
     executionProperty: { maxConcurrentRuns: 1 },
+    securityConfiguration: securityConfiguration.name,
     defaultArguments: {
       "--extra-py-files": library.s3ObjectUrl,
       "--TABLE_NAME": table.tableName,
@@ -71,9 +114,9 @@ export function Analytics({ stack, app }: StackContext) {
       "--BUCKET": bucket.bucketName,
       "--METRICS_PREFIX": METRICS_PREFIX,
       "--DAYS_WINDOW": String(DAYS_WINDOW),
-      "--TempDir": `s3://${bucket.bucketName}/glue-temp/`,
+      "--TempDir": `s3://${bucket.bucketName}/${GLUE_TEMP_PREFIX}`,
       "--job-bookmark-option": "job-bookmark-disable",
-      "--enable-continuous-cloudwatch-log": "true",
+      // No --enable-continuous-cloudwatch-log: Glue 5.0 ignores it (its logs are continuous anyway).
       "--enable-metrics": "true",
     },
   });
@@ -121,7 +164,9 @@ export function Analytics({ stack, app }: StackContext) {
     }),
   );
   crawlerRole.addToPolicy(glueLogs);
-  key.grantDecrypt(crawlerRole);
+  crawlerRole.addToPolicy(glueLogKey);
+  // Decrypt to read the metrics; Encrypt and GenerateDataKey for its encrypted logs.
+  crawlerRole.addToPolicy(glueKey(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]));
 
   const crawler = new CfnCrawler(stack, "KpiCrawler", {
     name: `${app.stage}-${app.name}-KpiCrawler`,
@@ -130,20 +175,25 @@ export function Analytics({ stack, app }: StackContext) {
     targets: { catalogTargets: [{ databaseName: database, tables: [KPI_TABLE] }] },
     // Catalog targets require LOG on delete; LOG on update keeps the declared decimal schema.
     schemaChangePolicy: { updateBehavior: "LOG", deleteBehavior: "LOG" },
+    crawlerSecurityConfiguration: securityConfiguration.name,
     configuration: JSON.stringify({ Version: 1.0, CrawlerOutput: { Partitions: { AddOrUpdateBehavior: "InheritFromTable" } } }),
   });
   crawler.addDependency(kpiTable);
+  crawler.addDependency(securityConfiguration);
+  job.addDependency(securityConfiguration);
 
   // Every successful job run (scheduled or manual) is followed by a crawl that adds new days.
-  new CfnTrigger(stack, "CrawlAfterJob", {
+  const trigger = new CfnTrigger(stack, "CrawlAfterJob", {
     name: `${app.stage}-${app.name}-CrawlAfterMetrics`,
     type: "CONDITIONAL",
     startOnCreation: true,
     predicate: { logical: "ANY", conditions: [{ jobName, state: "SUCCEEDED", logicalOperator: "EQUALS" }] },
     actions: [{ crawlerName: crawler.name! }],
-  }).addDependency(job);
-
-  addGlueJobFailureAlarm(stack, { jobName, topic });
+  });
+  // Names are plain strings here, not references: without these the trigger can be created
+  // before the job or the crawler it names, and the first create fails.
+  trigger.addDependency(job);
+  trigger.addDependency(crawler);
 
   const schedule = new Cron(stack, "DailyMetrics", {
     schedule: "cron(0 1 * * ? *)",
@@ -154,10 +204,11 @@ export function Analytics({ stack, app }: StackContext) {
         timeout: 30,
         logRetention: "one_month",
         environment: { GLUE_JOB_NAME: jobName, DAYS_WINDOW: String(DAYS_WINDOW) },
-        permissions: [new PolicyStatement({ effect: Effect.ALLOW, actions: ["glue:StartJobRun", "glue:GetJobRuns"], resources: [jobArn] })],
       },
     },
   });
+  grantAccess(schedule.jobFunction, ACCESS.startMetricsJob, { tableArn: table.tableArn, bucketArn: bucket.bucketArn, keyArn: key.keyArn, metricsJobName: jobName });
+  addDailyJobMonitoring(stack, { jobName, maxRetries: MAX_RETRIES, crawlerName: crawler.name!, scheduler: schedule.jobFunction, topic });
 
   // Live KPIs against each successful run's output, day by day: KpiDrift and its alarm.
   const reconcile = new SstFunction(stack, "ReconcileKpis", {
@@ -168,7 +219,7 @@ export function Analytics({ stack, app }: StackContext) {
     // The names the bindings would set, without the bindings' table-wide and bucket-wide grants.
     environment: { SST_Table_tableName_TripData: table.tableName, SST_Bucket_bucketName_AnalyticsBucket: bucket.bucketName, DAYS_WINDOW: String(DAYS_WINDOW) },
     permissions: [
-      new PolicyStatement({ actions: ["glue:GetJobRun"], resources: [jobArn] }),
+      new PolicyStatement({ actions: ["glue:GetJobRun"], resources: [`arn:${Aws.PARTITION}:glue:${Aws.REGION}:${Aws.ACCOUNT_ID}:job/${jobName}`] }),
       new PolicyStatement({ actions: ["dynamodb:Query"], resources: [table.tableArn], conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${KPI_PREFIX}*`] } } }),
       new PolicyStatement({ actions: ["s3:GetObject"], resources: [`${bucket.bucketArn}/${METRICS_PREFIX}*`] }),
     ],
@@ -191,7 +242,7 @@ export function Analytics({ stack, app }: StackContext) {
       // A runaway query stops at 1 GB scanned (the KPI table is a few KB per day).
       bytesScannedCutoffPerQuery: 1_000_000_000,
       resultConfiguration: {
-        outputLocation: `s3://${bucket.bucketName}/athena-results/`,
+        outputLocation: `s3://${bucket.bucketName}/${ATHENA_RESULTS_PREFIX}`,
         encryptionConfiguration: { encryptionOption: "SSE_KMS", kmsKey: key.keyArn },
       },
     },

@@ -1,12 +1,11 @@
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Duration, type Stack } from "aws-cdk-lib";
 import { TableEncryption } from "aws-cdk-lib/aws-dynamodb";
+import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { StreamEncryption } from "aws-cdk-lib/aws-kinesis";
-import { Key } from "aws-cdk-lib/aws-kms";
-import { PolicyStatement } from "aws-cdk-lib/aws-iam";
-import { FilterCriteria, StartingPosition } from "aws-cdk-lib/aws-lambda";
-import { SqsDlq, type DynamoEventSourceProps, type KinesisEventSourceProps } from "aws-cdk-lib/aws-lambda-event-sources";
-import { BlockPublicAccess, BucketEncryption } from "aws-cdk-lib/aws-s3";
-import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import { Key, type IKey } from "aws-cdk-lib/aws-kms";
+import { EventSourceMapping, FilterCriteria, StartingPosition, type IEventSourceDlq } from "aws-cdk-lib/aws-lambda";
+import type { DynamoEventSourceProps, KinesisEventSourceProps } from "aws-cdk-lib/aws-lambda-event-sources";
+import { BlockPublicAccess, BucketEncryption, ObjectOwnership, type IBucket } from "aws-cdk-lib/aws-s3";
 import { Bucket, KinesisStream, Table, type Function as SstFunction, type FunctionProps, type StackContext } from "sst/constructs";
 import {
   CONSUMER_FUNCTION,
@@ -18,23 +17,28 @@ import {
   streamShardCount,
   type EventSourceSpec,
 } from "../packages/core/src/pipeline-spec";
+import { ACCESS, configOnly, grantAccess } from "./access";
+import { bucketLifecycleRules } from "./lifecycle";
 import { addPipelineMonitoring } from "./monitoring";
+import { dataStoreRemovalPolicy } from "./removal";
 
 type ConsumerName = keyof typeof CONSUMERS;
 
 export function Pipeline({ stack, app }: StackContext) {
   const prod = app.stage === "prod";
-  const removalPolicy = prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+  // Only the data stores outlive a failed first create or an `sst remove` (stacks/removal.ts).
+  const removalPolicy = dataStoreRemovalPolicy(app.stage);
 
-  // One customer-managed key for the pipeline's data at rest: stream, table, DLQs, bucket.
+  // One customer-managed key for the pipeline's data at rest: stream, table, bucket, Glue logs.
   const key = new Key(stack, "PipelineKey", {
-    description: `trip-pipeline ${app.stage}: stream, table, dead-letter queues, bucket`,
+    description: `trip-pipeline ${app.stage}: stream, table, bucket, Glue job and crawler logs`,
     enableKeyRotation: true,
     removalPolicy,
   });
+  allowGlueLogEncryption(stack, key);
 
   const stream = new KinesisStream(stack, TRIP_STREAM.name, {
-    cdk: { stream: { shardCount: streamShardCount(app.stage), encryption: StreamEncryption.KMS, encryptionKey: key } },
+    cdk: { stream: { shardCount: streamShardCount(app.stage), encryption: StreamEncryption.KMS, encryptionKey: key, removalPolicy } },
   });
 
   const { partitionKey, sortKey, completedByDay, ttlAttribute } = TRIP_TABLE;
@@ -51,7 +55,16 @@ export function Pipeline({ stack, app }: StackContext) {
     },
     timeToLiveAttribute: ttlAttribute,
     stream: "new_and_old_images",
-    cdk: { table: { pointInTimeRecovery: true, encryption: TableEncryption.CUSTOMER_MANAGED, encryptionKey: key } },
+    cdk: {
+      table: {
+        pointInTimeRecovery: true,
+        encryption: TableEncryption.CUSTOMER_MANAGED,
+        encryptionKey: key,
+        // A DeleteTable (console, CLI, a stack change) fails until someone turns this off first.
+        deletionProtection: prod,
+        removalPolicy,
+      },
+    },
   });
 
   // The data lake bucket lives here, not in Analytics: the consumers write the failed trail to
@@ -65,30 +78,20 @@ export function Pipeline({ stack, app }: StackContext) {
         enforceSSL: true,
         // SST's default only half-blocks public access; nothing here is ever public.
         blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+        // ACLs off: every object belongs to this account, whoever wrote it (Lambda, Glue, Athena).
+        objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
         encryption: BucketEncryption.KMS,
         encryptionKey: key,
         // One data key per bucket instead of a KMS call per object.
         bucketKeyEnabled: true,
+        lifecycleRules: bucketLifecycleRules(),
+        // Object-created events for the failed-batch alarms (stacks/monitoring.ts).
+        eventBridgeEnabled: true,
         autoDeleteObjects: !prod,
         removalPolicy,
       },
     },
   });
-
-  // Where a stream batch goes once retries or record age run out (Lambda sends the batch's
-  // shard and sequence range, so it can be re-read while the stream still retains it).
-  const dlqs = Object.fromEntries(
-    (Object.keys(CONSUMERS) as ConsumerName[]).map((name) => [
-      name,
-      new Queue(stack, `${name}Dlq`, {
-        encryption: QueueEncryption.KMS,
-        encryptionMasterKey: key,
-        retentionPeriod: Duration.days(14),
-        enforceSSL: true,
-        removalPolicy,
-      }),
-    ]),
-  ) as Record<ConsumerName, Queue>;
 
   const consumerFunction = (name: ConsumerName): FunctionProps => ({
     handler: CONSUMERS[name].handler,
@@ -96,12 +99,13 @@ export function Pipeline({ stack, app }: StackContext) {
     timeout: CONSUMER_FUNCTION.timeoutSeconds,
     memorySize: CONSUMER_FUNCTION.memoryMb,
     logRetention: "one_month",
-    bind: [table, bucket],
+    // Names only (SST_Table_tableName_TripData, ...): the grants come from ACCESS below.
+    bind: [configOnly(table), configOnly(bucket)],
     environment: { RAW_RETENTION_DAYS: String(DEFAULT_RAW_RETENTION_DAYS) },
   });
 
   /** Every number comes from the pipeline spec, which the local runtime emulates too. */
-  const eventSource = (name: ConsumerName, spec: EventSourceSpec & { tumblingWindowSeconds?: number }, filters: readonly object[]): KinesisEventSourceProps & DynamoEventSourceProps => ({
+  const eventSource = (spec: EventSourceSpec & { tumblingWindowSeconds?: number }, filters: readonly object[]): KinesisEventSourceProps & DynamoEventSourceProps => ({
     // From the oldest retained record: nothing written while a mapping is (re)created is skipped.
     startingPosition: StartingPosition.TRIM_HORIZON,
     batchSize: spec.batchSize,
@@ -111,43 +115,30 @@ export function Pipeline({ stack, app }: StackContext) {
     maxRecordAge: Duration.seconds(spec.maxRecordAgeSeconds),
     reportBatchItemFailures: spec.reportBatchItemFailures,
     parallelizationFactor: spec.parallelizationFactor,
-    onFailure: new SqsDlq(dlqs[name]),
+    onFailure: failedBatchesTo(bucket.cdk.bucket),
     // No filter at all (not an empty list) for the catch-all consumer: it receives every record.
     ...(filters.length > 0 && { filters: filters.map((filter) => FilterCriteria.filter(filter)) }),
     ...(spec.tumblingWindowSeconds !== undefined && { tumblingWindow: Duration.seconds(spec.tumblingWindowSeconds) }),
   });
 
-  // The live KPI aggregator touches only KPI# items and reads the per-day GSI: no binding (that
-  // would grant dynamodb:* on the table and the bucket), the table's name in the variable the
-  // binding would set, and grants limited to the keys it owns.
+  // The live KPI aggregator touches only KPI# items and reads the per-day GSI: no binding, the
+  // table's name in the variable the binding would set; its grants (ACCESS.kpiAggregator) are
+  // limited to the keys it owns.
   const kpiAggregatorFunction: FunctionProps = {
     ...consumerFunction("kpiAggregator"),
     bind: [],
     environment: { SST_Table_tableName_TripData: table.tableName, KPI_TTL_DAYS: String(DEFAULT_KPI_TTL_DAYS) },
-    permissions: [
-      new PolicyStatement({
-        actions: ["dynamodb:Query", "dynamodb:UpdateItem"],
-        resources: [table.tableArn],
-        conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["KPI#*"] } },
-      }),
-      // Max/min recomputed from the day's completed trips when the extreme one is removed.
-      new PolicyStatement({
-        actions: ["dynamodb:Query"],
-        resources: [`${table.tableArn}/index/${completedByDay.name}`],
-        conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["DAY#*"] } },
-      }),
-    ],
   };
 
   // No stream binding: the consumers never call Kinesis (Lambda polls it for them, with the
   // read grant the event source adds); a binding would grant kinesis:* on the stream.
   stream.addConsumers(stack, {
-    tripBegin: { function: consumerFunction("tripBegin"), cdk: { eventSource: eventSource("tripBegin", CONSUMERS.tripBegin, CONSUMERS.tripBegin.filters) } },
-    tripFinish: { function: consumerFunction("tripFinish"), cdk: { eventSource: eventSource("tripFinish", CONSUMERS.tripFinish, CONSUMERS.tripFinish.filters) } },
+    tripBegin: { function: consumerFunction("tripBegin"), cdk: { eventSource: eventSource(CONSUMERS.tripBegin, CONSUMERS.tripBegin.filters) } },
+    tripFinish: { function: consumerFunction("tripFinish"), cdk: { eventSource: eventSource(CONSUMERS.tripFinish, CONSUMERS.tripFinish.filters) } },
   });
   table.addConsumers(stack, {
-    matcher: { function: consumerFunction("matcher"), cdk: { eventSource: eventSource("matcher", CONSUMERS.matcher, CONSUMERS.matcher.filters) } },
-    kpiAggregator: { function: kpiAggregatorFunction, cdk: { eventSource: eventSource("kpiAggregator", CONSUMERS.kpiAggregator, CONSUMERS.kpiAggregator.filters) } },
+    matcher: { function: consumerFunction("matcher"), cdk: { eventSource: eventSource(CONSUMERS.matcher, CONSUMERS.matcher.filters) } },
+    kpiAggregator: { function: kpiAggregatorFunction, cdk: { eventSource: eventSource(CONSUMERS.kpiAggregator, CONSUMERS.kpiAggregator.filters) } },
   });
 
   const consumers: Record<ConsumerName, SstFunction> = {
@@ -156,11 +147,47 @@ export function Pipeline({ stack, app }: StackContext) {
     matcher: table.getFunction("matcher")!,
     kpiAggregator: table.getFunction("kpiAggregator")!,
   };
-  // The table and the bucket are encrypted with the pipeline key: reading and writing them needs it.
-  for (const fn of Object.values(consumers)) key.grantEncryptDecrypt(fn);
+  const resources = { tableArn: table.tableArn, bucketArn: bucket.bucketArn, keyArn: key.keyArn };
+  for (const name of CONSUMER_NAMES) grantAccess(consumers[name], ACCESS[name], resources);
+  const mappings = Object.fromEntries(CONSUMER_NAMES.map((name) => [name, mappingOf(consumers[name])])) as Record<ConsumerName, EventSourceMapping>;
 
-  const { topic } = addPipelineMonitoring(stack, { stream, consumers, dlqs, table, key });
+  const { topic } = addPipelineMonitoring(stack, { stream, consumers, mappings, table, key });
 
   stack.addOutputs({ StreamName: stream.streamName, TableName: table.tableName, BucketName: bucket.bucketName, AlarmTopicArn: topic.topicArn });
-  return { key, stream, table, bucket, consumers, dlqs, topic };
+  return { key, stream, table, bucket, consumers, topic };
+}
+
+const CONSUMER_NAMES = Object.keys(CONSUMERS) as ConsumerName[];
+
+/**
+ * Lambda's S3 on-failure destination: a discarded batch is written with its records (the
+ * invocation record plus the payload) under aws/lambda/, kept as long as the bucket keeps it,
+ * not just the 24 h a stream keeps the records. The function role's grant comes from ACCESS
+ * (CDK's S3OnFailureDestination would grant read and delete on the whole bucket).
+ */
+function failedBatchesTo(bucket: IBucket): IEventSourceDlq {
+  return { bind: () => ({ destination: bucket.bucketArn }) };
+}
+
+/** The function's one event-source mapping (the SST consumer creates it inside the function). */
+function mappingOf(fn: SstFunction): EventSourceMapping {
+  const found = fn.node.children.filter((child): child is EventSourceMapping => child instanceof EventSourceMapping);
+  if (found.length !== 1) throw new Error(`${fn.node.id}: expected one event-source mapping, found ${found.length}`);
+  return found[0]!;
+}
+
+/**
+ * The Glue security configuration (Analytics) encrypts the job's and the crawler's CloudWatch
+ * logs with this key: CloudWatch Logs must be allowed to use it, for Glue's log groups only.
+ */
+function allowGlueLogEncryption(stack: Stack, key: IKey): void {
+  key.addToResourcePolicy(
+    new PolicyStatement({
+      sid: "CloudWatchLogsEncryptGlueLogs",
+      principals: [new ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+      actions: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:DescribeKey"],
+      resources: ["*"],
+      conditions: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:/aws-glue/*` } },
+    }),
+  );
 }

@@ -21,13 +21,12 @@ import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import type { IStream } from "aws-cdk-lib/aws-kinesis";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
-import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
+import type { IEventSourceMapping, Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import { FilterPattern, MetricFilter } from "aws-cdk-lib/aws-logs";
 import { Topic, type ITopic } from "aws-cdk-lib/aws-sns";
-import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import type { MatchBatchResult } from "../packages/core/src/matcher";
-import { CONSUMERS, KPI_DRIFT_METRIC } from "../packages/core/src/pipeline-spec";
+import { CONSUMERS, FAILED_BATCH_PREFIX, KPI_DRIFT_METRIC } from "../packages/core/src/pipeline-spec";
 
 type ConsumerName = keyof typeof CONSUMERS;
 
@@ -42,8 +41,8 @@ export const THRESHOLDS = {
   iteratorAgeMinutes: 3,
   /** Invocation errors in 5 minutes: bad records are partial failures, so any error is a failed batch. */
   consumerErrors: 1,
-  /** Messages visible in a DLQ: each is a range of stream records that was given up on. */
-  dlqMessages: 1,
+  /** Failed batches stored in 5 minutes: each is a batch of stream records that was given up on. */
+  failedBatches: 1,
   /** Percent of the hour's RAW inserts left unmatched (inserts minus matcher deletes). */
   pendingGrowthPercent: 25,
   /** Consecutive hours over pendingGrowthPercent: a morning ramp-up stays under it for one hour. */
@@ -69,7 +68,8 @@ export interface PipelineResources {
   stream: { cdk: { stream: IStream } };
   table: { cdk: { table: ITable } };
   consumers: Record<ConsumerName, LambdaFunction>;
-  dlqs: Record<ConsumerName, IQueue>;
+  /** Each consumer's event-source mapping: its failed batches land under aws/lambda/<mapping id>/. */
+  mappings: Record<ConsumerName, IEventSourceMapping>;
   key: IKey;
 }
 
@@ -79,7 +79,7 @@ export interface PipelineMonitoring {
   alarms: Alarm[];
 }
 
-export function addPipelineMonitoring(stack: Stack, { stream, table, consumers, dlqs, key }: PipelineResources): PipelineMonitoring {
+export function addPipelineMonitoring(stack: Stack, { stream, table, consumers, mappings, key }: PipelineResources): PipelineMonitoring {
   const topic = new Topic(stack, "AlarmTopic", { displayName: "trip-pipeline alarms", masterKey: key, enforceSSL: true });
   allowServicesToPublish(stack, topic, key);
   const alarmAction = new SnsAction(topic);
@@ -93,10 +93,11 @@ export function addPipelineMonitoring(stack: Stack, { stream, table, consumers, 
   };
 
   const names = Object.keys(CONSUMERS) as ConsumerName[];
+  const failedBatchMetrics: Metric[] = [];
   for (const name of names) {
     const fn = consumers[name];
     alarm(`${name}IteratorAgeAlarm`, {
-      alarmDescription: `${name} is more than ${THRESHOLDS.iteratorAgeMs / 60_000} min behind its stream (records reach the DLQ at 1 h). Runbook: docs/runbook.md#iterator-age`,
+      alarmDescription: `${name} is more than ${THRESHOLDS.iteratorAgeMs / 60_000} min behind its stream (records are given up on at 1 h). Runbook: docs/runbook.md#iterator-age`,
       metric: fn.metric("IteratorAge", { statistic: "Maximum", period: Duration.minutes(1) }),
       threshold: THRESHOLDS.iteratorAgeMs,
       evaluationPeriods: THRESHOLDS.iteratorAgeMinutes,
@@ -109,10 +110,22 @@ export function addPipelineMonitoring(stack: Stack, { stream, table, consumers, 
       evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
-    alarm(`${name}DlqAlarm`, {
-      alarmDescription: `${name} gave up on stream records: the DLQ holds their shard and sequence range, re-readable for 24 h. Runbook: docs/runbook.md#dlq`,
-      metric: dlqs[name].metricApproximateNumberOfMessagesVisible({ statistic: "Maximum", period: Duration.minutes(1) }),
-      threshold: THRESHOLDS.dlqMessages,
+    // The bucket sends its object-created events to EventBridge; a rule matches this mapping's
+    // failed batches, and its TriggeredRules count is what the alarm watches.
+    const failedBatches = new Rule(stack, `${name}FailedBatchRule`, {
+      description: `${name} discarded a batch to the on-failure destination. Runbook: docs/runbook.md#failed-batches`,
+      eventPattern: {
+        source: ["aws.s3"],
+        detailType: ["Object Created"],
+        detail: { object: { key: [{ prefix: `${FAILED_BATCH_PREFIX}${mappings[name].eventSourceMappingId}/` }] } },
+      },
+    });
+    const stored = new Metric({ namespace: "AWS/Events", metricName: "TriggeredRules", dimensionsMap: { RuleName: failedBatches.ruleName }, statistic: "Sum", period: Duration.minutes(5) });
+    failedBatchMetrics.push(stored.with({ label: name }));
+    alarm(`${name}FailedBatchAlarm`, {
+      alarmDescription: `${name} gave up on stream records: the batch and its records are in the bucket under ${FAILED_BATCH_PREFIX}; replay with pnpm redrive. Runbook: docs/runbook.md#failed-batches`,
+      metric: stored,
+      threshold: THRESHOLDS.failedBatches,
       evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
@@ -147,7 +160,7 @@ export function addPipelineMonitoring(stack: Stack, { stream, table, consumers, 
     graph("Consumer duration p99 (ms)", perConsumer((fn) => fn.metricDuration({ statistic: "p99", period: Duration.minutes(5) }))),
     graph("Matcher outcomes per hour", [matcherMetrics.RawInserts, matcherMetrics.RawDeleted, matcherMetrics.Completed, matcherMetrics.Anomalies]),
     graph("Unmatched share of RAW inserts (%)", [pendingGrowth]),
-    graph("Dead-letter queues (messages)", names.map((name) => dlqs[name].metricApproximateNumberOfMessagesVisible({ statistic: "Maximum", period: Duration.minutes(1), label: name }))),
+    graph("Failed batches stored", failedBatchMetrics),
     // Separate graphs: both expressions name their per-operation metrics with the same ids.
     graph("TripData throttled requests", [table.cdk.table.metricThrottledRequestsForOperations({ period: Duration.minutes(5) })]),
     graph("TripData system errors", [table.cdk.table.metricSystemErrorsForOperations({ period: Duration.minutes(5) })]),
@@ -197,33 +210,70 @@ function allowServicesToPublish(stack: Stack, topic: Topic, key: IKey): void {
   );
 }
 
-export interface GlueJobFailureAlarmProps {
+export interface DailyJobMonitoringProps {
   jobName: string;
+  /** The job's MaxRetries: Glue runs a failed run again up to this many times. */
+  maxRetries: number;
+  crawlerName: string;
+  /** The scheduled function that calls StartJobRun. */
+  scheduler: LambdaFunction;
   /** The topic addPipelineMonitoring returned (its policy already lets EventBridge publish). */
   topic: ITopic;
 }
 
-/** Glue job runs that end in FAILED, TIMEOUT, ERROR or STOPPED, to the alarm topic. */
-export function addGlueJobFailureAlarm(stack: Stack, { jobName, topic }: GlueJobFailureAlarmProps): Rule {
-  const rule = new Rule(stack, "GlueJobFailureRule", {
-    description: `Glue job ${jobName} did not succeed. Runbook: docs/runbook.md#glue-job-failure`,
+/** States in which a job run or a crawl ended without doing its work. */
+const GLUE_FAILED_STATES = ["FAILED", "TIMEOUT", "ERROR"];
+
+/**
+ * The daily job's failures, to the alarm topic: a run that failed with no retry left, a stopped
+ * run, a failed crawl (EventBridge rules), and scheduler errors (a StartJobRun that fails emits
+ * no Glue event at all, so only the function's Errors metric shows it).
+ */
+export function addDailyJobMonitoring(stack: Stack, { jobName, maxRetries, crawlerName, scheduler, topic }: DailyJobMonitoringProps): { rules: Rule[]; alarms: Alarm[] } {
+  // Imported by ARN: the targets then add nothing to the topic's policy, which lives in the
+  // Pipeline stack (a change there from this stack would make the stacks depend on each other).
+  const imported = Topic.fromTopicArn(stack, "DailyJobAlarmTopic", topic.topicArn);
+  const notify = (what: string, anchor: string) =>
+    new SnsTopic(imported, {
+      message: RuleTargetInput.fromText(
+        `${what} ended ${EventField.fromPath("$.detail.state")}: ${EventField.fromPath("$.detail.message")}. Runbook: docs/runbook.md#${anchor}`,
+      ),
+    });
+  // Glue runs a failed run again as <runId>_attempt_<n>: only the last attempt's failure is
+  // final. A stopped run is never retried: someone or something stopped it, and the day is missing.
+  const lastAttempt = maxRetries > 0 ? { jobRunId: [{ suffix: `_attempt_${maxRetries}` }] } : {};
+  const jobFailed = new Rule(stack, "GlueJobFailureRule", {
+    description: `Glue job ${jobName} failed on its last attempt, or was stopped. Runbook: docs/runbook.md#glue-job-failure`,
     eventPattern: {
       source: ["aws.glue"],
       detailType: ["Glue Job State Change"],
-      detail: { jobName: [jobName], state: ["FAILED", "TIMEOUT", "ERROR", "STOPPED"] },
+      detail: {
+        $or: [
+          { jobName: [jobName], state: GLUE_FAILED_STATES, ...lastAttempt },
+          { jobName: [jobName], state: ["STOPPED"] },
+        ],
+      } as Record<string, unknown>,
     },
+    targets: [notify(`Glue job ${jobName} run ${EventField.fromPath("$.detail.jobRunId")}`, "glue-job-failure")],
   });
-  // Imported by ARN: the target then adds nothing to the topic's policy, which lives in the
-  // Pipeline stack (a change there from this stack would make the stacks depend on each other).
-  const target = Topic.fromTopicArn(stack, "GlueAlarmTopic", topic.topicArn);
-  rule.addTarget(
-    new SnsTopic(target, {
-      message: RuleTargetInput.fromText(
-        `Glue job ${EventField.fromPath("$.detail.jobName")} run ${EventField.fromPath("$.detail.jobRunId")} ended ${EventField.fromPath("$.detail.state")}: ${EventField.fromPath("$.detail.message")}. Runbook: docs/runbook.md#glue-job-failure`,
-      ),
-    }),
-  );
-  return rule;
+  const crawlFailed = new Rule(stack, "GlueCrawlerFailureRule", {
+    description: `Glue crawler ${crawlerName} failed: new days are not queryable in Athena. Runbook: docs/runbook.md#crawler-failure`,
+    eventPattern: { source: ["aws.glue"], detailType: ["Glue Crawler State Change"], detail: { crawlerName: [crawlerName], state: ["Failed"] } },
+    targets: [notify(`Glue crawler ${crawlerName}`, "crawler-failure")],
+  });
+
+  const schedulerErrors = new Alarm(stack, "MetricsSchedulerErrorsAlarm", {
+    alarmDescription: `The function that starts ${jobName} failed: no run was started. Runbook: docs/runbook.md#scheduler-errors`,
+    metric: scheduler.metricErrors({ statistic: "Sum", period: Duration.minutes(5) }),
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+  });
+  const alarmAction = new SnsAction(imported);
+  schedulerErrors.addAlarmAction(alarmAction);
+  schedulerErrors.addOkAction(alarmAction);
+  return { rules: [jobFailed, crawlFailed], alarms: [schedulerErrors] };
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, test } from "vitest";
 import { Dashboard } from "../Dashboard";
-import { synthesize } from "./synth";
+import { synthesize } from "../synth";
 
 let dashboard: Template;
 beforeAll(async () => {

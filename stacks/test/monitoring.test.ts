@@ -7,16 +7,16 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { AttributeType, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { Stream, StreamEncryption } from "aws-cdk-lib/aws-kinesis";
 import { Key } from "aws-cdk-lib/aws-kms";
-import { Code, Function as LambdaFunction, Runtime } from "aws-cdk-lib/aws-lambda";
+import { Code, Function as LambdaFunction, Runtime, StartingPosition } from "aws-cdk-lib/aws-lambda";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { AnyPrincipal, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { beforeAll, describe, expect, test } from "vitest";
 import { CONSUMERS } from "../../packages/core/src/pipeline-spec";
-import { synthesize } from "./synth";
+import { synthesize } from "../synth";
 import { Analytics } from "../Analytics";
 import { Pipeline } from "../Pipeline";
-import { addGlueJobFailureAlarm, addPipelineMonitoring, MATCHER_LOG_METRICS, METRIC_NAMESPACE, THRESHOLDS } from "../monitoring";
+import { addDailyJobMonitoring, addPipelineMonitoring, MATCHER_LOG_METRICS, METRIC_NAMESPACE, THRESHOLDS } from "../monitoring";
 
 type ConsumerName = keyof typeof CONSUMERS;
 const NAMES = Object.keys(CONSUMERS) as ConsumerName[];
@@ -26,7 +26,7 @@ type Resource = { Type: string; Properties: Record<string, any> };
 
 let pipeline: Template;
 let analytics: Template;
-let ids: { key: string; topic: string; functions: Record<ConsumerName, string>; queues: Record<ConsumerName, string> };
+let ids: { key: string; topic: string; functions: Record<ConsumerName, string>; mappings: Record<ConsumerName, string>; scheduler: string };
 
 beforeAll(() => {
   const app = new App();
@@ -40,17 +40,18 @@ beforeAll(() => {
     encryptionKey: key,
   });
   const fn = (name: ConsumerName) =>
-    new LambdaFunction(stack, name, { runtime: Runtime.NODEJS_20_X, handler: "index.handler", code: Code.fromInline("exports.handler = async () => ({})"), logRetention: RetentionDays.ONE_MONTH });
+    new LambdaFunction(stack, name, { runtime: Runtime.NODEJS_22_X, handler: "index.handler", code: Code.fromInline("exports.handler = async () => ({})"), logRetention: RetentionDays.ONE_MONTH });
   const consumers = { tripBegin: fn("tripBegin"), tripFinish: fn("tripFinish"), matcher: fn("matcher"), kpiAggregator: fn("kpiAggregator") };
-  const queue = (name: ConsumerName) => new Queue(stack, `${name}Dlq`, { encryption: QueueEncryption.KMS, encryptionMasterKey: key, retentionPeriod: Duration.days(14) });
-  const dlqs = { tripBegin: queue("tripBegin"), tripFinish: queue("tripFinish"), matcher: queue("matcher"), kpiAggregator: queue("kpiAggregator") };
+  const mapping = (name: ConsumerName) => consumers[name].addEventSourceMapping("Source", { eventSourceArn: stream.streamArn, startingPosition: StartingPosition.TRIM_HORIZON });
+  const mappings = { tripBegin: mapping("tripBegin"), tripFinish: mapping("tripFinish"), matcher: mapping("matcher"), kpiAggregator: mapping("kpiAggregator") };
 
-  const monitoring = addPipelineMonitoring(stack, { stream: { cdk: { stream } }, table: { cdk: { table } }, consumers, dlqs, key });
+  const monitoring = addPipelineMonitoring(stack, { stream: { cdk: { stream } }, table: { cdk: { table } }, consumers, mappings, key });
   expect(monitoring.alarms).toHaveLength(3 * NAMES.length + 1);
 
-  // The lead's Analytics stack calls this with the topic Pipeline returns.
+  // The Analytics stack calls this with the topic Pipeline returns.
   const analyticsStack = new Stack(app, "Analytics", { env });
-  addGlueJobFailureAlarm(analyticsStack, { jobName: "GenerateTripMetrics", topic: monitoring.topic });
+  const scheduler = new LambdaFunction(analyticsStack, "Scheduler", { runtime: Runtime.NODEJS_22_X, handler: "index.handler", code: Code.fromInline("exports.handler = async () => ({})") });
+  addDailyJobMonitoring(analyticsStack, { jobName: "GenerateTripMetrics", maxRetries: 1, crawlerName: "KpiCrawler", scheduler, topic: monitoring.topic });
 
   // Synthesizing the whole app fails on a dependency cycle between the two stacks.
   app.synth();
@@ -58,7 +59,13 @@ beforeAll(() => {
   analytics = Template.fromStack(analyticsStack);
   const id = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
   const map = <T extends { node: { defaultChild?: unknown } }>(of: Record<ConsumerName, T>) => Object.fromEntries(NAMES.map((name) => [name, id(of[name])])) as Record<ConsumerName, string>;
-  ids = { key: id(key), topic: id(monitoring.topic), functions: map(consumers), queues: map(dlqs) };
+  ids = {
+    key: id(key),
+    topic: id(monitoring.topic),
+    functions: map(consumers),
+    mappings: Object.fromEntries(NAMES.map((name) => [name, stack.getLogicalId(mappings[name].node.defaultChild as never)])) as Record<ConsumerName, string>,
+    scheduler: analyticsStack.getLogicalId(scheduler.node.defaultChild as never),
+  };
 });
 
 const alarmsOn = (metricName: string) => Object.values(pipeline.findResources("AWS::CloudWatch::Alarm", { Properties: { MetricName: metricName } }) as Record<string, Resource>);
@@ -115,12 +122,18 @@ describe("alarms per consumer", () => {
     notifiesTopic(alarm!);
   });
 
-  test.each(NAMES)("%s: one message in its DLQ", (name) => {
-    const [alarm, ...others] = alarmsOn("ApproximateNumberOfMessagesVisible").filter(
-      (a) => a.Properties.Dimensions[0].Value["Fn::GetAtt"][0] === ids.queues[name],
-    );
+  test.each(NAMES)("%s: a failed batch stored under aws/lambda/<its mapping id>/ alarms within 5 minutes", (name) => {
+    const rules = Object.entries(pipeline.findResources("AWS::Events::Rule") as Record<string, Resource>).filter(([id]) => id.startsWith(`${name}FailedBatchRule`));
+    expect(rules).toHaveLength(1);
+    const [ruleId, rule] = rules[0]!;
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ["aws.s3"],
+      "detail-type": ["Object Created"],
+      detail: { object: { key: [{ prefix: { "Fn::Join": ["", ["aws/lambda/", { Ref: ids.mappings[name] }, "/"]] } }] } },
+    });
+    const [alarm, ...others] = alarmsOn("TriggeredRules").filter((a) => a.Properties.Dimensions[0].Value.Ref === ruleId);
     expect(others).toHaveLength(0);
-    expect(alarm!.Properties).toMatchObject({ Namespace: "AWS/SQS", Statistic: "Maximum", Threshold: 1, ComparisonOperator: "GreaterThanOrEqualToThreshold" });
+    expect(alarm!.Properties).toMatchObject({ Namespace: "AWS/Events", Statistic: "Sum", Period: 300, Threshold: 1, ComparisonOperator: "GreaterThanOrEqualToThreshold" });
     notifiesTopic(alarm!);
   });
 });
@@ -155,28 +168,55 @@ describe("pending trips", () => {
   });
 });
 
-describe("Glue job failure", () => {
-  test("an EventBridge rule in the calling stack sends FAILED/TIMEOUT/ERROR/STOPPED runs of the job to the topic", () => {
-    const rules = Object.values(analytics.findResources("AWS::Events::Rule") as Record<string, Resource>);
-    expect(rules).toHaveLength(1);
-    expect(rules[0]!.Properties.EventPattern).toEqual({
+describe("daily job", () => {
+  const rules = () => Object.values(analytics.findResources("AWS::Events::Rule") as Record<string, Resource>);
+  const rule = (detailType: string) => rules().find((r) => r.Properties.EventPattern["detail-type"][0] === detailType)!;
+
+  test("a job run pages only when it failed on its last attempt (a retry that succeeds does not), or was stopped", () => {
+    expect(rule("Glue Job State Change").Properties.EventPattern).toEqual({
       source: ["aws.glue"],
       "detail-type": ["Glue Job State Change"],
-      detail: { jobName: ["GenerateTripMetrics"], state: ["FAILED", "TIMEOUT", "ERROR", "STOPPED"] },
+      detail: {
+        $or: [
+          { jobName: ["GenerateTripMetrics"], state: ["FAILED", "TIMEOUT", "ERROR"], jobRunId: [{ suffix: "_attempt_1" }] },
+          { jobName: ["GenerateTripMetrics"], state: ["STOPPED"] },
+        ],
+      },
     });
-    const [target] = rules[0]!.Properties.Targets;
-    expect(JSON.stringify(target.Arn)).toContain("AlarmTopic");
-    expect(target.InputTransformer.InputPathsMap).toMatchObject({ "detail-jobName": "$.detail.jobName", "detail-state": "$.detail.state" });
-    // Nothing is added to the Pipeline stack's topic policy from there.
+  });
+
+  test("a failed crawl pages", () => {
+    expect(rule("Glue Crawler State Change").Properties.EventPattern).toEqual({
+      source: ["aws.glue"],
+      "detail-type": ["Glue Crawler State Change"],
+      detail: { crawlerName: ["KpiCrawler"], state: ["Failed"] },
+    });
+  });
+
+  test("both rules notify the Pipeline stack's topic, adding nothing to its policy", () => {
+    expect(rules()).toHaveLength(2);
+    for (const { Properties } of rules()) {
+      const [target] = Properties.Targets;
+      expect(JSON.stringify(target.Arn)).toContain("AlarmTopic");
+      expect(target.InputTransformer.InputPathsMap).toMatchObject({ "detail-state": "$.detail.state" });
+    }
     expect(analytics.findResources("AWS::SNS::TopicPolicy")).toEqual({});
+  });
+
+  test("any error of the scheduling function pages (a StartJobRun that fails emits no Glue event)", () => {
+    const [alarm, ...others] = Object.values(analytics.findResources("AWS::CloudWatch::Alarm") as Record<string, Resource>);
+    expect(others).toHaveLength(0);
+    expect(alarm!.Properties).toMatchObject({ Namespace: "AWS/Lambda", MetricName: "Errors", Statistic: "Sum", Period: 300, Threshold: 1, ComparisonOperator: "GreaterThanOrEqualToThreshold" });
+    expect(alarm!.Properties.Dimensions).toEqual([{ Name: "FunctionName", Value: { Ref: ids.scheduler } }]);
+    expect(JSON.stringify(alarm!.Properties.AlarmActions)).toContain("AlarmTopic");
   });
 });
 
 describe("dashboard", () => {
-  test("shows iterator age, errors, DLQs and matcher outcomes", () => {
+  test("shows iterator age, errors, failed batches and matcher outcomes", () => {
     const [dashboard] = Object.values(pipeline.findResources("AWS::CloudWatch::Dashboard") as Record<string, Resource>);
     const body = JSON.stringify(dashboard!.Properties.DashboardBody);
-    for (const title of ["Iterator age, max (ms)", "Consumer errors", "Dead-letter queues (messages)", "Matcher outcomes per hour", "Unmatched share of RAW inserts (%)"])
+    for (const title of ["Iterator age, max (ms)", "Consumer errors", "Failed batches stored", "Matcher outcomes per hour", "Unmatched share of RAW inserts (%)"])
       expect(body).toContain(title);
   });
 });
@@ -191,7 +231,7 @@ describe("least privilege", () => {
     const stack = new Stack(app, "Loose");
     const queue = new Queue(stack, "Queue");
     queue.addToResourcePolicy(new PolicyStatement({ principals: [new AnyPrincipal()], actions: ["sqs:SendMessage"], resources: [queue.queueArn] }));
-    const fn = new LambdaFunction(stack, "Fn", { runtime: Runtime.NODEJS_20_X, handler: "index.handler", code: Code.fromInline("exports.handler = async () => ({})") });
+    const fn = new LambdaFunction(stack, "Fn", { runtime: Runtime.NODEJS_22_X, handler: "index.handler", code: Code.fromInline("exports.handler = async () => ({})") });
     fn.addToRolePolicy(new PolicyStatement({ actions: ["dynamodb:PutItem", "dynamodb:ListStreams"], resources: ["*"] }));
     expect(leastPrivilegeViolations([Template.fromStack(stack)])).toEqual([expect.stringMatching(/^Queue.*: principal \*$/), expect.stringMatching(/^FnServiceRoleDefaultPolicy.*: dynamodb:PutItem on \*$/)]);
   });
@@ -216,8 +256,8 @@ describe("the app as deployed (sst.config.ts)", () => {
           .filter((r) => r.Type === "Custom::LogRetention")
           .map((r) => JSON.stringify(r.Properties.LogGroupName).match(/"Ref":"([^"]+)"/)?.[1]),
       );
-      // The custom-resource providers of CDK (log retention, auto-delete) and SST are not ours to configure.
-      const functions = Object.entries(json.Resources).filter(([id, r]) => r.Type === "AWS::Lambda::Function" && !/^(LogRetention|CustomS3AutoDeleteObjects|CustomResourceHandler)/.test(id));
+      // The custom-resource providers of CDK (log retention, auto-delete, bucket notifications) and SST are not ours to configure.
+      const functions = Object.entries(json.Resources).filter(([id, r]) => r.Type === "AWS::Lambda::Function" && !/^(LogRetention|CustomS3AutoDeleteObjects|CustomResourceHandler|BucketNotificationsHandler)/.test(id));
       expect(functions.length).toBeGreaterThan(0);
       for (const [id] of functions) expect(retained, id).toContain(id);
     }

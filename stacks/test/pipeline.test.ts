@@ -2,7 +2,7 @@ import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, test } from "vitest";
 import { CONSUMERS, KPI_AGGREGATOR_FILTER, MATCHER_FILTER, kinesisEventTypeFilter, streamShardCount } from "../../packages/core/src/pipeline-spec";
 import { Pipeline } from "../Pipeline";
-import { synthesize, type SynthesizedApp } from "./synth";
+import { synthesize, type SynthesizedApp } from "../synth";
 
 let app: SynthesizedApp;
 let template: Template;
@@ -51,7 +51,7 @@ describe("Pipeline stack", () => {
 });
 
 describe("encryption at rest: one customer-managed, rotated key", () => {
-  test("the key rotates and is used by the stream, the table, every DLQ and the bucket", () => {
+  test("the key rotates and is used by the stream, the table and the bucket", () => {
     template.hasResourceProperties("AWS::KMS::Key", { EnableKeyRotation: true });
     const key = { "Fn::GetAtt": [keyId(), "Arn"] };
     template.hasResourceProperties("AWS::Kinesis::Stream", { ShardCount: streamShardCount("test"), StreamEncryption: { EncryptionType: "KMS", KeyId: key } });
@@ -60,9 +60,8 @@ describe("encryption at rest: one customer-managed, rotated key", () => {
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: key } }] },
       CorsConfiguration: Match.absent(),
     });
-    const queues = resources("AWS::SQS::Queue");
-    expect(queues).toHaveLength(4);
-    for (const [, queue] of queues) expect(queue.Properties).toMatchObject({ KmsMasterKeyId: key, MessageRetentionPeriod: 14 * 86_400 });
+    // Failed batches go to the bucket (with their records), not to queues that only point at a stream range.
+    expect(resources("AWS::SQS::Queue")).toEqual([]);
   });
 
   test("prod gets 4 shards, every other stage 1", () => {
@@ -79,7 +78,7 @@ describe("event source mappings", () => {
     kpiAggregator: { source: "TripData", filter: KPI_AGGREGATOR_FILTER },
   } as const;
 
-  test.each(Object.entries(mappings))("%s: filter, batching, bisect, finite retries and age, partial batch responses, its own DLQ", (name, expected) => {
+  test.each(Object.entries(mappings))("%s: filter, batching, bisect, finite retries and age, partial batch responses, failed batches to the bucket", (name, expected) => {
     const spec = CONSUMERS[name as keyof typeof CONSUMERS];
     const fn = logicalIdOf("AWS::Lambda::Function", { Handler: spec.handler });
     const [, mapping] = resources("AWS::Lambda::EventSourceMapping").find(([, m]) => (m.Properties.FunctionName as { Ref: string }).Ref === fn)!;
@@ -98,10 +97,9 @@ describe("event source mappings", () => {
     expect(spec.retryAttempts).toBeGreaterThanOrEqual(0);
     expect(spec.maxRecordAgeSeconds).toBeGreaterThan(0);
     expect(JSON.stringify(mapping.Properties.EventSourceArn)).toContain(expected.source);
+    expect(mapping.Properties.DestinationConfig).toEqual({ OnFailure: { Destination: { "Fn::GetAtt": [logicalIdOf("AWS::S3::Bucket", {}), "Arn"] } } });
     // Only the aggregator has a tumbling window: it is how Lambda tells it the batch's shard.
     expect(mapping.Properties.TumblingWindowInSeconds).toBe("tumblingWindowSeconds" in spec ? spec.tumblingWindowSeconds : undefined);
-    const dlq = (mapping.Properties.DestinationConfig as { OnFailure: { Destination: { "Fn::GetAtt": [string, string] } } }).OnFailure.Destination["Fn::GetAtt"][0];
-    expect(dlq).toMatch(new RegExp(`^${name}Dlq`));
   });
 
   test("each consumer has a timeout, memory, log retention, and the table and bucket bound", () => {
@@ -158,16 +156,15 @@ describe("least privilege", () => {
     expect(wildcard).toEqual([]);
   });
 
-  test("the consumers' grants name the table, the bucket, the stream, their DLQ and the key", () => {
+  test("the consumers' grants name the table, the bucket, the stream and the key; nothing grants service:*", () => {
     const statements = identityStatements().filter((s) => [s.Action].flat().some((a) => DATA_PLANE.test(a)));
     const granted = (action: string) => statements.filter((s) => [s.Action].flat().includes(action)).map((s) => JSON.stringify(s.Resource));
-    expect(granted("dynamodb:*")).toHaveLength(3); // the aggregator has none: see below
-    for (const resource of granted("dynamodb:*")) expect(resource).toContain("TripDataTable");
-    for (const resource of granted("s3:*")) expect(resource).toContain("AnalyticsBucket");
+    for (const resource of granted("dynamodb:BatchWriteItem")) expect(resource).toContain("TripDataTable");
+    expect(granted("dynamodb:BatchWriteItem")).toHaveLength(3); // the tripBegin, tripFinish and matcher; the aggregator has UpdateItem;
+    for (const resource of granted("s3:PutObject")) expect(resource).toContain("AnalyticsBucket");
     for (const resource of granted("kinesis:GetRecords")) expect(resource).toContain("TripEventsStream");
-    for (const resource of granted("sqs:SendMessage")) expect(resource).toMatch(/(tripBegin|tripFinish|matcher|kpiAggregator)Dlq/);
-    expect(granted("kms:GenerateDataKey*")).toEqual(Array(4).fill(JSON.stringify({ "Fn::GetAtt": [keyId(), "Arn"] })));
-    expect(granted("kinesis:*")).toEqual([]); // no stream binding: Lambda reads the stream, the code never calls Kinesis
+    expect(granted("kms:GenerateDataKey")).toEqual(Array(4).fill(JSON.stringify({ "Fn::GetAtt": [keyId(), "Arn"] })));
+    for (const service of ["dynamodb", "s3", "kinesis", "kms"]) expect(granted(`${service}:*`)).toEqual([]);
   });
 
   test("the KPI aggregator may update and query only KPI# partitions, and query the per-day GSI", () => {
@@ -181,6 +178,8 @@ describe("least privilege", () => {
     expect(writes[0]).toMatchObject({ Resource: { "Fn::GetAtt": [expect.stringMatching(/^TripDataTable/), "Arn"] }, Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["KPI#*"] } } });
     const indexQuery = dynamodb.find((s) => JSON.stringify(s.Resource).includes("/index/byPickupDay"));
     expect(indexQuery).toMatchObject({ Action: "dynamodb:Query", Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["DAY#*"] } } });
-    expect(statements.some((s) => [s.Action].flat().some((a) => a.startsWith("s3:")))).toBe(false);
+    // S3 only for Lambda's on-failure destination (its failed batches), nothing of the data.
+    const s3 = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith("s3:")));
+    expect(s3.map((s) => [[s.Action].flat().join(","), JSON.stringify(s.Resource).includes("/aws/lambda/*")])).toEqual([["s3:PutObject", true], ["s3:ListBucket", false]]);
   });
 });

@@ -31,6 +31,10 @@ export const DEFAULT_KPI_TTL_DAYS = 35;
 
 export const FAILED_PREFIX = { start: "failed/start/", end: "failed/end/", anomalies: "failed/anomalies/" } as const;
 export const METRICS_PREFIX = CONTRACT.metrics.prefix;
+/** Lambda's S3 on-failure destination writes discarded stream batches (with their records) here. */
+export const FAILED_BATCH_PREFIX = "aws/lambda/";
+/** `pnpm redrive` moves a failed batch here once every record of it has been replayed. */
+export const REDRIVEN_PREFIX = "redriven/";
 
 export interface EventSourceSpec {
   batchSize: number;

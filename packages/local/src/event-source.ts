@@ -19,9 +19,11 @@
  *   handed from one invocation to the next and the window's closing invocation (the consumers
  *   here use the window only for `shardId`).
  */
+import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { BlobStore } from "@trip-pipeline/core/blob-store";
 import type { Logger } from "@trip-pipeline/core/logger";
+import { FAILED_BATCH_PREFIX } from "@trip-pipeline/core/pipeline-spec";
 import { matchesAny, type FilterPattern } from "./event-filter.js";
 import type { LambdaFunction } from "./lambda.js";
 
@@ -60,13 +62,13 @@ export interface MappingSettings {
 }
 
 export interface MappingOptions {
-  /** The consumer's name in CONSUMERS, used for the DLQ folder. */
+  /** The consumer's name in CONSUMERS, for the logs. */
   consumer: string;
   source: StreamSource;
   settings: MappingSettings;
   filters: readonly FilterPattern[];
   fn: LambdaFunction;
-  /** The on-failure destination: objects under `<consumer>/`. */
+  /** The on-failure destination: the bucket (objects under aws/lambda/<uuid>/). */
   dlq: BlobStore;
   logger: Logger;
   /** Replaces the deployed batching window (local runs need not wait a second per batch). */
@@ -91,10 +93,12 @@ export interface MappingStats {
 /** One event-source mapping: a poller per shard. */
 export class EventSourceMapping {
   readonly stats: MappingStats = { read: 0, filteredOut: 0, delivered: 0, retries: 0, bisections: 0, toDlq: 0 };
+  /** The mapping's UUID, as Lambda names it in the on-failure destination's keys. */
+  readonly uuid = randomUUID();
   private readonly pollers: ShardPoller[];
 
   constructor(readonly options: MappingOptions) {
-    this.pollers = options.source.shards.map((shard) => new ShardPoller(shard, options, this.stats));
+    this.pollers = options.source.shards.map((shard) => new ShardPoller(shard, options, this.stats, this.uuid));
   }
 
   start(): void {
@@ -136,6 +140,7 @@ class ShardPoller {
     private readonly shard: ShardReader,
     private readonly options: MappingOptions,
     private readonly stats: MappingStats,
+    private readonly mappingUuid: string,
   ) {
     this.log = options.logger.child({ consumer: options.consumer, shardId: shard.shardId });
   }
@@ -304,7 +309,7 @@ class ShardPoller {
     };
   }
 
-  /** Writes AWS's on-failure record for these records (with the records, since nothing else keeps them locally). */
+  /** Writes what Lambda's S3 on-failure destination holds for these records: the invocation record and the payload. */
   private async toDlq(records: PolledRecord[], condition: "RetryAttemptsExhausted" | "RecordAgeExceeded", attempt: number, error: string): Promise<void> {
     const { consumer, source, fn } = this.options;
     const first = records[0]!;
@@ -318,20 +323,22 @@ class ShardPoller {
       batchSize: records.length,
       streamArn: source.arn,
     };
+    const now = new Date();
     const failure = {
-      requestContext: { requestId: crypto.randomUUID(), functionArn: fn.arn, condition, approximateInvokeCount: attempt + 1 },
+      requestContext: { requestId: randomUUID(), functionArn: fn.arn, condition, approximateInvokeCount: attempt + 1 },
       responseContext: { statusCode: 200, executedVersion: "$LATEST", functionError: "Unhandled" },
       version: "1.0",
-      timestamp: new Date().toISOString(),
+      timestamp: now.toISOString(),
       [source.kind === "kinesis" ? "KinesisBatchInfo" : "DDBStreamBatchInfo"]: batchInfo,
       error,
-      records: records.map((record) => record.event),
+      payload: { Records: records.map((record) => record.event) },
     };
-    const key = `${consumer}/${this.shard.shardId}-${first.sequenceNumber}.jsonl`;
+    const iso = now.toISOString();
+    const key = `${FAILED_BATCH_PREFIX}${this.mappingUuid}/${this.shard.shardId}/${iso.slice(0, 10).replaceAll("-", "/")}/${iso.slice(0, 19).replaceAll(":", ".")}-${randomUUID()}`;
     // The shard only moves on once the failure is recorded: a failed write is retried, never skipped.
     for (let attemptWrite = 0; ; attemptWrite += 1) {
       try {
-        await this.options.dlq.put(key, `${JSON.stringify(failure)}\n`);
+        await this.options.dlq.put(key, JSON.stringify(failure));
         break;
       } catch (writeError) {
         this.log.error({ err: writeError, key }, "DLQ write failed; retrying");
@@ -339,7 +346,7 @@ class ShardPoller {
       }
     }
     this.stats.toDlq += records.length;
-    this.log.error({ condition, records: records.length, key }, "records sent to the on-failure destination");
+    this.log.error({ consumer, condition, records: records.length, key }, "records sent to the on-failure destination");
   }
 }
 

@@ -12,7 +12,7 @@ import { APP_NAME, DEFAULT_REGION } from "@trip-pipeline/core/app";
 import { createDocumentClient, createDynamoDbClient, createKinesisClient, setLocalDynamoDb } from "@trip-pipeline/core/aws/clients";
 import { FolderBlobStore } from "@trip-pipeline/core/blob-store";
 import { createLogger, type Logger } from "@trip-pipeline/core/logger";
-import { CONSUMER_FUNCTION, CONSUMERS, streamShardCount, TRIP_STREAM, TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
+import { CONSUMER_FUNCTION, CONSUMERS, FAILED_BATCH_PREFIX, streamShardCount, TRIP_STREAM, TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
 import { createTripTable } from "./dynamo.js";
 import type { ChangeLog } from "./dynamo-streams.js";
 import { dynamoDbTransport } from "./dynamodb-transport.js";
@@ -30,7 +30,7 @@ export const CONSUMER_NAMES = Object.keys(CONSUMERS) as ConsumerName[];
 export const LOCAL_STAGE = "local";
 
 export interface LocalAwsOptions {
-  /** The run's folder: the bucket in `bucket/`, the consumers' on-failure destination in `dlq/`. Emptied at start. */
+  /** The run's folder: the bucket in `bucket/` (failed batches under bucket/aws/lambda/, as Lambda writes them). Emptied at start. */
   root: string;
   region?: string;
   /** Shards of the Kinesis stream; default as deployed for a non-prod stage (streamShardCount). */
@@ -152,7 +152,8 @@ export class LocalAws {
    */
   async startConsumers(options: ConsumerOptions): Promise<void> {
     Object.assign(process.env, this.handlerEnvironment());
-    const dlq = new FolderBlobStore(this.dlqDir);
+    // The on-failure destination is the bucket, as deployed (Pipeline.ts).
+    const dlq = new FolderBlobStore(this.bucketDir);
     for (const [index, consumer] of CONSUMER_NAMES.entries()) {
       const spec = CONSUMERS[consumer];
       const handler = await importHandler(options.repoRoot, options.handlers?.[consumer] ?? spec.handler);
@@ -223,7 +224,8 @@ export class LocalAws {
   }
 }
 
-/** The run's folders: the bucket and the consumers' on-failure destination. */
+/** The run's folders: the bucket, and inside it where the consumers' failed batches land. */
 export function runFolders(root: string) {
-  return { bucketDir: join(root, "bucket"), dlqDir: join(root, "dlq") };
+  const bucketDir = join(root, "bucket");
+  return { bucketDir, dlqDir: join(bucketDir, ...FAILED_BATCH_PREFIX.split("/").filter(Boolean)) };
 }

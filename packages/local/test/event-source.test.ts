@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { FolderBlobStore } from "@trip-pipeline/core/blob-store";
 import { createLogger } from "@trip-pipeline/core/logger";
+import { FAILED_BATCH_PREFIX } from "@trip-pipeline/core/pipeline-spec";
 import { EventSourceMapping, type MappingSettings, type PolledRecord, type ShardReader } from "../src/event-source.js";
 import type { FilterPattern } from "../src/event-filter.js";
 import type { LambdaFunction } from "../src/lambda.js";
@@ -74,7 +75,7 @@ async function runMapping(shards: ShardReader[], fn: FakeFunction, options: { se
 
 async function dlqRecords(): Promise<Record<string, unknown>[]> {
   const store = new FolderBlobStore(root);
-  const keys = await store.list("fake/");
+  const keys = await store.list(FAILED_BATCH_PREFIX);
   return (await Promise.all(keys.map(async (key) => JSON.parse((await store.get(key))!) as Record<string, unknown>)));
 }
 
@@ -141,8 +142,11 @@ describe("the local event-source mapping", () => {
       version: "1.0",
       KinesisBatchInfo: { shardId: "shard-1", startSequenceNumber: "003", endSequenceNumber: "003", batchSize: 1, streamArn: "arn:aws:kinesis:eu-north-1:000000000000:stream/S" },
       error: "Error: poison",
-      records: [{ seq: "003", kind: "odd" }],
+      payload: { Records: [{ seq: "003", kind: "odd" }] },
     });
+    // Keyed as Lambda keys an S3 destination: aws/lambda/<mapping uuid>/<shardId>/YYYY/MM/DD/<time>-<uuid>.
+    const [key] = await new FolderBlobStore(root).list(FAILED_BATCH_PREFIX);
+    expect(key).toMatch(/^aws\/lambda\/[0-9a-f-]{36}\/shard-1\/\d{4}\/\d{2}\/\d{2}\/\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}-[0-9a-f-]{36}$/);
   });
 
   test("without bisect a failing batch is retried whole, then sent whole to the DLQ", async () => {

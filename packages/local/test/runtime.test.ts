@@ -85,15 +85,16 @@ describe("the local AWS runtime", () => {
     expect(aws.stats().consumers.matcher).toMatchObject({ delivered: 5, filteredOut: 6, toDlq: 0 });
   });
 
-  test("a batch that keeps failing is bisected down to the bad record, which goes to the DLQ folder after the deployed retries; the rest gets through", async () => {
+  test("a batch that keeps failing is bisected down to the bad record, which goes to the bucket as Lambda's S3 destination writes it, after the deployed retries; the rest gets through", async () => {
     const stats = aws.stats();
     expect(stats.consumers.tripBegin).toMatchObject({ read: 8, filteredOut: 4, toDlq: 1, retries: 5 });
     expect(stats.consumers.tripFinish).toMatchObject({ read: 8, delivered: 8, filteredOut: 0, toDlq: 0 });
-    const files = await readdir(join(aws.dlqDir, "tripBegin"));
+    // aws/lambda/<mapping uuid>/<shardId>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>
+    const files = (await readdir(aws.dlqDir, { recursive: true })).filter((path) => /^[0-9a-f-]{36}\/shardId-\d+\/\d{4}\/\d{2}\/\d{2}\/\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}-[0-9a-f-]{36}$/.test(path));
     expect(files).toHaveLength(1);
-    const failure = JSON.parse(await readFile(join(aws.dlqDir, "tripBegin", files[0]!), "utf8"));
+    const failure = JSON.parse(await readFile(join(aws.dlqDir, files[0]!), "utf8"));
     expect(failure).toMatchObject({ requestContext: { condition: "RetryAttemptsExhausted", approximateInvokeCount: 6, functionArn: expect.stringContaining(":function:trip-pipeline-local-tripBegin") }, KinesisBatchInfo: { batchSize: 1 } });
-    expect(Buffer.from(failure.records[0].kinesis.data, "base64").toString()).toContain('"poison"');
+    expect(Buffer.from(failure.payload.Records[0].kinesis.data, "base64").toString()).toContain('"poison"');
     // The good starts of the failed batches were stored (and reached the matcher) all the same.
     expect(deliveries("matcher").flatMap((d) => d.event.Records as DynamoDBRecord[]).some((r) => r.dynamodb!.Keys!.trip_id!.S === "twice")).toBe(true);
   });

@@ -61,3 +61,9 @@ export async function matcher(event: { Records: unknown[] }, context: Context) {
   record("matcher", event, context);
   return { batchItemFailures: [] };
 }
+
+/** A consumer during an outage: every invocation fails (its batches end in the on-failure destination). */
+export async function outage(event: { Records: unknown[] }, context: Context) {
+  record("outage", event, context);
+  throw new Error("dependency unavailable");
+}

@@ -1,0 +1,236 @@
+/**
+ * The prod synthesis (sst.config.ts, stage prod) against what a first `sst deploy --stage prod`
+ * and the operations after it depend on: runtime, least privilege, removal policies, failed
+ * batches kept with their records, Glue wiring, bucket lifecycle, daily-job alarms (issue 11's
+ * points 1-4 and 6-8). Registered by analytics.test.ts, which synthesizes prod once: two
+ * synthesizing test files in parallel race on SST's build artifacts.
+ */
+import type { Template } from "aws-cdk-lib/assertions";
+import { describe, expect, test } from "vitest";
+import { CONSUMERS, FAILED_BATCH_PREFIX, REDRIVEN_PREFIX } from "../../packages/core/src/pipeline-spec";
+import { ACCESS } from "../access";
+import { sparkOutputKeys } from "../Analytics";
+import { RETENTION_DAYS } from "../lifecycle";
+import { PERMISSIONS_BOUNDARY } from "../boundary";
+import { DATA_STORE_TYPES } from "../removal";
+
+type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string; DependsOn?: string[] };
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+
+let templates: () => Template[];
+
+const entries = (template: Template) => Object.entries(template.toJSON().Resources as Record<string, Resource>);
+const all = () => templates().flatMap(entries);
+const ofType = (type: string) => all().filter(([, r]) => r.Type === type);
+const list = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+/** Every statement of every identity policy attached to one of the roles (inline, default or managed policy resources). */
+function roleStatements(roleId?: string): Statement[] {
+  const attached = (roles: unknown) => roleId === undefined || JSON.stringify(roles).includes(`"${roleId}"`);
+  return [
+    ...ofType("AWS::IAM::Policy").filter(([, p]) => attached(p.Properties.Roles)),
+    ...ofType("AWS::IAM::ManagedPolicy").filter(([, p]) => attached(p.Properties.Roles)),
+  ]
+    .flatMap(([, p]) => list<Statement>(p.Properties.PolicyDocument.Statement))
+    .concat(
+      ofType("AWS::IAM::Role")
+        .filter(([id]) => roleId === undefined || id === roleId)
+        .flatMap(([, r]) => list<{ PolicyDocument: { Statement: Statement[] } }>(r.Properties.Policies).flatMap((p) => p.PolicyDocument.Statement)),
+    );
+}
+
+/** The role of the function whose handler is `handler`. */
+function roleOf(handler: string): string {
+  const [, fn] = ofType("AWS::Lambda::Function").find(([, f]) => f.Properties.Handler === handler)!;
+  return fn.Properties.Role["Fn::GetAtt"][0];
+}
+
+/** Registers the checks on the prod templates (every stack), read after the caller's beforeAll. */
+export function productionChecks(prodTemplates: () => Template[]): void {
+  templates = prodTemplates;
+  describe("1. runtime", () => {
+    test("every function of ours runs nodejs22.x; no function anywhere runs nodejs20.x or older", () => {
+      const functions = ofType("AWS::Lambda::Function");
+      const ours = functions.filter(([, f]) => /^packages\/functions\//.test(f.Properties.Handler ?? ""));
+      expect(ours.map(([, f]) => f.Properties.Handler)).toEqual(expect.arrayContaining([...Object.values(CONSUMERS).map((c) => c.handler), "packages/functions/src/start-metrics-job.handler"]));
+      for (const [, f] of ours) expect(f.Properties.Runtime).toBe("nodejs22.x");
+      for (const [id, f] of functions) expect(f.Properties.Runtime, id).not.toMatch(/^nodejs(1\d|20)\.x$/);
+    });
+  });
+
+  describe("2. least privilege", () => {
+    test("no role has a wildcard action (service:* or *)", () => {
+      const statements = roleStatements();
+      expect(statements.length).toBeGreaterThan(20);
+      const wildcards = statements.filter((s) => s.Effect === "Allow").flatMap((s) => list(s.Action).filter((a) => a === "*" || /:\*$/.test(a)));
+      expect(wildcards).toEqual([]);
+    });
+
+    test.each(Object.keys(CONSUMERS) as (keyof typeof CONSUMERS)[])("%s: exactly its ACCESS entry on the table, the bucket and the key", (name) => {
+      const statements = roleStatements(roleOf(CONSUMERS[name].handler));
+      const actionsOn = (resource: RegExp) =>
+        statements
+          .filter((s) => resource.test(JSON.stringify(s.Resource)) && !JSON.stringify(s.Resource).includes("/index/"))
+          .flatMap((s) => list(s.Action))
+          .sort();
+      const access = ACCESS[name];
+      expect(actionsOn(/TripDataTable[^"]*","Arn"\]/)).toEqual([...access.table].sort());
+      for (const { prefix, actions } of access.objects) {
+        const onPrefix = statements.filter((s) => JSON.stringify(s.Resource).includes(`"/${prefix}*"`));
+        expect(onPrefix.flatMap((s) => list(s.Action)).sort(), prefix).toEqual([...actions].sort());
+      }
+      // Nothing else on the bucket's objects than the entry names: no version or policy actions.
+      const objectActions = statements.filter((s) => /AnalyticsBucket.*\/[a-z]/.test(JSON.stringify(s.Resource))).flatMap((s) => list(s.Action));
+      expect(new Set(objectActions)).toEqual(new Set(access.objects.flatMap((o) => o.actions)));
+      expect(statements.flatMap((s) => list(s.Action)).filter((a) => /^(dynamodb:(DeleteTable|UpdateTable|UpdateContinuousBackups)|s3:(DeleteObjectVersion|PutBucketPolicy|DeleteBucket))$/.test(a))).toEqual([]);
+    });
+
+    test("the functions still get their configuration from SST's binding (names only)", () => {
+      for (const spec of Object.values(CONSUMERS)) {
+        const [, fn] = ofType("AWS::Lambda::Function").find(([, f]) => f.Properties.Handler === spec.handler)!;
+        expect(Object.keys(fn.Properties.Environment.Variables)).toEqual(expect.arrayContaining(["SST_Table_tableName_TripData"]));
+      }
+    });
+
+    test("every role carries the account's permissions boundary", () => {
+      const roles = ofType("AWS::IAM::Role");
+      expect(roles.length).toBeGreaterThan(5);
+      for (const [id, role] of roles) expect(JSON.stringify(role.Properties.PermissionsBoundary), id).toContain(`:policy/${PERMISSIONS_BOUNDARY}"`);
+    });
+
+    test("the prod table has deletion protection", () => {
+      const [[, table]] = ofType("AWS::DynamoDB::Table") as [[string, Resource]];
+      expect(table.Properties.DeletionProtectionEnabled).toBe(true);
+    });
+  });
+
+  describe("3. removal policy", () => {
+    test("only the data stores are retained, as RetainExceptOnCreate; everything else is deleted", () => {
+      const kept = all().filter(([, r]) => r.DeletionPolicy !== "Delete");
+      expect(new Set(kept.map(([, r]) => r.Type))).toEqual(DATA_STORE_TYPES);
+      for (const [id, r] of kept) expect([id, r.DeletionPolicy, r.UpdateReplacePolicy]).toEqual([id, "RetainExceptOnCreate", "Retain"]);
+      // Named resources that would block a retry after a rolled-back first create are deleted.
+      for (const type of ["AWS::SSM::Parameter", "AWS::Glue::Job", "AWS::Glue::Crawler", "AWS::Athena::WorkGroup", "AWS::IAM::Role", "AWS::Lambda::Function", "AWS::CloudWatch::Alarm"])
+        for (const [id, r] of ofType(type)) expect([id, r.DeletionPolicy]).toEqual([id, "Delete"]);
+    });
+  });
+
+  describe("4. failures replayable for days", () => {
+    test("every event-source mapping sends failed batches to the bucket, which Lambda fills with the records", () => {
+      const mappings = ofType("AWS::Lambda::EventSourceMapping");
+      expect(mappings).toHaveLength(Object.keys(CONSUMERS).length);
+      const [[bucketId]] = ofType("AWS::S3::Bucket") as [[string, Resource]];
+      for (const [, m] of mappings) expect(m.Properties.DestinationConfig).toEqual({ OnFailure: { Destination: { "Fn::GetAtt": [bucketId, "Arn"] } } });
+      expect(ofType("AWS::SQS::Queue")).toEqual([]);
+    });
+
+    test("failed batches are kept until redriven (no lifecycle rule expires aws/lambda/), then 30 days", () => {
+      const [[, bucket]] = ofType("AWS::S3::Bucket") as [[string, Resource]];
+      const rules = bucket.Properties.LifecycleConfiguration.Rules as { Prefix?: string; ExpirationInDays?: number }[];
+      expect(rules.filter((r) => r.ExpirationInDays !== undefined && (r.Prefix === undefined || FAILED_BATCH_PREFIX.startsWith(r.Prefix)))).toEqual([]);
+      expect(rules.find((r) => r.Prefix === REDRIVEN_PREFIX)?.ExpirationInDays).toBeGreaterThanOrEqual(7);
+      expect(RETENTION_DAYS.noncurrentVersions).toBeGreaterThanOrEqual(7);
+    });
+  });
+
+  describe("6. Glue", () => {
+    test("the crawler trigger is created after the job and the crawler it names", () => {
+      const [[jobId]] = ofType("AWS::Glue::Job") as [[string, Resource]];
+      const [[crawlerId]] = ofType("AWS::Glue::Crawler") as [[string, Resource]];
+      const [[, trigger]] = ofType("AWS::Glue::Trigger") as [[string, Resource]];
+      expect(trigger.DependsOn).toEqual(expect.arrayContaining([jobId, crawlerId]));
+    });
+
+    test("a security configuration encrypts the job's and the crawler's logs (and S3 writes) with the pipeline key", () => {
+      const [[, config]] = ofType("AWS::Glue::SecurityConfiguration") as [[string, Resource]];
+      const key = JSON.stringify(config.Properties.EncryptionConfiguration.CloudWatchEncryption.KmsKeyArn);
+      expect(config.Properties.EncryptionConfiguration).toMatchObject({
+        CloudWatchEncryption: { CloudWatchEncryptionMode: "SSE-KMS" },
+        S3Encryptions: [{ S3EncryptionMode: "SSE-KMS" }],
+      });
+      expect(key).toContain("PipelineKey");
+      const [[, job]] = ofType("AWS::Glue::Job") as [[string, Resource]];
+      const [[, crawler]] = ofType("AWS::Glue::Crawler") as [[string, Resource]];
+      expect(job.Properties.SecurityConfiguration).toBe(config.Properties.Name);
+      expect(crawler.Properties.CrawlerSecurityConfiguration).toBe(config.Properties.Name);
+      // CloudWatch Logs may use the key for Glue's log groups; the roles may associate it.
+      const [[, pipelineKey]] = ofType("AWS::KMS::Key") as [[string, Resource]];
+      const logs = (pipelineKey.Properties.KeyPolicy.Statement as Statement[]).find((s) => JSON.stringify(s).includes("logs."));
+      expect(JSON.stringify(logs?.Condition)).toContain(":log-group:/aws-glue/*");
+      for (const role of ["MetricsJobRole", "KpiCrawlerRole"]) {
+        const [roleId] = ofType("AWS::IAM::Role").find(([id]) => id.startsWith(role))!;
+        expect(roleStatements(roleId).flatMap((s) => list(s.Action))).toContain("logs:AssociateKmsKey");
+      }
+    });
+
+    test("the job role covers what Spark and EMRFS write beside metrics/: _$folder$ markers, the folder key, temp", () => {
+      expect(sparkOutputKeys("metrics/")).toEqual(["metrics/*", "metrics_$folder$", "metrics"]);
+      const [roleId] = ofType("AWS::IAM::Role").find(([id]) => id.startsWith("MetricsJobRole"))!;
+      const writes = roleStatements(roleId).find((s) => list(s.Action).includes("s3:PutObject"))!;
+      expect(list(writes.Action).sort()).toEqual(["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]);
+      const keys = list<{ "Fn::Join": [string, unknown[]] }>(writes.Resource as never).map((r) => r["Fn::Join"][1].at(-1));
+      // Part files, _SUCCESS, _temporary/ and .spark-staging-*/ under metrics/; the markers of
+      // metrics/ itself and of --TempDir; dynamic partition overwrite deletes and renames (copy + delete).
+      expect(keys).toEqual(["/metrics/*", "/metrics_$folder$", "/metrics", "/glue-temp/*", "/glue-temp_$folder$", "/glue-temp"]);
+      // HEAD of a missing marker answers 404 only with an unconditioned ListBucket (else 403: the job fails).
+      const listing = roleStatements(roleId).find((s) => list(s.Action).includes("s3:ListBucket"))!;
+      expect(listing.Condition).toBeUndefined();
+    });
+
+    test("--enable-continuous-cloudwatch-log is gone (no effect on Glue 5.0)", () => {
+      const [[, job]] = ofType("AWS::Glue::Job") as [[string, Resource]];
+      expect(job.Properties.GlueVersion).toBe("5.0");
+      expect(Object.keys(job.Properties.DefaultArguments)).not.toContain("--enable-continuous-cloudwatch-log");
+    });
+  });
+
+  describe("7. bucket", () => {
+    test("lifecycle: Athena results and Glue temp expire in days, noncurrent versions after 30, incomplete uploads after 1", () => {
+      const [[, bucket]] = ofType("AWS::S3::Bucket") as [[string, Resource]];
+      const rules = bucket.Properties.LifecycleConfiguration.Rules as Record<string, any>[];
+      expect(rules).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ Prefix: "athena-results/", ExpirationInDays: RETENTION_DAYS.athenaResults, Status: "Enabled" }),
+          expect.objectContaining({ Prefix: "glue-temp/", ExpirationInDays: RETENTION_DAYS.glueTemp, Status: "Enabled" }),
+          expect.objectContaining({
+            NoncurrentVersionExpiration: { NoncurrentDays: RETENTION_DAYS.noncurrentVersions },
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+            Status: "Enabled",
+          }),
+        ]),
+      );
+      expect(RETENTION_DAYS.athenaResults).toBeLessThanOrEqual(7);
+      expect(RETENTION_DAYS.glueTemp).toBeLessThanOrEqual(7);
+    });
+
+    test("object ownership BucketOwnerEnforced (ACLs off)", () => {
+      const [[, bucket]] = ofType("AWS::S3::Bucket") as [[string, Resource]];
+      expect(bucket.Properties.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: "BucketOwnerEnforced" }] });
+    });
+  });
+
+  describe("8. daily job alarms", () => {
+    const rules = () => ofType("AWS::Events::Rule").map(([, r]) => r.Properties);
+
+    test("the scheduling function's errors page", () => {
+      const scheduler = ofType("AWS::Lambda::Function").find(([, f]) => f.Properties.Handler === "packages/functions/src/start-metrics-job.handler")![0];
+      const alarms = ofType("AWS::CloudWatch::Alarm").filter(([, a]) => a.Properties.MetricName === "Errors" && a.Properties.Dimensions?.[0]?.Value?.Ref === scheduler);
+      expect(alarms).toHaveLength(1);
+      expect(alarms[0]![1].Properties).toMatchObject({ Threshold: 1, ComparisonOperator: "GreaterThanOrEqualToThreshold" });
+    });
+
+    test("a failed crawl of the KPI crawler pages", () => {
+      expect(rules().find((r) => r.EventPattern?.["detail-type"]?.[0] === "Glue Crawler State Change")?.EventPattern.detail).toEqual({
+        crawlerName: ["prod-trip-pipeline-KpiCrawler"],
+        state: ["Failed"],
+      });
+    });
+
+    test("a job failure pages on the final attempt only", () => {
+      const [job] = ofType("AWS::Glue::Job");
+      expect(job![1].Properties.MaxRetries).toBe(1);
+      const pattern = rules().find((r) => r.EventPattern?.["detail-type"]?.[0] === "Glue Job State Change")!.EventPattern;
+      expect(pattern.detail.$or[0]).toEqual({ jobName: ["prod-trip-pipeline-GenerateTripMetrics"], state: ["FAILED", "TIMEOUT", "ERROR"], jobRunId: [{ suffix: "_attempt_1" }] });
+    });
+  });
+}
