@@ -30,3 +30,7 @@ def test_agrees_with_decimal_half_up_over_the_fare_domain() -> None:
 def test_an_exact_half_cent_rounds_up_and_just_below_rounds_down(count: int) -> None:
     assert average_half_up(Decimal("12.345") * count, count) == "12.35"
     assert average_half_up(Decimal("12.344999999999999999") * count, count) == "12.34"
+
+
+def test_a_negative_total_keeps_its_sign() -> None:
+    assert average_half_up(Decimal("-7"), 2) == "-3.50"
