@@ -23,10 +23,14 @@ def test_agrees_with_decimal_half_up_over_the_fare_domain() -> None:
         # Totals of DECIMAL(38, 18), small and large, over one to a million trips.
         total = Decimal(rng.randrange(0, 10 ** rng.randrange(1, 39))).scaleb(-18)
         count = rng.choice([1, 2, 3, 7, rng.randrange(1, 1_000_001)])
-        assert format(average_half_up(total, count), "f") == _decimal_half_up(total, count)
+        assert average_half_up(total, count) == _decimal_half_up(total, count)
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 201, 999_999])
 def test_an_exact_half_cent_rounds_up_and_just_below_rounds_down(count: int) -> None:
-    assert format(average_half_up(Decimal("12.345") * count, count), "f") == "12.35"
-    assert format(average_half_up(Decimal("12.344999999999999999") * count, count), "f") == "12.34"
+    assert average_half_up(Decimal("12.345") * count, count) == "12.35"
+    assert average_half_up(Decimal("12.344999999999999999") * count, count) == "12.34"
+
+
+def test_a_negative_total_keeps_its_sign() -> None:
+    assert average_half_up(Decimal("-7"), 2) == "-3.50"
