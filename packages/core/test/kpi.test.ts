@@ -120,3 +120,42 @@ describe("computeDailyKpis: fares compared as numbers", () => {
     expect(days.map((d) => d.pickup_date)).toEqual(["2024-02-29", "2024-10-01", "2024-12-31", "2025-01-01"]);
   });
 });
+
+describe("computeDailyKpis: one trip per trip_id (the contract's duplicate rule)", () => {
+  const trip = (trip_id: string, pickup_datetime: string, fare_amount: string): KpiTrip => ({ trip_id, pickup_datetime, fare_amount });
+
+  test("two completions of one trip count once, at the earliest pickup, whichever comes first", () => {
+    const early = trip("t1", "2024-05-24 23:59:59", "10.00");
+    const late = trip("t1", "2024-05-25 00:00:01", "99.00");
+    const other = trip("t2", "2024-05-25 08:00:00", "5.00");
+    const expected = [
+      { pickup_date: "2024-05-24", total_fare: "10.00", trip_count: 1, average_fare: "10.00", max_fare: "10.00", min_fare: "10.00" },
+      { pickup_date: "2024-05-25", total_fare: "5.00", trip_count: 1, average_fare: "5.00", max_fare: "5.00", min_fare: "5.00" },
+    ];
+    expect(computeDailyKpis([early, late, other])).toEqual(expected);
+    expect(computeDailyKpis([late, other, early])).toEqual(expected);
+  });
+
+  test("the same pickup twice with other fares keeps the smaller fare, in either order", () => {
+    const a = trip("t1", "2024-05-25 10:00:00", "12.50");
+    const b = trip("t1", "2024-05-25 10:00:00", "12.4");
+    const row = { pickup_date: "2024-05-25", total_fare: "12.40", trip_count: 1, average_fare: "12.40", max_fare: "12.40", min_fare: "12.40" };
+    expect(computeDailyKpis([a, b])).toEqual([row]);
+    expect(computeDailyKpis([b, a])).toEqual([row]);
+  });
+
+  test("any order of any multiset of completions gives the same KPIs", () => {
+    const completion = fc.record({
+      trip_id: fc.constantFrom("a", "b", "c"),
+      pickup_datetime: fc.constantFrom("2024-05-24 23:00:00", "2024-05-25 01:00:00", "2024-05-25 02:00:00"),
+      fare_amount: fc.constantFrom("1", "2.5", "2.50", "10"),
+    });
+    fc.assert(
+      fc.property(fc.array(completion, { maxLength: 8 }), fc.nat(), (trips, seed) => {
+        const shuffled = [...trips].sort((x, y) => ((JSON.stringify(x).length * 31 + seed) % 7) - ((JSON.stringify(y).length * 17 + seed) % 7));
+        expect(computeDailyKpis(shuffled)).toEqual(computeDailyKpis([...trips].reverse()));
+        expect(computeDailyKpis(trips).reduce((n, k) => n + k.trip_count, 0)).toBe(new Set(trips.map((t) => t.trip_id)).size);
+      }),
+    );
+  });
+});
