@@ -13,11 +13,11 @@ import { encodeWireEvent } from "@trip-pipeline/core";
 import { KinesisRecordSink } from "@trip-pipeline/core/ingest";
 import { liveKpis } from "@trip-pipeline/core/live-kpis";
 import { LocalAws } from "@trip-pipeline/local/runtime";
+import { REPO_ROOT } from "../lib/cli.js";
 
 const TRIPS = 60;
 const END_EVERY_MS = 200;
 const POLL_MS = 25;
-const REPO_ROOT = join(import.meta.dirname, "..", "..");
 
 export interface FreshnessBench {
   name: "live-kpis-freshness";
