@@ -44,7 +44,7 @@ export interface RawBatchResult {
   duplicates: number;
   /** Trailed: invalid, or refused by DynamoDB (store_rejected). */
   rejected: number;
-  /** Left to another consumer: its event filter takes them (see pipeline-spec's KINESIS_ROUTES). */
+  /** Left to another consumer: its event filter takes them (see `filters` and `leaveTo` in pipeline-spec's CONSUMERS). */
   skipped: number;
 }
 
