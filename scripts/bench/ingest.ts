@@ -25,7 +25,7 @@ import { defaultConcurrency, ingestFiles, KINESIS_LIMITS, KinesisRecordSink, typ
 import { writeTripFiles } from "@trip-pipeline/local/generate";
 import { createKinesisClient } from "@trip-pipeline/core/aws/clients";
 import { createTripStream } from "@trip-pipeline/local/kinesis";
-import { intOption, LAUNCHER, parseCli, REPO_ROOT, runWhenMain } from "../lib/cli.js";
+import { intOption, LAUNCHER, parseCli, REPO_ROOT, runCliChild, runWhenMain } from "../lib/cli.js";
 
 export interface BenchIngestOptions {
   /** Rows (both files) for the throughput run. */
@@ -141,14 +141,9 @@ interface MemoryFigures {
 
 async function memory(dir: string, rows: number): Promise<MemoryFigures> {
   const files = await generate(join(dir, "memory"), rows);
-  // The V8 flag `pnpm ingest` starts with (package.json): a 4 MB young generation keeps a
+  // With the V8 flags `pnpm ingest` starts with (package.json): a 4 MB young generation keeps a
   // multi-million-row run under 200 MB RSS for about 15% more GC time.
-  const child = spawn(process.execPath, ["--max-semi-space-size=4", LAUNCHER, "bench-ingest", "--rss-child", files.startFile, files.endFile, join(dir, "rss-bucket")], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "inherit"] });
-  let out = "";
-  child.stdout.on("data", (chunk) => (out += chunk));
-  const [code] = (await once(child, "close")) as [number];
-  if (code !== 0) throw new Error(`the memory run exited with ${code}`);
-  return JSON.parse(out) as MemoryFigures;
+  return JSON.parse(await runCliChild("ingest", "bench-ingest", ["--rss-child", files.startFile, files.endFile, join(dir, "rss-bucket")])) as MemoryFigures;
 }
 
 export interface BenchIngestResult {

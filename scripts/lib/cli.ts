@@ -1,5 +1,7 @@
 /** What every script CLI shares: parseArgs with usage errors, number options, exit codes. */
-import { existsSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -17,6 +19,28 @@ function findUp(dir: string, marker: string): string {
 
 /** How the CLIs start each other's processes: the launcher of their prebuilt bundles. */
 export const LAUNCHER = join(REPO_ROOT, "scripts", "run.mjs");
+
+/**
+ * The node flags a package.json script starts its CLI with (`node --max-semi-space-size=64
+ * scripts/run.mjs start`: ["--max-semi-space-size=64"]), so that a benchmark's child process
+ * runs as the command it stands for.
+ */
+export function nodeFlagsOf(script: string): string[] {
+  const scripts = (JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+  const words = (scripts[script] ?? "").split(/\s+/);
+  if (words[0] !== "node") throw new Error(`package.json's "${script}" script does not start with node`);
+  return words.slice(1, words.indexOf("scripts/run.mjs"));
+}
+
+/** Runs a prebuilt CLI in a child process with a script's node flags; its stdout, once it exits 0. */
+export async function runCliChild(script: string, cli: string, args: readonly string[]): Promise<string> {
+  const child = spawn(process.execPath, [...nodeFlagsOf(script), LAUNCHER, cli, ...args], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout.on("data", (chunk) => (out += chunk));
+  const [code] = (await once(child, "close")) as [number];
+  if (code !== 0) throw new Error(`${cli} ${args.join(" ")} exited with ${code}`);
+  return out;
+}
 
 /** A mistake in how the command was called: printed with the usage, exit code 1. */
 export class UsageError extends Error {

@@ -79,7 +79,7 @@ export interface MatchBatchResult {
 
 // Stryker disable all: I/O orchestration, pinned by the emulator tests (matcher.test.ts, functions' model test); mutation testing covers the pure decision logic (planTrip, unique, readRawInsert).
 /** Trips settled at once: each is a short chain of round trips, so a few in flight hide latency. */
-const TRIP_CONCURRENCY = 8;
+const TRIP_CONCURRENCY = 16;
 /** Reads per settle before giving up for now (the record is retried): each extra round means another writer moved the trip meanwhile. */
 const MAX_ROUNDS = 5;
 

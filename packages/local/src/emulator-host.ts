@@ -1,8 +1,10 @@
 /**
  * The embedded emulators in a thread of their own: storage work (dynalite, its stream capture,
- * kinesalite) runs on the second core while handler and SDK work runs here. Clients reach the
- * emulators over loopback HTTP exactly as before; the captured DynamoDB stream comes across as
- * messages into a copy of each ChangeLog on this side, which the pollers read.
+ * kinesalite) runs on the second core while handler and SDK work runs here. Kinesis clients
+ * reach kinesalite over loopback HTTP; DynamoDB calls cross as messages (dynamodb-transport.ts),
+ * the calls made in one turn of this side's event loop in one message, the replies and captured
+ * stream records of one turn of the thread's loop in one message back. The records go into a
+ * copy of each ChangeLog on this side, which the pollers read.
  *
  * Exactness: records are made in the emulator thread under the item locks, in write order, and
  * arrive here in that order. `sync()` returns once every record made before the call is here,
@@ -31,12 +33,16 @@ export type ThrottleCounts = { requests: number; items: number };
 /** A DynamoDB answer: HTTP status and the JSON body. */
 export type DynamoDbReply = { status: number; body: string };
 
-export type HostMessage = { type: "sync"; id: number } | { type: "call"; id: number; operation: string; body: string } | { type: "stop-throttle" } | { type: "close" };
+export type DynamoDbCall = { id: number; operation: string; body: string };
+export type HostMessage = { type: "sync"; id: number } | { type: "calls"; calls: DynamoDbCall[] } | { type: "stop-throttle" } | { type: "close" };
+/** What the thread sends, in the order it happened: a call's stream records come before its reply. */
+export type ThreadOutput =
+  | { type: "record"; table: string; shard: number; record: DynamoDBRecord }
+  | { type: "reply"; id: number; status: number; body: string }
+  | { type: "synced"; id: number; throttled: ThrottleCounts };
 export type ThreadMessage =
   | { type: "ready"; dynamodbEndpoint: string; kinesisEndpoint: string; streamArns: Record<string, string> }
-  | { type: "records"; records: [table: string, shard: number, record: DynamoDBRecord][] }
-  | { type: "synced"; id: number; throttled: ThrottleCounts }
-  | { type: "reply"; id: number; status: number; body: string }
+  | { type: "output"; items: ThreadOutput[] }
   | { type: "closed" };
 
 export class EmulatorThread {
@@ -45,6 +51,8 @@ export class EmulatorThread {
   /** Syncs and calls waiting for their answer, by id. */
   private readonly waiting = new Map<number, { resolve(reply?: DynamoDbReply): void; reject(error: Error): void }>();
   private nextId = 0;
+  /** Calls made in this turn of the event loop: they cross to the thread as one message. */
+  private outbox: DynamoDbCall[] = [];
   private failure: Error | undefined;
   private closing: (() => void) | undefined;
 
@@ -81,7 +89,7 @@ export class EmulatorThread {
 
   /** Resolves once every stream record made before this call is in `streams`. */
   async sync(): Promise<void> {
-    await this.ask((id) => ({ type: "sync", id }));
+    await this.ask((id) => this.worker.postMessage({ type: "sync", id } satisfies HostMessage));
   }
 
   /**
@@ -89,15 +97,25 @@ export class EmulatorThread {
    * either side. Its stream records arrive before its answer.
    */
   async callDynamoDb(operation: string, body: string): Promise<DynamoDbReply> {
-    return (await this.ask((id) => ({ type: "call", id, operation, body })))!;
+    return (await this.ask((id) => {
+      // A message costs tens of microseconds on each side: the calls of one turn share one.
+      if (this.outbox.length === 0) queueMicrotask(() => this.sendCalls());
+      this.outbox.push({ id, operation, body });
+    }))!;
   }
 
-  private ask(message: (id: number) => HostMessage): Promise<DynamoDbReply | undefined> {
+  private sendCalls(): void {
+    const calls = this.outbox;
+    this.outbox = [];
+    if (!this.failure) this.worker.postMessage({ type: "calls", calls } satisfies HostMessage);
+  }
+
+  private ask(send: (id: number) => void): Promise<DynamoDbReply | undefined> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage(message(id));
+      send(id);
     });
   }
 
@@ -114,20 +132,21 @@ export class EmulatorThread {
   }
 
   private receive(message: ThreadMessage): void {
-    switch (message.type) {
-      case "records":
-        for (const [table, shard, record] of message.records) this.streams.get(table)!.receive(shard, [record]);
-        break;
-      case "synced":
-        this.throttled = message.throttled;
-        this.answer(message.id);
-        break;
-      case "reply":
-        this.answer(message.id, { status: message.status, body: message.body });
-        break;
-      case "closed":
-        void this.worker.terminate();
-        break;
+    if (message.type === "closed") void this.worker.terminate();
+    if (message.type !== "output") return;
+    for (const item of message.items) {
+      switch (item.type) {
+        case "record":
+          this.streams.get(item.table)!.receive(item.shard, [item.record]);
+          break;
+        case "reply":
+          this.answer(item.id, { status: item.status, body: item.body });
+          break;
+        case "synced":
+          this.throttled = item.throttled;
+          this.answer(item.id);
+          break;
+      }
     }
   }
 

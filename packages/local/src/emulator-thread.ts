@@ -1,13 +1,13 @@
 /**
  * The emulator thread: dynalite with its stream capture and kinesalite (with the throttling
  * proxy on fault runs) serve here, on their own core, while the handlers and their SDK clients
- * run on the main thread (see emulator-host.ts for the protocol). Captured stream records are
- * forwarded in the order they are made.
+ * run on the main thread (see emulator-host.ts for the protocol). Captured stream records and
+ * replies are forwarded in the order they are made, one message per turn of the event loop.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { DynamoDBRecord } from "aws-lambda";
 import { startEmbeddedDynamoDb } from "./embedded-dynamodb.js";
-import type { EmulatorThreadOptions, HostMessage, ThreadMessage } from "./emulator-host.js";
+import type { EmulatorThreadOptions, HostMessage, ThreadMessage, ThreadOutput } from "./emulator-host.js";
 import { startKinesisThrottle } from "./kinesis-throttle.js";
 import { startLocalKinesis } from "./kinesis.js";
 import type { LocalServer } from "./dynamo.js";
@@ -17,13 +17,14 @@ const port = parentPort!;
 const options = workerData as EmulatorThreadOptions;
 const post = (message: ThreadMessage) => port.postMessage(message);
 
-// Records go out in batches (one message per turn of the event loop), in the order they were made.
-let outbox: [table: string, shard: number, record: DynamoDBRecord][] = [];
-let scheduled = false;
+let outbox: ThreadOutput[] = [];
+function send(item: ThreadOutput): void {
+  if (outbox.length === 0) setImmediate(flush);
+  outbox.push(item);
+}
 function flush(): void {
-  scheduled = false;
   if (outbox.length === 0) return;
-  post({ type: "records", records: outbox });
+  post({ type: "output", items: outbox });
   outbox = [];
 }
 
@@ -34,13 +35,7 @@ const dynamodb = await startEmbeddedDynamoDb({
   streamShards: options.streamShards,
   streams: options.streams,
   throttle,
-  forward: (table, shard, record) => {
-    outbox.push([table, shard, record]);
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
-  },
+  forward: (table, shard, record: DynamoDBRecord) => send({ type: "record", table, shard, record }),
 });
 servers.push(dynamodb);
 const kinesalite = await startLocalKinesis();
@@ -52,15 +47,12 @@ port.on("message", (message: HostMessage) => {
   switch (message.type) {
     case "sync":
       // Every record made before this message arrived goes out before the answer.
-      flush();
-      post({ type: "synced", id: message.id, throttled: { ...(throttle?.counts ?? { requests: 0, items: 0 }) } });
+      send({ type: "synced", id: message.id, throttled: { ...(throttle?.counts ?? { requests: 0, items: 0 }) } });
       break;
-    case "call":
-      void dynamodb.call(message.operation, message.body).then((reply) => {
-        // The call's stream records go out first.
-        flush();
-        post({ type: "reply", id: message.id, status: reply.status, body: JSON.stringify(reply.body) });
-      });
+    case "calls":
+      for (const call of message.calls)
+        // The call's stream records are in the outbox already: they go out first.
+        void dynamodb.call(call.operation, call.body).then((reply) => send({ type: "reply", id: call.id, status: reply.status, body: JSON.stringify(reply.body) }));
       break;
     case "stop-throttle":
       throttle?.stop();

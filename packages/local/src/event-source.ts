@@ -105,9 +105,17 @@ export class EventSourceMapping {
     for (const poller of this.pollers) poller.start();
   }
 
-  /** Resolves once every shard has come up empty with nothing in flight, after this call. */
-  nextIdle(): Promise<void> {
-    return Promise.all(this.pollers.map((poller) => poller.nextIdle())).then(() => undefined);
+  /**
+   * Resolves once every shard has come up empty with nothing in flight, after this call: true
+   * when some shard came up empty while holding a partial batch, waiting out its batching window.
+   */
+  nextIdle(): Promise<boolean> {
+    return Promise.all(this.pollers.map((poller) => poller.nextIdle())).then((partial) => partial.some(Boolean));
+  }
+
+  /** Partial batches waiting out their batching window are delivered now, without waiting. */
+  flush(): void {
+    for (const poller of this.pollers) poller.flush();
   }
 
   async stop(): Promise<void> {
@@ -129,7 +137,9 @@ const READ_PAGE = 1_000;
 class ShardPoller {
   private stopped = false;
   private running: Promise<void> | undefined;
-  private idleWaiters: (() => void)[] = [];
+  private idleWaiters: ((partial: boolean) => void)[] = [];
+  /** The batch being gathered goes as soon as a read finds nothing new (see flush()). */
+  private flushing = false;
   /** Matching records read but not yet delivered, in shard order. */
   private buffer: PolledRecord[] = [];
   private idlePolls = 0;
@@ -149,10 +159,14 @@ class ShardPoller {
     this.running ??= this.loop();
   }
 
-  nextIdle(): Promise<void> {
-    const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  nextIdle(): Promise<boolean> {
+    const idle = new Promise<boolean>((resolve) => this.idleWaiters.push(resolve));
     this.wake?.();
     return idle;
+  }
+
+  flush(): void {
+    this.flushing = true;
   }
 
   async stop(): Promise<void> {
@@ -213,21 +227,26 @@ class ShardPoller {
       }
       if (this.buffer.length === 0) {
         if (records.length > 0) continue; // all filtered out: read on
-        this.notifyIdle();
+        this.notifyIdle(false);
         break;
       }
       deadline ??= Date.now() + windowMs;
       const left = deadline - Date.now();
       if (left <= 0) break;
-      if (records.length === 0) await sleep(Math.min(pollMs, left));
+      if (records.length === 0) {
+        if (this.flushing) break;
+        this.notifyIdle(true);
+        await sleep(Math.min(pollMs, left));
+      }
     }
+    this.flushing = false;
     return this.buffer.splice(0, batchSize);
   }
 
-  private notifyIdle(): void {
+  private notifyIdle(partial: boolean): void {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
-    for (const resolve of waiters) resolve();
+    for (const resolve of waiters) resolve(partial);
   }
 
   private async deliver(batch: PolledRecord[]): Promise<void> {

@@ -10,16 +10,20 @@ import { recorded } from "./support/local-handlers.js";
 
 const REPO_ROOT = resolve(import.meta.dirname, "..", "..", "..");
 const FIXTURE = "packages/local/test/support/local-handlers";
+/** Longer than any drain here: the matcher's partial batch must go when the drain finds nothing moving, not when this ends. */
+const MATCHER_WINDOW_MS = 60_000;
 let root: string;
 let aws: LocalAws;
+let drainMs: number;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "local-aws-"));
-  aws = await LocalAws.start({ root, kinesisShards: 2 });
+  aws = await LocalAws.start({ root, kinesisShards: 2, streamShards: 1 });
   await aws.startConsumers({
     repoRoot: REPO_ROOT,
     handlers: { tripBegin: `${FIXTURE}.tripBegin`, tripFinish: `${FIXTURE}.tripFinish`, matcher: `${FIXTURE}.matcher` },
     batchingWindowMs: 20,
+    batchingWindows: { matcher: MATCHER_WINDOW_MS },
     pollIntervalMs: 5,
     retryDelayMs: 1,
   });
@@ -39,7 +43,9 @@ beforeAll(async () => {
       ],
     }),
   );
+  const drainStarted = performance.now();
   await aws.drain();
+  drainMs = performance.now() - drainStarted;
 });
 afterAll(async () => {
   await aws?.close();
@@ -83,6 +89,12 @@ describe("the local AWS runtime", () => {
     // The MODIFY of "twice" and the NOTE# inserts were captured, then dropped by the filter.
     expect(aws.stats().streamRecords).toBe(11);
     expect(aws.stats().consumers.matcher).toMatchObject({ delivered: 5, filteredOut: 6, toDlq: 0 });
+  });
+
+  test("the drain does not wait out a batching window: once nothing moves, the waiting batch goes whole", () => {
+    expect(drainMs).toBeLessThan(MATCHER_WINDOW_MS / 2);
+    // One invocation with every RAW insert of the (one) stream shard: the window still gathered, it was only cut at the end.
+    expect(deliveries("matcher").map((d) => d.event.Records.length)).toEqual([5]);
   });
 
   test("a batch that keeps failing is bisected down to the bad record, which goes to the bucket as Lambda's S3 destination writes it, after the deployed retries; the rest gets through", async () => {

@@ -28,14 +28,17 @@ function base(options: ClientOptions) {
 
 /**
  * The embedded local AWS may hand DynamoDB calls to its emulator without HTTP (see
- * packages/local/src/emulator-host.ts): clients of its endpoint made in this process then use
- * its request handler. A global symbol, so that every copy of this module sees it: bundled
+ * packages/local/src/dynamodb-transport.ts): clients of its endpoint made in this process then
+ * take its configuration. A global symbol, so that every copy of this module sees it: bundled
  * handlers carry their own.
  */
 const LOCAL_DYNAMODB = Symbol.for("trip-pipeline.local-dynamodb");
 export interface LocalDynamoDb {
   endpoint: string;
-  requestHandler: NonNullable<DynamoDBClientConfig["requestHandler"]>;
+  /** Replaces what it names in every client of the endpoint (the transport, its signer, its endpoint). */
+  config: Pick<DynamoDBClientConfig, "requestHandler" | "httpAuthSchemes" | "endpointProvider">;
+  /** Middleware removed from every client of the endpoint, by name: work the transport never reads. */
+  unusedMiddleware: readonly string[];
 }
 
 export function setLocalDynamoDb(local: LocalDynamoDb | undefined): void {
@@ -45,7 +48,10 @@ export function setLocalDynamoDb(local: LocalDynamoDb | undefined): void {
 export function createDynamoDbClient(options: ClientOptions = {}): DynamoDBClient {
   const local = (globalThis as Record<symbol, unknown>)[LOCAL_DYNAMODB] as LocalDynamoDb | undefined;
   const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_DYNAMODB;
-  return new DynamoDBClient({ ...base(options), ...(local && endpoint === local.endpoint && { requestHandler: local.requestHandler }) });
+  if (!local || endpoint !== local.endpoint) return new DynamoDBClient(base(options));
+  const client = new DynamoDBClient({ ...base(options), ...local.config });
+  for (const name of local.unusedMiddleware) client.middlewareStack.remove(name);
+  return client;
 }
 
 /** Numbers come back wrapped (exact decimal text), never as binary floats. */
