@@ -28,8 +28,9 @@ export const LAUNCHER = join(REPO_ROOT, "scripts", "run.mjs");
 export function nodeFlagsOf(script: string): string[] {
   const scripts = (JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
   const words = (scripts[script] ?? "").split(/\s+/);
-  if (words[0] !== "node") throw new Error(`package.json's "${script}" script does not start with node`);
-  return words.slice(1, words.indexOf("scripts/run.mjs"));
+  const launcher = words.indexOf("scripts/run.mjs");
+  if (words[0] !== "node" || launcher < 0) throw new Error(`package.json's "${script}" script is not "node [flags] scripts/run.mjs ..."`);
+  return words.slice(1, launcher);
 }
 
 /** Runs a prebuilt CLI in a child process with a script's node flags; its stdout, once it exits 0. */
