@@ -182,6 +182,16 @@ export class ChangeCapture {
 
   /** Runs an operation; `throttle` may leave some batch-write requests unprocessed. */
   run(operation: string, request: Request, throttle?: Throttle): Promise<Reply> {
+    try {
+      return this.capture(operation, request, throttle);
+    } catch {
+      // Its keys cannot be read (a key attribute or a write request is missing): an invalid
+      // request writes nothing, and dynalite answers it as DynamoDB does, with a ValidationException.
+      return this.execute(operation, request);
+    }
+  }
+
+  private capture(operation: string, request: Request, throttle?: Throttle): Promise<Reply> {
     if (operation === "BatchWriteItem") return this.batchWrite(request, throttle);
     const stream = this.streams.get(String(request.TableName));
     if (!stream) return this.execute(operation, request);

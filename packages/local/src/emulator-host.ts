@@ -81,15 +81,16 @@ export class EmulatorThread {
     worker.on("message", (message: ThreadMessage) => thread.receive(message));
     worker.on("error", (error) => thread.fail(error));
     worker.on("exit", (code) => {
-      if (thread.closing) thread.closing();
-      else thread.fail(new Error(`the emulator thread exited with code ${code}`));
+      // Nothing is answered after this: whatever still waits fails rather than hangs.
+      thread.fail(new Error(thread.closing ? "the emulator thread was closed" : `the emulator thread exited with code ${code}`));
+      thread.closing?.();
     });
     return thread;
   }
 
   /** Resolves once every stream record made before this call is in `streams`. */
   async sync(): Promise<void> {
-    await this.ask((id) => this.worker.postMessage({ type: "sync", id } satisfies HostMessage));
+    await this.ask((id) => this.post({ type: "sync", id }));
   }
 
   /**
@@ -107,7 +108,13 @@ export class EmulatorThread {
   private sendCalls(): void {
     const calls = this.outbox;
     this.outbox = [];
-    if (!this.failure) this.worker.postMessage({ type: "calls", calls } satisfies HostMessage);
+    if (calls.length > 0 && !this.failure) this.worker.postMessage({ type: "calls", calls } satisfies HostMessage);
+  }
+
+  /** A control message goes after the calls already made: the thread sees everything in the order it was asked. */
+  private post(message: Exclude<HostMessage, { type: "calls" }>): void {
+    this.sendCalls();
+    this.worker.postMessage(message);
   }
 
   private ask(send: (id: number) => void): Promise<DynamoDbReply | undefined> {
@@ -120,14 +127,14 @@ export class EmulatorThread {
   }
 
   stopThrottle(): void {
-    this.worker.postMessage({ type: "stop-throttle" } satisfies HostMessage);
+    this.post({ type: "stop-throttle" });
   }
 
   async close(): Promise<void> {
     if (this.failure) return;
     await new Promise<void>((resolve) => {
       this.closing = resolve;
-      this.worker.postMessage({ type: "close" } satisfies HostMessage);
+      this.post({ type: "close" });
     });
   }
 

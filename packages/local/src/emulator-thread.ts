@@ -43,6 +43,9 @@ servers.push(kinesalite);
 const proxy = throttle && (await startKinesisThrottle(kinesalite.endpoint, throttle));
 if (proxy) servers.push(proxy);
 
+/** Calls not answered yet: a close waits for them, so no call asked before it goes unanswered. */
+const answering = new Set<Promise<void>>();
+
 port.on("message", (message: HostMessage) => {
   switch (message.type) {
     case "sync":
@@ -50,19 +53,28 @@ port.on("message", (message: HostMessage) => {
       send({ type: "synced", id: message.id, throttled: { ...(throttle?.counts ?? { requests: 0, items: 0 }) } });
       break;
     case "calls":
-      for (const call of message.calls)
+      for (const call of message.calls) {
         // The call's stream records are in the outbox already: they go out first.
-        void dynamodb.call(call.operation, call.body).then((reply) => send({ type: "reply", id: call.id, status: reply.status, body: JSON.stringify(reply.body) }));
+        const answer: Promise<void> = dynamodb.call(call.operation, call.body).then((reply) => {
+          send({ type: "reply", id: call.id, status: reply.status, body: JSON.stringify(reply.body) });
+          answering.delete(answer);
+        });
+        answering.add(answer);
+      }
       break;
     case "stop-throttle":
       throttle?.stop();
       break;
     case "close":
-      flush();
-      void Promise.all([...servers].reverse().map((server) => server.close())).then(() => {
-        post({ type: "closed" });
-        port.close();
-      });
+      void Promise.all(answering)
+        .then(() => {
+          flush();
+          return Promise.all([...servers].reverse().map((server) => server.close()));
+        })
+        .then(() => {
+          post({ type: "closed" });
+          port.close();
+        });
       break;
   }
 });

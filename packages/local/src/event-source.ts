@@ -138,6 +138,8 @@ class ShardPoller {
   private stopped = false;
   private running: Promise<void> | undefined;
   private idleWaiters: ((partial: boolean) => void)[] = [];
+  /** Holding a partial batch, waiting out the batching window: what flush() cuts short. */
+  private waitingWindow = false;
   /** The batch being gathered goes as soon as a read finds nothing new (see flush()). */
   private flushing = false;
   /** Matching records read but not yet delivered, in shard order. */
@@ -166,7 +168,7 @@ class ShardPoller {
   }
 
   flush(): void {
-    this.flushing = true;
+    if (this.waitingWindow) this.flushing = true;
   }
 
   async stop(): Promise<void> {
@@ -235,10 +237,12 @@ class ShardPoller {
       if (left <= 0) break;
       if (records.length === 0) {
         if (this.flushing) break;
+        this.waitingWindow = true;
         this.notifyIdle(true);
         await sleep(Math.min(pollMs, left));
       }
     }
+    this.waitingWindow = false;
     this.flushing = false;
     return this.buffer.splice(0, batchSize);
   }

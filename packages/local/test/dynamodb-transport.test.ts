@@ -5,6 +5,7 @@ import { GetItemCommand, PutItemCommand, type DynamoDBClient } from "@aws-sdk/cl
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
 import { TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
+import { EmulatorThread } from "../src/emulator-host.js";
 import { LocalAws } from "../src/runtime.js";
 
 let root: string;
@@ -46,9 +47,55 @@ describe("the local DynamoDB client configuration", () => {
     client.destroy();
   });
 
-  test("a client of any other endpoint (Lambda's, in AWS) keeps the SDK's whole stack", () => {
-    const client = createDynamoDbClient({ endpoint: "http://127.0.0.1:1" });
+  test("a client of any other endpoint (Lambda's, in AWS) keeps the SDK's whole stack: HTTP, signed, with its headers", async () => {
+    const client = createDynamoDbClient({ endpoint: "http://127.0.0.1:1", maxAttempts: 1 });
+    const headers = captureHeaders(client);
     expect(names(client)).toEqual(expect.arrayContaining(WIRE_ONLY));
+    // Nothing listens there: the request is built and signed, then refused by the network.
+    await expect(client.send(new GetItemCommand({ TableName: aws.tableName, Key: { trip_id: { S: "t1" }, sort_key: { S: "x" } } }))).rejects.toThrow();
+    expect(headers).toHaveLength(1);
+    expect(headers[0]!.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=/);
+    expect(headers[0]!["user-agent"] ?? headers[0]!["x-amz-user-agent"]).toBeTruthy();
     client.destroy();
+  });
+});
+
+describe("the embedded DynamoDB behind the transport", () => {
+  test("a write whose key is incomplete is refused as DynamoDB refuses it (ValidationException), and the emulator keeps serving", async () => {
+    const client = createDynamoDbClient({ endpoint: aws.dynamodbEndpoint });
+    const put = client.send(new PutItemCommand({ TableName: aws.tableName, Item: { [TRIP_TABLE.partitionKey]: { S: "no-sort-key" } } }));
+    const read = client.send(new GetItemCommand({ TableName: aws.tableName, Key: { trip_id: { S: "t1" }, sort_key: { S: "none" } } }));
+    await expect(put).rejects.toMatchObject({ name: "ValidationException" });
+    await expect(read).resolves.toMatchObject({ $metadata: { httpStatusCode: 200 } });
+    client.destroy();
+  });
+});
+
+describe("the emulator thread's answers", () => {
+  test("a write's stream record is on the stream before its reply arrives, for calls batched together", async () => {
+    const client = createDynamoDbClient({ endpoint: aws.dynamodbEndpoint });
+    const before = aws.changes.size;
+    let replies = 0;
+    const seen: { replies: number; records: number }[] = [];
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        client.send(new PutItemCommand({ TableName: aws.tableName, Item: { trip_id: { S: `order-${i}` }, sort_key: { S: "RAW#START#2024-05-25 10:00:00" } } })).then(() => {
+          replies += 1;
+          seen.push({ replies, records: aws.changes.size - before });
+        }),
+      ),
+    );
+    expect(seen.filter((s) => s.records < s.replies)).toEqual([]);
+    expect(aws.changes.size - before).toBe(50);
+    client.destroy();
+  });
+
+  test("a call asked in the same turn as close() is answered before the thread closes, and nothing asked after it hangs", async () => {
+    const thread = await EmulatorThread.start({ region: "eu-north-1", streamShards: 1, streams: [] });
+    const asked = thread.callDynamoDb("ListTables", "{}");
+    const closed = thread.close();
+    await expect(asked).resolves.toMatchObject({ status: 200 });
+    await closed;
+    await expect(thread.callDynamoDb("ListTables", "{}")).rejects.toThrow(/closed/);
   });
 });

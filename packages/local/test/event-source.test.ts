@@ -187,6 +187,40 @@ describe("the local event-source mapping", () => {
     expect(fn.calls).toHaveLength(4);
     expect(maxInFlight).toBe(2);
   });
+
+  test("flush() delivers a partial batch that is only waiting out its window; the next window gathers as before", async () => {
+    const source = shard(3);
+    const fn = new FakeFunction();
+    const mapping = new EventSourceMapping({
+      consumer: "fake",
+      source: { kind: "kinesis", arn: "arn:aws:kinesis:eu-north-1:000000000000:stream/S", shards: [source] },
+      settings: SETTINGS,
+      filters: [],
+      fn,
+      dlq: new FolderBlobStore(root),
+      logger: createLogger("test"),
+      batchingWindowMs: 60_000,
+      pollIntervalMs: 2,
+    });
+    mapping.start();
+    try {
+      expect(await mapping.nextIdle()).toBe(true); // 3 of batchSize 4, waiting out the window
+      expect(fn.calls).toEqual([]);
+      mapping.flush();
+      expect(await mapping.nextIdle()).toBe(false);
+      expect(fn.calls).toEqual([["001", "002", "003"]]);
+
+      source.appended.push(record(4, Date.now()), record(5, Date.now()));
+      expect(await mapping.nextIdle()).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(fn.calls).toHaveLength(1); // the flush was for that batch only: these wait out a window again
+      mapping.flush();
+      await mapping.nextIdle();
+      expect(fn.calls).toEqual([["001", "002", "003"], ["004", "005"]]);
+    } finally {
+      await mapping.stop();
+    }
+  });
 });
 
 describe("tumbling windows", () => {
