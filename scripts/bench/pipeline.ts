@@ -30,6 +30,9 @@ export interface PipelineBench {
   ceilingEventsPerSecond: number;
   /** Run speed over ceiling speed (goal >= 0.8; the ceiling runs on one thread, the run on both cores). */
   ceilingRatio: number;
+  /** The same minimum calls made as the local AWS makes them (in process, no HTTP, no signature), one thread: a minimum that shares the run's per-call cuts. */
+  inProcessCeilingSeconds: number;
+  inProcessCeilingRatio: number;
   /** The machine's 1-minute load average at the end: the figures are only comparable within one run. */
   loadAverage: number;
   ceilingPhases: Record<string, number>;
@@ -55,8 +58,11 @@ async function measurePipeline(): Promise<PipelineBench> {
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
     const report = await run({ ...files, root: join(work, "local"), keep: false, batchingWindowMs: 100 }).finally(() => clearInterval(sampler));
     const ceiling = await measureCeiling(files.startFile, files.endFile);
+    const inProcess = await measureCeiling(files.startFile, files.endFile, { dynamodb: "in-process" });
     const ceilingEventsPerSecond = Math.round(ceiling.events / ceiling.seconds);
-    const ceilingRatio = Math.round((report.eventsPerSecond / ceilingEventsPerSecond) * 100) / 100;
+    const ratio = (seconds: number) => Math.round((seconds / report.seconds) * 100) / 100;
+    const ceilingRatio = ratio(ceiling.seconds);
+    const inProcessCeilingRatio = ratio(inProcess.seconds);
     const data = real ? REAL_SAMPLE : "generated 5,000 trips (seed 7)";
     const completed = report.kpis.reduce((sum, k) => sum + k.trip_count, 0);
     const liveKpiWritesPerTrip = Math.round((report.liveKpiWrites / Math.max(1, completed)) * 1000) / 1000;
@@ -71,12 +77,15 @@ async function measurePipeline(): Promise<PipelineBench> {
       ceilingSeconds: Math.round(ceiling.seconds * 100) / 100,
       ceilingEventsPerSecond,
       ceilingRatio,
+      inProcessCeilingSeconds: Math.round(inProcess.seconds * 100) / 100,
+      inProcessCeilingRatio,
       loadAverage,
       ceilingPhases: Object.fromEntries(Object.entries(ceiling.phases).map(([phase, seconds]) => [phase, Math.round(seconds * 100) / 100])),
       liveKpiWritesPerTrip,
       summary:
         `pipeline: ${report.events} events end to end in ${report.seconds} s = ${report.eventsPerSecond} events/s (peak RSS ${Math.round(peakRss / 2 ** 20)} MB); ` +
-        `emulator ceiling ${ceilingEventsPerSecond} events/s (${Math.round(ceiling.seconds * 100) / 100} s, one thread); ratio ${ceilingRatio} (goal >= 0.8; end to end goal <= 15 s); ` +
+        `emulator ceiling ${ceilingEventsPerSecond} events/s (${Math.round(ceiling.seconds * 100) / 100} s, one thread, HTTP); ratio ${ceilingRatio} (goal >= 0.8; end to end goal <= 15 s); ` +
+        `against the same calls in process with the local client configuration (${Math.round(inProcess.seconds * 100) / 100} s, one thread): ratio ${inProcessCeilingRatio}; ` +
         `live KPI writes per completed trip ${liveKpiWritesPerTrip} (${report.liveKpiWrites} for ${completed}; goal <= 0.05) [${data}; load average ${loadAverage} on ${cpus().length} cores]`,
     };
   } finally {

@@ -1,6 +1,9 @@
 /**
  * The emulators' ceiling for a data set: how long the operations the pipeline cannot do without
- * take on fresh emulators, with nothing else running. For every valid event a PutRecords entry
+ * take on fresh emulators, with nothing else running, on one thread. By default DynamoDB is
+ * reached over HTTP with the SDK's whole stack (the ceiling as issue #12 set it); `in-process`
+ * makes the same calls the way the local AWS makes them (localDynamoDb: no HTTP, no signature,
+ * no wire headers), so a run can also be compared with a minimum that shares its per-call cuts. For every valid event a PutRecords entry
  * and a GetRecords read; for every raw item a BatchWriteItem put; per trip with a start and an
  * end one Query, the COMPLETED put and the deletes of its raw items. Requests are built before
  * the clock starts, so (but for the COMPLETED put, built by the trip store) only the calls are timed. `pnpm bench` compares a whole run against it.
@@ -17,7 +20,11 @@ import { KINESIS_LIMITS } from "@trip-pipeline/core/ingest";
 import { streamShardCount, TRIP_STREAM, TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
 import { matchTrip } from "@trip-pipeline/core/trip";
 import { TripStore } from "@trip-pipeline/core/trip-store";
+import { setLocalDynamoDb } from "@trip-pipeline/core/aws/clients";
+import { DEFAULT_REGION } from "@trip-pipeline/core/app";
 import { createTripTable, startLocalDynamoDb } from "./dynamo.js";
+import { localDynamoDb } from "./dynamodb-transport.js";
+import { startEmbeddedDynamoDb } from "./embedded-dynamodb.js";
 import { createTripStream, startLocalKinesis } from "./kinesis.js";
 import { LOCAL_STAGE } from "./runtime.js";
 
@@ -33,9 +40,15 @@ export interface CeilingResult {
 const CONCURRENCY = 8;
 const BATCH_WRITE = 25;
 
-export async function measureCeiling(startFile: string, endFile: string, options: { kinesisShards?: number } = {}): Promise<CeilingResult> {
+export interface CeilingOptions {
+  kinesisShards?: number;
+  /** How DynamoDB is reached: over HTTP with the SDK's whole stack (default), or in process with the local clients' configuration. */
+  dynamodb?: "http" | "in-process";
+}
+
+export async function measureCeiling(startFile: string, endFile: string, options: CeilingOptions = {}): Promise<CeilingResult> {
   const events = [...(await validEvents("start", startFile)), ...(await validEvents("end", endFile))];
-  const dynamo = await startLocalDynamoDb();
+  const dynamo = options.dynamodb === "in-process" ? await inProcessDynamoDb() : await startLocalDynamoDb();
   const kinesisServer = await startLocalKinesis();
   const raw = createDynamoDbClient({ endpoint: dynamo.endpoint });
   const db = createDocumentClient(raw);
@@ -102,8 +115,24 @@ export async function measureCeiling(startFile: string, endFile: string, options
   } finally {
     kinesis.destroy();
     raw.destroy();
+    if (options.dynamodb === "in-process") setLocalDynamoDb(undefined);
     await Promise.all([dynamo.close(), kinesisServer.close()]);
   }
+}
+
+/** dynalite in this thread, its clients configured as the local AWS configures them (no stream capture: the ceiling writes no stream). */
+async function inProcessDynamoDb() {
+  const dynamo = await startEmbeddedDynamoDb({ region: DEFAULT_REGION, streamShards: 1, streams: [] });
+  setLocalDynamoDb(
+    localDynamoDb({
+      dynamodbEndpoint: dynamo.endpoint,
+      callDynamoDb: async (operation, body) => {
+        const reply = await dynamo.call(operation, body);
+        return { status: reply.status, body: JSON.stringify(reply.body) };
+      },
+    }),
+  );
+  return dynamo;
 }
 
 async function validEvents(type: EventType, file: string): Promise<TripEvent[]> {

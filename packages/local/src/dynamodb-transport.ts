@@ -21,7 +21,8 @@ const DECODER = new TextDecoder();
 /** Middleware that only shapes what goes on the wire (headers the emulator never reads) or logs to a no-op logger. */
 const WIRE_ONLY_MIDDLEWARE = ["contentLengthMiddleware", "getUserAgentMiddleware", "hostHeaderMiddleware", "recursionDetectionMiddleware", "loggerMiddleware"];
 
-export function localDynamoDb(emulators: EmulatorThread): LocalDynamoDb {
+/** The clients of `emulators`' endpoint hand their calls to it (the emulator thread, or an emulator in this thread). */
+export function localDynamoDb(emulators: Pick<EmulatorThread, "dynamodbEndpoint" | "callDynamoDb">): LocalDynamoDb {
   const handler = {
     async handle(request: SdkRequest) {
       const refused = admitRequest();
