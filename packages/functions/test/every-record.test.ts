@@ -5,31 +5,19 @@
  */
 import type { KinesisStreamEvent } from "aws-lambda";
 import fc from "fast-check";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { CONSUMERS, matchesEventTypeFilter } from "@trip-pipeline/core";
-import { startEmulator, type TestTable } from "../../core/test/support/test-table.js";
 import { createTripEventHandler } from "../src/trip-events.js";
-import { context, end, kinesisEvent, start, workspace, type Workspace } from "./support.js";
+import { context, emulatedTable, end, kinesisEvent, start, workspace, type Workspace } from "./support.js";
 
-let emulator: Awaited<ReturnType<typeof startEmulator>>;
-let table: TestTable;
-let ws: Workspace;
-beforeAll(async () => {
-  emulator = await startEmulator();
-});
-afterAll(() => emulator.close());
-beforeEach(async () => {
-  table = await emulator.newTable();
-  ws = await workspace();
-});
-afterEach(() => ws.cleanup());
+const env = emulatedTable();
 
 const seqsOf = (batch: KinesisStreamEvent) => batch.Records.map((r) => r.kinesis.sequenceNumber);
 const deployed = () => ({
-  begin: createTripEventHandler(CONSUMERS.tripBegin.eventType, ws.deps(table), CONSUMERS.tripBegin.leaveTo),
-  finish: createTripEventHandler(CONSUMERS.tripFinish.eventType, ws.deps(table), CONSUMERS.tripFinish.leaveTo),
+  begin: createTripEventHandler(CONSUMERS.tripBegin.eventType, env.ws.deps(env.table), CONSUMERS.tripBegin.leaveTo),
+  finish: createTripEventHandler(CONSUMERS.tripFinish.eventType, env.ws.deps(env.table), CONSUMERS.tripFinish.leaveTo),
 });
-const trailed = async () => [...(await ws.failed("start")), ...(await ws.failed("end"))].map((f) => f.record);
+const trailed = async () => [...(await env.ws.failed("start")), ...(await env.ws.failed("end"))].map((f) => f.record);
 
 /** A fare validation used to accept and DynamoDB cannot store: 1E-131. */
 const TOO_SMALL = `0.${"0".repeat(130)}1`;
@@ -54,7 +42,7 @@ describe("every record ends in exactly one place", () => {
     expect(await finish(batch, context())).toEqual({ batchItemFailures: [] });
 
     // Raw keys end with a digest of the values (same-instant rule): compare kind and instant.
-    expect((await table.items()).map((item) => String(item.sort_key).split("#").slice(0, 3).join("#")).sort()).toEqual(["RAW#END#2024-05-25 10:30:00", "RAW#START#2024-05-25 10:00:00"]);
+    expect((await env.table.items()).map((item) => String(item.sort_key).split("#").slice(0, 3).join("#")).sort()).toEqual(["RAW#END#2024-05-25 10:30:00", "RAW#START#2024-05-25 10:00:00"]);
     const reasons = (await trailed()).map((r) => [r.sequence_number, r.reason]).sort();
     expect(reasons).toEqual(
       [
@@ -83,16 +71,16 @@ describe("no record can take its neighbours down", () => {
     const { finish } = deployed();
     const batch = kinesisEvent([end("a", "2024-05-25 10:30:00"), end("b", "2024-05-25 10:30:00", TOO_SMALL), end("c", "2024-05-25 10:30:00", `1${"0".repeat(126)}`)]);
     expect(await finish(batch, context())).toEqual({ batchItemFailures: [] });
-    expect((await table.items()).map((item) => item.trip_id)).toEqual(["a"]);
+    expect((await env.table.items()).map((item) => item.trip_id)).toEqual(["a"]);
     expect((await trailed()).map((r) => [JSON.parse(r.raw).trip_id, r.reason]).sort()).toEqual([["b", "invalid_fare"], ["c", "invalid_fare"]]);
   });
 
   test("a record DynamoDB refuses for a reason validation did not foresee: store_rejected in the trail, handled; the other 29 stored, nothing retried", async () => {
-    table.refuse((item) => item.trip_id === "t7");
+    env.table.refuse((item) => item.trip_id === "t7");
     const { finish } = deployed();
     const batch = kinesisEvent(Array.from({ length: 30 }, (_, i) => end(`t${i}`, "2024-05-25 10:30:00")));
     expect(await finish(batch, context())).toEqual({ batchItemFailures: [] });
-    const stored = (await table.items()).map((item) => item.trip_id);
+    const stored = (await env.table.items()).map((item) => item.trip_id);
     expect(stored).toHaveLength(29);
     expect(stored).not.toContain("t7");
     const records = await trailed();
@@ -110,7 +98,7 @@ describe("no record can take its neighbours down", () => {
     );
     await fc.assert(
       fc.asyncProperty(oddArb, fc.nat(12), fc.boolean(), async (odd, position, refusedByStore) => {
-        const t = await emulator.newTable();
+        const t = await env.newTable();
         const w = await workspace();
         try {
           // Sometimes DynamoDB also refuses the odd record if it gets that far (a limit nobody foresaw).

@@ -1,47 +1,34 @@
 import type { DynamoDBRecord } from "aws-lambda";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { FailedTrail, type BlobStore } from "@trip-pipeline/core";
 import { dayShardOf } from "@trip-pipeline/core/entities";
 import { captureLogger } from "../../core/test/support/logs.js";
-import { startEmulator, type TestTable } from "../../core/test/support/test-table.js";
 import type { HandlerDeps } from "../src/environment.js";
 import { createMatcherHandler } from "../src/matcher.js";
 import { createTripEventHandler } from "../src/trip-events.js";
-import { NOW, SHARD, context, end, kinesisEvent, start, streamEvent, workspace, type Workspace } from "./support.js";
+import { NOW, SHARD, context, emulatedTable, end, kinesisEvent, start, streamEvent, workspace } from "./support.js";
 
-let emulator: Awaited<ReturnType<typeof startEmulator>>;
-let table: TestTable;
-let ws: Workspace;
-
-beforeAll(async () => {
-  emulator = await startEmulator();
-});
-afterAll(() => emulator.close());
-beforeEach(async () => {
-  table = await emulator.newTable();
-  ws = await workspace();
-});
-afterEach(() => ws.cleanup());
+const env = emulatedTable();
 
 /** The three handlers wired to the test table; `match` takes the stream records written so far. */
 function pipeline(overrides: Partial<HandlerDeps> = {}) {
-  const deps = ws.deps(table, overrides);
+  const deps = env.ws.deps(env.table, overrides);
   const begin = createTripEventHandler("start", deps);
   const finish = createTripEventHandler("end", deps);
   const matcher = createMatcherHandler(deps);
   return {
     begin: (...records: string[]) => begin(kinesisEvent(records), context()),
     finish: (...records: string[]) => finish(kinesisEvent(records), context()),
-    match: (records: DynamoDBRecord[] = table.takeStream()) => matcher(streamEvent(records), context()),
+    match: (records: DynamoDBRecord[] = env.table.takeStream()) => matcher(streamEvent(records), context()),
   };
 }
 
 /** Sort keys without the raw items' value digest (`#<16 hex>`), which tests need not spell out. */
 const keysOf = async (tripId: string) =>
-  (await table.items()).filter((item) => item.trip_id === tripId).map((item) => String(item.sort_key).replace(/#[0-9a-f]{16}$/, ""));
+  (await env.table.items()).filter((item) => item.trip_id === tripId).map((item) => String(item.sort_key).replace(/#[0-9a-f]{16}$/, ""));
 const rawKey = (prefix: string) => expect.stringMatching(new RegExp(`^${prefix}#[0-9a-f]{16}$`));
 
-const completedOf = async (tripId: string) => (await table.items()).filter((item) => item.trip_id === tripId && String(item.sort_key).startsWith("COMPLETED#"));
+const completedOf = async (tripId: string) => (await env.table.items()).filter((item) => item.trip_id === tripId && String(item.sort_key).startsWith("COMPLETED#"));
 
 const T1_COMPLETED = {
   trip_id: "t1",
@@ -71,10 +58,10 @@ describe("tripBegin / tripFinish", () => {
       end("t4", "2024-05-25 10:00:00"),
       JSON.stringify({ event_type: "start", trip_id: "t5", estimated_fare_amount: "1" }),
     ]);
-    const handler = createTripEventHandler("start", ws.deps(table));
+    const handler = createTripEventHandler("start", env.ws.deps(env.table));
     expect(await handler(batch, context())).toEqual({ batchItemFailures: [] });
 
-    expect(await table.items()).toEqual([
+    expect(await env.table.items()).toEqual([
       expect.objectContaining({
         trip_id: "t1",
         sort_key: rawKey("RAW#START#2024-05-25 10:00:00"),
@@ -84,7 +71,7 @@ describe("tripBegin / tripFinish", () => {
         expires_at: String(NOW.getTime() / 1000 + 7 * 86_400),
       }),
     ]);
-    const failed = await ws.failed("start");
+    const failed = await env.ws.failed("start");
     const seqs = batch.Records.map((r) => r.kinesis.sequenceNumber);
     // One object per rejected record, named by its identity: arrival day, shard, sequence number.
     expect(failed.map((f) => f.key).sort()).toEqual(seqs.slice(1).map((seq) => `failed/start/2024-05-26/${SHARD}-${seq}.jsonl`).sort());
@@ -100,33 +87,33 @@ describe("tripBegin / tripFinish", () => {
 
     // A redelivered batch rewrites the same trail object instead of adding one.
     await handler(batch, context());
-    expect(await ws.failed("start")).toHaveLength(5);
+    expect(await env.ws.failed("start")).toHaveLength(5);
     await p.match();
     expect(await keysOf("t1")).toEqual(["RAW#START#2024-05-25 10:00:00"]);
   });
 
   test("partial batch failure: a throttled write reports only its record, the rest are stored", async () => {
-    const handler = createTripEventHandler("start", ws.deps(table));
+    const handler = createTripEventHandler("start", env.ws.deps(env.table));
     const batch = kinesisEvent(Array.from({ length: 30 }, (_, i) => start(`t${i}`, "2024-05-25 10:00:00")));
-    table.throttle((item) => item.trip_id === "t7");
+    env.table.throttle((item) => item.trip_id === "t7");
 
     const response = await handler(batch, context());
 
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: batch.Records[7]!.kinesis.sequenceNumber }]);
-    const stored = (await table.items()).map((item) => item.trip_id);
+    const stored = (await env.table.items()).map((item) => item.trip_id);
     expect(stored).toHaveLength(29);
     expect(stored).not.toContain("t7");
 
     // Lambda redelivers from the reported record; once the partition cools, it is stored.
-    table.heal();
+    env.table.heal();
     expect(await handler({ Records: batch.Records.slice(7) }, context())).toEqual({ batchItemFailures: [] });
-    expect(await table.items()).toHaveLength(30);
+    expect(await env.table.items()).toHaveLength(30);
   });
 
   test("every record behind a throttled key is reported, duplicates included", async () => {
-    const handler = createTripEventHandler("end", ws.deps(table));
+    const handler = createTripEventHandler("end", env.ws.deps(env.table));
     const batch = kinesisEvent([end("a", "2024-05-25 11:00:00"), end("b", "2024-05-25 11:00:00"), end("a", "2024-05-25 11:00:00")]);
-    table.throttle((item) => item.trip_id === "a");
+    env.table.throttle((item) => item.trip_id === "a");
     const response = await handler(batch, context());
     expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([batch.Records[0]!.kinesis.sequenceNumber, batch.Records[2]!.kinesis.sequenceNumber]);
   });
@@ -136,18 +123,18 @@ describe("tripBegin / tripFinish", () => {
     const p = pipeline({ logger });
     await p.begin(start("t1", "2024-05-25 10:00:00", "11"), start("t1", "2024-05-25 10:00:00", "10"), start("t1", "2024-05-25 10:00:00", "10.00"));
 
-    expect((await table.items()).map((item) => item.estimated_fare).sort()).toEqual(["10", "11"]); // "10" and "10.00" are one value
-    const records = table.takeStream();
+    expect((await env.table.items()).map((item) => item.estimated_fare).sort()).toEqual(["10", "11"]); // "10" and "10.00" are one value
+    const records = env.table.takeStream();
     expect(records).toHaveLength(2);
     expect(lines.find((l) => l.msg === "batch processed")).toMatchObject({ level: "info", records: 3, stored: 2, duplicates: 1, rejected: 0, failed: 0 });
     await p.begin(start("t1", "2024-05-25 10:00:00", "11")); // a re-delivery rewrites its own item
     await p.match(records);
-    expect(await table.items()).toEqual([expect.objectContaining({ sort_key: rawKey("RAW#START#2024-05-25 10:00:00"), estimated_fare: "10" })]);
+    expect(await env.table.items()).toEqual([expect.objectContaining({ sort_key: rawKey("RAW#START#2024-05-25 10:00:00"), estimated_fare: "10" })]);
   });
 
   test("when the failed trail is unavailable the invalid records are reported for retry, the valid ones stored", async () => {
     const broken: BlobStore = { put: async () => Promise.reject(new Error("S3 unavailable")), get: async () => undefined, list: async () => [], delete: async () => {} };
-    const handler = createTripEventHandler("start", ws.deps(table, { trail: new FailedTrail(broken) }));
+    const handler = createTripEventHandler("start", env.ws.deps(env.table, { trail: new FailedTrail(broken) }));
     const batch = kinesisEvent([start("t1", "2024-05-25 10:00:00"), start("t2", "not a date")]);
     expect(await handler(batch, context())).toEqual({ batchItemFailures: [{ itemIdentifier: batch.Records[1]!.kinesis.sequenceNumber }] });
     expect(await keysOf("t1")).toEqual(["RAW#START#2024-05-25 10:00:00"]);
@@ -163,7 +150,7 @@ describe("matcher", () => {
 
     await p.finish(T1_END);
     expect(await p.match()).toEqual({ batchItemFailures: [] });
-    const items = await table.items();
+    const items = await env.table.items();
     expect(items).toHaveLength(1);
     expect(items[0]).toMatchObject(T1_COMPLETED);
     expect(items[0]!.expires_at).toBeUndefined();
@@ -176,19 +163,19 @@ describe("matcher", () => {
     expect(await keysOf("t1")).toEqual(["RAW#END#2024-05-25 10:42:00"]);
     await p.begin(T1_START);
     await p.match();
-    expect(await table.items()).toEqual([expect.objectContaining(T1_COMPLETED)]);
+    expect(await env.table.items()).toEqual([expect.objectContaining(T1_COMPLETED)]);
   });
 
   test("duplicates of each event, and every delivery twice, still make exactly one COMPLETED", async () => {
     const p = pipeline();
     await p.begin(T1_START, T1_START);
     await p.begin(T1_START);
-    const first = table.takeStream();
+    const first = env.table.takeStream();
     await p.finish(T1_END);
     await p.finish(T1_END, T1_END);
-    const second = table.takeStream();
+    const second = env.table.takeStream();
     for (const records of [first, first, second, [...first, ...second], second]) expect(await p.match(records)).toEqual({ batchItemFailures: [] });
-    expect(await table.items()).toEqual([expect.objectContaining(T1_COMPLETED)]);
+    expect(await env.table.items()).toEqual([expect.objectContaining(T1_COMPLETED)]);
   });
 
   test("a replay after completion is cleaned up and leaves the COMPLETED item untouched; a late earlier start re-matches the trip", async () => {
@@ -197,18 +184,18 @@ describe("matcher", () => {
     await p.begin(T1_START);
     await p.finish(T1_END);
     await p.match();
-    const completed = await table.items();
+    const completed = await env.table.items();
 
     await p.begin(T1_START);
     await p.finish(T1_END);
     expect(await keysOf("t1")).toHaveLength(3);
     await p.match();
-    expect(await table.items()).toEqual(completed);
+    expect(await env.table.items()).toEqual(completed);
     expect(lines.filter((l) => l.level === "warn")).toEqual([]);
 
     await p.begin(start("t1", "2024-05-25 09:55:00", "7", { vendor_id: "2" }));
     await p.match();
-    expect(await table.items()).toEqual([
+    expect(await env.table.items()).toEqual([
       expect.objectContaining({ ...T1_COMPLETED, sort_key: "COMPLETED#2024-05-25 09:55:00", pickup_datetime: "2024-05-25 09:55:00", gsi1sk: "2024-05-25 09:55:00#t1", estimated_fare: "7" }),
     ]);
     expect(lines.find((l) => l.level === "warn")).toMatchObject({ trip_id: "t1", pickup: "2024-05-25 09:55:00", replaced: ["2024-05-25 10:00:00"] });
@@ -218,16 +205,16 @@ describe("matcher", () => {
     const p = pipeline();
     await p.begin(T1_START);
     await p.finish(T1_END);
-    const records = table.takeStream();
+    const records = env.table.takeStream();
 
-    table.crashAfterWrites(1);
+    env.table.crashAfterWrites(1);
     const crashed = await p.match(records);
     expect(crashed.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(records.map((r) => r.dynamodb!.SequenceNumber));
     expect(await keysOf("t1")).toEqual(["COMPLETED#2024-05-25 10:00:00", "RAW#END#2024-05-25 10:42:00", "RAW#START#2024-05-25 10:00:00"]);
 
-    table.heal();
+    env.table.heal();
     expect(await p.match(records)).toEqual({ batchItemFailures: [] });
-    expect(await table.items()).toEqual([expect.objectContaining(T1_COMPLETED)]);
+    expect(await env.table.items()).toEqual([expect.objectContaining(T1_COMPLETED)]);
   });
 
   test("dropoff before pickup is an anomaly: trailed and warned once per trip, raw items kept; once the trip completes it is no longer reported", async () => {
@@ -235,12 +222,12 @@ describe("matcher", () => {
     const p = pipeline({ logger });
     await p.begin(start("t1", "2024-05-25 10:00:00"));
     await p.finish(end("t1", "2024-05-25 09:00:00"));
-    const records = table.takeStream();
+    const records = env.table.takeStream();
     await p.match(records);
     await p.match(records);
 
     expect(await keysOf("t1")).toEqual(["RAW#END#2024-05-25 09:00:00", "RAW#START#2024-05-25 10:00:00"]);
-    const anomalies = await ws.failed("anomalies");
+    const anomalies = await env.ws.failed("anomalies");
     expect(anomalies.map((a) => a.key)).toEqual(["failed/anomalies/anomaly-t1.jsonl", "failed/anomalies/anomaly-t1.jsonl"]);
     expect(lines.filter((l) => String(l.msg).startsWith("anomaly trailed"))).toHaveLength(1);
     expect(anomalies.map((a) => [JSON.parse(a.record.raw).event_type, a.record.reason])).toEqual([
@@ -251,11 +238,11 @@ describe("matcher", () => {
     await p.finish(end("t1", "2024-05-25 10:30:00", "20"));
     await p.match();
     // The end before the pickup stays until its TTL: an earlier start would make it win.
-    expect(await table.items()).toEqual([
+    expect(await env.table.items()).toEqual([
       expect.objectContaining({ sort_key: "COMPLETED#2024-05-25 10:00:00", dropoff_datetime: "2024-05-25 10:30:00", fare_amount: "20" }),
       expect.objectContaining({ sort_key: rawKey("RAW#END#2024-05-25 09:00:00") }),
     ]);
-    expect(await ws.failed("anomalies")).toEqual([]);
+    expect(await env.ws.failed("anomalies")).toEqual([]);
   });
 
   test("conflicting events: the earliest start wins with the earliest end not before it, and the choice is logged", async () => {
@@ -264,7 +251,7 @@ describe("matcher", () => {
     await p.begin(start("t1", "2024-05-25 10:05:00", "9"), start("t1", "2024-05-25 10:00:00", "8"));
     await p.finish(end("t1", "2024-05-25 11:00:00", "30"), end("t1", "2024-05-25 09:00:00", "1"), end("t1", "2024-05-25 10:30:00", "20"));
     await p.match();
-    expect(await table.items()).toEqual([
+    expect(await env.table.items()).toEqual([
       expect.objectContaining({ sort_key: "COMPLETED#2024-05-25 10:00:00", estimated_fare: "8", dropoff_datetime: "2024-05-25 10:30:00", fare_amount: "20" }),
       expect.objectContaining({ sort_key: rawKey("RAW#END#2024-05-25 09:00:00"), fare_amount: "1" }),
     ]);
@@ -280,15 +267,15 @@ describe("matcher", () => {
     const p = pipeline();
     await p.begin(start("t1", "2024-05-25 10:00:00"), start("t2", "2024-05-25 10:00:00"));
     await p.finish(end("t1", "2024-05-25 11:00:00"), end("t2", "2024-05-25 11:00:00"));
-    const records = table.takeStream();
-    table.throttle((key) => key.trip_id === "t2" && String(key.sort_key).startsWith("RAW#"));
+    const records = env.table.takeStream();
+    env.table.throttle((key) => key.trip_id === "t2" && String(key.sort_key).startsWith("RAW#"));
 
     const response = await p.match(records);
     const t2 = records.filter((r) => r.dynamodb!.Keys!.trip_id!.S === "t2").map((r) => r.dynamodb!.SequenceNumber);
     expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(t2.sort());
     expect(await keysOf("t1")).toEqual(["COMPLETED#2024-05-25 10:00:00"]);
 
-    table.heal();
+    env.table.heal();
     expect(await p.match(records.filter((r) => t2.includes(r.dynamodb!.SequenceNumber)))).toEqual({ batchItemFailures: [] });
     expect(await keysOf("t2")).toEqual(["COMPLETED#2024-05-25 10:00:00"]);
   });
@@ -296,7 +283,7 @@ describe("matcher", () => {
   test("records that are not RAW inserts are skipped, not retried", async () => {
     const p = pipeline();
     await p.begin(start("t1", "2024-05-25 10:00:00"));
-    const [insert] = table.takeStream();
+    const [insert] = env.table.takeStream();
     const remove = { ...insert!, eventName: "REMOVE" as const };
     const completed = { ...insert!, dynamodb: { ...insert!.dynamodb, Keys: { trip_id: { S: "t1" }, sort_key: { S: "COMPLETED#x" } } } };
     expect(await p.match([remove, completed])).toEqual({ batchItemFailures: [] });
@@ -306,14 +293,14 @@ describe("matcher", () => {
 describe("DynamoDB operations per completed trip", () => {
   async function countOps(run: (p: ReturnType<typeof pipeline>) => Promise<void>) {
     const ops = { itemWrites: 0, queries: 0, calls: [] as string[] };
-    table.afterCall = async (command, input) => {
+    env.table.afterCall = async (command, input) => {
       ops.calls.push(command.replace(/Command$/, ""));
       if (command === "QueryCommand") ops.queries += 1;
       if (command === "PutItemCommand") ops.itemWrites += 1;
       if (command === "BatchWriteItemCommand") ops.itemWrites += Object.values(input.RequestItems as Record<string, unknown[]>).flat().length;
     };
     await run(pipeline());
-    expect(await table.items()).toEqual([expect.objectContaining({ sort_key: "COMPLETED#2024-05-25 10:00:00" })]);
+    expect(await env.table.items()).toEqual([expect.objectContaining({ sort_key: "COMPLETED#2024-05-25 10:00:00" })]);
     return ops;
   }
 

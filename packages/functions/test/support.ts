@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Context, DynamoDBStreamEvent, DynamoDBRecord, KinesisStreamEvent } from "aws-lambda";
 import { FailedTrail, FolderBlobStore, type FailedKind, type FailedRecord, type Logger, createLogger } from "@trip-pipeline/core";
-import type { TestTable } from "../../core/test/support/test-table.js";
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
+import { startEmulator, type TestTable } from "../../core/test/support/test-table.js";
 import type { HandlerDeps } from "../src/environment.js";
 
 export const SHARD = "shardId-000000000000";
@@ -98,4 +99,24 @@ export async function workspace(logger: Logger = createLogger("test")): Promise<
     },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * The hooks of a handler suite on the emulator: one emulator per file, a fresh table and
+ * workspace per test. Read `table` and `ws` inside tests (they change with each one);
+ * `newTable()` gives a test more tables of its own (e.g. one per property run).
+ */
+export function emulatedTable(): { readonly table: TestTable; readonly ws: Workspace; newTable(): Promise<TestTable> } {
+  let emulator: Awaited<ReturnType<typeof startEmulator>>;
+  const current = { newTable: () => emulator.newTable() } as { table: TestTable; ws: Workspace; newTable(): Promise<TestTable> };
+  beforeAll(async () => {
+    emulator = await startEmulator();
+  });
+  afterAll(() => emulator.close());
+  beforeEach(async () => {
+    current.table = await emulator.newTable();
+    current.ws = await workspace();
+  });
+  afterEach(() => current.ws.cleanup());
+  return current;
 }
