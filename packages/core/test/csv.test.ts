@@ -137,6 +137,37 @@ describe("input that cannot be read row by row", () => {
   });
 });
 
+describe("records at the edges of the input and of its chunks", () => {
+  test("the last row needs no line break: its cells are trimmed, or kept as quoted", async () => {
+    expect((await rows("trip_id,fare\na, 1 ")).map((r) => [r.record, r.raw, r.line])).toEqual([[{ trip_id: "a", fare: "1" }, "a, 1 ", 2]]);
+    expect((await rows('trip_id,fare\na," 1 "')).map((r) => r.record)).toEqual([{ trip_id: "a", fare: " 1 " }]);
+  });
+
+  test("a quote at the end of a chunk waits for the next one: an escaped quote, or the closing one", async () => {
+    expect((await rows(['trip_id,fare\na,"x"', '"y"\n'])).map((r) => r.record)).toEqual([{ trip_id: "a", fare: 'x"y' }]);
+    expect((await rows(['trip_id,fare\na,"x"', "\nb,2\n"])).map((r) => r.record)).toEqual([
+      { trip_id: "a", fare: "x" },
+      { trip_id: "b", fare: "2" },
+    ]);
+  });
+
+  test("a CRLF split between chunks is one line break", async () => {
+    const result = await rows(["trip_id,fare\r", "\na,1\r", "\nb,2\r\n"]);
+    expect(result.map((r) => [r.record, r.raw, r.line])).toEqual([
+      [{ trip_id: "a", fare: "1" }, "a,1", 2],
+      [{ trip_id: "b", fare: "2" }, "b,2", 3],
+    ]);
+  });
+
+  test("in a CRLF file, reading resumes after an unreadable row's whole line break", async () => {
+    const result = await rows('trip_id,fare\r\n"b,2\r\nc,3\r\n');
+    expect(result.map((r) => [r.row, r.line, r.raw, r.malformed])).toEqual([
+      [1, 2, '"b,2', "quote not closed before the end of the file"],
+      [2, 3, "c,3", undefined],
+    ]);
+  });
+});
+
 describe("readCsvRows: what a row hands on", () => {
   test("a cell the row lacks is absent from the record, not present as undefined", async () => {
     const [row] = await rows("trip_id,fare\nb\n");
