@@ -18,6 +18,7 @@
 import type { EndEvent, Rejection, StartEvent, TripEvent } from "./events.js";
 import { START_EXTRAS, END_EXTRAS } from "./events.js";
 import { Decimal } from "./decimal.js";
+import { compareDateTimes } from "./datetime.js";
 
 type Extras = Partial<Record<keyof typeof START_EXTRAS | keyof typeof END_EXTRAS, string>>;
 
@@ -43,7 +44,7 @@ const END_VALUES: [keyof EndEvent, ValueKind][] = [["fare_amount", "decimal"], .
 
 function compareValue(a: string | undefined, b: string | undefined, kind: ValueKind): number {
   if (a === undefined || b === undefined) return a === b ? 0 : a === undefined ? -1 : 1;
-  if (kind === "datetime") return a < b ? -1 : a > b ? 1 : 0;
+  if (kind === "datetime") return compareDateTimes(a, b);
   return Decimal.parse(a).compare(Decimal.parse(b));
 }
 
