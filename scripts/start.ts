@@ -9,13 +9,14 @@
  * progress line shows the run as it goes.
  *
  * Exit codes: 0 done; 2 done, but records ended in the DLQ, valid rows failed delivery or the
- * live KPIs differ from the nightly ones (see the printed locations); 1 usage or input error.
+ * live KPIs differ from the nightly ones or are still settling (see the printed locations); 1
+ * usage or input error.
  */
 import { join, relative } from "node:path";
 import { CONSUMERS, createLogger, FailedTrail, FolderBlobStore, formatDateTime } from "@trip-pipeline/core";
 import { ingestFiles, KinesisRecordSink, type IngestSummary } from "@trip-pipeline/core/ingest";
 import type { DailyKpi } from "@trip-pipeline/core/kpi";
-import { reconcileKpis } from "@trip-pipeline/core/kpi-drift";
+import { reconcileKpis, type LiveRow } from "@trip-pipeline/core/kpi-drift";
 import { readDailyKpis } from "@trip-pipeline/core/metrics-reader";
 import { liveKpiDays, runLocalKpiJob } from "@trip-pipeline/local/kpi-job";
 import { LocalLogs } from "@trip-pipeline/local/logs";
@@ -47,7 +48,7 @@ fault injection (the pipeline must converge to the same KPIs):
   --crash RATE                   fraction of handler invocations that crash at a random point
   --seed N                       seed of the injected faults (default 1)
 
-exit codes: 0 done, 2 done but records in the DLQ, rows undelivered or live KPIs drifting, 1 error`;
+exit codes: 0 done, 2 done but records in the DLQ, rows undelivered, live KPIs drifting or still settling, 1 error`;
 
 const OPTIONS = {
   "start-file": { type: "string" },
@@ -70,10 +71,12 @@ const OPTIONS = {
 /** What `--json` prints: money as text with 2 decimals, as the KPI job computes it. */
 export interface RunReport {
   kpis: DailyKpi[];
-  /** The live KPIs (kpiAggregator's read model) of every day either side has, in the same shape. */
-  live: DailyKpi[];
+  /** The live KPIs (kpiAggregator's read model) of every day either side has, in the same shape plus `settling`. */
+  live: LiveRow[];
   /** Days on which live and nightly KPIs differ (the KpiDrift metric); 0 after every run. */
   drift: number;
+  /** Days whose live figures were still settling after the drain (a shard or the index behind): none after a healthy run. */
+  unsettled: string[];
   /** Writes to the live KPI items (applied updates of SHARD# and EXTREMES items). */
   liveKpiWrites: number;
   ingest: IngestSummary;
@@ -135,7 +138,7 @@ export async function main(argv: string[]): Promise<number> {
     await dashboard.untilInterrupted();
   }
   const undelivered = report.ingest.start.failed + report.ingest.end.failed;
-  return report.dlq > 0 || undelivered > 0 || report.drift > 0 ? 2 : 0;
+  return report.dlq > 0 || undelivered > 0 || report.drift > 0 || report.unsettled.length > 0 ? 2 : 0;
 }
 
 export interface RunOptions {
@@ -210,6 +213,7 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
       kpis,
       live: reconciliation.live,
       drift: reconciliation.drift,
+      unsettled: reconciliation.unsettled,
       liveKpiWrites: (stats.changesByKind.SHARD ?? 0) + (stats.changesByKind.EXTREMES ?? 0),
       ingest,
       pending: unmatched.length,
@@ -254,7 +258,8 @@ export function progressLine(rows: number, consumers: LocalAwsStats["consumers"]
 
 function humanReport(report: RunReport): string {
   const live = new Map(report.live.map((k) => [k.pickup_date, k]));
-  const row = (source: string, k: DailyKpi | undefined, day: string) => (k ? [day, source, String(k.trip_count), k.total_fare, k.average_fare, k.max_fare, k.min_fare] : [day, source, "-", "-", "-", "-", "-"]);
+  const row = (source: string, k: DailyKpi | LiveRow | undefined, day: string) =>
+    k ? [day, "settling" in k && k.settling ? `${source} (settling)` : source, String(k.trip_count), k.total_fare, k.average_fare ?? "-", k.max_fare ?? "-", k.min_fare ?? "-"] : [day, source, "-", "-", "-", "-", "-"];
   const days = [...new Set([...report.kpis.map((k) => k.pickup_date), ...live.keys()])].sort();
   const kpis = formatTable([
     ["pickup_date", "source", "trips", "total_fare", "average_fare", "max_fare", "min_fare"],
@@ -272,7 +277,7 @@ function humanReport(report: RunReport): string {
   const where = outputs.kept ? "" : " (removed after the run: add --keep to inspect)";
   return [
     `Daily KPIs (pickup day, UTC): the nightly job and the live aggregates\n${days.length > 0 ? kpis : "no completed trips\n"}`,
-    `Drift: ${report.drift === 0 ? "none (live equals nightly on every day)" : `${report.drift} day(s) differ`}\n`,
+    `Drift: ${report.drift === 0 ? "none (live equals nightly on every day)" : `${report.drift} day(s) differ`}${report.unsettled.length > 0 ? `; still settling: ${report.unsettled.join(", ")}` : ""}\n`,
     `Ingest\n${ingestTable(report.ingest)}`,
     `Trips: ${report.kpis.reduce((sum, k) => sum + k.trip_count, 0)} completed, ${report.pending} pending (unmatched), ${report.anomalies} anomalies (dropoff before pickup)\n`,
     `Consumers\n${consumers}`,

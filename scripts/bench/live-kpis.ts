@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { encodeWireEvent } from "@trip-pipeline/core";
 import { KinesisRecordSink } from "@trip-pipeline/core/ingest";
-import { liveKpis } from "@trip-pipeline/core/live-kpis";
+import { isExpired, liveKpis } from "@trip-pipeline/core/live-kpis";
 import { LocalAws } from "@trip-pipeline/local/runtime";
 import { REPO_ROOT } from "../lib/cli.js";
 
@@ -50,7 +50,7 @@ export async function benchFreshness(): Promise<FreshnessBench> {
       while (sending || freshAt.length < TRIPS) {
         const kpi = await liveKpis(aws.db, aws.tableName, "2024-05-25", new Date());
         const now = performance.now();
-        while (freshAt.length < Math.min(kpi?.trip_count ?? 0, sentAt.length)) freshAt.push(now);
+        while (freshAt.length < Math.min(kpi && !isExpired(kpi) ? kpi.trip_count : 0, sentAt.length)) freshAt.push(now);
         await sleep(POLL_MS);
       }
     })();

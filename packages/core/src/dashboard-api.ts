@@ -46,16 +46,32 @@ export const dailyKpiRow = z.object({
   min_fare: money,
 });
 
-export const liveKpiRow = dailyKpiRow.extend({
+/** A running total: below zero only for a moment, while a removal is applied before its insert. */
+const signedMoney = z.string().regex(/^-?\d+\.\d{2}$/, "expected decimal text with two places");
+
+export const liveKpiRow = z.object({
+  pickup_date: isoDate,
+  total_fare: signedMoney,
+  trip_count: z.number().int(),
+  /** Null while no trip is counted. */
+  average_fare: money.nullable(),
+  /** Null while settling and not consistent with the sums. */
+  max_fare: money.nullable(),
+  min_fare: money.nullable(),
+  /** A stream shard or the index is behind: the figures are not final yet. */
+  settling: z.boolean(),
   /** The newest applied change, `YYYY-MM-DD HH:MM:SS` UTC. */
   as_of: z.string().nullable(),
   freshness_s: z.number().nonnegative().nullable(),
 });
 
+/** A day whose live items expired (TTL): the nightly rows serve it. */
+export const expiredLiveDay = z.strictObject({ pickup_date: isoDate, expired: z.literal(true) });
+
 export const liveResponse = z.object({
   date: isoDate,
   /** null: no completed trip that day (yet). */
-  kpi: liveKpiRow.nullable(),
+  kpi: z.union([liveKpiRow, expiredLiveDay]).nullable(),
   /** The server's clock, so the page can age `freshness_s` between refreshes. */
   served_at: z.string(),
 });

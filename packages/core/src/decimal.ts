@@ -56,6 +56,11 @@ export class Decimal {
     return new Decimal(this.rescale(scale) + other.rescale(scale), scale);
   }
 
+  /** Times a whole number (a count): exact. */
+  times(factor: number): Decimal {
+    return new Decimal(this.units * BigInt(factor), this.scale);
+  }
+
   compare(other: Decimal): -1 | 0 | 1 {
     const scale = Math.max(this.scale, other.scale);
     const a = this.rescale(scale);

@@ -10,7 +10,7 @@ import { NumberValue } from "@aws-sdk/lib-dynamodb";
 import { CustomAttributeType, Entity, Service, type Attribute } from "electrodb";
 import { dateOf } from "./datetime.js";
 import { END_EXTRAS, START_EXTRAS } from "./events.js";
-import { TRIP_TABLE } from "./pipeline-spec.js";
+import { KPI_EXPIRY_FILTER, TRIP_TABLE } from "./pipeline-spec.js";
 
 /**
  * A DynamoDB number kept exact: written from decimal text, read back (the document client
@@ -152,46 +152,80 @@ export function allDayShards(): string[] {
 
 /**
  * Live KPI aggregates (see kpi-aggregator.ts), in the same table under `KPI#<pickup date>`:
- * - one item per (day, DynamoDB stream shard), `SHARD#<shardId>`: the exact signed sum and
- *   count of the COMPLETED changes that shard applied, and the last applied sequence number;
- * - one item per day, `EXTREMES`: max and min over the day's current completed trips, with a
- *   version for optimistic writes (every shard's consumer writes it).
+ * - `SHARD#<shardId>#<part>`: the exact signed sum and count of the COMPLETED changes of one
+ *   DynamoDB stream shard applied through this part, and the set of that shard's sequence
+ *   numbers every change of the day in which is applied (`applied`, sequence-ranges.ts). A
+ *   shard's set grows by about one range per batch, so it is split over parts of bounded size:
+ *   only the newest part is written. No TTL: the day's parts go when its EXTREMES item expires.
+ * - `EXTREMES`: max and min over the day's current completed trips, whether they were checked
+ *   against the sums (`unsettled_since`), a version for optimistic writes, and the day's only TTL.
+ * - `EXPIRED`: written once the day's live items expired; the day is then served from the nightly
+ *   rows. Kept (a few bytes a day) so a late change cannot restart the day from zero.
  */
 const kpiDay = { ...text(true), readOnly: true } as const;
 const kpiPartition = { field: TRIP_TABLE.partitionKey, composite: ["pickup_date"], template: "KPI#${pickup_date}", casing: "none" } as const;
 
 export const KPI_PREFIX = "KPI#";
+/** The sort key prefix of a day's shard parts. */
+export const KPI_SHARD_PREFIX = "SHARD#";
+export const KPI_EXTREMES_KEY = KPI_EXPIRY_FILTER.dynamodb.Keys.sort_key.S[0];
+/** Parts are numbered with this many digits, so text order is number order. */
+const PART_DIGITS = 6;
+
+export function kpiPartNumber(part: number): string {
+  return String(part).padStart(PART_DIGITS, "0");
+}
+
+export function kpiPartKey(shardId: string, part: number): string {
+  return `${KPI_SHARD_PREFIX}${shardId}#${kpiPartNumber(part)}`;
+}
 
 export const kpiShardEntity = new Entity({
-  model: { entity: "KpiShard", version: "1", service: "trips" },
+  model: { entity: "KpiShard", version: "2", service: "trips" },
   attributes: {
     pickup_date: kpiDay,
     shard_id: { ...text(true), readOnly: true },
+    /** The part's number, zero-padded (kpiPartKey). */
+    part: { ...text(true), readOnly: true },
     /** The exact sum as a DynamoDB number; `total_fare_text` instead when DynamoDB cannot hold it (over 38 significant digits). */
     total_fare: exactNumber(),
     total_fare_text: optionalText,
     trip_count: wholeNumber,
-    /** Compared as big integers in code (stream sequence numbers have up to 40 digits, more than a DynamoDB number holds). */
-    last_sequence: text(true),
+    /** Sequence ranges (sequence-ranges.ts): sequence numbers exceed what a DynamoDB number holds. */
+    applied: text(true),
+    version: wholeNumber,
     /** The newest applied change's stream time, `YYYY-MM-DD HH:MM:SS` UTC. */
     as_of: optionalText,
-    expires_at: expiresAt,
   },
   indexes: {
-    byDay: { pk: kpiPartition, sk: { field: TRIP_TABLE.sortKey, composite: ["shard_id"], template: "SHARD#${shard_id}", casing: "none" } },
+    byDay: { pk: kpiPartition, sk: { field: TRIP_TABLE.sortKey, composite: ["shard_id", "part"], template: "SHARD#${shard_id}#${part}", casing: "none" } },
   },
 });
 
 export const kpiExtremesEntity = new Entity({
-  model: { entity: "KpiExtremes", version: "1", service: "trips" },
+  model: { entity: "KpiExtremes", version: "2", service: "trips" },
   attributes: {
     pickup_date: kpiDay,
     max_fare: exactNumber(),
     min_fare: exactNumber(),
+    /** Set while the extremes disagree with the day's sums (a shard or the index behind), `YYYY-MM-DD HH:MM:SS` UTC. */
+    unsettled_since: optionalText,
     version: wholeNumber,
     expires_at: expiresAt,
   },
   indexes: {
     byDay: { pk: kpiPartition, sk: { field: TRIP_TABLE.sortKey, composite: [], template: "EXTREMES", casing: "none" } },
+  },
+});
+
+export const kpiExpiredEntity = new Entity({
+  model: { entity: "KpiExpired", version: "1", service: "trips" },
+  attributes: {
+    pickup_date: kpiDay,
+    /** When the aggregator saw the day's live items expire, `YYYY-MM-DD HH:MM:SS` UTC. */
+    expired_at: text(true),
+  },
+  indexes: {
+    byDay: { pk: kpiPartition, sk: { field: TRIP_TABLE.sortKey, composite: [], template: "EXPIRED", casing: "none" } },
   },
 });

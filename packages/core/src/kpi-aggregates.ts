@@ -1,74 +1,111 @@
 /**
- * The live KPI aggregates of one pickup day as stored (entities `KpiShard` and `KpiExtremes`
- * under `KPI#<date>`): read with one strongly consistent Query, numbers exact.
+ * The live KPI aggregates of one pickup day as stored (entities `KpiShard`, `KpiExtremes` and
+ * `KpiExpired` under `KPI#<date>`): read with strongly consistent Queries, numbers exact.
  */
 import { QueryCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { Decimal } from "./decimal.js";
-import { KPI_PREFIX, kpiExtremesEntity, kpiShardEntity } from "./entities.js";
+import { KPI_PREFIX, KPI_SHARD_PREFIX, kpiExpiredEntity, kpiExtremesEntity, kpiShardEntity } from "./entities.js";
 import { TRIP_TABLE } from "./pipeline-spec.js";
+import { parseRanges, type SequenceRange } from "./sequence-ranges.js";
 
-export interface ShardAggregate {
+export interface ShardPart {
   shardId: string;
-  /** Signed: a removal may be applied by another shard than its insert (stream shards roll over). */
+  part: number;
+  /** Signed: a removal may be applied through another part, or another shard, than its insert. */
   total: Decimal;
   count: number;
-  lastSequence: string;
+  applied: SequenceRange[];
+  version: number;
   asOf: string | null;
 }
 
 export interface DayExtremes {
   max: Decimal | null;
   min: Decimal | null;
+  /** Set while they disagree with the day's sums: readers show the day as settling. */
+  unsettledSince: string | null;
   version: number;
+  expiresAt: number | null;
 }
 
 export interface DayAggregates {
-  shards: ShardAggregate[];
+  parts: ShardPart[];
   extremes: DayExtremes | null;
+  /** The day's live items expired (its EXPIRED marker exists): the nightly rows serve it. */
+  expired: boolean;
+}
+
+/** Every aggregate item of a day. */
+export function readDayAggregates(db: DynamoDBDocumentClient, tableName: string, date: string): Promise<DayAggregates> {
+  return queryDay(db, tableName, date, undefined);
 }
 
 /**
- * Every aggregate item of a day. The low-level Query (through whatever document client the
- * caller holds) keeps numbers as exact text, whether or not that client wraps numbers.
+ * What one stream shard's consumer needs of a day: the day's markers (EXPIRED, EXTREMES: they sort
+ * before every SHARD# key) and that shard's parts only, so a batch reads no other shard's ranges.
  */
-export async function readDayAggregates(db: DynamoDBDocumentClient, tableName: string, date: string): Promise<DayAggregates> {
-  const day: DayAggregates = { shards: [], extremes: null };
+export async function readShardOfDay(db: DynamoDBDocumentClient, tableName: string, date: string, shardId: string): Promise<DayAggregates> {
+  const [markers, parts] = await Promise.all([queryDay(db, tableName, date, { lessThan: KPI_SHARD_PREFIX }), queryDay(db, tableName, date, { beginsWith: `${KPI_SHARD_PREFIX}${shardId}#` })]);
+  return { ...markers, parts: parts.parts };
+}
+
+/**
+ * The low-level Query (through whatever document client the caller holds) keeps numbers as exact
+ * text, whether or not that client wraps numbers.
+ */
+async function queryDay(db: DynamoDBDocumentClient, tableName: string, date: string, sortKey: { lessThan: string } | { beginsWith: string } | undefined): Promise<DayAggregates> {
+  const day: DayAggregates = { parts: [], extremes: null, expired: false };
+  const condition = sortKey === undefined ? "" : "lessThan" in sortKey ? " AND #sk < :sk" : " AND begins_with(#sk, :sk)";
+  const sortValue = sortKey === undefined ? undefined : "lessThan" in sortKey ? sortKey.lessThan : sortKey.beginsWith;
   let startKey: Record<string, AttributeValue> | undefined;
   do {
     const page = await db.send(
       new QueryCommand({
         TableName: tableName,
-        KeyConditionExpression: "#pk = :day",
-        ExpressionAttributeNames: { "#pk": TRIP_TABLE.partitionKey },
-        ExpressionAttributeValues: { ":day": { S: `${KPI_PREFIX}${date}` } },
+        KeyConditionExpression: `#pk = :day${condition}`,
+        ExpressionAttributeNames: { "#pk": TRIP_TABLE.partitionKey, ...(sortValue !== undefined && { "#sk": TRIP_TABLE.sortKey }) },
+        ExpressionAttributeValues: { ":day": { S: `${KPI_PREFIX}${date}` }, ...(sortValue !== undefined && { ":sk": { S: sortValue } }) },
         ConsistentRead: true,
         ExclusiveStartKey: startKey,
       }),
     );
-    for (const raw of page.Items ?? []) {
-      const Item = unmarshall(raw, { wrapNumbers: true });
-      const shard = kpiShardEntity.parse({ Item }).data;
-      if (shard) {
-        day.shards.push({
-          shardId: shard.shard_id,
-          total: Decimal.parseNumber(shard.total_fare ?? shard.total_fare_text ?? "0"),
-          count: shard.trip_count ?? 0,
-          lastSequence: shard.last_sequence,
-          asOf: shard.as_of ?? null,
-        });
-        continue;
-      }
-      const extremes = kpiExtremesEntity.parse({ Item }).data;
-      if (extremes)
-        day.extremes = {
-          max: extremes.max_fare === undefined ? null : Decimal.parseNumber(extremes.max_fare),
-          min: extremes.min_fare === undefined ? null : Decimal.parseNumber(extremes.min_fare),
-          version: extremes.version ?? 0,
-        };
-    }
+    for (const raw of page.Items ?? []) readItem(day, unmarshall(raw, { wrapNumbers: true }));
     startKey = page.LastEvaluatedKey;
   } while (startKey);
   return day;
+}
+
+function readItem(day: DayAggregates, Item: Record<string, unknown>): void {
+  const part = kpiShardEntity.parse({ Item }).data;
+  if (part) {
+    day.parts.push({
+      shardId: part.shard_id,
+      part: Number(part.part),
+      total: Decimal.parseNumber(part.total_fare ?? part.total_fare_text ?? "0"),
+      count: part.trip_count ?? 0,
+      applied: parseRanges(part.applied),
+      version: part.version ?? 0,
+      asOf: part.as_of ?? null,
+    });
+    return;
+  }
+  const extremes = kpiExtremesEntity.parse({ Item }).data;
+  if (extremes) {
+    day.extremes = {
+      max: extremes.max_fare === undefined ? null : Decimal.parseNumber(extremes.max_fare),
+      min: extremes.min_fare === undefined ? null : Decimal.parseNumber(extremes.min_fare),
+      unsettledSince: extremes.unsettled_since ?? null,
+      version: extremes.version ?? 0,
+      expiresAt: extremes.expires_at ?? null,
+    };
+    return;
+  }
+  if (kpiExpiredEntity.parse({ Item }).data) day.expired = true;
+}
+
+/** The sum and count over the day's parts. */
+export function dayTotals(parts: readonly ShardPart[]): { total: Decimal; count: number } {
+  return parts.reduce((sum, part) => ({ total: sum.total.plus(part.total), count: sum.count + part.count }), { total: Decimal.ZERO, count: 0 });
 }

@@ -1,55 +1,89 @@
 /**
  * The live KPI aggregator: COMPLETED# changes from the table's stream in, per-day running
- * totals out (items of kpi-aggregates.ts), exactly once without transactions.
+ * totals out (items of kpi-aggregates.ts), exactly once without transactions, whatever the
+ * order in which the changes are delivered.
  *
- * Sums and counts, per (pickup day, stream shard):
- * - Lambda hands one batch of one shard at a time (parallelization 1) and the shard's sequence
- *   numbers increase. The (day, shard) item stores the last applied sequence number, so
- *   "every change of this day and shard up to it is applied" holds by construction: a batch
- *   applies, per day, exactly its changes above the stored number, all in ONE conditional
- *   UpdateItem that sets the new number (condition: the stored number is still the one read).
- *   Numbers are compared as big integers in code (up to 40 digits: not a DynamoDB number).
- * - A change is never applied without every earlier change of its day and shard: when a day's
- *   write fails, the batch reports its lowest unapplied change and Lambda re-delivers from
- *   there (Lambda checkpoints only below the lowest reported record), and records of other days
- *   already applied are recognised by the stored number. Retries, replays, bisected halves and
- *   crashes between any two writes therefore neither double count nor skip.
- * - The sum is computed exactly in code (Decimal) and SET, not ADDed: DynamoDB would round or
- *   reject sums beyond 38 digits; those go to `total_fare_text` instead.
+ * What AWS may do to a stream consumer, and what the argument below rests on:
+ * - Lambda delivers a shard's records in batches; a batch, a retry from a reported record, a
+ *   bisected half and a failed batch written to the on-failure destination (and replayed by
+ *   `pnpm redrive`, any time later) each hold EVERY record of their shard between their lowest
+ *   and highest sequence number that passes the mapping's filter. That is the only ordering
+ *   fact used: records may come in any order within a delivery, deliveries may repeat, come
+ *   late (a redrive days later, after many later batches), or never come back.
+ * - Sequence numbers are unique and comparable within a shard (big integers, up to ~40 digits);
+ *   shards roll over and split into children with new ids. Nothing here depends on lineage: each
+ *   shard id has its own sets.
  *
- * Max and min, per day (one `EXTREMES` item every shard's consumer writes, optimistic on its
- * version): inserts raise/lower them directly; a removal (or the old side of a MODIFY) of a
- * value equal to the stored max or min recomputes it from the day's current COMPLETED items on
- * the per-day GSI (16 Queries, reading the whole day: ~N/16 read units for N trips of ~0.5 KB,
- * eventually consistent reads). That happens only when the extreme trip itself is re-matched
- * or deleted. Extremes are written before the sums, and every step is idempotent, so a crash
- * in between is healed by the retry.
+ * Sums and counts, per (pickup day, stream shard): the shard's parts hold the set A of sequence
+ * ranges such that every change of the day in the shard with a sequence number in A is applied,
+ * and no other one is. A delivery spanning [lo, hi] applies, per day, exactly its changes not in
+ * A, and adds [lo, hi] to A, in ONE conditional write of the shard's newest part (condition: its
+ * version is still the one read; a new part: it does not exist yet). By the fact above every
+ * change of the day in [lo, hi] is then applied, so A stays exact; a repeated, reordered, late or
+ * partial delivery applies only what A lacks. A day whose write fails is reported from its lowest
+ * change; Lambda re-delivers from there, and days already written recognise their changes in A.
+ * A grows by about one range per batch that touches the day, so a shard's set is split over parts
+ * of at most MAX_RANGES_PER_PART ranges: only the newest part is written (bounded write units),
+ * all of the shard's parts are read. Sums are exact Decimals, SET not ADDed (DynamoDB would round
+ * beyond 38 digits; those go to `total_fare_text`).
+ *
+ * Max and min, per day (one EXTREMES item every shard's consumer writes, optimistic on its
+ * version) describe the day's CURRENT completed trips, so they are computed from the table, not
+ * from the changes (a late insert of a trip removed since must not raise the max):
+ * - a batch raises/lowers them with the current values (a consistent BatchGetItem) of the items
+ *   it touched;
+ * - when a removed value reaches the stored max or min, they are recomputed from the day's index
+ *   (every GSI shard), with the touched items' current values over the index's (the index lags).
+ *   The recompute is checked: the index's count and sum must equal the day's applied sums (every
+ *   shard's parts plus this batch). An index behind its table catches up within a second or two:
+ *   the check is repeated after short waits (INDEX_WAITS_MS). If it still disagrees, another
+ *   shard's consumer (or a failed batch not yet redriven) holds changes of the day: the extremes
+ *   are stored as unsettled (read as "settling"), and the batch that brings those changes checks
+ *   again, since every batch touching an unsettled day recomputes. The last change of a day to be
+ *   applied therefore always leaves it settled.
+ * Extremes are written before the sums and every step is idempotent, so a crash in between is
+ * healed by the retry.
+ *
+ * TTL: EXTREMES carries the day's expiry, refreshed to last write + ttlDays (at most once a day
+ * of wall clock per day of data). When DynamoDB's TTL deletes it, its REMOVE (TTL service
+ * identity) reaches this consumer: the day gets its EXPIRED marker and its parts are deleted.
+ * From then on (and if a change comes first, from the parts left without EXTREMES) the day's
+ * changes are not counted live: the nightly rows serve that day.
  */
+import { setTimeout as sleep } from "node:timers/promises";
+import { BatchGetItemCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { z } from "zod";
+import { writeAll } from "./batch-write.js";
 import { mapWithConcurrency } from "./concurrency.js";
 import { errorName } from "./errors.js";
 import { dateOf, formatDateTime } from "./datetime.js";
 import { Decimal } from "./decimal.js";
-import { allDayShards, createTripService, kpiExtremesEntity, kpiShardEntity } from "./entities.js";
-import { readDayAggregates, type DayAggregates, type DayExtremes } from "./kpi-aggregates.js";
+import { allDayShards, createTripService, KPI_EXTREMES_KEY, KPI_PREFIX, kpiExpiredEntity, kpiExtremesEntity, kpiPartKey, kpiPartNumber, kpiShardEntity } from "./entities.js";
+import { dayTotals, readDayAggregates, readShardOfDay, type DayAggregates, type ShardPart } from "./kpi-aggregates.js";
 import type { Logger } from "./logger.js";
-import { KPI_AGGREGATOR_FILTER, TRIP_TABLE } from "./pipeline-spec.js";
+import { KPI_AGGREGATOR_FILTER, TRIP_TABLE, TTL_IDENTITY } from "./pipeline-spec.js";
+import { backoffDelay, DEFAULT_RETRY } from "./retry.js";
+import { addRange, covers, formatRanges, type SequenceRange } from "./sequence-ranges.js";
 
 export interface KpiAggregatorDeps {
   db: DynamoDBDocumentClient;
   tableName: string;
   logger: Logger;
-  /** Aggregate items expire this many days after their pickup day ends (DynamoDB TTL). */
+  /** A day's live items expire this many days after their last write (DynamoDB TTL). */
   ttlDays: number;
+  now: () => Date;
+  /** Waits before re-reading an index that disagrees with the sums (default INDEX_WAITS_MS). */
+  indexWaitsMs?: readonly number[];
 }
 
 /** One COMPLETED# change as the aggregator counts it. */
 export interface KpiChange {
   sequenceNumber: string;
-  /** The COMPLETED item's key (`<trip_id>|<sort key>`). */
-  item: string;
+  /** The COMPLETED item's key. */
+  key: { trip_id: string; sort_key: string };
   date: string;
   /** The change's stream time, `YYYY-MM-DD HH:MM:SS` UTC. */
   at: string;
@@ -61,29 +95,44 @@ export interface KpiChange {
 
 const COMPLETED_PREFIX = KPI_AGGREGATOR_FILTER.dynamodb.Keys.sort_key.S[0].prefix;
 const fareImage = z.object({ fare_amount: z.object({ N: z.string() }) });
-const changeSchema = z.object({
+const keysSchema = z.object({ [TRIP_TABLE.partitionKey]: z.object({ S: z.string() }), [TRIP_TABLE.sortKey]: z.object({ S: z.string() }) });
+const recordSchema = z.object({
   eventName: z.enum(["INSERT", "MODIFY", "REMOVE"]),
+  userIdentity: z.object({ type: z.string(), principalId: z.string() }).optional(),
   dynamodb: z.object({
     SequenceNumber: z.string().regex(/^\d{1,64}$/),
     ApproximateCreationDateTime: z.number().nonnegative(),
-    Keys: z.object({ [TRIP_TABLE.partitionKey]: z.object({ S: z.string() }), [TRIP_TABLE.sortKey]: z.object({ S: z.string().startsWith(COMPLETED_PREFIX) }) }),
+    Keys: keysSchema,
     NewImage: fareImage.optional(),
     OldImage: fareImage.optional(),
   }),
 });
 
-export type ReadChange = { ok: true; change: KpiChange } | { ok: false; reason: string };
+export type KpiRecord =
+  | { kind: "change"; change: KpiChange }
+  /** DynamoDB's TTL deleted a day's EXTREMES: the day's live items are done. */
+  | { kind: "day_expired"; date: string }
+  | { kind: "skipped"; reason: string };
 
-/** Reads a stream record; anything the filter should have kept out is named, never thrown. */
-export function readKpiChange(record: unknown): ReadChange {
-  const parsed = changeSchema.safeParse(record);
+const isTtlDelete = (identity: { type: string; principalId: string } | undefined) => identity?.type === TTL_IDENTITY.type && identity.principalId === TTL_IDENTITY.principalId;
+
+/** Reads a stream record; anything the filters should have kept out is named, never thrown. */
+export function readKpiRecord(record: unknown): KpiRecord {
+  const parsed = recordSchema.safeParse(record);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    return { ok: false, reason: `${issue.path.join(".") || "record"}: ${issue.message}` };
+    return { kind: "skipped", reason: `${issue.path.join(".") || "record"}: ${issue.message}` };
   }
-  const { eventName, dynamodb } = parsed.data;
+  const { eventName, dynamodb, userIdentity } = parsed.data;
+  const partitionKey = dynamodb.Keys[TRIP_TABLE.partitionKey]!.S;
   const sortKey = dynamodb.Keys[TRIP_TABLE.sortKey]!.S;
-  const pickup = sortKey.slice(COMPLETED_PREFIX.length);
+  if (sortKey === KPI_EXTREMES_KEY && partitionKey.startsWith(KPI_PREFIX)) {
+    if (eventName === "REMOVE" && isTtlDelete(userIdentity)) return { kind: "day_expired", date: partitionKey.slice(KPI_PREFIX.length) };
+    return { kind: "skipped", reason: `${eventName} of ${KPI_EXTREMES_KEY} not by TTL` };
+  }
+  if (!sortKey.startsWith(COMPLETED_PREFIX)) return { kind: "skipped", reason: `dynamodb.Keys.${TRIP_TABLE.sortKey}: not a ${COMPLETED_PREFIX} item` };
+  // Completed trips carry no TTL attribute; a TTL delete of one is no trip leaving the day.
+  if (isTtlDelete(userIdentity)) return { kind: "skipped", reason: "TTL delete of a completed trip (completed trips have no expiry)" };
   const image = (side: "NewImage" | "OldImage") => {
     const fare = dynamodb[side]?.fare_amount.N;
     return fare === undefined ? undefined : Decimal.parseNumber(fare);
@@ -91,17 +140,17 @@ export function readKpiChange(record: unknown): ReadChange {
   try {
     const change: KpiChange = {
       sequenceNumber: dynamodb.SequenceNumber,
-      item: `${dynamodb.Keys[TRIP_TABLE.partitionKey]!.S}|${sortKey}`,
-      date: dateOf(pickup),
+      key: { trip_id: partitionKey, sort_key: sortKey },
+      date: dateOf(sortKey.slice(COMPLETED_PREFIX.length)),
       at: formatDateTime(new Date(dynamodb.ApproximateCreationDateTime * 1000)),
       ...(eventName !== "REMOVE" && { added: image("NewImage") }),
       ...(eventName !== "INSERT" && { removed: image("OldImage") }),
     };
     // The stream's view type is NEW_AND_OLD_IMAGES: a side missing is a record that cannot be counted.
-    if ((eventName !== "REMOVE" && !change.added) || (eventName !== "INSERT" && !change.removed)) return { ok: false, reason: `${eventName} without its image` };
-    return { ok: true, change };
+    if ((eventName !== "REMOVE" && !change.added) || (eventName !== "INSERT" && !change.removed)) return { kind: "skipped", reason: `${eventName} without its image` };
+    return { kind: "change", change };
   } catch (error) {
-    return { ok: false, reason: errorName(error) };
+    return { kind: "skipped", reason: errorName(error) };
   }
 }
 
@@ -114,46 +163,72 @@ export interface KpiBatchResult {
   /** Changes already applied by an earlier delivery. */
   replayed: number;
   recomputes: number;
+  /** Changes of days whose live items expired (the nightly rows serve those days). */
+  expired: number;
+  /** Days whose extremes are waiting for a shard or the index to catch up. */
+  settling: number;
 }
 
-/** Days handled at once: each is a read and one or two writes. */
+/** A delivery of one shard: its changes, its expired days and the span of ALL its records' sequence numbers. */
+export interface KpiDelivery {
+  shardId: string;
+  span: SequenceRange;
+  changes: readonly KpiChange[];
+  expiredDays?: readonly string[];
+}
+
+/** Days handled at once: each is a few reads and one or two writes. */
 const DAY_CONCURRENCY = 4;
 /** Optimistic writes retried this often on a concurrent change before the day is reported failed. */
 const CONFLICT_ATTEMPTS = 5;
+/** Ranges per part: ~45 bytes each, so a part write stays within a few write units. */
+export const MAX_RANGES_PER_PART = 64;
+/** Waits for an index behind its table (GSI propagation is typically well under a second). */
+export const INDEX_WAITS_MS = [250, 500, 1_000, 2_000] as const;
+const SECONDS_PER_DAY = 86_400;
 
-export async function applyKpiChanges(shardId: string, changes: readonly KpiChange[], deps: KpiAggregatorDeps): Promise<KpiBatchResult> {
+export async function applyKpiDelivery(delivery: KpiDelivery, deps: KpiAggregatorDeps): Promise<KpiBatchResult> {
   const byDay = new Map<string, KpiChange[]>();
-  for (const change of changes) byDay.set(change.date, [...(byDay.get(change.date) ?? []), change]);
-  const result: KpiBatchResult = { writes: 0, applied: 0, replayed: 0, recomputes: 0 };
+  for (const change of delivery.changes) byDay.set(change.date, [...(byDay.get(change.date) ?? []), change]);
+  const result: KpiBatchResult = { writes: 0, applied: 0, replayed: 0, recomputes: 0, expired: 0, settling: 0 };
+  for (const date of delivery.expiredDays ?? []) await expireDay(date, deps);
   let failedFrom: bigint | undefined;
   await mapWithConcurrency([...byDay.entries()], DAY_CONCURRENCY, async ([date, dayChanges]) => {
+    const lowest = dayChanges.reduce((min, c) => (BigInt(c.sequenceNumber) < min ? BigInt(c.sequenceNumber) : min), BigInt(dayChanges[0]!.sequenceNumber));
     try {
-      await applyDay(date, shardId, dayChanges, deps, result);
+      await applyDay(date, delivery, dayChanges, deps, result);
     } catch (error) {
-      const lowest = dayChanges.reduce((min, c) => (BigInt(c.sequenceNumber) < min ? BigInt(c.sequenceNumber) : min), BigInt(dayChanges[0]!.sequenceNumber));
-      deps.logger.warn({ pickup_date: date, shardId, reason: errorName(error) }, "live KPIs of a day not updated; reported for retry");
+      deps.logger.warn({ pickup_date: date, shardId: delivery.shardId, reason: errorName(error) }, "live KPIs of a day not updated; reported for retry");
       if (failedFrom === undefined || lowest < failedFrom) failedFrom = lowest;
     }
   });
-  return { ...result, ...(failedFrom !== undefined && { failedFrom: changes.find((c) => BigInt(c.sequenceNumber) === failedFrom)!.sequenceNumber }) };
+  return { ...result, ...(failedFrom !== undefined && { failedFrom: delivery.changes.find((c) => BigInt(c.sequenceNumber) === failedFrom)!.sequenceNumber }) };
 }
 
-async function applyDay(date: string, shardId: string, changes: readonly KpiChange[], deps: KpiAggregatorDeps, result: KpiBatchResult): Promise<void> {
+async function applyDay(date: string, delivery: KpiDelivery, changes: readonly KpiChange[], deps: KpiAggregatorDeps, result: KpiBatchResult): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
-    const day = await readDayAggregates(deps.db, deps.tableName, date);
-    const stored = day.shards.find((shard) => shard.shardId === shardId);
-    const storedSequence = stored ? BigInt(stored.lastSequence) : -1n;
-    const fresh = changes.filter((change) => BigInt(change.sequenceNumber) > storedSequence);
-    if (fresh.length === 0) {
+    const day = await readShardOfDay(deps.db, deps.tableName, date, delivery.shardId);
+    if (day.expired || (!day.extremes && (await hasParts(date, day, deps)))) {
+      if (!day.expired) await expireDay(date, deps);
+      deps.logger.warn({ pickup_date: date, changes: changes.length }, "changes to a day whose live KPIs expired: not counted live (the nightly rows serve it)");
+      result.expired += changes.length;
+      return;
+    }
+    const applied = day.parts.flatMap((part) => part.applied);
+    const fresh = changes.filter((change) => !covers(applied, BigInt(change.sequenceNumber)));
+    if (fresh.length === 0 && !day.extremes?.unsettledSince) {
       result.replayed += changes.length;
       return;
     }
     try {
-      await updateExtremes(date, fresh, day, deps, result);
-      await updateShard(date, shardId, fresh, stored, deps);
-      result.writes += 1;
+      const settled = await updateExtremes(date, fresh, day, deps, result);
+      if (fresh.length > 0) {
+        await updatePart(date, delivery, fresh, day.parts, deps);
+        result.writes += 1;
+      }
       result.applied += fresh.length;
       result.replayed += changes.length - fresh.length;
+      if (!settled) result.settling += 1;
       return;
     } catch (error) {
       // Another writer moved the item between our read and write (a duplicate invocation, or
@@ -163,57 +238,141 @@ async function applyDay(date: string, shardId: string, changes: readonly KpiChan
   }
 }
 
+/** A day without EXTREMES is new, unless TTL removed it: then parts of some shard are left. */
+async function hasParts(date: string, day: DayAggregates, deps: KpiAggregatorDeps): Promise<boolean> {
+  return day.parts.length > 0 || (await readDayAggregates(deps.db, deps.tableName, date)).parts.length > 0;
+}
+
 function isConditionFailure(error: unknown): boolean {
   return (error as { name?: string }).name === "ConditionalCheckFailedException";
 }
 
-async function updateShard(date: string, shardId: string, fresh: readonly KpiChange[], stored: DayAggregates["shards"][number] | undefined, deps: KpiAggregatorDeps): Promise<void> {
-  let total = stored?.total ?? Decimal.ZERO;
-  let count = stored?.count ?? 0;
-  let asOf = stored?.asOf ?? null;
+async function updatePart(date: string, delivery: KpiDelivery, fresh: readonly KpiChange[], parts: readonly ShardPart[], deps: KpiAggregatorDeps): Promise<void> {
+  const newest = parts.reduce<ShardPart | undefined>((top, part) => (!top || part.part > top.part ? part : top), undefined);
+  const current = newest && newest.applied.length < MAX_RANGES_PER_PART ? newest : undefined;
+  let total = current?.total ?? Decimal.ZERO;
+  let count = current?.count ?? 0;
+  let asOf = current?.asOf ?? null;
   for (const change of fresh) {
     if (change.added) (total = total.plus(change.added)), (count += 1);
     if (change.removed) (total = total.minus(change.removed)), (count -= 1);
     if (asOf === null || change.at > asOf) asOf = change.at;
   }
-  const last = fresh.reduce((max, c) => (BigInt(c.sequenceNumber) > BigInt(max) ? c.sequenceNumber : max), fresh[0]!.sequenceNumber);
+  const part = current?.part ?? (newest ? newest.part + 1 : 1);
   const storable = total.fitsDynamoDbNumber();
   const params = kpiShardEntity
-    .update({ pickup_date: date, shard_id: shardId })
-    .set({ trip_count: count, last_sequence: last, expires_at: expiresAt(date, deps.ttlDays), ...(asOf !== null && { as_of: asOf }), ...(storable ? { total_fare: total.toString() } : { total_fare_text: total.toString() }) })
+    .update({ pickup_date: date, shard_id: delivery.shardId, part: kpiPartNumber(part) })
+    .set({
+      trip_count: count,
+      applied: formatRanges(addRange(current?.applied ?? [], delivery.span)),
+      version: (current?.version ?? 0) + 1,
+      ...(asOf !== null && { as_of: asOf }),
+      ...(storable ? { total_fare: total.toString() } : { total_fare_text: total.toString() }),
+    })
     .remove(storable ? ["total_fare_text"] : ["total_fare"])
-    .where((attr, op) => (stored ? op.eq(attr.last_sequence, stored.lastSequence) : op.notExists(attr.last_sequence)))
+    .where((attr, op) => (current ? op.eq(attr.version, current.version) : op.notExists(attr.version)))
     .params({ table: deps.tableName });
   await deps.db.send(new UpdateCommand(params as ConstructorParameters<typeof UpdateCommand>[0]));
 }
 
-async function updateExtremes(date: string, fresh: readonly KpiChange[], day: DayAggregates, deps: KpiAggregatorDeps, result: KpiBatchResult): Promise<void> {
+type Extremes = { max: Decimal | null; min: Decimal | null };
+
+/** Writes the day's extremes when they, their settledness or their expiry change; false while unsettled. */
+async function updateExtremes(date: string, fresh: readonly KpiChange[], day: DayAggregates, deps: KpiAggregatorDeps, result: KpiBatchResult): Promise<boolean> {
   const current = day.extremes;
-  const added = fresh.flatMap((change) => (change.added ? [change.added] : []));
+  const now = deps.now();
+  const standing = await currentFares(fresh, deps);
   const hitsExtreme = fresh.some((change) => change.removed && (!current?.max || !current.min || change.removed.compare(current.max) >= 0 || change.removed.compare(current.min) <= 0));
-  let next = extend({ max: current?.max ?? null, min: current?.min ?? null }, added);
-  if (hitsExtreme) {
+  let next: Extremes;
+  let unsettledSince: string | undefined;
+  if (hitsExtreme || current?.unsettledSince) {
     result.recomputes += 1;
-    // The index holds the day's current items. Of the batch, only each item's last value still
-    // stands (an insert later removed or replaced in the same batch does not), and is added in
-    // case the index has not caught up with it yet.
-    const standing = new Map<string, Decimal | undefined>();
-    for (const change of fresh) standing.set(change.item, change.added);
-    next = extend(await extremesOnIndex(date, deps), [...standing.values()].filter((value) => value !== undefined));
+    const waits = deps.indexWaitsMs ?? INDEX_WAITS_MS;
+    let check = await recompute(date, fresh, standing, deps);
+    for (let attempt = 0; !check.agrees && attempt < waits.length; attempt += 1) {
+      await sleep(waits[attempt]!);
+      check = await recompute(date, fresh, standing, deps);
+    }
+    next = check.extremes;
+    if (!check.agrees) unsettledSince = current?.unsettledSince ?? formatDateTime(now);
+  } else next = extend({ max: current?.max ?? null, min: current?.min ?? null }, [...standing.values()].filter((value) => value !== undefined));
+
+  const expiresAt = Math.floor(now.getTime() / 1000) + deps.ttlDays * SECONDS_PER_DAY;
+  const refreshDue = !current?.expiresAt || current.expiresAt < expiresAt - SECONDS_PER_DAY;
+  if (!current || refreshDue || !sameExtremes(current, next) || current.unsettledSince !== unsettledSince) {
+    const version = current?.version ?? 0;
+    const params = kpiExtremesEntity
+      .update({ pickup_date: date })
+      .set({ version: version + 1, expires_at: expiresAt, ...(next.max && { max_fare: next.max.toString() }), ...(next.min && { min_fare: next.min.toString() }), ...(unsettledSince && { unsettled_since: unsettledSince }) })
+      .remove([...(next.max ? [] : (["max_fare", "min_fare"] as const)), ...(unsettledSince ? [] : (["unsettled_since"] as const))])
+      .where((attr, op) => (current ? op.eq(attr.version, version) : op.notExists(attr.version)))
+      .params({ table: deps.tableName });
+    await deps.db.send(new UpdateCommand(params as ConstructorParameters<typeof UpdateCommand>[0]));
+    result.writes += 1;
   }
-  if (current && sameExtremes(current, next)) return;
-  const version = current?.version ?? 0;
-  const params = kpiExtremesEntity
-    .update({ pickup_date: date })
-    .set({ version: version + 1, expires_at: expiresAt(date, deps.ttlDays), ...(next.max && { max_fare: next.max.toString() }), ...(next.min && { min_fare: next.min.toString() }) })
-    .remove(next.max ? [] : ["max_fare", "min_fare"])
-    .where((attr, op) => (current ? op.eq(attr.version, version) : op.notExists(attr.version)))
-    .params({ table: deps.tableName });
-  await deps.db.send(new UpdateCommand(params as ConstructorParameters<typeof UpdateCommand>[0]));
-  result.writes += 1;
+  if (unsettledSince) deps.logger.info({ pickup_date: date, unsettled_since: unsettledSince }, "live max/min settling: another shard holds changes of the day not applied yet");
+  return !unsettledSince;
 }
 
-function extend(base: { max: Decimal | null; min: Decimal | null }, values: readonly Decimal[]) {
+/**
+ * The day's extremes from its index, the touched items' current values over the index's, and
+ * whether the index agrees with the sums the day will hold after this batch.
+ */
+async function recompute(date: string, fresh: readonly KpiChange[], standing: Map<string, Decimal | undefined>, deps: KpiAggregatorDeps): Promise<{ extremes: Extremes; agrees: boolean }> {
+  const completed = createTripService(deps.db, deps.tableName).entities.completed;
+  const [shards, day] = await Promise.all([
+    Promise.all(allDayShards().map((day_shard) => completed.query.byPickupDay({ pickup_date: date, day_shard }).go({ pages: "all", attributes: ["trip_id", "pickup_datetime", "fare_amount"] }))),
+    readDayAggregates(deps.db, deps.tableName, date),
+  ]);
+  const fares = new Map<string, Decimal>();
+  for (const { data } of shards) for (const trip of data) fares.set(itemId({ trip_id: trip.trip_id, sort_key: `${COMPLETED_PREFIX}${trip.pickup_datetime}` }), Decimal.parseNumber(String(trip.fare_amount)));
+  for (const [item, fare] of standing) {
+    if (fare === undefined) fares.delete(item);
+    else fares.set(item, fare);
+  }
+  const expected = dayTotals(day.parts);
+  for (const change of fresh) {
+    if (change.added) (expected.total = expected.total.plus(change.added)), (expected.count += 1);
+    if (change.removed) (expected.total = expected.total.minus(change.removed)), (expected.count -= 1);
+  }
+  const values = [...fares.values()];
+  const sum = values.reduce((total, fare) => total.plus(fare), Decimal.ZERO);
+  return { extremes: extend({ max: null, min: null }, values), agrees: values.length === expected.count && sum.compare(expected.total) === 0 };
+}
+
+const itemId = (key: KpiChange["key"]) => `${key.trip_id}|${key.sort_key}`;
+
+/** The current fare of every item the changes touched (undefined: the item is gone), read strongly consistent. */
+async function currentFares(changes: readonly KpiChange[], deps: KpiAggregatorDeps): Promise<Map<string, Decimal | undefined>> {
+  const keys = new Map(changes.map((change) => [itemId(change.key), change.key]));
+  const fares = new Map<string, Decimal | undefined>([...keys.keys()].map((item) => [item, undefined]));
+  let pending = [...keys.values()].map((key) => ({ [TRIP_TABLE.partitionKey]: { S: key.trip_id }, [TRIP_TABLE.sortKey]: { S: key.sort_key } }) as Record<string, AttributeValue>);
+  for (let attempt = 0; pending.length > 0; attempt += 1) {
+    const chunk = pending.slice(0, BATCH_GET_LIMIT);
+    pending = pending.slice(BATCH_GET_LIMIT);
+    const reply = await deps.db.send(
+      new BatchGetItemCommand({
+        RequestItems: { [deps.tableName]: { Keys: chunk, ConsistentRead: true, ProjectionExpression: "#pk, #sk, fare_amount", ExpressionAttributeNames: { "#pk": TRIP_TABLE.partitionKey, "#sk": TRIP_TABLE.sortKey } } },
+      }),
+    );
+    for (const raw of reply.Responses?.[deps.tableName] ?? []) {
+      const item = unmarshall(raw, { wrapNumbers: true });
+      fares.set(itemId({ trip_id: String(item[TRIP_TABLE.partitionKey]), sort_key: String(item[TRIP_TABLE.sortKey]) }), Decimal.parseNumber(String((item.fare_amount as { value?: string }).value ?? item.fare_amount)));
+    }
+    const unprocessed = reply.UnprocessedKeys?.[deps.tableName]?.Keys ?? [];
+    if (unprocessed.length > 0) {
+      if (attempt + 1 >= DEFAULT_RETRY.attempts) throw new Error(`${unprocessed.length} items not read after ${attempt + 1} attempts`);
+      await sleep(backoffDelay(DEFAULT_RETRY, attempt));
+      pending = [...unprocessed, ...pending];
+    }
+  }
+  return fares;
+}
+
+/** BatchGetItem's limit of keys per call. */
+const BATCH_GET_LIMIT = 100;
+
+function extend(base: Extremes, values: readonly Decimal[]): Extremes {
   let { max, min } = base;
   for (const value of values) {
     if (!max || value.compare(max) > 0) max = value;
@@ -222,21 +381,25 @@ function extend(base: { max: Decimal | null; min: Decimal | null }, values: read
   return { max, min };
 }
 
-function sameExtremes(current: DayExtremes, next: { max: Decimal | null; min: Decimal | null }): boolean {
+function sameExtremes(current: Extremes, next: Extremes): boolean {
   const same = (a: Decimal | null, b: Decimal | null) => (a === null ? b === null : b !== null && a.compare(b) === 0);
   return same(current.max, next.max) && same(current.min, next.min);
 }
 
-/** Max and min over the day's current COMPLETED items, every GSI shard. */
-async function extremesOnIndex(date: string, deps: KpiAggregatorDeps): Promise<{ max: Decimal | null; min: Decimal | null }> {
-  const completed = createTripService(deps.db, deps.tableName).entities.completed;
-  const shards = await Promise.all(allDayShards().map((day_shard) => completed.query.byPickupDay({ pickup_date: date, day_shard }).go({ pages: "all", attributes: ["fare_amount"] })));
-  return extend({ max: null, min: null }, shards.flatMap(({ data }) => data.map((trip) => Decimal.parseNumber(String(trip.fare_amount)))));
-}
-
-const SECONDS_PER_DAY = 86_400;
-
-/** The day's end plus the retention: every item of a day expires together, whatever its last write. */
-export function expiresAt(date: string, ttlDays: number): number {
-  return Date.parse(`${date}T00:00:00Z`) / 1000 + (1 + ttlDays) * SECONDS_PER_DAY;
+/**
+ * The day's live items are done (TTL took its EXTREMES): the marker first, so no change is
+ * counted against a partial day from then on, then the parts. Idempotent.
+ */
+async function expireDay(date: string, deps: KpiAggregatorDeps): Promise<void> {
+  const marker = kpiExpiredEntity.create({ pickup_date: date, expired_at: formatDateTime(deps.now()) }).params({ table: deps.tableName });
+  try {
+    await deps.db.send(new PutCommand(marker as ConstructorParameters<typeof PutCommand>[0]));
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
+  const { parts } = await readDayAggregates(deps.db, deps.tableName, date);
+  const deletes = parts.map((part) => ({ DeleteRequest: { Key: { [TRIP_TABLE.partitionKey]: `${KPI_PREFIX}${date}`, [TRIP_TABLE.sortKey]: kpiPartKey(part.shardId, part.part) } } }));
+  const failures = await writeAll(deps.db, deps.tableName, deletes, DEFAULT_RETRY);
+  if (failures.length > 0) throw new Error(`${failures.length} live KPI parts of ${date} not deleted: ${failures[0]!.reason}`);
+  deps.logger.warn({ pickup_date: date, parts: parts.length }, "live KPIs of a day expired; the nightly rows serve it from now on");
 }

@@ -1,20 +1,25 @@
 /**
  * Reconciliation of the live KPIs with the nightly job: the days of a window on which the two
  * disagree. A day whose live figures moved after the nightly run started is not drift (a late
- * completion the run could not see); it is reported as unsettled and compared the next night.
+ * completion the run could not see), nor is a day whose live figures are still settling (a stream
+ * shard or the index behind): both are reported as unsettled and compared the next night. A day
+ * whose live items expired has only its nightly row: nothing to compare.
  */
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { BlobStore } from "./blob-store.js";
 import type { DailyKpi } from "./kpi.js";
-import { liveKpis, type LiveKpi } from "./live-kpis.js";
+import { isExpired, liveKpis, type LiveKpi } from "./live-kpis.js";
 import type { Logger } from "./logger.js";
 import { addDays, daysBetween } from "./datetime.js";
 import { readDailyKpis } from "./metrics-reader.js";
 import { KPI_DRIFT_METRIC } from "./pipeline-spec.js";
 
+/** A live row as reported beside the nightly ones: the figures and whether they are settling. */
+export type LiveRow = Omit<LiveKpi, "as_of" | "freshness_s">;
+
 export interface DayComparison {
   pickup_date: string;
-  live: DailyKpi | null;
+  live: LiveRow | null;
   nightly: DailyKpi | null;
 }
 
@@ -22,21 +27,23 @@ export interface Reconciliation {
   /** Days that differ (the KpiDrift metric). */
   drift: number;
   differing: DayComparison[];
-  /** Days that differ but whose live figures changed after the nightly run started. */
+  /** Days that differ but whose live figures changed after the nightly run started, or are settling. */
   unsettled: string[];
-  /** The live rows of the window, in the nightly rows' shape. */
-  live: DailyKpi[];
+  /** Days whose live items expired: the nightly rows serve them. */
+  expired: string[];
+  /** The live rows of the window. */
+  live: LiveRow[];
 }
 
-/** The row without the freshness fields, as the nightly job writes it. */
-export function asDailyKpi(kpi: LiveKpi): DailyKpi {
+/** The row without the freshness fields. */
+export function asLiveRow(kpi: LiveKpi): LiveRow {
   const { as_of: _asOf, freshness_s: _freshness, ...row } = kpi;
   return row;
 }
 
 const FIELDS = ["total_fare", "trip_count", "average_fare", "max_fare", "min_fare"] as const;
 
-export function sameKpi(a: DailyKpi | null, b: DailyKpi | null): boolean {
+export function sameKpi(a: LiveRow | DailyKpi | null, b: DailyKpi | null): boolean {
   if (a === null || b === null) return a === b;
   return FIELDS.every((field) => a[field] === b[field]);
 }
@@ -47,14 +54,18 @@ export function sameKpi(a: DailyKpi | null, b: DailyKpi | null): boolean {
  */
 export async function reconcileKpis(db: DynamoDBDocumentClient, tableName: string, days: readonly string[], nightly: readonly DailyKpi[], runStartedAt: string, now: Date): Promise<Reconciliation> {
   const byDay = new Map(nightly.map((row) => [row.pickup_date, row]));
-  const result: Reconciliation = { drift: 0, differing: [], unsettled: [], live: [] };
+  const result: Reconciliation = { drift: 0, differing: [], unsettled: [], expired: [], live: [] };
   for (const day of [...new Set([...days, ...byDay.keys()])].sort()) {
     const live = await liveKpis(db, tableName, day, now);
-    const row = live && asDailyKpi(live);
+    if (isExpired(live)) {
+      result.expired.push(day);
+      continue;
+    }
+    const row = live && asLiveRow(live);
     if (row) result.live.push(row);
     const expected = byDay.get(day) ?? null;
     if (sameKpi(row, expected)) continue;
-    if (live?.as_of && live.as_of > runStartedAt) {
+    if (live && (live.settling || (live.as_of !== null && live.as_of > runStartedAt))) {
       result.unsettled.push(day);
       continue;
     }
@@ -101,6 +112,7 @@ export async function reconcileNightlyRun(run: NightlyRun, deps: ReconcileDeps):
       [KPI_DRIFT_METRIC.unsettled]: result.unsettled.length,
       window: { from, to: run.endDate },
       unsettled_days: result.unsettled,
+      expired_days: result.expired,
     },
     "live KPIs reconciled with the nightly run",
   );

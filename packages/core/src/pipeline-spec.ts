@@ -8,7 +8,7 @@ export const TRIP_TABLE = {
   name: "TripData",
   partitionKey: "trip_id",
   sortKey: "sort_key",
-  /** Epoch seconds; set on RAW items only, so unmatched events expire and completed trips stay. */
+  /** Epoch seconds, from the last write: on RAW items (unmatched events expire) and each day's live KPI EXTREMES; completed trips stay. */
   ttlAttribute: "expires_at",
   streamView: "NEW_AND_OLD_IMAGES",
   completedByDay: {
@@ -26,7 +26,7 @@ export const TRIP_TABLE = {
 export const TRIP_STREAM = { name: "TripEventsStream" } as const;
 
 export const DEFAULT_RAW_RETENTION_DAYS = 7;
-/** Live KPI aggregates (KPI#<date>) expire this many days after their pickup day; the nightly KPIs stay in S3. */
+/** A day's live KPI aggregates (KPI#<date>) expire this many days after their last write; the nightly KPIs stay in S3. */
 export const DEFAULT_KPI_TTL_DAYS = 35;
 
 export const FAILED_PREFIX = { start: "failed/start/", end: "failed/end/", anomalies: "failed/anomalies/" } as const;
@@ -81,6 +81,16 @@ export const MATCHER_FILTER = {
 export const KPI_AGGREGATOR_FILTER = {
   eventName: ["INSERT", "MODIFY", "REMOVE"],
   dynamodb: { Keys: { sort_key: { S: [{ prefix: "COMPLETED#" }] } } },
+} as const;
+
+/** Who DynamoDB Streams names in `userIdentity` when TTL deleted an item. */
+export const TTL_IDENTITY = { type: "Service", principalId: "dynamodb.amazonaws.com" } as const;
+
+/** TTL's delete of a day's EXTREMES item: the aggregator then retires the day's live items. */
+export const KPI_EXPIRY_FILTER = {
+  eventName: ["REMOVE"],
+  userIdentity: { type: [TTL_IDENTITY.type], principalId: [TTL_IDENTITY.principalId] },
+  dynamodb: { Keys: { sort_key: { S: ["EXTREMES"] } } },
 } as const;
 
 /** What the reconciliation after each nightly run publishes (CloudWatch embedded metric format). */
@@ -152,7 +162,7 @@ export const CONSUMERS = {
   kpiAggregator: {
     source: "dynamodb",
     handler: "packages/functions/src/kpi-aggregator.handler",
-    filters: [KPI_AGGREGATOR_FILTER],
+    filters: [KPI_AGGREGATOR_FILTER, KPI_EXPIRY_FILTER],
     batchSize: 1000,
     maxBatchingWindowSeconds: 5,
     tumblingWindowSeconds: 900,

@@ -113,4 +113,11 @@ describe("Decimal: signed running totals (live KPIs)", () => {
   test("the error for an unparsable number names the text", () => {
     expect(() => Decimal.parseNumber("1e")).toThrow('not a number: "1e"');
   });
+
+  test("times a count is exact at any scale and sign (max x count against a total)", () => {
+    expect(Decimal.parse("0.005").times(3).toString()).toBe("0.015");
+    expect(Decimal.parseNumber("-12.5").times(4).toString()).toBe("-50");
+    expect(Decimal.parse("123456789012345678901234567890.000000000000001").times(1000).toString()).toBe("123456789012345678901234567890000.000000000001");
+    expect(Decimal.parse("7").times(0).sign).toBe(0);
+  });
 });

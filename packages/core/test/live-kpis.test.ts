@@ -2,7 +2,7 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createDocumentClient, createDynamoDbClient } from "../src/aws/clients.js";
-import { kpiExtremesEntity, kpiShardEntity } from "../src/entities.js";
+import { kpiExpiredEntity, kpiExtremesEntity, kpiPartNumber, kpiShardEntity } from "../src/entities.js";
 import { liveKpis } from "../src/live-kpis.js";
 import { createTripTable, startLocalDynamoDb, type LocalServer } from "@trip-pipeline/local/dynamo";
 
@@ -23,10 +23,21 @@ afterAll(async () => {
 });
 
 type Params = ConstructorParameters<typeof PutCommand>[0];
-const shard = (pickup_date: string, shard_id: string, total: string, trip_count: number, last_sequence: string, as_of?: string) =>
-  db.send(new PutCommand(kpiShardEntity.put({ pickup_date, shard_id, total_fare: total, trip_count, last_sequence, as_of, expires_at: 2_000_000_000 }).params({ table: TABLE }) as Params));
-const extremes = (pickup_date: string, max_fare: string, min_fare: string) =>
-  db.send(new PutCommand(kpiExtremesEntity.put({ pickup_date, max_fare, min_fare, version: 1, expires_at: 2_000_000_000 }).params({ table: TABLE }) as Params));
+const shard = (pickup_date: string, shard_id: string, total: string, trip_count: number, last_sequence: string, as_of?: string, part = 1) =>
+  db.send(
+    new PutCommand(
+      kpiShardEntity.put({ pickup_date, shard_id, part: kpiPartNumber(part), total_fare: total, trip_count, applied: `${last_sequence}-${last_sequence}`, version: 1, as_of }).params({ table: TABLE }) as Params,
+    ),
+  );
+const extremes = (pickup_date: string, max_fare: string | undefined, min_fare: string | undefined, unsettled_since?: string) =>
+  db.send(
+    new PutCommand(
+      kpiExtremesEntity
+        // Attributes left out are absent from the item, as the aggregator leaves them.
+        .put(JSON.parse(JSON.stringify({ pickup_date, version: 1, expires_at: 2_000_000_000, max_fare, min_fare, unsettled_since })) as never)
+        .params({ table: TABLE }) as Params,
+    ),
+  );
 
 describe("liveKpis (the read model)", () => {
   test("combines a day's shard items into the nightly row shape: exact sum, half-up on output, newest as_of", async () => {
@@ -35,6 +46,7 @@ describe("liveKpis (the read model)", () => {
     await shard("2024-02-29", "shardId-0002", "-10.004", -1, "200000000000000000001", "2024-02-29 10:00:07");
     await extremes("2024-02-29", "20.001", "0.005");
     await shard("2024-03-01", "shardId-0001", "99", 1, "1", "2024-03-01 00:00:00");
+    await extremes("2024-03-01", "99", "99");
 
     const kpi = await liveKpis(db, TABLE, "2024-02-29", new Date("2024-02-29T10:00:10Z"));
     expect(kpi).toEqual({
@@ -44,15 +56,51 @@ describe("liveKpis (the read model)", () => {
       average_fare: "10.00", // 10.003
       max_fare: "20.00",
       min_fare: "0.01",
+      settling: false,
       as_of: "2024-02-29 10:00:07",
       freshness_s: 3,
     });
+  });
+
+  test("a second part of a shard adds to the first", async () => {
+    await shard("2024-03-02", "shardId-0001", "10", 1, "5", "2024-03-02 00:00:00", 1);
+    await shard("2024-03-02", "shardId-0001", "30", 1, "9", "2024-03-02 00:00:09", 2);
+    await extremes("2024-03-02", "30", "10");
+    expect(await liveKpis(db, TABLE, "2024-03-02", new Date("2024-03-02T00:00:10Z"))).toMatchObject({ total_fare: "40.00", trip_count: 2, average_fare: "20.00", settling: false });
+  });
+
+  // Two stream shards: the one that re-matched trips away from the day is ahead of the one that counted them in.
+  test("while shards disagree: the sums, max/min only where consistent with them, settling; never a throw", async () => {
+    await shard("2024-06-01", "shardId-0001", "70", 1, "3");
+    await extremes("2024-06-01", undefined, undefined); // recomputed from an index that no longer holds the day's trips
+    expect(await liveKpis(db, TABLE, "2024-06-01", new Date())).toMatchObject({ total_fare: "70.00", trip_count: 1, average_fare: "70.00", max_fare: null, min_fare: null, settling: true });
+
+    await shard("2024-06-02", "shardId-0001", "170", 2, "3");
+    await extremes("2024-06-02", "70", "70"); // max below the average: contradicts the sums
+    expect(await liveKpis(db, TABLE, "2024-06-02", new Date())).toMatchObject({ trip_count: 2, average_fare: "85.00", max_fare: null, min_fare: null, settling: true });
+
+    await shard("2024-06-03", "shardId-0001", "-70", -1, "3");
+    await extremes("2024-06-03", undefined, undefined);
+    expect(await liveKpis(db, TABLE, "2024-06-03", new Date())).toMatchObject({ total_fare: "-70.00", trip_count: -1, average_fare: null, max_fare: null, settling: true });
+
+    await shard("2024-06-04", "shardId-0001", "100", 2, "3");
+    await extremes("2024-06-04", "60", "40", "2024-06-04 10:00:00"); // consistent, but not checked against the sums yet
+    expect(await liveKpis(db, TABLE, "2024-06-04", new Date())).toMatchObject({ max_fare: "60.00", min_fare: "40.00", settling: true });
+  });
+
+  test("a day whose live items expired is said to be, not shown as empty or as zero", async () => {
+    await db.send(new PutCommand(kpiExpiredEntity.put({ pickup_date: "2024-07-01", expired_at: "2024-08-05 00:00:00" }).params({ table: TABLE }) as Params));
+    expect(await liveKpis(db, TABLE, "2024-07-01", new Date())).toEqual({ pickup_date: "2024-07-01", expired: true });
+    // TTL took EXTREMES, the aggregator has not seen it yet: parts alone are a day being retired.
+    await shard("2024-07-02", "shardId-0001", "5", 1, "3");
+    expect(await liveKpis(db, TABLE, "2024-07-02", new Date())).toEqual({ pickup_date: "2024-07-02", expired: true });
   });
 
   test("null when the day has no completed trip: no items, or every trip removed again", async () => {
     expect(await liveKpis(db, TABLE, "2030-01-01", new Date())).toBeNull();
     await shard("2024-04-01", "shardId-0001", "5", 1, "7", "2024-04-01 00:00:00");
     await shard("2024-04-01", "shardId-0002", "-5", -1, "9", "2024-04-01 00:00:01");
+    await extremes("2024-04-01", undefined, undefined);
     expect(await liveKpis(db, TABLE, "2024-04-01", new Date())).toBeNull();
   });
 

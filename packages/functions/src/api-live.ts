@@ -1,14 +1,14 @@
-/** GET /api/kpis/live?date=YYYY-MM-DD (default today, UTC): the day's live KPIs, as_of and freshness_s. */
+/** GET /api/kpis/live?date=YYYY-MM-DD (default today, UTC): the day's live KPIs, as_of, freshness_s and settling, or that they expired. */
 import { formatDateTime } from "@trip-pipeline/core";
 import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
 import { liveQuery, liveResponse, parseQuery, utcDay } from "@trip-pipeline/core/dashboard-api";
-import { liveKpis, type LiveKpi } from "@trip-pipeline/core/live-kpis";
+import { liveKpis, type LiveDay } from "@trip-pipeline/core/live-kpis";
 import { apiRoute, badRequest, requiredEnv, respond } from "./api-http.js";
 import { lazily, type DepsSource } from "./environment.js";
 
 export interface LiveDeps {
   /** The read model (core's liveKpis on the table). */
-  live(date: string, now: Date): Promise<LiveKpi | null>;
+  live(date: string, now: Date): Promise<LiveDay | null>;
   now(): Date;
 }
 

@@ -74,7 +74,7 @@ export function fromEnvironment(handlerName: string): () => Promise<HandlerDeps>
 
 /** The kpiAggregator's: the table only (it has no bucket binding, and no grant for one). */
 export function kpiAggregatorFromEnvironment(): () => Promise<KpiAggregatorDeps> {
-  return async () => ({ ...(await tableFromEnvironment()), logger: createLogger("kpiAggregator"), ttlDays: kpiTtlDays(process.env.KPI_TTL_DAYS) });
+  return async () => ({ ...(await tableFromEnvironment()), logger: createLogger("kpiAggregator"), ttlDays: kpiTtlDays(process.env.KPI_TTL_DAYS), now: () => new Date() });
 }
 
 async function tableFromEnvironment() {

@@ -88,7 +88,7 @@ describe("GET /api/kpis/live", () => {
     now: () => NOW,
     live: async (date) => {
       asked.push(date);
-      return date === DAY.pickup_date ? { ...DAY, as_of: "2024-05-25 12:00:00", freshness_s: 4 } : null;
+      return date === DAY.pickup_date ? { ...DAY, settling: false, as_of: "2024-05-25 12:00:00", freshness_s: 4 } : null;
     },
   });
 
@@ -105,7 +105,7 @@ describe("GET /api/kpis/live", () => {
   test("the day's row with as_of and freshness_s; no date means today, UTC", async () => {
     expect(body(await live(get("/api/kpis/live", { date: "2024-05-25" })))).toEqual({
       date: "2024-05-25",
-      kpi: { ...DAY, as_of: "2024-05-25 12:00:00", freshness_s: 4 },
+      kpi: { ...DAY, settling: false, as_of: "2024-05-25 12:00:00", freshness_s: 4 },
       served_at: "2024-05-25 12:00:04",
     });
     asked.length = 0;

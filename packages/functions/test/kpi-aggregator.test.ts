@@ -33,7 +33,7 @@ const replace = (t: CompletedTrip) => {
 
 const SHARD = "shardId-00000001716595200000-0a1b2c3d";
 function aggregator() {
-  const handler = createKpiAggregatorHandler(world.deps);
+  const handler = createKpiAggregatorHandler({ ...world.deps, now: () => NOW });
   return (records: DynamoDBRecord[], shardId = SHARD) => handler({ Records: records, shardId, isFinalInvokeForWindow: false }, context());
 }
 const changes = () => world.takeChanges().flatMap((shard) => shard.records);
@@ -54,8 +54,12 @@ describe("kpiAggregator", () => {
     expect(await live("2024-05-25")).toMatchObject({ pickup_date: "2024-05-25", total_fare: "10.11", trip_count: 2, average_fare: "5.05", max_fare: "10.01", min_fare: "0.10" });
     expect(await live("2024-05-26")).toMatchObject({ total_fare: "7.00", trip_count: 1, max_fare: "7.00", min_fare: "7.00" });
     expect(world.faults.writes).toBe(4); // (sums + extremes) x 2 days
-    const expiry = (await kpiItems()).map((item) => Number(String(item.expires_at)));
-    expect(new Set(expiry)).toEqual(new Set([Date.UTC(2024, 5, 30) / 1000, Date.UTC(2024, 6, 1) / 1000])); // day end + 35 days
+    // Only EXTREMES carries the day's expiry, counted from the write (never from the pickup day: old days would be born expired).
+    const items = await kpiItems();
+    expect(items.filter((item) => item.expires_at !== undefined).map((item) => [item.sort_key, Number(String(item.expires_at))])).toEqual([
+      ["EXTREMES", NOW.getTime() / 1000 + 35 * 86_400],
+      ["EXTREMES", NOW.getTime() / 1000 + 35 * 86_400],
+    ]);
   });
 
   test("a redelivered batch, or any part of it, changes nothing", async () => {
@@ -156,6 +160,108 @@ describe("kpiAggregator", () => {
     expect(await aggregate([])).toEqual({ batchItemFailures: [], state: {} });
     await complete(trip("a", "2024-05-25 10:00:00", "1"));
     await expect(aggregate(changes(), "")).rejects.toThrow(/tumbling window/);
+  });
+
+  test("a batch Lambda gave up on, replayed after later batches of its day and shard were applied, is counted once", async () => {
+    for (const [i, fare] of ["10", "20"].entries()) await complete(trip(`lost${i}`, `2024-05-25 0${i}:00:00`, fare));
+    const lost = changes(); // discarded to the on-failure destination: never applied
+    await complete(trip("later", "2024-05-25 05:00:00", "30"));
+    const aggregate = aggregator();
+    await aggregate(changes());
+    expect(await live("2024-05-25")).toMatchObject({ trip_count: 1, total_fare: "30.00" });
+    // pnpm redrive, days later: the batch as Lambda recorded it, then once more (a second redrive run).
+    expect(await aggregate(lost)).toEqual({ batchItemFailures: [], state: {} });
+    await aggregate([...lost].reverse());
+    expect(await live("2024-05-25")).toMatchObject({ trip_count: 3, total_fare: "60.00", max_fare: "30.00", min_fare: "10.00", settling: false });
+  });
+
+  test("redelivery in another order after a partial failure: each change once", async () => {
+    for (let i = 0; i < 8; i += 1) await complete(trip(`t${i}`, `2024-05-2${5 + (i % 2)} 10:00:0${i}`, `${i + 1}`));
+    const records = changes();
+    const shuffled = [records[5]!, records[2]!, records[7]!, records[0]!, records[3]!, records[6]!, records[1]!, records[4]!];
+    world.faults.failing = (input) => JSON.stringify(input.Key ?? {}).includes("KPI#2024-05-26");
+    const aggregate = aggregator();
+    const failed = await aggregate(shuffled);
+    // The lowest sequence number of the failed day: Lambda re-delivers it and everything after it.
+    const lowest26 = records[1]!.dynamodb!.SequenceNumber!;
+    expect(failed.batchItemFailures).toEqual([{ itemIdentifier: lowest26 }]);
+    world.faults.heal();
+    const again = records.filter((record) => BigInt(record.dynamodb!.SequenceNumber!) >= BigInt(lowest26)).reverse();
+    expect(await aggregate(again)).toEqual({ batchItemFailures: [], state: {} });
+    expect(await live("2024-05-25")).toMatchObject({ trip_count: 4, total_fare: "16.00" });
+    expect(await live("2024-05-26")).toMatchObject({ trip_count: 4, total_fare: "20.00" });
+  });
+
+  test("an insert applied after the trip's removal (a late replay) does not raise the max: extremes follow the table", async () => {
+    const big = trip("t", "2024-05-25 10:00:00", "90");
+    await complete(big);
+    const insert = changes();
+    await complete(trip("u", "2024-05-25 11:00:00", "5"));
+    await remove(big);
+    const aggregate = aggregator();
+    await aggregate(changes()); // the removal of t before its insert: briefly a negative contribution
+    await aggregate(insert);
+    expect(await live("2024-05-25")).toMatchObject({ trip_count: 1, total_fare: "5.00", max_fare: "5.00", min_fare: "5.00", settling: false });
+  });
+
+  test("one shard ahead of the other: sums and settling, never a throw; exact once the other catches up", async () => {
+    const two = await kpiWorld(2);
+    try {
+      const ids = ["a", "b", "c", "d", "e", "f"];
+      for (const id of ids) await two.store.createCompleted(trip(id, "2024-05-25 10:00:00", "50"));
+      const first = two.takeChanges();
+      const handler = createKpiAggregatorHandler({ ...two.deps, now: () => NOW });
+      for (const shard of first) await handler({ Records: shard.records, shardId: shard.shardId }, context());
+      // Every trip re-matched to the previous day (INSERT there, REMOVE here), on both shards.
+      for (const id of ids) {
+        await two.store.createCompleted(trip(id, "2024-05-24 23:00:00", "70"));
+        await two.store.db.send(new DeleteCommand({ TableName: two.tableName, Key: { trip_id: id, sort_key: "COMPLETED#2024-05-25 10:00:00" } }));
+      }
+      const [behind, ahead] = two.takeChanges().sort((a, b) => a.records.length - b.records.length);
+      expect(behind!.records.length).toBeGreaterThan(0);
+      // The day the trips left cannot have its max/min checked against its sums: shown as settling, the batch done.
+      expect(await handler({ Records: ahead!.records, shardId: ahead!.shardId }, context())).toEqual({ batchItemFailures: [], state: {} });
+      const at = (date: string) => liveKpis(two.store.db, two.tableName, date, NOW);
+      expect(await at("2024-05-25")).toMatchObject({ trip_count: ids.length - ahead!.records.length / 2, max_fare: null, min_fare: null, settling: true });
+      for (const date of ["2024-05-24", "2024-05-25"]) {
+        const kpi = await at(date);
+        if (kpi && !("expired" in kpi) && kpi.max_fare !== null) expect(Number(kpi.max_fare)).toBeGreaterThanOrEqual(Number(kpi.average_fare));
+      }
+      // The batch that brings the missing changes checks again: the last change applied settles the day.
+      await handler({ Records: behind!.records, shardId: behind!.shardId }, context());
+      expect(await at("2024-05-24")).toMatchObject({ trip_count: 6, total_fare: "420.00", max_fare: "70.00", min_fare: "70.00", settling: false });
+      expect(await at("2024-05-25")).toBeNull();
+    } finally {
+      await two.close();
+    }
+  });
+
+  test("TTL retires a day: its EXTREMES' TTL delete marks it expired and removes its parts; later changes are not counted live", async () => {
+    await complete(trip("a", "2024-05-25 10:00:00", "10"));
+    const aggregate = aggregator();
+    await aggregate(changes());
+    // DynamoDB's TTL deletes EXTREMES; the stream says so with the TTL service identity.
+    const extremesKey = { trip_id: "KPI#2024-05-25", sort_key: "EXTREMES" };
+    await world.store.db.send(new DeleteCommand({ TableName: world.tableName, Key: extremesKey }));
+    const [removal] = changes().filter((record) => record.dynamodb?.Keys?.sort_key?.S === "EXTREMES");
+    expect(removal).toBeUndefined(); // a delete by anyone else does not pass the filter...
+    const ttlRemoval = { eventID: "ttl", eventName: "REMOVE", userIdentity: { type: "Service", principalId: "dynamodb.amazonaws.com" }, dynamodb: { Keys: { trip_id: { S: extremesKey.trip_id }, sort_key: { S: "EXTREMES" } }, SequenceNumber: "900000000000000000000", ApproximateCreationDateTime: NOW.getTime() / 1000 } } as DynamoDBRecord;
+    // ...a change can even come before the TTL record: parts without EXTREMES are a day being retired.
+    await complete(trip("b", "2024-05-25 11:00:00", "20"));
+    await aggregate(changes());
+    expect(await live("2024-05-25")).toEqual({ pickup_date: "2024-05-25", expired: true });
+    await aggregate([ttlRemoval]);
+    expect((await kpiItems()).map((item) => item.sort_key)).toEqual(["EXPIRED"]);
+    await complete(trip("c", "2024-05-25 12:00:00", "30"));
+    await aggregate(changes());
+    expect(await live("2024-05-25")).toEqual({ pickup_date: "2024-05-25", expired: true });
+    // A TTL delete of a completed trip (they carry no expiry) is never taken for the matcher's.
+    await remove(trip("c", "2024-05-25 12:00:00", "30"));
+    await complete(trip("d", "2024-05-26 12:00:00", "40"));
+    const [insertD] = changes().filter((record) => record.eventName === "INSERT");
+    const ttlOfTrip = { ...insertD!, eventName: "REMOVE", userIdentity: ttlRemoval.userIdentity, dynamodb: { ...insertD!.dynamodb!, OldImage: insertD!.dynamodb!.NewImage, NewImage: undefined, SequenceNumber: "900000000000000000001" } } as DynamoDBRecord;
+    await aggregate([insertD!, ttlOfTrip]);
+    expect(await live("2024-05-26")).toMatchObject({ trip_count: 1, total_fare: "40.00" });
   });
 
   test("a record that cannot be counted is skipped and named, never blocking the others", async () => {

@@ -6,7 +6,7 @@
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBRecord } from "aws-lambda";
-import { createLogger, KPI_AGGREGATOR_FILTER, TRIP_TABLE, TripStore, type KpiAggregatorDeps } from "@trip-pipeline/core";
+import { CONSUMERS, createLogger, TRIP_TABLE, TripStore, type KpiAggregatorDeps } from "@trip-pipeline/core";
 import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
 import { createTripTable } from "@trip-pipeline/local/dynamo";
 import { matchesAny } from "@trip-pipeline/local/event-filter";
@@ -77,9 +77,9 @@ export async function kpiWorld(streamShards = 2): Promise<KpiWorld> {
     dynamodb,
     tableName: TRIP_TABLE.name,
     store: new TripStore(createDocumentClient(plain), TRIP_TABLE.name),
-    deps: { db: createDocumentClient(faulty), tableName: TRIP_TABLE.name, logger: createLogger("kpi-test"), ttlDays: 35 },
+    deps: { db: createDocumentClient(faulty), tableName: TRIP_TABLE.name, logger: createLogger("kpi-test"), ttlDays: 35, now: () => new Date(), indexWaitsMs: [] },
     faults,
-    takeChanges: () => cursors.map(({ shardId, cursor }) => ({ shardId, records: cursor.read(100_000).filter((record) => matchesAny([KPI_AGGREGATOR_FILTER], record)) })),
+    takeChanges: () => cursors.map(({ shardId, cursor }) => ({ shardId, records: cursor.read(100_000).filter((record) => matchesAny(CONSUMERS.kpiAggregator.filters, record)) })),
     async close() {
       for (const client of clients) client.destroy();
       await dynamodb.close();

@@ -65,18 +65,24 @@ function renderLive(): void {
   if (!live) return;
   if (!kpi) {
     for (const id of ["total", "trips", "average", "max", "min"]) tile(id, "no completed trips yet", true);
+  } else if ("expired" in kpi) {
+    for (const id of ["total", "trips", "average", "max", "min"]) tile(id, "live figures expired: see the nightly row", true);
   } else {
     tile("total", formatMoney(kpi.total_fare));
     tile("trips", formatCount(kpi.trip_count));
-    tile("average", formatMoney(kpi.average_fare));
-    tile("max", formatMoney(kpi.max_fare));
-    tile("min", formatMoney(kpi.min_fare));
+    // While settling, a figure that does not agree with the sums yet is withheld rather than shown wrong.
+    const money = (id: string, text: string | null) => tile(id, text === null ? "settling" : formatMoney(text), text === null);
+    money("average", kpi.average_fare);
+    money("max", kpi.max_fare);
+    money("min", kpi.min_fare);
   }
+  byId("live-settling").hidden = !(kpi && !("expired" in kpi) && kpi.settling);
   renderFreshness();
 }
 
 function renderFreshness(): void {
-  const freshness = live?.answer.kpi?.freshness_s;
+  const kpi = live?.answer.kpi;
+  const freshness = kpi && !("expired" in kpi) ? kpi.freshness_s : null;
   if (!live || freshness === null || freshness === undefined) return tile("freshness", live ? "no changes yet" : "–", true);
   tile("freshness", formatFreshness(freshness + (Date.now() - live.receivedAt) / 1000));
 }
