@@ -10,6 +10,15 @@
  *    drops (dominated by an event that stays known) or what the target COMPLETED now holds.
  *    So raw ends before the chosen pickup stay until TTL (an earlier start can make them win);
  *    everything else goes.
+ *    A Query is not a snapshot: items are read one after another, each as of its own instant,
+ *    in pages. Knowledge only ever moves DOWN the key order, the new holder written before the
+ *    old one is deleted: raw items (RAW#START# > RAW#END#) fold into COMPLETED# (the lowest
+ *    prefix), and a later pickup's COMPLETED into the earliest pickup's (lower key). readTrip
+ *    reads in descending key order, so of any move it sees the old holder (read first, before
+ *    the delete) or the new one (read last, after the create), possibly both: never neither.
+ *    What a torn view holds is then a set of real events of the trip that contains every one
+ *    the rule needs; extra dominated ones change nothing. Creates and replaces are conditional
+ *    on the very item read, so a stale view can only fail them (and re-read), never overwrite.
  * 2. Every event that can change the result is a RAW insert, so it triggers a settle: each
  *    distinct event has its own raw key (instant + digest of values), and a duplicate of an
  *    event already folded into COMPLETED is inserted again (and deleted again as a replay).

@@ -63,7 +63,13 @@ export class TripStore {
     return writeAll(this.db, this.tableName, requests, policy);
   }
 
-  /** Everything known about one trip, read strongly consistent (a stream record may be newer than an eventually consistent read). */
+  /**
+   * Everything known about one trip, read strongly consistent (a stream record may be newer than
+   * an eventually consistent read), in DESCENDING key order: a Query is no snapshot (each item is
+   * read as of its own instant, page by page), and every settle moves knowledge to a lower key
+   * before deleting the higher one (see matcher.ts, point 1), so reading higher keys first never
+   * misses both the old holder and the new one.
+   */
   async readTrip(tripId: string): Promise<TripItems> {
     const trip: TripItems = { starts: [], ends: [], completed: [] };
     const { rawStart, rawEnd, completed } = this.service.entities;
@@ -76,6 +82,7 @@ export class TripStore {
           ExpressionAttributeNames: { "#pk": TRIP_TABLE.partitionKey },
           ExpressionAttributeValues: { ":trip": tripId },
           ConsistentRead: true,
+          ScanIndexForward: false,
           ExclusiveStartKey: startKey,
         }),
       );
