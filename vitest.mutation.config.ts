@@ -14,6 +14,7 @@ export default defineConfig({
       "packages/core/test/kpi.test.ts",
       "packages/core/test/csv.test.ts",
       "packages/core/test/matcher-decisions.test.ts",
+      "packages/core/test/sequence-ranges.test.ts",
     ],
     setupFiles: ["packages/core/test/support/fast-check-seed.ts"],
     testTimeout: 60_000,

@@ -27,6 +27,8 @@ export interface FunctionAccess {
   table?: readonly TableAction[];
   /** Actions on the per-day GSI of completed trips (TRIP_TABLE.completedByDay). */
   completedByDay?: readonly "dynamodb:Query"[];
+  /** Item reads on TripData with no partition limit: the trips a stream record names. */
+  tableAnyPartition?: readonly ("dynamodb:GetItem" | "dynamodb:BatchGetItem")[];
   /** Partition-key patterns (dynamodb:LeadingKeys) the table and index actions are limited to. */
   leadingKeys?: { table?: readonly string[]; completedByDay?: readonly string[] };
   /** Object actions by key prefix of the analytics bucket. */
@@ -82,11 +84,14 @@ export const ACCESS = {
     key: TABLE_AND_BUCKET_KEY,
   },
   /**
-   * The live KPI aggregator (COMPLETED# stream records in): UpdateItem and Query of its own KPI#
-   * items only; Query of the per-day GSI to recompute a removed extreme.
+   * The live KPI aggregator (COMPLETED# stream records in): its own KPI# items only (Query,
+   * UpdateItem; PutItem of a day's EXPIRED marker, BatchWriteItem deletes of an expired day's
+   * parts); BatchGetItem of the completed trips a batch touched (their current fares); Query of
+   * the per-day GSI to recompute a removed extreme.
    */
   kpiAggregator: {
-    table: ["dynamodb:Query", "dynamodb:UpdateItem"],
+    table: ["dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem"],
+    tableAnyPartition: ["dynamodb:BatchGetItem"],
     completedByDay: ["dynamodb:Query"],
     leadingKeys: { table: ["KPI#*"], completedByDay: ["DAY#*"] },
     objects: [ON_FAILURE_DESTINATION],
@@ -115,6 +120,7 @@ export function accessStatements(access: FunctionAccess, resources: AccessResour
   };
   const leading = (keys: readonly string[] | undefined) => (keys ? { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [...keys] } } : undefined);
   add(access.table, [resources.tableArn], leading(access.leadingKeys?.table));
+  add(access.tableAnyPartition, [resources.tableArn]);
   add(access.completedByDay, [`${resources.tableArn}/index/${TRIP_TABLE.completedByDay.name}`], leading(access.leadingKeys?.completedByDay));
   for (const { prefix, actions } of access.objects ?? []) add(actions, [`${resources.bucketArn}/${prefix}*`]);
   if (access.list === "any") add(["s3:ListBucket"], [resources.bucketArn]);

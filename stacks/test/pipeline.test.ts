@@ -1,6 +1,6 @@
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, test } from "vitest";
-import { CONSUMERS, KPI_AGGREGATOR_FILTER, MATCHER_FILTER, kinesisEventTypeFilter, streamShardCount } from "../../packages/core/src/pipeline-spec";
+import { CONSUMERS, KPI_AGGREGATOR_FILTER, KPI_EXPIRY_FILTER, MATCHER_FILTER, kinesisEventTypeFilter, streamShardCount } from "../../packages/core/src/pipeline-spec";
 import { Pipeline } from "../Pipeline";
 import { synthesize, type SynthesizedApp } from "../synth";
 
@@ -71,18 +71,18 @@ describe("encryption at rest: one customer-managed, rotated key", () => {
 
 describe("event source mappings", () => {
   const mappings = {
-    tripBegin: { source: "TripEventsStream", filter: kinesisEventTypeFilter("start") },
+    tripBegin: { source: "TripEventsStream", filters: [kinesisEventTypeFilter("start")] },
     // The catch-all: no filter, so records no filter would match (not JSON, unknown type) reach a consumer and the trail.
-    tripFinish: { source: "TripEventsStream", filter: undefined },
-    matcher: { source: "TripData", filter: MATCHER_FILTER },
-    kpiAggregator: { source: "TripData", filter: KPI_AGGREGATOR_FILTER },
+    tripFinish: { source: "TripEventsStream", filters: undefined },
+    matcher: { source: "TripData", filters: [MATCHER_FILTER] },
+    kpiAggregator: { source: "TripData", filters: [KPI_AGGREGATOR_FILTER, KPI_EXPIRY_FILTER] },
   } as const;
 
   test.each(Object.entries(mappings))("%s: filter, batching, bisect, finite retries and age, partial batch responses, failed batches to the bucket", (name, expected) => {
     const spec = CONSUMERS[name as keyof typeof CONSUMERS];
     const fn = logicalIdOf("AWS::Lambda::Function", { Handler: spec.handler });
     const [, mapping] = resources("AWS::Lambda::EventSourceMapping").find(([, m]) => (m.Properties.FunctionName as { Ref: string }).Ref === fn)!;
-    expect(mapping.Properties.FilterCriteria).toEqual(expected.filter && { Filters: [{ Pattern: JSON.stringify(expected.filter) }] });
+    expect(mapping.Properties.FilterCriteria).toEqual(expected.filters && { Filters: expected.filters.map((filter) => ({ Pattern: JSON.stringify(filter) })) });
     expect(mapping.Properties).toMatchObject({
       StartingPosition: "TRIM_HORIZON",
       BatchSize: spec.batchSize,
@@ -160,22 +160,24 @@ describe("least privilege", () => {
     const statements = identityStatements().filter((s) => [s.Action].flat().some((a) => DATA_PLANE.test(a)));
     const granted = (action: string) => statements.filter((s) => [s.Action].flat().includes(action)).map((s) => JSON.stringify(s.Resource));
     for (const resource of granted("dynamodb:BatchWriteItem")) expect(resource).toContain("TripDataTable");
-    expect(granted("dynamodb:BatchWriteItem")).toHaveLength(3); // the tripBegin, tripFinish and matcher; the aggregator has UpdateItem;
+    expect(granted("dynamodb:BatchWriteItem")).toHaveLength(4); // tripBegin, tripFinish, matcher; the aggregator deletes an expired day's parts (KPI# only)
     for (const resource of granted("s3:PutObject")) expect(resource).toContain("AnalyticsBucket");
     for (const resource of granted("kinesis:GetRecords")) expect(resource).toContain("TripEventsStream");
     expect(granted("kms:GenerateDataKey")).toEqual(Array(4).fill(JSON.stringify({ "Fn::GetAtt": [keyId(), "Arn"] })));
     for (const service of ["dynamodb", "s3", "kinesis", "kms"]) expect(granted(`${service}:*`)).toEqual([]);
   });
 
-  test("the KPI aggregator may update and query only KPI# partitions, and query the per-day GSI", () => {
+  test("the KPI aggregator may write and query only KPI# partitions, read items by key, and query the per-day GSI", () => {
     const fn = logicalIdOf("AWS::Lambda::Function", { Handler: CONSUMERS.kpiAggregator.handler });
     const role = (template.findResources("AWS::Lambda::Function")[fn] as Resource).Properties.Role as { "Fn::GetAtt": [string, string] };
     const policies = resources("AWS::IAM::Policy").filter(([, p]) => JSON.stringify(p.Properties.Roles).includes(role["Fn::GetAtt"][0]));
     const statements = policies.flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown; Condition?: unknown }[] }).Statement);
     const dynamodb = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith("dynamodb:")));
     const writes = dynamodb.filter((s) => [s.Action].flat().some((a) => !/^dynamodb:(Query|DescribeStream|GetRecords|GetShardIterator|ListStreams)$/.test(a)));
-    expect(writes.map((s) => s.Action)).toEqual([["dynamodb:Query", "dynamodb:UpdateItem"]]);
+    expect(writes.map((s) => s.Action)).toEqual([["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"], "dynamodb:BatchGetItem"]);
     expect(writes[0]).toMatchObject({ Resource: { "Fn::GetAtt": [expect.stringMatching(/^TripDataTable/), "Arn"] }, Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["KPI#*"] } } });
+    // Reads of the trips a batch touched: any partition, the table only (never the index), nothing else.
+    expect(writes[1]).toEqual({ Action: "dynamodb:BatchGetItem", Effect: "Allow", Resource: { "Fn::GetAtt": [expect.stringMatching(/^TripDataTable/), "Arn"] } });
     const indexQuery = dynamodb.find((s) => JSON.stringify(s.Resource).includes("/index/byPickupDay"));
     expect(indexQuery).toMatchObject({ Action: "dynamodb:Query", Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["DAY#*"] } } });
     // S3 only for Lambda's on-failure destination (its failed batches), nothing of the data.

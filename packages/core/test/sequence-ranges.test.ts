@@ -17,7 +17,7 @@ describe("sequence ranges (what the live aggregator applied of a shard)", () => 
   });
 
   test("malformed or empty ranges are refused, not read as something else", () => {
-    for (const bad of ["1", "1-", "-1", "a-b", "1-2,", "3-2", "1-2 "]) expect(() => parseRanges(bad), bad).toThrow(/sequence range/);
+    for (const bad of ["1", "1-", "-1", "a-b", "1-2,", "3-2", "1-2 ", "x1-2", "1-2x"]) expect(() => parseRanges(bad), bad).toThrow(/sequence range/);
   });
 
   test("covers: both ends included, gaps and outside not", () => {
@@ -41,6 +41,7 @@ describe("sequence ranges (what the live aggregator applied of a shard)", () => 
   test("spanOf: lowest and highest of any order; nothing is an error", () => {
     expect(spanOf(["30", "10", "20"])).toEqual([10n, 30n]);
     expect(spanOf(["5"])).toEqual([5n, 5n]);
+    expect(spanOf(["20", "10", "30"])).toEqual([10n, 30n]);
     expect(spanOf([`${SEQ}1`, SEQ, `${SEQ}0`])).toEqual([BigInt(SEQ), BigInt(`${SEQ}1`)]);
     expect(() => spanOf([])).toThrow(/no sequence numbers/);
   });
