@@ -8,9 +8,9 @@
  * Handler logs go to <out>/logs/<function>.jsonl (the local CloudWatch); on a terminal one
  * progress line shows the run as it goes.
  *
- * Exit codes: 0 done; 2 done, but records ended in the DLQ, valid rows failed delivery or the
- * live KPIs differ from the nightly ones or are still settling (see the printed locations); 1
- * usage or input error.
+ * Exit codes: 0 done; 2 done, but records are left in the DLQ (after --redrive: what it could not
+ * replay), valid rows failed delivery or the live KPIs differ from the nightly ones or are still
+ * settling (see the printed locations); 1 usage or input error.
  */
 import { join, relative } from "node:path";
 import { CONSUMERS, createLogger, FailedTrail, FolderBlobStore, formatDateTime } from "@trip-pipeline/core";
@@ -21,7 +21,7 @@ import { readDailyKpis } from "@trip-pipeline/core/metrics-reader";
 import { liveKpiDays, runLocalKpiJob } from "@trip-pipeline/local/kpi-job";
 import { LocalLogs } from "@trip-pipeline/local/logs";
 import { anomalyTrips, LivePending, pendingTrips } from "@trip-pipeline/local/outcome";
-import { LocalAws, type LocalAwsStats } from "@trip-pipeline/local/runtime";
+import { CONSUMER_NAMES, LocalAws, type ConsumerName, type LocalAwsStats } from "@trip-pipeline/local/runtime";
 import { table as ingestTable } from "./ingest.js";
 import { intOption, parseCli, REPO_ROOT, runWhenMain, UsageError } from "./lib/cli.js";
 import { DEFAULT_PORT, LocalDashboard } from "./lib/dashboard-server.js";
@@ -46,7 +46,15 @@ export const USAGE = `usage: pnpm start [--start-file F --end-file F] [--json] [
 fault injection (the pipeline must converge to the same KPIs):
   --throttle RATE                fraction of emulator calls answered ProvisionedThroughputExceeded
   --crash RATE                   fraction of handler invocations that crash at a random point
-  --seed N                       seed of the injected faults (default 1)
+  --outage FUNCTION              that consumer fails every invocation until half the input is ingested and
+                                 at least one of its batches went to the DLQ (${CONSUMER_NAMES.join(", ")})
+  --redrive                      after the drain, replay every batch in the DLQ as \`pnpm redrive\` does, then
+                                 drain again; the DLQ count and exit code are what is left after it
+  --reorder                      a batch delivered again after a failure (retry, bisected half, replay)
+                                 comes in a shuffled order, as AWS may deliver it
+  --shard-rollover N             every stream shard (Kinesis and the table's) closes after N records and
+                                 a child shard with a new id continues
+  --seed N                       seed of the injected faults and of --reorder (default 1)
 
 exit codes: 0 done, 2 done but records in the DLQ, rows undelivered, live KPIs drifting or still settling, 1 error`;
 
@@ -62,6 +70,10 @@ const OPTIONS = {
   throttle: { type: "string" },
   crash: { type: "string" },
   seed: { type: "string" },
+  outage: { type: "string" },
+  redrive: { type: "boolean", default: false },
+  reorder: { type: "boolean", default: false },
+  "shard-rollover": { type: "string" },
   serve: { type: "boolean", default: false },
   port: { type: "string" },
   verbose: { type: "boolean", default: false },
@@ -82,8 +94,10 @@ export interface RunReport {
   ingest: IngestSummary;
   pending: number;
   anomalies: number;
-  /** Records the consumers gave up on (on-failure destination). */
+  /** Records left in the on-failure destination (the DLQ) at the end of the run, after --redrive if given. */
   dlq: number;
+  /** What --redrive replayed: the failed batches and records it found, and what it left. */
+  redrive?: RedriveSummary;
   events: number;
   seconds: number;
   eventsPerSecond: number;
@@ -92,6 +106,18 @@ export interface RunReport {
   throttled: LocalAwsStats["throttled"];
   /** The local CloudWatch: per log (function, or the runner), its file and the warnings and errors in it. */
   logs: { name: string; warnings: number; path: string }[];
+}
+
+export interface RedriveSummary {
+  /** Redrive runs: another follows while one left records and replayed some (a replay crashed). */
+  rounds: number;
+  /** Failed batches and their records found by the first run. */
+  batches: number;
+  records: number;
+  /** Records replayed over all runs. */
+  replayed: number;
+  /** Records the last run could not replay. */
+  remaining: number;
 }
 
 function rateOption(name: string, text: string | undefined): number | undefined {
@@ -114,6 +140,8 @@ export async function main(argv: string[]): Promise<number> {
   const crash = rateOption("crash", values.crash);
   const seed = intOption("seed", values.seed, 0) ?? 1;
   if (values.port !== undefined && !values.serve) throw new UsageError("--port goes with --serve");
+  const outage = values.outage;
+  if (outage !== undefined && !CONSUMER_NAMES.includes(outage as ConsumerName)) throw new UsageError(`--outage must name a consumer (${CONSUMER_NAMES.join(", ")}), got ${JSON.stringify(outage)}`);
   const dashboard = values.serve ? new LocalDashboard(REPO_ROOT, intOption("port", values.port, 0) ?? DEFAULT_PORT) : undefined;
   // Loggers are created on first use, so this reaches every handler.
   process.env.LOG_LEVEL ??= "info";
@@ -128,6 +156,10 @@ export async function main(argv: string[]): Promise<number> {
     liveWindowMs: intOption("live-window-ms", values["live-window-ms"], 0),
     throttle: throttle ? { rate: throttle, seed } : undefined,
     crashes: crash ? { rate: crash, seed: seed + 1 } : undefined,
+    outage: outage as ConsumerName | undefined,
+    redrive: values.redrive,
+    reorderSeed: values.reorder ? seed + 2 : undefined,
+    shardRollover: intOption("shard-rollover", values["shard-rollover"], 1),
     verbose: values.verbose,
     // One line redrawn in place: only on a terminal, and not under a stream of log lines.
     status: process.stderr.isTTY && !values.verbose && !values.json ? createStatusLine(process.stderr, true) : undefined,
@@ -152,6 +184,13 @@ export interface RunOptions {
   liveWindowMs?: number;
   throttle?: { rate: number; seed: number };
   crashes?: { rate: number; seed: number };
+  /** The consumer down until half the input is ingested. */
+  outage?: ConsumerName;
+  /** Replay the DLQ after the drain. */
+  redrive?: boolean;
+  /** Re-deliveries come shuffled, with this seed. */
+  reorderSeed?: number;
+  shardRollover?: number;
   /** Stream the log lines, pretty-printed, to stderr as well. */
   verbose?: boolean;
   /** Where the run shows its progress (rows ingested, events delivered, pending trips). */
@@ -167,10 +206,11 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
   const logs = new LocalLogs({ dir: join(options.root, "logs"), pretty: options.verbose ? process.stderr : undefined });
   logs.install();
   const logger = createLogger("start");
-  const aws = await LocalAws.start({ root: options.root, kinesisShards: options.kinesisShards, throttle: options.throttle, logger });
+  const aws = await LocalAws.start({ root: options.root, kinesisShards: options.kinesisShards, throttle: options.throttle, shardRollover: options.shardRollover, logger });
   const pending = new LivePending();
   aws.changes.onRecord = (record) => pending.observe(record);
   let rows = 0;
+  let halfIngested = false;
   const status = options.status;
   const draw = () => status?.show(progressLine(rows, aws.stats().consumers, pending.count));
   const redraw = status && setInterval(draw, STATUS_MS);
@@ -181,6 +221,8 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
       batchingWindowMs: options.batchingWindowMs,
       batchingWindows: { kpiAggregator: options.liveWindowMs ?? CONSUMERS.kpiAggregator.maxBatchingWindowSeconds * 1000 },
       crashes: options.crashes,
+      outage: options.outage && { consumer: options.outage, until: () => halfIngested },
+      reorder: options.reorderSeed === undefined ? undefined : { seed: options.reorderSeed },
     });
     await dashboard?.attach(aws);
     const bucket = new FolderBlobStore(aws.bucketDir);
@@ -190,9 +232,14 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
       sink: new KinesisRecordSink(aws.kinesis, aws.streamName),
       trail: new FailedTrail(bucket),
       logger,
-      onProgress: (progress) => (rows = progress.rows),
+      onProgress: (progress) => {
+        rows = progress.rows;
+        // By bytes: rows are of near-equal size, and the total number of rows is known only at the end.
+        halfIngested ||= progress.bytesRead * 2 >= progress.totalBytes;
+      },
     });
     await aws.drain();
+    const redriven = options.redrive ? await redriveAll(aws) : undefined;
     draw();
     logger.info("streams drained; running the KPI job");
     const jobStartedAt = formatDateTime(new Date());
@@ -218,7 +265,8 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
       ingest,
       pending: unmatched.length,
       anomalies: anomalies.size,
-      dlq: Object.values(stats.consumers).reduce((sum, consumer) => sum + consumer.toDlq, 0),
+      dlq: (await aws.redrive({ dryRun: true })).totals.remaining,
+      ...(redriven && { redrive: redriven }),
       events,
       seconds: Math.round(seconds * 100) / 100,
       eventsPerSecond: Math.round(events / seconds),
@@ -247,6 +295,28 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
       logs.uninstall();
     }
   }
+}
+
+/** Most redrive runs of one `--redrive`: a replay that fails again twice in a row is left for a person. */
+const REDRIVE_ROUNDS = 3;
+
+/**
+ * --redrive: `pnpm redrive` on the local AWS, then a drain, as an operator would do it; run again
+ * while something is left and the last run replayed something (as an operator reruns it after a
+ * replay that crashed).
+ */
+async function redriveAll(aws: LocalAws): Promise<RedriveSummary> {
+  let summary: RedriveSummary | undefined;
+  for (let round = 1; round <= REDRIVE_ROUNDS; round += 1) {
+    const { totals } = await aws.redrive();
+    await aws.drain();
+    summary = summary
+      ? { ...summary, rounds: round, replayed: summary.replayed + totals.replayed, remaining: totals.remaining }
+      : { rounds: round, batches: totals.batches, records: totals.records, replayed: totals.replayed, remaining: totals.remaining };
+    if (totals.remaining === 0 || totals.replayed === 0) break;
+  }
+  aws.logger.info(summary, "failed batches redriven");
+  return summary!;
 }
 
 /** `rows 3,996 | delivered tripBegin 1,976 tripFinish 1,978 matcher 3,944 | pending trips 80` */
@@ -281,6 +351,7 @@ function humanReport(report: RunReport): string {
     `Ingest\n${ingestTable(report.ingest)}`,
     `Trips: ${report.kpis.reduce((sum, k) => sum + k.trip_count, 0)} completed, ${report.pending} pending (unmatched), ${report.anomalies} anomalies (dropoff before pickup)\n`,
     `Consumers\n${consumers}`,
+    ...(report.redrive ? [`Redrive: ${report.redrive.replayed} of ${report.redrive.records} records in ${report.redrive.batches} failed batches replayed (${report.redrive.rounds} run(s)); ${report.redrive.remaining} left\n`] : []),
     `Logs (the local CloudWatch; --verbose streams them; warnings include errors)\n${logs}`,
     `Outputs${where}\n  metrics    ${outputs.metrics.join("\n             ") || "-"}\n  failed     ${outputs.failed}/ (rejected rows, anomalies)\n  dlq        ${outputs.dlq}/ (${report.dlq} records)\n`,
     `${report.events} events in ${report.seconds} s (${report.eventsPerSecond} events/s)\n`,

@@ -11,7 +11,7 @@ import type { DailyKpi } from "@trip-pipeline/core/kpi";
 import { groundTruth, writeTripFiles } from "@trip-pipeline/local/generate";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { RunReport } from "../start.js";
-import { runCli, TSX } from "./support/run-cli.js";
+import { ROOT, runCli, TSX } from "./support/run-cli.js";
 
 const GENERATED = { trips: 900, days: 3, seed: 2024, startDate: "2024-02-28" };
 let dir: string;
@@ -109,11 +109,60 @@ describe("pnpm start", () => {
     300_000,
   );
 
+  describe("delivery as AWS may, on the bundled sample: exit 0, no drift, nothing left in the DLQ, the naive KPIs", () => {
+    let sample: NaiveOutcome;
+    beforeAll(async () => {
+      sample = naiveOutcome(await readFile(join(ROOT, "data", "trip_start.csv"), "utf8"), await readFile(join(ROOT, "data", "trip_end.csv"), "utf8"));
+    });
+    const converges = async (name: string, args: string[]) => {
+      const { code, stdout, stderr } = await run("pnpm", ["-s", "start", "--json", "--out", join(dir, name), ...args]);
+      const report = JSON.parse(stdout) as RunReport;
+      expect({ code, drift: report.drift, dlq: report.dlq }, stderr.slice(-2_000)).toEqual({ code: 0, drift: 0, dlq: 0 });
+      expect(report.kpis).toEqual(sample.kpis);
+      expect(report.live).toEqual(sample.kpis);
+      expect(report.pending).toBe(sample.pending);
+      return report;
+    };
+
+    test(
+      "--outage matcher --redrive --reorder: the matcher's batches went to the DLQ, and the redrive replayed all of them",
+      async () => {
+        const report = await converges("outage-matcher", ["--outage", "matcher", "--redrive", "--reorder"]);
+        expect(report.consumers.matcher!.toDlq).toBeGreaterThan(0);
+        expect(report.redrive).toMatchObject({ records: report.consumers.matcher!.toDlq, replayed: report.consumers.matcher!.toDlq, remaining: 0 });
+      },
+      300_000,
+    );
+
+    test(
+      "--outage kpiAggregator --redrive: the live KPIs count the replayed batches exactly once",
+      async () => {
+        const report = await converges("outage-aggregator", ["--outage", "kpiAggregator", "--redrive"]);
+        expect(report.redrive!.replayed).toBe(report.consumers.kpiAggregator!.toDlq);
+        expect(report.redrive!.replayed).toBeGreaterThan(0);
+      },
+      300_000,
+    );
+
+    test(
+      "--shard-rollover 400 --reorder --crash 0.2 --throttle 0.1 --redrive",
+      async () => {
+        const report = await converges("rollover", ["--shard-rollover", "400", "--reorder", "--crash", "0.2", "--throttle", "0.1", "--redrive", "--seed", "3"]);
+        // Batches never span a rollover: tripBegin's starts (the first half of the stream) need one batch per 400 records at least.
+        expect(report.consumers.tripBegin!.invocations).toBeGreaterThanOrEqual(Math.ceil(sample.files.start.valid / 400));
+      },
+      300_000,
+    );
+  });
+
   test("usage errors exit 1 with the usage", async () => {
     const { code, stderr } = await run(TSX, ["scripts/start.ts", "--start-file", files.startFile]);
     expect(code).toBe(1);
     expect(stderr).toContain("give both --start-file and --end-file");
     expect(stderr).toContain("usage: pnpm start");
+    const outage = await run(TSX, ["scripts/start.ts", "--outage", "ingest"]);
+    expect(outage.code).toBe(1);
+    expect(outage.stderr).toContain("--outage must name a consumer (tripBegin, tripFinish, matcher, kpiAggregator)");
   });
 });
 

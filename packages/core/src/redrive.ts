@@ -6,23 +6,32 @@
  * Idempotent: the handlers are (deterministic keys, conditional writes), and a batch is moved to
  * redriven/<its key> only once every record of it went through, so a second run replays nothing.
  * A crash between the copy and the delete leaves the batch in place: the next run replays it
- * again, harmlessly. A partial failure keeps the batch, cut down to the records from the lowest
- * reported one on (Lambda's own checkpoint rule); a thrown error keeps it whole.
+ * again, harmlessly. A partial failure keeps the batch, cut down to the records at or after the
+ * lowest reported sequence number (Lambda's own checkpoint rule); a thrown error keeps it whole.
+ *
+ * The replay carries what the mapping would have given: besides the records, the fields of a
+ * tumbling-window mapping (shard, stream, window), which a handler without a window ignores.
  */
 import { z } from "zod";
 import type { BlobStore } from "./blob-store.js";
 import type { Logger } from "./logger.js";
 import { FAILED_BATCH_PREFIX, REDRIVEN_PREFIX } from "./pipeline-spec.js";
+import { batchVerdict, retriedRecords, windowFields, type TumblingWindowFields } from "./stream-batch.js";
+
+/** A replay: the batch's records with the fields its mapping added. */
+export type ReplayEvent = { Records: unknown[] } & TumblingWindowFields;
 
 /** Invokes a function synchronously and returns its response; throws on a function error. */
 export interface FunctionInvoker {
-  invoke(functionArn: string, event: { Records: unknown[] }): Promise<unknown>;
+  invoke(functionArn: string, event: ReplayEvent): Promise<unknown>;
 }
 
 const batchInfo = z.object({
   shardId: z.string(),
   startSequenceNumber: z.string(),
   endSequenceNumber: z.string(),
+  approximateArrivalOfFirstRecord: z.string().datetime({ offset: true }).optional(),
+  approximateArrivalOfLastRecord: z.string().datetime({ offset: true }).optional(),
   batchSize: z.number().int().nonnegative(),
   streamArn: z.string(),
 });
@@ -36,7 +45,7 @@ const payload = z.preprocess(
 const failedBatch = z
   .object({
     requestContext: z.object({ functionArn: z.string().min(1), condition: z.string(), approximateInvokeCount: z.number().optional() }),
-    timestamp: z.string(),
+    timestamp: z.string().datetime({ offset: true }),
     KinesisBatchInfo: batchInfo.optional(),
     DDBStreamBatchInfo: batchInfo.optional(),
     payload,
@@ -129,15 +138,15 @@ async function redriveOne(key: string, batch: FailedBatch, { store, invoker, log
 
   let response: unknown;
   try {
-    response = await invoker.invoke(base.functionArn, { Records: records });
+    response = await invoker.invoke(base.functionArn, { Records: records, ...replayWindow(info, batch.timestamp) });
   } catch (error) {
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     logger.warn({ key, functionArn: base.functionArn, reason }, "replay failed; batch kept");
     return { ...base, outcome: "failed", replayed: 0, remaining: records.length, reason };
   }
 
-  const failedFrom = firstFailed(response, records, base.source);
-  if (failedFrom === undefined) {
+  const verdict = batchVerdict(response, records.map((record) => sequenceNumberOf(record, base.source)));
+  if (verdict.ok) {
     const movedTo = `${REDRIVEN_PREFIX}${key}`;
     // Copy first, then delete: a crash in between leaves the batch to be replayed again.
     await store.put(movedTo, JSON.stringify(batch));
@@ -145,27 +154,26 @@ async function redriveOne(key: string, batch: FailedBatch, { store, invoker, log
     logger.info({ key, functionArn: base.functionArn, records: records.length, movedTo }, "failed batch replayed");
     return { ...base, outcome: "replayed", replayed: records.length, remaining: 0, movedTo };
   }
-  const rest = records.slice(failedFrom);
-  if (failedFrom > 0) await store.put(key, JSON.stringify({ ...batch, payload: { Records: rest } }));
-  logger.warn({ key, functionArn: base.functionArn, replayed: failedFrom, remaining: rest.length }, "replay partly failed; the rest kept");
-  return { ...base, outcome: failedFrom > 0 ? "partially_replayed" : "failed", replayed: failedFrom, remaining: rest.length, reason: "the function reported batch item failures" };
+  const rest = retriedRecords(records, (record) => sequenceNumberOf(record, base.source), verdict.retryFrom);
+  const replayed = records.length - rest.length;
+  if (replayed > 0) await store.put(key, JSON.stringify({ ...batch, payload: { Records: rest } }));
+  logger.warn({ key, functionArn: base.functionArn, replayed, remaining: rest.length }, "replay partly failed; the rest kept");
+  return { ...base, outcome: replayed > 0 ? "partially_replayed" : "failed", replayed, remaining: rest.length, reason: "the function reported batch item failures" };
 }
 
 /**
- * Index of the first record to keep, as Lambda checkpoints: the lowest reported itemIdentifier;
- * an unknown or empty one fails the whole batch. Undefined when every record went through.
+ * The window fields the mapping gave the batch: its shard and stream from the batch info; as
+ * window, the span of the records' arrival (or the failure's time when the info has none).
  */
-function firstFailed(response: unknown, records: readonly Record<string, unknown>[], source: "kinesis" | "dynamodb"): number | undefined {
-  const failures = (response as { batchItemFailures?: unknown } | null | undefined)?.batchItemFailures;
-  if (failures === undefined || failures === null || (Array.isArray(failures) && failures.length === 0)) return undefined;
-  const positions = new Map(records.map((record, index) => [sequenceNumberOf(record, source), index]));
-  const indexes = Array.isArray(failures) ? failures.map((failure) => positions.get((failure as { itemIdentifier?: string })?.itemIdentifier)) : [undefined];
-  return indexes.some((index) => index === undefined) ? 0 : Math.min(...(indexes as number[]));
+function replayWindow(info: z.infer<typeof batchInfo>, failedAt: string): TumblingWindowFields {
+  const start = info.approximateArrivalOfFirstRecord ?? failedAt;
+  return windowFields(info.shardId, info.streamArn, new Date(start), new Date(info.approximateArrivalOfLastRecord ?? start));
 }
 
 function sequenceNumberOf(record: Record<string, unknown>, source: "kinesis" | "dynamodb"): string | undefined {
-  const inner = (source === "kinesis" ? record.kinesis : record.dynamodb) as { sequenceNumber?: string; SequenceNumber?: string } | undefined;
-  return source === "kinesis" ? inner?.sequenceNumber : inner?.SequenceNumber;
+  const inner = (source === "kinesis" ? record.kinesis : record.dynamodb) as { sequenceNumber?: unknown; SequenceNumber?: unknown } | undefined;
+  const sequenceNumber = source === "kinesis" ? inner?.sequenceNumber : inner?.SequenceNumber;
+  return typeof sequenceNumber === "string" ? sequenceNumber : undefined;
 }
 
 function safeJson(text: string): unknown {

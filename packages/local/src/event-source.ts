@@ -6,14 +6,19 @@
  * BisectBatchOnFunctionError):
  * - records not matching the event filters are dropped before batching, never delivered;
  * - a batch is up to batchSize matching records, gathered for at most the batching window;
- * - a response naming batchItemFailures checkpoints the records before the lowest named one and
- *   retries from it; an empty or null list is success; an empty, unknown or missing
- *   itemIdentifier fails the whole batch;
+ * - a response naming batchItemFailures checkpoints the records below the lowest named sequence
+ *   number and retries the rest (by sequence number, not position: see reorder); an empty or
+ *   null list is success; an empty, unknown or missing itemIdentifier fails the whole batch;
  * - a thrown error (or timeout) fails the whole batch: with bisect on, it is split in two and
  *   each half retried in order (splitting does not count as a retry);
  * - a batch retried retryAttempts times, or records older than maxRecordAge, go to the
  *   on-failure destination (here a folder: AWS's on-failure record plus the records themselves)
  *   and the shard moves on;
+ * - optionally (`reorder`), a batch delivered again after a failure (a retry, a bisected half)
+ *   comes shuffled: AWS documents that records processed more than once may arrive out of order;
+ * - a reader that rolls over to child shards (shard-rollover.ts) tags each record with its
+ *   shard: a batch never spans two shards, and a parent's batches, retries included, all go
+ *   before its child's;
  * - with a tumbling window, the event also names the shard, the stream and the window, carries
  *   a state, and a response without a `state` object fails the batch. Not emulated: the state
  *   handed from one invocation to the next and the window's closing invocation (the consumers
@@ -24,7 +29,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { BlobStore } from "@trip-pipeline/core/blob-store";
 import type { Logger } from "@trip-pipeline/core/logger";
 import { FAILED_BATCH_PREFIX } from "@trip-pipeline/core/pipeline-spec";
+import { batchVerdict, compareSequenceNumbers, retriedRecords, windowFields } from "@trip-pipeline/core/stream-batch";
 import { matchesAny, type FilterPattern } from "./event-filter.js";
+import { mulberry32, shuffled, type Random } from "./generate/prng.js";
 import type { LambdaFunction } from "./lambda.js";
 
 export interface PolledRecord {
@@ -35,6 +42,8 @@ export interface PolledRecord {
   event: unknown;
   /** What event filter patterns are matched against. */
   filterable: unknown;
+  /** The shard it was read from, when the reader rolls over to child shards (default: the reader's). */
+  shardId?: string;
 }
 
 /** A stream as a mapping polls it. */
@@ -78,6 +87,8 @@ export interface MappingOptions {
   maxIdlePollMs?: number;
   /** Base delay before a retry, doubled per attempt (capped at 1 s). */
   retryDelayMs?: number;
+  /** Batches delivered again after a failure come in an order shuffled with this seed. */
+  reorder?: { seed: number };
 }
 
 export interface MappingStats {
@@ -124,12 +135,16 @@ export class EventSourceMapping {
 }
 
 interface Pending {
+  /** In shard order; delivered shuffled when `again` and the mapping reorders. */
   records: PolledRecord[];
   /** Retries so far of these records. */
   attempt: number;
+  /** Delivered before, whole or in part (a retry, a bisected half). */
+  again: boolean;
 }
 
-type Outcome = { ok: true } | { ok: false; failedFrom: number; error: string; thrown: boolean };
+/** A failed invocation: retry from `retryFrom` (a sequence number), or the whole batch when undefined. */
+type Outcome = { ok: true } | { ok: false; retryFrom: bigint | undefined; error: string; thrown: boolean };
 
 /** Records per shard read: filtered-out records must not cost a read each. */
 const READ_PAGE = 1_000;
@@ -147,6 +162,7 @@ class ShardPoller {
   private idlePolls = 0;
   private wake: (() => void) | undefined;
   private readonly log: Logger;
+  private readonly random: Random | undefined;
 
   constructor(
     private readonly shard: ShardReader,
@@ -155,6 +171,7 @@ class ShardPoller {
     private readonly mappingUuid: string,
   ) {
     this.log = options.logger.child({ consumer: options.consumer, shardId: shard.shardId });
+    this.random = options.reorder && mulberry32(options.reorder.seed);
   }
 
   start(): void {
@@ -213,7 +230,7 @@ class ShardPoller {
     const windowMs = this.options.batchingWindowMs ?? maxBatchingWindowSeconds * 1000;
     const pollMs = this.options.pollIntervalMs ?? 20;
     let deadline = this.buffer.length > 0 ? Date.now() + windowMs : undefined;
-    while (this.buffer.length < batchSize && !this.stopped) {
+    while (this.buffer.length < batchSize && !this.parentClosed() && !this.stopped) {
       let records: PolledRecord[];
       try {
         records = await this.shard.read(Math.max(batchSize, READ_PAGE));
@@ -244,7 +261,18 @@ class ShardPoller {
     }
     this.waitingWindow = false;
     this.flushing = false;
-    return this.buffer.splice(0, batchSize);
+    const shardId = this.shardOf(this.buffer[0]);
+    const sameShard = this.buffer.findIndex((record) => this.shardOf(record) !== shardId);
+    return this.buffer.splice(0, Math.min(batchSize, sameShard < 0 ? this.buffer.length : sameShard));
+  }
+
+  /** The buffer reaches into a child shard: the parent's last batch need not wait for more. */
+  private parentClosed(): boolean {
+    return this.buffer.length > 0 && this.shardOf(this.buffer[0]) !== this.shardOf(this.buffer.at(-1));
+  }
+
+  private shardOf(record: PolledRecord | undefined): string {
+    return record?.shardId ?? this.shard.shardId;
   }
 
   private notifyIdle(partial: boolean): void {
@@ -256,7 +284,7 @@ class ShardPoller {
   private async deliver(batch: PolledRecord[]): Promise<void> {
     const { settings } = this.options;
     // In shard order: the head of the queue is always the oldest undelivered records.
-    const queue: Pending[] = [{ records: batch, attempt: 0 }];
+    const queue: Pending[] = [{ records: batch, attempt: 0, again: false }];
     while (queue.length > 0) {
       const pending = queue.shift()!;
       const expired = this.expiredPrefix(pending.records);
@@ -266,22 +294,22 @@ class ShardPoller {
         if (pending.records.length === 0) continue;
       }
       this.stats.delivered += pending.records.length;
-      const outcome = await this.invoke(pending.records);
+      const outcome = await this.invoke(pending);
       if (outcome.ok) continue;
       if (outcome.thrown && settings.bisectBatchOnError && pending.records.length > 1) {
         const half = Math.ceil(pending.records.length / 2);
         this.stats.bisections += 1;
-        queue.unshift({ records: pending.records.slice(0, half), attempt: pending.attempt }, { records: pending.records.slice(half), attempt: pending.attempt });
+        queue.unshift({ records: pending.records.slice(0, half), attempt: pending.attempt, again: true }, { records: pending.records.slice(half), attempt: pending.attempt, again: true });
         continue;
       }
-      const rest = pending.records.slice(outcome.failedFrom);
+      const rest = retriedRecords(pending.records, (record) => record.sequenceNumber, outcome.retryFrom);
       if (pending.attempt >= settings.retryAttempts) {
         await this.toDlq(rest, "RetryAttemptsExhausted", pending.attempt, outcome.error);
         continue;
       }
       this.stats.retries += 1;
       await sleep(Math.min(1_000, (this.options.retryDelayMs ?? 10) * 2 ** pending.attempt));
-      queue.unshift({ records: rest, attempt: pending.attempt + 1 });
+      queue.unshift({ records: rest, attempt: pending.attempt + 1, again: true });
     }
   }
 
@@ -292,57 +320,51 @@ class ShardPoller {
     return count;
   }
 
-  private async invoke(records: PolledRecord[]): Promise<Outcome> {
+  private async invoke(pending: Pending): Promise<Outcome> {
+    const { records } = pending;
+    const delivered = pending.again && this.random ? shuffled(records, this.random) : records;
     let response: unknown;
     try {
-      response = await this.options.fn.invoke({ Records: records.map((record) => record.event), ...this.windowOf(records) });
+      response = await this.options.fn.invoke({ Records: delivered.map((record) => record.event), ...this.windowOf(records) });
     } catch (error) {
       this.log.warn({ err: error, records: records.length }, "invocation failed");
-      return { ok: false, failedFrom: 0, error: errorText(error), thrown: true };
+      return { ok: false, retryFrom: undefined, error: errorText(error), thrown: true };
     }
     if (this.options.settings.tumblingWindowSeconds !== undefined && typeof (response as { state?: unknown } | null)?.state !== "object") {
       this.log.warn("windowed invocation answered without a state: the whole batch failed");
-      return { ok: false, failedFrom: 0, error: "response without state", thrown: false };
+      return { ok: false, retryFrom: undefined, error: "response without state", thrown: false };
     }
     if (!this.options.settings.reportBatchItemFailures) return { ok: true };
-    const failures = (response as { batchItemFailures?: unknown } | null | undefined)?.batchItemFailures;
-    if (failures === undefined || failures === null || (Array.isArray(failures) && failures.length === 0)) return { ok: true };
-    const positions = new Map(records.map((record, index) => [record.sequenceNumber, index]));
-    const indexes = Array.isArray(failures) ? failures.map((failure) => positions.get((failure as { itemIdentifier?: unknown })?.itemIdentifier as string)) : [undefined];
-    if (indexes.some((index) => index === undefined)) {
-      this.log.warn({ batchItemFailures: failures }, "invalid batchItemFailures: the whole batch failed");
-      return { ok: false, failedFrom: 0, error: "invalid batchItemFailures response", thrown: false };
+    const verdict = batchVerdict(response, records.map((record) => record.sequenceNumber));
+    if (verdict.ok) return { ok: true };
+    if (verdict.retryFrom === undefined) {
+      this.log.warn({ batchItemFailures: (response as { batchItemFailures?: unknown }).batchItemFailures }, "invalid batchItemFailures: the whole batch failed");
+      return { ok: false, retryFrom: undefined, error: "invalid batchItemFailures response", thrown: false };
     }
-    const failedFrom = Math.min(...(indexes as number[]));
-    return { ok: false, failedFrom, error: `batchItemFailures from ${records[failedFrom]!.sequenceNumber}`, thrown: false };
+    return { ok: false, retryFrom: verdict.retryFrom, error: `batchItemFailures from ${verdict.retryFrom}`, thrown: false };
   }
 
   /** The fields Lambda adds to the event of a mapping with a tumbling window. */
   private windowOf(records: readonly PolledRecord[]) {
     const seconds = this.options.settings.tumblingWindowSeconds;
     if (seconds === undefined) return {};
-    const start = Math.floor(records[0]!.arrivalMs / (seconds * 1000)) * seconds * 1000;
-    return {
-      window: { start: new Date(start).toISOString(), end: new Date(start + seconds * 1000).toISOString() },
-      state: {},
-      shardId: this.shard.shardId,
-      eventSourceARN: this.options.source.arn,
-      isFinalInvokeForWindow: false,
-      isWindowTerminatedEarly: false,
-    };
+    const firstArrival = Math.min(...records.map((record) => record.arrivalMs));
+    const start = Math.floor(firstArrival / (seconds * 1000)) * seconds * 1000;
+    return windowFields(this.shardOf(records[0]), this.options.source.arn, new Date(start), new Date(start + seconds * 1000));
   }
 
   /** Writes what Lambda's S3 on-failure destination holds for these records: the invocation record and the payload. */
   private async toDlq(records: PolledRecord[], condition: "RetryAttemptsExhausted" | "RecordAgeExceeded", attempt: number, error: string): Promise<void> {
     const { consumer, source, fn } = this.options;
-    const first = records[0]!;
-    const last = records.at(-1)!;
+    const bySequence = records.map((record) => record.sequenceNumber).sort(compareSequenceNumbers);
+    const arrivals = records.map((record) => record.arrivalMs);
+    const shardId = this.shardOf(records[0]);
     const batchInfo = {
-      shardId: this.shard.shardId,
-      startSequenceNumber: first.sequenceNumber,
-      endSequenceNumber: last.sequenceNumber,
-      approximateArrivalOfFirstRecord: new Date(first.arrivalMs).toISOString(),
-      approximateArrivalOfLastRecord: new Date(last.arrivalMs).toISOString(),
+      shardId,
+      startSequenceNumber: bySequence[0],
+      endSequenceNumber: bySequence.at(-1),
+      approximateArrivalOfFirstRecord: new Date(Math.min(...arrivals)).toISOString(),
+      approximateArrivalOfLastRecord: new Date(Math.max(...arrivals)).toISOString(),
       batchSize: records.length,
       streamArn: source.arn,
     };
@@ -357,7 +379,7 @@ class ShardPoller {
       payload: { Records: records.map((record) => record.event) },
     };
     const iso = now.toISOString();
-    const key = `${FAILED_BATCH_PREFIX}${this.mappingUuid}/${this.shard.shardId}/${iso.slice(0, 10).replaceAll("-", "/")}/${iso.slice(0, 19).replaceAll(":", ".")}-${randomUUID()}`;
+    const key = `${FAILED_BATCH_PREFIX}${this.mappingUuid}/${shardId}/${iso.slice(0, 10).replaceAll("-", "/")}/${iso.slice(0, 19).replaceAll(":", ".")}-${randomUUID()}`;
     // The shard only moves on once the failure is recorded: a failed write is retried, never skipped.
     for (let attemptWrite = 0; ; attemptWrite += 1) {
       try {

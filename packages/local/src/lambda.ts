@@ -97,6 +97,8 @@ export interface FunctionOptions {
   timeoutMs: number;
   memoryMb?: number;
   crashes?: CrashOptions;
+  /** An outage: while this answers true every invocation fails at once, as when a dependency is down. */
+  down?: () => boolean;
   /** Its log group's short name (default: the function name). */
   logName?: string;
   /** How long a dead invocation's code may take to unwind before the next attempt starts. */
@@ -125,6 +127,10 @@ export class LocalFunction implements LambdaFunction {
   /** Runs the handler once: its response, or its error (or the crash or timeout that ended it). */
   async invoke(event: unknown): Promise<unknown> {
     this.stats.invocations += 1;
+    if (this.options.down?.()) {
+      this.stats.errors += 1;
+      throw new FunctionError("Error", "injected outage: the function fails every invocation");
+    }
     let die!: (error: FunctionError) => void;
     const death = new Promise<never>((_, reject) => (die = reject));
     const invocation: Invocation = {

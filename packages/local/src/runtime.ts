@@ -3,7 +3,9 @@
  * (emulator-host.ts), a folder for the bucket, the table and stream created from pipeline-spec
  * (the definition the stacks deploy), DynamoDB Streams captured in front of dynalite, and the
  * event-source mappings
- * of CONSUMERS invoking the same handler modules Lambda runs.
+ * of CONSUMERS invoking the same handler modules Lambda runs. Delivery behaves as AWS may:
+ * optionally with a consumer's outage, shuffled re-deliveries and rolling shards, and its failed
+ * batches replayed by redrive's library.
  */
 import { mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -12,6 +14,7 @@ import { APP_NAME, DEFAULT_REGION } from "@trip-pipeline/core/app";
 import { createDocumentClient, createDynamoDbClient, createKinesisClient, setLocalDynamoDb } from "@trip-pipeline/core/aws/clients";
 import { FolderBlobStore } from "@trip-pipeline/core/blob-store";
 import { createLogger, type Logger } from "@trip-pipeline/core/logger";
+import { redrive, type FunctionInvoker, type RedriveReport } from "@trip-pipeline/core/redrive";
 import { CONSUMER_FUNCTION, CONSUMERS, FAILED_BATCH_PREFIX, streamShardCount, TRIP_STREAM, TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
 import { createTripTable } from "./dynamo.js";
 import type { ChangeLog } from "./dynamo-streams.js";
@@ -20,8 +23,10 @@ import { EmulatorThread } from "./emulator-host.js";
 import { EventSourceMapping, type MappingStats } from "./event-source.js";
 import type { ThrottleOptions } from "./throttle.js";
 import { createTripStream } from "./kinesis.js";
+import { mulberry32, shuffled, type Random } from "./generate/prng.js";
 import { importHandler, LocalFunction, type CrashOptions } from "./lambda.js";
 import { changeLogSource, kinesisSource } from "./shard-readers.js";
+import { withShardRollover } from "./shard-rollover.js";
 
 export type ConsumerName = keyof typeof CONSUMERS;
 export const CONSUMER_NAMES = Object.keys(CONSUMERS) as ConsumerName[];
@@ -39,7 +44,15 @@ export interface LocalAwsOptions {
   streamShards?: number;
   /** Emulator throttling, for fault runs. */
   throttle?: ThrottleOptions;
+  /** Every stream shard (Kinesis and the table's) closes after this many records; a child shard with a new id continues. */
+  shardRollover?: number;
   logger?: Logger;
+}
+
+/** A consumer that fails every invocation until `until()` holds and at least one of its batches went to the failed-batch store. */
+export interface Outage {
+  consumer: ConsumerName;
+  until: () => boolean;
 }
 
 export interface ConsumerOptions {
@@ -55,6 +68,9 @@ export interface ConsumerOptions {
   retryDelayMs?: number;
   timeoutMs?: number;
   crashes?: CrashOptions;
+  outage?: Outage;
+  /** Batches delivered again after a failure (retries, bisected halves, redrive replays) come shuffled, seeded. */
+  reorder?: { seed: number };
 }
 
 export interface LocalAwsStats {
@@ -77,6 +93,8 @@ export class LocalAws {
   readonly kinesis: KinesisClient;
   private readonly mappings: EventSourceMapping[] = [];
   private readonly functions: LocalFunction[] = [];
+  /** Shuffles redrive's replays (consumers' reorder option). */
+  private replayOrder: Random | undefined;
 
   private constructor(
     readonly root: string,
@@ -88,6 +106,7 @@ export class LocalAws {
     readonly changes: ChangeLog,
     private readonly emulators: EmulatorThread,
     readonly logger: Logger,
+    private readonly shardRollover: number | undefined,
   ) {
     ({ bucketDir: this.bucketDir, dlqDir: this.dlqDir } = runFolders(root));
     this.db = createDocumentClient(createDynamoDbClient({ endpoint: dynamodbEndpoint, region, maxAttempts: 10 }));
@@ -125,7 +144,7 @@ export class LocalAws {
       setup.destroy();
       kinesisSetup.destroy();
     }
-    return new LocalAws(root, region, emulators.dynamodbEndpoint, emulators.kinesisEndpoint, emulators.streams.get(TRIP_TABLE.name)!, emulators, logger);
+    return new LocalAws(root, region, emulators.dynamodbEndpoint, emulators.kinesisEndpoint, emulators.streams.get(TRIP_TABLE.name)!, emulators, logger, options.shardRollover);
   }
 
   /** The deployed functions' environment, pointed at this local AWS (see packages/functions/src/environment.ts). */
@@ -154,9 +173,11 @@ export class LocalAws {
     Object.assign(process.env, this.handlerEnvironment());
     // The on-failure destination is the bucket, as deployed (Pipeline.ts).
     const dlq = new FolderBlobStore(this.bucketDir);
+    this.replayOrder = options.reorder && mulberry32(options.reorder.seed + CONSUMER_NAMES.length);
     for (const [index, consumer] of CONSUMER_NAMES.entries()) {
       const spec = CONSUMERS[consumer];
       const handler = await importHandler(options.repoRoot, options.handlers?.[consumer] ?? spec.handler);
+      const source = spec.source === "kinesis" ? await kinesisSource(this.kinesis, this.streamName, this.region) : changeLogSource(this.changes);
       const fn = new LocalFunction(`${APP_NAME}-${LOCAL_STAGE}-${consumer}`, handler, {
         region: this.region,
         timeoutMs: options.timeoutMs ?? CONSUMER_FUNCTION.timeoutSeconds * 1000,
@@ -164,10 +185,11 @@ export class LocalAws {
         logName: consumer,
         // Each function crashes on its own seeded schedule.
         ...(options.crashes && { crashes: { ...options.crashes, seed: options.crashes.seed + index } }),
+        ...(options.outage?.consumer === consumer && { down: outageUntil(options.outage, () => mapping.stats.toDlq > 0) }),
       });
-      const mapping = new EventSourceMapping({
+      const mapping: EventSourceMapping = new EventSourceMapping({
         consumer,
-        source: spec.source === "kinesis" ? await kinesisSource(this.kinesis, this.streamName, this.region) : changeLogSource(this.changes),
+        source: this.shardRollover === undefined ? source : withShardRollover(source, this.shardRollover),
         settings: spec,
         filters: spec.filters,
         fn,
@@ -176,6 +198,7 @@ export class LocalAws {
         batchingWindowMs: options.batchingWindows?.[consumer] ?? options.batchingWindowMs,
         pollIntervalMs: options.pollIntervalMs,
         retryDelayMs: options.retryDelayMs,
+        ...(options.reorder && { reorder: { seed: options.reorder.seed + index } }),
       });
       this.mappings.push(mapping);
       this.functions.push(fn);
@@ -207,6 +230,25 @@ export class LocalAws {
     this.emulators.stopThrottle();
   }
 
+  /**
+   * `pnpm redrive` on this local AWS: the same library replays the failed batches in the bucket
+   * through the functions named in them (shuffled under reorder, as a re-delivery); with
+   * `dryRun`, lists what is left. Call drain() after a replay: its writes flow on downstream.
+   */
+  redrive(options: { dryRun?: boolean } = {}): Promise<RedriveReport> {
+    return redrive({ store: new FolderBlobStore(this.bucketDir), invoker: this.invoker(), logger: this.logger, dryRun: options.dryRun });
+  }
+
+  private invoker(): FunctionInvoker {
+    return {
+      invoke: (functionArn, event) => {
+        const fn = this.functions.find((candidate) => candidate.arn === functionArn);
+        if (!fn) return Promise.reject(new Error(`ResourceNotFoundException: Function not found: ${functionArn}`));
+        return fn.invoke(this.replayOrder ? { ...event, Records: shuffled(event.Records, this.replayOrder) } : event);
+      },
+    };
+  }
+
   private activity(): number {
     return this.mappings.reduce((sum, mapping) => sum + mapping.stats.read, this.changes.size);
   }
@@ -228,6 +270,12 @@ export class LocalAws {
     await this.emulators.close();
     if (!options.keepData) await Promise.all([this.bucketDir, this.dlqDir].map((folder) => rm(folder, { recursive: true, force: true })));
   }
+}
+
+/** An outage's `down` test: down until its end condition and `recorded()` both hold, then up for good. */
+function outageUntil(outage: Outage, recorded: () => boolean): () => boolean {
+  let over = false;
+  return () => !(over ||= outage.until() && recorded());
 }
 
 /** The run's folders: the bucket, and inside it where the consumers' failed batches land. */

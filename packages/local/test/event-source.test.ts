@@ -8,6 +8,7 @@ import { FAILED_BATCH_PREFIX } from "@trip-pipeline/core/pipeline-spec";
 import { EventSourceMapping, type MappingSettings, type PolledRecord, type ShardReader } from "../src/event-source.js";
 import type { FilterPattern } from "../src/event-filter.js";
 import type { LambdaFunction } from "../src/lambda.js";
+import { childShardId, withShardRollover } from "../src/shard-rollover.js";
 
 type Event = { Records: { seq: string; kind: string }[] };
 type Respond = (records: Event["Records"], call: number) => unknown;
@@ -54,10 +55,12 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function runMapping(shards: ShardReader[], fn: FakeFunction, options: { settings?: Partial<MappingSettings>; filters?: FilterPattern[] } = {}) {
+const STREAM_ARN = "arn:aws:kinesis:eu-north-1:000000000000:stream/S";
+
+async function runMapping(shards: ShardReader[], fn: FakeFunction, options: { settings?: Partial<MappingSettings>; filters?: FilterPattern[]; reorder?: { seed: number } } = {}) {
   const mapping = new EventSourceMapping({
     consumer: "fake",
-    source: { kind: "kinesis", arn: "arn:aws:kinesis:eu-north-1:000000000000:stream/S", shards },
+    source: { kind: "kinesis", arn: STREAM_ARN, shards },
     settings: { ...SETTINGS, ...options.settings },
     filters: options.filters ?? [],
     fn,
@@ -66,6 +69,7 @@ async function runMapping(shards: ShardReader[], fn: FakeFunction, options: { se
     batchingWindowMs: 5,
     pollIntervalMs: 2,
     retryDelayMs: 1,
+    reorder: options.reorder,
   });
   mapping.start();
   await mapping.nextIdle();
@@ -242,5 +246,93 @@ describe("tumbling windows", () => {
       state: {},
       isFinalInvokeForWindow: false,
     });
+  });
+});
+
+describe("re-deliveries and checkpoints (reorder)", () => {
+  test("only a batch delivered again comes shuffled; a reported failure retries exactly the records at or after the lowest reported sequence number", async () => {
+    let retryFrom = "";
+    const fn = new FakeFunction((records, call) => {
+      if (call === 1) return { batchItemFailures: [{ itemIdentifier: "003" }] };
+      // Report the record delivered last: by position nothing else would be retried, by sequence number every later record is.
+      if (call === 2) return { batchItemFailures: [{ itemIdentifier: (retryFrom = records.at(-1)!.seq) }] };
+      return {};
+    });
+    await runMapping([shard(8)], fn, { settings: { batchSize: 8, retryAttempts: 3 }, reorder: { seed: 3 } });
+    const inOrder = (calls: string[]) => [...calls].sort();
+    expect(fn.calls[0]).toEqual(["001", "002", "003", "004", "005", "006", "007", "008"]);
+    expect(inOrder(fn.calls[1]!)).toEqual(["003", "004", "005", "006", "007", "008"]);
+    expect(fn.calls[1]).not.toEqual(inOrder(fn.calls[1]!));
+    expect(inOrder(fn.calls[2]!)).toEqual(inOrder(fn.calls[1]!).filter((seq) => seq >= retryFrom));
+    expect(fn.calls).toHaveLength(3);
+  });
+
+  test("sequence numbers are compared as integers (40+ digits): the retry and the DLQ's batch info take the lowest and highest by value", async () => {
+    const seqs = ["99999999999999999999999999999999999999998", "99999999999999999999999999999999999999999", "100000000000000000000000000000000000000000"];
+    const records = seqs.map((seq) => ({ sequenceNumber: seq, arrivalMs: Date.now(), event: { seq, kind: "odd" }, filterable: {} }));
+    let read = false;
+    const source: ShardReader = { shardId: "shard-1", read: async () => (read ? [] : ((read = true), records)) };
+    const fn = new FakeFunction((_, call) => {
+      if (call === 1) return { batchItemFailures: [{ itemIdentifier: seqs[2] }, { itemIdentifier: seqs[1] }] };
+      throw new Error("down");
+    });
+    await runMapping([source], fn, { settings: { bisectBatchOnError: false, retryAttempts: 1 } });
+    expect(fn.calls).toEqual([seqs, seqs.slice(1)]);
+    expect((await dlqRecords())[0]).toMatchObject({ KinesisBatchInfo: { startSequenceNumber: seqs[1], endSequenceNumber: seqs[2], batchSize: 2 } });
+  });
+});
+
+describe("shard rollover", () => {
+  /** Every event as delivered, with the shard each record names (eventID) and the window's shard. */
+  async function runRolling(every: number, respond: (records: Event["Records"]) => unknown) {
+    const events: { eventShard: unknown; records: { seq: string; eventID: string }[] }[] = [];
+    const fn = new FakeFunction();
+    fn.invoke = async (event: unknown) => {
+      const { Records, shardId } = event as { Records: { seq: string; kind: string; eventID: string }[]; shardId: unknown };
+      events.push({ eventShard: shardId, records: Records.map(({ seq, eventID }) => ({ seq, eventID })) });
+      fn.calls.push(Records.map((r) => r.seq));
+      return { ...(respond(Records) as object), state: {} };
+    };
+    const source = withShardRollover({ kind: "kinesis", arn: STREAM_ARN, shards: [shard(7, "shardId-000000000000"), shard(7, "shardId-000000000001")] }, every);
+    await runMapping(source.shards, fn, { settings: { retryAttempts: 1, tumblingWindowSeconds: 60 } });
+    return events;
+  }
+
+  test("each shard closes after N records and a child with a new id continues, parents first; a batch never spans two shards", async () => {
+    const events = await runRolling(3, () => ({}));
+    const shardOf = (eventID: string) => eventID.split(":")[0]!;
+    for (const [parent, child, grandchild] of [["shardId-000000000000", "shardId-000000000002", "shardId-000000000004"], ["shardId-000000000001", "shardId-000000000003", "shardId-000000000005"]]) {
+      const lineage = events.filter((e) => [parent, child, grandchild].includes(shardOf(e.records[0]!.eventID)));
+      // Batches of up to 4 (batchSize) cut at every third record: the shard's order, one shard per batch.
+      expect(lineage.map((e) => e.records.map((r) => r.eventID))).toEqual([
+        [`${parent}:001`, `${parent}:002`, `${parent}:003`],
+        [`${child}:004`, `${child}:005`, `${child}:006`],
+        [`${grandchild}:007`],
+      ]);
+    }
+    // The window names the same shard as the records in it.
+    for (const event of events) expect(event.records.every((r) => r.eventID.startsWith(`${event.eventShard as string}:`))).toBe(true);
+  });
+
+  test("a child's failed batch goes to the DLQ under the child's id, and the grandchild waits for it", async () => {
+    const events = await runRolling(3, (records) => {
+      if (records.some((r) => r.seq === "005")) throw new Error("poison");
+      return {};
+    });
+    const failures = await dlqRecords();
+    expect(failures.map((f) => f.KinesisBatchInfo)).toEqual([
+      expect.objectContaining({ shardId: "shardId-000000000002", startSequenceNumber: "005", endSequenceNumber: "005" }),
+      expect.objectContaining({ shardId: "shardId-000000000003", startSequenceNumber: "005", endSequenceNumber: "005" }),
+    ]);
+    expect(await new FolderBlobStore(root).list(FAILED_BATCH_PREFIX)).toEqual(expect.arrayContaining([expect.stringContaining("/shardId-000000000002/"), expect.stringContaining("/shardId-000000000003/")]));
+    const calls = events.map((e) => e.records.map((r) => r.eventID));
+    const lastOfChild = Math.max(...calls.flatMap((ids, i) => (ids.includes("shardId-000000000002:005") ? [i] : [])));
+    expect(calls.findIndex((ids) => ids.includes("shardId-000000000004:007"))).toBeGreaterThan(lastOfChild);
+  });
+
+  test("child ids continue the parent's numbering after every existing shard, in the parent's format", () => {
+    expect(childShardId("shardId-000000000001", 0, 2)).toBe("shardId-000000000001");
+    expect(childShardId("shardId-000000000001", 3, 2)).toBe("shardId-000000000007");
+    expect(childShardId("shardId-00000000000000000004-local", 1, 4)).toBe("shardId-00000000000000000008-local");
   });
 });

@@ -83,12 +83,14 @@ describe("redrive", () => {
     expect(report.totals).toMatchObject({ records: 2, remaining: 2 });
   });
 
-  test("a partial failure keeps only the records from the lowest reported one on", async () => {
+  test("a partial failure keeps only the records at or after the lowest reported sequence number, wherever they are in the batch", async () => {
     const [first] = await bucket.list(FAILED_BATCH_PREFIX);
     const original = JSON.parse((await bucket.get(first!))!);
     const records = original.payload.Records as { kinesis: { sequenceNumber: string } }[];
-    // Two records in one batch, the second reported as failed: the first must not be kept.
-    const twoRecords = { ...original, payload: { Records: [records[0], { ...records[0], kinesis: { ...records[0]!.kinesis, sequenceNumber: "999" } }] } };
+    // Two records out of order, the later one (first in the array) reported as failed: the earlier one must not be kept.
+    const later = { ...records[0], kinesis: { ...records[0]!.kinesis, sequenceNumber: "999" } };
+    const earlier = { ...records[0], kinesis: { ...records[0]!.kinesis, sequenceNumber: "998" } };
+    const twoRecords = { ...original, payload: { Records: [later, earlier] } };
     const store = new FolderBlobStore(join(root, "partial"));
     await store.put(first!, JSON.stringify(twoRecords));
     const report = await redrive({ store, invoker: { invoke: async () => ({ batchItemFailures: [{ itemIdentifier: "999" }] }) }, logger });
