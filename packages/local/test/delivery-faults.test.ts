@@ -14,6 +14,8 @@ import { encodeWireEvent, type TripEvent } from "@trip-pipeline/core/events";
 import { FAILED_BATCH_PREFIX, TRIP_STREAM } from "@trip-pipeline/core/pipeline-spec";
 import { LocalAws, type ConsumerOptions, type LocalAwsOptions } from "../src/runtime.js";
 import { childShardId } from "../src/shard-rollover.js";
+import { runLocalKpiJob } from "../src/kpi-job.js";
+import { liveKpis } from "@trip-pipeline/core/live-kpis";
 import { recorded } from "./support/local-handlers.js";
 
 const REPO_ROOT = resolve(import.meta.dirname, "..", "..", "..");
@@ -79,6 +81,28 @@ describe("an outage, then redrive", () => {
     const [failed] = await failedBatches(aws);
     const report = await aws.redrive();
     expect(report.batches).toEqual([expect.objectContaining({ outcome: "replayed", shardId: failed!.DDBStreamBatchInfo!.shardId, replayed: 1 })]);
+  });
+
+  test("pnpm redrive of the aggregator's failed batches, after a later trip of the same day was counted: live equals nightly", async () => {
+    let back = false;
+    const aws = await localAws({}, { outage: { consumer: "kpiAggregator", until: () => back } });
+    const fare = (events: TripEvent[], amount: string) => events.map((event) => (event.event_type === "end" ? { ...event, fare_amount: amount } : event));
+    await put(aws, [...fare(trip("d1", 10), "10.00"), ...fare(trip("d2", 11), "20.00")]);
+    await aws.drain();
+    expect(aws.stats().consumers.kpiAggregator!.toDlq).toBeGreaterThan(0);
+    back = true;
+    await put(aws, fare(trip("d3", 12), "30.00"));
+    await aws.drain();
+    const live = () => liveKpis(aws.db, aws.tableName, "2024-03-01", new Date());
+    expect(await live()).toMatchObject({ trip_count: 1, total_fare: "30.00" });
+
+    expect((await aws.redrive()).totals).toMatchObject({ remaining: 0, failedBatches: 0 });
+    await aws.drain();
+    const { kpis } = await runLocalKpiJob(aws.db, aws.tableName, new FolderBlobStore(aws.bucketDir));
+    expect(kpis).toEqual([{ pickup_date: "2024-03-01", total_fare: "60.00", trip_count: 3, average_fare: "20.00", max_fare: "30.00", min_fare: "10.00" }]);
+    expect(await live()).toMatchObject({ ...kpis[0], settling: false });
+    // A second redrive finds nothing, and replaying the moved batches again would count nothing twice.
+    expect((await aws.redrive({ dryRun: true })).totals).toMatchObject({ batches: 0 });
   });
 
   test("an outage lasts until its end condition holds", async () => {
