@@ -35,6 +35,9 @@ const dynamodb = await startEmbeddedDynamoDb({
   streamShards: options.streamShards,
   streams: options.streams,
   throttle,
+  gsiLagMs: options.gsiLagMs,
+  ttl: options.ttl,
+  tornReads: options.tornReads,
   forward: (table, shard, record: DynamoDBRecord) => send({ type: "record", table, shard, record }),
 });
 servers.push(dynamodb);
@@ -45,6 +48,13 @@ if (proxy) servers.push(proxy);
 
 /** Calls not answered yet: a close waits for them, so no call asked before it goes unanswered. */
 const answering = new Set<Promise<void>>();
+function answer(work: Promise<ThreadOutput>): void {
+  const answered: Promise<void> = work.then((output) => {
+    send(output);
+    answering.delete(answered);
+  });
+  answering.add(answered);
+}
 
 port.on("message", (message: HostMessage) => {
   switch (message.type) {
@@ -53,14 +63,11 @@ port.on("message", (message: HostMessage) => {
       send({ type: "synced", id: message.id, throttled: { ...(throttle?.counts ?? { requests: 0, items: 0 }) } });
       break;
     case "calls":
-      for (const call of message.calls) {
-        // The call's stream records are in the outbox already: they go out first.
-        const answer: Promise<void> = dynamodb.call(call.operation, call.body).then((reply) => {
-          send({ type: "reply", id: call.id, status: reply.status, body: JSON.stringify(reply.body) });
-          answering.delete(answer);
-        });
-        answering.add(answer);
-      }
+      // A call's stream records are in the outbox already when it is answered: they go out first.
+      for (const call of message.calls) answer(dynamodb.call(call.operation, call.body).then((reply) => ({ type: "reply", id: call.id, status: reply.status, body: JSON.stringify(reply.body) })));
+      break;
+    case "advance-ttl-clock":
+      answer(dynamodb.advanceTtlClock(message.ms).then((deleted) => ({ type: "ttl-swept", id: message.id, deleted })));
       break;
     case "stop-throttle":
       throttle?.stop();
