@@ -20,6 +20,7 @@ import { readDailyKpis } from "@trip-pipeline/core/metrics-reader";
 import { liveKpiDays, runLocalKpiJob } from "@trip-pipeline/local/kpi-job";
 import { LocalLogs } from "@trip-pipeline/local/logs";
 import { anomalyTrips, LivePending, pendingTrips } from "@trip-pipeline/local/outcome";
+import type { DynamoDbBehaviours } from "@trip-pipeline/local/embedded-dynamodb";
 import { LocalAws, type LocalAwsStats } from "@trip-pipeline/local/runtime";
 import { table as ingestTable } from "./ingest.js";
 import { intOption, parseCli, REPO_ROOT, runWhenMain, UsageError } from "./lib/cli.js";
@@ -42,10 +43,15 @@ export const USAGE = `usage: pnpm start [--start-file F --end-file F] [--json] [
   --port N                       the dashboard's port (default ${DEFAULT_PORT}; 0 picks a free one)
   --verbose                      stream every log line, pretty-printed, to stderr (they always go to
                                  <out>/logs/<function>.jsonl; LOG_LEVEL sets the level, default info)
-fault injection (the pipeline must converge to the same KPIs):
+fault injection (the pipeline must converge to the same KPIs; with either fault, Queries are also
+torn: pages of one or two items, each item read at its own instant, as DynamoDB may serve them):
   --throttle RATE                fraction of emulator calls answered ProvisionedThroughputExceeded
   --crash RATE                   fraction of handler invocations that crash at a random point
   --seed N                       seed of the injected faults (default 1)
+AWS behaviours the local AWS emulates when asked (the pipeline must hold under them):
+  --gsi-lag-ms N                 index reads see a write only N ms after it happened (default 0)
+  --ttl                          items whose expires_at has passed (wall clock) are deleted within
+                                 about a second, with the REMOVE records TTL produces
 
 exit codes: 0 done, 2 done but records in the DLQ, rows undelivered or live KPIs drifting, 1 error`;
 
@@ -61,6 +67,8 @@ const OPTIONS = {
   throttle: { type: "string" },
   crash: { type: "string" },
   seed: { type: "string" },
+  "gsi-lag-ms": { type: "string" },
+  ttl: { type: "boolean", default: false },
   serve: { type: "boolean", default: false },
   port: { type: "string" },
   verbose: { type: "boolean", default: false },
@@ -76,6 +84,8 @@ export interface RunReport {
   drift: number;
   /** Writes to the live KPI items (applied updates of SHARD# and EXTREMES items). */
   liveKpiWrites: number;
+  /** Items deleted by TTL during the run (with --ttl). */
+  ttlDeletes: number;
   ingest: IngestSummary;
   pending: number;
   anomalies: number;
@@ -125,6 +135,12 @@ export async function main(argv: string[]): Promise<number> {
     liveWindowMs: intOption("live-window-ms", values["live-window-ms"], 0),
     throttle: throttle ? { rate: throttle, seed } : undefined,
     crashes: crash ? { rate: crash, seed: seed + 1 } : undefined,
+    dynamodb: {
+      gsiLagMs: intOption("gsi-lag-ms", values["gsi-lag-ms"], 0),
+      ttl: values.ttl ? {} : undefined,
+      // Fault runs also get Queries that are not snapshots: what the handlers must hold under.
+      tornReads: throttle || crash ? { seed: seed + 2 } : undefined,
+    },
     verbose: values.verbose,
     // One line redrawn in place: only on a terminal, and not under a stream of log lines.
     status: process.stderr.isTTY && !values.verbose && !values.json ? createStatusLine(process.stderr, true) : undefined,
@@ -149,6 +165,8 @@ export interface RunOptions {
   liveWindowMs?: number;
   throttle?: { rate: number; seed: number };
   crashes?: { rate: number; seed: number };
+  /** GSI lag, TTL and torn Queries (see LocalAwsOptions). */
+  dynamodb?: DynamoDbBehaviours;
   /** Stream the log lines, pretty-printed, to stderr as well. */
   verbose?: boolean;
   /** Where the run shows its progress (rows ingested, events delivered, pending trips). */
@@ -164,7 +182,7 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
   const logs = new LocalLogs({ dir: join(options.root, "logs"), pretty: options.verbose ? process.stderr : undefined });
   logs.install();
   const logger = createLogger("start");
-  const aws = await LocalAws.start({ root: options.root, kinesisShards: options.kinesisShards, throttle: options.throttle, logger });
+  const aws = await LocalAws.start({ root: options.root, kinesisShards: options.kinesisShards, throttle: options.throttle, logger, ...options.dynamodb });
   const pending = new LivePending();
   aws.changes.onRecord = (record) => pending.observe(record);
   let rows = 0;
@@ -190,6 +208,9 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
       onProgress: (progress) => (rows = progress.rows),
     });
     await aws.drain();
+    // The nightly job runs hours after the writes in AWS: by then the index has every one of them.
+    await aws.indexesCaughtUp();
+    await aws.drain();
     draw();
     logger.info("streams drained; running the KPI job");
     const jobStartedAt = formatDateTime(new Date());
@@ -211,6 +232,7 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
       live: reconciliation.live,
       drift: reconciliation.drift,
       liveKpiWrites: (stats.changesByKind.SHARD ?? 0) + (stats.changesByKind.EXTREMES ?? 0),
+      ttlDeletes: stats.ttlDeletes,
       ingest,
       pending: unmatched.length,
       anomalies: anomalies.size,

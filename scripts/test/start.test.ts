@@ -11,7 +11,7 @@ import type { DailyKpi } from "@trip-pipeline/core/kpi";
 import { groundTruth, writeTripFiles } from "@trip-pipeline/local/generate";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { RunReport } from "../start.js";
-import { runCli, TSX } from "./support/run-cli.js";
+import { ROOT, runCli, TSX } from "./support/run-cli.js";
 
 const GENERATED = { trips: 900, days: 3, seed: 2024, startDate: "2024-02-28" };
 let dir: string;
@@ -105,6 +105,23 @@ describe("pnpm start", () => {
       expect(report.throttled.requests).toBeGreaterThan(0);
       expect(report.throttled.items).toBeGreaterThan(0);
       expect(Object.values(report.consumers).reduce((sum, c) => sum + c.retries + c.bisections, 0)).toBeGreaterThan(0);
+    },
+    300_000,
+  );
+
+  test(
+    "with GSI lag and TTL (`--gsi-lag-ms 1500 --ttl`) the bundled sample ends as the naive computation says, live KPIs included",
+    async () => {
+      const sample = naiveOutcome(await readFile(join(ROOT, "data", "trip_start.csv"), "utf8"), await readFile(join(ROOT, "data", "trip_end.csv"), "utf8"));
+      const { code, stdout, stderr } = await run("pnpm", ["-s", "start", "--json", "--out", join(dir, "lag-ttl"), "--gsi-lag-ms", "1500", "--ttl"]);
+      const report = JSON.parse(stdout) as RunReport;
+      expect(report.kpis).toEqual(sample.kpis);
+      expect(report.pending).toBe(sample.pending);
+      expect(report.anomalies).toBe(sample.anomalies);
+      expect(report.dlq).toBe(0);
+      expect(report.live).toEqual(sample.kpis);
+      expect(report.drift).toBe(0);
+      expect(code, stderr).toBe(0);
     },
     300_000,
   );
