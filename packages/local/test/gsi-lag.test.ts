@@ -5,7 +5,8 @@ import { TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
 import { createTripTable } from "../src/dynamo.js";
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "../src/embedded-dynamodb.js";
 
-const LAG_MS = 400;
+// Long enough that the writes and reads right after them stay inside it on a loaded machine.
+const LAG_MS = 1_000;
 const TABLE = TRIP_TABLE.name;
 const INDEX = TRIP_TABLE.completedByDay.name;
 let dynamodb: EmbeddedDynamoDb;

@@ -1,16 +1,11 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBRecord } from "aws-lambda";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterEach, describe, expect, test } from "vitest";
 import { createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
 import { TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
 import { createTripTable } from "../src/dynamo.js";
 import type { ChangeLog } from "../src/dynamo-streams.js";
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "../src/embedded-dynamodb.js";
-import { LocalAws } from "../src/runtime.js";
 import type { TtlOptions } from "../src/ttl-sweeper.js";
 
 const TABLE = TRIP_TABLE.name;
@@ -103,42 +98,5 @@ describe("TTL on the embedded DynamoDB", () => {
     const started = performance.now();
     while ((await exists("soon")) && performance.now() - started < 5_000) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await exists("soon")).toBe(false);
-  });
-});
-
-describe("TTL on the local AWS", () => {
-  let root: string;
-  let aws: LocalAws;
-  beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "local-ttl-"));
-    aws = await LocalAws.start({ root, kinesisShards: 1, streamShards: 2, ttl: { clockOffsetMs: 0 } });
-  });
-  afterAll(async () => {
-    await aws?.close();
-    await rm(root, { recursive: true, force: true });
-  });
-
-  test("advanceTtlClock sweeps in the emulator thread: the REMOVE records are on the stream when it resolves, counted like any change", async () => {
-    const item = (trip: string, sort_key: string, days: number) => ({ trip_id: trip, sort_key, expires_at: nowSeconds() + days * 24 * 3600 });
-    await aws.db.send(new PutCommand({ TableName: TABLE, Item: item("t1", "RAW#START#2024-02-29 10:00:00", 7) }));
-    await aws.db.send(new PutCommand({ TableName: TABLE, Item: item("KPI#2024-02-29", "SHARD#00", 35) }));
-    const before = aws.stats().changesByKind;
-
-    expect(await aws.advanceTtlClock(10 * DAY_MS)).toBe(1);
-    const stats = aws.stats();
-    expect(stats.ttlDeletes).toBe(1);
-    expect(stats.changesByKind).toEqual({ ...before, RAW: (before.RAW ?? 0) + 1 });
-    const removes = records(aws.changes).filter((r) => r.eventName === "REMOVE");
-    expect(removes).toMatchObject([{ userIdentity: SERVICE, dynamodb: { Keys: { trip_id: { S: "t1" } } } }]);
-    expect((await aws.db.send(new GetCommand({ TableName: TABLE, Key: { trip_id: "KPI#2024-02-29", sort_key: "SHARD#00" } }))).Item).toBeDefined();
-  });
-
-  test("advanceTtlClock without the ttl option is an error, not a silent no-op", async () => {
-    const other = await LocalAws.start({ root: join(root, "plain"), kinesisShards: 1 });
-    try {
-      expect(() => other.advanceTtlClock(1000)).toThrow(/ttl option/);
-    } finally {
-      await other.close();
-    }
   });
 });
