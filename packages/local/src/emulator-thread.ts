@@ -31,13 +31,9 @@ function flush(): void {
 const throttle = options.throttle && new Throttle(options.throttle);
 const servers: LocalServer[] = [];
 const dynamodb = await startEmbeddedDynamoDb({
-  region: options.region,
-  streamShards: options.streamShards,
-  streams: options.streams,
+  // Region, streams and the DynamoDB behaviours as asked; the throttle is the one both emulators share.
+  ...options,
   throttle,
-  gsiLagMs: options.gsiLagMs,
-  ttl: options.ttl,
-  tornReads: options.tornReads,
   forward: (table, shard, record: DynamoDBRecord) => send({ type: "record", table, shard, record }),
 });
 servers.push(dynamodb);
