@@ -53,8 +53,8 @@ export class TtlSweeper {
   readonly observe = (table: CapturedTable, keys: Item, _oldImage: Item | undefined, newImage: Item | undefined): void => {
     if (!table.ttlAttribute) return;
     const key = itemKey(table, keys);
-    const expiresAt = Number(newImage?.[table.ttlAttribute]?.N);
-    if (newImage?.[table.ttlAttribute]?.N !== undefined && Number.isFinite(expiresAt)) this.expiring.set(key, { table, keys, expiresAt });
+    const expiresAt = newImage?.[table.ttlAttribute]?.N;
+    if (expiresAt !== undefined) this.expiring.set(key, { table, keys, expiresAt: Number(expiresAt) });
     else this.expiring.delete(key);
   };
 
