@@ -21,6 +21,7 @@ import { readDailyKpis } from "@trip-pipeline/core/metrics-reader";
 import { liveKpiDays, runLocalKpiJob } from "@trip-pipeline/local/kpi-job";
 import { LocalLogs } from "@trip-pipeline/local/logs";
 import { anomalyTrips, LivePending, pendingTrips } from "@trip-pipeline/local/outcome";
+import type { DynamoDbBehaviours } from "@trip-pipeline/local/embedded-dynamodb";
 import { CONSUMER_NAMES, LocalAws, type ConsumerName, type LocalAwsStats } from "@trip-pipeline/local/runtime";
 import { table as ingestTable } from "./ingest.js";
 import { intOption, parseCli, REPO_ROOT, runWhenMain, UsageError } from "./lib/cli.js";
@@ -43,7 +44,8 @@ export const USAGE = `usage: pnpm start [--start-file F --end-file F] [--json] [
   --port N                       the dashboard's port (default ${DEFAULT_PORT}; 0 picks a free one)
   --verbose                      stream every log line, pretty-printed, to stderr (they always go to
                                  <out>/logs/<function>.jsonl; LOG_LEVEL sets the level, default info)
-fault injection (the pipeline must converge to the same KPIs):
+fault injection (the pipeline must converge to the same KPIs; with either fault, Queries are also
+torn: pages of one or two items, each item read at its own instant, as DynamoDB may serve them):
   --throttle RATE                fraction of emulator calls answered ProvisionedThroughputExceeded
   --crash RATE                   fraction of handler invocations that crash at a random point
   --outage FUNCTION              that consumer fails every invocation until half the input is ingested and
@@ -55,6 +57,10 @@ fault injection (the pipeline must converge to the same KPIs):
   --shard-rollover N             every stream shard (Kinesis and the table's) closes after N records and
                                  a child shard with a new id continues
   --seed N                       seed of the injected faults and of --reorder (default 1)
+AWS behaviours the local AWS emulates when asked (the pipeline must hold under them):
+  --gsi-lag-ms N                 index reads see a write only N ms after it happened (default 0)
+  --ttl                          items whose expires_at has passed (wall clock) are deleted within
+                                 about a second, with the REMOVE records TTL produces
 
 exit codes: 0 done, 2 done but records in the DLQ, rows undelivered, live KPIs drifting or still settling, 1 error`;
 
@@ -74,6 +80,8 @@ const OPTIONS = {
   redrive: { type: "boolean", default: false },
   reorder: { type: "boolean", default: false },
   "shard-rollover": { type: "string" },
+  "gsi-lag-ms": { type: "string" },
+  ttl: { type: "boolean", default: false },
   serve: { type: "boolean", default: false },
   port: { type: "string" },
   verbose: { type: "boolean", default: false },
@@ -91,6 +99,8 @@ export interface RunReport {
   unsettled: string[];
   /** Writes to the live KPI items (applied updates of SHARD# and EXTREMES items). */
   liveKpiWrites: number;
+  /** Items deleted by TTL during the run (with --ttl). */
+  ttlDeletes: number;
   ingest: IngestSummary;
   pending: number;
   anomalies: number;
@@ -160,6 +170,12 @@ export async function main(argv: string[]): Promise<number> {
     redrive: values.redrive,
     reorderSeed: values.reorder ? seed + 2 : undefined,
     shardRollover: intOption("shard-rollover", values["shard-rollover"], 1),
+    dynamodb: {
+      gsiLagMs: intOption("gsi-lag-ms", values["gsi-lag-ms"], 0),
+      ttl: values.ttl ? {} : undefined,
+      // Fault runs also get Queries that are not snapshots: what the handlers must hold under.
+      tornReads: throttle || crash ? { seed: seed + 2 } : undefined,
+    },
     verbose: values.verbose,
     // One line redrawn in place: only on a terminal, and not under a stream of log lines.
     status: process.stderr.isTTY && !values.verbose && !values.json ? createStatusLine(process.stderr, true) : undefined,
@@ -191,6 +207,8 @@ export interface RunOptions {
   /** Re-deliveries come shuffled, with this seed. */
   reorderSeed?: number;
   shardRollover?: number;
+  /** GSI lag, TTL and torn Queries (see LocalAwsOptions). */
+  dynamodb?: DynamoDbBehaviours;
   /** Stream the log lines, pretty-printed, to stderr as well. */
   verbose?: boolean;
   /** Where the run shows its progress (rows ingested, events delivered, pending trips). */
@@ -206,7 +224,7 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
   const logs = new LocalLogs({ dir: join(options.root, "logs"), pretty: options.verbose ? process.stderr : undefined });
   logs.install();
   const logger = createLogger("start");
-  const aws = await LocalAws.start({ root: options.root, kinesisShards: options.kinesisShards, throttle: options.throttle, shardRollover: options.shardRollover, logger });
+  const aws = await LocalAws.start({ root: options.root, kinesisShards: options.kinesisShards, throttle: options.throttle, shardRollover: options.shardRollover, logger, ...options.dynamodb });
   const pending = new LivePending();
   aws.changes.onRecord = (record) => pending.observe(record);
   let rows = 0;
@@ -240,6 +258,9 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
     });
     await aws.drain();
     const redriven = options.redrive ? await redriveAll(aws) : undefined;
+    // The nightly job runs hours after the writes in AWS: by then the index has every one of them.
+    await aws.indexesCaughtUp();
+    await aws.drain();
     draw();
     logger.info("streams drained; running the KPI job");
     const jobStartedAt = formatDateTime(new Date());
@@ -262,6 +283,7 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
       drift: reconciliation.drift,
       unsettled: reconciliation.unsettled,
       liveKpiWrites: (stats.changesByKind.SHARD ?? 0) + (stats.changesByKind.EXTREMES ?? 0),
+      ttlDeletes: stats.ttlDeletes,
       ingest,
       pending: unmatched.length,
       anomalies: anomalies.size,

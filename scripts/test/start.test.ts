@@ -154,6 +154,22 @@ describe("pnpm start", () => {
       300_000,
     );
   });
+  test(
+    "with GSI lag and TTL (`--gsi-lag-ms 1500 --ttl`) the bundled sample ends as the naive computation says, live KPIs included",
+    async () => {
+      const sample = naiveOutcome(await readFile(join(ROOT, "data", "trip_start.csv"), "utf8"), await readFile(join(ROOT, "data", "trip_end.csv"), "utf8"));
+      const { code, stdout, stderr } = await run("pnpm", ["-s", "start", "--json", "--out", join(dir, "lag-ttl"), "--gsi-lag-ms", "1500", "--ttl"]);
+      const report = JSON.parse(stdout) as RunReport;
+      expect(report.kpis).toEqual(sample.kpis);
+      expect(report.pending).toBe(sample.pending);
+      expect(report.anomalies).toBe(sample.anomalies);
+      expect(report.dlq).toBe(0);
+      expect(report.live).toEqual(sample.kpis.map((kpi) => ({ ...kpi, settling: false })));
+      expect(report.drift).toBe(0);
+      expect(code, stderr).toBe(0);
+    },
+    300_000,
+  );
 
   test("usage errors exit 1 with the usage", async () => {
     const { code, stderr } = await run(TSX, ["scripts/start.ts", "--start-file", files.startFile]);

@@ -24,7 +24,21 @@ export interface CapturedTable {
   partitionKey: string;
   sortKey?: string;
   viewType: StreamViewType;
+  /** The table's TTL attribute (epoch seconds), when TTL is enabled on it. */
+  ttlAttribute?: string;
 }
+
+/** Who made a change, on its stream record: absent for a client's write, a service for a TTL delete. */
+export interface UserIdentity {
+  type: "Service";
+  principalId: string;
+}
+
+/**
+ * Told of every change that reached a stream, right after the write and under the item's lock,
+ * so changes to one item arrive in write order (what GSI lag and the TTL sweeper follow).
+ */
+export type ChangeListener = (table: CapturedTable, keys: Item, oldImage: Item | undefined, newImage: Item | undefined) => void;
 
 const ACCOUNT = "000000000000";
 const BATCH_GET_LIMIT = 100;
@@ -57,6 +71,8 @@ export class ChangeLog {
   readonly shards: StreamShard[];
   /** Records appended, by the sort key's first segment (`RAW`, `COMPLETED`, ...). */
   readonly byKind: Record<string, number> = {};
+  /** Records of deletes made by the service (TTL) rather than a client. */
+  serviceRemoves = 0;
   private sequence = 0n;
   private received = 0;
   /** Called with every record this log stores, in order (e.g. a progress count). */
@@ -91,6 +107,7 @@ export class ChangeLog {
     const sortKey = this.table.sortKey && record.dynamodb?.Keys?.[this.table.sortKey];
     const kind = String(Object.values(sortKey ?? {})[0] ?? "").split("#")[0]!;
     this.byKind[kind] = (this.byKind[kind] ?? 0) + 1;
+    if (record.userIdentity) this.serviceRemoves += 1;
     this.shards[shardIndex]!.records.push(record);
     this.onRecord?.(record);
   }
@@ -115,7 +132,7 @@ export class ChangeLog {
     };
   }
 
-  append(keys: Item, oldImage: Item | undefined, newImage: Item | undefined): void {
+  append(keys: Item, oldImage: Item | undefined, newImage: Item | undefined, userIdentity?: UserIdentity): void {
     const eventName = !oldImage ? "INSERT" : !newImage ? "REMOVE" : "MODIFY";
     this.sequence += 1n;
     // Fixed width, so sequence numbers also compare correctly as text.
@@ -140,6 +157,7 @@ export class ChangeLog {
         StreamViewType: view,
       },
       eventSourceARN: this.arn,
+      ...(userIdentity && { userIdentity }),
     };
     const shard = shardOf(JSON.stringify(keys[this.table.partitionKey]), this.shards.length);
     if (this.forward) this.forward(shard, record);
@@ -166,6 +184,8 @@ type WriteRequest = { PutRequest?: { Item: Item }; DeleteRequest?: { Key: Item }
 export class ChangeCapture {
   readonly streams: Map<string, ChangeLog>;
   private readonly locks = new KeyLocks();
+  /** Called with every change captured (see ChangeListener). */
+  readonly listeners: ChangeListener[] = [];
 
   constructor(
     private readonly execute: Execute,
@@ -180,10 +200,13 @@ export class ChangeCapture {
     );
   }
 
-  /** Runs an operation; `throttle` may leave some batch-write requests unprocessed. */
-  run(operation: string, request: Request, throttle?: Throttle): Promise<Reply> {
+  /**
+   * Runs an operation; `throttle` may leave some batch-write requests unprocessed; `identity`
+   * goes on the records of a put or delete made by a service rather than a client (TTL).
+   */
+  run(operation: string, request: Request, options: { throttle?: Throttle; identity?: UserIdentity } = {}): Promise<Reply> {
     try {
-      return this.capture(operation, request, throttle);
+      return this.capture(operation, request, options.throttle, options.identity);
     } catch {
       // Its keys cannot be read (a key attribute or a write request is missing): an invalid
       // request writes nothing, and dynalite answers it as DynamoDB does, with a ValidationException.
@@ -191,14 +214,14 @@ export class ChangeCapture {
     }
   }
 
-  private capture(operation: string, request: Request, throttle?: Throttle): Promise<Reply> {
+  private capture(operation: string, request: Request, throttle?: Throttle, identity?: UserIdentity): Promise<Reply> {
     if (operation === "BatchWriteItem") return this.batchWrite(request, throttle);
     const stream = this.streams.get(String(request.TableName));
     if (!stream) return this.execute(operation, request);
     switch (operation) {
       case "PutItem":
       case "DeleteItem":
-        return this.putOrDelete(stream, operation, request);
+        return this.putOrDelete(stream, operation, request, identity);
       case "UpdateItem":
         return this.update(stream, request);
       default:
@@ -207,32 +230,32 @@ export class ChangeCapture {
   }
 
   /** PutItem and DeleteItem return the old item atomically when asked: no extra read needed. */
-  private putOrDelete(stream: ChangeLog, operation: "PutItem" | "DeleteItem", request: Request): Promise<Reply> {
+  private putOrDelete(stream: ChangeLog, operation: "PutItem" | "DeleteItem", request: Request, identity?: UserIdentity): Promise<Reply> {
     const item = (operation === "PutItem" ? request.Item : request.Key) as Item;
     const keys = keyOf(item, stream.table);
-    return this.locks.run([lockKey(stream, keys)], async () => {
+    return this.locks.run([itemKey(stream.table, keys)], async () => {
       const reply = await this.execute(operation, { ...request, ReturnValues: "ALL_OLD" });
       if (reply.status !== 200) return reply;
       const before = reply.body.Attributes as Item | undefined;
-      record(stream, keys, before, operation === "PutItem" ? storedItem(item) : undefined);
+      this.record(stream, keys, before, operation === "PutItem" ? storedItem(item) : undefined, identity);
       return withAttributes(reply, request.ReturnValues === "ALL_OLD" ? before : undefined);
     });
   }
 
   private update(stream: ChangeLog, request: Request): Promise<Reply> {
     const keys = keyOf(request.Key as Item, stream.table);
-    return this.locks.run([lockKey(stream, keys)], async () => {
+    return this.locks.run([itemKey(stream.table, keys)], async () => {
       const before = await this.getItem(stream.table.name, keys);
       const asked = request.ReturnValues ?? "NONE";
       if (asked === "UPDATED_OLD" || asked === "UPDATED_NEW") {
         const reply = await this.execute("UpdateItem", request);
-        if (reply.status === 200) record(stream, keys, before, await this.getItem(stream.table.name, keys));
+        if (reply.status === 200) this.record(stream, keys, before, await this.getItem(stream.table.name, keys));
         return reply;
       }
       const reply = await this.execute("UpdateItem", { ...request, ReturnValues: "ALL_NEW" });
       if (reply.status !== 200) return reply;
       const after = reply.body.Attributes as Item | undefined;
-      record(stream, keys, before, after);
+      this.record(stream, keys, before, after);
       return withAttributes(reply, asked === "ALL_NEW" ? after : asked === "ALL_OLD" ? before : undefined);
     });
   }
@@ -251,7 +274,7 @@ export class ChangeCapture {
       if (!stream) return [];
       return requests.map((write) => {
         const keys = keyOf(write.PutRequest?.Item ?? write.DeleteRequest!.Key, stream.table);
-        return { stream, keys, lock: lockKey(stream, keys), newImage: write.PutRequest && storedItem(write.PutRequest.Item) };
+        return { stream, keys, lock: itemKey(stream.table, keys), newImage: write.PutRequest && storedItem(write.PutRequest.Item) };
       });
     });
     return this.locks.run(
@@ -264,14 +287,21 @@ export class ChangeCapture {
         const notWritten = new Set(
           Object.entries(leftOver ?? {}).flatMap(([table, requests]) => {
             const stream = this.streams.get(table);
-            return stream ? requests.map((write) => lockKey(stream, keyOf(write.PutRequest?.Item ?? write.DeleteRequest!.Key, stream.table))) : [];
+            return stream ? requests.map((write) => itemKey(stream.table, keyOf(write.PutRequest?.Item ?? write.DeleteRequest!.Key, stream.table))) : [];
           }),
         );
-        for (const write of writes) if (!notWritten.has(write.lock)) record(write.stream, write.keys, before.get(write.lock), write.newImage);
+        for (const write of writes) if (!notWritten.has(write.lock)) this.record(write.stream, write.keys, before.get(write.lock), write.newImage);
         for (const [table, requests] of Object.entries(leftOver ?? {})) unprocessed[table] = [...(unprocessed[table] ?? []), ...requests];
         return { status: 200, body: { ...reply.body, UnprocessedItems: unprocessed } };
       },
     );
+  }
+
+  private record(stream: ChangeLog, keys: Item, oldImage: Item | undefined, newImage: Item | undefined, identity?: UserIdentity): void {
+    if (!oldImage && !newImage) return;
+    if (oldImage && newImage && sameItem(oldImage, newImage)) return;
+    stream.append(keys, oldImage, newImage, identity);
+    for (const listener of this.listeners) listener(stream.table, keys, oldImage, newImage);
   }
 
   private async getItem(table: string, keys: Item): Promise<Item | undefined> {
@@ -291,7 +321,7 @@ export class ChangeCapture {
         if (reply.status !== 200) throw new Error(`reading old images failed: ${JSON.stringify(reply.body)}`);
         for (const [table, items] of Object.entries(reply.body.Responses as Record<string, Item[]>)) {
           const stream = this.streams.get(table)!;
-          for (const item of items) found.set(lockKey(stream, keyOf(item, stream.table)), item);
+          for (const item of items) found.set(itemKey(stream.table, keyOf(item, stream.table)), item);
         }
         pending = reply.body.UnprocessedKeys as typeof pending;
       }
@@ -306,12 +336,6 @@ function withAttributes(reply: Reply, attributes: Item | undefined): Reply {
   return { status: reply.status, body: attributes ? { ...body, Attributes: attributes } : body };
 }
 
-function record(stream: ChangeLog, keys: Item, oldImage: Item | undefined, newImage: Item | undefined): void {
-  if (!oldImage && !newImage) return;
-  if (oldImage && newImage && sameItem(oldImage, newImage)) return;
-  stream.append(keys, oldImage, newImage);
-}
-
 /** The item's primary key as stored (a numeric key written "1.0" is the item "1"). */
 function keyOf(item: Item, table: CapturedTable): Item {
   const keys: Item = { [table.partitionKey]: item[table.partitionKey]! };
@@ -319,8 +343,9 @@ function keyOf(item: Item, table: CapturedTable): Item {
   return storedItem(keys);
 }
 
-function lockKey(stream: ChangeLog, keys: Item): string {
-  return `${stream.table.name}\u0000${JSON.stringify(keys)}`;
+/** One item's identity across tables: its table and its primary key as stored. */
+export function itemKey(table: CapturedTable, keys: Item): string {
+  return `${table.name}\u0000${JSON.stringify(keys)}`;
 }
 
 /** DynamoDB's notion of equal items: numbers by value, sets and maps regardless of order. */

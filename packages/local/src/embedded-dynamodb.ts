@@ -14,7 +14,10 @@ import { randomUUID } from "node:crypto";
 import type { DynamoDBRecord } from "aws-lambda";
 import { listen, type LocalServer } from "./dynamo.js";
 import { ChangeCapture, type CapturedTable, type ChangeLog, type Reply, type Request } from "./dynamo-streams.js";
+import { LaggedIndexes } from "./gsi-lag.js";
 import type { Throttle } from "./throttle.js";
+import { TornReads, type TornReadOptions } from "./torn-reads.js";
+import { TtlSweeper, type TtlOptions } from "./ttl-sweeper.js";
 
 const require = createRequire(import.meta.url);
 
@@ -35,6 +38,8 @@ interface ActionValidation {
   custom?: unknown;
 }
 
+// Zero latency for table state changes: dynalite otherwise simulates CREATING for ~500 ms.
+const STORE_OPTIONS = { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
 const db = require("dynalite/db") as { create(options: Record<string, number>): DynaliteStore };
 const validations = require("dynalite/validations") as DynaliteValidations;
 
@@ -66,7 +71,17 @@ const handlers = new Map(
   }),
 );
 
-export interface EmbeddedDynamoDbOptions {
+/** DynamoDB behaviours beyond dynalite's that a run may switch on (each off by default). */
+export interface DynamoDbBehaviours {
+  /** Index reads (Query or Scan with IndexName) see a write only this many ms after it happened. */
+  gsiLagMs?: number;
+  /** TTL on the captured tables that name a ttlAttribute: expired items deleted about every second. */
+  ttl?: TtlOptions;
+  /** Base-table Queries served in small pages, item by item (seeded). */
+  tornReads?: TornReadOptions;
+}
+
+export interface EmbeddedDynamoDbOptions extends DynamoDbBehaviours {
   /** Tables whose changes are captured on a stream (as the stack enables them). */
   streams: readonly CapturedTable[];
   region: string;
@@ -82,18 +97,36 @@ export interface EmbeddedDynamoDb extends LocalServer {
   call(operation: string, body: string): Promise<Reply>;
   /** Each captured table's stream, by table name. */
   streams: Map<string, ChangeLog>;
+  /** Moves the TTL clock forward and sweeps at once; resolves with the items that sweep deleted. Needs the ttl option. */
+  advanceTtlClock(ms: number): Promise<number>;
 }
 
 export async function startEmbeddedDynamoDb(options: EmbeddedDynamoDbOptions): Promise<EmbeddedDynamoDb> {
-  // Zero latency for table state changes: dynalite otherwise simulates CREATING for ~500 ms.
-  const store = db.create({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const store = db.create(STORE_OPTIONS);
   const execute = (operation: string, request: Request) => executeOn(store, operation, request);
   const capture = new ChangeCapture(execute, options.streams, options.region, options.streamShards, options.forward);
+  const captured = new Set(options.streams.map((table) => table.name));
+  // The tables as they were gsiLagMs ago, in a store of their own that no client sees.
+  const replica = options.gsiLagMs ? db.create(STORE_OPTIONS) : undefined;
+  const lagged = replica && new LaggedIndexes(options.gsiLagMs!, (operation, request) => executeOn(replica, operation, request));
+  const sweeper = options.ttl && new TtlSweeper(capture, options.ttl);
+  const torn = options.tornReads && new TornReads(execute, options.tornReads);
+  for (const behaviour of [lagged, sweeper]) if (behaviour) capture.listeners.push(behaviour.observe);
 
-  const serve = (operation: string, request: Request): Promise<Reply> => {
+  const serve = async (operation: string, request: Request): Promise<Reply> => {
     const fault = options.throttle && DATA_OPERATIONS.has(operation) ? options.throttle.decide(operation === "BatchWriteItem") : "none";
-    if (fault === "request") return Promise.resolve({ status: 400, body: { __type: THROTTLED, message: "The level of configured provisioned throughput for the table was exceeded." } });
-    return capture.run(operation, request, fault === "items" ? options.throttle : undefined);
+    if (fault === "request") return { status: 400, body: { __type: THROTTLED, message: "The level of configured provisioned throughput for the table was exceeded." } };
+    const table = String(request.TableName);
+    if (captured.has(table)) {
+      if (lagged && (operation === "Query" || operation === "Scan") && request.IndexName !== undefined) return lagged.read(operation, request);
+      if (torn && operation === "Query" && request.IndexName === undefined) return torn.query(request);
+      if (lagged && (operation === "CreateTable" || operation === "DeleteTable")) {
+        const reply = await execute(operation, request);
+        if (reply.status === 200) await lagged.mirror(operation, request);
+        return reply;
+      }
+    }
+    return capture.run(operation, request, { throttle: fault === "items" ? options.throttle : undefined });
   };
 
   const call = async (operation: string, body: string): Promise<Reply> => {
@@ -120,9 +153,11 @@ export async function startEmbeddedDynamoDb(options: EmbeddedDynamoDbOptions): P
     call,
     endpoint: local.endpoint,
     streams: capture.streams,
+    advanceTtlClock: (ms) => (sweeper ? sweeper.advance(ms) : Promise.reject(new Error("advanceTtlClock needs the ttl option"))),
     close: async () => {
+      sweeper?.close();
       await local.close();
-      await new Promise<void>((resolve) => (store.lifecycleManager ? store.lifecycleManager.gracefulClose(() => resolve()) : resolve()));
+      await Promise.all([store, replica].map((closing) => new Promise<void>((resolve) => (closing?.lifecycleManager ? closing.lifecycleManager.gracefulClose(() => resolve()) : resolve()))));
     },
   };
 }

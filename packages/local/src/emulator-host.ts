@@ -17,9 +17,10 @@ import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { DynamoDBRecord } from "aws-lambda";
 import { ChangeLog, type CapturedTable } from "./dynamo-streams.js";
+import type { DynamoDbBehaviours } from "./embedded-dynamodb.js";
 import type { ThrottleOptions } from "./throttle.js";
 
-export interface EmulatorThreadOptions {
+export interface EmulatorThreadOptions extends DynamoDbBehaviours {
   region: string;
   /** Tables whose changes are captured on a stream. */
   streams: readonly CapturedTable[];
@@ -34,12 +35,18 @@ export type ThrottleCounts = { requests: number; items: number };
 export type DynamoDbReply = { status: number; body: string };
 
 export type DynamoDbCall = { id: number; operation: string; body: string };
-export type HostMessage = { type: "sync"; id: number } | { type: "calls"; calls: DynamoDbCall[] } | { type: "stop-throttle" } | { type: "close" };
+export type HostMessage =
+  | { type: "sync"; id: number }
+  | { type: "calls"; calls: DynamoDbCall[] }
+  | { type: "advance-ttl-clock"; id: number; ms: number }
+  | { type: "stop-throttle" }
+  | { type: "close" };
 /** What the thread sends, in the order it happened: a call's stream records come before its reply. */
 export type ThreadOutput =
   | { type: "record"; table: string; shard: number; record: DynamoDBRecord }
   | { type: "reply"; id: number; status: number; body: string }
-  | { type: "synced"; id: number; throttled: ThrottleCounts };
+  | { type: "synced"; id: number; throttled: ThrottleCounts }
+  | { type: "ttl-swept"; id: number; deleted: number };
 export type ThreadMessage =
   | { type: "ready"; dynamodbEndpoint: string; kinesisEndpoint: string; streamArns: Record<string, string> }
   | { type: "output"; items: ThreadOutput[] }
@@ -49,7 +56,7 @@ export class EmulatorThread {
   /** Throttled calls and items so far (as of the last sync). */
   throttled: ThrottleCounts = { requests: 0, items: 0 };
   /** Syncs and calls waiting for their answer, by id. */
-  private readonly waiting = new Map<number, { resolve(reply?: DynamoDbReply): void; reject(error: Error): void }>();
+  private readonly waiting = new Map<number, { resolve(reply?: DynamoDbReply | number): void; reject(error: Error): void }>();
   private nextId = 0;
   /** Calls made in this turn of the event loop: they cross to the thread as one message. */
   private outbox: DynamoDbCall[] = [];
@@ -94,6 +101,14 @@ export class EmulatorThread {
   }
 
   /**
+   * Moves the TTL clock forward and sweeps once (the thread needs the ttl option); resolves with
+   * the items deleted, once their stream records are in `streams`.
+   */
+  async advanceTtlClock(ms: number): Promise<number> {
+    return (await this.ask((id) => this.post({ type: "advance-ttl-clock", id, ms }))) as number;
+  }
+
+  /**
    * One DynamoDB call, handed to the emulator without HTTP: no sockets, no request parsing on
    * either side. Its stream records arrive before its answer.
    */
@@ -102,7 +117,7 @@ export class EmulatorThread {
       // A message costs tens of microseconds on each side: the calls of one turn share one.
       if (this.outbox.length === 0) queueMicrotask(() => this.sendCalls());
       this.outbox.push({ id, operation, body });
-    }))!;
+    })) as DynamoDbReply;
   }
 
   private sendCalls(): void {
@@ -117,7 +132,7 @@ export class EmulatorThread {
     this.worker.postMessage(message);
   }
 
-  private ask(send: (id: number) => void): Promise<DynamoDbReply | undefined> {
+  private ask(send: (id: number) => void): Promise<DynamoDbReply | number | undefined> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -153,11 +168,14 @@ export class EmulatorThread {
           this.throttled = item.throttled;
           this.answer(item.id);
           break;
+        case "ttl-swept":
+          this.answer(item.id, item.deleted);
+          break;
       }
     }
   }
 
-  private answer(id: number, reply?: DynamoDbReply): void {
+  private answer(id: number, reply?: DynamoDbReply | number): void {
     this.waiting.get(id)?.resolve(reply);
     this.waiting.delete(id);
   }

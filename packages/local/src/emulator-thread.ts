@@ -31,9 +31,8 @@ function flush(): void {
 const throttle = options.throttle && new Throttle(options.throttle);
 const servers: LocalServer[] = [];
 const dynamodb = await startEmbeddedDynamoDb({
-  region: options.region,
-  streamShards: options.streamShards,
-  streams: options.streams,
+  // Region, streams and the DynamoDB behaviours as asked; the throttle is the one both emulators share.
+  ...options,
   throttle,
   forward: (table, shard, record: DynamoDBRecord) => send({ type: "record", table, shard, record }),
 });
@@ -45,6 +44,13 @@ if (proxy) servers.push(proxy);
 
 /** Calls not answered yet: a close waits for them, so no call asked before it goes unanswered. */
 const answering = new Set<Promise<void>>();
+function answer(work: Promise<ThreadOutput>): void {
+  const answered: Promise<void> = work.then((output) => {
+    send(output);
+    answering.delete(answered);
+  });
+  answering.add(answered);
+}
 
 port.on("message", (message: HostMessage) => {
   switch (message.type) {
@@ -53,14 +59,11 @@ port.on("message", (message: HostMessage) => {
       send({ type: "synced", id: message.id, throttled: { ...(throttle?.counts ?? { requests: 0, items: 0 }) } });
       break;
     case "calls":
-      for (const call of message.calls) {
-        // The call's stream records are in the outbox already: they go out first.
-        const answer: Promise<void> = dynamodb.call(call.operation, call.body).then((reply) => {
-          send({ type: "reply", id: call.id, status: reply.status, body: JSON.stringify(reply.body) });
-          answering.delete(answer);
-        });
-        answering.add(answer);
-      }
+      // A call's stream records are in the outbox already when it is answered: they go out first.
+      for (const call of message.calls) answer(dynamodb.call(call.operation, call.body).then((reply) => ({ type: "reply", id: call.id, status: reply.status, body: JSON.stringify(reply.body) })));
+      break;
+    case "advance-ttl-clock":
+      answer(dynamodb.advanceTtlClock(message.ms).then((deleted) => ({ type: "ttl-swept", id: message.id, deleted })));
       break;
     case "stop-throttle":
       throttle?.stop();

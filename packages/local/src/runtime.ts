@@ -19,6 +19,7 @@ import { CONSUMER_FUNCTION, CONSUMERS, FAILED_BATCH_PREFIX, streamShardCount, TR
 import { createTripTable } from "./dynamo.js";
 import type { ChangeLog } from "./dynamo-streams.js";
 import { localDynamoDb } from "./dynamodb-transport.js";
+import type { DynamoDbBehaviours } from "./embedded-dynamodb.js";
 import { EmulatorThread } from "./emulator-host.js";
 import { EventSourceMapping, type MappingStats } from "./event-source.js";
 import type { ThrottleOptions } from "./throttle.js";
@@ -34,7 +35,8 @@ export const CONSUMER_NAMES = Object.keys(CONSUMERS) as ConsumerName[];
 /** The stage name the local AWS stands for (SST_STAGE of its functions). */
 export const LOCAL_STAGE = "local";
 
-export interface LocalAwsOptions {
+/** Also the DynamoDB behaviours beyond dynalite's (GSI lag, TTL, torn Queries), each off by default. */
+export interface LocalAwsOptions extends DynamoDbBehaviours {
   /** The run's folder: the bucket in `bucket/` (failed batches under bucket/aws/lambda/, as Lambda writes them). Emptied at start. */
   root: string;
   region?: string;
@@ -79,6 +81,8 @@ export interface LocalAwsStats {
   streamRecords: number;
   /** Changes captured on the table's stream by kind of sort key (RAW, COMPLETED, SHARD, EXTREMES). */
   changesByKind: Record<string, number>;
+  /** Items deleted by TTL (REMOVE records carrying the TTL service identity). */
+  ttlDeletes: number;
   throttled: { requests: number; items: number };
 }
 
@@ -107,6 +111,7 @@ export class LocalAws {
     private readonly emulators: EmulatorThread,
     readonly logger: Logger,
     private readonly shardRollover: number | undefined,
+    private readonly behaviours: DynamoDbBehaviours,
   ) {
     ({ bucketDir: this.bucketDir, dlqDir: this.dlqDir } = runFolders(root));
     this.db = createDocumentClient(createDynamoDbClient({ endpoint: dynamodbEndpoint, region, maxAttempts: 10 }));
@@ -120,12 +125,14 @@ export class LocalAws {
     const { bucketDir, dlqDir } = runFolders(root);
     await Promise.all([bucketDir, dlqDir].map((folder) => rm(folder, { recursive: true, force: true })));
     await mkdir(bucketDir, { recursive: true });
+    const behaviours: DynamoDbBehaviours = { gsiLagMs: options.gsiLagMs, ttl: options.ttl, tornReads: options.tornReads };
 
     const emulators = await EmulatorThread.start({
       region,
       streamShards: options.streamShards ?? 4,
-      streams: [{ name: TRIP_TABLE.name, partitionKey: TRIP_TABLE.partitionKey, sortKey: TRIP_TABLE.sortKey, viewType: TRIP_TABLE.streamView }],
+      streams: [{ name: TRIP_TABLE.name, partitionKey: TRIP_TABLE.partitionKey, sortKey: TRIP_TABLE.sortKey, viewType: TRIP_TABLE.streamView, ttlAttribute: TRIP_TABLE.ttlAttribute }],
       throttle: options.throttle,
+      ...behaviours,
     });
     // Every DynamoDB client of this endpoint made in this process from now on (the handlers', the
     // runner's) skips HTTP; until close().
@@ -144,7 +151,7 @@ export class LocalAws {
       setup.destroy();
       kinesisSetup.destroy();
     }
-    return new LocalAws(root, region, emulators.dynamodbEndpoint, emulators.kinesisEndpoint, emulators.streams.get(TRIP_TABLE.name)!, emulators, logger, options.shardRollover);
+    return new LocalAws(root, region, emulators.dynamodbEndpoint, emulators.kinesisEndpoint, emulators.streams.get(TRIP_TABLE.name)!, emulators, logger, options.shardRollover, behaviours);
   }
 
   /** The deployed functions' environment, pointed at this local AWS (see packages/functions/src/environment.ts). */
@@ -249,6 +256,21 @@ export class LocalAws {
     };
   }
 
+  /** Resolves once every write made before the call shows on the indexes (at once without gsiLagMs). */
+  async indexesCaughtUp(): Promise<void> {
+    if (this.behaviours.gsiLagMs) await new Promise((resolve) => setTimeout(resolve, this.behaviours.gsiLagMs));
+  }
+
+  /**
+   * Moves the TTL clock forward by `ms` and sweeps at once (needs the ttl option): items whose
+   * expiry the clock passed are deleted, their REMOVE records on `changes` when this resolves,
+   * with the number of items deleted. The clock stays moved; later sweeps use it.
+   */
+  advanceTtlClock(ms: number): Promise<number> {
+    if (!this.behaviours.ttl) throw new Error("advanceTtlClock needs the ttl option");
+    return this.emulators.advanceTtlClock(ms);
+  }
+
   private activity(): number {
     return this.mappings.reduce((sum, mapping) => sum + mapping.stats.read, this.changes.size);
   }
@@ -258,6 +280,7 @@ export class LocalAws {
       consumers: Object.fromEntries(this.mappings.map((mapping, i) => [mapping.options.consumer, { ...mapping.stats, ...this.functions[i]!.stats }])),
       streamRecords: this.changes.size,
       changesByKind: { ...this.changes.byKind },
+      ttlDeletes: this.changes.serviceRemoves,
       throttled: { ...this.emulators.throttled },
     };
   }
