@@ -37,9 +37,18 @@ export interface DayAggregates {
   expired: boolean;
 }
 
-/** Every aggregate item of a day. */
+/**
+ * Every aggregate item of a day, read in DESCENDING key order (SHARD# parts, then EXTREMES, then
+ * EXPIRED): a Query is not a snapshot, and EXTREMES is always written before any part, so a part
+ * seen means its EXTREMES is seen too, unless TTL deleted it (a day being retired).
+ */
 export function readDayAggregates(db: DynamoDBDocumentClient, tableName: string, date: string): Promise<DayAggregates> {
   return queryDay(db, tableName, date, undefined);
+}
+
+/** TTL took the day's EXTREMES (its parts are left without it), or the day was marked expired. */
+export function isRetired(day: DayAggregates): boolean {
+  return day.expired || (day.extremes === null && day.parts.length > 0);
 }
 
 /**
@@ -68,6 +77,7 @@ async function queryDay(db: DynamoDBDocumentClient, tableName: string, date: str
         ExpressionAttributeNames: { "#pk": TRIP_TABLE.partitionKey, ...(sortValue !== undefined && { "#sk": TRIP_TABLE.sortKey }) },
         ExpressionAttributeValues: { ":day": { S: `${KPI_PREFIX}${date}` }, ...(sortValue !== undefined && { ":sk": { S: sortValue } }) },
         ConsistentRead: true,
+        ScanIndexForward: false,
         ExclusiveStartKey: startKey,
       }),
     );

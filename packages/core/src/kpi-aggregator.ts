@@ -62,7 +62,7 @@ import { errorName } from "./errors.js";
 import { dateOf, formatDateTime } from "./datetime.js";
 import { Decimal } from "./decimal.js";
 import { allDayShards, createTripService, KPI_EXTREMES_KEY, KPI_PREFIX, kpiExpiredEntity, kpiExtremesEntity, kpiPartKey, kpiPartNumber, kpiShardEntity } from "./entities.js";
-import { dayTotals, readDayAggregates, readShardOfDay, type DayAggregates, type ShardPart } from "./kpi-aggregates.js";
+import { dayTotals, isRetired, readDayAggregates, readShardOfDay, type DayAggregates, type ShardPart } from "./kpi-aggregates.js";
 import type { Logger } from "./logger.js";
 import { KPI_AGGREGATOR_FILTER, TRIP_TABLE, TTL_IDENTITY } from "./pipeline-spec.js";
 import { backoffDelay, DEFAULT_RETRY } from "./retry.js";
@@ -208,7 +208,8 @@ export async function applyKpiDelivery(delivery: KpiDelivery, deps: KpiAggregato
 async function applyDay(date: string, delivery: KpiDelivery, changes: readonly KpiChange[], deps: KpiAggregatorDeps, result: KpiBatchResult): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     const day = await readShardOfDay(deps.db, deps.tableName, date, delivery.shardId);
-    if (day.expired || (!day.extremes && (await hasParts(date, day, deps)))) {
+    // Without EXTREMES the day is new, unless TTL took it: then the whole day says so.
+    if (day.expired || (!day.extremes && isRetired(await readDayAggregates(deps.db, deps.tableName, date)))) {
       if (!day.expired) await expireDay(date, deps);
       deps.logger.warn({ pickup_date: date, changes: changes.length }, "changes to a day whose live KPIs expired: not counted live (the nightly rows serve it)");
       result.expired += changes.length;
@@ -236,11 +237,6 @@ async function applyDay(date: string, delivery: KpiDelivery, changes: readonly K
       if (!isConditionFailure(error) || attempt >= CONFLICT_ATTEMPTS) throw error;
     }
   }
-}
-
-/** A day without EXTREMES is new, unless TTL removed it: then parts of some shard are left. */
-async function hasParts(date: string, day: DayAggregates, deps: KpiAggregatorDeps): Promise<boolean> {
-  return day.parts.length > 0 || (await readDayAggregates(deps.db, deps.tableName, date)).parts.length > 0;
 }
 
 function isConditionFailure(error: unknown): boolean {

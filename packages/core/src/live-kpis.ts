@@ -7,7 +7,7 @@
  */
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { Decimal } from "./decimal.js";
-import { dayTotals, readDayAggregates, type DayAggregates } from "./kpi-aggregates.js";
+import { dayTotals, isRetired, readDayAggregates, type DayAggregates } from "./kpi-aggregates.js";
 import type { DailyKpi } from "./kpi.js";
 
 export type LiveKpi = Omit<DailyKpi, "average_fare" | "max_fare" | "min_fare"> & {
@@ -42,8 +42,7 @@ export async function liveKpis(db: DynamoDBDocumentClient, tableName: string, da
 }
 
 export function combineDay(date: string, day: DayAggregates, now: Date): LiveDay | null {
-  // Parts without EXTREMES are a day TTL is retiring (the aggregator writes EXTREMES first).
-  if (day.expired || (day.extremes === null && day.parts.length > 0)) return { pickup_date: date, expired: true };
+  if (isRetired(day)) return { pickup_date: date, expired: true };
   const { total, count } = dayTotals(day.parts);
   const asOf = day.parts.reduce<string | null>((newest, part) => (part.asOf !== null && (newest === null || part.asOf > newest) ? part.asOf : newest), null);
   const { max, min, unsettledSince } = day.extremes ?? { max: null, min: null, unsettledSince: null };
