@@ -1,26 +1,16 @@
 #!/usr/bin/env bash
 # Synthesizes the prod stage and a preview stage offline and lints every template: cfn-lint
 # (any error fails; warnings are printed) and checkov (any finding not fixed nor accepted in
-# checkov-skips.txt fails). Both tools come from PyPI, pinned in requirements.lock, in a venv
-# created on first use and re-created when the lock changes.
+# checkov-skips.txt fails). Both tools come from PyPI, pinned in requirements.lock, in the venv
+# venv.sh creates.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$HERE/../.." && pwd)"
-VENV="$HERE/.venv"
 OUT="$HERE/.templates"
-STAMP="$VENV/.requirements.sha256"
 cd "$REPO_ROOT"
 
-PYTHON="$(command -v python3.11 || command -v python3)"
-wanted="$(cat "$HERE/requirements.lock" <("$PYTHON" --version) | sha256sum | cut -d' ' -f1)"
-if [[ ! -x "$VENV/bin/python" || "$(cat "$STAMP" 2>/dev/null || true)" != "$wanted" ]]; then
-  echo "template-lint: creating $VENV" >&2
-  rm -rf "$VENV"
-  "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$HERE/requirements.lock"
-  echo "$wanted" >"$STAMP"
-fi
+VENV="$(bash "$HERE/venv.sh")"
 
 # A 12-digit account makes a clean synth (the placeholder account trips cfn-lint W1032).
 rm -rf "$OUT"

@@ -3,17 +3,21 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { Analytics } from "../Analytics";
 import { Pipeline } from "../Pipeline";
 import { synthesize } from "../synth";
+import { policyCoverage } from "./policy-coverage";
 import { productionChecks } from "./production-checks";
 
 let analytics: Template;
 let pipeline: Template;
+let templates: Record<string, unknown>;
 beforeAll(async () => {
   const app = await synthesize("prod");
   analytics = app.template(Analytics);
   pipeline = app.template(Pipeline);
+  templates = app.templates();
 });
 
 describe("prod readiness", () => productionChecks(() => [pipeline, analytics]));
+policyCoverage("prod", () => templates);
 
 function only(template: Template, type: string): Record<string, any> {
   const resources = Object.values(template.findResources(type));
