@@ -6,9 +6,10 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { runSimulation, runUnsafeSimulation, type Simulation } from "@cloud-copilot/iam-simulate";
 import { DEFAULT_REGION } from "../../packages/core/src/app";
+import { OFFLINE_ACCOUNT } from "../synth";
 
 export const POLICY_DIR = resolve(import.meta.dirname, "..", "..", "deploy", "iam");
-export const TEST_ACCOUNT = "123456789012";
+export const TEST_ACCOUNT = OFFLINE_ACCOUNT;
 export const TEST_REGION = DEFAULT_REGION;
 
 export type PolicyDocument = { Version: string; Statement: Record<string, any>[] };

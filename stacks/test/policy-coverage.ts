@@ -252,7 +252,7 @@ export async function cutByBoundary(stage: string, roleArn: string, statements: 
 }
 
 /** Every role of the stage's templates with its identity statements (inline policies and AWS::IAM::Policy), resolved. */
-export function appRoleStatements(resources: StageResources): { role: string; statements: Statement[] }[] {
+export function appRoleStatements(resources: StageResources): { logicalId: string; arn: string; statements: Statement[] }[] {
   const all = resources.all();
   return all
     .filter((at) => at.resource.Type === "AWS::IAM::Role")
@@ -261,7 +261,7 @@ export function appRoleStatements(resources: StageResources): { role: string; st
       const attached = all
         .filter((p) => p.stack === at.stack && p.resource.Type === "AWS::IAM::Policy" && JSON.stringify(p.resource.Properties?.Roles).includes(`"${at.logicalId}"`))
         .flatMap((p) => p.resource.Properties!.PolicyDocument.Statement as unknown[]);
-      return { role: resources.resolved(at).arn({ Ref: at.logicalId }), statements: resources.deep(at.stack, [...inline, ...attached]) as Statement[] };
+      return { logicalId: at.logicalId, arn: resources.resolved(at).arn({ Ref: at.logicalId }), statements: resources.deep(at.stack, [...inline, ...attached]) as Statement[] };
     });
 }
 
@@ -279,7 +279,7 @@ export function policyCoverage(stage: string, templates: () => Record<string, un
       expect(roles.length).toBeGreaterThan(10);
       const keys = new StageResources(templates()).keys();
       const onKey = (arn: string) => { const key = keys.get(arn); return key ? { resourcePolicy: key.policy, context: resourceTags(key.tags) } : {}; };
-      const cut = (await Promise.all(roles.map(({ role, statements }) => cutByBoundary(stage, role, statements, onKey)))).flat();
+      const cut = (await Promise.all(roles.map(({ arn, statements }) => cutByBoundary(stage, arn, statements, onKey)))).flat();
       expect(cut).toEqual([]);
     });
 
