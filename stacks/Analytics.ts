@@ -6,7 +6,6 @@ import { Asset } from "aws-cdk-lib/aws-s3-assets";
 import { Rule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { Cron, Function as SstFunction, use, type StackContext } from "sst/constructs";
-import { KPI_PREFIX } from "../packages/core/src/entities";
 import { METRICS_PREFIX, TRIP_TABLE } from "../packages/core/src/pipeline-spec";
 import { ACCESS, grantAccess } from "./access";
 import { ATHENA_RESULTS_PREFIX, GLUE_TEMP_PREFIX } from "./lifecycle";
@@ -218,19 +217,14 @@ export function Analytics({ stack, app }: StackContext) {
     logRetention: "one_month",
     // The names the bindings would set, without the bindings' table-wide and bucket-wide grants.
     environment: { SST_Table_tableName_TripData: table.tableName, SST_Bucket_bucketName_AnalyticsBucket: bucket.bucketName, DAYS_WINDOW: String(DAYS_WINDOW) },
-    permissions: [
-      new PolicyStatement({ actions: ["glue:GetJobRun"], resources: [`arn:${Aws.PARTITION}:glue:${Aws.REGION}:${Aws.ACCOUNT_ID}:job/${jobName}`] }),
-      new PolicyStatement({ actions: ["dynamodb:Query"], resources: [table.tableArn], conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${KPI_PREFIX}*`] } } }),
-      new PolicyStatement({ actions: ["s3:GetObject"], resources: [`${bucket.bucketArn}/${METRICS_PREFIX}*`] }),
-    ],
   });
-  key.grantDecrypt(reconcile);
+  grantAccess(reconcile, ACCESS.reconcileKpis, { tableArn: table.tableArn, bucketArn: bucket.bucketArn, keyArn: key.keyArn, metricsJobName: jobName });
   new Rule(stack, "ReconcileAfterMetrics", {
     description: `Live KPIs reconciled after each successful ${jobName} run`,
     eventPattern: { source: ["aws.glue"], detailType: ["Glue Job State Change"], detail: { jobName: [jobName], state: ["SUCCEEDED"] } },
     targets: [new LambdaFunction(reconcile, { retryAttempts: 2 })],
   });
-  addKpiDriftAlarm(stack, { topic });
+  addKpiDriftAlarm(stack, { topic, reconciler: reconcile });
 
   const workGroup = new CfnWorkGroup(stack, "KpiWorkGroup", {
     name: `${app.stage}-${app.name}-kpis`,

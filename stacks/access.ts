@@ -15,7 +15,8 @@
 import { Aws } from "aws-cdk-lib";
 import { PolicyStatement, type IGrantable } from "aws-cdk-lib/aws-iam";
 import type { SSTConstruct } from "sst/constructs/Construct.js";
-import { FAILED_BATCH_PREFIX, FAILED_PREFIX, TRIP_TABLE } from "../packages/core/src/pipeline-spec";
+import { KPI_PREFIX } from "../packages/core/src/entities";
+import { FAILED_BATCH_PREFIX, FAILED_PREFIX, METRICS_PREFIX, TRIP_TABLE } from "../packages/core/src/pipeline-spec";
 
 type TableAction = "dynamodb:GetItem" | "dynamodb:Query" | "dynamodb:PutItem" | "dynamodb:UpdateItem" | "dynamodb:DeleteItem" | "dynamodb:BatchWriteItem" | "dynamodb:BatchGetItem";
 type ObjectAction = "s3:GetObject" | "s3:PutObject" | "s3:DeleteObject";
@@ -97,6 +98,30 @@ export const ACCESS = {
     objects: [ON_FAILURE_DESTINATION],
     list: "any",
     key: TABLE_AND_BUCKET_KEY,
+  },
+  /**
+   * reconcileKpis: GetJobRun of the run that succeeded, Query of the live KPI# items, and the run's
+   * rows under metrics/: the reader lists the window's day folders, then reads each file.
+   */
+  reconcileKpis: {
+    table: ["dynamodb:Query"],
+    leadingKeys: { table: [`${KPI_PREFIX}*`] },
+    objects: [{ prefix: METRICS_PREFIX, actions: ["s3:GetObject"] }],
+    list: [METRICS_PREFIX],
+    key: ["kms:Decrypt"],
+    metricsJob: ["glue:GetJobRun"],
+  },
+  /** Dashboard GET /api/kpis/live: one Query on the day's KPI# partition (the live read model); no trip data. */
+  dashboardLive: {
+    table: ["dynamodb:Query"],
+    leadingKeys: { table: [`${KPI_PREFIX}*`] },
+    key: ["kms:Decrypt"],
+  },
+  /** Dashboard GET /api/kpis/daily: lists and reads the nightly rows under metrics/. */
+  dashboardDaily: {
+    objects: [{ prefix: METRICS_PREFIX, actions: ["s3:GetObject"] }],
+    list: [METRICS_PREFIX],
+    key: ["kms:Decrypt"],
   },
   /** startMetricsJob: GetJobRuns (a run for the same window already active?) then StartJobRun. */
   startMetricsJob: {

@@ -262,25 +262,31 @@ export function addDailyJobMonitoring(stack: Stack, { jobName, maxRetries, crawl
     targets: [notify(`Glue crawler ${crawlerName}`, "crawler-failure")],
   });
 
-  const schedulerErrors = new Alarm(stack, "MetricsSchedulerErrorsAlarm", {
-    alarmDescription: `The function that starts ${jobName} failed: no run was started. Runbook: docs/runbook.md#scheduler-errors`,
-    metric: scheduler.metricErrors({ statistic: "Sum", period: Duration.minutes(5) }),
+  const schedulerErrors = functionErrorsAlarm(stack, "MetricsSchedulerErrorsAlarm", scheduler, `The function that starts ${jobName} failed: no run was started. Runbook: docs/runbook.md#scheduler-errors`, imported);
+  return { rules: [jobFailed, crawlFailed], alarms: [schedulerErrors] };
+}
+
+/** Any failed invocation of `fn` in 5 minutes pages, and its recovery too. */
+function functionErrorsAlarm(stack: Stack, id: string, fn: LambdaFunction, alarmDescription: string, topic: ITopic): Alarm {
+  const alarm = new Alarm(stack, id, {
+    alarmDescription,
+    metric: fn.metricErrors({ statistic: "Sum", period: Duration.minutes(5) }),
     threshold: 1,
     evaluationPeriods: 1,
     comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     treatMissingData: TreatMissingData.NOT_BREACHING,
   });
-  const alarmAction = new SnsAction(imported);
-  schedulerErrors.addAlarmAction(alarmAction);
-  schedulerErrors.addOkAction(alarmAction);
-  return { rules: [jobFailed, crawlFailed], alarms: [schedulerErrors] };
+  const action = new SnsAction(topic);
+  alarm.addAlarmAction(action);
+  alarm.addOkAction(action);
+  return alarm;
 }
 
 /**
  * Days on which the live KPIs differ from the nightly run's (published once per run by the
  * reconciliation). Any such day pages: the live figures missed or double-counted something.
  */
-export function addKpiDriftAlarm(stack: Stack, { topic }: { topic: ITopic }): Alarm {
+export function addKpiDriftAlarm(stack: Stack, { topic, reconciler }: { topic: ITopic; reconciler: LambdaFunction }): Alarm[] {
   const alarm = new Alarm(stack, "KpiDriftAlarm", {
     alarmDescription: "Live KPIs differ from the nightly KPIs on at least one day of the last run's window. Runbook: docs/runbook.md#kpi-drift",
     metric: new Metric({ namespace: KPI_DRIFT_METRIC.namespace, metricName: KPI_DRIFT_METRIC.name, statistic: "Maximum", period: Duration.hours(1) }),
@@ -293,5 +299,8 @@ export function addKpiDriftAlarm(stack: Stack, { topic }: { topic: ITopic }): Al
   const action = new SnsAction(topic);
   alarm.addAlarmAction(action);
   alarm.addOkAction(action);
-  return alarm;
+  // A reconciliation that fails (denied, throttled, a bad run) publishes no KpiDrift at all: the
+  // drift alarm keeps its last state, so only the function's own errors show it.
+  const failed = functionErrorsAlarm(stack, "ReconcileKpisErrorsAlarm", reconciler, "The live KPI reconciliation failed after a nightly run: no KpiDrift was published for its days. Runbook: docs/runbook.md#reconcile-errors", topic);
+  return [alarm, failed];
 }

@@ -9,6 +9,13 @@ import { initProject } from "sst/project.js";
 import { APP_NAME, DEFAULT_REGION } from "../packages/core/src/app";
 import config from "../sst.config";
 
+/**
+ * The account offline syntheses are made for: a well-formed 12-digit id (SST's "my-account"
+ * placeholder trips cfn-lint W1032 and names no real asset bucket), also the account the
+ * deploy/iam policies are rendered for in the coverage tests.
+ */
+export const OFFLINE_ACCOUNT = "123456789012";
+
 export interface SynthesizedApp {
   template(stack: Parameters<typeof getStack>[0]): Template;
   /** Every stack's template, by stack name (what `.ci/run` lints). */
@@ -18,7 +25,7 @@ export interface SynthesizedApp {
 export async function synthesize(stage = "test"): Promise<SynthesizedApp> {
   // A stage must be given: without one sst asks for a personal stage name on stdin.
   await initProject({ stage });
-  const app = new App({ mode: "deploy", stage, name: APP_NAME, region: DEFAULT_REGION });
+  const app = new App({ mode: "deploy", stage, name: APP_NAME, region: DEFAULT_REGION, account: OFFLINE_ACCOUNT });
   config.stacks(app);
   await app.finish();
   return {

@@ -1,31 +1,21 @@
 #!/usr/bin/env bash
 # Synthesizes the prod stage and a preview stage offline and lints every template: cfn-lint
 # (any error fails; warnings are printed) and checkov (any finding not fixed nor accepted in
-# checkov-skips.txt fails). Both tools come from PyPI, pinned in requirements.lock, in a venv
-# created on first use and re-created when the lock changes.
+# checkov-skips.txt fails). Both tools come from PyPI, pinned in requirements.lock, in the venv
+# venv.sh creates.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$HERE/../.." && pwd)"
-VENV="$HERE/.venv"
 OUT="$HERE/.templates"
-STAMP="$VENV/.requirements.sha256"
 cd "$REPO_ROOT"
 
-PYTHON="$(command -v python3.11 || command -v python3)"
-wanted="$(cat "$HERE/requirements.lock" <("$PYTHON" --version) | sha256sum | cut -d' ' -f1)"
-if [[ ! -x "$VENV/bin/python" || "$(cat "$STAMP" 2>/dev/null || true)" != "$wanted" ]]; then
-  echo "template-lint: creating $VENV" >&2
-  rm -rf "$VENV"
-  "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$HERE/requirements.lock"
-  echo "$wanted" >"$STAMP"
-fi
+VENV="$(bash "$HERE/venv.sh")"
 
-# A 12-digit account makes a clean synth (the placeholder account trips cfn-lint W1032).
+# stacks/synth.ts synthesizes for a 12-digit account (the placeholder account trips cfn-lint W1032).
 rm -rf "$OUT"
 for stage in prod pr-1; do
-  CDK_DEFAULT_ACCOUNT=123456789012 SST_TELEMETRY_DISABLED=1 pnpm -s synth-templates --stage "$stage" --out "$OUT/$stage" >/dev/null
+  SST_TELEMETRY_DISABLED=1 pnpm -s synth-templates --stage "$stage" --out "$OUT/$stage" >/dev/null
 done
 
 # Exit status is a bit mask: 2 errors, 4 warnings, 8 informational; 1 a failure of cfn-lint itself.

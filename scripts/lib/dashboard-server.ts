@@ -66,11 +66,18 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   );
   let requests = 0;
 
+  let hosts: ReadonlySet<string> = new Set();
   const server = createServer((request, response) => {
-    answer(request, response).catch(() => send(response, 500, { error: "internal_error", detail: "the local server failed; see the terminal" }));
+    answer(request, response).catch((error: unknown) => {
+      process.stderr.write(`dashboard: ${request.method} ${JSON.stringify(request.url)} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      send(response, 500, { error: "internal_error", detail: "the local server failed; see the terminal" });
+    });
   });
 
   async function answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    // DNS rebinding: a page from another site whose name resolves to 127.0.0.1 sends its own
+    // Host. Only the addresses this server prints are served.
+    if (!hosts.has(request.headers.host ?? "")) return send(response, 421, { error: "misdirected_request", detail: `this server answers only ${[...hosts].join(" and ")}` });
     const url = new URL(request.url ?? "/", `http://${HOST}`);
     if (url.pathname === "/api/run" && request.method === "GET") return send(response, 200, options.runStatus());
     if (url.pathname.startsWith("/api/")) {
@@ -90,7 +97,14 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
       return;
     }
     // Only files inside the build folder; "/" is the page.
-    const file = normalize(join(options.pageDir, url.pathname === "/" ? "index.html" : decodeURIComponent(url.pathname)));
+    let path: string;
+    try {
+      path = url.pathname === "/" ? "index.html" : decodeURIComponent(url.pathname);
+    } catch {
+      process.stderr.write(`dashboard: 400 malformed path ${JSON.stringify(request.url)}\n`);
+      return send(response, 400, { error: "bad_request", detail: "malformed percent-encoding in the path" });
+    }
+    const file = normalize(join(options.pageDir, path));
     if (!file.startsWith(options.pageDir + sep)) return send(response, 404, { error: "not_found", detail: url.pathname });
     const body = await readFile(file).catch(() => undefined);
     if (!body) return send(response, 404, { error: "not_found", detail: url.pathname });
@@ -104,6 +118,7 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : options.port;
+  hosts = new Set([`${HOST}:${port}`, `localhost:${port}`]);
   return {
     url: `http://${HOST}:${port}`,
     close: () =>

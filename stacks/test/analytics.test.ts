@@ -3,17 +3,23 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { Analytics } from "../Analytics";
 import { Pipeline } from "../Pipeline";
 import { synthesize } from "../synth";
+import { evaluate } from "./iam-policies";
+import { appRoleStatements, policyCoverage } from "./policy-coverage";
+import { StageResources } from "./template-resources";
 import { productionChecks } from "./production-checks";
 
 let analytics: Template;
 let pipeline: Template;
+let templates: Record<string, unknown>;
 beforeAll(async () => {
   const app = await synthesize("prod");
   analytics = app.template(Analytics);
   pipeline = app.template(Pipeline);
+  templates = app.templates();
 });
 
 describe("prod readiness", () => productionChecks(() => [pipeline, analytics]));
+policyCoverage("prod", () => templates);
 
 function only(template: Template, type: string): Record<string, any> {
   const resources = Object.values(template.findResources(type));
@@ -128,7 +134,7 @@ describe("Analytics stack (prod)", () => {
       .filter((p) => JSON.stringify(p.Properties.Roles).includes(role))
       .flatMap((p) => p.Properties.PolicyDocument.Statement as any[]);
     const actions = statements.flatMap((s) => [s.Action].flat());
-    expect(actions.filter((a) => /^(dynamodb|s3|glue):/.test(a)).sort()).toEqual(["dynamodb:Query", "glue:GetJobRun", "s3:GetObject"]);
+    expect(actions.filter((a) => /^(dynamodb|s3|glue):/.test(a)).sort()).toEqual(["dynamodb:Query", "glue:GetJobRun", "s3:GetObject", "s3:ListBucket"]);
     expect(statements.find((s) => s.Action === "dynamodb:Query")).toMatchObject({ Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["KPI#*"] } } });
     expect(JSON.stringify(statements.find((s) => s.Action === "s3:GetObject").Resource)).toContain("/metrics/*");
     analytics.hasResourceProperties("AWS::CloudWatch::Alarm", {
@@ -140,6 +146,29 @@ describe("Analytics stack (prod)", () => {
       TreatMissingData: "ignore",
       AlarmActions: [Match.anyValue()],
       AlarmDescription: Match.stringLikeRegexp("docs/runbook.md#kpi-drift"),
+    });
+  });
+
+  test("ReconcileKpis may list metrics/ and read its rows (IAM evaluator on the role's policy), and its errors page", async () => {
+    const resources = new StageResources(templates);
+    const [fn] = resources.all().filter((at) => at.resource.Properties?.Handler === "packages/functions/src/reconcile-kpis.handler");
+    const role = fn!.resource.Properties!.Role["Fn::GetAtt"][0] as string;
+    const { arn, statements } = appRoleStatements(resources).find((r) => r.logicalId === role)!;
+    const principal = { arn, identity: [{ Version: "2012-10-17", Statement: statements }] };
+    const [store] = resources.all().filter((at) => at.resource.Type === "AWS::S3::Bucket" && at.logicalId.startsWith("AnalyticsBucket"));
+    const bucket = resources.physicalId(store!.stack, store!.logicalId);
+    // The reader lists the window's day folders (a common prefix under metrics/), then reads each file.
+    expect(await evaluate(principal, { action: "s3:ListBucket", resource: `arn:aws:s3:::${bucket}`, context: { "s3:prefix": "metrics/year=2024/month=05/day=2" } })).toBe("Allowed");
+    expect(await evaluate(principal, { action: "s3:GetObject", resource: `arn:aws:s3:::${bucket}/metrics/year=2024/month=05/day=25/part-0.json` })).toBe("Allowed");
+    expect(await evaluate(principal, { action: "s3:ListBucket", resource: `arn:aws:s3:::${bucket}`, context: { "s3:prefix": "failed/" } })).toBe("ImplicitlyDenied");
+    const fnId = fn!.logicalId;
+    analytics.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "Errors",
+      Dimensions: [{ Name: "FunctionName", Value: { Ref: fnId } }],
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      AlarmActions: [Match.anyValue()],
+      AlarmDescription: Match.stringLikeRegexp("docs/runbook.md#reconcile-errors"),
     });
   });
 

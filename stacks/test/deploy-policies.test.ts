@@ -1,12 +1,11 @@
 /** The IAM policies docs/deploy.md has you create (deploy/iam/), checked for what they promise. */
-import { readdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { readdirSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { PERMISSIONS_BOUNDARY } from "../boundary";
+import { POLICY_DIR as DIR, policyFile } from "./iam-policies";
 
-const DIR = resolve(import.meta.dirname, "..", "..", "deploy", "iam");
 type Statement = { Sid: string; Effect: "Allow" | "Deny"; Action: string | string[]; Resource: string | string[]; Condition?: Record<string, Record<string, string | string[]>> };
-const policy = (name: string) => JSON.parse(readFileSync(join(DIR, name), "utf8")) as { Version: string; Statement: Statement[] };
+const policy = (name: string) => policyFile(name) as { Version: string; Statement: Statement[] };
 const list = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 const allows = (name: string) => policy(name).Statement.filter((s) => s.Effect === "Allow");
 
@@ -44,8 +43,11 @@ describe("deploy/iam", () => {
   test("the execution policy creates and changes roles only with the boundary attached, and only the stage's", () => {
     const statements = allows("cfn-execution-policy.json");
     const roleWrites = statements.filter((s) => list(s.Action).some((a) => /^iam:(CreateRole|PutRolePolicy|AttachRolePolicy)$/.test(a)));
-    expect(roleWrites).toHaveLength(1);
-    expect(roleWrites[0]!.Condition).toEqual({ StringEquals: { "iam:PermissionsBoundary": `arn:aws:iam::ACCOUNT:policy/${PERMISSIONS_BOUNDARY}` } });
+    expect(roleWrites).toHaveLength(2);
+    for (const s of roleWrites) expect(s.Condition?.StringEquals).toEqual({ "iam:PermissionsBoundary": `arn:aws:iam::ACCOUNT:policy/${PERMISSIONS_BOUNDARY}` });
+    // Managed policies: only the Lambda logs policy CDK attaches, never AdministratorAccess.
+    for (const s of statements.filter((s) => list(s.Action).includes("iam:AttachRolePolicy")))
+      expect(s.Condition?.ArnEquals).toEqual({ "iam:PolicyARN": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole" });
     for (const s of statements.filter((s) => list(s.Action).some((a) => a.startsWith("iam:")))) expect(s.Resource).toBe("arn:aws:iam::ACCOUNT:role/STAGE-trip-pipeline-*");
   });
 
@@ -54,6 +56,24 @@ describe("deploy/iam", () => {
     const without = denies.find((s) => list(s.Action).includes("iam:CreateRole"))!;
     expect(without.Condition).toEqual({ StringNotEquals: { "iam:PermissionsBoundary": `arn:aws:iam::ACCOUNT:policy/${PERMISSIONS_BOUNDARY}` } });
     expect(denies.some((s) => list(s.Action).includes("iam:DeleteRolePermissionsBoundary"))).toBe(true);
+  });
+
+  test("the boundary is no `*` on `*`, limits managed policies, and KMS to the stage's tagged keys", () => {
+    const statements = policy("permissions-boundary.json").Statement;
+    for (const s of statements.filter((s) => s.Effect === "Allow")) {
+      if (list(s.Resource).includes("*")) expect(list(s.Action).filter((a) => a === "*" || a.endsWith(":*")), s.Sid).toEqual([]);
+      expect(list(s.Action), s.Sid).not.toContain("*");
+    }
+    const attach = statements.find((s) => s.Effect === "Deny" && list(s.Action).includes("iam:AttachRolePolicy") && s.Condition?.ArnNotEquals);
+    expect(attach?.Condition?.ArnNotEquals).toEqual({ "iam:PolicyARN": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole" });
+    const kms = statements.filter((s) => s.Effect === "Allow" && list(s.Action).some((a) => a.startsWith("kms:")) && list(s.Resource).some((r) => r !== "*"));
+    for (const s of kms) expect(s.Condition?.StringEquals?.["aws:ResourceTag/sst:app"], s.Sid).toBe("trip-pipeline");
+  });
+
+  test("the execution role administers only keys tagged for its stage", () => {
+    const admin = allows("cfn-execution-policy.json").filter((s) => list(s.Action).some((a) => /^kms:(PutKeyPolicy|ScheduleKeyDeletion)$/.test(a)));
+    expect(admin).toHaveLength(1);
+    expect(admin[0]).toMatchObject({ Resource: "arn:aws:kms:REGION:ACCOUNT:key/*", Condition: { StringEquals: { "aws:ResourceTag/sst:app": "trip-pipeline" }, StringLike: { "aws:ResourceTag/sst:stage": "STAGE" } } });
   });
 
   test("the trust policy admits one repository's jobs in one GitHub environment, for STS only", () => {
