@@ -10,7 +10,7 @@ import { CONSUMERS, createLogger, TRIP_TABLE, TripStore, type KpiAggregatorDeps 
 import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
 import { createTripTable } from "@trip-pipeline/local/dynamo";
 import { matchesAny } from "@trip-pipeline/local/event-filter";
-import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "@trip-pipeline/local/embedded-dynamodb";
+import { startEmbeddedDynamoDb, type DynamoDbBehaviours, type EmbeddedDynamoDb } from "@trip-pipeline/local/embedded-dynamodb";
 
 export class InjectedFault extends Error {
   override name = "ProvisionedThroughputExceededException";
@@ -60,11 +60,13 @@ export interface KpiWorld {
   close(): Promise<void>;
 }
 
-export async function kpiWorld(streamShards = 2): Promise<KpiWorld> {
+/** The table on the embedded DynamoDB, optionally behaving as DynamoDB may (index lag, TTL, torn Queries). */
+export async function kpiWorld(streamShards = 2, behaviours: DynamoDbBehaviours = {}): Promise<KpiWorld> {
   const dynamodb = await startEmbeddedDynamoDb({
     region: "eu-north-1",
     streamShards,
-    streams: [{ name: TRIP_TABLE.name, partitionKey: TRIP_TABLE.partitionKey, sortKey: TRIP_TABLE.sortKey, viewType: TRIP_TABLE.streamView }],
+    streams: [{ name: TRIP_TABLE.name, partitionKey: TRIP_TABLE.partitionKey, sortKey: TRIP_TABLE.sortKey, viewType: TRIP_TABLE.streamView, ttlAttribute: TRIP_TABLE.ttlAttribute }],
+    ...behaviours,
   });
   const clients: DynamoDBClient[] = [createDynamoDbClient({ endpoint: dynamodb.endpoint }), createDynamoDbClient({ endpoint: dynamodb.endpoint, maxAttempts: 1 })];
   const [plain, faulty] = clients as [DynamoDBClient, DynamoDBClient];

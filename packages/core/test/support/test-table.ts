@@ -11,6 +11,7 @@ import type { DynamoDBRecord } from "aws-lambda";
 import { createDocumentClient, createDynamoDbClient } from "../../src/aws/clients.js";
 import { keyOf } from "../../src/write-request.js";
 import { createTripTable, startLocalDynamoDb, type LocalServer } from "@trip-pipeline/local/dynamo";
+import { startEmbeddedDynamoDb, type DynamoDbBehaviours } from "@trip-pipeline/local/embedded-dynamodb";
 import { MATCHER_FILTER, TRIP_TABLE } from "../../src/pipeline-spec.js";
 import { TripStore } from "../../src/trip-store.js";
 
@@ -209,8 +210,9 @@ export function insertRecord(tableName: string, item: Item): DynamoDBRecord {
 }
 
 /** One emulator per test file; a fresh table per test keeps tests independent. */
-export async function startEmulator(): Promise<{ newTable(): Promise<TestTable>; close(): Promise<void> }> {
-  const server: LocalServer = await startLocalDynamoDb();
+/** The emulator, optionally behaving as DynamoDB may (torn Queries, a lagging index): see DynamoDbBehaviours. */
+export async function startEmulator(behaviours?: DynamoDbBehaviours): Promise<{ newTable(): Promise<TestTable>; close(): Promise<void> }> {
+  const server: LocalServer = behaviours ? await startEmbeddedDynamoDb({ region: "eu-north-1", streamShards: 1, streams: [], ...behaviours }) : await startLocalDynamoDb();
   const opened: TestTable[] = [];
   return {
     async newTable() {
