@@ -74,7 +74,7 @@ export function productionChecks(prodTemplates: () => Template[]): void {
           .flatMap((s) => list(s.Action))
           .sort();
       const access = ACCESS[name];
-      expect(actionsOn(/TripDataTable[^"]*","Arn"\]/)).toEqual([...access.table].sort());
+      expect(actionsOn(/TripDataTable[^"]*","Arn"\]/)).toEqual([...access.table, ...("tableAnyPartition" in access ? access.tableAnyPartition : [])].sort());
       for (const { prefix, actions } of access.objects) {
         const onPrefix = statements.filter((s) => JSON.stringify(s.Resource).includes(`"/${prefix}*"`));
         expect(onPrefix.flatMap((s) => list(s.Action)).sort(), prefix).toEqual([...actions].sort());

@@ -81,7 +81,7 @@ describe("reconciliation after the nightly run", () => {
     expect(after.result.differing).toEqual([
       {
         pickup_date: "2024-02-28",
-        live: { pickup_date: "2024-02-28", total_fare: "5.00", trip_count: 1, average_fare: "5.00", max_fare: "5.00", min_fare: "5.00" },
+        live: { pickup_date: "2024-02-28", total_fare: "5.00", trip_count: 1, average_fare: "5.00", max_fare: "5.00", min_fare: "5.00", settling: false },
         nightly: { pickup_date: "2024-02-28", total_fare: "12.00", trip_count: 2, average_fare: "6.00", max_fare: "7.00", min_fare: "5.00" },
       },
     ]);
