@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createDocumentClient, createDynamoDbClient } from "../src/aws/clients.js";
 import { kpiExpiredEntity, kpiExtremesEntity, kpiPartNumber, kpiShardEntity } from "../src/entities.js";
 import { liveKpis } from "../src/live-kpis.js";
+import { reconcileKpis } from "../src/kpi-drift.js";
 import { createTripTable, startLocalDynamoDb, type LocalServer } from "@trip-pipeline/local/dynamo";
 
 let server: LocalServer;
@@ -117,5 +118,21 @@ describe("liveKpis (the read model)", () => {
       min_fare: "0.00",
       freshness_s: 60,
     });
+  });
+
+  test("reconciliation: a settling day is unsettled, not drift; an expired day is not compared; a settled difference is drift", async () => {
+    await shard("2024-08-01", "shardId-0001", "170", 2, "3", "2024-08-01 10:00:00");
+    await extremes("2024-08-01", "70", "70"); // settling: max below the average
+    await db.send(new PutCommand(kpiExpiredEntity.put({ pickup_date: "2024-08-02", expired_at: "2024-09-10 00:00:00" }).params({ table: TABLE }) as Params));
+    await shard("2024-08-03", "shardId-0001", "10", 1, "3", "2024-08-03 10:00:00");
+    await extremes("2024-08-03", "10", "10");
+    const row = (pickup_date: string) => ({ pickup_date, total_fare: "170.00", trip_count: 2, average_fare: "85.00", max_fare: "100.00", min_fare: "70.00" });
+    const result = await reconcileKpis(db, TABLE, ["2024-08-01", "2024-08-02", "2024-08-03"], [row("2024-08-01"), row("2024-08-02"), row("2024-08-03")], "2024-08-04 01:00:00", new Date());
+    expect(result).toMatchObject({ drift: 1, unsettled: ["2024-08-01"], expired: ["2024-08-02"] });
+    expect(result.differing.map((day) => day.pickup_date)).toEqual(["2024-08-03"]);
+    expect(result.live.map((day) => [day.pickup_date, day.settling])).toEqual([
+      ["2024-08-01", true],
+      ["2024-08-03", false],
+    ]);
   });
 });
