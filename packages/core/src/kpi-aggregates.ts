@@ -56,8 +56,13 @@ export function isRetired(day: DayAggregates): boolean {
  * before every SHARD# key) and that shard's parts only, so a batch reads no other shard's ranges.
  */
 export async function readShardOfDay(db: DynamoDBDocumentClient, tableName: string, date: string, shardId: string): Promise<DayAggregates> {
-  const [markers, parts] = await Promise.all([queryDay(db, tableName, date, { lessThan: KPI_SHARD_PREFIX }), queryDay(db, tableName, date, { beginsWith: `${KPI_SHARD_PREFIX}${shardId}#` })]);
+  const [markers, parts] = await Promise.all([readDayMarkers(db, tableName, date), queryDay(db, tableName, date, { beginsWith: `${KPI_SHARD_PREFIX}${shardId}#` })]);
   return { ...markers, parts: parts.parts };
+}
+
+/** The day's EXTREMES and EXPIRED items only (no parts). */
+export function readDayMarkers(db: DynamoDBDocumentClient, tableName: string, date: string): Promise<DayAggregates> {
+  return queryDay(db, tableName, date, { lessThan: KPI_SHARD_PREFIX });
 }
 
 /**

@@ -39,8 +39,10 @@
  *   the check is repeated after short waits (INDEX_WAITS_MS). If it still disagrees, another
  *   shard's consumer (or a failed batch not yet redriven) holds changes of the day: the extremes
  *   are stored as unsettled (read as "settling"), and the batch that brings those changes checks
- *   again, since every batch touching an unsettled day recomputes. The last change of a day to be
- *   applied therefore always leaves it settled.
+ *   again: every batch that writes a part reads EXTREMES AFTER its write and, if unsettled,
+ *   recomputes. Whoever flags a day flags it before writing its own part, so the last part written
+ *   (its check comes after every other write) sees the flag and all the sums: the last change of
+ *   a day to be applied always leaves it settled.
  * Extremes are written before the sums and every step is idempotent, so a crash in between is
  * healed by the retry.
  *
@@ -62,7 +64,7 @@ import { errorName } from "./errors.js";
 import { dateOf, formatDateTime } from "./datetime.js";
 import { Decimal } from "./decimal.js";
 import { allDayShards, createTripService, KPI_EXTREMES_KEY, KPI_PREFIX, kpiExpiredEntity, kpiExtremesEntity, kpiPartKey, kpiPartNumber, kpiShardEntity } from "./entities.js";
-import { dayTotals, isRetired, readDayAggregates, readShardOfDay, type DayAggregates, type ShardPart } from "./kpi-aggregates.js";
+import { dayTotals, isRetired, readDayAggregates, readDayMarkers, readShardOfDay, type DayAggregates, type ShardPart } from "./kpi-aggregates.js";
 import type { Logger } from "./logger.js";
 import { KPI_AGGREGATOR_FILTER, TRIP_TABLE, TTL_IDENTITY } from "./pipeline-spec.js";
 import { backoffDelay, DEFAULT_RETRY } from "./retry.js";
@@ -222,18 +224,31 @@ async function applyDay(date: string, delivery: KpiDelivery, changes: readonly K
       return;
     }
     try {
-      const settled = await updateExtremes(date, fresh, day, deps, result);
+      await updateExtremes(date, fresh, day, deps, result);
       if (fresh.length > 0) {
         await updatePart(date, delivery, fresh, day.parts, deps);
         result.writes += 1;
       }
       result.applied += fresh.length;
       result.replayed += changes.length - fresh.length;
-      if (!settled) result.settling += 1;
+      if (!(await settleAfterWrite(date, deps, result))) result.settling += 1;
       return;
     } catch (error) {
       // Another writer moved the item between our read and write (a duplicate invocation, or
       // another shard's consumer on the extremes): read again and recompute.
+      if (!isConditionFailure(error) || attempt >= CONFLICT_ATTEMPTS) throw error;
+    }
+  }
+}
+
+/** After a part write: a day flagged unsettled meanwhile (by this batch or another) is checked again. */
+async function settleAfterWrite(date: string, deps: KpiAggregatorDeps, result: KpiBatchResult): Promise<boolean> {
+  for (let attempt = 1; ; attempt += 1) {
+    const markers = await readDayMarkers(deps.db, deps.tableName, date);
+    if (!markers.extremes?.unsettledSince) return true;
+    try {
+      return await updateExtremes(date, [], markers, deps, result);
+    } catch (error) {
       if (!isConditionFailure(error) || attempt >= CONFLICT_ATTEMPTS) throw error;
     }
   }
