@@ -1,7 +1,8 @@
-import { Aws } from "aws-cdk-lib";
+import { Aws, type Stack } from "aws-cdk-lib";
 import { CfnNamedQuery, CfnWorkGroup } from "aws-cdk-lib/aws-athena";
 import { CfnCrawler, CfnDatabase, CfnJob, CfnSecurityConfiguration, CfnTable, CfnTrigger } from "aws-cdk-lib/aws-glue";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import type { IKey } from "aws-cdk-lib/aws-kms";
 import { Asset } from "aws-cdk-lib/aws-s3-assets";
 import { Rule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
@@ -9,6 +10,7 @@ import { Cron, Function as SstFunction, use, type StackContext } from "sst/const
 import { METRICS_PREFIX, TRIP_TABLE } from "../packages/core/src/pipeline-spec";
 import { ACCESS, grantAccess } from "./access";
 import { ATHENA_RESULTS_PREFIX, GLUE_TEMP_PREFIX } from "./lifecycle";
+import { appLogGroup, functionLogGroup, LOG_GROUP_PREFIXES, providersLogToGroups } from "./logs";
 import { addDailyJobMonitoring, addKpiDriftAlarm } from "./monitoring";
 import { Pipeline } from "./Pipeline";
 
@@ -33,6 +35,7 @@ export function sparkOutputKeys(prefix: string): string[] {
 
 export function Analytics({ stack, app }: StackContext) {
   const { table, bucket, key, topic } = use(Pipeline);
+  providersLogToGroups(stack, key);
   const prod = app.stage === "prod";
   // Catalog names are account-wide: only prod owns the plain name Athena users know.
   const database = prod ? "trip_kpis_db" : `trip_kpis_db_${app.stage.replace(/[^a-z0-9]/gi, "_").toLowerCase()}`;
@@ -72,7 +75,8 @@ export function Analytics({ stack, app }: StackContext) {
   // Glue's own calls to the key, for the logs and the objects it writes: exact actions.
   const glueKey = (actions: string[]) => new PolicyStatement({ actions, resources: [key.keyArn] });
 
-  const jobRole = new Role(stack, "MetricsJobRole", { assumedBy: new ServicePrincipal("glue.amazonaws.com") });
+  // Named: Glue names the log groups of a job or crawler with a security configuration after its role.
+  const jobRole = new Role(stack, "MetricsJobRole", { roleName: `${app.stage}-${app.name}-MetricsJob`, assumedBy: new ServicePrincipal("glue.amazonaws.com") });
   jobRole.addToPolicy(new PolicyStatement({ actions: ["s3:GetObject"], resources: [script, library].map((asset) => `arn:${Aws.PARTITION}:s3:::${asset.s3BucketName}/${asset.s3ObjectKey}`) }));
   // The job reads only the per-day GSI of completed trips, never the whole table.
   jobRole.addToPolicy(new PolicyStatement({ actions: ["dynamodb:Query", "dynamodb:DescribeTable"], resources: [table.tableArn, `${table.tableArn}/index/${TRIP_TABLE.completedByDay.name}`] }));
@@ -153,7 +157,7 @@ export function Analytics({ stack, app }: StackContext) {
   });
   kpiTable.addDependency(catalog);
 
-  const crawlerRole = new Role(stack, "KpiCrawlerRole", { assumedBy: new ServicePrincipal("glue.amazonaws.com") });
+  const crawlerRole = new Role(stack, "KpiCrawlerRole", { roleName: `${app.stage}-${app.name}-KpiCrawler`, assumedBy: new ServicePrincipal("glue.amazonaws.com") });
   crawlerRole.addToPolicy(new PolicyStatement({ actions: ["s3:ListBucket"], resources: [bucket.bucketArn], conditions: { StringLike: { "s3:prefix": [`${METRICS_PREFIX}*`] } } }));
   crawlerRole.addToPolicy(new PolicyStatement({ actions: ["s3:GetObject"], resources: [`${bucket.bucketArn}/${METRICS_PREFIX}*`] }));
   crawlerRole.addToPolicy(
@@ -178,6 +182,7 @@ export function Analytics({ stack, app }: StackContext) {
     configuration: JSON.stringify({ Version: 1.0, CrawlerOutput: { Partitions: { AddOrUpdateBehavior: "InheritFromTable" } } }),
   });
   crawler.addDependency(kpiTable);
+  glueLogGroups(stack, securityConfiguration.name!, jobRole.roleName, crawlerRole.roleName, key);
   crawler.addDependency(securityConfiguration);
   job.addDependency(securityConfiguration);
 
@@ -201,7 +206,7 @@ export function Analytics({ stack, app }: StackContext) {
         handler: "packages/functions/src/start-metrics-job.handler",
         description: "Starts GenerateTripMetrics for the window ending yesterday",
         timeout: 30,
-        logRetention: "one_month",
+        logGroup: functionLogGroup(stack, "DailyMetrics", key),
         environment: { GLUE_JOB_NAME: jobName, DAYS_WINDOW: String(DAYS_WINDOW) },
       },
     },
@@ -214,7 +219,7 @@ export function Analytics({ stack, app }: StackContext) {
     handler: "packages/functions/src/reconcile-kpis.handler",
     description: "Compares the live KPIs with each successful GenerateTripMetrics run; publishes KpiDrift",
     timeout: 60,
-    logRetention: "one_month",
+    logGroup: functionLogGroup(stack, "ReconcileKpis", key),
     // The names the bindings would set, without the bindings' table-wide and bucket-wide grants.
     environment: { SST_Table_tableName_TripData: table.tableName, SST_Bucket_bucketName_AnalyticsBucket: bucket.bucketName, DAYS_WINDOW: String(DAYS_WINDOW) },
   });
@@ -258,4 +263,15 @@ export function Analytics({ stack, app }: StackContext) {
     ScheduleRule: schedule.cdk.rule.ruleName,
   });
   return { job, jobName, crawler, database, workGroup, schedule };
+}
+
+/**
+ * The log groups Glue writes to for a job and a crawler that run with a security configuration
+ * (named after it and the role), created here so they have a retention and go with the stack.
+ */
+function glueLogGroups(stack: Stack, securityConfiguration: string, jobRole: string, crawlerRole: string, key: IKey): void {
+  const glue = LOG_GROUP_PREFIXES.glue;
+  appLogGroup(stack, "MetricsJobOutputLogs", `${glue}jobs/${securityConfiguration}-role/${jobRole}/output`, key);
+  appLogGroup(stack, "MetricsJobErrorLogs", `${glue}jobs/${securityConfiguration}-role/${jobRole}/error`, key);
+  appLogGroup(stack, "KpiCrawlerLogs", `${glue}crawlers-role/${crawlerRole}-${securityConfiguration}`, key);
 }

@@ -1,8 +1,7 @@
-import { Duration, type Stack } from "aws-cdk-lib";
+import { Duration } from "aws-cdk-lib";
 import { TableEncryption } from "aws-cdk-lib/aws-dynamodb";
-import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { StreamEncryption } from "aws-cdk-lib/aws-kinesis";
-import { Key, type IKey } from "aws-cdk-lib/aws-kms";
+import { Key } from "aws-cdk-lib/aws-kms";
 import { EventSourceMapping, FilterCriteria, StartingPosition, type IEventSourceDlq } from "aws-cdk-lib/aws-lambda";
 import type { DynamoEventSourceProps, KinesisEventSourceProps } from "aws-cdk-lib/aws-lambda-event-sources";
 import { BlockPublicAccess, BucketEncryption, ObjectOwnership, type IBucket } from "aws-cdk-lib/aws-s3";
@@ -19,6 +18,7 @@ import {
 } from "../packages/core/src/pipeline-spec";
 import { ACCESS, configOnly, grantAccess } from "./access";
 import { bucketLifecycleRules } from "./lifecycle";
+import { allowLogEncryption, functionLogGroup, providersLogToGroups } from "./logs";
 import { addPipelineMonitoring } from "./monitoring";
 import { dataStoreRemovalPolicy } from "./removal";
 
@@ -29,13 +29,14 @@ export function Pipeline({ stack, app }: StackContext) {
   // Only the data stores outlive a failed first create or an `sst remove` (stacks/removal.ts).
   const removalPolicy = dataStoreRemovalPolicy(app.stage);
 
-  // One customer-managed key for the pipeline's data at rest: stream, table, bucket, Glue logs.
+  // One customer-managed key for the pipeline's data at rest: stream, table, bucket, every log group.
   const key = new Key(stack, "PipelineKey", {
-    description: `trip-pipeline ${app.stage}: stream, table, bucket, Glue job and crawler logs`,
+    description: `trip-pipeline ${app.stage}: stream, table, bucket, the app's log groups`,
     enableKeyRotation: true,
     removalPolicy,
   });
-  allowGlueLogEncryption(stack, key);
+  allowLogEncryption(stack, key, app.stage, app.name);
+  providersLogToGroups(stack, key);
 
   const stream = new KinesisStream(stack, TRIP_STREAM.name, {
     cdk: { stream: { shardCount: streamShardCount(app.stage), encryption: StreamEncryption.KMS, encryptionKey: key, removalPolicy } },
@@ -98,7 +99,7 @@ export function Pipeline({ stack, app }: StackContext) {
     description: `trip-pipeline ${name}`,
     timeout: CONSUMER_FUNCTION.timeoutSeconds,
     memorySize: CONSUMER_FUNCTION.memoryMb,
-    logRetention: "one_month",
+    logGroup: functionLogGroup(stack, name, key),
     // Names only (SST_Table_tableName_TripData, ...): the grants come from ACCESS below.
     bind: [configOnly(table), configOnly(bucket)],
     environment: { RAW_RETENTION_DAYS: String(DEFAULT_RAW_RETENTION_DAYS) },
@@ -174,20 +175,4 @@ function mappingOf(fn: SstFunction): EventSourceMapping {
   const found = fn.node.children.filter((child): child is EventSourceMapping => child instanceof EventSourceMapping);
   if (found.length !== 1) throw new Error(`${fn.node.id}: expected one event-source mapping, found ${found.length}`);
   return found[0]!;
-}
-
-/**
- * The Glue security configuration (Analytics) encrypts the job's and the crawler's CloudWatch
- * logs with this key: CloudWatch Logs must be allowed to use it, for Glue's log groups only.
- */
-function allowGlueLogEncryption(stack: Stack, key: IKey): void {
-  key.addToResourcePolicy(
-    new PolicyStatement({
-      sid: "CloudWatchLogsEncryptGlueLogs",
-      principals: [new ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
-      actions: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:DescribeKey"],
-      resources: ["*"],
-      conditions: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:/aws-glue/*` } },
-    }),
-  );
 }

@@ -9,8 +9,9 @@ import { Aspects, CfnResource, RemovalPolicy, type IAspect } from "aws-cdk-lib";
 import type { IConstruct } from "constructs";
 
 /**
- * The data stores: table, bucket, stream, key, catalog (database and table). They are given
- * dataStoreRemovalPolicy by their stacks; the aspect below checks they were.
+ * The data stores: table, bucket, stream, key, catalog (database and table), and the dashboard's
+ * user pool (its users and their MFA devices cannot be recreated). The aspect below gives them
+ * dataStoreRemovalPolicy, whatever their construct asked for.
  */
 export const DATA_STORE_TYPES: ReadonlySet<string> = new Set([
   "AWS::DynamoDB::Table",
@@ -19,6 +20,7 @@ export const DATA_STORE_TYPES: ReadonlySet<string> = new Set([
   "AWS::KMS::Key",
   "AWS::Glue::Database",
   "AWS::Glue::Table",
+  "AWS::Cognito::UserPool",
 ]);
 
 /**

@@ -1,5 +1,8 @@
 """Fails on any checkov finding not accepted in checkov-skips.txt; reports skips that no longer match.
 
+Each skip names its resources (a comma-separated list of <type>.<logical id>, a trailing * for the
+hash CDK appends), so a new resource of the same type is never hidden by an old reason.
+
 usage: python checkov_gate.py CHECKOV_JSON SKIPS_FILE
 """
 
@@ -17,7 +20,12 @@ def load_skips(path):
         parts = line.split(None, 2)
         if len(parts) < 3 or not parts[2].strip():
             sys.exit(f"{path}:{number}: expected CHECK_ID RESOURCE reason")
-        skips.append({"check": parts[0], "resource": parts[1], "used": False})
+        for resource in parts[1].split(","):
+            # A skip names resources: <type>.<logical id prefix>*, never a whole type.
+            type_name, _, logical_id = resource.partition(".")
+            if not type_name.startswith("AWS::") or not logical_id.rstrip("*"):
+                sys.exit(f"{path}:{number}: {resource}: name a resource (<type>.<logical id>[*]), not a whole type")
+            skips.append({"check": parts[0], "resource": resource, "used": False})
     return skips
 
 

@@ -1,6 +1,7 @@
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, test } from "vitest";
 import { Analytics } from "../Analytics";
+import { Dashboard } from "../Dashboard";
 import { Pipeline } from "../Pipeline";
 import { synthesize } from "../synth";
 import { evaluate } from "./iam-policies";
@@ -10,15 +11,17 @@ import { productionChecks } from "./production-checks";
 
 let analytics: Template;
 let pipeline: Template;
+let dashboard: Template;
 let templates: Record<string, unknown>;
 beforeAll(async () => {
   const app = await synthesize("prod");
   analytics = app.template(Analytics);
   pipeline = app.template(Pipeline);
+  dashboard = app.template(Dashboard);
   templates = app.templates();
 });
 
-describe("prod readiness", () => productionChecks(() => [pipeline, analytics]));
+describe("prod readiness", () => productionChecks(() => [pipeline, analytics, dashboard]));
 policyCoverage("prod", () => templates);
 
 function only(template: Template, type: string): Record<string, any> {

@@ -2,6 +2,7 @@ import type { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, test } from "vitest";
 import { Dashboard } from "../Dashboard";
 import { synthesize } from "../synth";
+import { KPI_READ } from "../../packages/core/src/dashboard-spec";
 
 let dashboard: Template;
 beforeAll(async () => {
@@ -40,6 +41,10 @@ describe("Dashboard stack (prod)", () => {
       expect(routes[key]!.AuthorizerId).toBeDefined();
     }
     expect(routes["GET /api/health"]!.AuthorizationType ?? "NONE").toBe("NONE");
+    // An access token with the KPI scope: ID tokens carry no scope and are refused.
+    for (const key of ["GET /api/kpis/live", "GET /api/kpis/daily"]) expect(routes[key]!.AuthorizationScopes).toEqual([KPI_READ]);
+    const server = only("AWS::Cognito::UserPoolResourceServer");
+    expect(server).toMatchObject({ Identifier: "trip-kpis", Scopes: [{ ScopeName: "read" }] });
   });
 
   test("users are created by an admin only; the page signs in with the code flow, no client secret, back to the site", () => {

@@ -8,13 +8,14 @@ import { AttributeType, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb"
 import { Stream, StreamEncryption } from "aws-cdk-lib/aws-kinesis";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { Code, Function as LambdaFunction, Runtime, StartingPosition } from "aws-cdk-lib/aws-lambda";
-import { RetentionDays } from "aws-cdk-lib/aws-logs";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { AnyPrincipal, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { beforeAll, describe, expect, test } from "vitest";
 import { CONSUMERS } from "../../packages/core/src/pipeline-spec";
 import { synthesize } from "../synth";
 import { Analytics } from "../Analytics";
+import { Dashboard } from "../Dashboard";
 import { Pipeline } from "../Pipeline";
 import { addDailyJobMonitoring, addPipelineMonitoring, MATCHER_LOG_METRICS, METRIC_NAMESPACE, THRESHOLDS } from "../monitoring";
 
@@ -40,7 +41,7 @@ beforeAll(() => {
     encryptionKey: key,
   });
   const fn = (name: ConsumerName) =>
-    new LambdaFunction(stack, name, { runtime: Runtime.NODEJS_22_X, handler: "index.handler", code: Code.fromInline("exports.handler = async () => ({})"), logRetention: RetentionDays.ONE_MONTH });
+    new LambdaFunction(stack, name, { runtime: Runtime.NODEJS_22_X, handler: "index.handler", code: Code.fromInline("exports.handler = async () => ({})"), logGroup: new LogGroup(stack, `${name}LogGroup`, { retention: RetentionDays.ONE_MONTH }) });
   const consumers = { tripBegin: fn("tripBegin"), tripFinish: fn("tripFinish"), matcher: fn("matcher"), kpiAggregator: fn("kpiAggregator") };
   const mapping = (name: ConsumerName) => consumers[name].addEventSourceMapping("Source", { eventSourceArn: stream.streamArn, startingPosition: StartingPosition.TRIM_HORIZON });
   const mappings = { tripBegin: mapping("tripBegin"), tripFinish: mapping("tripFinish"), matcher: mapping("matcher"), kpiAggregator: mapping("kpiAggregator") };
@@ -147,8 +148,8 @@ describe("pending trips", () => {
       const field = MATCHER_LOG_METRICS[transformation.MetricName as keyof typeof MATCHER_LOG_METRICS];
       expect(transformation).toMatchObject({ MetricNamespace: METRIC_NAMESPACE, MetricValue: `$.${field}`, DefaultValue: 0 });
       expect(filter.Properties.FilterPattern).toBe(`{ ($.msg = "batch processed") && ($.${field} >= 0) }`);
-      // The log group comes from the matcher's log-retention resource, so it exists first.
-      expect(JSON.stringify(filter.Properties.LogGroupName)).toContain("matcherLogRetention");
+      // The matcher's own log group (stacks/logs.ts), so it exists first.
+      expect(JSON.stringify(filter.Properties.LogGroupName)).toContain("matcherLogGroup");
     }
   });
 
@@ -241,25 +242,22 @@ describe("the app as deployed (sst.config.ts)", () => {
   let templates: Template[];
   beforeAll(async () => {
     const app = await synthesize();
-    templates = [app.template(Pipeline), app.template(Analytics)];
+    templates = [app.template(Pipeline), app.template(Analytics), app.template(Dashboard)];
   });
 
   test("no '*' principals, no data-plane action on Resource '*', in any stack", () => {
     expect(leastPrivilegeViolations(templates)).toEqual([]);
   });
 
-  test("every function of ours has a log retention", () => {
+  test("every function, ours and the providers', logs to a log group of its stack with a retention", () => {
     for (const template of templates) {
       const json = template.toJSON() as { Resources: Record<string, Resource> };
-      const retained = new Set(
-        Object.values(json.Resources)
-          .filter((r) => r.Type === "Custom::LogRetention")
-          .map((r) => JSON.stringify(r.Properties.LogGroupName).match(/"Ref":"([^"]+)"/)?.[1]),
-      );
-      // The custom-resource providers of CDK (log retention, auto-delete, bucket notifications) and SST are not ours to configure.
-      const functions = Object.entries(json.Resources).filter(([id, r]) => r.Type === "AWS::Lambda::Function" && !/^(LogRetention|CustomS3AutoDeleteObjects|CustomResourceHandler|BucketNotificationsHandler)/.test(id));
+      const groups = Object.entries(json.Resources).filter(([, r]) => r.Type === "AWS::Logs::LogGroup");
+      const retained = new Set(groups.filter(([, g]) => g.Properties.RetentionInDays > 0).map(([id]) => id));
+      const functions = Object.values(json.Resources).filter((r) => r.Type === "AWS::Lambda::Function");
       expect(functions.length).toBeGreaterThan(0);
-      for (const [id] of functions) expect(retained, id).toContain(id);
+      for (const fn of functions) expect(retained).toContain(fn.Properties.LoggingConfig?.LogGroup?.Ref);
+      expect(Object.values(json.Resources).filter((r) => r.Type === "Custom::LogRetention")).toEqual([]);
     }
   });
 });

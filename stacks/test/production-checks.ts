@@ -13,6 +13,10 @@ import { sparkOutputKeys } from "../Analytics";
 import { RETENTION_DAYS } from "../lifecycle";
 import { PERMISSIONS_BOUNDARY } from "../boundary";
 import { DATA_STORE_TYPES } from "../removal";
+import { SITE_CSP } from "../Dashboard";
+import { LOG_RETENTION } from "../logs";
+import { DASHBOARD_ROUTES, KPI_READ } from "../../packages/core/src/dashboard-spec";
+import { readFileSync } from "node:fs";
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string; DependsOn?: string[] };
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
@@ -74,7 +78,9 @@ export function productionChecks(prodTemplates: () => Template[]): void {
           .flatMap((s) => list(s.Action))
           .sort();
       const access = ACCESS[name];
-      expect(actionsOn(/TripDataTable[^"]*","Arn"\]/)).toEqual([...access.table, ...("tableAnyPartition" in access ? access.tableAnyPartition : [])].sort());
+      // Item actions on the table: limited to partitions (table) or not (tableAnyPartition, the aggregator's BatchGetItem).
+      const anyPartition: readonly string[] = "tableAnyPartition" in access ? access.tableAnyPartition : [];
+      expect(actionsOn(/TripDataTable[^"]*","Arn"\]/)).toEqual([...access.table, ...anyPartition].sort());
       for (const { prefix, actions } of access.objects) {
         const onPrefix = statements.filter((s) => JSON.stringify(s.Resource).includes(`"/${prefix}*"`));
         expect(onPrefix.flatMap((s) => list(s.Action)).sort(), prefix).toEqual([...actions].sort());
@@ -231,6 +237,70 @@ export function productionChecks(prodTemplates: () => Template[]): void {
       expect(job![1].Properties.MaxRetries).toBe(1);
       const pattern = rules().find((r) => r.EventPattern?.["detail-type"]?.[0] === "Glue Job State Change")!.EventPattern;
       expect(pattern.detail.$or[0]).toEqual({ jobName: ["prod-trip-pipeline-GenerateTripMetrics"], state: ["FAILED", "TIMEOUT", "ERROR"], jobRunId: [{ suffix: "_attempt_1" }] });
+    });
+  });
+
+  describe("9. dashboard edge, users, logs", () => {
+    test("the site answers with the security headers: CSP (no framing), HSTS a year with subdomains, DENY, nosniff, no-referrer", () => {
+      const [[policyId, policy]] = ofType("AWS::CloudFront::ResponseHeadersPolicy") as [[string, Resource]];
+      const headers = policy.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig;
+      expect(headers.ContentSecurityPolicy).toEqual({ ContentSecurityPolicy: SITE_CSP, Override: true });
+      expect(SITE_CSP).toContain("frame-ancestors 'none'");
+      expect(headers.StrictTransportSecurity).toMatchObject({ IncludeSubdomains: true, Override: true });
+      expect(headers.StrictTransportSecurity.AccessControlMaxAgeSec).toBeGreaterThanOrEqual(365 * 24 * 3600);
+      expect(headers.FrameOptions).toEqual({ FrameOption: "DENY", Override: true });
+      expect(headers.ContentTypeOptions).toEqual({ Override: true });
+      expect(headers.ReferrerPolicy).toEqual({ ReferrerPolicy: "no-referrer", Override: true });
+      const [[, distribution]] = ofType("AWS::CloudFront::Distribution") as [[string, Resource]];
+      const config = distribution.Properties.DistributionConfig;
+      expect(config.DefaultCacheBehavior.ResponseHeadersPolicyId).toEqual({ Ref: policyId });
+      // Origin access control, no legacy origin access identity.
+      expect(ofType("AWS::CloudFront::CloudFrontOriginAccessIdentity")).toEqual([]);
+      expect(ofType("AWS::CloudFront::OriginAccessControl")).toHaveLength(1);
+      expect(config.Origins[0].OriginAccessControlId).toBeDefined();
+    });
+
+    test("the page's own CSP names exactly the API's and the hosted UI's origins, and loads nothing inline", () => {
+      const html = readFileSync(new URL("../../packages/web/index.html", import.meta.url), "utf8");
+      const csp = html.match(/http-equiv="Content-Security-Policy" content="([^"]+)"/)?.[1];
+      expect(csp).toBe("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self' %VITE_API_URL% %VITE_AUTH_DOMAIN%");
+      expect(html).not.toMatch(/<script(?![^>]*\bsrc=)|<style|\sstyle="/);
+    });
+
+    test("Cognito: TOTP MFA required, threat protection enforced, deletion protection; refresh-only public client; the data routes need the KPI scope", () => {
+      const [[, pool]] = ofType("AWS::Cognito::UserPool") as [[string, Resource]];
+      expect(pool.Properties).toMatchObject({ MfaConfiguration: "ON", EnabledMfas: ["SOFTWARE_TOKEN_MFA"], DeletionProtection: "ACTIVE", UserPoolTier: "PLUS" });
+      expect(pool.Properties.UserPoolAddOns).toEqual({ AdvancedSecurityMode: "ENFORCED" });
+      const [[, client]] = ofType("AWS::Cognito::UserPoolClient") as [[string, Resource]];
+      expect(client.Properties.ExplicitAuthFlows).toEqual(["ALLOW_REFRESH_TOKEN_AUTH"]);
+      expect(client.Properties.AllowedOAuthScopes).toContain(KPI_READ);
+      const routes = ofType("AWS::ApiGatewayV2::Route").map(([, r]) => r.Properties);
+      for (const [key, spec] of Object.entries(DASHBOARD_ROUTES)) {
+        const route = routes.find((r) => r.RouteKey === key)!;
+        expect(route.AuthorizationScopes, key).toEqual(spec.signedIn ? [KPI_READ] : undefined);
+      }
+    });
+
+    test("the user pool is retained like the data stores (RetainExceptOnCreate)", () => {
+      const [[, pool]] = ofType("AWS::Cognito::UserPool") as [[string, Resource]];
+      expect([pool.DeletionPolicy, pool.UpdateReplacePolicy]).toEqual(["RetainExceptOnCreate", "Retain"]);
+    });
+
+    test("every log group has a retention and the pipeline key; every function logs to one of them; no LogRetention resources", () => {
+      const groups = ofType("AWS::Logs::LogGroup");
+      for (const [id, group] of groups) {
+        expect(group.Properties.RetentionInDays, id).toBe(LOG_RETENTION);
+        expect(JSON.stringify(group.Properties.KmsKeyId), id).toContain("PipelineKey");
+      }
+      const ids = new Set(groups.map(([id]) => id));
+      const functions = ofType("AWS::Lambda::Function");
+      expect(functions.length).toBeGreaterThan(8);
+      for (const [id, fn] of functions) expect(ids, id).toContain(fn.Properties.LoggingConfig?.LogGroup?.Ref);
+      expect(all().filter(([, r]) => r.Type === "Custom::LogRetention")).toEqual([]);
+      // Glue's: the job's output and error, the crawler's (named after the security configuration and role).
+      const names = groups.map(([, g]) => JSON.stringify(g.Properties.LogGroupName));
+      expect(names.filter((n) => n.includes("/aws-glue/"))).toHaveLength(3);
+      expect(names.filter((n) => n.includes("/aws/vendedlogs/apis/"))).toHaveLength(1);
     });
   });
 }

@@ -101,6 +101,7 @@ const RULES: Record<string, TypeRule> = {
   "AWS::Cognito::UserPool": { opaque: true, arns: (r) => ({ "cognito-idp": [arn("cognito-idp", `userpool/${r.id}`)] }) },
   "AWS::Cognito::UserPoolClient": { opaque: true, arns: (r) => ({ "cognito-idp": [arn("cognito-idp", `userpool/${r.str(r.props.UserPoolId)}`)] }) },
   "AWS::Cognito::UserPoolDomain": { arns: (r) => ({ "cognito-idp": [arn("cognito-idp", `userpool/${r.str(r.props.UserPoolId)}`)] }) },
+  "AWS::Cognito::UserPoolResourceServer": { arns: (r) => ({ "cognito-idp": [arn("cognito-idp", `userpool/${r.str(r.props.UserPoolId)}`)] }) },
   "AWS::CloudFront::Distribution": { opaque: true, arns: (r) => ({ cloudfront: [arn("cloudfront", `distribution/${r.id}`, { region: false })] }) },
   "AWS::CloudFront::Function": { name: (p) => p.Name, arns: (r) => ({ cloudfront: [arn("cloudfront", `function/${r.id}`, { region: false })] }) },
   "AWS::CloudFront::CloudFrontOriginAccessIdentity": { opaque: true, arns: (r) => ({ cloudfront: [arn("cloudfront", `origin-access-identity/${r.id}`, { region: false })] }) },

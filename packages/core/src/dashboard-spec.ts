@@ -8,6 +8,13 @@ export const DASHBOARD_ROUTES = {
   "GET /api/health": { handler: "packages/functions/src/api-health.handler", signedIn: false },
 } as const;
 
+/**
+ * The OAuth scope the data routes require (API Gateway's authorizationScopes): only an access
+ * token of the dashboard's client carries it, so ID tokens are refused. The page asks for it.
+ */
+export const KPI_READ_SCOPE = { resourceServer: "trip-kpis", scope: "read" } as const;
+export const KPI_READ = `${KPI_READ_SCOPE.resourceServer}/${KPI_READ_SCOPE.scope}` as const;
+
 export type DashboardRoute = keyof typeof DASHBOARD_ROUTES;
 
 export const DASHBOARD_FUNCTION = {

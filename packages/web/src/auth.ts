@@ -4,6 +4,8 @@
  * the API, whose JWT authorizer checks it. Locally (`pnpm start --serve`) there is no sign-in:
  * the build has no Cognito domain, and the server listens on loopback only.
  */
+import { KPI_READ } from "@trip-pipeline/core/dashboard-spec";
+
 export interface AuthConfig {
   /** https://<prefix>.auth.<region>.amazoncognito.com */
   domain: string;
@@ -69,7 +71,7 @@ async function signIn(config: AuthConfig): Promise<void> {
     response_type: "code",
     client_id: config.clientId,
     redirect_uri: redirectUri(),
-    scope: "openid email",
+    scope: `openid email ${KPI_READ}`,
     state,
     code_challenge: challenge,
     code_challenge_method: "S256",
