@@ -78,8 +78,8 @@ export function Analytics({ stack, app }: StackContext) {
   // Named: Glue names the log groups of a job or crawler with a security configuration after its role.
   const jobRole = new Role(stack, "MetricsJobRole", { roleName: `${app.stage}-${app.name}-MetricsJob`, assumedBy: new ServicePrincipal("glue.amazonaws.com") });
   jobRole.addToPolicy(new PolicyStatement({ actions: ["s3:GetObject"], resources: [script, library].map((asset) => `arn:${Aws.PARTITION}:s3:::${asset.s3BucketName}/${asset.s3ObjectKey}`) }));
-  // The job reads only the per-day GSI of completed trips, never the whole table.
-  jobRole.addToPolicy(new PolicyStatement({ actions: ["dynamodb:Query", "dynamodb:DescribeTable"], resources: [table.tableArn, `${table.tableArn}/index/${TRIP_TABLE.completedByDay.name}`] }));
+  // The job reads only the per-day GSI of completed trips (Query, nothing else): never the table itself.
+  jobRole.addToPolicy(new PolicyStatement({ actions: ["dynamodb:Query"], resources: [`${table.tableArn}/index/${TRIP_TABLE.completedByDay.name}`] }));
   // EMRFS HEADs keys that may not exist (a folder's marker, the folder as a file): S3 answers
   // 404 only to a caller allowed s3:ListBucket without a prefix condition (HEAD has no prefix),
   // 403 otherwise, which fails the job. It lists names only; reads stay on the keys below.

@@ -206,6 +206,8 @@ function allowServicesToPublish(stack: Stack, topic: Topic, key: IKey): void {
       principals: services,
       actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
       resources: ["*"],
+      // The services act for any account: only this account's alarms and rules (confused deputy).
+      conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
     }),
   );
 }

@@ -93,7 +93,11 @@ describe("alarm topic", () => {
     pipeline.hasResourceProperties("AWS::KMS::Key", {
       KeyPolicy: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Action: ["kms:Decrypt", "kms:GenerateDataKey*"], Principal: { Service: ["cloudwatch.amazonaws.com", "events.amazonaws.com"] } }),
+          Match.objectLike({
+            Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+            Principal: { Service: ["cloudwatch.amazonaws.com", "events.amazonaws.com"] },
+            Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } },
+          }),
         ]),
       },
     });
