@@ -11,7 +11,7 @@ import { dayTotals, isRetired, readDayAggregates, type DayAggregates } from "./k
 import type { DailyKpi } from "./kpi.js";
 
 export type LiveKpi = Omit<DailyKpi, "average_fare" | "max_fare" | "min_fare"> & {
-  /** Null while no trip is counted (a settling day may briefly count none, or fewer than none). */
+  /** Null while no trip is counted (a settling day may briefly count none, or fewer than none) or the total is below zero. */
   average_fare: string | null;
   /** Null while settling and not consistent with the sums. */
   max_fare: string | null;
@@ -47,7 +47,8 @@ export function combineDay(date: string, day: DayAggregates, now: Date): LiveDay
   const asOf = day.parts.reduce<string | null>((newest, part) => (part.asOf !== null && (newest === null || part.asOf > newest) ? part.asOf : newest), null);
   const { max, min, unsettledSince } = day.extremes ?? { max: null, min: null, unsettledSince: null };
   if (count === 0 && total.sign === 0 && max === null && unsettledSince === null) return null;
-  const average = count > 0 ? total.dividedByToFixed(count, 2) : null;
+  // Fares are never negative: a negative total is a removal applied before its insert (settling), not an average.
+  const average = count > 0 && total.sign >= 0 ? total.dividedByToFixed(count, 2) : null;
   // Extremes agree with the sums when every counted trip lies between them: min <= average <= max.
   const consistent = count > 0 && max !== null && min !== null && min.compare(max) <= 0 && max.times(count).compare(total) >= 0 && min.times(count).compare(total) <= 0;
   const settling = unsettledSince !== null || !consistent;
