@@ -10,6 +10,7 @@ import { liveKpis } from "@trip-pipeline/core/live-kpis";
 import type { CompletedTrip } from "@trip-pipeline/core/trip";
 import { createKpiAggregatorHandler } from "../src/kpi-aggregator.js";
 import { createLiveHandler } from "../src/api-live.js";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { kpiWorld, type KpiWorld } from "./kpi-support.js";
 import { context } from "./support.js";
 
@@ -61,5 +62,56 @@ describe("live KPIs under attack", () => {
     // The redrive settles it.
     await aggregate(lost);
     expect(await liveKpis(world.store.db, world.tableName, "2024-05-25", NOW)).toMatchObject({ trip_count: 2, total_fare: "10.00", average_fare: "5.00", settling: false });
+  });
+
+  test("a shard's batch that read the day settled, then wrote its part after another shard marked the day unsettled: the day must not stay settling once every change is applied", async () => {
+    const two = await kpiWorld(2);
+    try {
+      const DAY = "2024-05-25";
+      const handlerWith = (db: DynamoDBDocumentClient) => createKpiAggregatorHandler({ ...two.deps, db, now: () => NOW });
+      // Two trips of the day on different stream shards.
+      const ids: string[] = [];
+      const shardOfId = new Map<string, string>();
+      for (let i = 0; ids.length < 2 && i < 40; i += 1) {
+        await two.store.createCompleted(trip(`p${i}`, `2099-01-01 00:00:00`, "1"));
+        const [taken] = two.takeChanges().filter((shard) => shard.records.length > 0);
+        if (!ids.some((id) => shardOfId.get(id) === taken!.shardId)) (ids.push(`p${i}`), shardOfId.set(`p${i}`, taken!.shardId));
+      }
+      const [a, b] = ids as [string, string];
+      await two.store.createCompleted(trip(a, `${DAY} 10:00:00`, "50"));
+      const plain = handlerWith(two.deps.db);
+      for (const shard of two.takeChanges()) if (shard.records.length > 0) await plain({ Records: shard.records, shardId: shard.shardId }, context());
+      expect(await liveKpis(two.store.db, two.tableName, DAY, NOW)).toMatchObject({ trip_count: 1, max_fare: "50.00", settling: false });
+
+      // b completes on its shard (within the extremes: Y writes no EXTREMES), a leaves on its shard (X: a recompute).
+      await two.store.createCompleted(trip(b, `${DAY} 11:00:00`, "50"));
+      await two.store.db.send(new DeleteCommand({ TableName: two.tableName, Key: { trip_id: a, sort_key: `COMPLETED#${DAY} 10:00:00` } }));
+      const batches = two.takeChanges().filter((shard) => shard.records.length > 0);
+      const y = batches.find((shard) => shard.shardId === shardOfId.get(b))!;
+      const x = batches.find((shard) => shard.shardId === shardOfId.get(a))!;
+
+      // Y's part write is slow (throttled, retried by the SDK): it lands after X is done.
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let yReachedPart!: () => void;
+      const reachedPart = new Promise<void>((resolve) => (yReachedPart = resolve));
+      const slow = {
+        send: async (command: { input: { Key?: Record<string, unknown> } }) => {
+          if (String(command.input.Key?.sort_key ?? "").startsWith("SHARD#")) (yReachedPart(), await gate);
+          return two.deps.db.send(command as never);
+        },
+      } as unknown as DynamoDBDocumentClient;
+      const yDone = handlerWith(slow)({ Records: y.records, shardId: y.shardId }, context());
+      await reachedPart;
+      // X: the index has b, the sums do not yet: unsettled, as designed.
+      expect(await plain({ Records: x.records, shardId: x.shardId }, context())).toEqual({ batchItemFailures: [], state: {} });
+      release();
+      expect(await yDone).toEqual({ batchItemFailures: [], state: {} });
+
+      // Every change of the day is applied now; nothing else will ever touch the day.
+      expect(await liveKpis(two.store.db, two.tableName, DAY, NOW)).toMatchObject({ trip_count: 1, total_fare: "50.00", max_fare: "50.00", min_fare: "50.00", settling: false });
+    } finally {
+      await two.close();
+    }
   });
 });
