@@ -2,7 +2,7 @@
  * Attacks on the live KPIs (issue 20): each test is a scenario AWS may produce that the read
  * model or the aggregator got wrong.
  */
-import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { liveResponse } from "@trip-pipeline/core/dashboard-api";
@@ -113,5 +113,31 @@ describe("live KPIs under attack", () => {
     } finally {
       await two.close();
     }
+  });
+
+  test("KPI_TTL_DAYS=1 (allowed): a day written again 23 hours later still expires a day after its last write, not an hour after it", async () => {
+    let now = new Date("2024-05-26T00:00:00Z");
+    const handler = createKpiAggregatorHandler({ ...world.deps, ttlDays: 1, now: () => now });
+    await complete(trip("a", "2024-05-26 00:10:00", "10"));
+    await handler({ Records: changes(), shardId: SHARD }, context());
+    now = new Date("2024-05-26T23:00:00Z");
+    await complete(trip("b", "2024-05-26 22:50:00", "10"));
+    await handler({ Records: changes(), shardId: SHARD }, context());
+    const { Item } = await world.store.db.send(new GetCommand({ TableName: world.tableName, Key: { trip_id: "KPI#2024-05-26", sort_key: "EXTREMES" } }));
+    const expiresAt = Number(String(Item!.expires_at));
+    // At most a day's slack is fine for 35 days, not for 1: the day being written now would be retired (TTL) within the hour.
+    expect(expiresAt).toBeGreaterThanOrEqual(now.getTime() / 1000 + 86_400 / 2);
+  });
+
+  test("a batch that changes neither the extremes, their settledness nor a due expiry writes only its part: one write, not two", async () => {
+    const aggregate = aggregator();
+    await complete(trip("a", "2024-05-25 10:00:00", "10"));
+    await complete(trip("b", "2024-05-25 11:00:00", "30"));
+    await aggregate(changes());
+    const before = world.faults.writes;
+    await complete(trip("c", "2024-05-25 12:00:00", "20"));
+    await aggregate(changes());
+    expect(await liveKpis(world.store.db, world.tableName, "2024-05-25", NOW)).toMatchObject({ trip_count: 3, max_fare: "30.00", min_fare: "10.00", settling: false });
+    expect(world.faults.writes - before).toBe(1);
   });
 });
