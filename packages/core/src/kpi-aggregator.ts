@@ -309,8 +309,9 @@ async function updateExtremes(date: string, fresh: readonly KpiChange[], day: Da
   } else next = extend({ max: current?.max ?? null, min: current?.min ?? null }, [...standing.values()].filter((value) => value !== undefined));
 
   const expiresAt = Math.floor(now.getTime() / 1000) + deps.ttlDays * SECONDS_PER_DAY;
-  const refreshDue = !current?.expiresAt || current.expiresAt < expiresAt - SECONDS_PER_DAY;
-  if (!current || refreshDue || !sameExtremes(current, next) || current.unsettledSince !== unsettledSince) {
+  // Refreshed at most once a day, and never later than half the TTL: a short TTL must not lapse on a day still written.
+  const refreshDue = !current?.expiresAt || current.expiresAt < expiresAt - Math.min(SECONDS_PER_DAY, (deps.ttlDays * SECONDS_PER_DAY) / 2);
+  if (!current || refreshDue || !sameExtremes(current, next) || (current.unsettledSince ?? undefined) !== unsettledSince) {
     const version = current?.version ?? 0;
     const params = kpiExtremesEntity
       .update({ pickup_date: date })
