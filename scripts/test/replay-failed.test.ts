@@ -2,8 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { useLocalKinesis } from "../../packages/core/test/support/local-kinesis.js";
-import { endA, seedTrail, streamRecords, wire } from "../../packages/core/test/support/replay-trail.js";
+import { useLocalKinesis } from "../../packages/local/test/support/local-kinesis.js";
+import { endA, seedTrail, streamRecords, wire } from "../../packages/local/test/support/replay-trail.js";
 import { runCli, TSX } from "./support/run-cli.js";
 
 const local = useLocalKinesis(2, "TripEvents");

@@ -1,7 +1,7 @@
 /**
  * The matcher's pure decisions: which stream records it settles (readRawInsert) and, per trip,
  * what the COMPLETED item must be and which items can go (planTrip). Kept apart from
- * matcher.test.ts, which starts an emulator, so that the mutation run (these tests once per
+ * packages/local/test/core/matcher.test.ts, which starts an emulator, so that the mutation run (these tests once per
  * mutant) stays fast.
  */
 import { describe, expect, test } from "vitest";
@@ -9,7 +9,7 @@ import type { EndEvent, StartEvent } from "../src/events.js";
 import { planTrip, readRawInsert } from "../src/matcher.js";
 import { completedTrip, type CompletedTrip } from "../src/trip.js";
 import type { Stored, TripItems } from "../src/trip-store.js";
-import { insertRecord } from "./support/test-table.js";
+import { insertRecord } from "./support/stream-record.js";
 
 const start = (pickup: string, fare = "10"): StartEvent => ({ event_type: "start", trip_id: "t", pickup_datetime: `2024-05-25 ${pickup}`, estimated_fare_amount: fare });
 const end = (dropoff: string, fare = "30"): EndEvent => ({ event_type: "end", trip_id: "t", dropoff_datetime: `2024-05-25 ${dropoff}`, fare_amount: fare });

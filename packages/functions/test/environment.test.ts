@@ -9,7 +9,8 @@ import { handler as kpiAggregator } from "../src/kpi-aggregator.js";
 import { handler as matcher } from "../src/matcher.js";
 import { handler as tripBegin } from "../src/trip-begin.js";
 import { handler as tripFinish } from "../src/trip-finish.js";
-import { insertRecord, TestTable } from "../../core/test/support/test-table.js";
+import { insertRecord } from "../../core/test/support/stream-record.js";
+import { TestTable } from "../../local/test/support/test-table.js";
 import { context, end, kinesisEvent, start, streamEvent } from "./support.js";
 
 let server: LocalServer;

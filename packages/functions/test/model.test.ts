@@ -16,7 +16,7 @@ import type { DynamoDBRecord } from "aws-lambda";
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { formatDateTime } from "@trip-pipeline/core";
-import { startEmulator, type TestTable } from "../../core/test/support/test-table.js";
+import { startEmulator, type TestTable } from "../../local/test/support/test-table.js";
 import { createMatcherHandler } from "../src/matcher.js";
 import { createTripEventHandler } from "../src/trip-events.js";
 import { context, end, kinesisEvent, nextSequence, start, streamEvent, workspace, type WireRecord } from "./support.js";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Context, DynamoDBStreamEvent, DynamoDBRecord, KinesisStreamEvent } from "aws-lambda";
 import { FailedTrail, FolderBlobStore, type FailedKind, type FailedRecord, type Logger, createLogger } from "@trip-pipeline/core";
 import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
-import { startEmulator, type TestTable } from "../../core/test/support/test-table.js";
+import { startEmulator, type TestTable } from "../../local/test/support/test-table.js";
 import type { HandlerDeps } from "../src/environment.js";
 
 export const SHARD = "shardId-000000000000";

@@ -2,12 +2,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { FolderBlobStore } from "../../src/blob-store.js";
-import { FailedTrail, type FailedRecord } from "../../src/failed-trail.js";
-import { replayFailed } from "../../src/ingest/replay.js";
-import { KinesisRecordSink, type RecordSink } from "../../src/ingest/sink.js";
-import { useLocalKinesis } from "../support/local-kinesis.js";
-import { consumerRecord, endA, listTrail, readTrail, seedTrail, startA, startB, streamRecords, wire } from "../support/replay-trail.js";
+import { FolderBlobStore } from "@trip-pipeline/core/blob-store";
+import { FailedTrail, type FailedRecord } from "@trip-pipeline/core/failed-trail";
+import { replayFailed } from "@trip-pipeline/core/ingest/replay";
+import { KinesisRecordSink, type RecordSink } from "@trip-pipeline/core/ingest/sink";
+import { useLocalKinesis } from "../../support/local-kinesis.js";
+import { consumerRecord, endA, listTrail, readTrail, seedTrail, startA, startB, streamRecords, wire } from "../../support/replay-trail.js";
 
 const local = useLocalKinesis(2, "TripEvents");
 let dir: string;

@@ -8,12 +8,14 @@
 import { BatchGetItemCommand, ScanCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import type { DynamoDBRecord } from "aws-lambda";
-import { createDocumentClient, createDynamoDbClient } from "../../src/aws/clients.js";
-import { keyOf } from "../../src/write-request.js";
-import { createTripTable, startLocalDynamoDb, type LocalServer } from "@trip-pipeline/local/dynamo";
-import { startEmbeddedDynamoDb, type DynamoDbBehaviours } from "@trip-pipeline/local/embedded-dynamodb";
-import { MATCHER_FILTER, TRIP_TABLE } from "../../src/pipeline-spec.js";
-import { TripStore } from "../../src/trip-store.js";
+import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
+import { keyOf } from "@trip-pipeline/core/write-request";
+import { createTripTable, startLocalDynamoDb, type LocalServer } from "../../src/dynamo.js";
+import { startEmbeddedDynamoDb, type DynamoDbBehaviours } from "../../src/embedded-dynamodb.js";
+import { MATCHER_FILTER, TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
+import { TripStore } from "@trip-pipeline/core/trip-store";
+// The record shape is shared with core's pure matcher tests, which must not load the emulator.
+import { insertRecord } from "../../../core/test/support/stream-record.js";
 
 export class SimulatedCrash extends Error {
   override name = "SimulatedCrash";
@@ -27,7 +29,6 @@ type Middleware = (next: Handler, context: { commandName?: string }) => Handler;
 const WRITE_COMMANDS = /^(BatchWriteItem|PutItem|DeleteItem|UpdateItem)Command$/;
 const RAW_PREFIX = MATCHER_FILTER.dynamodb.Keys.sort_key.S[0].prefix;
 let tables = 0;
-let sequence = 0;
 
 export class TestTable {
   /** The client under test: faults and the stream recorder sit in its middleware. */
@@ -185,28 +186,6 @@ function serialized<T>(tableName: string, step: () => Promise<T>): Promise<T> {
   const result = (writeQueues.get(tableName) ?? Promise.resolve()).then(step);
   writeQueues.set(tableName, result.catch(() => undefined));
   return result;
-}
-
-/** A DynamoDB Streams INSERT record exactly as Lambda delivers it (NEW_AND_OLD_IMAGES view). */
-export function insertRecord(tableName: string, item: Item): DynamoDBRecord {
-  const newImage = marshall(item, { removeUndefinedValues: true });
-  const seq = String(++sequence).padStart(21, "0");
-  return {
-    eventID: `evt-${seq}`,
-    eventName: "INSERT",
-    eventVersion: "1.1",
-    eventSource: "aws:dynamodb",
-    awsRegion: "eu-north-1",
-    eventSourceARN: `arn:aws:dynamodb:eu-north-1:000000000000:table/${tableName}/stream/2024-05-25T00:00:00.000`,
-    dynamodb: {
-      ApproximateCreationDateTime: 1_716_595_200,
-      Keys: { [TRIP_TABLE.partitionKey]: newImage[TRIP_TABLE.partitionKey]!, [TRIP_TABLE.sortKey]: newImage[TRIP_TABLE.sortKey]! } as never,
-      NewImage: newImage as never,
-      SequenceNumber: seq,
-      SizeBytes: JSON.stringify(newImage).length,
-      StreamViewType: "NEW_AND_OLD_IMAGES",
-    },
-  };
 }
 
 /** One emulator per test file; a fresh table per test keeps tests independent. */

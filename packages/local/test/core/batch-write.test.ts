@@ -1,9 +1,9 @@
 import { NumberValue } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { mapWithConcurrency } from "../src/concurrency.js";
-import { backoffDelay, type RetryPolicy } from "../src/retry.js";
-import type { WriteRequest } from "../src/write-request.js";
-import { startEmulator, type TestTable } from "./support/test-table.js";
+import { mapWithConcurrency } from "@trip-pipeline/core/concurrency";
+import { backoffDelay, type RetryPolicy } from "@trip-pipeline/core/retry";
+import type { WriteRequest } from "@trip-pipeline/core/write-request";
+import { startEmulator, type TestTable } from "../support/test-table.js";
 
 let emulator: Awaited<ReturnType<typeof startEmulator>>;
 beforeAll(async () => {

@@ -1,11 +1,11 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createDocumentClient, createDynamoDbClient } from "../src/aws/clients.js";
-import { kpiExpiredEntity, kpiExtremesEntity, kpiPartNumber, kpiShardEntity } from "../src/entities.js";
-import { liveKpis } from "../src/live-kpis.js";
-import { reconcileKpis } from "../src/kpi-drift.js";
-import { createTripTable, startLocalDynamoDb, type LocalServer } from "@trip-pipeline/local/dynamo";
+import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
+import { kpiExpiredEntity, kpiExtremesEntity, kpiPartNumber, kpiShardEntity } from "@trip-pipeline/core/entities";
+import { liveKpis } from "@trip-pipeline/core/live-kpis";
+import { reconcileKpis } from "@trip-pipeline/core/kpi-drift";
+import { createTripTable, startLocalDynamoDb, type LocalServer } from "../../src/dynamo.js";
 
 let server: LocalServer;
 let raw: DynamoDBClient;

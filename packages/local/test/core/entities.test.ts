@@ -1,8 +1,8 @@
 import { GetItemCommand, QueryCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createDocumentClient, createDynamoDbClient } from "../src/aws/clients.js";
-import { allDayShards, createTripService, dayShardOf, type TripService } from "../src/entities.js";
-import { createTripTable, startLocalDynamoDb, type LocalServer } from "@trip-pipeline/local/dynamo";
+import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
+import { allDayShards, createTripService, dayShardOf, type TripService } from "@trip-pipeline/core/entities";
+import { createTripTable, startLocalDynamoDb, type LocalServer } from "../../src/dynamo.js";
 
 let server: LocalServer;
 let raw: DynamoDBClient;

@@ -16,18 +16,18 @@ import {
 } from "@aws-sdk/client-kinesis";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { createKinesisClient } from "../../src/aws/clients.js";
-import { FolderBlobStore } from "../../src/blob-store.js";
-import { DuplicateColumnError, MissingColumnsError } from "../../src/csv.js";
-import { FailedTrail, type FailedRecord } from "../../src/failed-trail.js";
-import { groundTruth } from "@trip-pipeline/local/generate/truth";
-import { mulberry32 } from "@trip-pipeline/local/generate/prng";
-import { END_COLUMNS, START_COLUMNS } from "@trip-pipeline/local/generate/trips";
-import { writeTripFiles } from "@trip-pipeline/local/generate/write";
-import { ingestFiles, type IngestOptions } from "../../src/ingest/ingest.js";
-import { KINESIS_LIMITS } from "../../src/ingest/sender.js";
-import { KinesisRecordSink } from "../../src/ingest/sink.js";
-import { useLocalKinesis } from "../support/local-kinesis.js";
+import { createKinesisClient } from "@trip-pipeline/core/aws/clients";
+import { FolderBlobStore } from "@trip-pipeline/core/blob-store";
+import { DuplicateColumnError, MissingColumnsError } from "@trip-pipeline/core/csv";
+import { FailedTrail, type FailedRecord } from "@trip-pipeline/core/failed-trail";
+import { groundTruth } from "../../../src/generate/truth.js";
+import { mulberry32 } from "../../../src/generate/prng.js";
+import { END_COLUMNS, START_COLUMNS } from "../../../src/generate/trips.js";
+import { writeTripFiles } from "../../../src/generate/write.js";
+import { ingestFiles, type IngestOptions } from "@trip-pipeline/core/ingest/ingest";
+import { KINESIS_LIMITS } from "@trip-pipeline/core/ingest/sender";
+import { KinesisRecordSink } from "@trip-pipeline/core/ingest/sink";
+import { useLocalKinesis } from "../../support/local-kinesis.js";
 
 const START_HEADER = START_COLUMNS.join(",");
 const END_HEADER = END_COLUMNS.join(",");
@@ -162,7 +162,7 @@ describe("ingest into the embedded Kinesis", () => {
     expect(await streamRecords()).toHaveLength(truth.files.start.valid + truth.files.end.valid);
   });
 
-  const realData = join(__dirname, "../../../../shared/data/lab7");
+  const realData = join(__dirname, "../../../../../shared/data/lab7");
   test.skipIf(!existsSync(realData))("the real sample (when ../shared/data/lab7 is present): every row valid and sent", async () => {
     const summary = await ingest({ startFile: join(realData, "trip_start.csv"), endFile: join(realData, "trip_end.csv") });
     const all = { read: 4999, valid: 4999, rejected: 0, sent: 4999, failed: 0, reasons: {} };

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
-import { mulberry32 } from "@trip-pipeline/local/generate/prng";
-import { BatchSender, KINESIS_LIMITS, type DeliveryFailure } from "../../src/ingest/sender.js";
-import type { PutOutcome, RecordSink, SinkRecord } from "../../src/ingest/sink.js";
+import { mulberry32 } from "../../../src/generate/prng.js";
+import { BatchSender, KINESIS_LIMITS, type DeliveryFailure } from "@trip-pipeline/core/ingest/sender";
+import type { PutOutcome, RecordSink, SinkRecord } from "@trip-pipeline/core/ingest/sink";
 
 const THROTTLED_REASON = "ProvisionedThroughputExceededException: Rate exceeded for shard";
 const THROTTLED: PutOutcome = { ok: false, retryable: true, reason: THROTTLED_REASON };

@@ -1,9 +1,9 @@
 /** A test file's embedded Kinesis: one emulator for the file, a fresh stream for every test. */
 import { DeleteStreamCommand, type KinesisClient } from "@aws-sdk/client-kinesis";
 import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
-import { createKinesisClient } from "../../src/aws/clients.js";
-import type { LocalServer } from "@trip-pipeline/local/dynamo";
-import { createTripStream, startLocalKinesis } from "@trip-pipeline/local/kinesis";
+import { createKinesisClient } from "@trip-pipeline/core/aws/clients";
+import type { LocalServer } from "../../src/dynamo.js";
+import { createTripStream, startLocalKinesis } from "../../src/kinesis.js";
 
 export interface LocalKinesis {
   server: LocalServer;

@@ -2,12 +2,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { FolderBlobStore, type BlobStore } from "../src/blob-store.js";
-import type { StartEvent, TripEvent } from "../src/events.js";
-import { FailedTrail } from "../src/failed-trail.js";
-import { settleTrips, type MatcherDeps } from "../src/matcher.js";
-import { captureLogger } from "./support/logs.js";
-import { startEmulator, type TestTable } from "./support/test-table.js";
+import { FolderBlobStore, type BlobStore } from "@trip-pipeline/core/blob-store";
+import type { StartEvent, TripEvent } from "@trip-pipeline/core/events";
+import { FailedTrail } from "@trip-pipeline/core/failed-trail";
+import { settleTrips, type MatcherDeps } from "@trip-pipeline/core/matcher";
+import { captureLogger } from "../../../core/test/support/logs.js";
+import { startEmulator, type TestTable } from "../support/test-table.js";
 
 let emulator: Awaited<ReturnType<typeof startEmulator>>;
 let dir: string;

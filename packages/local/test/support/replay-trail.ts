@@ -1,11 +1,11 @@
 /** A failed trail as the consumers and ingest leave it, and readers of the stream and the trail, for the replay suites. */
 import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { DEFAULT_REGION } from "../../src/app.js";
-import { FolderBlobStore } from "../../src/blob-store.js";
-import { encodeWireEvent, validateEvent } from "../../src/events.js";
-import { FailedTrail, type FailedRecord } from "../../src/failed-trail.js";
-import { kinesisSource } from "@trip-pipeline/local/shard-readers";
+import { DEFAULT_REGION } from "@trip-pipeline/core/app";
+import { FolderBlobStore } from "@trip-pipeline/core/blob-store";
+import { encodeWireEvent, validateEvent } from "@trip-pipeline/core/events";
+import { FailedTrail, type FailedRecord } from "@trip-pipeline/core/failed-trail";
+import { kinesisSource } from "../../src/shard-readers.js";
 import type { LocalKinesis } from "./local-kinesis.js";
 
 export const START_HEADER = "trip_id,pickup_datetime,estimated_fare_amount,vendor_id";

@@ -4,14 +4,14 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { CONTRACT } from "../src/contract.js";
-import { completedTripEntity, dayShardOf } from "../src/entities.js";
-import { validateEvent } from "../src/events.js";
-import { computeDailyKpis } from "../src/kpi.js";
-import { metricsKey } from "../src/metrics-layout.js";
-import { TRIP_TABLE } from "../src/pipeline-spec.js";
-import { Decimal } from "../src/decimal.js";
-import { startEmulator } from "./support/test-table.js";
+import { CONTRACT } from "@trip-pipeline/core/contract";
+import { completedTripEntity, dayShardOf } from "@trip-pipeline/core/entities";
+import { validateEvent } from "@trip-pipeline/core/events";
+import { computeDailyKpis } from "@trip-pipeline/core/kpi";
+import { metricsKey } from "@trip-pipeline/core/metrics-layout";
+import { TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
+import { Decimal } from "@trip-pipeline/core/decimal";
+import { startEmulator } from "../support/test-table.js";
 
 const { fare_domain: domain } = CONTRACT;
 const endRow = (fare: string, extra: Record<string, string> = {}) => ({ trip_id: "t", dropoff_datetime: "2024-05-25 10:00:00", fare_amount: fare, ...extra });
