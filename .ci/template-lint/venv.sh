@@ -9,6 +9,10 @@ HERE="$(cd "${1:-$(dirname "${BASH_SOURCE[0]}")}" && pwd)"
 VENV="$HERE/.venv"
 STAMP="$VENV/.requirements.sha256"
 
+# Test workers and CI steps may ask at the same time: one creates, the others wait for it.
+exec 9>"$HERE/.venv.lock"
+flock 9
+
 PYTHON="$(command -v python3.11 || command -v python3)"
 wanted="$(cat "$HERE/requirements.lock" <("$PYTHON" --version) | sha256sum | cut -d' ' -f1)"
 if [[ ! -x "$VENV/bin/python" || "$(cat "$STAMP" 2>/dev/null || true)" != "$wanted" ]]; then

@@ -157,7 +157,7 @@ export async function requiredCalls(resources: StageResources): Promise<{ calls:
       continue;
     }
     if (!KNOWN_TYPES.has(type)) throw new Error(`${of}: no ARN rule in template-resources.ts for ${type}`);
-    const { create, delete: remove } = handlerPermissions(type);
+    const { create, delete: remove } = await handlerPermissions(type);
     const skipped = new Set(EXCLUDED.filter((e) => e.type === type && !e.unless(props)).flatMap((e) => e.actions.map((a) => a.toLowerCase())));
     const tags = tagsOf(at.resource);
     const tagContext = { ...Object.fromEntries(Object.entries(tags).flatMap(([k, v]) => [[`aws:RequestTag/${k}`, v], [`aws:ResourceTag/${k}`, v]])), ...(Object.keys(tags).length > 0 && { "aws:TagKeys": Object.keys(tags) }) };
