@@ -21,9 +21,6 @@ export const MAX_RUN_DAYS = 31;
 export const DEFAULT_POLL_MS = 30_000;
 /** How long a failed attempt may take to show the retry Glue starts for it (the job's MaxRetries). */
 export const RETRY_GRACE_MS = 120_000;
-/** The job script's own default when neither the run nor the job gives --DAYS_WINDOW. */
-const SCRIPT_DAYS_WINDOW = "3";
-
 export const ACTIVE_RUN_STATES: ReadonlySet<string> = new Set(["STARTING", "RUNNING", "STOPPING", "WAITING"]);
 
 export interface DayRange {
@@ -48,12 +45,13 @@ export function planWindows(range: DayRange, maxDays = MAX_RUN_DAYS): DayRange[]
 
 /**
  * The days a run recomputes, from its arguments or the job's defaults; a run without
- * --END_DATE ends the day before it started (the script's default). Undefined when unreadable.
+ * --END_DATE ends the day before it started (the script's default). Undefined when unreadable
+ * (the script has no --DAYS_WINDOW of its own: the stack gives the job one).
  */
 export function runWindow(run: JobRun, defaults: Record<string, string> = {}): DayRange | undefined {
   const argument = (name: string) => run.Arguments?.[name] ?? defaults[name];
   const to = argument("--END_DATE") ?? (run.StartedOn && addDays(formatDateTime(run.StartedOn).slice(0, 10), -1));
-  const days = Number(argument("--DAYS_WINDOW") ?? SCRIPT_DAYS_WINDOW);
+  const days = Number(argument("--DAYS_WINDOW"));
   if (!to || !isCalendarDay(to) || !Number.isSafeInteger(days) || days < 1) return undefined;
   return { from: addDays(to, 1 - days), to };
 }

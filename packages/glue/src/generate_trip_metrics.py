@@ -3,9 +3,10 @@
 The only module that imports awsglue, and only inside main(): argument handling and the
 whole pipeline run (and are tested) on plain PySpark.
 
-Arguments: --TABLE_NAME, --BUCKET (required); --GSI_NAME (byPickupDay), --GSI_SHARDS (16),
---METRICS_PREFIX (metrics/), --DAYS_WINDOW (3), --END_DATE (YYYY-MM-DD, default: yesterday
-UTC), --REGION (default: the driver's AWS region), --DYNAMODB_ENDPOINT (tests, local runs).
+Arguments: --TABLE_NAME, --BUCKET, --GSI_NAME, --GSI_SHARDS, --METRICS_PREFIX, --DAYS_WINDOW
+(required: the stack passes each from the definitions the rest of the pipeline uses, so the job
+keeps no second copy of them); --END_DATE (YYYY-MM-DD, default: yesterday UTC), --REGION
+(default: the driver's AWS region), --DYNAMODB_ENDPOINT (tests, local runs).
 """
 
 from __future__ import annotations
@@ -18,12 +19,8 @@ from datetime import date, datetime, timezone
 from trip_metrics.reader import GsiSource
 from trip_metrics.window import default_end_day, parse_day
 
-REQUIRED_ARGS = ("JOB_NAME", "TABLE_NAME", "BUCKET")
+REQUIRED_ARGS = ("JOB_NAME", "TABLE_NAME", "BUCKET", "GSI_NAME", "GSI_SHARDS", "METRICS_PREFIX", "DAYS_WINDOW")
 OPTIONAL_ARGS: Mapping[str, str | None] = {
-    "GSI_NAME": "byPickupDay",
-    "GSI_SHARDS": "16",
-    "METRICS_PREFIX": "metrics/",
-    "DAYS_WINDOW": "3",
     "END_DATE": None,
     "REGION": None,
     "DYNAMODB_ENDPOINT": None,
@@ -67,6 +64,7 @@ def build_job_config(resolved: Mapping[str, str], now: datetime, default_region:
     if missing:
         raise ValueError(f"missing required arguments: {', '.join('--' + m for m in missing)}")
     options = {name: resolved.get(name) or default for name, default in OPTIONAL_ARGS.items()}
+    options.update({name: resolved[name] for name in REQUIRED_ARGS})
     source = GsiSource(
         table_name=resolved["TABLE_NAME"],
         index_name=options["GSI_NAME"],

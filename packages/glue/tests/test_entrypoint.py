@@ -11,7 +11,15 @@ import pytest
 import generate_trip_metrics as entry
 
 NOW = datetime(2024, 3, 1, 0, 15, tzinfo=timezone.utc)
-BASE = {"JOB_NAME": "daily-kpis", "TABLE_NAME": "TripData", "BUCKET": "trip-metrics-bucket"}
+BASE = {
+    "JOB_NAME": "daily-kpis",
+    "TABLE_NAME": "TripData",
+    "BUCKET": "trip-metrics-bucket",
+    "GSI_NAME": "byPickupDay",
+    "GSI_SHARDS": "16",
+    "METRICS_PREFIX": "metrics/",
+    "DAYS_WINDOW": "3",
+}
 
 
 def test_importing_the_entrypoint_does_not_need_awsglue() -> None:
@@ -24,7 +32,7 @@ def test_main_needs_awsglue() -> None:
         entry.main(["script.py", "--JOB_NAME", "x"])
 
 
-def test_defaults() -> None:
+def test_required_and_defaults() -> None:
     config = entry.build_job_config(BASE, NOW, default_region="eu-north-1")
     assert config.job_name == "daily-kpis"
     assert config.source == entry.GsiSource(
@@ -58,14 +66,18 @@ def test_every_option_given() -> None:
 
 def test_present_optional_args_feeds_get_resolved_options() -> None:
     argv = ["script.py", "--JOB_NAME", "j", "--END_DATE", "2024-05-25", "--DAYS_WINDOW=2", "--job-bookmark-option",
-            "job-bookmark-disable", "--TABLE_NAME", "TripData"]
-    assert entry.present_optional_args(argv) == ["DAYS_WINDOW", "END_DATE"]
+            "job-bookmark-disable", "--REGION=eu-west-1", "--TABLE_NAME", "TripData"]
+    assert entry.present_optional_args(argv) == ["END_DATE", "REGION"]
 
 
 @pytest.mark.parametrize(
     ("override", "message"),
     [
         ({"TABLE_NAME": ""}, "--TABLE_NAME"),
+        ({"GSI_NAME": ""}, "--GSI_NAME"),
+        ({"GSI_SHARDS": ""}, "--GSI_SHARDS"),
+        ({"METRICS_PREFIX": ""}, "--METRICS_PREFIX"),
+        ({"DAYS_WINDOW": ""}, "--DAYS_WINDOW"),
         ({"BUCKET": ""}, "--BUCKET"),
         ({"GSI_SHARDS": "0"}, "GSI_SHARDS"),
         ({"GSI_SHARDS": "101"}, "GSI_SHARDS"),
