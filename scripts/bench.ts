@@ -24,4 +24,4 @@ export async function main(): Promise<number> {
   return 0;
 }
 
-runWhenMain("bench", import.meta.url, "usage: pnpm bench", main);
+export const launch = runWhenMain(import.meta.url, "usage: pnpm bench", main);

@@ -186,4 +186,4 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-runWhenMain("check-order", import.meta.url, USAGE, main);
+export const launch = runWhenMain(import.meta.url, USAGE, main);

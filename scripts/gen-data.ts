@@ -49,4 +49,4 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-runWhenMain("gen-data", import.meta.url, USAGE, main);
+export const launch = runWhenMain(import.meta.url, USAGE, main);

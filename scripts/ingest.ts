@@ -90,4 +90,4 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-runWhenMain("ingest", import.meta.url, USAGE, main);
+export const launch = runWhenMain(import.meta.url, USAGE, main);

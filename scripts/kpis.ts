@@ -216,4 +216,4 @@ function humanReport(report: KpisReport): string {
   return parts.join("\n");
 }
 
-runWhenMain("kpis", import.meta.url, USAGE, (argv) => main(argv));
+export const launch = runWhenMain(import.meta.url, USAGE, (argv) => main(argv));

@@ -73,4 +73,4 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-runWhenMain("replay-failed", import.meta.url, USAGE, main);
+export const launch = runWhenMain(import.meta.url, USAGE, main);

@@ -34,7 +34,7 @@ if (!name || !(name in CLIS) || name === "emulator-thread") {
   process.exit(1);
 }
 const outputs = await prebuild("cli", Object.fromEntries(Object.entries(CLIS).map(([cli, source]) => [cli, join(ROOT, source)])), ROOT);
-// The bundle's runWhenMain runs the command this names (a bundle also holds modules of other commands).
-globalThis[Symbol.for("trip-pipeline.cli")] = name;
-process.argv = [process.argv[0], outputs[name], ...args];
-await import(pathToFileURL(outputs[name]).href);
+// Each bundle exports its command's launch (it may hold other commands' modules, which do not run).
+const { launch } = await import(pathToFileURL(outputs[name]).href);
+if (typeof launch !== "function") throw new Error(`${CLIS[name]} exports no launch (see scripts/lib/cli.ts runWhenMain)`);
+launch(args);

@@ -222,9 +222,8 @@ const STATUS_MS = 200;
 export async function run(options: RunOptions, dashboard?: LocalDashboard): Promise<RunReport> {
   const started = performance.now();
   const logs = new LocalLogs({ dir: join(options.root, "logs"), pretty: options.verbose ? process.stderr : undefined });
-  logs.install();
-  const logger = createLogger("start");
-  const aws = await LocalAws.start({ root: options.root, kinesisShards: options.kinesisShards, throttle: options.throttle, shardRollover: options.shardRollover, logger, ...options.dynamodb });
+  const logger = createLogger("start", {}, logs.destination);
+  const aws = await LocalAws.start({ root: options.root, kinesisShards: options.kinesisShards, throttle: options.throttle, shardRollover: options.shardRollover, logger, logDestination: logs.destination, ...options.dynamodb });
   const pending = new LivePending();
   aws.changes.onRecord = (record) => pending.observe(record);
   let rows = 0;
@@ -304,7 +303,7 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
       logs: logs.summary().map((log) => ({ ...log, path: shown(log.path) })),
     };
     if (dashboard) {
-      dashboard.finished(report, () => aws.close({ keepData: options.keep }).then(() => logs.uninstall()));
+      dashboard.finished(report, () => aws.close({ keepData: options.keep }).then(() => logs.flush()));
       served = true;
     }
     return report;
@@ -314,7 +313,7 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
     if (!served) {
       await dashboard?.close();
       await aws.close({ keepData: options.keep });
-      logs.uninstall();
+      logs.flush();
     }
   }
 }
@@ -380,4 +379,4 @@ function humanReport(report: RunReport): string {
   ].join("\n");
 }
 
-runWhenMain("start", import.meta.url, USAGE, main);
+export const launch = runWhenMain(import.meta.url, USAGE, main);

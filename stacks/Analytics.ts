@@ -7,15 +7,14 @@ import { Asset } from "aws-cdk-lib/aws-s3-assets";
 import { Rule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { Cron, Function as SstFunction, use, type StackContext } from "sst/constructs";
-import { METRICS_PREFIX, TRIP_TABLE } from "../packages/core/src/pipeline-spec";
+import { FUNCTION_ENV } from "../packages/core/src/config-names";
+import { DEFAULT_DAYS_WINDOW, METRICS_PREFIX, TRIP_TABLE } from "../packages/core/src/pipeline-spec";
 import { ACCESS, grantAccess } from "./access";
 import { ATHENA_RESULTS_PREFIX, GLUE_TEMP_PREFIX } from "./lifecycle";
 import { appLogGroup, functionLogGroup, LOG_GROUP_PREFIXES, providersLogToGroups } from "./logs";
 import { addDailyJobMonitoring, addKpiDriftAlarm } from "./monitoring";
 import { Pipeline } from "./Pipeline";
 
-/** Days recomputed by each run, so completions that arrive late are still counted. */
-const DAYS_WINDOW = 3;
 const KPI_TABLE = "daily_trip_kpis";
 const GLUE_SOURCE = "packages/glue/src";
 /** Glue runs a failed run once more before the day counts as failed. */
@@ -116,7 +115,7 @@ export function Analytics({ stack, app }: StackContext) {
       "--GSI_SHARDS": String(TRIP_TABLE.completedByDay.shards),
       "--BUCKET": bucket.bucketName,
       "--METRICS_PREFIX": METRICS_PREFIX,
-      "--DAYS_WINDOW": String(DAYS_WINDOW),
+      "--DAYS_WINDOW": String(DEFAULT_DAYS_WINDOW),
       "--TempDir": `s3://${bucket.bucketName}/${GLUE_TEMP_PREFIX}`,
       "--job-bookmark-option": "job-bookmark-disable",
       // No --enable-continuous-cloudwatch-log: Glue 5.0 ignores it (its logs are continuous anyway).
@@ -207,7 +206,7 @@ export function Analytics({ stack, app }: StackContext) {
         description: "Starts GenerateTripMetrics for the window ending yesterday",
         timeout: 30,
         logGroup: functionLogGroup(stack, "DailyMetrics", key),
-        environment: { GLUE_JOB_NAME: jobName, DAYS_WINDOW: String(DAYS_WINDOW) },
+        environment: { [FUNCTION_ENV.glueJobName]: jobName, [FUNCTION_ENV.daysWindow]: String(DEFAULT_DAYS_WINDOW) },
       },
     },
   });
@@ -220,8 +219,12 @@ export function Analytics({ stack, app }: StackContext) {
     description: "Compares the live KPIs with each successful GenerateTripMetrics run; publishes KpiDrift",
     timeout: 60,
     logGroup: functionLogGroup(stack, "ReconcileKpis", key),
-    // The names the bindings would set, without the bindings' table-wide and bucket-wide grants.
-    environment: { SST_Table_tableName_TripData: table.tableName, SST_Bucket_bucketName_AnalyticsBucket: bucket.bucketName, DAYS_WINDOW: String(DAYS_WINDOW) },
+    // Names only: the grants come from ACCESS.reconcileKpis.
+    environment: {
+      [FUNCTION_ENV.tripTable]: table.tableName,
+      [FUNCTION_ENV.analyticsBucket]: bucket.bucketName,
+      [FUNCTION_ENV.daysWindow]: String(DEFAULT_DAYS_WINDOW),
+    },
   });
   grantAccess(reconcile, ACCESS.reconcileKpis, { tableArn: table.tableArn, bucketArn: bucket.bucketArn, keyArn: key.keyArn, metricsJobName: jobName });
   new Rule(stack, "ReconcileAfterMetrics", {

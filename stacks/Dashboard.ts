@@ -15,6 +15,7 @@ import {
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
 import { Api, Cognito, StaticSite, use, type ApiFunctionRouteProps, type StackContext } from "sst/constructs";
 import { DASHBOARD_FUNCTION, DASHBOARD_ROUTES, KPI_READ, KPI_READ_SCOPE, type DashboardRoute } from "../packages/core/src/dashboard-spec";
+import { FUNCTION_ENV } from "../packages/core/src/config-names";
 import { ACCESS, grantAccess, type FunctionAccess } from "./access";
 import { appLogGroup, functionLogGroup, LOG_GROUP_PREFIXES, providersLogToGroups } from "./logs";
 import { Pipeline } from "./Pipeline";
@@ -91,8 +92,8 @@ export function Dashboard({ stack, app }: StackContext) {
     "GET /api/health": undefined,
   };
   const environment: Record<DashboardRoute, Record<string, string>> = {
-    "GET /api/kpis/live": { TRIP_TABLE_NAME: table.tableName },
-    "GET /api/kpis/daily": { METRICS_BUCKET_NAME: bucket.bucketName },
+    "GET /api/kpis/live": { [FUNCTION_ENV.tripTable]: table.tableName },
+    "GET /api/kpis/daily": { [FUNCTION_ENV.analyticsBucket]: bucket.bucketName },
     "GET /api/health": {},
   };
 

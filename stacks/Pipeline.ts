@@ -16,7 +16,8 @@ import {
   streamShardCount,
   type EventSourceSpec,
 } from "../packages/core/src/pipeline-spec";
-import { ACCESS, configOnly, grantAccess } from "./access";
+import { FUNCTION_ENV } from "../packages/core/src/config-names";
+import { ACCESS, grantAccess } from "./access";
 import { bucketLifecycleRules } from "./lifecycle";
 import { allowLogEncryption, functionLogGroup, providersLogToGroups } from "./logs";
 import { addPipelineMonitoring } from "./monitoring";
@@ -100,9 +101,12 @@ export function Pipeline({ stack, app }: StackContext) {
     timeout: CONSUMER_FUNCTION.timeoutSeconds,
     memorySize: CONSUMER_FUNCTION.memoryMb,
     logGroup: functionLogGroup(stack, name, key),
-    // Names only (SST_Table_tableName_TripData, ...): the grants come from ACCESS below.
-    bind: [configOnly(table), configOnly(bucket)],
-    environment: { RAW_RETENTION_DAYS: String(DEFAULT_RAW_RETENTION_DAYS) },
+    // Names only: the grants come from ACCESS below.
+    environment: {
+      [FUNCTION_ENV.tripTable]: table.tableName,
+      [FUNCTION_ENV.analyticsBucket]: bucket.bucketName,
+      [FUNCTION_ENV.rawRetentionDays]: String(DEFAULT_RAW_RETENTION_DAYS),
+    },
   });
 
   /** Every number comes from the pipeline spec, which the local runtime emulates too. */
@@ -122,13 +126,11 @@ export function Pipeline({ stack, app }: StackContext) {
     ...(spec.tumblingWindowSeconds !== undefined && { tumblingWindow: Duration.seconds(spec.tumblingWindowSeconds) }),
   });
 
-  // The live KPI aggregator touches only KPI# items and reads the per-day GSI: no binding, the
-  // table's name in the variable the binding would set; its grants (ACCESS.kpiAggregator) are
-  // limited to the keys it owns.
+  // The live KPI aggregator touches only KPI# items and reads the per-day GSI: the table's name,
+  // no bucket; its grants (ACCESS.kpiAggregator) are limited to the keys it owns.
   const kpiAggregatorFunction: FunctionProps = {
     ...consumerFunction("kpiAggregator"),
-    bind: [],
-    environment: { SST_Table_tableName_TripData: table.tableName, KPI_TTL_DAYS: String(DEFAULT_KPI_TTL_DAYS) },
+    environment: { [FUNCTION_ENV.tripTable]: table.tableName, [FUNCTION_ENV.kpiTtlDays]: String(DEFAULT_KPI_TTL_DAYS) },
   };
 
   // No stream binding: the consumers never call Kinesis (Lambda polls it for them, with the

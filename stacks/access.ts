@@ -3,7 +3,7 @@
  * table, its per-day index, key prefixes of the bucket, the pipeline key, the metrics job).
  * A new function gets its entry here and `grantAccess(fn, ACCESS.name, resources)` in its stack;
  * nothing else grants our functions data access (SST's `bind` would grant dynamodb:* and s3:*,
- * so bindings carry configuration only: see `configOnly`).
+ * so no function binds a resource: each gets its names in its environment, core's FUNCTION_ENV).
  *
  * For instance, a DynamoDB-stream consumer that keeps per-day KPI items up to date would get
  * `{ table: ["dynamodb:UpdateItem"], completedByDay: ["dynamodb:Query"], list: "any", objects:
@@ -14,7 +14,6 @@
  */
 import { Aws } from "aws-cdk-lib";
 import { PolicyStatement, type IGrantable } from "aws-cdk-lib/aws-iam";
-import type { SSTConstruct } from "sst/constructs/Construct.js";
 import { KPI_PREFIX } from "../packages/core/src/entities";
 import { FAILED_BATCH_PREFIX, FAILED_PREFIX, METRICS_PREFIX, TRIP_TABLE } from "../packages/core/src/pipeline-spec";
 
@@ -160,12 +159,4 @@ export function accessStatements(access: FunctionAccess, resources: AccessResour
 
 export function grantAccess(grantee: IGrantable, access: FunctionAccess, resources: AccessResources): void {
   for (const statement of accessStatements(access, resources)) grantee.grantPrincipal.addToPrincipalPolicy(statement);
-}
-
-/**
- * An SST binding that sets the construct's configuration (SST_Table_tableName_TripData, ...,
- * read by sst/node) and grants nothing: the grants come from ACCESS.
- */
-export function configOnly(construct: SSTConstruct): { resource: SSTConstruct; permissions: [] } {
-  return { resource: construct, permissions: [] };
 }

@@ -186,4 +186,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-runWhenMain("bench-ingest", import.meta.url, "usage: node scripts/run.mjs bench-ingest [--rows N] [--rss-rows N] [--shards N]", main);
+export const launch = runWhenMain(import.meta.url, "usage: node scripts/run.mjs bench-ingest [--rows N] [--rss-rows N] [--shards N]", main);

@@ -53,7 +53,7 @@ async function measurePipeline(): Promise<PipelineBench> {
       ? { startFile: join(REAL_SAMPLE, "trip_start.csv"), endFile: join(REAL_SAMPLE, "trip_end.csv") }
       : await writeTripFiles({ trips: 5_000, days: 3, seed: 7, startDate: "2024-02-28", outDir: join(work, "data") });
     // The handler bundles are built on the first run after a change: not part of the figure.
-    for (const consumer of Object.values(CONSUMERS)) await importHandler(REPO_ROOT, consumer.handler);
+    for (const consumer of Object.values(CONSUMERS)) await importHandler(REPO_ROOT, consumer.handler, {});
     let peakRss = process.memoryUsage().rss;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
     const report = await run({ ...files, root: join(work, "local"), keep: false, batchingWindowMs: 100 }).finally(() => clearInterval(sampler));
@@ -93,7 +93,7 @@ async function measurePipeline(): Promise<PipelineBench> {
   }
 }
 
-runWhenMain("bench-pipeline", import.meta.url, "usage: node scripts/run.mjs bench-pipeline", async () => {
+export const launch = runWhenMain(import.meta.url, "usage: node scripts/run.mjs bench-pipeline", async () => {
   process.stdout.write(`${JSON.stringify(await measurePipeline())}\n`);
   return 0;
 });

@@ -63,27 +63,31 @@ export function intOption(name: string, text: string | undefined, min: number): 
   return value;
 }
 
+/** Starts a CLI with its arguments; the exit code is set when it is done. */
+export type Launch = (argv: string[]) => void;
+
 /**
- * Runs a CLI's main when it is the command started: its file is the entry point (tsx), or its
- * name is the one scripts/run.mjs launched from a prebuilt bundle (which holds other commands'
- * modules too); not when a test or another command imports it. Usage and input errors print one
- * line and exit 1; main's own result is the exit code otherwise.
+ * A CLI's launch: scripts/run.mjs calls the one its prebuilt bundle exports (`launch`); from
+ * source (tsx) it runs at once when its file is the entry point, not when a test or another
+ * command imports it. Usage and input errors print one line and exit 1; main's own result is the
+ * exit code otherwise.
  */
-export function runWhenMain(name: string, moduleUrl: string, usage: string, main: (argv: string[]) => Promise<number>): void {
-  const launched = (globalThis as Record<symbol, unknown>)[Symbol.for("trip-pipeline.cli")];
-  const isMain = launched === undefined ? process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === moduleUrl : launched === name;
-  if (!isMain) return;
-  // The pinned SDK runs on Node 20; its notice is about future releases, not this run.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      if (error instanceof UsageError) process.stderr.write(`error: ${error.message}\n\n${usage}\n`);
-      else if (error instanceof MissingColumnsError) process.stderr.write(`error: ${error.message}\n`);
-      else process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
+export function runWhenMain(moduleUrl: string, usage: string, main: (argv: string[]) => Promise<number>): Launch {
+  const launch: Launch = (argv) => {
+    // The pinned SDK runs on Node 20; its notice is about future releases, not this run.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+    main(argv).then(
+      (code) => {
+        process.exitCode = code;
+      },
+      (error: unknown) => {
+        if (error instanceof UsageError) process.stderr.write(`error: ${error.message}\n\n${usage}\n`);
+        else if (error instanceof MissingColumnsError) process.stderr.write(`error: ${error.message}\n`);
+        else process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.exitCode = 1;
+      },
+    );
+  };
+  if (process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === moduleUrl) launch(process.argv.slice(2));
+  return launch;
 }

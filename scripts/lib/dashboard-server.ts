@@ -13,6 +13,7 @@ import { promisify } from "node:util";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import type { RunStatusResponse } from "@trip-pipeline/core/dashboard-api";
 import { DASHBOARD_ROUTES, type DashboardRoute } from "@trip-pipeline/core/dashboard-spec";
+import type { Platform } from "@trip-pipeline/functions/environment";
 import { importHandler } from "@trip-pipeline/local/lambda";
 import { queryOf, viewFromQuery } from "@trip-pipeline/core/dashboard-view";
 
@@ -51,12 +52,14 @@ export interface DashboardServerOptions {
   pageDir: string;
   pageReady: Promise<void>;
   runStatus(): RunStatusResponse;
+  /** What the API functions run on: the local AWS's DynamoDB transport and log files (default: the SDK's own, stderr). */
+  platform?: Platform;
 }
 
 export async function startDashboardServer(options: DashboardServerOptions): Promise<DashboardServer> {
   const handlers = new Map<string, ApiHandler>();
   for (const [route, spec] of Object.entries(DASHBOARD_ROUTES) as [DashboardRoute, (typeof DASHBOARD_ROUTES)[DashboardRoute]][]) {
-    handlers.set(route, (await importHandler(options.repoRoot, spec.handler)) as unknown as ApiHandler);
+    handlers.set(route, (await importHandler(options.repoRoot, spec.handler, options.platform ?? {})) as unknown as ApiHandler);
   }
   let pageError: string | undefined;
   let pageBuilt = false;
@@ -175,11 +178,18 @@ export class LocalDashboard {
   ) {}
 
   /** Serves the run's local AWS: call once its consumers run, so the figures move while it ingests. */
-  async attach(aws: { root: string; tableName: string; handlerEnvironment(): Record<string, string> }): Promise<void> {
-    // The API functions' environment (see packages/functions/src/api-*.ts), pointed at this local AWS.
-    Object.assign(process.env, aws.handlerEnvironment(), { TRIP_TABLE_NAME: aws.tableName });
+  async attach(aws: { root: string; platform: Platform; handlerEnvironment(): Record<string, string> }): Promise<void> {
+    // The API functions' environment (see packages/functions/src/config.ts), pointed at this local AWS.
+    Object.assign(process.env, aws.handlerEnvironment());
     const pageDir = join(aws.root, "web");
-    this.server = await startDashboardServer({ repoRoot: this.repoRoot, port: this.port, pageDir, pageReady: buildPage(this.repoRoot, pageDir), runStatus: () => this.status });
+    this.server = await startDashboardServer({
+      repoRoot: this.repoRoot,
+      port: this.port,
+      pageDir,
+      pageReady: buildPage(this.repoRoot, pageDir),
+      runStatus: () => this.status,
+      platform: aws.platform,
+    });
     process.stderr.write(`Dashboard: ${this.server.url}/ (figures update while the run ingests)\n`);
   }
 

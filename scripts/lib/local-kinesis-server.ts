@@ -3,7 +3,11 @@
  * core instead of sharing the measured process's. Prints {"endpoint": URL} and serves until killed.
  */
 import { startLocalKinesis } from "@trip-pipeline/local/kinesis";
+import { runWhenMain } from "./cli.js";
 
-const server = await startLocalKinesis();
-process.stdout.write(`${JSON.stringify({ endpoint: server.endpoint })}\n`);
-process.on("SIGTERM", () => void server.close().then(() => process.exit(0)));
+export const launch = runWhenMain(import.meta.url, "usage: node scripts/run.mjs local-kinesis-server", async () => {
+  const server = await startLocalKinesis();
+  process.stdout.write(`${JSON.stringify({ endpoint: server.endpoint })}\n`);
+  process.on("SIGTERM", () => void server.close().then(() => process.exit(0)));
+  return 0;
+});

@@ -128,7 +128,7 @@ describe("Analytics stack (prod)", () => {
     const fns = Object.entries(analytics.findResources("AWS::Lambda::Function")).filter(([, fn]) => fn.Properties.Handler === "packages/functions/src/reconcile-kpis.handler");
     expect(fns).toHaveLength(1);
     const [fnId, fn] = fns[0]!;
-    expect(fn.Properties.Environment.Variables).toMatchObject({ DAYS_WINDOW: "3", SST_Table_tableName_TripData: expect.anything(), SST_Bucket_bucketName_AnalyticsBucket: expect.anything() });
+    expect(fn.Properties.Environment.Variables).toMatchObject({ DAYS_WINDOW: "3", TRIP_TABLE_NAME: expect.anything(), ANALYTICS_BUCKET_NAME: expect.anything() });
     analytics.hasResourceProperties("AWS::Events::Rule", {
       EventPattern: { source: ["aws.glue"], "detail-type": ["Glue Job State Change"], detail: { jobName: ["prod-trip-pipeline-GenerateTripMetrics"], state: ["SUCCEEDED"] } },
       Targets: [Match.objectLike({ Arn: { "Fn::GetAtt": [fnId, "Arn"] } })],

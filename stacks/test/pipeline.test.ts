@@ -102,7 +102,7 @@ describe("event source mappings", () => {
     expect(mapping.Properties.TumblingWindowInSeconds).toBe("tumblingWindowSeconds" in spec ? spec.tumblingWindowSeconds : undefined);
   });
 
-  test("each consumer has a timeout, memory, log retention, and the table and bucket bound", () => {
+  test("each consumer has a timeout, memory, log retention, and the table's and bucket's names", () => {
     for (const spec of [CONSUMERS.tripBegin, CONSUMERS.tripFinish, CONSUMERS.matcher]) {
       template.hasResourceProperties("AWS::Lambda::Function", {
         Handler: spec.handler,
@@ -110,23 +110,22 @@ describe("event source mappings", () => {
         MemorySize: 512,
         Environment: {
           Variables: Match.objectLike({
-            SST_APP: "trip-pipeline",
             RAW_RETENTION_DAYS: "7",
-            SST_Table_tableName_TripData: { Ref: Match.stringLikeRegexp("^TripDataTable") },
-            SST_Bucket_bucketName_AnalyticsBucket: { Ref: Match.stringLikeRegexp("^AnalyticsBucket") },
+            TRIP_TABLE_NAME: { Ref: Match.stringLikeRegexp("^TripDataTable") },
+            ANALYTICS_BUCKET_NAME: { Ref: Match.stringLikeRegexp("^AnalyticsBucket") },
           }),
         },
       });
     }
-    // The aggregator gets the table's name and the live KPIs' retention, nothing bound.
+    // The aggregator gets the table's name and the live KPIs' retention, no bucket.
     template.hasResourceProperties("AWS::Lambda::Function", {
       Handler: CONSUMERS.kpiAggregator.handler,
       Timeout: 60,
       MemorySize: 512,
-      Environment: { Variables: Match.objectLike({ SST_APP: "trip-pipeline", KPI_TTL_DAYS: "35", SST_Table_tableName_TripData: { Ref: Match.stringLikeRegexp("^TripDataTable") } }) },
+      Environment: { Variables: Match.objectLike({ KPI_TTL_DAYS: "35", TRIP_TABLE_NAME: { Ref: Match.stringLikeRegexp("^TripDataTable") } }) },
     });
     const aggregator = resources("AWS::Lambda::Function").find(([, fn]) => fn.Properties.Handler === CONSUMERS.kpiAggregator.handler)!;
-    expect(Object.keys((aggregator[1].Properties.Environment as { Variables: object }).Variables)).not.toContain("SST_Bucket_bucketName_AnalyticsBucket");
+    expect(Object.keys((aggregator[1].Properties.Environment as { Variables: object }).Variables)).not.toContain("ANALYTICS_BUCKET_NAME");
     expect(resources("Custom::LogRetention")).toEqual([]);
   });
 });

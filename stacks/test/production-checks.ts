@@ -91,10 +91,13 @@ export function productionChecks(prodTemplates: () => Template[]): void {
       expect(statements.flatMap((s) => list(s.Action)).filter((a) => /^(dynamodb:(DeleteTable|UpdateTable|UpdateContinuousBackups)|s3:(DeleteObjectVersion|PutBucketPolicy|DeleteBucket))$/.test(a))).toEqual([]);
     });
 
-    test("the functions still get their configuration from SST's binding (names only)", () => {
+    test("the functions get their configuration under our own names, none from an SST binding", () => {
       for (const spec of Object.values(CONSUMERS)) {
         const [, fn] = ofType("AWS::Lambda::Function").find(([, f]) => f.Properties.Handler === spec.handler)!;
-        expect(Object.keys(fn.Properties.Environment.Variables)).toEqual(expect.arrayContaining(["SST_Table_tableName_TripData"]));
+        const names = Object.keys(fn.Properties.Environment.Variables);
+        expect(names).toEqual(expect.arrayContaining(["TRIP_TABLE_NAME"]));
+        // A binding would add its construct's name variables (…_tableName_TripData, …_bucketName_…).
+        expect(names.filter((name) => /_(tableName|bucketName)_/.test(name))).toEqual([]);
       }
     });
 

@@ -28,6 +28,12 @@ export const TRIP_STREAM = { name: "TripEventsStream" } as const;
 export const DEFAULT_RAW_RETENTION_DAYS = 7;
 /** A day's live KPI aggregates (KPI#<date>) expire this many days after their last write; the nightly KPIs stay in S3. */
 export const DEFAULT_KPI_TTL_DAYS = 35;
+/**
+ * Days each nightly KPI run recomputes, ending yesterday: late completions of the days before are
+ * counted on the next runs. The stacks pass it to the job (its default argument) and to the
+ * functions that start and reconcile runs; the job script has no default of its own.
+ */
+export const DEFAULT_DAYS_WINDOW = 3;
 
 export const FAILED_PREFIX = { start: "failed/start/", end: "failed/end/", anomalies: "failed/anomalies/" } as const;
 export const METRICS_PREFIX = CONTRACT.metrics.prefix;

@@ -2,14 +2,15 @@
 import type { BlobStore } from "@trip-pipeline/core";
 import { dailyQuery, dailyResponse, parseQuery } from "@trip-pipeline/core/dashboard-api";
 import { readDailyKpis } from "@trip-pipeline/core/metrics-reader";
-import { apiRoute, badRequest, requiredEnv, respond } from "./api-http.js";
-import { bucketStore, lazily, type DepsSource } from "./environment.js";
+import { apiRoute, badRequest, respond } from "./api-http.js";
+import { apiDailyConfig, parseConfig } from "./config.js";
+import { blobStore, LAMBDA, lazily, type DepsSource, type Platform } from "./environment.js";
 
 export interface DailyDeps {
   metrics: BlobStore;
 }
 
-export function createDailyHandler(source: DepsSource<DailyDeps>) {
+export function createDailyHandler(source: DepsSource<DailyDeps>, platform: Platform = LAMBDA) {
   const deps = lazily(source);
   return apiRoute("apiDaily", async (event) => {
     const query = parseQuery(dailyQuery, event.queryStringParameters);
@@ -17,8 +18,11 @@ export function createDailyHandler(source: DepsSource<DailyDeps>) {
     const { from, to } = query.value;
     const days = await readDailyKpis((await deps()).metrics, from, to);
     return respond(200, dailyResponse.parse({ from, to, days }));
-  });
+  }, platform);
 }
 
-/** Environment: METRICS_BUCKET_NAME, or TRIP_PIPELINE_LOCAL_BUCKET_DIR locally. */
-export const handler = createDailyHandler(async () => ({ metrics: await bucketStore(async () => requiredEnv("METRICS_BUCKET_NAME")) }));
+export function handlerFor(platform: Platform) {
+  return createDailyHandler(async () => ({ metrics: blobStore(parseConfig("apiDaily", apiDailyConfig, process.env).bucket) }), platform);
+}
+
+export const handler = handlerFor(LAMBDA);

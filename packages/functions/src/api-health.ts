@@ -2,5 +2,10 @@
 import { formatDateTime } from "@trip-pipeline/core";
 import type { HealthResponse } from "@trip-pipeline/core/dashboard-api";
 import { apiRoute, respond } from "./api-http.js";
+import { LAMBDA, type Platform } from "./environment.js";
 
-export const handler = apiRoute("apiHealth", async () => respond(200, { status: "ok", time: formatDateTime(new Date()) } satisfies HealthResponse));
+export function handlerFor(platform: Platform) {
+  return apiRoute("apiHealth", async () => respond(200, { status: "ok", time: formatDateTime(new Date()) } satisfies HealthResponse), platform);
+}
+
+export const handler = handlerFor(LAMBDA);

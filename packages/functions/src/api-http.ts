@@ -4,8 +4,9 @@
  * and the error's message go to the function's log, never to the caller.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { createLogger, type Logger } from "@trip-pipeline/core";
+import type { Logger } from "@trip-pipeline/core";
 import type { ErrorResponse } from "@trip-pipeline/core/dashboard-api";
+import { LAMBDA, platformLogger, type Platform } from "./environment.js";
 
 export type ApiResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
 export type ApiHandler = (event: APIGatewayProxyEventV2, context?: { awsRequestId?: string }) => Promise<ApiResult>;
@@ -24,10 +25,10 @@ export function badRequest(detail: string): ApiResult {
 }
 
 /** A route's handler: `answer` returns the response; anything it throws becomes a bare 500. */
-export function apiRoute(name: string, answer: (event: APIGatewayProxyEventV2, logger: Logger) => Promise<ApiResult>): ApiHandler {
+export function apiRoute(name: string, answer: (event: APIGatewayProxyEventV2, logger: Logger) => Promise<ApiResult>, platform: Platform = LAMBDA): ApiHandler {
   return async (event, context) => {
     const requestId = context?.awsRequestId ?? event.requestContext?.requestId;
-    const logger = createLogger(name, { requestId });
+    const logger = platformLogger(name, platform, { requestId });
     try {
       const result = await answer(event, logger);
       logger.info({ route: event.routeKey, status: result.statusCode }, "answered");
@@ -37,10 +38,4 @@ export function apiRoute(name: string, answer: (event: APIGatewayProxyEventV2, l
       return respond(500, { error: "internal_error", detail: `the request could not be answered (request ${requestId ?? "unknown"}); the function's log has the reason` } satisfies ErrorResponse);
     }
   };
-}
-
-export function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
 }

@@ -1,10 +1,10 @@
 /** GET /api/kpis/live?date=YYYY-MM-DD (default today, UTC): the day's live KPIs, as_of, freshness_s and settling, or that they expired. */
 import { formatDateTime } from "@trip-pipeline/core";
-import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
 import { liveQuery, liveResponse, parseQuery, utcDay } from "@trip-pipeline/core/dashboard-api";
 import { liveKpis, type LiveDay } from "@trip-pipeline/core/live-kpis";
-import { apiRoute, badRequest, requiredEnv, respond } from "./api-http.js";
-import { lazily, type DepsSource } from "./environment.js";
+import { apiRoute, badRequest, respond } from "./api-http.js";
+import { apiLiveConfig, parseConfig } from "./config.js";
+import { documentClient, LAMBDA, lazily, type DepsSource, type Platform } from "./environment.js";
 
 export interface LiveDeps {
   /** The read model (core's liveKpis on the table). */
@@ -12,7 +12,7 @@ export interface LiveDeps {
   now(): Date;
 }
 
-export function createLiveHandler(source: DepsSource<LiveDeps>) {
+export function createLiveHandler(source: DepsSource<LiveDeps>, platform: Platform = LAMBDA) {
   const deps = lazily(source);
   return apiRoute("apiLive", async (event) => {
     const query = parseQuery(liveQuery, event.queryStringParameters);
@@ -21,12 +21,15 @@ export function createLiveHandler(source: DepsSource<LiveDeps>) {
     const at = now();
     const date = query.value.date ?? utcDay(at);
     return respond(200, liveResponse.parse({ date, kpi: await live(date, at), served_at: formatDateTime(at) }));
-  });
+  }, platform);
 }
 
-/** Environment: TRIP_TABLE_NAME; AWS_ENDPOINT_URL_DYNAMODB locally (read by the SDK). */
-export const handler = createLiveHandler(async () => {
-  const db = createDocumentClient(createDynamoDbClient());
-  const tableName = requiredEnv("TRIP_TABLE_NAME");
-  return { live: (date, now) => liveKpis(db, tableName, date, now), now: () => new Date() };
-});
+export function handlerFor(platform: Platform) {
+  return createLiveHandler(async () => {
+    const { tableName } = parseConfig("apiLive", apiLiveConfig, process.env);
+    const db = documentClient(platform);
+    return { live: (date, now) => liveKpis(db, tableName, date, now), now: () => new Date() };
+  }, platform);
+}
+
+export const handler = handlerFor(LAMBDA);

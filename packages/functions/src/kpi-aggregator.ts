@@ -8,7 +8,7 @@
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
 import { applyKpiDelivery, readKpiRecord, type KpiAggregatorDeps, type KpiChange } from "@trip-pipeline/core";
 import { spanOf } from "@trip-pipeline/core/sequence-ranges";
-import { kpiAggregatorFromEnvironment, lazily, type DepsSource } from "./environment.js";
+import { kpiAggregatorFromEnvironment, LAMBDA, lazily, type DepsSource, type Platform } from "./environment.js";
 
 /** A DynamoDB stream event of a mapping with a tumbling window. */
 export type WindowedStreamEvent = DynamoDBStreamEvent & { shardId?: string; isFinalInvokeForWindow?: boolean };
@@ -44,4 +44,8 @@ export function createKpiAggregatorHandler(source: DepsSource<KpiAggregatorDeps>
   };
 }
 
-export const handler = createKpiAggregatorHandler(kpiAggregatorFromEnvironment());
+export function handlerFor(platform: Platform) {
+  return createKpiAggregatorHandler(kpiAggregatorFromEnvironment(platform));
+}
+
+export const handler = handlerFor(LAMBDA);

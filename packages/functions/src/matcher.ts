@@ -7,7 +7,7 @@
  */
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
 import { readRawInsert, settleTrips } from "@trip-pipeline/core";
-import { fromEnvironment, lazily, type DepsSource } from "./environment.js";
+import { fromEnvironment, LAMBDA, lazily, type DepsSource, type Platform } from "./environment.js";
 
 export function createMatcherHandler(source: DepsSource) {
   const deps = lazily(source);
@@ -33,4 +33,8 @@ export function createMatcherHandler(source: DepsSource) {
   };
 }
 
-export const handler = createMatcherHandler(fromEnvironment("matcher"));
+export function handlerFor(platform: Platform) {
+  return createMatcherHandler(fromEnvironment("matcher", platform));
+}
+
+export const handler = handlerFor(LAMBDA);

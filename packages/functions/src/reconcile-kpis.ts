@@ -5,8 +5,9 @@
  * over other windows are reconciled just as well.
  */
 import { GetJobRunCommand, GlueClient } from "@aws-sdk/client-glue";
-import { createDynamoDbClient, createDocumentClient, createS3Client } from "@trip-pipeline/core/aws/clients";
-import { createLogger, formatDateTime, reconcileNightlyRun, S3BlobStore, type NightlyRun, type ReconcileDeps, type Reconciliation } from "@trip-pipeline/core";
+import { createLogger, formatDateTime, reconcileNightlyRun, type NightlyRun, type ReconcileDeps, type Reconciliation } from "@trip-pipeline/core";
+import { parseConfig, reconcileKpisConfig } from "./config.js";
+import { blobStore, documentClient, LAMBDA } from "./environment.js";
 import { windowEndDate } from "./start-metrics-job.js";
 
 /** The part of the Glue Job State Change event this function reads. */
@@ -29,17 +30,14 @@ export async function reconcileAfterRun(glue: GlueClient, event: GlueJobStateCha
   return reconcileNightlyRun(await nightlyRunOf(glue, event, defaultDaysWindow), deps);
 }
 
-let clients: { glue: GlueClient; deps: Omit<ReconcileDeps, "now" | "logger"> } | undefined;
+let clients: { glue: GlueClient; daysWindow: number; deps: Omit<ReconcileDeps, "now" | "logger"> } | undefined;
 
 export const handler = async (event: GlueJobStateChange, context?: { awsRequestId?: string }): Promise<{ drift: number; unsettled: string[] }> => {
   if (!clients) {
-    const [{ Table }, { Bucket }] = await Promise.all([import("sst/node/table"), import("sst/node/bucket")]);
-    clients = {
-      glue: new GlueClient({}),
-      deps: { db: createDocumentClient(createDynamoDbClient()), tableName: Table.TripData.tableName, metrics: new S3BlobStore(createS3Client(), Bucket.AnalyticsBucket.bucketName) },
-    };
+    const config = parseConfig("reconcileKpis", reconcileKpisConfig, process.env);
+    clients = { glue: new GlueClient({}), daysWindow: config.daysWindow, deps: { db: documentClient(LAMBDA), tableName: config.tableName, metrics: blobStore(config.bucket) } };
   }
   const logger = createLogger("reconcileKpis", { requestId: context?.awsRequestId });
-  const result = await reconcileAfterRun(clients.glue, event, Number(process.env.DAYS_WINDOW ?? "3"), { ...clients.deps, logger, now: new Date() });
+  const result = await reconcileAfterRun(clients.glue, event, clients.daysWindow, { ...clients.deps, logger, now: new Date() });
   return { drift: result.drift, unsettled: result.unsettled };
 };

@@ -5,6 +5,7 @@
 import { ConcurrentRunsExceededException, GetJobRunsCommand, GlueClient, StartJobRunCommand, type JobRun } from "@aws-sdk/client-glue";
 import { createLogger, formatDateTime, type Logger } from "@trip-pipeline/core";
 import { ACTIVE_RUN_STATES } from "@trip-pipeline/core/metrics-backfill";
+import { parseConfig, startMetricsJobConfig } from "./config.js";
 
 export interface MetricsJobSettings {
   jobName: string;
@@ -47,11 +48,7 @@ export async function startMetricsJob(glue: GlueClient, settings: MetricsJobSett
 }
 
 export function settingsFromEnvironment(env: NodeJS.ProcessEnv): MetricsJobSettings {
-  const jobName = env.GLUE_JOB_NAME;
-  const daysWindow = Number(env.DAYS_WINDOW ?? "3");
-  if (!jobName) throw new Error("GLUE_JOB_NAME is not set");
-  if (!Number.isInteger(daysWindow) || daysWindow < 1) throw new Error(`DAYS_WINDOW must be a positive integer, got ${env.DAYS_WINDOW}`);
-  return { jobName, daysWindow };
+  return parseConfig("startMetricsJob", startMetricsJobConfig, env);
 }
 
 let glue: GlueClient | undefined;

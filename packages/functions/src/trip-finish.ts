@@ -3,7 +3,11 @@
  * tripBegin's filter takes are left to it, everything else is stored or trailed with a reason.
  */
 import { CONSUMERS } from "@trip-pipeline/core";
-import { fromEnvironment } from "./environment.js";
+import { fromEnvironment, LAMBDA, type Platform } from "./environment.js";
 import { createTripEventHandler } from "./trip-events.js";
 
-export const handler = createTripEventHandler(CONSUMERS.tripFinish.eventType, fromEnvironment("tripFinish"), CONSUMERS.tripFinish.leaveTo);
+export function handlerFor(platform: Platform) {
+  return createTripEventHandler(CONSUMERS.tripFinish.eventType, fromEnvironment("tripFinish", platform), CONSUMERS.tripFinish.leaveTo);
+}
+
+export const handler = handlerFor(LAMBDA);

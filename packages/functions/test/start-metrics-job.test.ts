@@ -58,7 +58,7 @@ describe("settings", () => {
 
   test("reads the job name and window from the environment", () => {
     expect(settingsFromEnvironment({ GLUE_JOB_NAME: "j", DAYS_WINDOW: "5" })).toEqual({ jobName: "j", daysWindow: 5 });
-    expect(settingsFromEnvironment({ GLUE_JOB_NAME: "j" })).toEqual({ jobName: "j", daysWindow: 3 });
+    expect(() => settingsFromEnvironment({ GLUE_JOB_NAME: "j" })).toThrow("DAYS_WINDOW is not set");
     expect(() => settingsFromEnvironment({})).toThrow(/GLUE_JOB_NAME/);
     expect(() => settingsFromEnvironment({ GLUE_JOB_NAME: "j", DAYS_WINDOW: "0" })).toThrow(/DAYS_WINDOW/);
   });

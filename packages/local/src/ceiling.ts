@@ -20,7 +20,6 @@ import { KINESIS_LIMITS } from "@trip-pipeline/core/ingest";
 import { streamShardCount, TRIP_STREAM, TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
 import { matchTrip } from "@trip-pipeline/core/trip";
 import { TripStore } from "@trip-pipeline/core/trip-store";
-import { setLocalDynamoDb } from "@trip-pipeline/core/aws/clients";
 import { DEFAULT_REGION } from "@trip-pipeline/core/app";
 import { createTripTable, startLocalDynamoDb } from "./dynamo.js";
 import { localDynamoDb } from "./dynamodb-transport.js";
@@ -48,9 +47,9 @@ export interface CeilingOptions {
 
 export async function measureCeiling(startFile: string, endFile: string, options: CeilingOptions = {}): Promise<CeilingResult> {
   const events = [...(await validEvents("start", startFile)), ...(await validEvents("end", endFile))];
-  const dynamo = options.dynamodb === "in-process" ? await inProcessDynamoDb() : await startLocalDynamoDb();
+  const { dynamo, transport } = options.dynamodb === "in-process" ? await inProcessDynamoDb() : { dynamo: await startLocalDynamoDb(), transport: undefined };
   const kinesisServer = await startLocalKinesis();
-  const raw = createDynamoDbClient({ endpoint: dynamo.endpoint });
+  const raw = createDynamoDbClient({ endpoint: dynamo.endpoint, transport });
   const db = createDocumentClient(raw);
   const kinesis = createKinesisClient({ endpoint: kinesisServer.endpoint });
   try {
@@ -115,24 +114,21 @@ export async function measureCeiling(startFile: string, endFile: string, options
   } finally {
     kinesis.destroy();
     raw.destroy();
-    if (options.dynamodb === "in-process") setLocalDynamoDb(undefined);
     await Promise.all([dynamo.close(), kinesisServer.close()]);
   }
 }
 
-/** dynalite in this thread, its clients configured as the local AWS configures them (no stream capture: the ceiling writes no stream). */
+/** dynalite in this thread and the transport the local AWS gives its clients (no stream capture: the ceiling writes no stream). */
 async function inProcessDynamoDb() {
   const dynamo = await startEmbeddedDynamoDb({ region: DEFAULT_REGION, streamShards: 1, streams: [] });
-  setLocalDynamoDb(
-    localDynamoDb({
-      dynamodbEndpoint: dynamo.endpoint,
-      callDynamoDb: async (operation, body) => {
-        const reply = await dynamo.call(operation, body);
-        return { status: reply.status, body: JSON.stringify(reply.body) };
-      },
-    }),
-  );
-  return dynamo;
+  const transport = localDynamoDb({
+    dynamodbEndpoint: dynamo.endpoint,
+    callDynamoDb: async (operation, body) => {
+      const reply = await dynamo.call(operation, body);
+      return { status: reply.status, body: JSON.stringify(reply.body) };
+    },
+  });
+  return { dynamo, transport };
 }
 
 async function validEvents(type: EventType, file: string): Promise<TripEvent[]> {

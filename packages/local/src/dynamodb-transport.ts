@@ -7,7 +7,7 @@
  * request.
  */
 import { randomUUID } from "node:crypto";
-import type { LocalDynamoDb } from "@trip-pipeline/core/aws/clients";
+import type { DynamoDbTransport } from "@trip-pipeline/core/aws/clients";
 import type { EmulatorThread } from "./emulator-host.js";
 import { admitRequest } from "./lambda.js";
 
@@ -21,8 +21,8 @@ const DECODER = new TextDecoder();
 /** Middleware that only shapes what goes on the wire (headers the emulator never reads) or logs to a no-op logger. */
 const WIRE_ONLY_MIDDLEWARE = ["contentLengthMiddleware", "getUserAgentMiddleware", "hostHeaderMiddleware", "recursionDetectionMiddleware", "loggerMiddleware"];
 
-/** The clients of `emulators`' endpoint hand their calls to it (the emulator thread, or an emulator in this thread). */
-export function localDynamoDb(emulators: Pick<EmulatorThread, "dynamodbEndpoint" | "callDynamoDb">): LocalDynamoDb {
+/** A transport handing a client's calls to `emulators` (the emulator thread, or an emulator in this thread). */
+export function localDynamoDb(emulators: Pick<EmulatorThread, "dynamodbEndpoint" | "callDynamoDb">): DynamoDbTransport {
   const handler = {
     async handle(request: SdkRequest) {
       const refused = admitRequest();
@@ -45,11 +45,10 @@ export function localDynamoDb(emulators: Pick<EmulatorThread, "dynamodbEndpoint"
   };
   const url = new URL(emulators.dynamodbEndpoint);
   return {
-    endpoint: emulators.dynamodbEndpoint,
     config: {
       // One endpoint, known: no rule set to evaluate per call.
       endpointProvider: () => ({ url }),
-      requestHandler: handler as unknown as LocalDynamoDb["config"]["requestHandler"],
+      requestHandler: handler as unknown as DynamoDbTransport["config"]["requestHandler"],
       // The SigV4 scheme as the client defines it, but signing nothing: the emulator checks no signature.
       httpAuthSchemes: [{ schemeId: "aws.auth#sigv4", identityProvider: (config) => config.getIdentityProvider("aws.auth#sigv4"), signer: { sign: async (request) => request } }],
     },

@@ -17,9 +17,9 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import http, { type ClientRequest } from "node:http";
-import { basename, join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Context } from "aws-lambda";
+import type { Platform } from "@trip-pipeline/functions/environment";
 import { mulberry32 } from "./generate/prng.js";
 import { prebuild } from "./prebuilt.mjs";
 
@@ -192,23 +192,31 @@ export class LocalFunction implements LambdaFunction {
   }
 }
 
-let containers = 0;
+/** Where the deployed handler modules are: the functions package's declared entries. */
+const FUNCTIONS_SOURCE = "packages/functions/src/";
+const FUNCTIONS_PACKAGE = "@trip-pipeline/functions";
+
+/** A handler module's factory: the handler on a given platform (its default `handler` is Lambda's). */
+export type HandlerFactory = (platform: Platform) => LambdaHandler;
 
 /**
- * Imports a handler as the stacks name it ("packages/functions/src/trip-begin.handler"), from
- * the repository root. Each call loads a fresh module instance (a new container), so handlers
- * that build their clients from the environment on first use see the current endpoints.
+ * The handler the stacks name ("packages/functions/src/trip-begin.handler"), built for
+ * `platform` by its module's `handlerFor`: the module is the functions package's entry of that
+ * name. From TypeScript sources (tsx, tests) it loads as it is; a prebuilt runtime loads it
+ * bundled from that entry, as SST bundles it for Lambda. Each call builds a new handler (a new
+ * container): its dependencies are made from the environment on its first invocation.
  */
-export async function importHandler(repoRoot: string, handlerPath: string): Promise<LambdaHandler> {
+export async function importHandler(repoRoot: string, handlerPath: string, platform: Platform): Promise<LambdaHandler> {
   const dot = handlerPath.lastIndexOf(".");
-  const source = join(repoRoot, `${handlerPath.slice(0, dot)}.ts`);
-  // From TypeScript sources (tsx, tests) the module loads as it is; a prebuilt runtime loads it
-  // bundled, as SST bundles it for Lambda.
-  const name = basename(source, ".ts");
-  const file = import.meta.url.endsWith(".ts") ? source : (await prebuild(`functions/${name}`, { [name]: source }, repoRoot))[name]!;
-  const exportName = handlerPath.slice(dot + 1);
-  const module = (await import(`${pathToFileURL(file).href}?container=${++containers}`)) as Record<string, unknown>;
-  const handler = module[exportName];
-  if (typeof handler !== "function") throw new Error(`${file} does not export a function named ${exportName}`);
-  return handler as LambdaHandler;
+  if (!handlerPath.startsWith(FUNCTIONS_SOURCE) || dot < 0) throw new Error(`${handlerPath} is not a handler of ${FUNCTIONS_SOURCE}`);
+  const name = handlerPath.slice(FUNCTIONS_SOURCE.length, dot);
+  const entry = `${FUNCTIONS_PACKAGE}/${name}`;
+  const module = (await (import.meta.url.endsWith(".ts") ? import(entry) : import(pathToFileURL(await bundled(repoRoot, name, entry)).href))) as Record<string, unknown>;
+  const factory = module.handlerFor;
+  if (typeof factory !== "function") throw new Error(`${entry} does not export handlerFor(platform)`);
+  return (factory as HandlerFactory)(platform);
+}
+
+async function bundled(repoRoot: string, name: string, entry: string): Promise<string> {
+  return (await prebuild(`functions/${name}`, { [name]: fileURLToPath(import.meta.resolve(entry)) }, repoRoot))[name]!;
 }

@@ -7,7 +7,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import pino, { type DestinationStream } from "pino";
-import { setLogDestination } from "@trip-pipeline/core/logger";
+import type { LogDestination } from "@trip-pipeline/core/logger";
 import { currentFunction } from "./lambda.js";
 
 export interface LocalLogsOptions {
@@ -29,13 +29,14 @@ export class LocalLogs {
     mkdirSync(options.dir, { recursive: true });
   }
 
-  /** Routes every logger created from now on in this process (handlers create theirs on first call). */
-  install(): void {
-    setLogDestination((loggerName) => this.destination(currentFunction() ?? loggerName));
-  }
+  /**
+   * Where a logger given this destination writes: the file of the function whose invocation
+   * creates it (handlers create theirs on their first call), else of its own name.
+   */
+  readonly destination: LogDestination = (loggerName) => this.file(currentFunction() ?? loggerName);
 
-  uninstall(): void {
-    setLogDestination(undefined);
+  /** Writes out what is buffered; call when the run ends. */
+  flush(): void {
     for (const file of this.files.values()) file.flushSync();
   }
 
@@ -48,7 +49,7 @@ export class LocalLogs {
     return [...this.files.keys()].map((name) => ({ name, warnings: this.warnings.get(name) ?? 0, path: this.pathOf(name) }));
   }
 
-  private destination(logName: string): DestinationStream {
+  private file(logName: string): DestinationStream {
     let file = this.files.get(logName);
     if (!file) {
       // Buffered: a line costs a memory copy, not a system call; flushed when the run ends.

@@ -11,9 +11,10 @@ import { mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import { APP_NAME, DEFAULT_REGION } from "@trip-pipeline/core/app";
-import { createDocumentClient, createDynamoDbClient, createKinesisClient, setLocalDynamoDb } from "@trip-pipeline/core/aws/clients";
+import { createDocumentClient, createDynamoDbClient, createKinesisClient, type DynamoDbTransport } from "@trip-pipeline/core/aws/clients";
 import { FolderBlobStore } from "@trip-pipeline/core/blob-store";
-import { createLogger, type Logger } from "@trip-pipeline/core/logger";
+import { FUNCTION_ENV } from "@trip-pipeline/core/config-names";
+import { createLogger, type LogDestination, type Logger } from "@trip-pipeline/core/logger";
 import { redrive, type FunctionInvoker, type RedriveReport } from "@trip-pipeline/core/redrive";
 import { CONSUMER_FUNCTION, CONSUMERS, FAILED_BATCH_PREFIX, streamShardCount, TRIP_STREAM, TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
 import { createTripTable } from "./dynamo.js";
@@ -25,14 +26,15 @@ import { EventSourceMapping, type MappingStats } from "./event-source.js";
 import type { ThrottleOptions } from "./throttle.js";
 import { createTripStream } from "./kinesis.js";
 import { mulberry32, shuffled, type Random } from "./generate/prng.js";
-import { importHandler, LocalFunction, type CrashOptions } from "./lambda.js";
+import type { Platform } from "@trip-pipeline/functions/environment";
+import { importHandler, LocalFunction, type CrashOptions, type HandlerFactory } from "./lambda.js";
 import { changeLogSource, kinesisSource } from "./shard-readers.js";
 import { withShardRollover } from "./shard-rollover.js";
 
 export type ConsumerName = keyof typeof CONSUMERS;
 export const CONSUMER_NAMES = Object.keys(CONSUMERS) as ConsumerName[];
 
-/** The stage name the local AWS stands for (SST_STAGE of its functions). */
+/** The stage name the local AWS stands for. */
 export const LOCAL_STAGE = "local";
 
 /** Also the DynamoDB behaviours beyond dynalite's (GSI lag, TTL, torn Queries), each off by default. */
@@ -49,6 +51,8 @@ export interface LocalAwsOptions extends DynamoDbBehaviours {
   /** Every stream shard (Kinesis and the table's) closes after this many records; a child shard with a new id continues. */
   shardRollover?: number;
   logger?: Logger;
+  /** Where its functions' loggers write (default stderr). */
+  logDestination?: LogDestination;
 }
 
 /** A consumer that fails every invocation until `until()` holds and at least one of its batches went to the failed-batch store. */
@@ -58,10 +62,10 @@ export interface Outage {
 }
 
 export interface ConsumerOptions {
-  /** Where the handler paths start: the repository root. */
+  /** The repository root: the prebuilt handler bundles go under it. */
   repoRoot: string;
-  /** Other handler modules than the deployed ones (same "path/module.export" form), e.g. test doubles. */
-  handlers?: Partial<Record<ConsumerName, string>>;
+  /** Other handlers than the deployed ones (test doubles), built on the same platform. */
+  handlers?: Partial<Record<ConsumerName, HandlerFactory>>;
   /** Replaces the deployed batching window (1 s); batch sizes and filters stay as deployed. */
   batchingWindowMs?: number;
   /** Per-consumer batching windows, over batchingWindowMs (e.g. the aggregator's deployed 5 s). */
@@ -95,6 +99,8 @@ export class LocalAws {
   /** A client for the runner's own reads and writes (captured like every client's). */
   readonly db;
   readonly kinesis: KinesisClient;
+  /** What the local AWS gives its functions besides their environment: DynamoDB without HTTP, its log files. */
+  readonly platform: Platform;
   private readonly mappings: EventSourceMapping[] = [];
   private readonly functions: LocalFunction[] = [];
   /** Shuffles redrive's replays (consumers' reorder option). */
@@ -112,9 +118,12 @@ export class LocalAws {
     readonly logger: Logger,
     private readonly shardRollover: number | undefined,
     private readonly behaviours: DynamoDbBehaviours,
+    transport: DynamoDbTransport,
+    logDestination: LogDestination | undefined,
   ) {
     ({ bucketDir: this.bucketDir, dlqDir: this.dlqDir } = runFolders(root));
-    this.db = createDocumentClient(createDynamoDbClient({ endpoint: dynamodbEndpoint, region, maxAttempts: 10 }));
+    this.platform = { dynamoDbTransport: transport, logDestination };
+    this.db = createDocumentClient(createDynamoDbClient({ endpoint: dynamodbEndpoint, region, maxAttempts: 10, transport }));
     this.kinesis = createKinesisClient({ endpoint: kinesisEndpoint, region, maxAttempts: 10 });
   }
 
@@ -134,35 +143,30 @@ export class LocalAws {
       throttle: options.throttle,
       ...behaviours,
     });
-    // Every DynamoDB client of this endpoint made in this process from now on (the handlers', the
-    // runner's) skips HTTP; until close().
-    setLocalDynamoDb(localDynamoDb(emulators));
+    // The DynamoDB clients of this local AWS (the handlers', the runner's) skip HTTP.
+    const transport = localDynamoDb(emulators);
     // Setup calls are control-plane calls, never throttled.
-    const setup = createDynamoDbClient({ endpoint: emulators.dynamodbEndpoint, region });
+    const setup = createDynamoDbClient({ endpoint: emulators.dynamodbEndpoint, region, transport });
     const kinesisSetup = createKinesisClient({ endpoint: emulators.kinesisEndpoint, region });
     try {
       await createTripTable(setup, TRIP_TABLE.name);
       await createTripStream(kinesisSetup, options.kinesisShards ?? streamShardCount(LOCAL_STAGE), TRIP_STREAM.name);
     } catch (error) {
-      setLocalDynamoDb(undefined);
       await emulators.close();
       throw error;
     } finally {
       setup.destroy();
       kinesisSetup.destroy();
     }
-    return new LocalAws(root, region, emulators.dynamodbEndpoint, emulators.kinesisEndpoint, emulators.streams.get(TRIP_TABLE.name)!, emulators, logger, options.shardRollover, behaviours);
+    return new LocalAws(root, region, emulators.dynamodbEndpoint, emulators.kinesisEndpoint, emulators.streams.get(TRIP_TABLE.name)!, emulators, logger, options.shardRollover, behaviours, transport, options.logDestination);
   }
 
-  /** The deployed functions' environment, pointed at this local AWS (see packages/functions/src/environment.ts). */
+  /** The deployed functions' environment, pointed at this local AWS (see @trip-pipeline/functions/config). */
   handlerEnvironment(): Record<string, string> {
     return {
-      SST_APP: APP_NAME,
-      SST_STAGE: LOCAL_STAGE,
-      SST_REGION: this.region,
-      [`SST_Table_tableName_${TRIP_TABLE.name}`]: this.tableName,
-      SST_Bucket_bucketName_AnalyticsBucket: this.bucketName,
-      TRIP_PIPELINE_LOCAL_BUCKET_DIR: this.bucketDir,
+      [FUNCTION_ENV.tripTable]: this.tableName,
+      [FUNCTION_ENV.analyticsBucket]: this.bucketName,
+      [FUNCTION_ENV.localBucketDir]: this.bucketDir,
       AWS_ENDPOINT_URL_DYNAMODB: this.dynamodbEndpoint,
       AWS_ENDPOINT_URL_KINESIS: this.kinesisEndpoint,
       AWS_REGION: this.region,
@@ -173,7 +177,7 @@ export class LocalAws {
 
   /**
    * Sets the functions' environment in this process (handlers read it on their first call),
-   * loads the handler modules and starts one event-source mapping per consumer, polling from
+   * builds the handlers on this local AWS's platform and starts one event-source mapping per consumer, polling from
    * the start of each stream.
    */
   async startConsumers(options: ConsumerOptions): Promise<void> {
@@ -183,7 +187,8 @@ export class LocalAws {
     this.replayOrder = options.reorder && mulberry32(options.reorder.seed + CONSUMER_NAMES.length);
     for (const [index, consumer] of CONSUMER_NAMES.entries()) {
       const spec = CONSUMERS[consumer];
-      const handler = await importHandler(options.repoRoot, options.handlers?.[consumer] ?? spec.handler);
+      const double = options.handlers?.[consumer];
+      const handler = double ? double(this.platform) : await importHandler(options.repoRoot, spec.handler, this.platform);
       const source = spec.source === "kinesis" ? await kinesisSource(this.kinesis, this.streamName, this.region) : changeLogSource(this.changes);
       const fn = new LocalFunction(`${APP_NAME}-${LOCAL_STAGE}-${consumer}`, handler, {
         region: this.region,
@@ -289,7 +294,6 @@ export class LocalAws {
     await Promise.all(this.mappings.map((mapping) => mapping.stop()));
     this.db.destroy();
     this.kinesis.destroy();
-    setLocalDynamoDb(undefined);
     await this.emulators.close();
     if (!options.keepData) await Promise.all([this.bucketDir, this.dlqDir].map((folder) => rm(folder, { recursive: true, force: true })));
   }

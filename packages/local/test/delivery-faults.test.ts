@@ -16,10 +16,9 @@ import { LocalAws, type ConsumerOptions, type LocalAwsOptions } from "../src/run
 import { childShardId } from "../src/shard-rollover.js";
 import { runLocalKpiJob } from "../src/kpi-job.js";
 import { liveKpis } from "@trip-pipeline/core/live-kpis";
-import { recorded } from "./support/local-handlers.js";
+import * as doubles from "./support/local-handlers.js";
 
 const REPO_ROOT = resolve(import.meta.dirname, "..", "..", "..");
-const FIXTURE = "packages/local/test/support/local-handlers";
 let root: string | undefined;
 let aws: LocalAws | undefined;
 
@@ -120,15 +119,15 @@ describe("an outage, then redrive", () => {
 
 describe("shard rollover", () => {
   test("Kinesis and table stream shards close after N records; children with new ids continue, sequence numbers increasing; failed batches name the child", async () => {
-    recorded().events.length = 0;
+    doubles.recorded().events.length = 0;
     const aws = await localAws(
       { shardRollover: 3 },
-      { handlers: { tripBegin: `${FIXTURE}.tripBegin`, tripFinish: `${FIXTURE}.tripFinish`, matcher: `${FIXTURE}.outage` } },
+      { handlers: { tripBegin: doubles.tripBegin, tripFinish: doubles.tripFinish, matcher: doubles.outage } },
     );
     await put(aws, Array.from({ length: 8 }, (_, i) => trip(`s${i}`, 10 + i)[0]!));
     await aws.drain();
 
-    const batches = recorded().events.filter((e) => e.consumer === "tripBegin").map((e) => (e.event.Records as KinesisStreamRecord[]).map((r) => r.eventID));
+    const batches = doubles.recorded().events.filter((e) => e.consumer === "tripBegin").map((e) => (e.event.Records as KinesisStreamRecord[]).map((r) => r.eventID));
     for (const ids of batches) expect(new Set(ids.map((id) => id.split(":")[0])).size).toBe(1);
     const ids = batches.flat();
     expect(ids.map((id) => id.split(":")[0])).toEqual([...Array(3).fill("shardId-000000000000"), ...Array(3).fill("shardId-000000000001"), ...Array(2).fill("shardId-000000000002")]);

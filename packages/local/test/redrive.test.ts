@@ -16,6 +16,7 @@ import { CONSUMERS, FAILED_BATCH_PREFIX, REDRIVEN_PREFIX, TRIP_STREAM } from "@t
 import { redrive, type FunctionInvoker } from "@trip-pipeline/core/redrive";
 import { importHandler, LocalFunction } from "../src/lambda.js";
 import { LocalAws } from "../src/runtime.js";
+import { outage } from "./support/local-handlers.js";
 
 const REPO_ROOT = resolve(import.meta.dirname, "..", "..", "..");
 const logger = createLogger("redrive-test");
@@ -49,12 +50,12 @@ async function itemsOf(tripId: string): Promise<string[]> {
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "redrive-"));
   aws = await LocalAws.start({ root, kinesisShards: 1 });
-  await aws.startConsumers({ repoRoot: REPO_ROOT, handlers: { tripBegin: "packages/local/test/support/local-handlers.outage" }, batchingWindowMs: 20, pollIntervalMs: 5, retryDelayMs: 1 });
+  await aws.startConsumers({ repoRoot: REPO_ROOT, handlers: { tripBegin: outage }, batchingWindowMs: 20, pollIntervalMs: 5, retryDelayMs: 1 });
   const put = (events: TripEvent[]) => events.map((event) => ({ PartitionKey: event.trip_id, Data: Buffer.from(encodeWireEvent(event)) }));
   await aws.kinesis.send(new PutRecordsCommand({ StreamName: TRIP_STREAM.name, Records: [...put(starts), ...put(ends)] }));
   await aws.drain();
   bucket = new FolderBlobStore(aws.bucketDir);
-  fixed = new LocalFunction(`trip-pipeline-local-tripBegin`, await importHandler(REPO_ROOT, CONSUMERS.tripBegin.handler), { region: aws.region, timeoutMs: 60_000 });
+  fixed = new LocalFunction(`trip-pipeline-local-tripBegin`, await importHandler(REPO_ROOT, CONSUMERS.tripBegin.handler, aws.platform), { region: aws.region, timeoutMs: 60_000 });
 });
 afterAll(async () => {
   await aws?.close();

@@ -6,10 +6,9 @@ import type { DynamoDBRecord, KinesisStreamRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { LocalAws } from "../src/runtime.js";
 import { TRIP_STREAM } from "@trip-pipeline/core/pipeline-spec";
-import { recorded } from "./support/local-handlers.js";
+import * as doubles from "./support/local-handlers.js";
 
 const REPO_ROOT = resolve(import.meta.dirname, "..", "..", "..");
-const FIXTURE = "packages/local/test/support/local-handlers";
 /** Longer than any drain here: the matcher's partial batch must go when the drain finds nothing moving, not when this ends. */
 const MATCHER_WINDOW_MS = 60_000;
 let root: string;
@@ -21,7 +20,7 @@ beforeAll(async () => {
   aws = await LocalAws.start({ root, kinesisShards: 2, streamShards: 1 });
   await aws.startConsumers({
     repoRoot: REPO_ROOT,
-    handlers: { tripBegin: `${FIXTURE}.tripBegin`, tripFinish: `${FIXTURE}.tripFinish`, matcher: `${FIXTURE}.matcher` },
+    handlers: { tripBegin: doubles.tripBegin, tripFinish: doubles.tripFinish, matcher: doubles.matcher },
     batchingWindowMs: 20,
     batchingWindows: { matcher: MATCHER_WINDOW_MS },
     pollIntervalMs: 5,
@@ -52,7 +51,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const deliveries = (consumer: string) => recorded().events.filter((e) => e.consumer === consumer);
+const deliveries = (consumer: string) => doubles.recorded().events.filter((e) => e.consumer === consumer);
 
 describe("the local AWS runtime", () => {
   test("tripBegin gets only starts; tripFinish, the catch-all without a filter, gets every record (not JSON included); as Lambda records, with the deployed handler environment", () => {
@@ -70,8 +69,8 @@ describe("the local AWS runtime", () => {
     expect(typeof first!.kinesis.approximateArrivalTimestamp).toBe("number");
 
     const { env, context } = deliveries("tripBegin")[0]!;
-    expect(env).toMatchObject({ SST_APP: "trip-pipeline", SST_STAGE: "local", SST_Table_tableName_TripData: "TripData", TRIP_PIPELINE_LOCAL_BUCKET_DIR: aws.bucketDir, AWS_ENDPOINT_URL_DYNAMODB: aws.dynamodbEndpoint, AWS_ENDPOINT_URL_KINESIS: aws.kinesisEndpoint });
-    expect(env.SST_Bucket_bucketName_AnalyticsBucket).toBeTruthy();
+    expect(env).toMatchObject({ TRIP_TABLE_NAME: "TripData", TRIP_PIPELINE_LOCAL_BUCKET_DIR: aws.bucketDir, AWS_ENDPOINT_URL_DYNAMODB: aws.dynamodbEndpoint, AWS_ENDPOINT_URL_KINESIS: aws.kinesisEndpoint });
+    expect(env.ANALYTICS_BUCKET_NAME).toBeTruthy();
     expect(context.functionName).toBe("trip-pipeline-local-tripBegin");
   });
 

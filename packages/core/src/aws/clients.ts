@@ -27,30 +27,21 @@ function base(options: ClientOptions) {
 }
 
 /**
- * The embedded local AWS may hand DynamoDB calls to its emulator without HTTP (see
- * packages/local/src/dynamodb-transport.ts): clients of its endpoint made in this process then
- * take its configuration. A global symbol, so that every copy of this module sees it: bundled
- * handlers carry their own.
+ * Another way to reach DynamoDB than HTTP (the embedded local AWS hands calls to its emulator as
+ * messages: packages/local/src/dynamodb-transport.ts), given by whoever builds the client.
  */
-const LOCAL_DYNAMODB = Symbol.for("trip-pipeline.local-dynamodb");
-export interface LocalDynamoDb {
-  endpoint: string;
-  /** Replaces what it names in every client of the endpoint (the transport, its signer, its endpoint). */
+export interface DynamoDbTransport {
+  /** Replaces what it names in the client (the transport, its signer, its endpoint). */
   config: Pick<DynamoDBClientConfig, "requestHandler" | "httpAuthSchemes" | "endpointProvider">;
-  /** Middleware removed from every client of the endpoint, by name: work the transport never reads. */
+  /** Middleware removed from the client, by name: work the transport never reads. */
   unusedMiddleware: readonly string[];
 }
 
-export function setLocalDynamoDb(local: LocalDynamoDb | undefined): void {
-  (globalThis as Record<symbol, unknown>)[LOCAL_DYNAMODB] = local;
-}
-
-export function createDynamoDbClient(options: ClientOptions = {}): DynamoDBClient {
-  const local = (globalThis as Record<symbol, unknown>)[LOCAL_DYNAMODB] as LocalDynamoDb | undefined;
-  const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_DYNAMODB;
-  if (!local || endpoint !== local.endpoint) return new DynamoDBClient(base(options));
-  const client = new DynamoDBClient({ ...base(options), ...local.config });
-  for (const name of local.unusedMiddleware) client.middlewareStack.remove(name);
+export function createDynamoDbClient(options: ClientOptions & { transport?: DynamoDbTransport } = {}): DynamoDBClient {
+  const { transport } = options;
+  if (!transport) return new DynamoDBClient(base(options));
+  const client = new DynamoDBClient({ ...base(options), ...transport.config });
+  for (const name of transport.unusedMiddleware) client.middlewareStack.remove(name);
   return client;
 }
 

@@ -3,14 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { FailedTrail, FolderBlobStore, type FailedRecord } from "@trip-pipeline/core";
-import { startLocalDynamoDb, type LocalServer } from "@trip-pipeline/local/dynamo";
-import { kpiTtlDays, lazily, retentionDays } from "../src/environment.js";
-import { handler as kpiAggregator } from "../src/kpi-aggregator.js";
-import { handler as matcher } from "../src/matcher.js";
-import { handler as tripBegin } from "../src/trip-begin.js";
-import { handler as tripFinish } from "../src/trip-finish.js";
-import { insertRecord } from "../../core/test/support/stream-record.js";
-import { TestTable } from "../../local/test/support/test-table.js";
+import { FUNCTION_ENV } from "@trip-pipeline/core/config-names";
+import { startLocalDynamoDb, type LocalServer } from "../../src/dynamo.js";
+import { handler as kpiAggregator } from "@trip-pipeline/functions/kpi-aggregator";
+import { handler as matcher } from "@trip-pipeline/functions/matcher";
+import { handler as tripBegin } from "@trip-pipeline/functions/trip-begin";
+import { handler as tripFinish } from "@trip-pipeline/functions/trip-finish";
+import { insertRecord } from "../../../core/test/support/stream-record.js";
+import { TestTable } from "../support/test-table.js";
 import { context, end, kinesisEvent, start, streamEvent } from "./support.js";
 
 let server: LocalServer;
@@ -25,16 +25,14 @@ beforeAll(async () => {
   await table.create();
   bucketDir = await mkdtemp(join(tmpdir(), "bucket-"));
   Object.assign(process.env, {
-    SST_APP: "trip-pipeline",
-    SST_STAGE: "local",
-    SST_Table_tableName_TripData: TABLE,
-    TRIP_PIPELINE_LOCAL_BUCKET_DIR: bucketDir,
+    [FUNCTION_ENV.tripTable]: TABLE,
+    [FUNCTION_ENV.localBucketDir]: bucketDir,
     AWS_ENDPOINT_URL_DYNAMODB: server.endpoint,
     AWS_ACCESS_KEY_ID: "local",
     AWS_SECRET_ACCESS_KEY: "local",
     AWS_REGION: "eu-north-1",
-    RAW_RETENTION_DAYS: "3",
-    KPI_TTL_DAYS: "10",
+    [FUNCTION_ENV.rawRetentionDays]: "3",
+    [FUNCTION_ENV.kpiTtlDays]: "10",
   });
 });
 afterAll(async () => {
@@ -73,33 +71,5 @@ describe("the deployed handlers, configured only by the environment contract", (
     expect(kpiExpiry).toBeGreaterThanOrEqual(before + 10 * 86_400);
     expect(kpiExpiry).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + 10 * 86_400);
     expect(kpis[1]!.expires_at).toBeUndefined();
-  });
-});
-
-describe("environment helpers", () => {
-  test("RAW_RETENTION_DAYS: default from the pipeline spec, positive whole days only", () => {
-    expect(retentionDays(undefined)).toBe(7);
-    expect(retentionDays("")).toBe(7);
-    expect(retentionDays("30")).toBe(30);
-    for (const bad of ["0", "-1", "1.5", "7d"]) expect(() => retentionDays(bad)).toThrow(/RAW_RETENTION_DAYS/);
-  });
-
-  test("KPI_TTL_DAYS: default 35 days, positive whole days only", () => {
-    expect(kpiTtlDays(undefined)).toBe(35);
-    expect(kpiTtlDays("90")).toBe(90);
-    for (const bad of ["0", "x"]) expect(() => kpiTtlDays(bad)).toThrow(/KPI_TTL_DAYS/);
-  });
-
-  test("dependencies are built once; a failed build is retried on the next invocation", async () => {
-    let builds = 0;
-    const deps = lazily(async () => {
-      builds += 1;
-      if (builds === 1) throw new Error("SST_APP missing");
-      return { builds } as never;
-    });
-    await expect(deps()).rejects.toThrow("SST_APP missing");
-    expect(await deps()).toEqual({ builds: 2 });
-    expect(await deps()).toEqual({ builds: 2 });
-    expect(builds).toBe(2);
   });
 });

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createTripService, KPI_PREFIX } from "@trip-pipeline/core/entities";
 import type { CompletedTrip } from "@trip-pipeline/core/trip";
 import { liveKpis } from "@trip-pipeline/core/live-kpis";
-import { createKpiAggregatorHandler } from "../src/kpi-aggregator.js";
+import { createKpiAggregatorHandler } from "@trip-pipeline/functions/kpi-aggregator";
 import { kpiWorld, type KpiWorld } from "./kpi-support.js";
 import { context } from "./support.js";
 

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import type { Context, DynamoDBStreamEvent, DynamoDBRecord, KinesisStreamEvent } from "aws-lambda";
 import { FailedTrail, FolderBlobStore, type FailedKind, type FailedRecord, type Logger, createLogger } from "@trip-pipeline/core";
 import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
-import { startEmulator, type TestTable } from "../../local/test/support/test-table.js";
-import type { HandlerDeps } from "../src/environment.js";
+import { startEmulator, type TestTable } from "../support/test-table.js";
+import type { HandlerDeps } from "@trip-pipeline/functions/environment";
 
 export const SHARD = "shardId-000000000000";
 export const NOW = new Date("2024-05-26T08:00:00Z");

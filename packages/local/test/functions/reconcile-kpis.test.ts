@@ -6,10 +6,10 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { FolderBlobStore } from "@trip-pipeline/core";
 import type { CompletedTrip } from "@trip-pipeline/core/trip";
-import { runLocalKpiJob } from "@trip-pipeline/local/kpi-job";
-import { captureLogger } from "../../core/test/support/logs.js";
-import { createKpiAggregatorHandler } from "../src/kpi-aggregator.js";
-import { reconcileAfterRun } from "../src/reconcile-kpis.js";
+import { runLocalKpiJob } from "../../src/kpi-job.js";
+import { captureLogger } from "../../../core/test/support/logs.js";
+import { createKpiAggregatorHandler } from "@trip-pipeline/functions/kpi-aggregator";
+import { reconcileAfterRun } from "@trip-pipeline/functions/reconcile-kpis";
 import { kpiWorld, type KpiWorld } from "./kpi-support.js";
 import { context } from "./support.js";
 

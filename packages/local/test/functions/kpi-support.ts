@@ -8,9 +8,9 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBRecord } from "aws-lambda";
 import { CONSUMERS, createLogger, TRIP_TABLE, TripStore, type KpiAggregatorDeps } from "@trip-pipeline/core";
 import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
-import { createTripTable } from "@trip-pipeline/local/dynamo";
-import { matchesAny } from "@trip-pipeline/local/event-filter";
-import { startEmbeddedDynamoDb, type DynamoDbBehaviours, type EmbeddedDynamoDb } from "@trip-pipeline/local/embedded-dynamodb";
+import { createTripTable } from "../../src/dynamo.js";
+import { matchesAny } from "../../src/event-filter.js";
+import { startEmbeddedDynamoDb, type DynamoDbBehaviours, type EmbeddedDynamoDb } from "../../src/embedded-dynamodb.js";
 
 export class InjectedFault extends Error {
   override name = "ProvisionedThroughputExceededException";

@@ -16,9 +16,9 @@ import type { DynamoDBRecord } from "aws-lambda";
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { formatDateTime } from "@trip-pipeline/core";
-import { startEmulator, type TestTable } from "../../local/test/support/test-table.js";
-import { createMatcherHandler } from "../src/matcher.js";
-import { createTripEventHandler } from "../src/trip-events.js";
+import { startEmulator, type TestTable } from "../support/test-table.js";
+import { createMatcherHandler } from "@trip-pipeline/functions/matcher";
+import { createTripEventHandler } from "@trip-pipeline/functions/trip-events";
 import { context, end, kinesisEvent, nextSequence, start, streamEvent, workspace, type WireRecord } from "./support.js";
 
 let emulator: Awaited<ReturnType<typeof startEmulator>>;

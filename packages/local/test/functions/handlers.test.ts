@@ -2,10 +2,10 @@ import type { DynamoDBRecord } from "aws-lambda";
 import { describe, expect, test } from "vitest";
 import { FailedTrail, type BlobStore } from "@trip-pipeline/core";
 import { dayShardOf } from "@trip-pipeline/core/entities";
-import { captureLogger } from "../../core/test/support/logs.js";
-import type { HandlerDeps } from "../src/environment.js";
-import { createMatcherHandler } from "../src/matcher.js";
-import { createTripEventHandler } from "../src/trip-events.js";
+import { captureLogger } from "../../../core/test/support/logs.js";
+import type { HandlerDeps } from "@trip-pipeline/functions/environment";
+import { createMatcherHandler } from "@trip-pipeline/functions/matcher";
+import { createTripEventHandler } from "@trip-pipeline/functions/trip-events";
 import { NOW, SHARD, context, emulatedTable, end, kinesisEvent, start, streamEvent, workspace } from "./support.js";
 
 const env = emulatedTable();

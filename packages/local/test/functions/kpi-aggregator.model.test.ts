@@ -24,12 +24,12 @@ import { computeDailyKpis } from "@trip-pipeline/core/kpi";
 import { asLiveRow } from "@trip-pipeline/core/kpi-drift";
 import { liveKpis } from "@trip-pipeline/core/live-kpis";
 import type { CompletedTrip } from "@trip-pipeline/core/trip";
-import { runLocalKpiJob } from "@trip-pipeline/local/kpi-job";
+import { runLocalKpiJob } from "../../src/kpi-job.js";
 import { DeleteCommand, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createKpiAggregatorHandler } from "../src/kpi-aggregator.js";
+import { createKpiAggregatorHandler } from "@trip-pipeline/functions/kpi-aggregator";
 import { kpiWorld } from "./kpi-support.js";
 import { context } from "./support.js";
 
