@@ -16,6 +16,7 @@ import { FAILED_BATCH_PREFIX } from "@trip-pipeline/core/pipeline-spec";
 import { parseCli, runWhenMain, UsageError } from "./lib/cli.js";
 import { LambdaInvoker } from "./lib/lambda-invoker.js";
 import { pipelineOutputs } from "./lib/stack-outputs.js";
+import { regionOf } from "./lib/target.js";
 import { formatTable } from "./lib/table.js";
 
 export const USAGE = `usage: pnpm redrive --stage S [--region R] [--prefix P] [--dry-run] [--json]
@@ -49,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (!values.stage) throw new UsageError("--stage is required");
-  const region = values.region ?? process.env.AWS_REGION ?? "eu-north-1";
+  const region = regionOf(values);
   const cloudFormation = new CloudFormationClient({ region });
   const { bucketName } = await pipelineOutputs(cloudFormation, values.stage).finally(() => cloudFormation.destroy());
   const s3 = createS3Client({ region });

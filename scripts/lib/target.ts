@@ -5,10 +5,10 @@
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { GlueClient } from "@aws-sdk/client-glue";
 import { FolderBlobStore, METRICS_PREFIX, S3BlobStore, TRIP_STREAM, type BlobStore } from "@trip-pipeline/core";
-import { DEFAULT_REGION } from "@trip-pipeline/core/app";
 import { KinesisRecordSink } from "@trip-pipeline/core/ingest";
 import { createKinesisClient, createS3Client } from "@trip-pipeline/core/aws/clients";
 import { UsageError } from "./cli.js";
+import { cliConfig } from "./config.js";
 import { analyticsOutputs, pipelineOutputs } from "./stack-outputs.js";
 
 export const TARGET_OPTIONS = {
@@ -38,7 +38,7 @@ export interface PipelineTarget {
 }
 
 export function regionOf(values: { region?: string }): string {
-  return values.region ?? process.env.AWS_REGION ?? DEFAULT_REGION;
+  return values.region ?? cliConfig().region;
 }
 
 /** Rejects contradictory options before anything is read or sent. */
