@@ -24,7 +24,20 @@ function get(path: string, query?: Record<string, string>): APIGatewayProxyEvent
   };
 }
 
-const DAY: DailyKpi = { pickup_date: "2024-05-25", total_fare: "274393.88", trip_count: 4999, average_fare: "54.89", max_fare: "406.94", min_fare: "3.00" };
+const DAY: DailyKpi = {
+  pickup_date: "2024-05-25",
+  total_fare: "274393.88",
+  trip_count: 4999,
+  average_fare: "54.89",
+  max_fare: "406.94",
+  min_fare: "3.00",
+  total_tip: "5120.35",
+  total_distance: "15000.20",
+  average_duration_minutes: "17.42",
+  median_fare: "41.00",
+};
+/** The day's live figures: the nightly row without the nightly-only median. */
+const { median_fare: _median, ...LIVE_DAY } = DAY;
 const NOW = new Date("2024-05-25T12:00:04Z");
 
 let folder: string;
@@ -54,7 +67,7 @@ describe("GET /api/kpis/daily", () => {
   });
 
   test("93 days is allowed; the stored rows come back in order, money as text, days without a row absent", async () => {
-    const other = { ...DAY, pickup_date: "2024-03-01", total_fare: "10.10", trip_count: 1, average_fare: "10.10", max_fare: "10.10", min_fare: "10.10" };
+    const other = { ...DAY, pickup_date: "2024-03-01", total_fare: "10.10", trip_count: 1, average_fare: "10.10", max_fare: "10.10", min_fare: "10.10", median_fare: "10.10" };
     await metrics.put(metricsKey(DAY.pickup_date), `${kpiLine(DAY)}\n`);
     await metrics.put(metricsKey(other.pickup_date), `${kpiLine(other)}\n`);
     await metrics.put(metricsKey("2024-06-01"), `${kpiLine({ ...DAY, pickup_date: "2024-06-01" })}\n`);
@@ -88,7 +101,7 @@ describe("GET /api/kpis/live", () => {
     now: () => NOW,
     live: async (date) => {
       asked.push(date);
-      return date === DAY.pickup_date ? { ...DAY, settling: false, as_of: "2024-05-25 12:00:00", freshness_s: 4 } : null;
+      return date === DAY.pickup_date ? { ...LIVE_DAY, settling: false, as_of: "2024-05-25 12:00:00", freshness_s: 4 } : null;
     },
   });
 
@@ -105,7 +118,7 @@ describe("GET /api/kpis/live", () => {
   test("the day's row with as_of and freshness_s; no date means today, UTC", async () => {
     expect(body(await live(get("/api/kpis/live", { date: "2024-05-25" })))).toEqual({
       date: "2024-05-25",
-      kpi: { ...DAY, settling: false, as_of: "2024-05-25 12:00:00", freshness_s: 4 },
+      kpi: { ...LIVE_DAY, settling: false, as_of: "2024-05-25 12:00:00", freshness_s: 4 },
       served_at: "2024-05-25 12:00:04",
     });
     asked.length = 0;

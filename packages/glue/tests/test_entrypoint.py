@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from datetime import date, datetime, timezone
 
 import pytest
 
 import generate_trip_metrics as entry
+from golden_gen import CONTRACT_PATH, REGISTRY
+from trip_metrics.registry import contract_registry
 
 NOW = datetime(2024, 3, 1, 0, 15, tzinfo=timezone.utc)
 BASE = {
@@ -19,6 +22,7 @@ BASE = {
     "GSI_SHARDS": "16",
     "METRICS_PREFIX": "metrics/",
     "DAYS_WINDOW": "3",
+    "KPI_REGISTRY": json.dumps(REGISTRY),
 }
 
 
@@ -41,6 +45,7 @@ def test_required_and_defaults() -> None:
     assert config.output_uri == "s3://trip-metrics-bucket/metrics/"
     assert config.end_day == date(2024, 2, 29)  # yesterday in UTC, a leap day
     assert config.days_window == 3
+    assert config.registry == contract_registry(CONTRACT_PATH)
 
 
 def test_every_option_given() -> None:
@@ -79,6 +84,7 @@ def test_present_optional_args_feeds_get_resolved_options() -> None:
         ({"METRICS_PREFIX": ""}, "--METRICS_PREFIX"),
         ({"DAYS_WINDOW": ""}, "--DAYS_WINDOW"),
         ({"BUCKET": ""}, "--BUCKET"),
+        ({"KPI_REGISTRY": ""}, "--KPI_REGISTRY"),
         ({"GSI_SHARDS": "0"}, "GSI_SHARDS"),
         ({"GSI_SHARDS": "101"}, "GSI_SHARDS"),
         ({"GSI_SHARDS": "sixteen"}, "GSI_SHARDS"),

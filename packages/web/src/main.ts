@@ -1,9 +1,9 @@
 /** The dashboard page: live tiles for a day, the nightly rows over a range, refreshed every few seconds. */
-import { dailyResponse, liveResponse, runStatusResponse, type DailyResponse, type LiveResponse } from "@trip-pipeline/core/dashboard-api";
+import { dailyResponse, KPI_DISPLAY, liveResponse, runStatusResponse, type DailyResponse, type LiveResponse } from "@trip-pipeline/core/dashboard-api";
 import { ApiError, getJson } from "./api.js";
 import { accessToken, forgetToken, signOut, type AuthConfig } from "./auth.js";
 import { DailyChart } from "./chart.js";
-import { formatCount, formatFreshness, formatMoney } from "./format.js";
+import { formatCount, formatFreshness, formatKpi } from "./format.js";
 import "./style.css";
 import { queryOf, rangeProblem, viewFromQuery, type View } from "@trip-pipeline/core/dashboard-view";
 
@@ -18,6 +18,41 @@ const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) 
 const form = byId<HTMLFormElement>("view");
 const inputs = { date: byId<HTMLInputElement>("date"), from: byId<HTMLInputElement>("from"), to: byId<HTMLInputElement>("to") };
 const chart = new DailyChart(byId<HTMLCanvasElement>("chart"));
+/** The live tiles: one per KPI of the registry (a nightly-only one says so), then the freshness. */
+const TILE_IDS = [...KPI_DISPLAY.map((kpi) => kpi.name), "freshness"];
+
+/** Tiles and table columns from the KPI registry, in its order. */
+function layoutKpis(): void {
+  byId("tiles").prepend(
+    ...KPI_DISPLAY.map((kpi) => {
+      const box = document.createElement("div");
+      box.className = "tile";
+      box.title = kpi.description;
+      const label = document.createElement("dt");
+      label.textContent = kpi.label;
+      const value = document.createElement("dd");
+      value.id = `tile-${kpi.name}`;
+      value.textContent = "–";
+      box.replaceChildren(label, value);
+      return box;
+    }),
+  );
+  const day = document.createElement("th");
+  day.scope = "col";
+  day.textContent = "Day";
+  byId("days-head").replaceChildren(
+    day,
+    ...KPI_DISPLAY.map((kpi) => {
+      const head = document.createElement("th");
+      head.scope = "col";
+      head.className = "num";
+      head.title = kpi.description;
+      head.textContent = kpi.label;
+      return head;
+    }),
+  );
+}
+layoutKpis();
 
 /** Problems by source; the error box shows them all and empties when they clear. */
 const errors = new Map<string, string>();
@@ -64,17 +99,16 @@ function renderLive(): void {
   const kpi = live?.answer.kpi;
   if (!live) return;
   if (!kpi) {
-    for (const id of ["total", "trips", "average", "max", "min"]) tile(id, "no completed trips yet", true);
+    for (const { name } of KPI_DISPLAY) tile(name, "no completed trips yet", true);
   } else if ("expired" in kpi) {
-    for (const id of ["total", "trips", "average", "max", "min"]) tile(id, "live figures expired: see the nightly row", true);
+    for (const { name } of KPI_DISPLAY) tile(name, "live figures expired: see the nightly row", true);
   } else {
-    tile("total", formatMoney(kpi.total_fare));
-    tile("trips", formatCount(kpi.trip_count));
-    // While settling, a figure that does not agree with the sums yet is withheld rather than shown wrong.
-    const money = (id: string, text: string | null) => tile(id, text === null ? "settling" : formatMoney(text), text === null);
-    money("average", kpi.average_fare);
-    money("max", kpi.max_fare);
-    money("min", kpi.min_fare);
+    for (const { name, live: kept } of KPI_DISPLAY) {
+      const value = kpi[name];
+      // While settling, a figure that does not agree with the sums yet is withheld rather than shown wrong.
+      if (!kept) tile(name, "nightly only", true);
+      else tile(name, value === null ? "settling" : formatKpi(value), value === null);
+    }
   }
   byId("live-settling").hidden = !(kpi && !("expired" in kpi) && kpi.settling);
   renderFreshness();
@@ -92,7 +126,7 @@ function renderDaily(answer: DailyResponse): void {
   byId("days").replaceChildren(
     ...answer.days.map((day) => {
       const row = document.createElement("tr");
-      const cells = [day.pickup_date, formatCount(day.trip_count), formatMoney(day.total_fare), formatMoney(day.average_fare), formatMoney(day.max_fare), formatMoney(day.min_fare)];
+      const cells = [day.pickup_date, ...KPI_DISPLAY.map(({ name }) => formatKpi(day[name]))];
       row.replaceChildren(
         ...cells.map((text, i) => {
           const cell = document.createElement(i === 0 ? "th" : "td");
@@ -125,7 +159,7 @@ async function refreshLive(): Promise<void> {
     setError("live", undefined);
     byId("status").textContent = `Refreshing every ${LIVE_EVERY_MS / 1000} s · last answer ${answer.served_at} UTC`;
   } catch (error) {
-    if (!live) for (const id of ["total", "trips", "average", "max", "min", "freshness"]) tile(id, "unavailable", true);
+    if (!live) for (const id of TILE_IDS) tile(id, "unavailable", true);
     setError("live", `Live figures: ${message(error)}`);
   }
 }
@@ -168,7 +202,7 @@ function show(next: View, push: boolean): void {
   byId("range").textContent = `${view.from} to ${view.to}`;
   if (push) history.pushState(null, "", queryOf(view));
   live = undefined;
-  for (const id of ["total", "trips", "average", "max", "min", "freshness"]) tile(id, "loading…", true);
+  for (const id of TILE_IDS) tile(id, "loading…", true);
   void refreshLive();
   void refreshDaily();
 }
