@@ -33,7 +33,9 @@ if (!name || !(name in CLIS) || name === "emulator-thread") {
   process.stderr.write(`usage: node scripts/run.mjs <${Object.keys(CLIS).filter((cli) => cli !== "emulator-thread").join("|")}> [options]\n`);
   process.exit(1);
 }
-const outputs = await prebuild("cli", Object.fromEntries(Object.entries(CLIS).map(([cli, source]) => [cli, join(ROOT, source)])), ROOT);
+// On stderr: `pnpm -s start --json` keeps stdout for the document.
+const building = () => process.stderr.write("building commands (first run, or sources changed): a few seconds\n");
+const outputs = await prebuild("cli", Object.fromEntries(Object.entries(CLIS).map(([cli, source]) => [cli, join(ROOT, source)])), ROOT, building);
 // The bundle's runWhenMain runs the command this names (a bundle also holds modules of other commands).
 globalThis[Symbol.for("trip-pipeline.cli")] = name;
 process.argv = [process.argv[0], outputs[name], ...args];
