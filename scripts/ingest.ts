@@ -18,7 +18,7 @@ import { checkTargetOptions, DEFAULT_TRAIL_DIR, resolvePipelineTarget, TARGET_OP
 
 export const HELP: Help = {
   command: "pnpm ingest",
-  synopsis: ["--start-file F --end-file F (--stage S | --endpoint URL [--stream NAME] | --dry-run) [options]"],
+  synopsis: ["--start-file F --end-file F (--stage S | --endpoint URL | --dry-run) [options]"],
   about: "Streams trip_start.csv and trip_end.csv into the trip stream of a deployed stage or of a local Kinesis: rows validated, batched and retried; rejected and undeliverable rows go to the failed trail.",
   options: [
     ["--start-file F, --end-file F", "the two CSV exports (trip_start.csv, trip_end.csv)"],

@@ -7,12 +7,12 @@
  * Exit codes: scripts/lib/exit-codes.ts (without --wait, "done" is every run started).
  */
 import { existsSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { addDays, FolderBlobStore, isCalendarDay, METRICS_PREFIX, type BlobStore } from "@trip-pipeline/core";
 import { ACTIVE_RUN_STATES, backfillKpis, type BackfillResult, type WindowRun } from "@trip-pipeline/core/metrics-backfill";
 import { metricsDays, readKpiRange, type KpiRangeReport } from "@trip-pipeline/core/metrics-reader";
 import { DEFAULT_REGION } from "@trip-pipeline/core/app";
-import { parseCli, runWhenMain, UsageError } from "./lib/cli.js";
+import { displayPath, parseCli, runWhenMain, UsageError } from "./lib/cli.js";
 import { EXIT } from "./lib/exit-codes.js";
 import type { Help } from "./lib/help.js";
 import { jsonDocument } from "./lib/json-output.js";
@@ -137,7 +137,7 @@ async function readLocal(out: string, range: { from: string; to: string } | unde
   if (!existsSync(bucketDir)) throw new Error(`no pnpm start output in ${out}: run \`pnpm start --keep\` first (or give its --out folder)`);
   const store: BlobStore = new FolderBlobStore(bucketDir);
   const metrics = join(bucketDir, METRICS_PREFIX);
-  const source = relative(process.cwd(), metrics).startsWith("..") ? metrics : relative(process.cwd(), metrics);
+  const source = displayPath(metrics);
   const days = range ? undefined : await metricsDays(store);
   const { from, to } = range ?? { from: days![0], to: days!.at(-1) };
   if (!from || !to) return { source, backfill: null, from: null, to: null, kpis: [], missingDays: [], invalid: [] };

@@ -11,7 +11,7 @@
  * Exit codes: scripts/lib/exit-codes.ts; HELP.failures says what "done, but" means here.
  */
 import { existsSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { CONSUMERS, createLogger, FailedTrail, FolderBlobStore, formatDateTime, TRIP_STREAM } from "@trip-pipeline/core";
 import { ingestFiles, KinesisRecordSink, type IngestSummary } from "@trip-pipeline/core/ingest";
 import type { DailyKpi } from "@trip-pipeline/core/kpi";
@@ -23,7 +23,7 @@ import { anomalyTrips, LivePending, pendingTrips } from "@trip-pipeline/local/ou
 import type { DynamoDbBehaviours } from "@trip-pipeline/local/embedded-dynamodb";
 import { CONSUMER_NAMES, LocalAws, type ConsumerName, type LocalAwsStats } from "@trip-pipeline/local/runtime";
 import { table as ingestTable } from "./ingest.js";
-import { intOption, parseCli, REPO_ROOT, runWhenMain, UsageError } from "./lib/cli.js";
+import { displayPath as shown, intOption, parseCli, REPO_ROOT, runWhenMain, UsageError } from "./lib/cli.js";
 import { DEFAULT_PORT, HOST, LocalDashboard } from "./lib/dashboard-server.js";
 import { EXIT } from "./lib/exit-codes.js";
 import type { Help } from "./lib/help.js";
@@ -35,7 +35,7 @@ import { count, formatTable } from "./lib/table.js";
 
 export const HELP: Help = {
   command: "pnpm start",
-  synopsis: ["[--start-file F --end-file F] [--json] [--keep] [--out DIR] [--serve [--port N]] [options]"],
+  synopsis: ["[--start-file F --end-file F] [--json] [--keep] [--serve [--port N]] [options]"],
   about:
     "Runs the whole pipeline offline on an embedded local AWS: ingests the two CSV exports into Kinesis, runs the stream consumers, the matcher and the nightly KPI job as Lambda and Glue would, and prints the KPIs, the ingest summary, pending trips and anomalies.",
   options: [
@@ -279,7 +279,6 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
     const stats = aws.stats();
     const seconds = (performance.now() - started) / 1000;
     const events = ingest.start.sent + ingest.end.sent;
-    const shown = (path: string) => relative(process.cwd(), path) || ".";
     const report: RunReport = {
       kpis,
       live: reconciliation.live,

@@ -2,7 +2,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { setLogDestination } from "@trip-pipeline/core/logger";
@@ -18,6 +18,12 @@ function findUp(dir: string, marker: string): string {
     if (existsSync(join(at, marker))) return at;
     if (dirname(at) === at) throw new Error(`no ${marker} above ${dir}`);
   }
+}
+
+/** A path as the commands print it: relative to the working directory when below it, else absolute. */
+export function displayPath(path: string): string {
+  const below = relative(process.cwd(), path);
+  return below.startsWith("..") ? path : below || ".";
 }
 
 /** How the CLIs start each other's processes: the launcher of their prebuilt bundles. */

@@ -74,6 +74,17 @@ describe("pnpm ingest", () => {
     }
   });
 
+  test("on a terminal: log lines are readable one-liners, never JSON", async () => {
+    const options = { trips: 50, days: 1, seed: 5, startDate: "2024-05-25" };
+    const paths = await writeTripFiles({ ...options, outDir: join(dir, "terminal") });
+    const shell = ["pnpm", "-s", "ingest", "--start-file", paths.startFile, "--end-file", paths.endFile, "--dry-run"].map((arg) => `'${arg}'`).join(" ");
+    // script gives the command a pseudo-terminal and copies everything it shows to our stdout.
+    const { code, stdout } = await run("script", ["-qefc", shell, "/dev/null"]);
+    expect(code, stdout).toBe(0);
+    expect(stdout).not.toMatch(/^\{"level"/m);
+    expect(stdout).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO  ingest  dry run finished/m);
+  });
+
   test("a human-readable table without --json; exit 0 with rejected rows", async () => {
     const args = await csvPair("table", ["a,93,93,1,2024-05-25 10:00:00,,10", "b,93,93,1,2024-13-01 10:00:00,,10"], []);
     const { code, stdout, stderr } = await ingest(...args, "--dry-run");

@@ -54,6 +54,11 @@ test("without a terminal: no progress line and no JSON; --verbose streams the lo
   expect(plain.stdout + plain.stderr).not.toMatch(/rows ingested|\r/);
   expect(plain.stdout + plain.stderr).not.toMatch(JSON_LOG_LINE);
   expect(plain.stdout).toMatch(/^Daily KPIs/);
+  // Without --keep the bucket folder is gone when the summary is printed: no path to it is listed.
+  expect(plain.stdout).toContain("Outputs: none kept (the bucket folder is removed after the run: add --keep to inspect it)\n");
+  expect(plain.stdout).not.toContain("run/bucket");
+  // Counts grouped by thousands, right-aligned under their header.
+  expect(plain.stdout).toMatch(/^start +[\d,]+ +[\d,]+ /m);
 
   const verbose = await runCli("pnpm", [...args, "--verbose"], ENV);
   expect(verbose.code, verbose.stderr).toBe(0);
