@@ -46,23 +46,25 @@ const OPTIONS = {
 
 /** A CSV export held as lines; the real exports have one row per line and no quoted cells. */
 interface Table {
+  file: string;
   header: string[];
   rows: string[][];
 }
 
 function parseTable(text: string, file: string): Table {
   const lines = text.split(/\r?\n/).filter((line) => line.trim() !== "");
-  if (lines.some((line) => line.includes('"'))) throw new UsageError(`${file}: quoted cells are not supported by this check`);
+  // Input problems, not usage: one line naming the file (exit 1).
+  if (lines.some((line) => line.includes('"'))) throw new Error(`${file}: quoted cells are not supported by this check; give an export without quotes`);
   const [header, ...rows] = lines.map((line) => line.split(","));
-  if (!header) throw new UsageError(`${file} is empty`);
-  return { header, rows };
+  if (!header) throw new Error(`${file}: no rows, only blank lines; give a CSV export with a header line and rows`);
+  return { file, header, rows };
 }
 
-const render = (table: Table) => [table.header, ...table.rows].map((cells) => cells.join(",")).join("\n") + "\n";
+const render = (table: Pick<Table, "header" | "rows">) => [table.header, ...table.rows].map((cells) => cells.join(",")).join("\n") + "\n";
 
 function column(table: Table, name: string): number {
   const index = table.header.indexOf(name);
-  if (index < 0) throw new UsageError(`no ${name} column`);
+  if (index < 0) throw new Error(`${table.file}: no ${name} column in the header line`);
   return index;
 }
 
