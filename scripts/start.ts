@@ -351,7 +351,7 @@ export function progressLine(rows: number, consumers: LocalAwsStats["consumers"]
 }
 
 /** The line that says how to send more trips into the served run: `pnpm ingest`'s own defaults are left out. */
-export function servingKinesis({ kinesisEndpoint, stream, trailDir }: NonNullable<RunReport["serving"]>): string {
+function servingKinesis({ kinesisEndpoint, stream, trailDir }: NonNullable<RunReport["serving"]>): string {
   const options = [`--endpoint ${kinesisEndpoint}`, ...(stream === TRIP_STREAM.name ? [] : [`--stream ${stream}`]), ...(trailDir === DEFAULT_TRAIL_DIR ? [] : [`--trail-dir ${trailDir}`])];
   return `Kinesis: ${kinesisEndpoint} (more trips while it serves: pnpm ingest ${options.join(" ")} --start-file F --end-file F)\n`;
 }

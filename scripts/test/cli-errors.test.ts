@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { EXIT } from "../lib/exit-codes.js";
-import { ROOT, runCli } from "./support/run-cli.js";
+import { buildCommands, ROOT, runCli } from "./support/run-cli.js";
 
 let dir: string;
 let out: string;
@@ -20,6 +20,8 @@ const SAMPLE = ["--end-file", join(ROOT, "data", "trip_end.csv")];
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "cli-errors-"));
   out = join(dir, "run");
+  // stderr is compared exactly: the one-time build note must not be part of it.
+  await buildCommands();
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 

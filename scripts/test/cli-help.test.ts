@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { EXIT } from "../lib/exit-codes.js";
-import { ROOT, runCli } from "./support/run-cli.js";
+import { buildCommands, ROOT, runCli } from "./support/run-cli.js";
 
 /** Every package.json script that starts a command through scripts/run.mjs. */
 const COMMANDS = Object.entries((JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts)
@@ -23,7 +23,7 @@ let tmp: string;
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), "cli-help-"));
   // The commands' bundles are built once here, not inside a timed --help.
-  await runCli("node", ["scripts/run.mjs", "gen-data", "--help"]);
+  await buildCommands();
 });
 afterAll(() => rm(tmp, { recursive: true, force: true }));
 

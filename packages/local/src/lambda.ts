@@ -194,6 +194,13 @@ export class LocalFunction implements LambdaFunction {
 
 let containers = 0;
 
+/** Said once a process, on stderr (stdout may carry a --json document): the first run after a change builds every handler. */
+let announced = false;
+function announceBuild(): void {
+  if (!announced) process.stderr.write("building functions (first run, or sources changed): a few seconds\n");
+  announced = true;
+}
+
 /**
  * Imports a handler as the stacks name it ("packages/functions/src/trip-begin.handler"), from
  * the repository root. Each call loads a fresh module instance (a new container), so handlers
@@ -205,7 +212,7 @@ export async function importHandler(repoRoot: string, handlerPath: string): Prom
   // From TypeScript sources (tsx, tests) the module loads as it is; a prebuilt runtime loads it
   // bundled, as SST bundles it for Lambda.
   const name = basename(source, ".ts");
-  const file = import.meta.url.endsWith(".ts") ? source : (await prebuild(`functions/${name}`, { [name]: source }, repoRoot))[name]!;
+  const file = import.meta.url.endsWith(".ts") ? source : (await prebuild(`functions/${name}`, { [name]: source }, repoRoot, announceBuild))[name]!;
   const exportName = handlerPath.slice(dot + 1);
   const module = (await import(`${pathToFileURL(file).href}?container=${++containers}`)) as Record<string, unknown>;
   const handler = module[exportName];
