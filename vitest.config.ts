@@ -11,7 +11,7 @@ export const TEST_ROOTS = ["packages/*/test/**/*.test.ts", "stacks/test/**/*.tes
 export const INFRA_TESTS = ["stacks/test/**/*.test.ts"];
 
 /** Spawns a CLI (tsx, pnpm start) or drives Chromium. */
-export const E2E_TESTS = ["dashboard-browser", "ingest-cli", "kpis-cli", "replay-failed", "start", "start-terminal"].map((name) => `scripts/test/${name}.test.ts`);
+export const E2E_TESTS = ["cli-errors", "cli-help", "cli-json", "dashboard-browser", "ingest-cli", "kpis-cli", "replay-failed", "serve-ingest", "start", "start-terminal"].map((name) => `scripts/test/${name}.test.ts`);
 
 /**
  * Starts dynalite, kinesalite, the embedded DynamoDB or LocalAws in-process. Matched by file name

@@ -17,9 +17,25 @@ import { tripCount } from "@trip-pipeline/core/kpi-registry";
 import { matchTrip, type CompletedTrip } from "@trip-pipeline/core/trip";
 import { intBetween, mulberry32, type Random } from "@trip-pipeline/local/generate/prng";
 import { intOption, parseCli, REPO_ROOT, runWhenMain, UsageError } from "./lib/cli.js";
+import { EXIT } from "./lib/exit-codes.js";
+import type { Help } from "./lib/help.js";
+import type { SnakeCased } from "./lib/json-output.js";
+import { checkInputFile } from "./lib/preflight.js";
 import type { RunReport } from "./start.js";
 
-const USAGE = "usage: pnpm check-order --start-file F --end-file F [--conflicts N (300)] [--seed S (1)] [--keep DIR]";
+export const HELP: Help = {
+  command: "pnpm check-order",
+  synopsis: ["--start-file F --end-file F [--conflicts N] [--seed S] [--keep DIR]"],
+  about:
+    "Checks end to end that the KPIs depend on the set of rows only: adds conflicting events for some trips, shuffles the rows two ways, runs `pnpm start --json` on each and compares both reports with each other and with the rule applied in memory.",
+  options: [
+    ["--start-file F, --end-file F", "the two CSV exports to start from"],
+    ["--conflicts N", "trips that get conflicting events (default 300)"],
+    ["--seed S", "seed of the conflicts and the shuffles (default 1)"],
+    ["--keep DIR", "write the shuffled exports and both runs' folders to DIR and keep them (default: a temporary folder, removed)"],
+  ],
+  failures: "a figure differs between the runs or from the rule, a run did not exit 0, or records reached a DLQ",
+};
 
 const OPTIONS = {
   "start-file": { type: "string" },
@@ -27,28 +43,29 @@ const OPTIONS = {
   conflicts: { type: "string" },
   seed: { type: "string" },
   keep: { type: "string" },
-  help: { type: "boolean", default: false },
 } as const;
 
 /** A CSV export held as lines; the real exports have one row per line and no quoted cells. */
 interface Table {
+  file: string;
   header: string[];
   rows: string[][];
 }
 
 function parseTable(text: string, file: string): Table {
   const lines = text.split(/\r?\n/).filter((line) => line.trim() !== "");
-  if (lines.some((line) => line.includes('"'))) throw new UsageError(`${file}: quoted cells are not supported by this check`);
+  // Input problems, not usage: one line naming the file (exit 1).
+  if (lines.some((line) => line.includes('"'))) throw new Error(`${file}: quoted cells are not supported by this check; give an export without quotes`);
   const [header, ...rows] = lines.map((line) => line.split(","));
-  if (!header) throw new UsageError(`${file} is empty`);
-  return { header, rows };
+  if (!header) throw new Error(`${file}: no rows, only blank lines; give a CSV export with a header line and rows`);
+  return { file, header, rows };
 }
 
-const render = (table: Table) => [table.header, ...table.rows].map((cells) => cells.join(",")).join("\n") + "\n";
+const render = (table: Pick<Table, "header" | "rows">) => [table.header, ...table.rows].map((cells) => cells.join(",")).join("\n") + "\n";
 
 function column(table: Table, name: string): number {
   const index = table.header.indexOf(name);
-  if (index < 0) throw new UsageError(`no ${name} column`);
+  if (index < 0) throw new Error(`${table.file}: no ${name} column in the header line`);
   return index;
 }
 
@@ -115,7 +132,10 @@ function expected(starts: Table, ends: Table): Pick<RunReport, "kpis" | "pending
   return { kpis: computeDailyKpis(completed), pending, anomalies };
 }
 
-function startRun(startFile: string, endFile: string, out: string): Promise<{ code: number; report?: RunReport; stderr: string }> {
+/** What `pnpm start --json` prints. */
+type StartJson = SnakeCased<RunReport>;
+
+function startRun(startFile: string, endFile: string, out: string): Promise<{ code: number; report?: StartJson; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn("pnpm", ["-s", "start", "--json", "--start-file", startFile, "--end-file", endFile, "--out", out], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
@@ -125,9 +145,9 @@ function startRun(startFile: string, endFile: string, out: string): Promise<{ co
     child.on("error", reject);
     child.on("close", (code) => {
       const last = stdout.trim().split("\n").at(-1);
-      let report: RunReport | undefined;
+      let report: StartJson | undefined;
       try {
-        report = last ? (JSON.parse(last) as RunReport) : undefined;
+        report = last ? (JSON.parse(last) as StartJson) : undefined;
       } catch {
         report = undefined;
       }
@@ -141,13 +161,11 @@ const trips = (kpis: DailyKpi[]) => kpis.reduce((sum, k) => sum + tripCount(k), 
 
 export async function main(argv: string[]): Promise<number> {
   const values = parseCli(argv, OPTIONS);
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
   if (!values["start-file"] || !values["end-file"]) throw new UsageError("give --start-file and --end-file");
   const conflicts = intOption("conflicts", values.conflicts, 0) ?? 300;
   const seed = intOption("seed", values.seed, 0) ?? 1;
+  checkInputFile("start-file", values["start-file"]);
+  checkInputFile("end-file", values["end-file"]);
   const random = mulberry32(seed);
   const starts = parseTable(await readFile(values["start-file"], "utf8"), values["start-file"]);
   const ends = parseTable(await readFile(values["end-file"], "utf8"), values["end-file"]);
@@ -181,10 +199,10 @@ export async function main(argv: string[]): Promise<number> {
     const [a, b] = runs;
     const identical = a?.report !== undefined && b?.report !== undefined && figures(a.report) === figures(b.report);
     process.stdout.write(`the two orders give ${identical ? "identical" : "DIFFERENT"} KPIs\n${ok && identical ? "OK" : "FAILED"}\n`);
-    return ok && identical ? 0 : 2;
+    return ok && identical ? EXIT.done : EXIT.failures;
   } finally {
     if (values.keep === undefined) await rm(dir, { recursive: true, force: true });
   }
 }
 
-export const launch = runWhenMain(import.meta.url, USAGE, main);
+export const launch = runWhenMain(import.meta.url, HELP, main);

@@ -1,19 +1,31 @@
 /**
  * pnpm gen-data: deterministic trip_start.csv / trip_end.csv with the real exports' columns,
- * invalid rows, duplicates, orphans and anomalies. The defaults reproduce the committed data/.
+ * invalid rows, duplicates, orphans and anomalies. The defaults reproduce the committed data/,
+ * written to .local/data: the command never overwrites a file git tracks.
  */
-import { parseStartDate, writeTripFiles } from "@trip-pipeline/local/generate";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { parseStartDate, TRIP_FILE_NAMES, writeTripFiles } from "@trip-pipeline/local/generate";
 import { intOption, parseCli, runWhenMain, UsageError } from "./lib/cli.js";
+import { EXIT } from "./lib/exit-codes.js";
+import type { Help } from "./lib/help.js";
 
-export const USAGE = `usage: pnpm gen-data [--trips N] [--days D] [--seed S] [--out DIR] [--start-date YYYY-MM-DD]
+export const SAMPLE_DEFAULTS = { trips: 2000, days: 3, seed: 42, startDate: "2024-02-28", out: join(".local", "data") } as const;
 
-  --trips N                 trips to generate (default 2000); files get ~N rows each
-  --days D                  pickup days (default 3)
-  --seed S                  PRNG seed: same options, same files (default 42)
-  --out DIR                 output folder (default data/)
-  --start-date YYYY-MM-DD   first pickup day, UTC (default 2024-02-28: the sample spans a leap day)`;
-
-export const SAMPLE_DEFAULTS = { trips: 2000, days: 3, seed: 42, startDate: "2024-02-28", out: "data" } as const;
+export const HELP: Help = {
+  command: "pnpm gen-data",
+  synopsis: ["[--trips N] [--days D] [--seed S] [--out DIR] [--start-date YYYY-MM-DD]"],
+  about:
+    "Generates a deterministic trip_start.csv and trip_end.csv with the real exports' columns, including invalid rows, duplicates, orphans and anomalies. The defaults reproduce the committed sample in data/.",
+  options: [
+    ["--trips N", `trips to generate (default ${SAMPLE_DEFAULTS.trips}); the files get about N rows each`],
+    ["--days D", `pickup days (default ${SAMPLE_DEFAULTS.days})`],
+    ["--seed S", `PRNG seed: same options, same files (default ${SAMPLE_DEFAULTS.seed})`],
+    ["--out DIR", `output folder (default ${SAMPLE_DEFAULTS.out}); files git tracks (data/) are never overwritten`],
+    ["--start-date YYYY-MM-DD", `first pickup day, UTC (default ${SAMPLE_DEFAULTS.startDate}: the sample spans a leap day)`],
+  ],
+};
 
 const OPTIONS = {
   trips: { type: "string" },
@@ -21,15 +33,22 @@ const OPTIONS = {
   seed: { type: "string" },
   out: { type: "string" },
   "start-date": { type: "string" },
-  help: { type: "boolean", default: false },
 } as const;
+
+/** The files among `paths` that git tracks (none outside a git checkout, or without git). */
+function trackedByGit(dir: string, paths: readonly string[]): string[] {
+  if (!existsSync(dir)) return [];
+  try {
+    return execFileSync("git", ["ls-files", "--", ...paths], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
+      .split("\n")
+      .filter(Boolean);
+  } catch {
+    return [];
+  }
+}
 
 export async function main(argv: string[]): Promise<number> {
   const values = parseCli(argv, OPTIONS);
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
   const startDate = values["start-date"] ?? SAMPLE_DEFAULTS.startDate;
   try {
     parseStartDate(startDate);
@@ -43,10 +62,13 @@ export async function main(argv: string[]): Promise<number> {
     startDate,
     outDir: values.out ?? SAMPLE_DEFAULTS.out,
   };
+  const tracked = trackedByGit(options.outDir, Object.values(TRIP_FILE_NAMES));
+  if (tracked.length > 0)
+    throw new Error(`--out ${options.outDir}: ${tracked.join(" and ")} ${tracked.length > 1 ? "are" : "is"} tracked by git and would be overwritten; give another --out (default ${SAMPLE_DEFAULTS.out})`);
   const started = Date.now();
   const written = await writeTripFiles(options);
-  process.stdout.write(`wrote ${written.startFile} (${written.startRows} rows) and ${written.endFile} (${written.endRows} rows) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-  return 0;
+  process.stdout.write(`wrote ${written.startFile} (${written.startRows.toLocaleString("en-US")} rows) and ${written.endFile} (${written.endRows.toLocaleString("en-US")} rows) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  return EXIT.done;
 }
 
-export const launch = runWhenMain(import.meta.url, USAGE, main);
+export const launch = runWhenMain(import.meta.url, HELP, main);

@@ -4,37 +4,40 @@
  * never over days an active run is recomputing), optionally waits for the runs, and prints the
  * rows read back from metrics/ (readKpiRange in core); `--read-only` and `--local` only read.
  *
- * Exit codes: 0 done (without --wait: every run started); 2 a run did not succeed, an active run
- * was already recomputing some of these days (nothing started), windows were left unstarted, or
- * KPI lines were unreadable; 1 usage error, stage not deployed, AWS error.
+ * Exit codes: scripts/lib/exit-codes.ts (without --wait, "done" is every run started).
  */
 import { existsSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { addDays, FolderBlobStore, isCalendarDay, METRICS_PREFIX, type BlobStore } from "@trip-pipeline/core";
 import { ACTIVE_RUN_STATES, backfillKpis, type BackfillResult, type WindowRun } from "@trip-pipeline/core/metrics-backfill";
 import { metricsDays, readKpiRange, type KpiRangeReport } from "@trip-pipeline/core/metrics-reader";
-import { parseCli, runWhenMain, UsageError } from "./lib/cli.js";
+import { DEFAULT_REGION } from "@trip-pipeline/core/app";
+import { displayPath, parseCli, runWhenMain, UsageError } from "./lib/cli.js";
+import { EXIT } from "./lib/exit-codes.js";
+import type { Help } from "./lib/help.js";
+import { jsonDocument } from "./lib/json-output.js";
 import { clock, createStatusLine } from "./lib/progress.js";
 import { formatTable, kpiTable } from "./lib/table.js";
 import { regionOf, resolveMetricsTarget, type MetricsTarget } from "./lib/target.js";
 
-export const USAGE = `usage: pnpm kpis --stage S --from YYYY-MM-DD --to YYYY-MM-DD [--wait | --read-only] [--json]
-       pnpm kpis --local [--out DIR] [--from YYYY-MM-DD --to YYYY-MM-DD] [--json]
-
-  --stage S                      a deployed stage: the KPI job from its Analytics stack outputs, the
-                                 bucket from its Pipeline stack outputs
-  --from D, --to D               the pickup days (UTC), both included
-  --wait                         poll every job run to its final state before reading the rows
-  --read-only                    start nothing: print the rows metrics/ holds, and the days without any
-  --region R                     with --stage: AWS region (default AWS_REGION or eu-north-1)
-  --local                        read the last \`pnpm start --keep\` output (default: every day it holds)
-  --out DIR                      with --local: pnpm start's --out folder (default .local)
-  --json                         print exactly one JSON document on stdout
-
-The range is computed in job runs of at most 31 days (--END_DATE, --DAYS_WINDOW), as many at a
-time as the job allows; a run already recomputing any of the days makes the command start nothing.
-
-exit codes: 0 done, 2 a run failed, was refused or left unstarted, or KPI lines were unreadable, 1 error`;
+export const HELP: Help = {
+  command: "pnpm kpis",
+  synopsis: ["--stage S --from YYYY-MM-DD --to YYYY-MM-DD [--wait | --read-only] [--json]", "--local [--out DIR] [--from YYYY-MM-DD --to YYYY-MM-DD] [--json]"],
+  about: "The daily KPIs of a date range: on a deployed stage it runs the Glue KPI job over the range and prints the rows read back from metrics/; --read-only and --local only read.",
+  options: [
+    ["--stage S", "a deployed stage: the KPI job from its Analytics stack outputs, the bucket from its Pipeline stack outputs (AWS credentials needed)"],
+    ["--from D, --to D", "the pickup days (UTC), both included"],
+    ["--wait", "poll every job run to its final state before reading the rows"],
+    ["--read-only", "start nothing: print the rows metrics/ holds, and the days without any"],
+    ["--region R", `with --stage: AWS region (default AWS_REGION or ${DEFAULT_REGION})`],
+    ["--local", "read the last `pnpm start --keep` output (default: every day it holds)"],
+    ["--out DIR", "with --local: pnpm start's --out folder (default .local)"],
+    ["--json", "print exactly one JSON document on stdout"],
+  ],
+  notes:
+    "The range is computed in job runs of at most 31 days (--END_DATE, --DAYS_WINDOW), as many at a time as the job allows; a run already recomputing any of the days makes the command start nothing.",
+  failures: "a job run failed, was refused or left unstarted, or KPI lines were unreadable",
+};
 
 const OPTIONS = {
   stage: { type: "string" },
@@ -46,7 +49,6 @@ const OPTIONS = {
   local: { type: "boolean", default: false },
   out: { type: "string" },
   json: { type: "boolean", default: false },
-  help: { type: "boolean", default: false },
 } as const;
 
 /**
@@ -75,10 +77,6 @@ function dayOption(name: string, text: string | undefined): string | undefined {
 
 export async function main(argv: string[], dependencies: KpisDependencies = DEFAULTS): Promise<number> {
   const values = parseCli(argv, OPTIONS);
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
   const from = dayOption("from", values.from);
   const to = dayOption("to", values.to);
   if ((from === undefined) !== (to === undefined)) throw new UsageError("give both --from and --to, or neither");
@@ -97,8 +95,8 @@ export async function main(argv: string[], dependencies: KpisDependencies = DEFA
     report = await onStage(values.stage, regionOf(values), { from, to }, { wait: values.wait, readOnly: values["read-only"], json: values.json }, dependencies);
   }
 
-  process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : humanReport(report));
-  return warnings(report) ? 2 : 0;
+  process.stdout.write(values.json ? jsonDocument(report) : humanReport(report));
+  return warnings(report) ? EXIT.failures : EXIT.done;
 }
 
 async function onStage(
@@ -139,7 +137,7 @@ async function readLocal(out: string, range: { from: string; to: string } | unde
   if (!existsSync(bucketDir)) throw new Error(`no pnpm start output in ${out}: run \`pnpm start --keep\` first (or give its --out folder)`);
   const store: BlobStore = new FolderBlobStore(bucketDir);
   const metrics = join(bucketDir, METRICS_PREFIX);
-  const source = relative(process.cwd(), metrics).startsWith("..") ? metrics : relative(process.cwd(), metrics);
+  const source = displayPath(metrics);
   const days = range ? undefined : await metricsDays(store);
   const { from, to } = range ?? { from: days![0], to: days!.at(-1) };
   if (!from || !to) return { source, backfill: null, from: null, to: null, kpis: [], missingDays: [], invalid: [] };
@@ -216,4 +214,4 @@ function humanReport(report: KpisReport): string {
   return parts.join("\n");
 }
 
-export const launch = runWhenMain(import.meta.url, USAGE, (argv) => main(argv));
+export const launch = runWhenMain(import.meta.url, HELP, (argv) => main(argv));

@@ -4,8 +4,7 @@
  * that failed them. Idempotent: replayed batches move to redriven/, a second run replays nothing;
  * the handlers' writes are idempotent anyway. Library: packages/core/src/redrive.ts.
  *
- * Exit codes: 0 every batch replayed (or, with --dry-run, listed); 2 some batches failed again
- * or could not be read (they stay); 1 usage or access error.
+ * Exit codes: scripts/lib/exit-codes.ts.
  */
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
@@ -13,21 +12,30 @@ import { createLogger, S3BlobStore } from "@trip-pipeline/core";
 import { createS3Client } from "@trip-pipeline/core/aws/clients";
 import { redrive, type RedriveReport } from "@trip-pipeline/core/redrive";
 import { FAILED_BATCH_PREFIX } from "@trip-pipeline/core/pipeline-spec";
-import { parseCli, runWhenMain, UsageError } from "./lib/cli.js";
+import { DEFAULT_REGION } from "@trip-pipeline/core/app";
+import { parseCli, terminalLogDestination, runWhenMain, UsageError } from "./lib/cli.js";
+import { EXIT } from "./lib/exit-codes.js";
+import type { Help } from "./lib/help.js";
+import { jsonDocument } from "./lib/json-output.js";
+import { checkCredentials } from "./lib/preflight.js";
 import { LambdaInvoker } from "./lib/lambda-invoker.js";
 import { pipelineOutputs } from "./lib/stack-outputs.js";
-import { regionOf } from "./lib/target.js";
 import { formatTable } from "./lib/table.js";
+import { regionOf } from "./lib/target.js";
 
-export const USAGE = `usage: pnpm redrive --stage S [--region R] [--prefix P] [--dry-run] [--json]
-
-  --stage S      the deployed stage: its bucket (stack outputs) and the functions named in each batch
-  --region R     AWS region (default AWS_REGION or eu-north-1)
-  --prefix P     only batches under P (default ${FAILED_BATCH_PREFIX}; e.g. ${FAILED_BATCH_PREFIX}<mapping uuid>/)
-  --dry-run      list the failed batches only: nothing is invoked or moved
-  --json         print exactly one JSON report on stdout (logs stay on stderr)
-
-exit codes: 0 done, 2 some batches failed again or are unreadable (they stay), 1 error`;
+export const HELP: Help = {
+  command: "pnpm redrive",
+  synopsis: ["--stage S [--region R] [--prefix P] [--dry-run] [--json]"],
+  about: "Replays the stream batches Lambda gave up on (kept in the stage's bucket under aws/lambda/) through the function that failed them; replayed batches move to redriven/, so a second run replays nothing.",
+  options: [
+    ["--stage S", "the deployed stage: its bucket (stack outputs) and the functions named in each batch (AWS credentials needed)"],
+    ["--region R", `AWS region (default AWS_REGION or ${DEFAULT_REGION})`],
+    ["--prefix P", `only batches under P (default ${FAILED_BATCH_PREFIX}; e.g. ${FAILED_BATCH_PREFIX}<mapping uuid>/)`],
+    ["--dry-run", "list the failed batches only: nothing is invoked or moved"],
+    ["--json", "print exactly one JSON report on stdout"],
+  ],
+  failures: "some batches failed again or are unreadable (they stay)",
+};
 
 const OPTIONS = {
   stage: { type: "string" },
@@ -35,7 +43,6 @@ const OPTIONS = {
   prefix: { type: "string" },
   "dry-run": { type: "boolean", default: false },
   json: { type: "boolean", default: false },
-  help: { type: "boolean", default: false },
 } as const;
 
 export function table(report: RedriveReport): string {
@@ -45,12 +52,10 @@ export function table(report: RedriveReport): string {
 
 export async function main(argv: string[]): Promise<number> {
   const values = parseCli(argv, OPTIONS);
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
   if (!values.stage) throw new UsageError("--stage is required");
   const region = regionOf(values);
+  await checkCredentials(values.stage, region);
+  const logs = terminalLogDestination();
   const cloudFormation = new CloudFormationClient({ region });
   const { bucketName } = await pipelineOutputs(cloudFormation, values.stage).finally(() => cloudFormation.destroy());
   const s3 = createS3Client({ region });
@@ -60,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
     report = await redrive({
       store: new S3BlobStore(s3, bucketName),
       invoker: new LambdaInvoker(lambda),
-      logger: createLogger("redrive"),
+      logger: createLogger("redrive", {}, logs),
       dryRun: values["dry-run"],
       prefix: values.prefix,
     });
@@ -68,12 +73,12 @@ export async function main(argv: string[]): Promise<number> {
     s3.destroy();
     lambda.destroy();
   }
-  process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : table(report));
+  process.stdout.write(values.json ? jsonDocument(report) : table(report));
   if (report.totals.failedBatches > 0) {
     process.stderr.write(`error: ${report.totals.failedBatches} batches failed again or are unreadable; ${report.totals.remaining} records stay under ${FAILED_BATCH_PREFIX} in s3://${bucketName}\n`);
-    return 2;
+    return EXIT.failures;
   }
-  return 0;
+  return EXIT.done;
 }
 
-export const launch = runWhenMain(import.meta.url, USAGE, main);
+export const launch = runWhenMain(import.meta.url, HELP, main);

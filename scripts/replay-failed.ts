@@ -2,37 +2,42 @@
  * pnpm replay-failed: the CLI over core's replayFailed (@trip-pipeline/core/ingest), which
  * re-validates the failed trail and re-sends the now-valid records to the trip stream.
  *
- * Exit codes: 0 nothing failed delivery (records still invalid are a warning on stderr);
- * 2 some records failed delivery (they stay in the trail); 1 usage or access error.
+ * Exit codes: scripts/lib/exit-codes.ts (records still invalid are a warning on stderr, not a failure).
  */
 import { DEFAULT_REGION } from "@trip-pipeline/core/app";
 import type { EventType } from "@trip-pipeline/core/events";
 import { createLogger } from "@trip-pipeline/core/logger";
 import { replayFailed, type ReplaySummary } from "@trip-pipeline/core/ingest";
 import { FAILED_PREFIX, TRIP_STREAM } from "@trip-pipeline/core/pipeline-spec";
-import { parseCli, runWhenMain, UsageError } from "./lib/cli.js";
-import { resolvePipelineTarget, TARGET_OPTIONS } from "./lib/target.js";
+import { parseCli, terminalLogDestination, runWhenMain, UsageError } from "./lib/cli.js";
+import { EXIT } from "./lib/exit-codes.js";
+import type { Help } from "./lib/help.js";
+import { jsonDocument } from "./lib/json-output.js";
+import { DEFAULT_TRAIL_DIR, resolvePipelineTarget, TARGET_OPTIONS } from "./lib/target.js";
 import { formatTable, reasonsCell } from "./lib/table.js";
 
-export const USAGE = `usage: pnpm replay-failed [--trail-dir DIR | --stage S] [--endpoint URL [--stream NAME]] [options]
-
-  --stage S          a deployed stage: the trail in its bucket, re-sent to its stream (stack outputs)
-  --trail-dir DIR    a local bucket folder holding failed/ (default .local/bucket); with --endpoint
-  --endpoint URL     a local Kinesis to re-send to (pnpm start's embedded AWS)
-  --stream NAME      with --endpoint: the stream (default ${TRIP_STREAM.name})
-  --region R         with --stage: AWS region (default AWS_REGION or ${DEFAULT_REGION})
-  --kind K           start, end or all (default all)
-  --dry-run          re-validate and report only: nothing is sent or moved
-  --json             print exactly one JSON summary on stdout (logs stay on stderr)
-
-exit codes: 0 done (still-invalid records stay in the trail), 2 some records failed delivery, 1 error`;
+export const HELP: Help = {
+  command: "pnpm replay-failed",
+  synopsis: ["[--trail-dir DIR | --stage S] [--endpoint URL [--stream NAME]] [options]"],
+  about: "Re-validates the failed trail (failed/start/, failed/end/) and re-sends the records that are now valid to the trip stream; records still invalid stay in the trail.",
+  options: [
+    ["--stage S", "a deployed stage: the trail in its bucket, re-sent to its stream (stack outputs; AWS credentials needed)"],
+    ["--trail-dir DIR", `a local bucket folder holding failed/ (default ${DEFAULT_TRAIL_DIR}); with --endpoint`],
+    ["--endpoint URL", "a local Kinesis to re-send to: the one `pnpm start --serve` prints"],
+    ["--stream NAME", `with --endpoint: the stream (default ${TRIP_STREAM.name})`],
+    ["--region R", `with --stage: AWS region (default AWS_REGION or ${DEFAULT_REGION})`],
+    ["--kind K", "start, end or all (default all)"],
+    ["--dry-run", "re-validate and report only: nothing is sent or moved"],
+    ["--json", "print exactly one JSON summary on stdout"],
+  ],
+  failures: "some records failed delivery (they stay in the trail)",
+};
 
 const OPTIONS = {
   ...TARGET_OPTIONS,
   kind: { type: "string", default: "all" },
   "dry-run": { type: "boolean", default: false },
   json: { type: "boolean", default: false },
-  help: { type: "boolean", default: false },
 } as const;
 
 function kindsOf(value: string): EventType[] {
@@ -48,29 +53,26 @@ export function table(summary: ReplaySummary): string {
 
 export async function main(argv: string[]): Promise<number> {
   const values = parseCli(argv, OPTIONS);
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
   const kinds = kindsOf(values.kind);
   const dryRun = values["dry-run"];
+  const logs = terminalLogDestination();
   const target = await resolvePipelineTarget(values, !dryRun);
-  const logger = createLogger("replay-failed");
+  const logger = createLogger("replay-failed", {}, logs);
   let summary: ReplaySummary;
   try {
     summary = await replayFailed({ store: target.store, sink: target.sink, kinds, dryRun, logger });
   } finally {
     target.close();
   }
-  process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : table(summary));
+  process.stdout.write(values.json ? jsonDocument(summary) : table(summary));
   const totals = Object.values(summary).reduce((sum, s) => ({ invalid: sum.invalid + s.invalid, failed: sum.failed + s.failed }), { invalid: 0, failed: 0 });
   const where = `(${kinds.map((kind) => FAILED_PREFIX[kind]).join(", ")} in ${target.location})`;
   if (totals.invalid > 0) process.stderr.write(`warning: ${totals.invalid} records are still invalid and stay in the trail ${where}\n`);
   if (totals.failed > 0) {
     process.stderr.write(`error: ${totals.failed} valid records failed delivery and stay in the trail ${where}\n`);
-    return 2;
+    return EXIT.failures;
   }
-  return 0;
+  return EXIT.done;
 }
 
-export const launch = runWhenMain(import.meta.url, USAGE, main);
+export const launch = runWhenMain(import.meta.url, HELP, main);

@@ -8,12 +8,11 @@
  * Handler logs go to <out>/logs/<function>.jsonl (the local CloudWatch); on a terminal one
  * progress line shows the run as it goes.
  *
- * Exit codes: 0 done; 2 done, but records are left in the DLQ (after --redrive: what it could not
- * replay), valid rows failed delivery or the live KPIs differ from the nightly ones or are still
- * settling (see the printed locations); 1 usage or input error.
+ * Exit codes: scripts/lib/exit-codes.ts; HELP.failures says what "done, but" means here.
  */
-import { join, relative } from "node:path";
-import { CONSUMERS, createLogger, FailedTrail, FolderBlobStore, formatDateTime } from "@trip-pipeline/core";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { CONSUMERS, createLogger, FailedTrail, FolderBlobStore, formatDateTime, TRIP_STREAM } from "@trip-pipeline/core";
 import { ingestFiles, KinesisRecordSink, type IngestSummary } from "@trip-pipeline/core/ingest";
 import type { DailyKpi } from "@trip-pipeline/core/kpi";
 import { reconcileKpis, type LiveRow } from "@trip-pipeline/core/kpi-drift";
@@ -24,46 +23,47 @@ import { anomalyTrips, LivePending, pendingTrips } from "@trip-pipeline/local/ou
 import type { DynamoDbBehaviours } from "@trip-pipeline/local/embedded-dynamodb";
 import { CONSUMER_NAMES, LocalAws, type ConsumerName, type LocalAwsStats } from "@trip-pipeline/local/runtime";
 import { table as ingestTable } from "./ingest.js";
-import { intOption, parseCli, REPO_ROOT, runWhenMain, UsageError } from "./lib/cli.js";
-import { DEFAULT_PORT, LocalDashboard } from "./lib/dashboard-server.js";
+import { displayPath as shown, intOption, parseCli, REPO_ROOT, runWhenMain, UsageError } from "./lib/cli.js";
+import { DEFAULT_PORT, HOST, LocalDashboard } from "./lib/dashboard-server.js";
+import { EXIT } from "./lib/exit-codes.js";
+import type { Help } from "./lib/help.js";
+import { jsonDocument } from "./lib/json-output.js";
+import { checkInputFile, checkPortFree } from "./lib/preflight.js";
 import { createStatusLine, type StatusLine } from "./lib/progress.js";
-import { formatTable, kpiCells } from "./lib/table.js";
+import { DEFAULT_TRAIL_DIR } from "./lib/target.js";
+import { count, formatTable, kpiCells } from "./lib/table.js";
 import { KPI_COLUMNS, tripCount } from "@trip-pipeline/core/kpi-registry";
 
-
-export const USAGE = `usage: pnpm start [--start-file F --end-file F] [--json] [--keep] [--out DIR] [options]
-
-  --start-file F, --end-file F   the two CSV exports (default: the sample in data/)
-  --json                         print exactly one JSON document on stdout (logs stay on stderr)
-  --keep                         keep the run's data (bucket folder, DLQ) for inspection
-  --out DIR                      the run's folder (default .local); emptied when a run starts
-  --kinesis-shards N             shards of the local stream (default: as a non-prod stage deploys it)
-  --batching-window-ms N         consumers' batching window (default 100; deployed: 1000)
-  --live-window-ms N             the live KPI aggregator's batching window (default: as deployed, 5000)
-  --serve                        the dashboard (page and API) on 127.0.0.1 while the run ingests, and after
-                                 it until Ctrl-C; prints the page's address for the run's latest day
-  --port N                       the dashboard's port (default ${DEFAULT_PORT}; 0 picks a free one)
-  --verbose                      stream every log line, pretty-printed, to stderr (they always go to
-                                 <out>/logs/<function>.jsonl; LOG_LEVEL sets the level, default info)
-fault injection (the pipeline must converge to the same KPIs; with either fault, Queries are also
-torn: pages of one or two items, each item read at its own instant, as DynamoDB may serve them):
-  --throttle RATE                fraction of emulator calls answered ProvisionedThroughputExceeded
-  --crash RATE                   fraction of handler invocations that crash at a random point
-  --outage FUNCTION              that consumer fails every invocation until half the input is ingested and
-                                 at least one of its batches went to the DLQ (${CONSUMER_NAMES.join(", ")})
-  --redrive                      after the drain, replay every batch in the DLQ as \`pnpm redrive\` does, then
-                                 drain again; the DLQ count and exit code are what is left after it
-  --reorder                      a batch delivered again after a failure (retry, bisected half, replay)
-                                 comes in a shuffled order, as AWS may deliver it
-  --shard-rollover N             every stream shard (Kinesis and the table's) closes after N records and
-                                 a child shard with a new id continues
-  --seed N                       seed of the injected faults and of --reorder (default 1)
-AWS behaviours the local AWS emulates when asked (the pipeline must hold under them):
-  --gsi-lag-ms N                 index reads see a write only N ms after it happened (default 0)
-  --ttl                          items whose expires_at has passed (wall clock) are deleted within
-                                 about a second, with the REMOVE records TTL produces
-
-exit codes: 0 done, 2 done but records in the DLQ, rows undelivered, live KPIs drifting or still settling, 1 error`;
+export const HELP: Help = {
+  command: "pnpm start",
+  synopsis: ["[--start-file F --end-file F] [--json] [--keep] [--serve [--port N]] [options]"],
+  about:
+    "Runs the whole pipeline offline on an embedded local AWS: ingests the two CSV exports into Kinesis, runs the stream consumers, the matcher and the nightly KPI job as Lambda and Glue would, and prints the KPIs, the ingest summary, pending trips and anomalies.",
+  options: [
+    ["--start-file F, --end-file F", "the two CSV exports (default: the 2,000-trip sample in data/)"],
+    ["--json", "print exactly one JSON document on stdout (logs stay in files)"],
+    ["--keep", "keep the run's data (bucket folder, DLQ) for inspection"],
+    ["--out DIR", "the run's folder (default .local); emptied when a run starts"],
+    ["--kinesis-shards N", "shards of the local stream (default: as a non-prod stage deploys it)"],
+    ["--batching-window-ms N", "consumers' batching window (default 100; deployed: 1000)"],
+    ["--live-window-ms N", "the live KPI aggregator's batching window (default: as deployed, 5000)"],
+    ["--serve", "the dashboard (page and API) on 127.0.0.1 while the run ingests, and after it until Ctrl-C; prints the page's address and a local Kinesis endpoint for `pnpm ingest --endpoint`"],
+    ["--port N", `the dashboard's port (default ${DEFAULT_PORT}; 0 picks a free one)`],
+    ["--verbose", "stream every log line, pretty-printed, to stderr (they always go to <out>/logs/<function>.jsonl; LOG_LEVEL sets the level, default info)"],
+    "fault injection (the pipeline must converge to the same KPIs; with either fault, Queries are also torn: pages of one or two items, each item read at its own instant, as DynamoDB may serve them):",
+    ["--throttle RATE", "fraction of emulator calls answered ProvisionedThroughputExceeded"],
+    ["--crash RATE", "fraction of handler invocations that crash at a random point"],
+    ["--outage FUNCTION", `that consumer fails every invocation until half the input is ingested and at least one of its batches went to the DLQ (${CONSUMER_NAMES.join(", ")})`],
+    ["--redrive", "after the drain, replay every batch in the DLQ as `pnpm redrive` does, then drain again; the DLQ count and exit code are what is left after it"],
+    ["--reorder", "a batch delivered again after a failure (retry, bisected half, replay) comes in a shuffled order, as AWS may deliver it"],
+    ["--shard-rollover N", "every stream shard (Kinesis and the table's) closes after N records and a child shard with a new id continues"],
+    ["--seed N", "seed of the injected faults and of --reorder (default 1)"],
+    "AWS behaviours the local AWS emulates when asked (the pipeline must hold under them):",
+    ["--gsi-lag-ms N", "index reads see a write only N ms after it happened (default 0)"],
+    ["--ttl", "items whose expires_at has passed (wall clock) are deleted within about a second, with the REMOVE records TTL produces"],
+  ],
+  failures: "records are left in the DLQ, rows were undelivered, or the live KPIs drift from the nightly ones or are still settling",
+};
 
 const OPTIONS = {
   "start-file": { type: "string" },
@@ -86,7 +86,6 @@ const OPTIONS = {
   serve: { type: "boolean", default: false },
   port: { type: "string" },
   verbose: { type: "boolean", default: false },
-  help: { type: "boolean", default: false },
 } as const;
 
 /** What `--json` prints: money as text with 2 decimals, as the KPI job computes it. */
@@ -113,8 +112,11 @@ export interface RunReport {
   seconds: number;
   eventsPerSecond: number;
   outputs: { root: string; metrics: string[]; failed: string; dlq: string; kept: boolean };
-  consumers: LocalAwsStats["consumers"];
+  /** Per consumer (a list, so that a JSON reader's keys are field names, never function names). */
+  consumers: ({ name: string } & LocalAwsStats["consumers"][string])[];
   throttled: LocalAwsStats["throttled"];
+  /** With --serve: the local Kinesis that keeps serving after the run (for `pnpm ingest --endpoint`) and the bucket folder for its trail. */
+  serving?: { kinesisEndpoint: string; stream: string; trailDir: string };
   /** The local CloudWatch: per log (function, or the runner), its file and the warnings and errors in it. */
   logs: { name: string; warnings: number; path: string }[];
 }
@@ -140,10 +142,6 @@ function rateOption(name: string, text: string | undefined): number | undefined 
 
 export async function main(argv: string[]): Promise<number> {
   const values = parseCli(argv, OPTIONS);
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
   if ((values["start-file"] === undefined) !== (values["end-file"] === undefined)) throw new UsageError("give both --start-file and --end-file, or neither");
   const startFile = values["start-file"] ?? join(REPO_ROOT, "data", "trip_start.csv");
   const endFile = values["end-file"] ?? join(REPO_ROOT, "data", "trip_end.csv");
@@ -153,7 +151,12 @@ export async function main(argv: string[]): Promise<number> {
   if (values.port !== undefined && !values.serve) throw new UsageError("--port goes with --serve");
   const outage = values.outage;
   if (outage !== undefined && !CONSUMER_NAMES.includes(outage as ConsumerName)) throw new UsageError(`--outage must name a consumer (${CONSUMER_NAMES.join(", ")}), got ${JSON.stringify(outage)}`);
-  const dashboard = values.serve ? new LocalDashboard(REPO_ROOT, intOption("port", values.port, 0) ?? DEFAULT_PORT) : undefined;
+  const port = intOption("port", values.port, 0) ?? DEFAULT_PORT;
+  // Before the emulators start: a mistake in a path or a busy port is one line, not a failure halfway.
+  checkInputFile("start-file", startFile);
+  checkInputFile("end-file", endFile);
+  if (values.serve) await checkPortFree(port, HOST);
+  const dashboard = values.serve ? new LocalDashboard(REPO_ROOT, port) : undefined;
   // Loggers are created on first use, so this reaches every handler.
   process.env.LOG_LEVEL ??= "info";
 
@@ -181,13 +184,13 @@ export async function main(argv: string[]): Promise<number> {
     // One line redrawn in place: only on a terminal, and not under a stream of log lines.
     status: process.stderr.isTTY && !values.verbose && !values.json ? createStatusLine(process.stderr, true) : undefined,
   }, dashboard);
-  process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : humanReport(report));
+  process.stdout.write(values.json ? jsonDocument(report) : humanReport(report));
   if (dashboard) {
-    (values.json ? process.stderr : process.stdout).write(`Dashboard: ${dashboard.viewUrl()} (serving until Ctrl-C)\n`);
+    (values.json ? process.stderr : process.stdout).write(`Dashboard: ${dashboard.viewUrl()} (serving until Ctrl-C)\n${servingKinesis(report.serving!)}`);
     await dashboard.untilInterrupted();
   }
   const undelivered = report.ingest.start.failed + report.ingest.end.failed;
-  return report.dlq > 0 || undelivered > 0 || report.drift > 0 || report.unsettled.length > 0 ? 2 : 0;
+  return report.dlq > 0 || undelivered > 0 || report.drift > 0 || report.unsettled.length > 0 ? EXIT.failures : EXIT.done;
 }
 
 export interface RunOptions {
@@ -276,7 +279,6 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
     const stats = aws.stats();
     const seconds = (performance.now() - started) / 1000;
     const events = ingest.start.sent + ingest.end.sent;
-    const shown = (path: string) => relative(process.cwd(), path) || ".";
     const report: RunReport = {
       kpis,
       live: reconciliation.live,
@@ -299,9 +301,10 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
         dlq: shown(aws.dlqDir),
         kept: options.keep,
       },
-      consumers: stats.consumers,
+      consumers: Object.entries(stats.consumers).map(([name, consumer]) => ({ name, ...consumer })),
       throttled: stats.throttled,
       logs: logs.summary().map((log) => ({ ...log, path: shown(log.path) })),
+      ...(dashboard && { serving: { kinesisEndpoint: aws.kinesisEndpoint, stream: aws.streamName, trailDir: shown(aws.bucketDir) } }),
     };
     if (dashboard) {
       dashboard.finished(report, () => aws.close({ keepData: options.keep }).then(() => logs.flush()));
@@ -343,9 +346,25 @@ async function redriveAll(aws: LocalAws): Promise<RedriveSummary> {
 
 /** `rows 3,996 | delivered tripBegin 1,976 tripFinish 1,978 matcher 3,944 | pending trips 80` */
 export function progressLine(rows: number, consumers: LocalAwsStats["consumers"], pending: number): string {
-  const count = (n: number) => n.toLocaleString("en-US");
   const delivered = Object.entries(consumers).map(([name, stats]) => `${name} ${count(stats.delivered)}`);
   return `rows ingested ${count(rows)} | delivered ${delivered.join(" ")} | pending trips ${count(pending)}`;
+}
+
+/** The line that says how to send more trips into the served run: `pnpm ingest`'s own defaults are left out. */
+function servingKinesis({ kinesisEndpoint, stream, trailDir }: NonNullable<RunReport["serving"]>): string {
+  const options = [`--endpoint ${kinesisEndpoint}`, ...(stream === TRIP_STREAM.name ? [] : [`--stream ${stream}`]), ...(trailDir === DEFAULT_TRAIL_DIR ? [] : [`--trail-dir ${trailDir}`])];
+  return `Kinesis: ${kinesisEndpoint} (more trips while it serves: pnpm ingest ${options.join(" ")} --start-file F --end-file F)\n`;
+}
+
+/** The run's output folders that exist when this is printed: without --keep they are gone once the run ends. */
+function outputsBlock({ outputs, dlq }: RunReport): string {
+  const listed = [
+    ...outputs.metrics.map((path, i) => ({ name: i === 0 ? "metrics" : "", path, note: "" })),
+    { name: "failed", path: outputs.failed, note: "/ (rejected rows, anomalies)" },
+    { name: "dlq", path: outputs.dlq, note: `/ (${count(dlq)} records)` },
+  ].filter((output) => existsSync(output.path));
+  if (listed.length === 0) return "Outputs: none kept (the bucket folder is removed after the run: add --keep to inspect it)\n";
+  return `Outputs\n${listed.map((output) => `  ${output.name.padEnd(9)}  ${output.path}${output.note}`).join("\n")}\n`;
 }
 
 function humanReport(report: RunReport): string {
@@ -361,25 +380,23 @@ function humanReport(report: RunReport): string {
   ]);
   const consumers = formatTable([
     ["consumer", "delivered", "filtered", "invocations", "retries", "crashes", "dlq"],
-    ...Object.entries(report.consumers).map(([name, c]) => [name, ...[c.delivered, c.filteredOut, c.invocations, c.retries, c.crashes, c.toDlq].map(String)]),
+    ...report.consumers.map((c) => [c.name, ...[c.delivered, c.filteredOut, c.invocations, c.retries, c.crashes, c.toDlq].map(String)]),
   ]);
   const logs = formatTable([
     ["log", "warnings", "file"],
     ...report.logs.map((log) => [log.name, String(log.warnings), log.path]),
   ]);
-  const { outputs } = report;
-  const where = outputs.kept ? "" : " (removed after the run: add --keep to inspect)";
   return [
     `Daily KPIs (pickup day, UTC): the nightly job and the live aggregates\n${days.length > 0 ? kpis : "no completed trips\n"}`,
     `Drift: ${report.drift === 0 ? "none (live equals nightly on every day)" : `${report.drift} day(s) differ`}${report.unsettled.length > 0 ? `; still settling: ${report.unsettled.join(", ")}` : ""}\n`,
     `Ingest\n${ingestTable(report.ingest)}`,
-    `Trips: ${report.kpis.reduce((sum, k) => sum + tripCount(k), 0)} completed, ${report.pending} pending (unmatched), ${report.anomalies} anomalies (dropoff before pickup)\n`,
+    `Trips: ${count(report.kpis.reduce((sum, k) => sum + tripCount(k), 0))} completed, ${count(report.pending)} pending (unmatched), ${count(report.anomalies)} anomalies (dropoff before pickup)\n`,
     `Consumers\n${consumers}`,
-    ...(report.redrive ? [`Redrive: ${report.redrive.replayed} of ${report.redrive.records} records in ${report.redrive.batches} failed batches replayed (${report.redrive.rounds} run(s)); ${report.redrive.remaining} left\n`] : []),
+    ...(report.redrive ? [`Redrive: ${count(report.redrive.replayed)} of ${count(report.redrive.records)} records in ${count(report.redrive.batches)} failed batches replayed (${report.redrive.rounds} run(s)); ${count(report.redrive.remaining)} left\n`] : []),
     `Logs (the local CloudWatch; --verbose streams them; warnings include errors)\n${logs}`,
-    `Outputs${where}\n  metrics    ${outputs.metrics.join("\n             ") || "-"}\n  failed     ${outputs.failed}/ (rejected rows, anomalies)\n  dlq        ${outputs.dlq}/ (${report.dlq} records)\n`,
-    `${report.events} events in ${report.seconds} s (${report.eventsPerSecond} events/s)\n`,
+    outputsBlock(report),
+    `${count(report.events)} events in ${report.seconds} s (${count(report.eventsPerSecond)} events/s)\n`,
   ].join("\n");
 }
 
-export const launch = runWhenMain(import.meta.url, USAGE, main);
+export const launch = runWhenMain(import.meta.url, HELP, main);

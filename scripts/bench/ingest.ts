@@ -26,6 +26,8 @@ import { writeTripFiles } from "@trip-pipeline/local/generate";
 import { createKinesisClient } from "@trip-pipeline/core/aws/clients";
 import { createTripStream } from "@trip-pipeline/local/kinesis";
 import { intOption, LAUNCHER, parseCli, REPO_ROOT, runCliChild, runWhenMain } from "../lib/cli.js";
+import { EXIT } from "../lib/exit-codes.js";
+import { jsonDocument } from "../lib/json-output.js";
 
 export interface BenchIngestOptions {
   /** Rows (both files) for the throughput run. */
@@ -181,9 +183,21 @@ async function main(argv: string[]): Promise<number> {
   else {
     const values = parseCli(argv, { rows: { type: "string" }, "rss-rows": { type: "string" }, shards: { type: "string" } });
     const result = await benchIngest({ rows: intOption("rows", values.rows, 1), rssRows: intOption("rss-rows", values["rss-rows"], 1), shards: intOption("shards", values.shards, 1) });
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.stdout.write(jsonDocument(result));
   }
-  return 0;
+  return EXIT.done;
 }
 
-export const launch = runWhenMain(import.meta.url, "usage: node scripts/run.mjs bench-ingest [--rows N] [--rss-rows N] [--shards N]", main);
+export const launch = runWhenMain(import.meta.url,
+  {
+    command: "node scripts/run.mjs bench-ingest",
+    synopsis: ["[--rows N] [--rss-rows N] [--shards N]"],
+    about: "The ingest benchmark alone: throughput into the embedded Kinesis against its ceiling, and the peak RSS of `pnpm ingest` on a large generated pair.",
+    options: [
+      ["--rows N", `rows (both files) for the throughput run (default ${DEFAULTS.rows.toLocaleString("en-US")})`],
+      ["--rss-rows N", `rows (both files) for the memory run (default ${DEFAULTS.rssRows.toLocaleString("en-US")})`],
+      ["--shards N", `shards of the stream (default ${DEFAULTS.shards})`],
+    ],
+  },
+  main,
+);

@@ -15,7 +15,8 @@ import { measureCeiling } from "@trip-pipeline/local/ceiling";
 import { importHandler } from "@trip-pipeline/local/lambda";
 import { CONSUMERS } from "@trip-pipeline/core/pipeline-spec";
 import { tripCount } from "@trip-pipeline/core/kpi-registry";
-import { REPO_ROOT, runCliChild, runWhenMain } from "../lib/cli.js";
+import { parseCli, REPO_ROOT, runCliChild, runWhenMain } from "../lib/cli.js";
+import { EXIT } from "../lib/exit-codes.js";
 import { run } from "../start.js";
 
 const REAL_SAMPLE = process.env.TRIP_PIPELINE_SAMPLE_DIR ?? join(REPO_ROOT, "..", "shared", "data", "lab7");
@@ -94,7 +95,16 @@ async function measurePipeline(): Promise<PipelineBench> {
   }
 }
 
-export const launch = runWhenMain(import.meta.url, "usage: node scripts/run.mjs bench-pipeline", async () => {
-  process.stdout.write(`${JSON.stringify(await measurePipeline())}\n`);
-  return 0;
-});
+export const launch = runWhenMain(import.meta.url,
+  {
+    command: "node scripts/run.mjs bench-pipeline",
+    synopsis: [""],
+    about: "The end-to-end benchmark alone: `pnpm start`'s run on the sample against the emulators' ceiling; one JSON line on stdout (the form `pnpm bench` reads).",
+    options: [],
+  },
+  async (argv) => {
+    parseCli(argv, {});
+    process.stdout.write(`${JSON.stringify(await measurePipeline())}\n`);
+    return EXIT.done;
+  },
+);

@@ -1,11 +1,14 @@
-/** What every script CLI shares: parseArgs with usage errors, number options, exit codes. */
+/** What every script CLI shares: parseArgs with usage errors, number options, --help, exit codes. */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { MissingColumnsError } from "@trip-pipeline/core/csv";
+import type { LogDestination } from "@trip-pipeline/core/logger";
+import { prettyLine } from "@trip-pipeline/local/logs";
+import { EXIT } from "./exit-codes.js";
+import { formatHelp, type Help } from "./help.js";
 
 /** The repository: above this module, from its source or from the prebuilt bundle it is in. */
 export const REPO_ROOT = findUp(dirname(fileURLToPath(import.meta.url)), "pnpm-workspace.yaml");
@@ -15,6 +18,12 @@ function findUp(dir: string, marker: string): string {
     if (existsSync(join(at, marker))) return at;
     if (dirname(at) === at) throw new Error(`no ${marker} above ${dir}`);
   }
+}
+
+/** A path as the commands print it: relative to the working directory when below it, else absolute. */
+export function displayPath(path: string): string {
+  const below = relative(process.cwd(), path);
+  return below.startsWith("..") ? path : below || ".";
 }
 
 /** How the CLIs start each other's processes: the launcher of their prebuilt bundles. */
@@ -43,16 +52,31 @@ export async function runCliChild(script: string, cli: string, args: readonly st
   return out;
 }
 
-/** A mistake in how the command was called: printed with the usage, exit code 1. */
+/** A mistake in how the command was called: one line and a pointer to --help, exit code EXIT.usage. */
 export class UsageError extends Error {
   override name = "UsageError";
+}
+
+/** parseArgs' messages, said in the words of these commands (they take no positional arguments). */
+function usageMessage(error: Error & { code?: string }): string {
+  const option = /'(-[^' ]+)/.exec(error.message)?.[1];
+  switch (error.code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return `unknown option ${option}`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      return error.message.includes("argument missing") ? `${option} needs a value` : `${option} takes no value`;
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
+      return `unexpected argument ${/'([^']*)'/.exec(error.message)?.[1] ?? ""} (every option starts with --)`;
+    default:
+      return error.message;
+  }
 }
 
 export function parseCli<T extends ParseArgsConfig["options"]>(argv: string[], options: T) {
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(usageMessage(error as Error));
   }
 }
 
@@ -67,13 +91,35 @@ export function intOption(name: string, text: string | undefined, min: number): 
 export type Launch = (argv: string[]) => void;
 
 /**
+ * For a command that logs to stderr: on a terminal every line is one readable line, warnings and
+ * errors only unless LOG_LEVEL says otherwise (the command's own output says what happened);
+ * into a pipe or a CI log, pino's JSON lines at LOG_LEVEL (default info), for machines. The
+ * command passes the destination to the loggers it creates.
+ */
+export function terminalLogDestination(): LogDestination | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  process.env.LOG_LEVEL ??= "warn";
+  return (name) => ({ write: (line: string) => void process.stderr.write(prettyLine(name, line)) });
+}
+
+/** `--help` (or `-h`) anywhere before a `--`: the command prints its help and does nothing else. */
+export function asksForHelp(argv: readonly string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end < 0 ? argv : argv.slice(0, end)).some((arg) => arg === "--help" || arg === "-h");
+}
+
+/**
  * A CLI's launch: scripts/run.mjs calls the one its prebuilt bundle exports (`launch`); from
  * source (tsx) it runs at once when its file is the entry point, not when a test or another
- * command imports it. Usage and input errors print one line and exit 1; main's own result is the
- * exit code otherwise.
+ * command imports it. `--help` prints the help and never reaches main. An error prints one line
+ * (a usage error adds where the help is); main's own result is the exit code otherwise.
  */
-export function runWhenMain(moduleUrl: string, usage: string, main: (argv: string[]) => Promise<number>): Launch {
+export function runWhenMain(moduleUrl: string, help: Help, main: (argv: string[]) => Promise<number>): Launch {
   const launch: Launch = (argv) => {
+    if (asksForHelp(argv)) {
+      process.stdout.write(formatHelp(help));
+      return;
+    }
     // The pinned SDK runs on Node 20; its notice is about future releases, not this run.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
     main(argv).then(
@@ -81,10 +127,10 @@ export function runWhenMain(moduleUrl: string, usage: string, main: (argv: strin
         process.exitCode = code;
       },
       (error: unknown) => {
-        if (error instanceof UsageError) process.stderr.write(`error: ${error.message}\n\n${usage}\n`);
-        else if (error instanceof MissingColumnsError) process.stderr.write(`error: ${error.message}\n`);
-        else process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-        process.exitCode = 1;
+        const message = error instanceof Error ? error.message : String(error);
+        if (error instanceof UsageError) process.stderr.write(`error: ${message} (see ${help.command} --help)\n`);
+        else process.stderr.write(`error: ${message}\n`);
+        process.exitCode = error instanceof UsageError ? EXIT.usage : EXIT.error;
       },
     );
   };

@@ -18,7 +18,7 @@ import { importHandler } from "@trip-pipeline/local/lambda";
 import { queryOf, viewFromQuery } from "@trip-pipeline/core/dashboard-view";
 
 export const DEFAULT_PORT = 3000;
-const HOST = "127.0.0.1";
+export const HOST = "127.0.0.1";
 
 const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",

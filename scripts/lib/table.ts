@@ -1,10 +1,28 @@
-/** Plain-text tables for the CLIs: columns padded to their widest cell, the last one left ragged. */
+/**
+ * Plain-text tables for the CLIs: columns padded to their widest cell, the last one left ragged.
+ * A column of numbers (a `-` may stand for none) is right-aligned and its numbers grouped by
+ * thousands (`13,526.73`), as the progress lines and the dashboard show them.
+ */
 import type { DailyKpi } from "@trip-pipeline/core/kpi";
 import { KPI_COLUMNS } from "@trip-pipeline/core/kpi-registry";
 
+const NUMBER = /^-?\d+(\.\d+)?$/;
+
+/** `13526.73` -> `13,526.73`: the digits before the point grouped, the decimals as they are. */
+export function groupDigits(number: string): string {
+  return number.replace(/^(-?)(\d+)/, (_, sign: string, digits: string) => sign + digits.replace(/\B(?=(\d{3})+$)/g, ","));
+}
+
+/** A count for a sentence: `1234` -> `1,234`. */
+export const count = (n: number): string => n.toLocaleString("en-US");
+
 export function formatTable(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")).join("\n") + "\n";
+  const [header, ...body] = rows;
+  const numeric = header!.map((_, i) => body.some((row) => NUMBER.test(row[i]!)) && body.every((row) => NUMBER.test(row[i]!) || row[i] === "-"));
+  const cells = rows.map((row, r) => row.map((cell, i) => (r > 0 && numeric[i] && NUMBER.test(cell) ? groupDigits(cell) : cell)));
+  const widths = header!.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
+  const pad = (cell: string, i: number, last: boolean) => (numeric[i] ? cell.padStart(widths[i]!) : last ? cell : cell.padEnd(widths[i]!));
+  return cells.map((row) => row.map((cell, i) => pad(cell, i, i === row.length - 1)).join("  ")).join("\n") + "\n";
 }
 
 /** A summary's reason counts as one cell: `code=n code=n`, or `-` when there are none. */

@@ -9,6 +9,7 @@ import { KinesisRecordSink } from "@trip-pipeline/core/ingest";
 import { createKinesisClient, createS3Client } from "@trip-pipeline/core/aws/clients";
 import { UsageError } from "./cli.js";
 import { cliConfig } from "./config.js";
+import { checkCredentials } from "./preflight.js";
 import { analyticsOutputs, pipelineOutputs } from "./stack-outputs.js";
 
 export const TARGET_OPTIONS = {
@@ -18,6 +19,9 @@ export const TARGET_OPTIONS = {
   "trail-dir": { type: "string" },
   region: { type: "string" },
 } as const;
+
+/** Where `pnpm start` (default --out) keeps its bucket folder: the local trail's default. */
+export const DEFAULT_TRAIL_DIR = ".local/bucket";
 
 export interface TargetValues {
   stage?: string;
@@ -54,7 +58,7 @@ export function checkTargetOptions(values: TargetValues, send: boolean): void {
 export async function resolvePipelineTarget(values: TargetValues, send: boolean): Promise<PipelineTarget> {
   checkTargetOptions(values, send);
   if (values.stage === undefined) {
-    const dir = values["trail-dir"] ?? ".local/bucket";
+    const dir = values["trail-dir"] ?? DEFAULT_TRAIL_DIR;
     const kinesis = send && values.endpoint !== undefined ? createKinesisClient({ endpoint: values.endpoint }) : undefined;
     return {
       store: new FolderBlobStore(dir),
@@ -64,6 +68,7 @@ export async function resolvePipelineTarget(values: TargetValues, send: boolean)
     };
   }
   const region = regionOf(values);
+  await checkCredentials(values.stage, region);
   const cloudFormation = new CloudFormationClient({ region });
   const { streamName, bucketName } = await pipelineOutputs(cloudFormation, values.stage).finally(() => cloudFormation.destroy());
   const s3 = createS3Client({ region });
@@ -90,6 +95,7 @@ export interface MetricsTarget {
 }
 
 export async function resolveMetricsTarget(stage: string, region: string): Promise<MetricsTarget> {
+  await checkCredentials(stage, region);
   const cloudFormation = new CloudFormationClient({ region });
   const [{ bucketName }, { metricsJobName }] = await Promise.all([pipelineOutputs(cloudFormation, stage), analyticsOutputs(cloudFormation, stage)]).finally(() =>
     cloudFormation.destroy(),

@@ -5,6 +5,7 @@ import { createKinesisClient } from "@trip-pipeline/core/aws/clients";
 import { createTripStream, startLocalKinesis } from "@trip-pipeline/local/kinesis";
 import { END_COLUMNS, START_COLUMNS, groundTruth, writeTripFiles } from "@trip-pipeline/local/generate";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { EXIT } from "../lib/exit-codes.js";
 import { runCli, TSX } from "./support/run-cli.js";
 
 let dir: string;
@@ -40,6 +41,7 @@ describe("pnpm ingest", () => {
     };
     expect(document).toEqual({ start: expected("start"), end: expected("end") });
     expect(Object.keys(document.start)).toEqual(["read", "valid", "rejected", "sent", "failed", "reasons"]);
+    // Not a terminal: pino's JSON lines, for machines.
     expect(stderr).toContain('"msg":"dry run finished"');
     expect(stderr).toContain(`warning: ${truth.files.start.rejected + truth.files.end.rejected} rows would be rejected`);
   });
@@ -72,24 +74,35 @@ describe("pnpm ingest", () => {
     }
   });
 
+  test("on a terminal: log lines are readable one-liners, never JSON", async () => {
+    const options = { trips: 50, days: 1, seed: 5, startDate: "2024-05-25" };
+    const paths = await writeTripFiles({ ...options, outDir: join(dir, "terminal") });
+    const shell = ["pnpm", "-s", "ingest", "--start-file", paths.startFile, "--end-file", paths.endFile, "--dry-run"].map((arg) => `'${arg}'`).join(" ");
+    // script gives the command a pseudo-terminal and copies everything it shows to our stdout.
+    const { code, stdout } = await run("script", ["-qefc", shell, "/dev/null"]);
+    expect(code, stdout).toBe(0);
+    expect(stdout).not.toMatch(/^\{"level"/m);
+    expect(stdout).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO  ingest  dry run finished/m);
+  });
+
   test("a human-readable table without --json; exit 0 with rejected rows", async () => {
     const args = await csvPair("table", ["a,93,93,1,2024-05-25 10:00:00,,10", "b,93,93,1,2024-13-01 10:00:00,,10"], []);
     const { code, stdout, stderr } = await ingest(...args, "--dry-run");
     expect(code).toBe(0);
     expect(stdout).toBe(
-      ["file   read  valid  rejected  sent  failed  reasons", "start  2     1      1         0     0       invalid_calendar_datetime=1", "end    0     0      0         0     0       -", ""].join("\n"),
+      ["file   read  valid  rejected  sent  failed  reasons", "start     2      1         1     0       0  invalid_calendar_datetime=1", "end       0      0         0     0       0  -", ""].join("\n"),
     );
     expect(stderr).toContain("warning: 1 rows would be rejected (start 1, end 0)\n");
     // Not a terminal: no progress bar.
     expect(stderr).not.toContain("rows/s");
   });
 
-  test("a missing required column: exit 1, an error naming the column and the file, nothing on stdout", async () => {
+  test("a missing required column: exit 1, one line naming the column and the file, nothing on stdout", async () => {
     const args = await csvPair("missing", ["a,93,93,1,2024-05-25 10:00:00,,10"], [], END_COLUMNS.filter((c) => c !== "dropoff_datetime").join(","));
     const { code, stdout, stderr } = await ingest(...args, "--dry-run", "--json");
     expect(code).toBe(1);
     expect(stdout).toBe("");
-    expect(stderr).toContain(`error: ${args[3]}: missing required column dropoff_datetime\n`);
+    expect(stderr).toBe(`error: ${args[3]}: missing required column dropoff_datetime\n`);
   });
 
   test.each([
@@ -98,12 +111,13 @@ describe("pnpm ingest", () => {
     [["--start-file", "a", "--end-file", "b", "--stage", "dev", "--endpoint", "http://x"], "with --stage the stream and the bucket come from the stack outputs"],
     [["--start-file", "a", "--end-file", "b", "--stage", "dev", "--trail-dir", "x"], "with --stage the stream and the bucket come from the stack outputs"],
     [["--start-file", "a", "--end-file", "b", "--dry-run", "--concurrency", "0"], '--concurrency must be a whole number from 1, got "0"'],
-    [["--start-file", "a", "--end-file", "b", "--bogus"], "Unknown option '--bogus'"],
-  ])("usage error %j: exit 1 with the reason and the usage", async (args, message) => {
+    [["--start-file", "a", "--end-file", "b", "--bogus"], "unknown option --bogus"],
+    [["--start-file"], "--start-file needs a value"],
+  ])("usage error %j: one line with the reason and where the help is, the usage exit code", async (args, message) => {
     const { code, stdout, stderr } = await ingest(...args);
-    expect(code).toBe(1);
+    expect(code).toBe(EXIT.usage);
     expect(stdout).toBe("");
-    expect(stderr).toContain(message);
-    expect(stderr).toContain("usage: pnpm ingest");
+    expect(stderr.split("\n")[0]).toContain(message);
+    expect(stderr).toMatch(/^error: [^\n]+ \(see pnpm ingest --help\)\n$/);
   });
 });

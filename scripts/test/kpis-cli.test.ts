@@ -7,6 +7,8 @@ import type { DailyKpi } from "@trip-pipeline/core/kpi";
 import { kpiLine, metricsKey } from "@trip-pipeline/core/metrics-layout";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
+import { EXIT } from "../lib/exit-codes.js";
+import type { SnakeCased } from "../lib/json-output.js";
 import { dayRanges, main, type KpisReport } from "../kpis.js";
 import { runCli, TSX } from "./support/run-cli.js";
 
@@ -40,16 +42,17 @@ describe("pnpm kpis --local (a user's shell)", () => {
     const { code, stdout } = await runCli("pnpm", ["-s", "kpis", "--local", "--out", join(dir, "run"), "--json"]);
     expect(code).toBe(0);
     expect(stdout.endsWith("}\n")).toBe(true);
-    const report = JSON.parse(stdout) as KpisReport;
-    expect(report).toMatchObject({ backfill: null, from: "2024-05-25", to: "2024-05-28", missingDays: ["2024-05-27"], invalid: [] });
+    const report = JSON.parse(stdout) as SnakeCased<KpisReport>;
+    expect(report).toMatchObject({ backfill: null, from: "2024-05-25", to: "2024-05-28", missing_days: ["2024-05-27"], invalid: [] });
     expect(report.kpis).toEqual(["2024-05-25", "2024-05-26", "2024-05-28"].map(kpi));
   });
 
   test("a table without --json; exit 1 with one line when there is no pnpm start output, or for a usage error", async () => {
     const table = await runCli(TSX, ["scripts/kpis.ts", "--local", "--out", join(dir, "run"), "--from", "2024-05-26", "--to", "2024-05-27"]);
     expect(table.code).toBe(0);
+    // Numbers right-aligned, thousands grouped, a column per registered KPI.
     expect(table.stdout).toMatch(/^pickup_date +total_fare +trip_count +average_fare +max_fare +min_fare +total_tip +total_distance +average_duration_minutes +median_fare$/m);
-    expect(table.stdout).toMatch(/^2024-05-26 +1234\.50 +10 +123\.45 +200\.00 +3\.10 +1\.00 +2\.50 +12\.25 +100\.10$/m);
+    expect(table.stdout).toMatch(/^2024-05-26 +1,234\.50 +10 +123\.45 +200\.00 +3\.10 +1\.00 +2\.50 +12\.25 +100\.10$/m);
     expect(table.stdout).toContain("Days without KPI rows (no completed trips, or not computed yet): 2024-05-27");
 
     const missing = await runCli(TSX, ["scripts/kpis.ts", "--local", "--out", join(dir, "nothing")]);
@@ -57,8 +60,8 @@ describe("pnpm kpis --local (a user's shell)", () => {
     expect(missing.stderr).toBe(`error: no pnpm start output in ${join(dir, "nothing")}: run \`pnpm start --keep\` first (or give its --out folder)\n`);
 
     const usage = await runCli(TSX, ["scripts/kpis.ts", "--stage", "prod", "--from", "2024-05-01", "--to", "2024-04-30"]);
-    expect(usage.code).toBe(1);
-    expect(usage.stderr).toMatch(/^error: --to 2024-04-30 is before --from 2024-05-01\n\nusage: pnpm kpis/);
+    expect(usage.code).toBe(EXIT.usage);
+    expect(usage.stderr).toBe("error: --to 2024-04-30 is before --from 2024-05-01 (see pnpm kpis --help)\n");
   });
 });
 
@@ -98,14 +101,14 @@ describe("pnpm kpis --stage (Glue mocked, the bucket a real folder)", () => {
 
     expect(code).toBe(0);
     expect(stdout.split("\n")).toHaveLength(2);
-    const report = JSON.parse(stdout) as KpisReport;
+    const report = JSON.parse(stdout) as SnakeCased<KpisReport>;
     expect(glueMock.commandCalls(StartJobRunCommand).map((call) => call.args[0].input)).toEqual([
       { JobName: JOB, Arguments: { "--END_DATE": "2024-05-26", "--DAYS_WINDOW": "31" } },
       { JobName: JOB, Arguments: { "--END_DATE": "2024-05-27", "--DAYS_WINDOW": "1" } },
     ]);
-    expect(report.backfill).toMatchObject({ outcome: "succeeded", jobName: JOB, windows: [{ runId: "jr_1", state: "SUCCEEDED" }, { runId: "jr_2", state: "SUCCEEDED" }] });
+    expect(report.backfill).toMatchObject({ outcome: "succeeded", job_name: JOB, windows: [{ run_id: "jr_1", state: "SUCCEEDED" }, { run_id: "jr_2", state: "SUCCEEDED" }] });
     expect(report.kpis.map((row) => row.pickup_date)).toEqual(["2024-05-25", "2024-05-26"]);
-    expect(report.missingDays).toHaveLength(30);
+    expect(report.missing_days).toHaveLength(30);
     expect(report.source).toBe("s3://prod-bucket/metrics/");
     expect(stderr).toBe("");
     expect(closed).toBe(1);
@@ -119,8 +122,8 @@ describe("pnpm kpis --stage (Glue mocked, the bucket a real folder)", () => {
     expect(code).toBe(2);
     expect(stderr).toContain("error: 2024-05-25..2024-05-25: run jr_9 FAILED: AccessDeniedException: not authorized to perform dynamodb:Query\n");
     expect(stderr).toContain(`error: 1 of 1 ${JOB} runs did not succeed`);
-    expect(stdout).toContain("2024-05-25  2024-05-25  1     FAILED  jr_9  61       AccessDeniedException: not authorized to perform dynamodb:Query");
-    expect(stdout).toMatch(/^2024-05-25 +1234\.50 +10 /m);
+    expect(stdout).toContain("2024-05-25  2024-05-25     1  FAILED  jr_9       61  AccessDeniedException: not authorized to perform dynamodb:Query");
+    expect(stdout).toMatch(/^2024-05-25 +1,234\.50 +10 /m);
   });
 
   test("an active run over some of the days: reported, nothing started, exit 2", async () => {
@@ -129,7 +132,7 @@ describe("pnpm kpis --stage (Glue mocked, the bucket a real folder)", () => {
 
     expect(code).toBe(2);
     expect(glueMock.commandCalls(StartJobRunCommand)).toHaveLength(0);
-    expect(JSON.parse(stdout).backfill).toMatchObject({ outcome: "refused", blockedBy: [{ runId: "jr_nightly", window: { from: "2024-05-24", to: "2024-05-26" } }] });
+    expect(JSON.parse(stdout).backfill).toMatchObject({ outcome: "refused", blocked_by: [{ run_id: "jr_nightly", window: { from: "2024-05-24", to: "2024-05-26" } }] });
     expect(stderr).toContain(`error: ${JOB} is already recomputing some of these days; nothing was started`);
     expect(stderr).toContain("  run jr_nightly RUNNING since 2024-05-27 01:00:03, days 2024-05-24..2024-05-26\n");
   });

@@ -33,7 +33,8 @@ test("on a terminal: one progress line, then the summary naming each function's 
   const { code, stdout } = await runCli("script", ["-qefc", shell, "/dev/null"], ENV);
   expect(code, stdout).toBe(0);
   expect(stdout).not.toMatch(JSON_LOG_LINE);
-  const [progress, summary] = stdout.split("Daily KPIs");
+  // The one-time build notes (first run after a change) are not part of the progress line.
+  const [progress, summary] = stdout.replace(/[^\n]*building (commands|functions) \(first run[^\n]*\n/g, "").split("Daily KPIs");
   // Redrawn in place (carriage returns, no new lines) with every consumer's deliveries.
   expect(progress).toMatch(/\r/);
   expect(progress!.trim().split("\n")).toHaveLength(1);
@@ -54,6 +55,11 @@ test("without a terminal: no progress line and no JSON; --verbose streams the lo
   expect(plain.stdout + plain.stderr).not.toMatch(/rows ingested|\r/);
   expect(plain.stdout + plain.stderr).not.toMatch(JSON_LOG_LINE);
   expect(plain.stdout).toMatch(/^Daily KPIs/);
+  // Without --keep the bucket folder is gone when the summary is printed: no path to it is listed.
+  expect(plain.stdout).toContain("Outputs: none kept (the bucket folder is removed after the run: add --keep to inspect it)\n");
+  expect(plain.stdout).not.toContain("run/bucket");
+  // Counts grouped by thousands, right-aligned under their header.
+  expect(plain.stdout).toMatch(/^start +[\d,]+ +[\d,]+ /m);
 
   const verbose = await runCli("pnpm", [...args, "--verbose"], ENV);
   expect(verbose.code, verbose.stderr).toBe(0);

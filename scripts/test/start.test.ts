@@ -12,7 +12,9 @@ import type { DailyKpi } from "@trip-pipeline/core/kpi";
 import { KPI_FIELDS } from "@trip-pipeline/core/kpi-registry";
 import { groundTruth, writeTripFiles } from "@trip-pipeline/local/generate";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { SnakeCased } from "../lib/json-output.js";
 import type { RunReport } from "../start.js";
+import { EXIT } from "../lib/exit-codes.js";
 import { ROOT, runCli, TSX } from "./support/run-cli.js";
 
 const GENERATED = { trips: 900, days: 3, seed: 2024, startDate: "2024-02-28" };
@@ -27,6 +29,9 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
+/** What `pnpm start --json` prints. */
+type StartJson = SnakeCased<RunReport>;
+const consumer = (report: StartJson, name: string) => report.consumers.find((c) => c.name === name)!;
 const run = (command: string, args: string[]) => runCli(command, args, { LOG_LEVEL: "warn" });
 /** A day's live row as the naive computation has it: every field but the nightly-only median, settled. */
 const liveOf = ({ median_fare: _nightlyOnly, ...kpi }: DailyKpi) => ({ ...kpi, settling: false });
@@ -51,7 +56,7 @@ describe("pnpm start", () => {
       expect(code, stderr).toBe(0);
       expect(stdout.endsWith("}\n")).toBe(true);
       expect(stdout.trimEnd().split("\n")).toHaveLength(1);
-      const report = JSON.parse(stdout) as RunReport;
+      const report = JSON.parse(stdout) as StartJson;
 
       expect(report.kpis).toEqual(naive.kpis);
       // The live KPIs (stream aggregates) equal the nightly ones, and the reconciliation says so.
@@ -99,7 +104,7 @@ describe("pnpm start", () => {
         "7",
       ]);
       expect(code, stderr).toBe(0);
-      const report = JSON.parse(stdout) as RunReport;
+      const report = JSON.parse(stdout) as StartJson;
       expect(report.kpis).toEqual(naive.kpis);
       expect(report.live).toEqual(naive.kpis.map(liveOf));
       expect(report.drift).toBe(0);
@@ -108,10 +113,10 @@ describe("pnpm start", () => {
       expect(report.dlq).toBe(0);
       expect(report.ingest.start.sent + report.ingest.end.sent).toBe(naive.files.start.valid + naive.files.end.valid);
       // The faults happened: crashes in every function, throttled calls, retried batches.
-      for (const consumer of Object.values(report.consumers)) expect(consumer.crashes).toBeGreaterThan(0);
+      for (const stats of report.consumers) expect(stats.crashes).toBeGreaterThan(0);
       expect(report.throttled.requests).toBeGreaterThan(0);
       expect(report.throttled.items).toBeGreaterThan(0);
-      expect(Object.values(report.consumers).reduce((sum, c) => sum + c.retries + c.bisections, 0)).toBeGreaterThan(0);
+      expect(report.consumers.reduce((sum, c) => sum + c.retries + c.bisections, 0)).toBeGreaterThan(0);
     },
     300_000,
   );
@@ -123,7 +128,7 @@ describe("pnpm start", () => {
     });
     const converges = async (name: string, args: string[]) => {
       const { code, stdout, stderr } = await run("pnpm", ["-s", "start", "--json", "--out", join(dir, name), ...args]);
-      const report = JSON.parse(stdout) as RunReport;
+      const report = JSON.parse(stdout) as StartJson;
       expect({ code, drift: report.drift, dlq: report.dlq }, stderr.slice(-2_000)).toEqual({ code: 0, drift: 0, dlq: 0 });
       expect(report.kpis).toEqual(sample.kpis);
       expect(report.live).toEqual(sample.kpis.map(liveOf));
@@ -135,8 +140,8 @@ describe("pnpm start", () => {
       "--outage matcher --redrive --reorder: the matcher's batches went to the DLQ, and the redrive replayed all of them",
       async () => {
         const report = await converges("outage-matcher", ["--outage", "matcher", "--redrive", "--reorder"]);
-        expect(report.consumers.matcher!.toDlq).toBeGreaterThan(0);
-        expect(report.redrive).toMatchObject({ records: report.consumers.matcher!.toDlq, replayed: report.consumers.matcher!.toDlq, remaining: 0 });
+        expect(consumer(report, "matcher").to_dlq).toBeGreaterThan(0);
+        expect(report.redrive).toMatchObject({ records: consumer(report, "matcher").to_dlq, replayed: consumer(report, "matcher").to_dlq, remaining: 0 });
       },
       300_000,
     );
@@ -145,7 +150,7 @@ describe("pnpm start", () => {
       "--outage kpiAggregator --redrive: the live KPIs count the replayed batches exactly once",
       async () => {
         const report = await converges("outage-aggregator", ["--outage", "kpiAggregator", "--redrive"]);
-        expect(report.redrive!.replayed).toBe(report.consumers.kpiAggregator!.toDlq);
+        expect(report.redrive!.replayed).toBe(consumer(report, "kpiAggregator").to_dlq);
         expect(report.redrive!.replayed).toBeGreaterThan(0);
       },
       300_000,
@@ -156,7 +161,7 @@ describe("pnpm start", () => {
       async () => {
         const report = await converges("rollover", ["--shard-rollover", "400", "--reorder", "--crash", "0.2", "--throttle", "0.1", "--redrive", "--seed", "3"]);
         // Batches never span a rollover: tripBegin's starts (the first half of the stream) need one batch per 400 records at least.
-        expect(report.consumers.tripBegin!.invocations).toBeGreaterThanOrEqual(Math.ceil(sample.files.start.valid / 400));
+        expect(consumer(report, "tripBegin").invocations).toBeGreaterThanOrEqual(Math.ceil(sample.files.start.valid / 400));
       },
       300_000,
     );
@@ -166,7 +171,7 @@ describe("pnpm start", () => {
     async () => {
       const sample = naiveOutcome(await readFile(join(ROOT, "data", "trip_start.csv"), "utf8"), await readFile(join(ROOT, "data", "trip_end.csv"), "utf8"));
       const { code, stdout, stderr } = await run("pnpm", ["-s", "start", "--json", "--out", join(dir, "lag-ttl"), "--gsi-lag-ms", "1500", "--ttl"]);
-      const report = JSON.parse(stdout) as RunReport;
+      const report = JSON.parse(stdout) as StartJson;
       expect(report.kpis).toEqual(sample.kpis);
       expect(report.pending).toBe(sample.pending);
       expect(report.anomalies).toBe(sample.anomalies);
@@ -197,13 +202,12 @@ describe("pnpm start", () => {
     300_000,
   );
 
-  test("usage errors exit 1 with the usage", async () => {
+  test("usage errors: one line pointing to --help, the usage exit code", async () => {
     const { code, stderr } = await run(TSX, ["scripts/start.ts", "--start-file", files.startFile]);
-    expect(code).toBe(1);
-    expect(stderr).toContain("give both --start-file and --end-file");
-    expect(stderr).toContain("usage: pnpm start");
+    expect(code).toBe(EXIT.usage);
+    expect(stderr).toBe("error: give both --start-file and --end-file, or neither (see pnpm start --help)\n");
     const outage = await run(TSX, ["scripts/start.ts", "--outage", "ingest"]);
-    expect(outage.code).toBe(1);
+    expect(outage.code).toBe(EXIT.usage);
     expect(outage.stderr).toContain("--outage must name a consumer (tripBegin, tripFinish, matcher, kpiAggregator)");
   });
 });

@@ -199,6 +199,13 @@ const FUNCTIONS_PACKAGE = "@trip-pipeline/functions";
 /** A handler module's factory: the handler on a given platform (its default `handler` is Lambda's). */
 export type HandlerFactory = (platform: Platform) => LambdaHandler;
 
+/** Said once a process, on stderr (stdout may carry a --json document): the first run after a change builds every handler. */
+let announced = false;
+function announceBuild(): void {
+  if (!announced) process.stderr.write("building functions (first run, or sources changed): a few seconds\n");
+  announced = true;
+}
+
 /**
  * The handler the stacks name ("packages/functions/src/trip-begin.handler"), built for
  * `platform` by its module's `handlerFor`: the module is the functions package's entry of that
@@ -218,5 +225,5 @@ export async function importHandler(repoRoot: string, handlerPath: string, platf
 }
 
 async function bundled(repoRoot: string, name: string, entry: string): Promise<string> {
-  return (await prebuild(`functions/${name}`, { [name]: fileURLToPath(import.meta.resolve(entry)) }, repoRoot))[name]!;
+  return (await prebuild(`functions/${name}`, { [name]: fileURLToPath(import.meta.resolve(entry)) }, repoRoot, announceBuild))[name]!;
 }

@@ -20,13 +20,15 @@ const EXTERNAL = ["dynalite", "kinesalite", "esbuild"];
 
 /**
  * Builds `entries` (output name -> source file) into DIST/<group>/ unless the last build of
- * the group is newer than each of its sources. Returns the output paths by name.
+ * the group is newer than each of its sources; `onBuild` is called before a build starts.
+ * Returns the output paths by name.
  */
-export async function prebuild(group, entries, root) {
+export async function prebuild(group, entries, root, onBuild) {
   const outdir = join(root, DIST, group);
   const stampFile = join(outdir, "inputs.json");
   const outputs = Object.fromEntries(Object.keys(entries).map((name) => [name, join(outdir, `${name}.mjs`)]));
   if (fresh(stampFile, entries, root)) return outputs;
+  onBuild?.();
 
   const { build } = await import("esbuild");
   // Built aside and moved in file by file: a concurrent run never loads a half-written bundle.

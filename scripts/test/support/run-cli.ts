@@ -11,9 +11,19 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(command: string, args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+/**
+ * Builds the commands' bundles if a source changed (scripts/run.mjs does it on a command's first
+ * run and says so on stderr): a test that compares stderr exactly calls this first.
+ */
+export async function buildCommands(): Promise<void> {
+  const { code, stderr } = await runCli("node", ["scripts/run.mjs", "gen-data", "--help"]);
+  if (code !== 0) throw new Error(`building the commands failed: ${stderr}`);
+}
+
+/** `env` adds to this process's environment; `baseEnv` replaces it (a user without AWS variables, say). */
+export function runCli(command: string, args: readonly string[], env: Record<string, string> = {}, baseEnv: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env } });
+    const child = spawn(command, args, { cwd: ROOT, env: { ...baseEnv, ...env } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => (stdout += chunk));

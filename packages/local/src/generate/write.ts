@@ -48,9 +48,12 @@ class CsvFile {
   }
 }
 
+/** The names of the two files, as the real exports are named. */
+export const TRIP_FILE_NAMES = { start: "trip_start.csv", end: "trip_end.csv" } as const;
+
 export async function writeTripFiles(options: GenerateOptions & { outDir: string }): Promise<WrittenFiles> {
   await mkdir(options.outDir, { recursive: true });
-  const files = { start: new CsvFile(join(options.outDir, "trip_start.csv"), START_COLUMNS), end: new CsvFile(join(options.outDir, "trip_end.csv"), END_COLUMNS) };
+  const files = { start: new CsvFile(join(options.outDir, TRIP_FILE_NAMES.start), START_COLUMNS), end: new CsvFile(join(options.outDir, TRIP_FILE_NAMES.end), END_COLUMNS) };
   // Duplicate copies land a few trips after the original: a small queue, whatever the file size.
   let copies: { due: number; file: CsvFile; cells: string[] }[] = [];
   try {
