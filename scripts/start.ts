@@ -22,7 +22,7 @@ import { liveKpiDays, runLocalKpiJob } from "@trip-pipeline/local/kpi-job";
 import { LocalLogs } from "@trip-pipeline/local/logs";
 import { anomalyTrips, LivePending, pendingTrips } from "@trip-pipeline/local/outcome";
 import type { DynamoDbBehaviours } from "@trip-pipeline/local/embedded-dynamodb";
-import { CONSUMER_NAMES, LocalAws, type ConsumerName, type LocalAwsStats } from "@trip-pipeline/local/runtime";
+import { CONSUMER_NAMES, loadConsumerHandlers, LocalAws, type ConsumerName, type LocalAwsStats } from "@trip-pipeline/local/runtime";
 import { table as ingestTable } from "./ingest.js";
 import { intOption, parseCli, REPO_ROOT, runWhenMain, UsageError } from "./lib/cli.js";
 import { DEFAULT_PORT, LocalDashboard } from "./lib/dashboard-server.js";
@@ -114,6 +114,8 @@ export interface RunReport {
   outputs: { root: string; metrics: string[]; failed: string; dlq: string; kept: boolean };
   consumers: LocalAwsStats["consumers"];
   throttled: LocalAwsStats["throttled"];
+  /** What the run cost the table: DynamoDB calls by operation, and item changes (stream records) by kind of sort key. */
+  dynamodb: { calls: LocalAwsStats["dynamodbCalls"]; itemChanges: LocalAwsStats["changesByKind"] };
   /** The local CloudWatch: per log (function, or the runner), its file and the warnings and errors in it. */
   logs: { name: string; warnings: number; path: string }[];
 }
@@ -224,6 +226,9 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
   const logs = new LocalLogs({ dir: join(options.root, "logs"), pretty: options.verbose ? process.stderr : undefined });
   logs.install();
   const logger = createLogger("start");
+  // The handler bundles compile on this thread while the emulators start on theirs.
+  const handlers = loadConsumerHandlers(REPO_ROOT);
+  handlers.catch(() => undefined); // awaited in the try below, which closes the local AWS on failure
   const aws = await LocalAws.start({ root: options.root, kinesisShards: options.kinesisShards, throttle: options.throttle, shardRollover: options.shardRollover, logger, ...options.dynamodb });
   const pending = new LivePending();
   aws.changes.onRecord = (record) => pending.observe(record);
@@ -236,6 +241,7 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
   try {
     await aws.startConsumers({
       repoRoot: REPO_ROOT,
+      loaded: await handlers,
       batchingWindowMs: options.batchingWindowMs,
       batchingWindows: { kpiAggregator: options.liveWindowMs ?? CONSUMERS.kpiAggregator.maxBatchingWindowSeconds * 1000 },
       crashes: options.crashes,
@@ -301,6 +307,7 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
       },
       consumers: stats.consumers,
       throttled: stats.throttled,
+      dynamodb: { calls: stats.dynamodbCalls, itemChanges: stats.changesByKind },
       logs: logs.summary().map((log) => ({ ...log, path: shown(log.path) })),
     };
     if (dashboard) {

@@ -195,20 +195,33 @@ export class LocalFunction implements LambdaFunction {
 let containers = 0;
 
 /**
- * Imports a handler as the stacks name it ("packages/functions/src/trip-begin.handler"), from
- * the repository root. Each call loads a fresh module instance (a new container), so handlers
+ * Imports handlers as the stacks name them ("packages/functions/src/trip-begin.handler"), from
+ * the repository root. Each one loads a fresh module instance (a new container), so handlers
  * that build their clients from the environment on first use see the current endpoints.
+ * From TypeScript sources (tsx, tests) the modules load as they are; a prebuilt runtime loads
+ * them bundled, as SST bundles each for Lambda, but built together: the code they share (the
+ * SDK, core) sits in chunks compiled once, not once per handler.
  */
+export async function importHandlers(repoRoot: string, handlerPaths: readonly string[]): Promise<LambdaHandler[]> {
+  const targets = handlerPaths.map((handlerPath) => {
+    const dot = handlerPath.lastIndexOf(".");
+    const source = join(repoRoot, `${handlerPath.slice(0, dot)}.ts`);
+    return { name: basename(source, ".ts"), source, exportName: handlerPath.slice(dot + 1) };
+  });
+  const sources = Object.fromEntries(targets.map(({ name, source }) => [name, source]));
+  const files = import.meta.url.endsWith(".ts") ? sources : await prebuild(`functions/${Object.keys(sources).sort().join("+")}`, sources, repoRoot, { splitting: true });
+  return Promise.all(
+    targets.map(async ({ name, exportName }) => {
+      const file = files[name]!;
+      const module = (await import(`${pathToFileURL(file).href}?container=${++containers}`)) as Record<string, unknown>;
+      const handler = module[exportName];
+      if (typeof handler !== "function") throw new Error(`${file} does not export a function named ${exportName}`);
+      return handler as LambdaHandler;
+    }),
+  );
+}
+
+/** One handler: importHandlers with one path. */
 export async function importHandler(repoRoot: string, handlerPath: string): Promise<LambdaHandler> {
-  const dot = handlerPath.lastIndexOf(".");
-  const source = join(repoRoot, `${handlerPath.slice(0, dot)}.ts`);
-  // From TypeScript sources (tsx, tests) the module loads as it is; a prebuilt runtime loads it
-  // bundled, as SST bundles it for Lambda.
-  const name = basename(source, ".ts");
-  const file = import.meta.url.endsWith(".ts") ? source : (await prebuild(`functions/${name}`, { [name]: source }, repoRoot))[name]!;
-  const exportName = handlerPath.slice(dot + 1);
-  const module = (await import(`${pathToFileURL(file).href}?container=${++containers}`)) as Record<string, unknown>;
-  const handler = module[exportName];
-  if (typeof handler !== "function") throw new Error(`${file} does not export a function named ${exportName}`);
-  return handler as LambdaHandler;
+  return (await importHandlers(repoRoot, [handlerPath]))[0]!;
 }

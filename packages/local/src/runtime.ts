@@ -25,7 +25,7 @@ import { EventSourceMapping, type MappingStats } from "./event-source.js";
 import type { ThrottleOptions } from "./throttle.js";
 import { createTripStream } from "./kinesis.js";
 import { mulberry32, shuffled, type Random } from "./generate/prng.js";
-import { importHandler, LocalFunction, type CrashOptions } from "./lambda.js";
+import { importHandlers, LocalFunction, type CrashOptions, type LambdaHandler } from "./lambda.js";
 import { changeLogSource, kinesisSource } from "./shard-readers.js";
 import { withShardRollover } from "./shard-rollover.js";
 
@@ -62,6 +62,8 @@ export interface ConsumerOptions {
   repoRoot: string;
   /** Other handler modules than the deployed ones (same "path/module.export" form), e.g. test doubles. */
   handlers?: Partial<Record<ConsumerName, string>>;
+  /** The handler modules already loaded (loadConsumerHandlers, e.g. while the emulators started); else loaded here. */
+  loaded?: ConsumerHandlers;
   /** Replaces the deployed batching window (1 s); batch sizes and filters stay as deployed. */
   batchingWindowMs?: number;
   /** Per-consumer batching windows, over batchingWindowMs (e.g. the aggregator's deployed 5 s). */
@@ -84,6 +86,16 @@ export interface LocalAwsStats {
   /** Items deleted by TTL (REMOVE records carrying the TTL service identity). */
   ttlDeletes: number;
   throttled: { requests: number; items: number };
+  /** DynamoDB calls made through the local clients (every handler's and the runner's), by operation. */
+  dynamodbCalls: Record<string, number>;
+}
+
+export type ConsumerHandlers = Record<ConsumerName, LambdaHandler>;
+
+/** Every consumer's handler module, loaded together (see importHandlers). */
+export async function loadConsumerHandlers(repoRoot: string, handlers: Partial<Record<ConsumerName, string>> = {}): Promise<ConsumerHandlers> {
+  const loaded = await importHandlers(repoRoot, CONSUMER_NAMES.map((consumer) => handlers[consumer] ?? CONSUMERS[consumer].handler));
+  return Object.fromEntries(CONSUMER_NAMES.map((consumer, i) => [consumer, loaded[i]!])) as ConsumerHandlers;
 }
 
 export class LocalAws {
@@ -181,10 +193,12 @@ export class LocalAws {
     // The on-failure destination is the bucket, as deployed (Pipeline.ts).
     const dlq = new FolderBlobStore(this.bucketDir);
     this.replayOrder = options.reorder && mulberry32(options.reorder.seed + CONSUMER_NAMES.length);
+    const handlers = options.loaded ?? (await loadConsumerHandlers(options.repoRoot, options.handlers));
+    const sources = await Promise.all(CONSUMER_NAMES.map((consumer) => (CONSUMERS[consumer].source === "kinesis" ? kinesisSource(this.kinesis, this.streamName, this.region) : changeLogSource(this.changes))));
     for (const [index, consumer] of CONSUMER_NAMES.entries()) {
       const spec = CONSUMERS[consumer];
-      const handler = await importHandler(options.repoRoot, options.handlers?.[consumer] ?? spec.handler);
-      const source = spec.source === "kinesis" ? await kinesisSource(this.kinesis, this.streamName, this.region) : changeLogSource(this.changes);
+      const handler = handlers[consumer];
+      const source = sources[index]!;
       const fn = new LocalFunction(`${APP_NAME}-${LOCAL_STAGE}-${consumer}`, handler, {
         region: this.region,
         timeoutMs: options.timeoutMs ?? CONSUMER_FUNCTION.timeoutSeconds * 1000,
@@ -282,6 +296,7 @@ export class LocalAws {
       changesByKind: { ...this.changes.byKind },
       ttlDeletes: this.changes.serviceRemoves,
       throttled: { ...this.emulators.throttled },
+      dynamodbCalls: { ...this.emulators.calls },
     };
   }
 
