@@ -7,6 +7,7 @@ import type { StartEvent, TripEvent } from "@trip-pipeline/core/events";
 import { FailedTrail } from "@trip-pipeline/core/failed-trail";
 import { settleTrips, type MatcherDeps } from "@trip-pipeline/core/matcher";
 import { captureLogger } from "../../../core/test/support/logs.js";
+import { ACCESS } from "../../../../stacks/access.js";
 import { startEmulator, type TestTable } from "../support/test-table.js";
 
 let emulator: Awaited<ReturnType<typeof startEmulator>>;
@@ -264,6 +265,18 @@ describe("reads per trip on a clean run", () => {
     }
     return { queries, keys: await sortKeys(table) };
   }
+
+  test("every DynamoDB call the matcher makes is one its deployed role grants", async () => {
+    const table = await emulator.newTable();
+    await putRaw(table, S1, E);
+    const calls = new Set<string>();
+    table.afterCall = async (command) => void calls.add(`dynamodb:${command.replace(/Command$/, "")}`);
+    await settleTrips(["t"], deps(table));
+    await putRaw(table, S0, E0);
+    await settleTrips(["t"], deps(table));
+    expect([...calls].sort()).toEqual(["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"]);
+    expect(ACCESS.matcher.table).toEqual(expect.arrayContaining([...calls]));
+  });
 
   test("one Query per completed trip when its start and end come in one batch", async () => {
     const { queries, keys } = await run([trips.flatMap((t) => [startOf(t), endOf(t)])]);
