@@ -35,7 +35,7 @@ if (!name || !(name in CLIS) || name === "emulator-thread") {
 }
 // On stderr: `pnpm -s start --json` keeps stdout for the document.
 const building = () => process.stderr.write("building commands (first run, or sources changed): a few seconds\n");
-const outputs = await prebuild("cli", Object.fromEntries(Object.entries(CLIS).map(([cli, source]) => [cli, join(ROOT, source)])), ROOT, building);
+const outputs = await prebuild("cli", Object.fromEntries(Object.entries(CLIS).map(([cli, source]) => [cli, join(ROOT, source)])), ROOT, { onBuild: building });
 // Each bundle exports its command's launch (it may hold other commands' modules, which do not run).
 const { launch } = await import(pathToFileURL(outputs[name]).href);
 if (typeof launch !== "function") throw new Error(`${CLIS[name]} exports no launch (see scripts/lib/cli.ts runWhenMain)`);

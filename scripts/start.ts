@@ -21,7 +21,7 @@ import { liveKpiDays, runLocalKpiJob } from "@trip-pipeline/local/kpi-job";
 import { LocalLogs } from "@trip-pipeline/local/logs";
 import { anomalyTrips, LivePending, pendingTrips } from "@trip-pipeline/local/outcome";
 import type { DynamoDbBehaviours } from "@trip-pipeline/local/embedded-dynamodb";
-import { CONSUMER_NAMES, LocalAws, type ConsumerName, type LocalAwsStats } from "@trip-pipeline/local/runtime";
+import { CONSUMER_NAMES, loadConsumerHandlers, LocalAws, type ConsumerName, type LocalAwsStats } from "@trip-pipeline/local/runtime";
 import { table as ingestTable } from "./ingest.js";
 import { displayPath as shown, intOption, parseCli, REPO_ROOT, runWhenMain, UsageError } from "./lib/cli.js";
 import { DEFAULT_PORT, HOST, LocalDashboard } from "./lib/dashboard-server.js";
@@ -117,6 +117,8 @@ export interface RunReport {
   throttled: LocalAwsStats["throttled"];
   /** With --serve: the local Kinesis that keeps serving after the run (for `pnpm ingest --endpoint`) and the bucket folder for its trail. */
   serving?: { kinesisEndpoint: string; stream: string; trailDir: string };
+  /** What the run cost the table: DynamoDB calls by operation, and item changes (stream records) by kind of sort key. */
+  dynamodb: { calls: LocalAwsStats["dynamodbCalls"]; itemChanges: LocalAwsStats["changesByKind"] };
   /** The local CloudWatch: per log (function, or the runner), its file and the warnings and errors in it. */
   logs: { name: string; warnings: number; path: string }[];
 }
@@ -227,6 +229,9 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
   const started = performance.now();
   const logs = new LocalLogs({ dir: join(options.root, "logs"), pretty: options.verbose ? process.stderr : undefined });
   const logger = createLogger("start", {}, logs.destination);
+  // The handler bundles compile on this thread while the emulators start on theirs.
+  const handlers = loadConsumerHandlers(REPO_ROOT);
+  handlers.catch(() => undefined); // awaited in the try below, which closes the local AWS on failure
   const aws = await LocalAws.start({ root: options.root, kinesisShards: options.kinesisShards, throttle: options.throttle, shardRollover: options.shardRollover, logger, logDestination: logs.destination, ...options.dynamodb });
   const pending = new LivePending();
   aws.changes.onRecord = (record) => pending.observe(record);
@@ -239,6 +244,7 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
   try {
     await aws.startConsumers({
       repoRoot: REPO_ROOT,
+      loaded: await handlers,
       batchingWindowMs: options.batchingWindowMs,
       batchingWindows: { kpiAggregator: options.liveWindowMs ?? CONSUMERS.kpiAggregator.maxBatchingWindowSeconds * 1000 },
       crashes: options.crashes,
@@ -303,6 +309,7 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
       },
       consumers: Object.entries(stats.consumers).map(([name, consumer]) => ({ name, ...consumer })),
       throttled: stats.throttled,
+      dynamodb: { calls: stats.dynamodbCalls, itemChanges: stats.changesByKind },
       logs: logs.summary().map((log) => ({ ...log, path: shown(log.path) })),
       ...(dashboard && { serving: { kinesisEndpoint: aws.kinesisEndpoint, stream: aws.streamName, trailDir: shown(aws.bucketDir) } }),
     };

@@ -12,8 +12,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeTripFiles } from "@trip-pipeline/local/generate";
 import { measureCeiling } from "@trip-pipeline/local/ceiling";
-import { importHandler } from "@trip-pipeline/local/lambda";
-import { CONSUMERS } from "@trip-pipeline/core/pipeline-spec";
+import { loadConsumerHandlers } from "@trip-pipeline/local/runtime";
 import { tripCount } from "@trip-pipeline/core/kpi-registry";
 import { parseCli, REPO_ROOT, runCliChild, runWhenMain } from "../lib/cli.js";
 import { EXIT } from "../lib/exit-codes.js";
@@ -40,6 +39,10 @@ export interface PipelineBench {
   ceilingPhases: Record<string, number>;
   /** Live KPI aggregate writes per completed trip (goal <= 0.05), aggregator at its deployed window. */
   liveKpiWritesPerTrip: number;
+  /** DynamoDB Queries per completed trip, the whole run's (the matcher's: one per batch that names the trip). */
+  queriesPerTrip: number;
+  /** Trip item writes (raw and COMPLETED items put, replaced or deleted) per completed trip. */
+  tripItemWritesPerTrip: number;
   summary: string;
 }
 
@@ -55,7 +58,7 @@ async function measurePipeline(): Promise<PipelineBench> {
       ? { startFile: join(REAL_SAMPLE, "trip_start.csv"), endFile: join(REAL_SAMPLE, "trip_end.csv") }
       : await writeTripFiles({ trips: 5_000, days: 3, seed: 7, startDate: "2024-02-28", outDir: join(work, "data") });
     // The handler bundles are built on the first run after a change: not part of the figure.
-    for (const consumer of Object.values(CONSUMERS)) await importHandler(REPO_ROOT, consumer.handler, {});
+    await loadConsumerHandlers(REPO_ROOT);
     let peakRss = process.memoryUsage().rss;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
     const report = await run({ ...files, root: join(work, "local"), keep: false, batchingWindowMs: 100 }).finally(() => clearInterval(sampler));
@@ -67,7 +70,10 @@ async function measurePipeline(): Promise<PipelineBench> {
     const inProcessCeilingRatio = ratio(inProcess.seconds);
     const data = real ? REAL_SAMPLE : "generated 5,000 trips (seed 7)";
     const completed = report.kpis.reduce((sum, k) => sum + tripCount(k), 0);
-    const liveKpiWritesPerTrip = Math.round((report.liveKpiWrites / Math.max(1, completed)) * 1000) / 1000;
+    const perTrip = (count: number) => Math.round((count / Math.max(1, completed)) * 1000) / 1000;
+    const liveKpiWritesPerTrip = perTrip(report.liveKpiWrites);
+    const queriesPerTrip = perTrip(report.dynamodb.calls.Query ?? 0);
+    const tripItemWritesPerTrip = perTrip((report.dynamodb.itemChanges.RAW ?? 0) + (report.dynamodb.itemChanges.COMPLETED ?? 0));
     const loadAverage = Math.round(loadavg()[0]! * 10) / 10;
     return {
       name: "pipeline",
@@ -84,11 +90,14 @@ async function measurePipeline(): Promise<PipelineBench> {
       loadAverage,
       ceilingPhases: Object.fromEntries(Object.entries(ceiling.phases).map(([phase, seconds]) => [phase, Math.round(seconds * 100) / 100])),
       liveKpiWritesPerTrip,
+      queriesPerTrip,
+      tripItemWritesPerTrip,
       summary:
         `pipeline: ${report.events} events end to end in ${report.seconds} s = ${report.eventsPerSecond} events/s (peak RSS ${Math.round(peakRss / 2 ** 20)} MB); ` +
         `emulator ceiling ${ceilingEventsPerSecond} events/s (${Math.round(ceiling.seconds * 100) / 100} s, one thread, HTTP); ratio ${ceilingRatio} (goal >= 0.8; end to end goal <= 15 s); ` +
         `against the same calls in process with the local client configuration (${Math.round(inProcess.seconds * 100) / 100} s, one thread): ratio ${inProcessCeilingRatio}; ` +
-        `live KPI writes per completed trip ${liveKpiWritesPerTrip} (${report.liveKpiWrites} for ${completed}; goal <= 0.05) [${data}; load average ${loadAverage} on ${cpus().length} cores]`,
+        `live KPI writes per completed trip ${liveKpiWritesPerTrip} (${report.liveKpiWrites} for ${completed}; goal <= 0.05); per completed trip ${queriesPerTrip} Queries and ${tripItemWritesPerTrip} trip item writes ` +
+        `[${data}; load average ${loadAverage} on ${cpus().length} cores]`,
     };
   } finally {
     await rm(work, { recursive: true, force: true });

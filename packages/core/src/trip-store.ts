@@ -1,10 +1,11 @@
 /**
  * The matcher's and the consumers' view of TripData: raw events in, a trip's whole partition
- * out (one strongly consistent Query), completed trips created and replaced conditionally.
+ * out (one strongly consistent Query), completed trips created and replaced conditionally,
+ * single deletes that say whether they found their item.
  * ElectroDB builds and parses the items, so key strings and exact numbers match the entities.
  */
 import { createHash } from "node:crypto";
-import { NumberValue, PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, NumberValue, PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { writeAll, type WriteFailure } from "./batch-write.js";
 import type { RetryPolicy } from "./retry.js";
 import type { WriteRequest } from "./write-request.js";
@@ -143,6 +144,15 @@ export class TripStore {
       }
     });
     return this.conditionalPut({ ...params, ConditionExpression: terms.join(" AND "), ExpressionAttributeNames: names, ExpressionAttributeValues: values });
+  }
+
+  /**
+   * Deletes one item and says whether it was still there: DynamoDB returns the old item
+   * atomically with the delete, so of two settles deleting the same item exactly one gets true.
+   */
+  async deleteIfPresent(key: Item): Promise<boolean> {
+    const reply = await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: key, ReturnValues: "ALL_OLD" }));
+    return reply.Attributes !== undefined;
   }
 
   private async conditionalPut(params: object): Promise<boolean> {

@@ -55,6 +55,8 @@ export type ThreadMessage =
 export class EmulatorThread {
   /** Throttled calls and items so far (as of the last sync). */
   throttled: ThrottleCounts = { requests: 0, items: 0 };
+  /** DynamoDB calls handed over so far, by operation. */
+  readonly calls: Record<string, number> = {};
   /** Syncs and calls waiting for their answer, by id. */
   private readonly waiting = new Map<number, { resolve(reply?: DynamoDbReply | number): void; reject(error: Error): void }>();
   private nextId = 0;
@@ -113,6 +115,7 @@ export class EmulatorThread {
    * either side. Its stream records arrive before its answer.
    */
   async callDynamoDb(operation: string, body: string): Promise<DynamoDbReply> {
+    this.calls[operation] = (this.calls[operation] ?? 0) + 1;
     return (await this.ask((id) => {
       // A message costs tens of microseconds on each side: the calls of one turn share one.
       if (this.outbox.length === 0) queueMicrotask(() => this.sendCalls());

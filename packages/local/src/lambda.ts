@@ -207,23 +207,35 @@ function announceBuild(): void {
 }
 
 /**
- * The handler the stacks name ("packages/functions/src/trip-begin.handler"), built for
- * `platform` by its module's `handlerFor`: the module is the functions package's entry of that
- * name. From TypeScript sources (tsx, tests) it loads as it is; a prebuilt runtime loads it
- * bundled from that entry, as SST bundles it for Lambda. Each call builds a new handler (a new
- * container): its dependencies are made from the environment on its first invocation.
+ * The handler factories of the modules the stacks name ("packages/functions/src/trip-begin.handler"):
+ * each module is the functions package's declared entry of that name, and its `handlerFor`
+ * builds the handler for a platform (each call a new container, its dependencies made from the
+ * environment on its first invocation). From TypeScript sources (tsx, tests) the modules load as
+ * they are; a prebuilt runtime loads them bundled from those entries, as SST bundles each for
+ * Lambda, but built together: the code they share (the SDK, core) sits in chunks compiled once.
  */
-export async function importHandler(repoRoot: string, handlerPath: string, platform: Platform): Promise<LambdaHandler> {
-  const dot = handlerPath.lastIndexOf(".");
-  if (!handlerPath.startsWith(FUNCTIONS_SOURCE) || dot < 0) throw new Error(`${handlerPath} is not a handler of ${FUNCTIONS_SOURCE}`);
-  const name = handlerPath.slice(FUNCTIONS_SOURCE.length, dot);
-  const entry = `${FUNCTIONS_PACKAGE}/${name}`;
-  const module = (await (import.meta.url.endsWith(".ts") ? import(entry) : import(pathToFileURL(await bundled(repoRoot, name, entry)).href))) as Record<string, unknown>;
-  const factory = module.handlerFor;
-  if (typeof factory !== "function") throw new Error(`${entry} does not export handlerFor(platform)`);
-  return (factory as HandlerFactory)(platform);
+export async function importHandlerFactories(repoRoot: string, handlerPaths: readonly string[]): Promise<HandlerFactory[]> {
+  const names = handlerPaths.map((handlerPath) => {
+    const dot = handlerPath.lastIndexOf(".");
+    if (!handlerPath.startsWith(FUNCTIONS_SOURCE) || dot < 0) throw new Error(`${handlerPath} is not a handler of ${FUNCTIONS_SOURCE}`);
+    return handlerPath.slice(FUNCTIONS_SOURCE.length, dot);
+  });
+  const unique = [...new Set(names)].sort();
+  const entryOf = (name: string) => `${FUNCTIONS_PACKAGE}/${name}`;
+  const files = import.meta.url.endsWith(".ts")
+    ? undefined
+    : await prebuild(`functions/${unique.join("+")}`, Object.fromEntries(unique.map((name) => [name, fileURLToPath(import.meta.resolve(entryOf(name)))])), repoRoot, { splitting: true, onBuild: announceBuild });
+  return Promise.all(
+    names.map(async (name) => {
+      const module = (await (files ? import(pathToFileURL(files[name]!).href) : import(entryOf(name)))) as Record<string, unknown>;
+      const factory = module.handlerFor;
+      if (typeof factory !== "function") throw new Error(`${entryOf(name)} does not export handlerFor(platform)`);
+      return factory as HandlerFactory;
+    }),
+  );
 }
 
-async function bundled(repoRoot: string, name: string, entry: string): Promise<string> {
-  return (await prebuild(`functions/${name}`, { [name]: fileURLToPath(import.meta.resolve(entry)) }, repoRoot, announceBuild))[name]!;
+/** One handler, built for `platform`: importHandlerFactories with one path. */
+export async function importHandler(repoRoot: string, handlerPath: string, platform: Platform): Promise<LambdaHandler> {
+  return (await importHandlerFactories(repoRoot, [handlerPath]))[0]!(platform);
 }

@@ -20,15 +20,16 @@ const EXTERNAL = ["dynalite", "kinesalite", "esbuild"];
 
 /**
  * Builds `entries` (output name -> source file) into DIST/<group>/ unless the last build of
- * the group is newer than each of its sources; `onBuild` is called before a build starts.
+ * the group is newer than each of its sources; `options.onBuild` is called before a build starts;
+ * `options.splitting` puts the code the entries share in chunks of their own.
  * Returns the output paths by name.
  */
-export async function prebuild(group, entries, root, onBuild) {
+export async function prebuild(group, entries, root, options = {}) {
   const outdir = join(root, DIST, group);
   const stampFile = join(outdir, "inputs.json");
   const outputs = Object.fromEntries(Object.keys(entries).map((name) => [name, join(outdir, `${name}.mjs`)]));
   if (fresh(stampFile, entries, root)) return outputs;
-  onBuild?.();
+  options.onBuild?.();
 
   const { build } = await import("esbuild");
   // Built aside and moved in file by file: a concurrent run never loads a half-written bundle.
@@ -39,6 +40,8 @@ export async function prebuild(group, entries, root, onBuild) {
     outdir: staging,
     outExtension: { ".js": ".mjs" },
     bundle: true,
+    // Entries that share modules may put them in chunks of their own: a process loading several compiles them once.
+    splitting: options.splitting ?? false,
     platform: "node",
     format: "esm",
     target: "node20",
@@ -49,7 +52,9 @@ export async function prebuild(group, entries, root, onBuild) {
     // CommonJS dependencies inside an ES module bundle still call require().
     banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
   });
-  for (const file of Object.keys(result.metafile.outputs)) renameSync(resolve(file), join(outdir, relative(staging, resolve(file))));
+  // Chunks (content-hashed names) before the entries that import them.
+  const outputFiles = Object.entries(result.metafile.outputs).sort(([, a], [, b]) => Number(Boolean(a.entryPoint)) - Number(Boolean(b.entryPoint)));
+  for (const [file] of outputFiles) renameSync(resolve(file), join(outdir, relative(staging, resolve(file))));
   rmSync(staging, { recursive: true, force: true });
   const sources = Object.keys(result.metafile.inputs).filter((input) => !input.includes("node_modules/"));
   writeFileSync(stampFile, JSON.stringify({ root, entries, sources: sources.map((input) => resolve(input)) }));

@@ -27,7 +27,7 @@ import type { ThrottleOptions } from "./throttle.js";
 import { createTripStream } from "./kinesis.js";
 import { mulberry32, shuffled, type Random } from "./generate/prng.js";
 import type { Platform } from "@trip-pipeline/functions/environment";
-import { importHandler, LocalFunction, type CrashOptions, type HandlerFactory } from "./lambda.js";
+import { importHandlerFactories, LocalFunction, type CrashOptions, type HandlerFactory } from "./lambda.js";
 import { changeLogSource, kinesisSource } from "./shard-readers.js";
 import { withShardRollover } from "./shard-rollover.js";
 
@@ -66,6 +66,8 @@ export interface ConsumerOptions {
   repoRoot: string;
   /** Other handlers than the deployed ones (test doubles), built on the same platform. */
   handlers?: Partial<Record<ConsumerName, HandlerFactory>>;
+  /** The deployed handler modules already loaded (loadConsumerHandlers, e.g. while the emulators started); else loaded here. */
+  loaded?: ConsumerHandlers;
   /** Replaces the deployed batching window (1 s); batch sizes and filters stay as deployed. */
   batchingWindowMs?: number;
   /** Per-consumer batching windows, over batchingWindowMs (e.g. the aggregator's deployed 5 s). */
@@ -88,6 +90,16 @@ export interface LocalAwsStats {
   /** Items deleted by TTL (REMOVE records carrying the TTL service identity). */
   ttlDeletes: number;
   throttled: { requests: number; items: number };
+  /** DynamoDB calls made through the local clients (every handler's and the runner's), by operation. */
+  dynamodbCalls: Record<string, number>;
+}
+
+export type ConsumerHandlers = Record<ConsumerName, HandlerFactory>;
+
+/** Every consumer's handler module, loaded together (see importHandlerFactories). */
+export async function loadConsumerHandlers(repoRoot: string): Promise<ConsumerHandlers> {
+  const loaded = await importHandlerFactories(repoRoot, CONSUMER_NAMES.map((consumer) => CONSUMERS[consumer].handler));
+  return Object.fromEntries(CONSUMER_NAMES.map((consumer, i) => [consumer, loaded[i]!])) as ConsumerHandlers;
 }
 
 export class LocalAws {
@@ -185,11 +197,12 @@ export class LocalAws {
     // The on-failure destination is the bucket, as deployed (Pipeline.ts).
     const dlq = new FolderBlobStore(this.bucketDir);
     this.replayOrder = options.reorder && mulberry32(options.reorder.seed + CONSUMER_NAMES.length);
+    const handlers = options.loaded ?? (await loadConsumerHandlers(options.repoRoot));
+    const sources = await Promise.all(CONSUMER_NAMES.map((consumer) => (CONSUMERS[consumer].source === "kinesis" ? kinesisSource(this.kinesis, this.streamName, this.region) : changeLogSource(this.changes))));
     for (const [index, consumer] of CONSUMER_NAMES.entries()) {
       const spec = CONSUMERS[consumer];
-      const double = options.handlers?.[consumer];
-      const handler = double ? double(this.platform) : await importHandler(options.repoRoot, spec.handler, this.platform);
-      const source = spec.source === "kinesis" ? await kinesisSource(this.kinesis, this.streamName, this.region) : changeLogSource(this.changes);
+      const handler = (options.handlers?.[consumer] ?? handlers[consumer])(this.platform);
+      const source = sources[index]!;
       const fn = new LocalFunction(`${APP_NAME}-${LOCAL_STAGE}-${consumer}`, handler, {
         region: this.region,
         timeoutMs: options.timeoutMs ?? CONSUMER_FUNCTION.timeoutSeconds * 1000,
@@ -287,6 +300,7 @@ export class LocalAws {
       changesByKind: { ...this.changes.byKind },
       ttlDeletes: this.changes.serviceRemoves,
       throttled: { ...this.emulators.throttled },
+      dynamodbCalls: { ...this.emulators.calls },
     };
   }
 

@@ -7,6 +7,7 @@ import type { StartEvent, TripEvent } from "@trip-pipeline/core/events";
 import { FailedTrail } from "@trip-pipeline/core/failed-trail";
 import { settleTrips, type MatcherDeps } from "@trip-pipeline/core/matcher";
 import { captureLogger } from "../../../core/test/support/logs.js";
+import { ACCESS } from "../../../../stacks/access.js";
 import { startEmulator, type TestTable } from "../support/test-table.js";
 
 let emulator: Awaited<ReturnType<typeof startEmulator>>;
@@ -49,7 +50,7 @@ function afterFirstQuery(table: TestTable, hook: () => Promise<void>) {
 }
 
 describe("concurrent matchers with different views of one trip", () => {
-  test("the later creator's re-read removes its own, later completion", async () => {
+  test("the later creator finds its raw start already deleted, reads again and removes its own, later completion", async () => {
     const a = await emulator.newTable();
     const b = a.twin();
     await putRaw(a, S1, E);
@@ -67,7 +68,7 @@ describe("concurrent matchers with different views of one trip", () => {
     b.destroy();
   });
 
-  test("a stale create after the trip moved on: the creator's re-read removes it", async () => {
+  test("a stale create after the trip moved on: the creator's delete of its raw start finds nothing, so it reads again and removes it", async () => {
     const a = await emulator.newTable();
     const b = a.twin();
     await putRaw(a, S1, E);
@@ -90,6 +91,43 @@ describe("concurrent matchers with different views of one trip", () => {
     release();
     expect((await bRun).counts).toMatchObject({ failed: 0, deleted: 1 });
 
+    expect(await a.items()).toEqual([expect.objectContaining({ sort_key: "COMPLETED#2024-05-25 10:00:00", estimated_fare: "8", fare_amount: "30" })]);
+    b.destroy();
+  });
+
+  test("a stale create that deletes its raw start first: the other creator's delete finds nothing, so it reads again and removes the stale one", async () => {
+    const a = await emulator.newTable();
+    const b = a.twin();
+    await putRaw(a, S1, E);
+    const gate = (table: TestTable) => {
+      let release!: () => void;
+      let reached!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const hasRead = new Promise<void>((resolve) => (reached = resolve));
+      afterFirstQuery(table, async () => {
+        reached();
+        await released;
+      });
+      return { release, hasRead };
+    };
+    // A reads {S1, E}; S0 arrives; B reads {S0, S1, E}; then A writes and deletes all it read, then B.
+    const gateA = gate(a);
+    const aRun = settleTrips(["t"], deps(a));
+    await gateA.hasRead;
+    await putRaw(a, S0);
+    const gateB = gate(b);
+    const depsB = deps(b);
+    const bRun = settleTrips(["t"], depsB);
+    await gateB.hasRead;
+    gateA.release();
+    expect((await aRun).counts).toMatchObject({ completed: 1, failed: 0 });
+    expect(await sortKeys(a)).toEqual(["COMPLETED#2024-05-25 10:05:00", expect.stringMatching(/^RAW#START#2024-05-25 10:00:00#/)]);
+    const calls: string[] = [];
+    b.afterCall = async (command) => void calls.push(command);
+    gateB.release();
+
+    expect((await bRun).counts).toMatchObject({ completed: 1, failed: 0 });
+    expect(calls.filter((command) => command === "QueryCommand")).toHaveLength(1); // the read again
     expect(await a.items()).toEqual([expect.objectContaining({ sort_key: "COMPLETED#2024-05-25 10:00:00", estimated_fare: "8", fare_amount: "30" })]);
     b.destroy();
   });
@@ -208,6 +246,50 @@ describe("anomalies", () => {
     await putRaw(table, other, { ...E1, trip_id: "u" });
     await settleTrips(["u"], { ...deps(table), trail: new FailedTrail(counted) });
     expect(calls).toEqual([]);
+  });
+});
+
+describe("reads per trip on a clean run", () => {
+  const trips = ["a", "b", "c", "d"];
+  const startOf = (tripId: string): TripEvent => ({ ...S0, trip_id: tripId });
+  const endOf = (tripId: string): TripEvent => ({ ...E, trip_id: tripId });
+
+  /** Settles each group of events as one matcher batch; returns the Queries made and the items left. */
+  async function run(batches: TripEvent[][]) {
+    const table = await emulator.newTable();
+    let queries = 0;
+    table.afterCall = async (command) => void (command === "QueryCommand" && (queries += 1));
+    for (const events of batches) {
+      await putRaw(table, ...events);
+      expect((await settleTrips([...new Set(events.map((e) => e.trip_id))], deps(table))).failedTrips.size).toBe(0);
+    }
+    return { queries, keys: await sortKeys(table) };
+  }
+
+  test("every DynamoDB call the matcher makes is one its deployed role grants", async () => {
+    const table = await emulator.newTable();
+    await putRaw(table, S1, E);
+    const calls = new Set<string>();
+    table.afterCall = async (command) => void calls.add(`dynamodb:${command.replace(/Command$/, "")}`);
+    await settleTrips(["t"], deps(table));
+    await putRaw(table, S0, E0);
+    await settleTrips(["t"], deps(table));
+    expect([...calls].sort()).toEqual(["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"]);
+    expect(ACCESS.matcher.table).toEqual(expect.arrayContaining([...calls]));
+  });
+
+  test("one Query per completed trip when its start and end come in one batch", async () => {
+    const { queries, keys } = await run([trips.flatMap((t) => [startOf(t), endOf(t)])]);
+    expect(keys).toEqual(trips.map(() => "COMPLETED#2024-05-25 10:00:00"));
+    expect(queries / trips.length).toBe(1);
+  });
+
+  test("one Query per batch that names the trip when they come apart, in either order", async () => {
+    for (const batches of [[trips.map(startOf), trips.map(endOf)], [trips.map(endOf), trips.map(startOf)]]) {
+      const { queries, keys } = await run(batches);
+      expect(keys).toEqual(trips.map(() => "COMPLETED#2024-05-25 10:00:00"));
+      expect(queries / trips.length).toBe(2);
+    }
   });
 });
 
