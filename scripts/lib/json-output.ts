@@ -18,8 +18,9 @@ export type SnakeCased<T> = T extends readonly (infer Item)[]
     ? { [K in keyof T as K extends string ? SnakeKey<K> : K]: SnakeCased<T[K]> }
     : T;
 
+/** Also `CreateTable` -> `create_table`: AWS operation names are keys of the call counts. */
 export function snakeKey<S extends string>(key: S): SnakeKey<S> {
-  return key.replace(/(?<=[a-z])([A-Z])/g, (_, letter: string) => `_${letter.toLowerCase()}`) as SnakeKey<S>;
+  return key.replace(/^[A-Z](?=[a-z])/, (letter) => letter.toLowerCase()).replace(/(?<=[a-z])([A-Z])/g, (_, letter: string) => `_${letter.toLowerCase()}`) as SnakeKey<S>;
 }
 
 export function snakeCased<T>(value: T): SnakeCased<T> {

@@ -9,6 +9,8 @@ test.each([
   ["--END_DATE", "--END_DATE"],
   ["URL", "URL"],
   ["a", "a"],
+  ["BatchWriteItem", "batch_write_item"],
+  ["RAW", "RAW"],
 ])("%s -> %s", (key, snake) => {
   expect(snakeKey(key)).toBe(snake);
 });
