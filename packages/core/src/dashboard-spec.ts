@@ -22,3 +22,10 @@ export const DASHBOARD_FUNCTION = {
   timeoutSeconds: 10,
   memoryMb: 512,
 } as const;
+
+/**
+ * The stage setting naming the currency of every money figure (an ISO 4217 code): set it in the
+ * environment of `sst deploy` (the Dashboard stack passes it to the API functions) or of
+ * `pnpm start --serve`. The pipeline stores amounts without a currency; this only labels them.
+ */
+export const CURRENCY_SETTING = { env: "KPI_CURRENCY", default: "USD" } as const;
