@@ -5,8 +5,8 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { createLogger, type Logger } from "@trip-pipeline/core";
-import { currencyCode, type ErrorResponse } from "@trip-pipeline/core/dashboard-api";
-import { CURRENCY_SETTING } from "@trip-pipeline/core/dashboard-spec";
+import type { ErrorResponse } from "@trip-pipeline/core/dashboard-api";
+import { currencyOf } from "@trip-pipeline/core/dashboard-spec";
 
 export type ApiResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
 export type ApiHandler = (event: APIGatewayProxyEventV2, context?: { awsRequestId?: string }) => Promise<ApiResult>;
@@ -48,7 +48,5 @@ export function requiredEnv(name: string): string {
 
 /** The stage's currency (CURRENCY_SETTING): a bad code fails the function's first call, not a page later. */
 export function stageCurrency(): string {
-  const value = process.env[CURRENCY_SETTING.env] || CURRENCY_SETTING.default;
-  if (!currencyCode.safeParse(value).success) throw new Error(`${CURRENCY_SETTING.env}=${JSON.stringify(value)} is not an ISO 4217 code such as USD`);
-  return value;
+  return currencyOf(process.env);
 }
