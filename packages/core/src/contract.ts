@@ -1,6 +1,6 @@
 /**
  * The rules shared with the Glue job (packages/core/golden/contract.json, also read by pytest):
- * the fare domain, the per-day GSI, the metrics layout and the duplicate rule. Read here once
+ * the fare domain, the per-day GSI, the metrics layout, the KPI registry and the duplicate rule. Read here once
  * and checked, so a malformed edit fails at load rather than bending a rule quietly.
  */
 import { z } from "zod/v4";
@@ -24,7 +24,23 @@ const contractSchema = z.object({
     sort_key_template: z.string(),
     shards: z.number().int().min(1).max(100),
   }),
-  metrics: z.object({ prefix: z.string(), day_path_template: z.string(), file_name: z.string(), fields: z.array(z.string()) }),
+  metrics: z.object({ prefix: z.string(), day_path_template: z.string(), file_name: z.string() }),
+  kpis: z.object({
+    types: z.record(z.enum(["money", "count", "minutes", "distance"]), z.object({ places: z.number().int().min(0).max(6), source_units: z.number().int().positive(), athena: z.string(), unit: z.string() })),
+    derived_sources: z.record(z.string(), z.string()),
+    fields: z.array(
+      z.object({
+        name: z.string().regex(/^[a-z][a-z0-9_]*$/),
+        type: z.enum(["money", "count", "minutes", "distance"]),
+        aggregation: z.enum(["sum", "count", "max", "min", "mean", "median"]),
+        source: z.string().regex(/^[a-z][a-z0-9_]*$/),
+        live: z.boolean(),
+        absent_before: z.boolean(),
+        label: z.string().min(1),
+        description: z.string().min(1),
+      }),
+    ),
+  }),
   duplicates: z.object({ rule: z.literal("one_per_trip_id_earliest_pickup") }),
 });
 
