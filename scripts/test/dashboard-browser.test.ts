@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { DASHBOARD_KPIS, dailyCsv, percentChange, rangeTotals } from "@trip-pipeline/core/dashboard-kpis";
+import { DASHBOARD_KPIS, dailyCsv, kpiHeading, kpiValueOf, percentChange, rangeTotals } from "@trip-pipeline/core/dashboard-kpis";
 import { writeTripFiles } from "@trip-pipeline/local/generate";
 import type { RunReport } from "../start.js";
 import { ROOT } from "./support/run-cli.js";
@@ -122,7 +122,9 @@ describe("pnpm start --serve, in Chromium", () => {
       await expect
         .poll(async () => [plain(await tileText(page, "total_fare")), plain(await tileText(page, "trip_count"))], { timeout: 30_000, interval: 250 })
         .toEqual([latest.total_fare, String(latest.trip_count)]);
-      for (const kpi of DASHBOARD_KPIS) expect(plain(await tileText(page, kpi.name)), kpi.name).toBe(String(latest[kpi.name]));
+      // Every registered KPI has a tile; one that only the nightly job computes says so.
+      for (const kpi of DASHBOARD_KPIS) expect(plain(await tileText(page, kpi.name)), kpi.name).toBe(kpi.live ? String(kpiValueOf(latest, kpi.name) ?? "–") : "nightly only: see the daily totals");
+      expect(await page.locator("#nightly-only").innerText()).toBe("Median fare is computed nightly only: the live figures cannot keep it exactly as trips arrive.");
       expect(await tileText(page, "freshness")).toMatch(/^updated \d+ (s|min) ago$/);
       // Each tile's change against the day before, from that day's nightly row.
       await expect.poll(() => page.locator("#change-total_fare").innerText(), { timeout: 30_000 }).toBe(`${percentChange(latest.total_fare, before.total_fare)} vs ${before.pickup_date}`);
@@ -133,9 +135,10 @@ describe("pnpm start --serve, in Chromium", () => {
       expect(await page.locator("#daily-title").innerText()).toBe(`Daily totals (final, computed nightly at 01:00 UTC), ${GENERATED.startDate} to ${LAST_DAY}`);
       expect(await page.locator(".intro").innerText()).toMatch(/Live figures count each trip as it completes .*; the daily totals are final, computed once a night at 01:00 UTC/);
       expect(await page.locator("#currency").innerText()).toBe("USD");
-      const moneyLabels = [...(await page.locator("#tiles dt").allInnerTexts()), ...(await page.locator("#daily-head th").allInnerTexts())].filter((text) => /fare/i.test(text));
-      expect(moneyLabels.length).toBe(2 * DASHBOARD_KPIS.filter((kpi) => kpi.type === "money").length);
-      for (const label of moneyLabels) expect(label).toMatch(/\(USD\)$/);
+      const headings = DASHBOARD_KPIS.map((kpi) => kpiHeading(kpi, "USD"));
+      expect(await page.locator("#tiles dt").allInnerTexts()).toEqual([...headings, "Last change"]);
+      expect(await page.locator("#daily-head th").allInnerTexts()).toEqual(["Pickup day", ...headings, "Computed at (UTC)"]);
+      expect(headings).toContain("Total fare (USD)");
       await expect.poll(() => tileText(page, "pending"), { timeout: 15_000 }).toBe(String(report.pending));
       expect(await page.locator("#run").isVisible()).toBe(true);
       expect(await page.locator("#run-title").innerText()).toMatch(/^This run, all days/);
@@ -144,18 +147,18 @@ describe("pnpm start --serve, in Chromium", () => {
       // The table: one row per nightly day of the range with the time it was computed, the range's exact totals at the foot.
       await expect.poll(() => page.locator("#days tr th").count(), { timeout: 30_000 }).toBe(report.kpis.length);
       const rows = await rowsOf(page, "#days tr");
-      expect(rows.map((row) => row.slice(0, -1))).toEqual(report.kpis.map((k) => [k.pickup_date, ...DASHBOARD_KPIS.map((kpi) => String(k[kpi.name]))]));
+      expect(rows.map((row) => row.slice(0, -1))).toEqual(report.kpis.map((k) => [k.pickup_date, ...DASHBOARD_KPIS.map((kpi) => String(kpiValueOf(k, kpi.name) ?? "–"))]));
       const computedAt = rows.map((row) => row.at(-1)!);
       for (const time of computedAt) expect(time).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
       const totals = rangeTotals(report.kpis);
-      expect(await rowsOf(page, "#totals tr")).toEqual([[`Whole range ${report.kpis.length} days`, ...DASHBOARD_KPIS.map((kpi) => String(totals[kpi.name]))]]);
+      expect(await rowsOf(page, "#totals tr")).toEqual([[`Whole range ${report.kpis.length} days`, ...DASHBOARD_KPIS.map((kpi) => String(totals[kpi.name] ?? "–"))]]);
       expect(await page.locator("#errors").innerText()).toBe("");
 
       // The export: exactly the rows shown, with a header, money with two decimals.
       const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export")]);
       const csv = await readFile((await download.path())!, "utf8");
       expect(csv).toBe(dailyCsv(report.kpis.map((k, i) => ({ ...k, computed_at: computedAt[i]! })), "USD"));
-      expect(csv.split("\r\n")[0]).toBe("Pickup day (UTC),Total fare (USD),Trips,Average fare (USD),Max fare (USD),Min fare (USD),Computed at (UTC)");
+      expect(csv.split("\r\n")[0]).toBe(["Pickup day (UTC)", ...headings, "Computed at (UTC)"].join(","));
       expect(download.suggestedFilename()).toBe(`trip-kpis_${GENERATED.startDate}_${LAST_DAY}.csv`);
 
       expect(await axeViolations(page)).toEqual([]);

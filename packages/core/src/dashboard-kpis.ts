@@ -1,66 +1,55 @@
 /**
- * The KPIs the dashboard shows, in order, and what the page and the API derive from them: the
- * tiles, the table's columns, the totals of a range, the change against the previous day and the
- * CSV export. Every one of those reads this list, so a KPI added here appears everywhere.
+ * What the dashboard derives from the KPI registry (kpi-registry.ts): the tiles, the table's
+ * columns, the totals of a range, the change against the previous day and the CSV export. Every
+ * one of those reads the registry's list, so a registered KPI appears everywhere.
  * Imports nothing that needs Node: the page bundles this module.
  */
 import { Decimal } from "./decimal.js";
-import type { DailyKpi } from "./kpi.js";
+import { KPI_FIELDS, KPI_TYPES, ROW_KEY, tripCount, type KpiField, type KpiValue } from "./kpi-registry.js";
 
-export type KpiName = Exclude<keyof DailyKpi, "pickup_date">;
+export type { KpiValue } from "./kpi-registry.js";
+export type DashboardKpi = KpiField;
 
-export interface DashboardKpi {
-  name: KpiName;
-  label: string;
-  /** money: decimal text with 2 places, in the stage's currency; count: a whole number. */
-  type: "money" | "count";
-  /** How a day's figure is made, and so how a range's total is: see rangeTotals. */
-  aggregation: "sum" | "count" | "mean" | "max" | "min";
-  /** The trip column it aggregates: a mean whose source also has a sum is that sum over the trips. */
-  source: string;
-  /** Kept live as trips complete; otherwise only the nightly job computes it. */
-  live: boolean;
-}
+/** Every registered KPI, in registry order. */
+export const DASHBOARD_KPIS: readonly DashboardKpi[] = KPI_FIELDS;
 
-export const DASHBOARD_KPIS: readonly DashboardKpi[] = [
-  { name: "total_fare", label: "Total fare", type: "money", aggregation: "sum", source: "fare_amount", live: true },
-  { name: "trip_count", label: "Trips", type: "count", aggregation: "count", source: "trip_id", live: true },
-  { name: "average_fare", label: "Average fare", type: "money", aggregation: "mean", source: "fare_amount", live: true },
-  { name: "max_fare", label: "Max fare", type: "money", aggregation: "max", source: "fare_amount", live: true },
-  { name: "min_fare", label: "Min fare", type: "money", aggregation: "min", source: "fare_amount", live: true },
-];
-
-/** A KPI's value as the API sends it: money as decimal text, counts as numbers; null when there is none. */
-export type KpiValue = string | number | null;
+/** Rows as the API sends them: the day, then one value per KPI (absent or null where not known). */
+export type KpiRowLike = object;
 export type KpiTotals = Record<string, KpiValue>;
 
-const moneyOf = (row: DailyKpi, name: KpiName) => Decimal.parse(String(row[name]));
-const countOf = (rows: readonly DailyKpi[]) => rows.reduce((sum, row) => sum + row.trip_count, 0);
+/** A row's value of a KPI; null where the row has none (a field added after the row was written). */
+export function kpiValueOf(row: KpiRowLike, name: string): KpiValue {
+  return (row as Record<string, KpiValue | undefined>)[name] ?? null;
+}
+
+const placesOf = (kpi: DashboardKpi) => KPI_TYPES[kpi.type].places;
+const decimalOf = (row: KpiRowLike, name: string) => Decimal.parse(String(kpiValueOf(row, name)));
 
 /**
  * One figure per KPI over a range's nightly rows, exact: sums add the exact daily figures; a mean
  * is its source's range sum over the range's trips (without such a sum, each day's mean weighted
- * by its trips), half-up once at the end; max and min are the range's extremes. Null for every
- * KPI when there are no rows.
+ * by its trips), half-up once at the end; max and min are the range's extremes. A median does
+ * not add up over days: null, as is every figure some row lacks and every figure of no rows.
  */
-export function rangeTotals(rows: readonly DailyKpi[], kpis: readonly DashboardKpi[] = DASHBOARD_KPIS): KpiTotals {
-  const trips = countOf(rows);
+export function rangeTotals(rows: readonly KpiRowLike[], kpis: readonly DashboardKpi[] = DASHBOARD_KPIS): KpiTotals {
+  const trips = rows.reduce((sum: number, row) => sum + tripCount(row as Record<string, unknown>), 0);
   const total = (kpi: DashboardKpi): KpiValue => {
-    if (rows.length === 0) return null;
-    if (kpi.type === "count") return rows.reduce((sum, row) => sum + Number(row[kpi.name]), 0);
-    const values = rows.map((row) => moneyOf(row, kpi.name));
+    if (rows.length === 0 || kpi.aggregation === "median" || rows.some((row) => kpiValueOf(row, kpi.name) === null)) return null;
+    if (kpi.type === "count") return rows.reduce((sum: number, row) => sum + Number(kpiValueOf(row, kpi.name)), 0);
+    const values = rows.map((row) => decimalOf(row, kpi.name));
     switch (kpi.aggregation) {
       case "max":
-        return values.reduce((a, b) => (b.compare(a) > 0 ? b : a)).toFixed(2);
+        return values.reduce((a, b) => (b.compare(a) > 0 ? b : a)).toFixed(placesOf(kpi));
       case "min":
-        return values.reduce((a, b) => (b.compare(a) < 0 ? b : a)).toFixed(2);
+        return values.reduce((a, b) => (b.compare(a) < 0 ? b : a)).toFixed(placesOf(kpi));
       case "mean": {
-        const sum = kpis.find((other) => other.aggregation === "sum" && other.source === kpi.source);
-        const weighted = (row: DailyKpi) => (sum ? moneyOf(row, sum.name) : moneyOf(row, kpi.name).times(row.trip_count));
-        return rows.reduce((acc, row) => acc.plus(weighted(row)), Decimal.ZERO).dividedByToFixed(trips, 2);
+        if (trips === 0) return null;
+        const sum = kpis.find((other) => other.aggregation === "sum" && other.source === kpi.source && other.type === kpi.type);
+        const weighted = (row: KpiRowLike) => (sum && kpiValueOf(row, sum.name) !== null ? decimalOf(row, sum.name) : decimalOf(row, kpi.name).times(tripCount(row as Record<string, unknown>)));
+        return rows.reduce<Decimal>((acc, row) => acc.plus(weighted(row)), Decimal.ZERO).dividedByToFixed(trips, placesOf(kpi));
       }
       default:
-        return values.reduce((a, b) => a.plus(b), Decimal.ZERO).toFixed(2);
+        return values.reduce((a, b) => a.plus(b), Decimal.ZERO).toFixed(placesOf(kpi));
     }
   };
   return Object.fromEntries(kpis.map((kpi) => [kpi.name, total(kpi)]));
@@ -85,9 +74,10 @@ export function percentChange(current: KpiValue, previous: KpiValue): string | n
   return `${sign}${tenths / 10n}.${tenths % 10n}%`;
 }
 
-/** A column heading with its unit: "Total fare (USD)", "Trips". */
+/** A column heading with its unit: "Total fare (USD)" (the stage's currency), "Total distance (mi)", "Trips". */
 export function kpiHeading(kpi: DashboardKpi, currency: string): string {
-  return kpi.type === "money" ? `${kpi.label} (${currency})` : kpi.label;
+  if (kpi.type === "count") return kpi.label;
+  return `${kpi.label} (${kpi.type === "money" ? currency : KPI_TYPES[kpi.type].unit})`;
 }
 
 function csvCell(text: string): string {
@@ -95,11 +85,12 @@ function csvCell(text: string): string {
 }
 
 /**
- * The CSV export of a range: a header, then one line per day shown, money with exactly two
- * decimals and no grouping (spreadsheets read it as a number), the time each row was computed.
+ * The CSV export of a range: a header, then one line per day shown, decimals exactly as the API
+ * sends them (money with two) and no grouping (spreadsheets read them as numbers), empty where a
+ * row has no figure, and the time each row was computed.
  */
-export function dailyCsv(rows: readonly (DailyKpi & { computed_at: string })[], currency: string, kpis: readonly DashboardKpi[] = DASHBOARD_KPIS): string {
+export function dailyCsv(rows: readonly (KpiRowLike & { computed_at: string })[], currency: string, kpis: readonly DashboardKpi[] = DASHBOARD_KPIS): string {
   const header = ["Pickup day (UTC)", ...kpis.map((kpi) => kpiHeading(kpi, currency)), "Computed at (UTC)"];
-  const lines = rows.map((row) => [row.pickup_date, ...kpis.map((kpi) => String(row[kpi.name])), row.computed_at]);
+  const lines = rows.map((row) => [String(kpiValueOf(row, ROW_KEY)), ...kpis.map((kpi) => String(kpiValueOf(row, kpi.name) ?? "")), row.computed_at]);
   return [header, ...lines].map((cells) => cells.map(csvCell).join(",")).join("\r\n") + "\r\n";
 }

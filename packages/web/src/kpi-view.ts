@@ -1,6 +1,6 @@
 /** The tiles and the daily table, built from the dashboard's KPI list (core dashboard-kpis.ts). */
 import type { DailyResponse, LiveResponse } from "@trip-pipeline/core/dashboard-api";
-import { DASHBOARD_KPIS, kpiHeading, percentChange, type DashboardKpi, type KpiName, type KpiValue } from "@trip-pipeline/core/dashboard-kpis";
+import { DASHBOARD_KPIS, kpiHeading, kpiValueOf, percentChange, type DashboardKpi, type KpiRowLike, type KpiValue } from "@trip-pipeline/core/dashboard-kpis";
 import { formatCount, formatMoney } from "./format.js";
 
 type DailyRow = DailyResponse["days"][number];
@@ -13,6 +13,7 @@ function element<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<H
 
 export function formatKpi(kpi: DashboardKpi, value: KpiValue): string {
   if (value === null) return "–";
+  // Decimal text of any KPI type groups like money; it is never turned into a float.
   return kpi.type === "count" ? formatCount(Number(value)) : formatMoney(String(value));
 }
 
@@ -32,6 +33,13 @@ export function buildTiles(container: HTMLElement, currency: string): void {
   );
 }
 
+/** Which KPIs only the nightly job computes, in a sentence under the tiles. */
+export function explainNightlyOnly(node: HTMLElement): void {
+  const labels = DASHBOARD_KPIS.filter((kpi) => !kpi.live).map((kpi) => kpi.label);
+  node.hidden = labels.length === 0;
+  node.textContent = `${labels.join(", ")} ${labels.length === 1 ? "is" : "are"} computed nightly only: the live figures cannot keep ${labels.length === 1 ? "it" : "them"} exactly as trips arrive.`;
+}
+
 export function setTile(id: string, text: string, unavailable = false): void {
   const node = document.getElementById(`tile-${id}`);
   if (!node) return;
@@ -39,9 +47,11 @@ export function setTile(id: string, text: string, unavailable = false): void {
   node.classList.toggle("unavailable", unavailable);
 }
 
-/** Every KPI tile says the same thing (loading, no trips, expired, unavailable). */
+const NIGHTLY_ONLY = "nightly only: see the daily totals";
+
+/** Every KPI tile says the same thing (loading, no trips, expired, unavailable); a nightly-only KPI says so. */
 export function setAllTiles(text: string): void {
-  for (const kpi of DASHBOARD_KPIS) setTile(kpi.name, kpi.live ? text : "nightly only: see the daily totals", true);
+  for (const kpi of DASHBOARD_KPIS) setTile(kpi.name, kpi.live ? text : NIGHTLY_ONLY, true);
 }
 
 type LiveRow = Exclude<NonNullable<LiveResponse["kpi"]>, { expired: true }>;
@@ -49,20 +59,23 @@ type LiveRow = Exclude<NonNullable<LiveResponse["kpi"]>, { expired: true }>;
 /** The day's live figures; while settling, a figure that does not agree with the sums yet is withheld rather than shown wrong. */
 export function showLive(row: LiveRow): void {
   for (const kpi of DASHBOARD_KPIS) {
-    if (!kpi.live) continue;
-    const value = row[kpi.name];
-    setTile(kpi.name, value === null ? "settling" : formatKpi(kpi, value), value === null);
+    if (!kpi.live) {
+      setTile(kpi.name, NIGHTLY_ONLY, true);
+      continue;
+    }
+    const value = kpiValueOf(row, kpi.name);
+    setTile(kpi.name, value === null ? (row.settling ? "settling" : "–") : formatKpi(kpi, value), value === null);
   }
 }
 
 /** "+3.2% vs 2024-05-24" under each tile, against that day's nightly row; empty when there is nothing to compare. */
-export function showChanges(current: Partial<Record<KpiName, KpiValue>> | undefined, previousDay: string, previous: DailyRow | undefined): void {
+export function showChanges(current: KpiRowLike | undefined, previousDay: string, previous: DailyRow | undefined): void {
   for (const kpi of DASHBOARD_KPIS) {
     const node = document.getElementById(`change-${kpi.name}`);
     if (!node) continue;
     // Nothing to say while the day has no figure; the day before without one is worth a word.
-    const value = current?.[kpi.name] ?? null;
-    const change = previous ? percentChange(value, previous[kpi.name]) : null;
+    const value = current ? kpiValueOf(current, kpi.name) : null;
+    const change = previous ? percentChange(value, kpiValueOf(previous, kpi.name)) : null;
     node.textContent = value === null ? "" : change !== null ? `${change} vs ${previousDay}` : previous ? "" : `no daily total for ${previousDay} to compare`;
   }
 }
@@ -85,7 +98,7 @@ export function showDaily(answer: DailyResponse, parts: { head: HTMLElement; bod
         "tr",
         {},
         cell("th", day.pickup_date, headings[0]!, false),
-        ...DASHBOARD_KPIS.map((kpi, i) => cell("td", formatKpi(kpi, day[kpi.name]), headings[i + 1]!, true)),
+        ...DASHBOARD_KPIS.map((kpi, i) => cell("td", formatKpi(kpi, kpiValueOf(day, kpi.name)), headings[i + 1]!, true)),
         cell("td", day.computed_at, headings.at(-1)!, false),
       ),
     ),

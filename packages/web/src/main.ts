@@ -7,7 +7,7 @@ import { ApiError, getJson } from "./api.js";
 import { accessToken, forgetToken, signOut, type AuthConfig } from "./auth.js";
 import { DailyChart } from "./chart.js";
 import { formatCount, formatFreshness } from "./format.js";
-import { buildTiles, setAllTiles, setTile, showChanges, showDaily, showLive } from "./kpi-view.js";
+import { buildTiles, explainNightlyOnly, setAllTiles, setTile, showChanges, showDaily, showLive } from "./kpi-view.js";
 import "./style.css";
 
 const LIVE_EVERY_MS = 5_000;
@@ -250,6 +250,7 @@ async function boot(): Promise<void> {
     return;
   }
   useCurrency(currency);
+  explainNightlyOnly(byId("nightly-only"));
   start(false);
   if (!following) void resolveLatest();
   void refreshRunStatus();
