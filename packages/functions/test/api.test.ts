@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { FolderBlobStore, type BlobStore } from "@trip-pipeline/core";
+import { DASHBOARD_KPIS } from "@trip-pipeline/core/dashboard-kpis";
 import type { DailyKpi } from "@trip-pipeline/core/kpi";
 import { kpiLine, metricsKey } from "@trip-pipeline/core/metrics-layout";
 import { createDailyHandler } from "../src/api-daily.js";
@@ -37,6 +38,7 @@ beforeEach(async () => {
 afterEach(() => rm(folder, { recursive: true, force: true }));
 
 const body = (result: { body: string }) => JSON.parse(result.body);
+const NO_TOTALS = Object.fromEntries(DASHBOARD_KPIS.map((kpi) => [kpi.name, null]));
 const daily = (store: BlobStore) => ({ metrics: store, currency: "EUR", now: () => NOW });
 /** Writes a day's nightly object and dates it, as S3's LastModified would. */
 async function putDay(kpi: DailyKpi, at = "2024-05-26T01:04:05Z"): Promise<void> {
@@ -77,8 +79,8 @@ describe("GET /api/kpis/daily", () => {
         { ...DAY, computed_at: "2024-05-26 01:04:05" },
         { ...DAY, pickup_date: "2024-06-01", computed_at: "2024-06-02 01:30:00" },
       ],
-      // 274393.88 * 2 + 10.10; (548787.76 + 10.10) / 9999 = 54.8853...
-      totals: { total_fare: "548797.86", trip_count: 9999, average_fare: "54.89", max_fare: "406.94", min_fare: "3.00" },
+      // 274393.88 * 2 + 10.10; (548787.76 + 10.10) / 9999 = 54.8853...; a KPI these rows lack (or a median) has no total.
+      totals: { ...NO_TOTALS, total_fare: "548797.86", trip_count: 9999, average_fare: "54.89", max_fare: "406.94", min_fare: "3.00" },
     });
     expect(result.body).toContain('"total_fare":"274393.88"');
   });
@@ -91,7 +93,7 @@ describe("GET /api/kpis/daily", () => {
   });
 
   test("without a range, a short history is the whole range; an empty bucket is today with no rows", async () => {
-    expect(body(await createDailyHandler(daily(metrics))(get("/api/kpis/daily")))).toEqual({ from: "2024-05-25", to: "2024-05-25", days: [], totals: { total_fare: null, trip_count: null, average_fare: null, max_fare: null, min_fare: null }, currency: "EUR", latest_day: null });
+    expect(body(await createDailyHandler(daily(metrics))(get("/api/kpis/daily")))).toEqual({ from: "2024-05-25", to: "2024-05-25", days: [], totals: NO_TOTALS, currency: "EUR", latest_day: null });
     for (const day of ["2024-05-23", "2024-05-24"]) await putDay({ ...DAY, pickup_date: day });
     expect(body(await createDailyHandler(daily(metrics))(get("/api/kpis/daily")))).toMatchObject({ from: "2024-05-23", to: "2024-05-24", latest_day: "2024-05-24" });
   });
