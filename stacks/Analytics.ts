@@ -7,7 +7,7 @@ import { Asset } from "aws-cdk-lib/aws-s3-assets";
 import { Rule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { Cron, Function as SstFunction, use, type StackContext } from "sst/constructs";
-import { METRICS_PREFIX, TRIP_TABLE } from "../packages/core/src/pipeline-spec";
+import { METRICS_PREFIX, NIGHTLY_KPI_JOB, TRIP_TABLE } from "../packages/core/src/pipeline-spec";
 import { ACCESS, grantAccess } from "./access";
 import { ATHENA_RESULTS_PREFIX, GLUE_TEMP_PREFIX } from "./lifecycle";
 import { appLogGroup, functionLogGroup, LOG_GROUP_PREFIXES, providersLogToGroups } from "./logs";
@@ -200,7 +200,7 @@ export function Analytics({ stack, app }: StackContext) {
   trigger.addDependency(crawler);
 
   const schedule = new Cron(stack, "DailyMetrics", {
-    schedule: "cron(0 1 * * ? *)",
+    schedule: NIGHTLY_KPI_JOB.schedule,
     job: {
       function: {
         handler: "packages/functions/src/start-metrics-job.handler",

@@ -3,6 +3,7 @@ import { addDays, dailyResponse, liveResponse, runStatusResponse, utcDay, type D
 import { dailyCsv } from "@trip-pipeline/core/dashboard-kpis";
 import { CURRENCY_SETTING } from "@trip-pipeline/core/dashboard-spec";
 import { latestView, PRESETS, presetView, queryOf, rangeProblem, viewFromQuery, type Preset, type View } from "@trip-pipeline/core/dashboard-view";
+import { NIGHTLY_KPI_JOB } from "@trip-pipeline/core/pipeline-spec";
 import { ApiError, getJson } from "./api.js";
 import { accessToken, forgetToken, signOut, type AuthConfig } from "./auth.js";
 import { DailyChart } from "./chart.js";
@@ -251,6 +252,7 @@ async function boot(): Promise<void> {
   }
   useCurrency(currency);
   explainNightlyOnly(byId("nightly-only"));
+  for (const node of document.querySelectorAll(".nightly-time")) node.textContent = NIGHTLY_KPI_JOB.time;
   start(false);
   if (!following) void resolveLatest();
   void refreshRunStatus();
