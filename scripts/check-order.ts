@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatDateTime, validateEvent, type EndEvent, type StartEvent } from "@trip-pipeline/core";
 import { computeDailyKpis, type DailyKpi } from "@trip-pipeline/core/kpi";
+import { tripCount } from "@trip-pipeline/core/kpi-registry";
 import { matchTrip, type CompletedTrip } from "@trip-pipeline/core/trip";
 import { intBetween, mulberry32, type Random } from "@trip-pipeline/local/generate/prng";
 import { intOption, parseCli, REPO_ROOT, runWhenMain, UsageError } from "./lib/cli.js";
@@ -136,7 +137,7 @@ function startRun(startFile: string, endFile: string, out: string): Promise<{ co
 }
 
 const figures = (r: Pick<RunReport, "kpis" | "pending" | "anomalies">) => JSON.stringify({ kpis: r.kpis, pending: r.pending, anomalies: r.anomalies });
-const trips = (kpis: DailyKpi[]) => kpis.reduce((sum, k) => sum + k.trip_count, 0);
+const trips = (kpis: DailyKpi[]) => kpis.reduce((sum, k) => sum + tripCount(k), 0);
 
 export async function main(argv: string[]): Promise<number> {
   const values = parseCli(argv, OPTIONS);

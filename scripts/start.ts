@@ -27,7 +27,8 @@ import { table as ingestTable } from "./ingest.js";
 import { intOption, parseCli, REPO_ROOT, runWhenMain, UsageError } from "./lib/cli.js";
 import { DEFAULT_PORT, LocalDashboard } from "./lib/dashboard-server.js";
 import { createStatusLine, type StatusLine } from "./lib/progress.js";
-import { formatTable } from "./lib/table.js";
+import { formatTable, kpiCells } from "./lib/table.js";
+import { KPI_COLUMNS, tripCount } from "@trip-pipeline/core/kpi-registry";
 
 
 export const USAGE = `usage: pnpm start [--start-file F --end-file F] [--json] [--keep] [--out DIR] [options]
@@ -350,11 +351,13 @@ export function progressLine(rows: number, consumers: LocalAwsStats["consumers"]
 
 function humanReport(report: RunReport): string {
   const live = new Map(report.live.map((k) => [k.pickup_date, k]));
-  const row = (source: string, k: DailyKpi | LiveRow | undefined, day: string) =>
-    k ? [day, "settling" in k && k.settling ? `${source} (settling)` : source, String(k.trip_count), k.total_fare, k.average_fare ?? "-", k.max_fare ?? "-", k.min_fare ?? "-"] : [day, source, "-", "-", "-", "-", "-"];
+  const row = (source: string, k: DailyKpi | LiveRow | undefined, day: string) => {
+    const [, ...values] = kpiCells(k ?? {});
+    return [day, k && "settling" in k && k.settling ? `${source} (settling)` : source, ...values];
+  };
   const days = [...new Set([...report.kpis.map((k) => k.pickup_date), ...live.keys()])].sort();
   const kpis = formatTable([
-    ["pickup_date", "source", "trips", "total_fare", "average_fare", "max_fare", "min_fare"],
+    [KPI_COLUMNS[0]!, "source", ...KPI_COLUMNS.slice(1)],
     ...days.flatMap((day) => [row("nightly", report.kpis.find((k) => k.pickup_date === day), day), row("live", live.get(day), day)]),
   ]);
   const consumers = formatTable([
@@ -371,7 +374,7 @@ function humanReport(report: RunReport): string {
     `Daily KPIs (pickup day, UTC): the nightly job and the live aggregates\n${days.length > 0 ? kpis : "no completed trips\n"}`,
     `Drift: ${report.drift === 0 ? "none (live equals nightly on every day)" : `${report.drift} day(s) differ`}${report.unsettled.length > 0 ? `; still settling: ${report.unsettled.join(", ")}` : ""}\n`,
     `Ingest\n${ingestTable(report.ingest)}`,
-    `Trips: ${report.kpis.reduce((sum, k) => sum + k.trip_count, 0)} completed, ${report.pending} pending (unmatched), ${report.anomalies} anomalies (dropoff before pickup)\n`,
+    `Trips: ${report.kpis.reduce((sum, k) => sum + tripCount(k), 0)} completed, ${report.pending} pending (unmatched), ${report.anomalies} anomalies (dropoff before pickup)\n`,
     `Consumers\n${consumers}`,
     ...(report.redrive ? [`Redrive: ${report.redrive.replayed} of ${report.redrive.records} records in ${report.redrive.batches} failed batches replayed (${report.redrive.rounds} run(s)); ${report.redrive.remaining} left\n`] : []),
     `Logs (the local CloudWatch; --verbose streams them; warnings include errors)\n${logs}`,

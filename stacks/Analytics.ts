@@ -7,6 +7,8 @@ import { Asset } from "aws-cdk-lib/aws-s3-assets";
 import { Rule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { Cron, Function as SstFunction, use, type StackContext } from "sst/constructs";
+import { CONTRACT } from "../packages/core/src/contract";
+import { KPI_COLUMNS, KPI_FIELDS, KPI_TYPES, ROW_KEY } from "../packages/core/src/kpi-registry";
 import { METRICS_PREFIX, NIGHTLY_KPI_JOB, TRIP_TABLE } from "../packages/core/src/pipeline-spec";
 import { ACCESS, grantAccess } from "./access";
 import { ATHENA_RESULTS_PREFIX, GLUE_TEMP_PREFIX } from "./lifecycle";
@@ -98,7 +100,7 @@ export function Analytics({ stack, app }: StackContext) {
 
   const job = new CfnJob(stack, "GenerateTripMetrics", {
     name: jobName,
-    description: "Daily fare KPIs per pickup day from the completed trips of the last days",
+    description: "Daily trip KPIs per pickup day from the completed trips of the last days",
     role: jobRole.roleArn,
     glueVersion: "5.0",
     command: { name: "glueetl", pythonVersion: "3", scriptLocation: script.s3ObjectUrl },
@@ -117,6 +119,8 @@ export function Analytics({ stack, app }: StackContext) {
       "--BUCKET": bucket.bucketName,
       "--METRICS_PREFIX": METRICS_PREFIX,
       "--DAYS_WINDOW": String(DAYS_WINDOW),
+      // The KPI registry the job computes (registry.py reads it): the contract's, as the TypeScript side reads it.
+      "--KPI_REGISTRY": JSON.stringify({ types: CONTRACT.kpis.types, fields: KPI_FIELDS.map(({ label: _label, description: _description, ...field }) => field) }),
       "--TempDir": `s3://${bucket.bucketName}/${GLUE_TEMP_PREFIX}`,
       "--job-bookmark-option": "job-bookmark-disable",
       // No --enable-continuous-cloudwatch-log: Glue 5.0 ignores it (its logs are continuous anyway).
@@ -144,14 +148,8 @@ export function Analytics({ stack, app }: StackContext) {
         inputFormat: "org.apache.hadoop.mapred.TextInputFormat",
         outputFormat: "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
         serdeInfo: { serializationLibrary: "org.openx.data.jsonserde.JsonSerDe" },
-        columns: [
-          { name: "pickup_date", type: "string" },
-          { name: "total_fare", type: "decimal(38,2)" },
-          { name: "trip_count", type: "bigint" },
-          { name: "average_fare", type: "decimal(38,2)" },
-          { name: "max_fare", type: "decimal(38,2)" },
-          { name: "min_fare", type: "decimal(38,2)" },
-        ],
+        // The KPI registry's fields; a field added later reads as NULL from older days' rows.
+        columns: [{ name: ROW_KEY, type: "string" }, ...KPI_FIELDS.map((field) => ({ name: field.name, type: KPI_TYPES[field.type].athena, comment: field.description }))],
       },
     },
   });
@@ -252,7 +250,7 @@ export function Analytics({ stack, app }: StackContext) {
     description: "Replace the date; pickup_date is YYYY-MM-DD (UTC)",
     database,
     workGroup: workGroup.name,
-    queryString: `SELECT pickup_date, total_fare, average_fare, trip_count, max_fare, min_fare FROM ${database}.${KPI_TABLE} WHERE pickup_date = '2024-05-25'`,
+    queryString: `SELECT ${KPI_COLUMNS.join(", ")} FROM ${database}.${KPI_TABLE} WHERE pickup_date = '2024-05-25'`,
   }).addDependency(workGroup);
 
   stack.addOutputs({

@@ -12,6 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { encodeWireEvent } from "@trip-pipeline/core";
 import { KinesisRecordSink } from "@trip-pipeline/core/ingest";
 import { isExpired, liveKpis } from "@trip-pipeline/core/live-kpis";
+import { tripCount } from "@trip-pipeline/core/kpi-registry";
 import { LocalAws } from "@trip-pipeline/local/runtime";
 import { REPO_ROOT } from "../lib/cli.js";
 
@@ -50,7 +51,7 @@ export async function benchFreshness(): Promise<FreshnessBench> {
       while (sending || freshAt.length < TRIPS) {
         const kpi = await liveKpis(aws.db, aws.tableName, "2024-05-25", new Date());
         const now = performance.now();
-        while (freshAt.length < Math.min(kpi && !isExpired(kpi) ? kpi.trip_count : 0, sentAt.length)) freshAt.push(now);
+        while (freshAt.length < Math.min(kpi && !isExpired(kpi) ? tripCount(kpi) : 0, sentAt.length)) freshAt.push(now);
         await sleep(POLL_MS);
       }
     })();

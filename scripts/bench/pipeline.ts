@@ -14,6 +14,7 @@ import { writeTripFiles } from "@trip-pipeline/local/generate";
 import { measureCeiling } from "@trip-pipeline/local/ceiling";
 import { importHandler } from "@trip-pipeline/local/lambda";
 import { CONSUMERS } from "@trip-pipeline/core/pipeline-spec";
+import { tripCount } from "@trip-pipeline/core/kpi-registry";
 import { REPO_ROOT, runCliChild, runWhenMain } from "../lib/cli.js";
 import { run } from "../start.js";
 
@@ -64,7 +65,7 @@ async function measurePipeline(): Promise<PipelineBench> {
     const ceilingRatio = ratio(ceiling.seconds);
     const inProcessCeilingRatio = ratio(inProcess.seconds);
     const data = real ? REAL_SAMPLE : "generated 5,000 trips (seed 7)";
-    const completed = report.kpis.reduce((sum, k) => sum + k.trip_count, 0);
+    const completed = report.kpis.reduce((sum, k) => sum + tripCount(k), 0);
     const liveKpiWritesPerTrip = Math.round((report.liveKpiWrites / Math.max(1, completed)) * 1000) / 1000;
     const loadAverage = Math.round(loadavg()[0]! * 10) / 10;
     return {

@@ -1,5 +1,6 @@
 /** Plain-text tables for the CLIs: columns padded to their widest cell, the last one left ragged. */
 import type { DailyKpi } from "@trip-pipeline/core/kpi";
+import { KPI_COLUMNS } from "@trip-pipeline/core/kpi-registry";
 
 export function formatTable(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
@@ -15,10 +16,17 @@ export function reasonsCell(reasons: Partial<Record<string, number>>): string {
   );
 }
 
-/** Daily KPIs, one line per pickup day (pnpm start, pnpm kpis). */
+/** A KPI value as a cell: `-` where the row has none (a nightly-only field of a live row, an old row's new field). */
+export function kpiCell(value: unknown): string {
+  return value === null || value === undefined ? "-" : String(value);
+}
+
+/** The registry's columns of a row, from pickup_date on. */
+export function kpiCells(kpi: { readonly [field: string]: unknown }): string[] {
+  return KPI_COLUMNS.map((column) => kpiCell(kpi[column]));
+}
+
+/** Daily KPIs, one line per pickup day (pnpm kpis): the registry's columns. */
 export function kpiTable(kpis: readonly DailyKpi[]): string {
-  return formatTable([
-    ["pickup_date", "trips", "total_fare", "average_fare", "max_fare", "min_fare"],
-    ...kpis.map((k) => [k.pickup_date, String(k.trip_count), k.total_fare, k.average_fare, k.max_fare, k.min_fare]),
-  ]);
+  return formatTable([[...KPI_COLUMNS], ...kpis.map(kpiCells)]);
 }

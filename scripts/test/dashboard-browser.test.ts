@@ -127,8 +127,8 @@ describe("pnpm start --serve, in Chromium", () => {
       expect(await page.locator("#nightly-only").innerText()).toBe("Median fare is computed nightly only: the live figures cannot keep it exactly as trips arrive.");
       expect(await tileText(page, "freshness")).toMatch(/^updated \d+ (s|min) ago$/);
       // Each tile's change against the day before, from that day's nightly row.
-      await expect.poll(() => page.locator("#change-total_fare").innerText(), { timeout: 30_000 }).toBe(`${percentChange(latest.total_fare, before.total_fare)} vs ${before.pickup_date}`);
-      expect(await page.locator("#change-trip_count").innerText()).toBe(`${percentChange(latest.trip_count, before.trip_count)} vs ${before.pickup_date}`);
+      await expect.poll(() => page.locator("#change-total_fare").innerText(), { timeout: 30_000 }).toBe(`${percentChange(kpiValueOf(latest, "total_fare"), kpiValueOf(before, "total_fare"))} vs ${before.pickup_date}`);
+      expect(await page.locator("#change-trip_count").innerText()).toBe(`${percentChange(kpiValueOf(latest, "trip_count"), kpiValueOf(before, "trip_count"))} vs ${before.pickup_date}`);
 
       // Plain words, the currency on every money label, the run-wide counts apart from the day.
       expect(await page.locator("#live-title").innerText()).toBe(`Live figures for ${LAST_DAY} (updates every few seconds)`);

@@ -1,9 +1,10 @@
 /**
  * `pnpm start` end to end: the whole local pipeline, as a user runs it, on generated data with
  * every irregularity (invalid rows, duplicates, orphans, anomalies, cross-midnight trips, a leap
- * day). Its KPIs must equal an independent naive computation over the input files (own CSV
+ * day), and on the real sample where present. Its KPIs (every field of the registry) must equal an independent naive computation over the input files (own CSV
  * parsing, own rules, BigInt sums; nothing from core), with and without injected faults.
  */
+import { existsSync } from "node:fs";
 import { readFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,6 +27,10 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const run = (command: string, args: string[]) => runCli(command, args, { LOG_LEVEL: "warn" });
+/** A day's live row as the naive computation has it: every field but the nightly-only median, settled. */
+const liveOf = ({ median_fare: _nightlyOnly, ...kpi }: DailyKpi) => ({ ...kpi, settling: false });
+/** The real exports (lab7), where present: not part of the repository. */
+const REAL_SAMPLE = process.env.TRIP_PIPELINE_SAMPLE_DIR ?? join(ROOT, "..", "shared", "data", "lab7");
 
 describe("pnpm start", () => {
   test("the data covers what the pipeline must get right", () => {
@@ -49,7 +54,7 @@ describe("pnpm start", () => {
 
       expect(report.kpis).toEqual(naive.kpis);
       // The live KPIs (stream aggregates) equal the nightly ones, and the reconciliation says so.
-      expect(report.live).toEqual(naive.kpis.map((kpi) => ({ ...kpi, settling: false })));
+      expect(report.live).toEqual(naive.kpis.map(liveOf));
       expect(report.drift).toBe(0);
       expect(report.pending).toBe(naive.pending);
       expect(report.anomalies).toBe(naive.anomalies);
@@ -65,7 +70,8 @@ describe("pnpm start", () => {
         const [year, month, day] = kpi.pickup_date.split("-");
         const line = await readFile(join(out, "bucket", "metrics", `year=${year}`, `month=${month}`, `day=${day}`, "part-00000.jsonl"), "utf8");
         expect(line).toBe(
-          `{"pickup_date":"${kpi.pickup_date}","total_fare":${kpi.total_fare},"trip_count":${kpi.trip_count},"average_fare":${kpi.average_fare},"max_fare":${kpi.max_fare},"min_fare":${kpi.min_fare}}\n`,
+          `{"pickup_date":"${kpi.pickup_date}","total_fare":${kpi.total_fare},"trip_count":${kpi.trip_count},"average_fare":${kpi.average_fare},"max_fare":${kpi.max_fare},"min_fare":${kpi.min_fare},` +
+            `"total_tip":${kpi.total_tip},"total_distance":${kpi.total_distance},"average_duration_minutes":${kpi.average_duration_minutes},"median_fare":${kpi.median_fare}}\n`,
         );
       }
     },
@@ -94,7 +100,7 @@ describe("pnpm start", () => {
       expect(code, stderr).toBe(0);
       const report = JSON.parse(stdout) as RunReport;
       expect(report.kpis).toEqual(naive.kpis);
-      expect(report.live).toEqual(naive.kpis.map((kpi) => ({ ...kpi, settling: false })));
+      expect(report.live).toEqual(naive.kpis.map(liveOf));
       expect(report.drift).toBe(0);
       expect(report.pending).toBe(naive.pending);
       expect(report.anomalies).toBe(naive.anomalies);
@@ -119,7 +125,7 @@ describe("pnpm start", () => {
       const report = JSON.parse(stdout) as RunReport;
       expect({ code, drift: report.drift, dlq: report.dlq }, stderr.slice(-2_000)).toEqual({ code: 0, drift: 0, dlq: 0 });
       expect(report.kpis).toEqual(sample.kpis);
-      expect(report.live).toEqual(sample.kpis.map((kpi) => ({ ...kpi, settling: false })));
+      expect(report.live).toEqual(sample.kpis.map(liveOf));
       expect(report.pending).toBe(sample.pending);
       return report;
     };
@@ -164,9 +170,28 @@ describe("pnpm start", () => {
       expect(report.pending).toBe(sample.pending);
       expect(report.anomalies).toBe(sample.anomalies);
       expect(report.dlq).toBe(0);
-      expect(report.live).toEqual(sample.kpis.map((kpi) => ({ ...kpi, settling: false })));
+      expect(report.live).toEqual(sample.kpis.map(liveOf));
       expect(report.drift).toBe(0);
       expect(code, stderr).toBe(0);
+    },
+    300_000,
+  );
+
+  test.skipIf(!existsSync(join(REAL_SAMPLE, "trip_start.csv")))(
+    "on the real sample (../shared/data/lab7, when present): every field equals the naive computation, live carries the decomposable ones, drift 0",
+    async () => {
+      const startFile = join(REAL_SAMPLE, "trip_start.csv");
+      const endFile = join(REAL_SAMPLE, "trip_end.csv");
+      const real = naiveOutcome(await readFile(startFile, "utf8"), await readFile(endFile, "utf8"));
+      const { code, stdout, stderr } = await run("pnpm", ["-s", "start", "--json", "--out", join(dir, "real"), "--start-file", startFile, "--end-file", endFile]);
+      expect(code, stderr.slice(-2_000)).toBe(0);
+      const report = JSON.parse(stdout) as RunReport;
+      expect(report.kpis).toEqual(real.kpis);
+      expect(report.live).toEqual(real.kpis.map(liveOf));
+      expect(report.live.every((row) => !("median_fare" in row))).toBe(true);
+      expect(report.drift).toBe(0);
+      // The sample has tips and distances: the new sums are not zero by accident.
+      expect(real.kpis.every((kpi) => kpi.total_tip !== "0.00" && kpi.total_distance !== "0.00")).toBe(true);
     },
     300_000,
   );
@@ -279,7 +304,7 @@ function naiveOutcome(startText: string, endText: string): NaiveOutcome {
       trip[kind].push(row);
       trips.set(row.trip_id!, trip);
     }
-  const days = new Map<string, { total: bigint; count: number; max: bigint; min: bigint }>();
+  const days = new Map<string, { fares: bigint[]; tips: bigint; distance: bigint; seconds: bigint }>();
   let pending = 0;
   let anomalies = 0;
   let crossMidnight = 0;
@@ -296,22 +321,35 @@ function naiveOutcome(startText: string, endText: string): NaiveOutcome {
     }
     const end = later.reduce((a, b) => (b.dropoff_datetime! < a.dropoff_datetime! ? b : a));
     if (end.dropoff_datetime!.slice(0, 10) !== start.pickup_datetime!.slice(0, 10)) crossMidnight += 1;
-    const fare = units(end.fare_amount!);
     const day = start.pickup_datetime!.slice(0, 10);
-    const totals = days.get(day);
-    if (!totals) days.set(day, { total: fare, count: 1, max: fare, min: fare });
-    else {
-      totals.total += fare;
-      totals.count += 1;
-      if (fare > totals.max) totals.max = fare;
-      if (fare < totals.min) totals.min = fare;
-    }
+    const totals = days.get(day) ?? days.set(day, { fares: [], tips: 0n, distance: 0n, seconds: 0n }).get(day)!;
+    totals.fares.push(units(end.fare_amount!));
+    totals.tips += units(end.tip_amount || "0");
+    totals.distance += units(end.trip_distance || "0");
+    totals.seconds += BigInt((Date.parse(`${end.dropoff_datetime!.replace(" ", "T")}Z`) - Date.parse(`${start.pickup_datetime!.replace(" ", "T")}Z`)) / 1000);
   }
   const duplicateRows = starts.valid.length + ends.valid.length - new Set([...starts.valid.map((r) => `s${r.trip_id}`), ...ends.valid.map((r) => `e${r.trip_id}`)]).size;
   return {
     kpis: [...days.entries()]
       .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([pickup_date, t]) => ({ pickup_date, total_fare: cents(t.total), trip_count: t.count, average_fare: cents(t.total, BigInt(t.count)), max_fare: cents(t.max), min_fare: cents(t.min) })),
+      .map(([pickup_date, t]) => {
+        const fares = t.fares.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        const total = fares.reduce((a, b) => a + b, 0n);
+        const count = BigInt(fares.length);
+        const middle = fares.length >> 1;
+        return {
+          pickup_date,
+          total_fare: cents(total),
+          trip_count: fares.length,
+          average_fare: cents(total, count),
+          max_fare: cents(fares.at(-1)!),
+          min_fare: cents(fares[0]!),
+          total_tip: cents(t.tips),
+          total_distance: cents(t.distance),
+          average_duration_minutes: cents(t.seconds * SCALE, count * 60n),
+          median_fare: fares.length % 2 === 1 ? cents(fares[middle]!) : cents(fares[middle - 1]! + fares[middle]!, 2n),
+        };
+      }),
     pending,
     anomalies,
     crossMidnight,

@@ -1,5 +1,6 @@
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, test } from "vitest";
+import { KPI_FIELDS } from "../../packages/core/src/kpi-registry";
 import { Analytics } from "../Analytics";
 import { Dashboard } from "../Dashboard";
 import { Pipeline } from "../Pipeline";
@@ -53,6 +54,11 @@ describe("Analytics stack (prod)", () => {
     // Table and bucket come from the Pipeline stack, by cross-stack reference.
     expect(JSON.stringify(job.DefaultArguments["--TABLE_NAME"])).toMatch(/TripData/);
     expect(JSON.stringify(job.DefaultArguments["--BUCKET"])).toMatch(/AnalyticsBucket/);
+    // The KPI registry the job computes: the contract's fields, in order, without the display texts.
+    const registry = JSON.parse(job.DefaultArguments["--KPI_REGISTRY"]) as { types: Record<string, { places: number }>; fields: Record<string, unknown>[] };
+    expect(registry.fields.map((field) => field.name)).toEqual(KPI_FIELDS.map((field) => field.name));
+    expect(registry.fields[0]).toEqual({ name: "total_fare", type: "money", aggregation: "sum", source: "fare_amount", live: true, absent_before: false });
+    expect(registry.types.minutes).toMatchObject({ places: 2, source_units: 60 });
   });
 
   test("the job role reads only the per-day GSI and writes only metrics/ (and its temp dir)", () => {
@@ -84,13 +90,17 @@ describe("Analytics stack (prod)", () => {
       },
     });
     expect(JSON.stringify(table.TableInput.StorageDescriptor.Location)).toMatch(/\/metrics\/"/);
-    expect(table.TableInput.StorageDescriptor.Columns.map((c: { Name: string }) => c.Name)).toEqual([
-      "pickup_date",
-      "total_fare",
-      "trip_count",
-      "average_fare",
-      "max_fare",
-      "min_fare",
+    expect(table.TableInput.StorageDescriptor.Columns.map((c: { Name: string; Type: string }) => [c.Name, c.Type])).toEqual([
+      ["pickup_date", "string"],
+      ["total_fare", "decimal(38,2)"],
+      ["trip_count", "bigint"],
+      ["average_fare", "decimal(38,2)"],
+      ["max_fare", "decimal(38,2)"],
+      ["min_fare", "decimal(38,2)"],
+      ["total_tip", "decimal(38,2)"],
+      ["total_distance", "decimal(38,2)"],
+      ["average_duration_minutes", "decimal(38,2)"],
+      ["median_fare", "decimal(38,2)"],
     ]);
   });
 
@@ -182,7 +192,7 @@ describe("Analytics stack (prod)", () => {
       ResultConfiguration: { EncryptionConfiguration: { EncryptionOption: "SSE_KMS" } },
     });
     expect(only(analytics, "AWS::Athena::NamedQuery").QueryString).toMatch(
-      /^SELECT pickup_date, total_fare, average_fare.* FROM trip_kpis_db\.daily_trip_kpis WHERE pickup_date = '\d{4}-\d{2}-\d{2}'$/,
+      /^SELECT pickup_date, total_fare, trip_count, average_fare, max_fare, min_fare, total_tip, total_distance, average_duration_minutes, median_fare FROM trip_kpis_db\.daily_trip_kpis WHERE pickup_date = '\d{4}-\d{2}-\d{2}'$/,
     );
   });
 

@@ -2,11 +2,12 @@
  * The dashboard API's contract: request parameters and response bodies of
  * GET /api/kpis/live, GET /api/kpis/daily and GET /api/health, validated with zod on both sides
  * (the Lambda handlers parse requests, the page parses responses). Money is decimal text with
- * exactly two places, never a JSON number a browser would turn into a binary float.
+ * exactly two places, never a JSON number a browser would turn into a binary float. The KPI
+ * fields come from the registry (kpi-registry.ts).
  * Imports nothing that needs Node: the page bundles this module.
  */
 import { z } from "zod/v4";
-import { isCalendarDay } from "./datetime.js";
+import { isoDate, liveFieldsShape, nightlyRowSchema, type KpiValue } from "./kpi-registry.js";
 
 export { addDays, isCalendarDay } from "./datetime.js";
 
@@ -18,13 +19,11 @@ export function daysInRange(from: string, to: string): number {
   return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1;
 }
 
-export const isoDate = z.string().refine(isCalendarDay, { message: "expected a calendar date YYYY-MM-DD" });
+export { isoDate, KPI_DISPLAY, money } from "./kpi-registry.js";
 
 export function utcDay(now: Date): string {
   return now.toISOString().slice(0, 10);
 }
-
-export const money = z.string().regex(/^\d+\.\d{2}$/, "expected decimal text with two places");
 
 export const liveQuery = z.strictObject({ date: isoDate.optional() });
 
@@ -42,39 +41,26 @@ export const dailyQuery = z
     else if (days > MAX_DAILY_RANGE_DAYS) ctx.issues.push({ code: "custom", input: ctx.value, path: ["to"], message: `at most ${MAX_DAILY_RANGE_DAYS} days per request, got ${days}` });
   });
 
-export const dailyKpiRow = z.object({
-  pickup_date: isoDate,
-  total_fare: money,
-  trip_count: z.number().int().nonnegative(),
-  average_fare: money,
-  max_fare: money,
-  min_fare: money,
-});
+/** A nightly row: every registered field (null: the row was written before the field existed). */
+export const dailyKpiRow = nightlyRowSchema();
 
 /** A nightly row and when it was computed (its object's last write), `YYYY-MM-DD HH:MM:SS` UTC. */
-export const dailyRow = dailyKpiRow.extend({ computed_at: z.string() });
+export const dailyRow = (dailyKpiRow as unknown as z.ZodObject).extend({ computed_at: z.string() }) as unknown as z.ZodType<z.infer<typeof dailyKpiRow> & { computed_at: string }>;
 
 /** ISO 4217 code of the stage's money figures (KPI_CURRENCY, default USD). */
 export const currencyCode = z.string().regex(/^[A-Z]{3}$/, "expected an ISO 4217 code such as USD");
 
-/** A running total: below zero only for a moment, while a removal is applied before its insert. */
-const signedMoney = z.string().regex(/^-?\d+\.\d{2}$/, "expected decimal text with two places");
-
-export const liveKpiRow = z.object({
+const liveStatus = z.object({
   pickup_date: isoDate,
-  total_fare: signedMoney,
-  trip_count: z.number().int(),
-  /** Null while no trip is counted. */
-  average_fare: money.nullable(),
-  /** Null while settling and not consistent with the sums. */
-  max_fare: money.nullable(),
-  min_fare: money.nullable(),
   /** A stream shard or the index is behind: the figures are not final yet. */
   settling: z.boolean(),
   /** The newest applied change, `YYYY-MM-DD HH:MM:SS` UTC. */
   as_of: z.string().nullable(),
   freshness_s: z.number().nonnegative().nullable(),
 });
+
+/** A live row: how current it is, and the registry's live fields (a nightly-only field has no key here). */
+export const liveKpiRow = liveStatus.extend(liveFieldsShape()) as unknown as z.ZodType<z.infer<typeof liveStatus> & { [field: string]: KpiValue | boolean }>;
 
 /** A day whose live items expired (TTL): the nightly rows serve it. */
 export const expiredLiveDay = z.strictObject({ pickup_date: isoDate, expired: z.literal(true) });
@@ -94,7 +80,7 @@ export const dailyResponse = z.object({
   /** One row per day that has a nightly row, in date order; days without one are absent. */
   days: z.array(dailyRow),
   /** The range's figure per KPI (dashboard-kpis.ts rangeTotals), exact; null without rows. */
-  totals: z.record(z.string(), z.union([money, z.number().int().nonnegative()]).nullable()),
+  totals: z.record(z.string(), z.union([z.string().regex(/^\d+(\.\d+)?$/, "expected decimal text"), z.number().int().nonnegative()]).nullable()),
   currency: currencyCode,
   /** Only when asked without a range: the latest day with a nightly row, null when there is none. */
   latest_day: isoDate.nullable().optional(),

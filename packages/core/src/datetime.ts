@@ -28,6 +28,11 @@ export function formatDateTime(date: Date): string {
 
 const DAY_MS = 86_400_000;
 
+/** Whole seconds from one validated timestamp to another (negative when `to` comes first). */
+export function secondsBetween(from: string, to: string): number {
+  return (Date.parse(`${to.replace(" ", "T")}Z`) - Date.parse(`${from.replace(" ", "T")}Z`)) / 1000;
+}
+
 /** A real calendar day written exactly `YYYY-MM-DD` (the form of --END_DATE and pickup_date). */
 export function isCalendarDay(text: string): boolean {
   // Only exactly YYYY-MM-DD followed by " 00:00:00" can pass the timestamp's anchored pattern.

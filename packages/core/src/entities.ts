@@ -152,8 +152,8 @@ export function allDayShards(): string[] {
 
 /**
  * Live KPI aggregates (see kpi-aggregator.ts), in the same table under `KPI#<pickup date>`:
- * - `SHARD#<shardId>#<part>`: the exact signed sum and count of the COMPLETED changes of one
- *   DynamoDB stream shard applied through this part, and the set of that shard's sequence
+ * - `SHARD#<shardId>#<part>`: the exact signed sums (one per live summed source column of the KPI
+ *   registry) and count of the COMPLETED changes of one DynamoDB stream shard applied through this part, and the set of that shard's sequence
  *   numbers every change of the day in which is applied (`applied`, sequence-ranges.ts). A
  *   shard's set grows by about one range per batch, so it is split over parts of bounded size:
  *   only the newest part is written. No TTL: the day's parts go when its EXTREMES item expires.
@@ -180,16 +180,18 @@ export function kpiPartKey(shardId: string, part: number): string {
   return `${KPI_SHARD_PREFIX}${shardId}#${kpiPartNumber(part)}`;
 }
 
+/** Exact decimal text by source column: DynamoDB numbers would round beyond 38 significant digits. */
+const exactSums = { type: CustomAttributeType<Record<string, string>>("any"), required: true } as const satisfies Attribute;
+
 export const kpiShardEntity = new Entity({
-  model: { entity: "KpiShard", version: "2", service: "trips" },
+  model: { entity: "KpiShard", version: "3", service: "trips" },
   attributes: {
     pickup_date: kpiDay,
     shard_id: { ...text(true), readOnly: true },
     /** The part's number, zero-padded (kpiPartKey). */
     part: { ...text(true), readOnly: true },
-    /** The exact sum as a DynamoDB number; `total_fare_text` instead when DynamoDB cannot hold it (over 38 significant digits). */
-    total_fare: exactNumber(),
-    total_fare_text: optionalText,
+    /** The exact signed sum of each live summed source column (kpi-registry.ts LIVE_SUM_SOURCES). */
+    sums: exactSums,
     trip_count: wholeNumber,
     /** Sequence ranges (sequence-ranges.ts): sequence numbers exceed what a DynamoDB number holds. */
     applied: text(true),

@@ -6,6 +6,7 @@ import { QueryCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { Decimal } from "./decimal.js";
+import { LIVE_SUM_SOURCES } from "./kpi-registry.js";
 import { KPI_PREFIX, KPI_SHARD_PREFIX, kpiExpiredEntity, kpiExtremesEntity, kpiShardEntity } from "./entities.js";
 import { TRIP_TABLE } from "./pipeline-spec.js";
 import { parseRanges, type SequenceRange } from "./sequence-ranges.js";
@@ -13,8 +14,8 @@ import { parseRanges, type SequenceRange } from "./sequence-ranges.js";
 export interface ShardPart {
   shardId: string;
   part: number;
-  /** Signed: a removal may be applied through another part, or another shard, than its insert. */
-  total: Decimal;
+  /** By source column. Signed: a removal may be applied through another part, or another shard, than its insert. */
+  sums: Map<string, Decimal>;
   count: number;
   applied: SequenceRange[];
   version: number;
@@ -98,7 +99,7 @@ function readItem(day: DayAggregates, Item: Record<string, unknown>): void {
     day.parts.push({
       shardId: part.shard_id,
       part: Number(part.part),
-      total: Decimal.parseNumber(part.total_fare ?? part.total_fare_text ?? "0"),
+      sums: new Map(Object.entries(part.sums).map(([source, sum]) => [source, Decimal.parseNumber(String(sum))])),
       count: part.trip_count ?? 0,
       applied: parseRanges(part.applied),
       version: part.version ?? 0,
@@ -120,7 +121,15 @@ function readItem(day: DayAggregates, Item: Record<string, unknown>): void {
   if (kpiExpiredEntity.parse({ Item }).data) day.expired = true;
 }
 
-/** The sum and count over the day's parts. */
-export function dayTotals(parts: readonly ShardPart[]): { total: Decimal; count: number } {
-  return parts.reduce((sum, part) => ({ total: sum.total.plus(part.total), count: sum.count + part.count }), { total: Decimal.ZERO, count: 0 });
+/**
+ * The sums and count over the day's parts. A source is summed only where every part has it: a part
+ * written before its field joined the registry never summed it, so the day's figure stays unknown
+ * (null in the live row) until the day's live items expire.
+ */
+export function dayTotals(parts: readonly ShardPart[]): { sums: Map<string, Decimal>; count: number } {
+  const sums = new Map<string, Decimal>();
+  for (const source of LIVE_SUM_SOURCES) {
+    if (parts.every((part) => part.sums.has(source))) sums.set(source, parts.reduce((sum, part) => sum.plus(part.sums.get(source)!), Decimal.ZERO));
+  }
+  return { sums, count: parts.reduce((count, part) => count + part.count, 0) };
 }

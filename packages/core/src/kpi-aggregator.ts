@@ -24,8 +24,10 @@
  * change; Lambda re-delivers from there, and days already written recognise their changes in A.
  * A grows by about one range per batch that touches the day, so a shard's set is split over parts
  * of at most MAX_RANGES_PER_PART ranges: only the newest part is written (bounded write units),
- * all of the shard's parts are read. Sums are exact Decimals, SET not ADDed (DynamoDB would round
- * beyond 38 digits; those go to `total_fare_text`).
+ * all of the shard's parts are read. A part sums every live summed source column of the KPI
+ * registry (its fare, tips, distance, duration...), one exact Decimal each, kept as text and SET
+ * not ADDed (DynamoDB numbers round beyond 38 digits): a sum KPI added to the registry is kept
+ * with no change here.
  *
  * Max and min, per day (one EXTREMES item every shard's consumer writes, optimistic on its
  * version) describe the day's CURRENT completed trips, so they are computed from the table, not
@@ -64,6 +66,8 @@ import { errorName } from "./errors.js";
 import { dateOf, formatDateTime } from "./datetime.js";
 import { Decimal } from "./decimal.js";
 import { allDayShards, createTripService, KPI_EXTREMES_KEY, KPI_PREFIX, kpiExpiredEntity, kpiExtremesEntity, kpiPartKey, kpiPartNumber, kpiShardEntity } from "./entities.js";
+import { sourceValue, type KpiTrip } from "./kpi.js";
+import { LIVE_EXTREME_SOURCE, LIVE_SUM_SOURCES } from "./kpi-registry.js";
 import { dayTotals, isRetired, readDayAggregates, readDayMarkers, readShardOfDay, type DayAggregates, type ShardPart } from "./kpi-aggregates.js";
 import type { Logger } from "./logger.js";
 import { KPI_AGGREGATOR_FILTER, TRIP_TABLE, TTL_IDENTITY } from "./pipeline-spec.js";
@@ -89,14 +93,21 @@ export interface KpiChange {
   date: string;
   /** The change's stream time, `YYYY-MM-DD HH:MM:SS` UTC. */
   at: string;
-  /** The fare a trip brings in (INSERT, new side of MODIFY). */
-  added?: Decimal;
-  /** The fare a trip takes out (REMOVE, old side of MODIFY). */
-  removed?: Decimal;
+  /** What a trip brings in (INSERT, new side of MODIFY). */
+  added?: ChangeSide;
+  /** What a trip takes out (REMOVE, old side of MODIFY). */
+  removed?: ChangeSide;
+}
+
+/** One side of a change: the trip's fare (for the extremes) and its value of every live summed source. */
+export interface ChangeSide {
+  fare: Decimal;
+  sums: ReadonlyMap<string, Decimal>;
 }
 
 const COMPLETED_PREFIX = KPI_AGGREGATOR_FILTER.dynamodb.Keys.sort_key.S[0].prefix;
-const fareImage = z.object({ fare_amount: z.object({ N: z.string() }) });
+/** A COMPLETED item's image: the fare, and whatever columns the live sums read (typed DynamoDB JSON). */
+const tripImage = z.object({ fare_amount: z.object({ N: z.string() }) }).passthrough();
 const keysSchema = z.object({ [TRIP_TABLE.partitionKey]: z.object({ S: z.string() }), [TRIP_TABLE.sortKey]: z.object({ S: z.string() }) });
 const recordSchema = z.object({
   eventName: z.enum(["INSERT", "MODIFY", "REMOVE"]),
@@ -105,8 +116,8 @@ const recordSchema = z.object({
     SequenceNumber: z.string().regex(/^\d{1,64}$/),
     ApproximateCreationDateTime: z.number().nonnegative(),
     Keys: keysSchema,
-    NewImage: fareImage.optional(),
-    OldImage: fareImage.optional(),
+    NewImage: tripImage.optional(),
+    OldImage: tripImage.optional(),
   }),
 });
 
@@ -135,9 +146,11 @@ export function readKpiRecord(record: unknown): KpiRecord {
   if (!sortKey.startsWith(COMPLETED_PREFIX)) return { kind: "skipped", reason: `dynamodb.Keys.${TRIP_TABLE.sortKey}: not a ${COMPLETED_PREFIX} item` };
   // Completed trips carry no TTL attribute; a TTL delete of one is no trip leaving the day.
   if (isTtlDelete(userIdentity)) return { kind: "skipped", reason: "TTL delete of a completed trip (completed trips have no expiry)" };
-  const image = (side: "NewImage" | "OldImage") => {
-    const fare = dynamodb[side]?.fare_amount.N;
-    return fare === undefined ? undefined : Decimal.parseNumber(fare);
+  const image = (side: "NewImage" | "OldImage"): ChangeSide | undefined => {
+    const item = dynamodb[side];
+    if (item === undefined) return undefined;
+    const trip = Object.fromEntries(Object.entries(item).map(([name, value]) => [name, (value as { N?: string; S?: string }).N ?? (value as { S?: string }).S])) as unknown as KpiTrip;
+    return { fare: Decimal.parseNumber(item.fare_amount.N), sums: new Map(LIVE_SUM_SOURCES.map((source) => [source, sourceValue(trip, source)])) };
   };
   try {
     const change: KpiChange = {
@@ -260,27 +273,20 @@ function isConditionFailure(error: unknown): boolean {
 
 async function updatePart(date: string, delivery: KpiDelivery, fresh: readonly KpiChange[], parts: readonly ShardPart[], deps: KpiAggregatorDeps): Promise<void> {
   const newest = parts.reduce<ShardPart | undefined>((top, part) => (!top || part.part > top.part ? part : top), undefined);
-  const current = newest && newest.applied.length < MAX_RANGES_PER_PART ? newest : undefined;
-  let total = current?.total ?? Decimal.ZERO;
-  let count = current?.count ?? 0;
-  let asOf = current?.asOf ?? null;
-  for (const change of fresh) {
-    if (change.added) (total = total.plus(change.added)), (count += 1);
-    if (change.removed) (total = total.minus(change.removed)), (count -= 1);
-    if (asOf === null || change.at > asOf) asOf = change.at;
-  }
+  // A part that lacks a live source (written before its field joined the registry) is not extended: its sums stay what they were.
+  const current = newest && newest.applied.length < MAX_RANGES_PER_PART && LIVE_SUM_SOURCES.every((source) => newest.sums.has(source)) ? newest : undefined;
+  const { sums, count } = withChanges({ sums: current?.sums ?? new Map(LIVE_SUM_SOURCES.map((source) => [source, Decimal.ZERO])), count: current?.count ?? 0 }, fresh);
+  const asOf = fresh.reduce<string | null>((newest, change) => (newest === null || change.at > newest ? change.at : newest), current?.asOf ?? null);
   const part = current?.part ?? (newest ? newest.part + 1 : 1);
-  const storable = total.fitsDynamoDbNumber();
   const params = kpiShardEntity
     .update({ pickup_date: date, shard_id: delivery.shardId, part: kpiPartNumber(part) })
     .set({
       trip_count: count,
+      sums: Object.fromEntries([...sums].map(([source, sum]) => [source, sum.toString()])),
       applied: formatRanges(addRange(current?.applied ?? [], delivery.span)),
       version: (current?.version ?? 0) + 1,
       ...(asOf !== null && { as_of: asOf }),
-      ...(storable ? { total_fare: total.toString() } : { total_fare_text: total.toString() }),
     })
-    .remove(storable ? ["total_fare_text"] : ["total_fare"])
     .where((attr, op) => (current ? op.eq(attr.version, current.version) : op.notExists(attr.version)))
     .params({ table: deps.tableName });
   await deps.db.send(new UpdateCommand(params as ConstructorParameters<typeof UpdateCommand>[0]));
@@ -293,7 +299,7 @@ async function updateExtremes(date: string, fresh: readonly KpiChange[], day: Da
   const current = day.extremes;
   const now = deps.now();
   const standing = await currentFares(fresh, deps);
-  const hitsExtreme = fresh.some((change) => change.removed && (!current?.max || !current.min || change.removed.compare(current.max) >= 0 || change.removed.compare(current.min) <= 0));
+  const hitsExtreme = fresh.some((change) => change.removed && (!current?.max || !current.min || change.removed.fare.compare(current.max) >= 0 || change.removed.fare.compare(current.min) <= 0));
   let next: Extremes;
   let unsettledSince: string | undefined;
   if (hitsExtreme || current?.unsettledSince) {
@@ -342,17 +348,28 @@ async function recompute(date: string, fresh: readonly KpiChange[], standing: Ma
     if (fare === undefined) fares.delete(item);
     else fares.set(item, fare);
   }
-  const expected = dayTotals(day.parts);
-  for (const change of fresh) {
-    if (change.added) (expected.total = expected.total.plus(change.added)), (expected.count += 1);
-    if (change.removed) (expected.total = expected.total.minus(change.removed)), (expected.count -= 1);
-  }
+  const expected = withChanges(dayTotals(day.parts), fresh);
   const values = [...fares.values()];
   const sum = values.reduce((total, fare) => total.plus(fare), Decimal.ZERO);
-  return { extremes: extend({ max: null, min: null }, values), agrees: values.length === expected.count && sum.compare(expected.total) === 0 };
+  const expectedFares = expected.sums.get(LIVE_EXTREME_SOURCE);
+  return { extremes: extend({ max: null, min: null }, values), agrees: values.length === expected.count && expectedFares !== undefined && sum.compare(expectedFares) === 0 };
 }
 
 const itemId = (key: KpiChange["key"]) => `${key.trip_id}|${key.sort_key}`;
+
+/** Sums and count with the changes applied: an added side adds each source's value and one trip, a removed side takes them out. */
+function withChanges(totals: { sums: ReadonlyMap<string, Decimal>; count: number }, changes: readonly KpiChange[]): { sums: Map<string, Decimal>; count: number } {
+  const sums = new Map(totals.sums);
+  let count = totals.count;
+  for (const change of changes) {
+    for (const [side, sign] of [[change.added, 1], [change.removed, -1]] as const) {
+      if (!side) continue;
+      count += sign;
+      for (const [source, sum] of sums) sums.set(source, sign > 0 ? sum.plus(side.sums.get(source)!) : sum.minus(side.sums.get(source)!));
+    }
+  }
+  return { sums, count };
+}
 
 /** The current fare of every item the changes touched (undefined: the item is gone), read strongly consistent. */
 async function currentFares(changes: readonly KpiChange[], deps: KpiAggregatorDeps): Promise<Map<string, Decimal | undefined>> {

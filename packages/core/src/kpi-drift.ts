@@ -8,14 +8,15 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { BlobStore } from "./blob-store.js";
 import type { DailyKpi } from "./kpi.js";
-import { isExpired, liveKpis, type LiveKpi } from "./live-kpis.js";
+import { isExpired, liveKpis, type LiveFigures, type LiveKpi } from "./live-kpis.js";
 import type { Logger } from "./logger.js";
 import { addDays, daysBetween } from "./datetime.js";
 import { readDailyKpis } from "./metrics-reader.js";
 import { KPI_DRIFT_METRIC } from "./pipeline-spec.js";
+import { LIVE_FIELDS } from "./kpi-registry.js";
 
 /** A live row as reported beside the nightly ones: the figures and whether they are settling. */
-export type LiveRow = Omit<LiveKpi, "as_of" | "freshness_s">;
+export type LiveRow = LiveFigures;
 
 export interface DayComparison {
   pickup_date: string;
@@ -41,11 +42,13 @@ export function asLiveRow(kpi: LiveKpi): LiveRow {
   return row;
 }
 
-const FIELDS = ["total_fare", "trip_count", "average_fare", "max_fare", "min_fare"] as const;
-
+/**
+ * Every live field of the registry agrees. A nightly value that is null (a row written before the
+ * field existed) is not compared: there is nothing to compare with.
+ */
 export function sameKpi(a: LiveRow | DailyKpi | null, b: DailyKpi | null): boolean {
   if (a === null || b === null) return a === b;
-  return FIELDS.every((field) => a[field] === b[field]);
+  return LIVE_FIELDS.every(({ name }) => b[name] === null || a[name] === b[name]);
 }
 
 /**

@@ -56,8 +56,8 @@ export function summedSources(fields: readonly KpiField[]): string[] {
 /** The source columns whose exact per-shard sums the live parts keep. */
 export const LIVE_SUM_SOURCES: readonly string[] = summedSources(LIVE_FIELDS);
 
-/** Every source column a field reads, derived sources included. */
-export const KPI_SOURCES: readonly string[] = [...new Set(KPI_FIELDS.map((field) => field.source))];
+/** Every source column whose values a field aggregates (a count counts trips, it reads no value), derived sources included. */
+export const KPI_SOURCES: readonly string[] = [...new Set(KPI_FIELDS.filter((field) => field.aggregation !== "count").map((field) => field.source))];
 
 function checkRegistry(fields: readonly KpiField[]): readonly KpiField[] {
   const names = new Set<string>();
@@ -93,10 +93,14 @@ export function decimalText(places: number, { signed = false } = {}) {
 export const money = decimalText(KPI_TYPES.money.places);
 
 /** A whole number, as a JSON number or as its text (the metrics reader keeps numbers as text). */
-export function wholeNumber({ signed = false } = {}) {
+export function wholeNumber({ signed = false, positive = false } = {}) {
+  const kind = positive ? "positive" : signed ? "" : "non-negative";
+  const pattern = positive ? /^[1-9]\d*$/ : signed ? /^-?\d+$/ : /^\d+$/;
   return z
-    .union([z.number(), z.string().regex(signed ? /^-?\d+$/ : /^\d+$/, { message: "must be a whole number", abort: true }).transform(Number)])
-    .pipe(signed ? z.number().int() : z.number().int().nonnegative())
+    .union([z.number().int(), z.string()])
+    .transform(String)
+    .pipe(z.string().regex(pattern, { message: `must be a ${kind ? `${kind} ` : ""}whole number`, abort: true }))
+    .transform(Number)
     .refine(Number.isSafeInteger, "is too large");
 }
 
@@ -113,7 +117,11 @@ export const isoDate = z.string().refine(isCalendarDay, { message: "expected a c
  */
 export function nightlyRowSchema() {
   const shape: Record<string, z.ZodType<KpiValue>> = {};
-  for (const field of KPI_FIELDS) shape[field.name] = field.absent_before ? kpiValue(field).nullish().transform((value) => value ?? null) : kpiValue(field);
+  for (const field of KPI_FIELDS) {
+    // A nightly row exists only for a day with trips.
+    const value = field.aggregation === "count" ? wholeNumber({ positive: true }) : kpiValue(field);
+    shape[field.name] = field.absent_before ? value.nullish().transform((found) => found ?? null) : value;
+  }
   return z.object({ [ROW_KEY]: isoDate, ...shape }) as unknown as z.ZodType<KpiRow>;
 }
 

@@ -1,28 +1,84 @@
-/** Daily fare KPIs over completed trips, grouped by the UTC pickup date. Exact until output. */
-import { dateOf } from "./datetime.js";
+/**
+ * Daily KPIs over completed trips, grouped by the UTC pickup date: every field of the KPI registry
+ * (kpi-registry.ts), exact until output. The one TypeScript aggregation: the nightly job folds
+ * trips into DayTotals here, the live path builds DayTotals from its per-shard sums, and both turn
+ * them into a row with kpiValues.
+ */
+import { dateOf, secondsBetween } from "./datetime.js";
 import { Decimal } from "./decimal.js";
+import { KPI_FIELDS, KPI_SOURCES, KPI_TYPES, ROW_KEY, type KpiField, type KpiRow, type KpiValue } from "./kpi-registry.js";
 
+/** A completed trip as the KPI jobs read it: the columns the registry's sources name (absent: 0). */
 export interface KpiTrip {
   trip_id: string;
   pickup_datetime: string;
+  dropoff_datetime: string;
   fare_amount: string;
 }
 
-/** Money as text with exactly 2 decimals, rounded half-up. */
-export interface DailyKpi {
-  pickup_date: string;
-  total_fare: string;
-  trip_count: number;
-  average_fare: string;
-  max_fare: string;
-  min_fare: string;
+/** One row per pickup day: every registered field, decimals as text with their type's places. */
+export type DailyKpi = KpiRow;
+
+/** A source column's exact value on a trip; an absent or empty column counts as 0. */
+export function sourceValue(trip: KpiTrip, source: string): Decimal {
+  if (source === "duration_seconds") return Decimal.parse(String(secondsBetween(trip.pickup_datetime, trip.dropoff_datetime)));
+  const value = (trip as unknown as Record<string, unknown>)[source];
+  return value === undefined || value === null || value === "" ? Decimal.ZERO : Decimal.parseNumber(String(value));
 }
 
-interface DayTotals {
-  total: Decimal;
+/** What a day's fields are computed from, per source column. */
+export interface DayTotals {
   count: number;
-  max: Decimal;
-  min: Decimal;
+  sums: ReadonlyMap<string, Decimal>;
+  /** Absent: not known (live extremes settling, or a source the path does not track). */
+  max: ReadonlyMap<string, Decimal>;
+  min: ReadonlyMap<string, Decimal>;
+  /** Every value, for medians (nightly only). */
+  values: ReadonlyMap<string, readonly Decimal[]>;
+}
+
+/** `value` in the field's output unit, half-up to its places. */
+function output(field: KpiField, value: Decimal, divisor = 1): KpiValue {
+  const { places, source_units } = KPI_TYPES[field.type];
+  const text = value.dividedByToFixed(divisor * source_units, places);
+  return field.type === "count" ? Number(text) : text;
+}
+
+function fieldValue(field: KpiField, totals: DayTotals): KpiValue {
+  const sum = totals.sums.get(field.source);
+  switch (field.aggregation) {
+    case "count":
+      return totals.count;
+    case "sum":
+      return sum === undefined ? null : output(field, sum);
+    case "mean":
+      // A live day may briefly count no trip, or a sum below zero (a removal before its insert): no mean then.
+      return sum === undefined || totals.count <= 0 || sum.sign < 0 ? null : output(field, sum, totals.count);
+    case "max":
+    case "min": {
+      const extreme = totals[field.aggregation].get(field.source);
+      return extreme === undefined ? null : output(field, extreme);
+    }
+    case "median": {
+      const sorted = [...(totals.values.get(field.source) ?? [])].sort((a, b) => a.compare(b));
+      if (sorted.length === 0) return null;
+      const middle = sorted.length >> 1;
+      return sorted.length % 2 === 1 ? output(field, sorted[middle]!) : output(field, sorted[middle - 1]!.plus(sorted[middle]!), 2);
+    }
+  }
+}
+
+/** The row of a day: each of `fields` from the day's totals (null where they cannot give it). */
+export function kpiValues(date: string, totals: DayTotals, fields: readonly KpiField[] = KPI_FIELDS): KpiRow {
+  const row: KpiRow = { [ROW_KEY]: date };
+  for (const field of fields) row[field.name] = fieldValue(field, totals);
+  return row;
+}
+
+interface KeptTrip {
+  pickup: string;
+  fare: Decimal;
+  values: Map<string, Decimal>;
 }
 
 /**
@@ -33,43 +89,37 @@ interface DayTotals {
  * smaller one, so the result never depends on input order.
  */
 export class DailyKpiAccumulator {
-  private readonly trips = new Map<string, { pickup: string; fare: Decimal }>();
+  private readonly trips = new Map<string, KeptTrip>();
 
   add(trip: KpiTrip): void {
     const fare = Decimal.parse(trip.fare_amount);
     const kept = this.trips.get(trip.trip_id);
     if (kept && (kept.pickup < trip.pickup_datetime || (kept.pickup === trip.pickup_datetime && kept.fare.compare(fare) <= 0))) return;
-    this.trips.set(trip.trip_id, { pickup: trip.pickup_datetime, fare });
+    this.trips.set(trip.trip_id, { pickup: trip.pickup_datetime, fare, values: new Map(KPI_SOURCES.map((source) => [source, sourceValue(trip, source)])) });
   }
 
   results(): DailyKpi[] {
-    const days = new Map<string, DayTotals>();
-    for (const { pickup, fare } of this.trips.values()) {
+    const days = new Map<string, { count: number; sums: Map<string, Decimal>; max: Map<string, Decimal>; min: Map<string, Decimal>; values: Map<string, Decimal[]> }>();
+    for (const { pickup, values } of this.trips.values()) {
       const day = dateOf(pickup);
-      const totals = days.get(day);
-      if (!totals) {
-        days.set(day, { total: fare, count: 1, max: fare, min: fare });
-        continue;
-      }
-      totals.total = totals.total.plus(fare);
+      let totals = days.get(day);
+      if (!totals) days.set(day, (totals = { count: 0, sums: new Map(), max: new Map(), min: new Map(), values: new Map() }));
       totals.count += 1;
-      // Stryker disable next-line EqualityOperator: replacing the max by an equal fare leaves max_fare (2 dp text) unchanged.
-      if (fare.compare(totals.max) > 0) totals.max = fare;
-      // Stryker disable next-line EqualityOperator: replacing the min by an equal fare leaves min_fare unchanged.
-      if (fare.compare(totals.min) < 0) totals.min = fare;
+      for (const [source, value] of values) {
+        totals.sums.set(source, (totals.sums.get(source) ?? Decimal.ZERO).plus(value));
+        const max = totals.max.get(source);
+        // Stryker disable next-line EqualityOperator: replacing the max by an equal value leaves the output unchanged.
+        if (max === undefined || value.compare(max) > 0) totals.max.set(source, value);
+        const min = totals.min.get(source);
+        // Stryker disable next-line EqualityOperator: replacing the min by an equal value leaves the output unchanged.
+        if (min === undefined || value.compare(min) < 0) totals.min.set(source, value);
+        const all = totals.values.get(source);
+        if (all) all.push(value);
+        else totals.values.set(source, [value]);
+      }
     }
     // YYYY-MM-DD is fixed-width, so plain text order is calendar order.
-    return [...days.keys()].sort().map((pickup_date) => {
-      const t = days.get(pickup_date)!;
-      return {
-        pickup_date,
-        total_fare: t.total.toFixed(2),
-        trip_count: t.count,
-        average_fare: t.total.dividedByToFixed(t.count, 2),
-        max_fare: t.max.toFixed(2),
-        min_fare: t.min.toFixed(2),
-      };
-    });
+    return [...days.keys()].sort().map((date) => kpiValues(date, days.get(date)!));
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * The live KPI read model: a pickup day's aggregate items combined into the nightly job's row
- * shape (money as text, half-up to 2 places only here), plus how current they are. It never
+ * The live KPI read model: a pickup day's aggregate items combined into the registry's live
+ * fields by the nightly job's aggregation (kpi.ts kpiValues), plus how current they are. It never
  * throws on what the items say and never shows figures that contradict each other: while a
  * stream shard or the index is behind, the sums are shown and max/min only where they agree
  * with them, and the day is marked `settling`.
@@ -8,16 +8,23 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { Decimal } from "./decimal.js";
 import { dayTotals, isRetired, readDayAggregates, type DayAggregates } from "./kpi-aggregates.js";
-import type { DailyKpi } from "./kpi.js";
+import { kpiValues } from "./kpi.js";
+import { LIVE_EXTREME_SOURCE, LIVE_FIELDS, ROW_KEY, type KpiValue } from "./kpi-registry.js";
 
-export type LiveKpi = Omit<DailyKpi, "average_fare" | "max_fare" | "min_fare"> & {
-  /** Null while no trip is counted (a settling day may briefly count none, or fewer than none) or the total is below zero. */
-  average_fare: string | null;
-  /** Null while settling and not consistent with the sums. */
-  max_fare: string | null;
-  min_fare: string | null;
+/**
+ * The live fields of the KPI registry (a nightly-only field has no key), then how current they
+ * are. Sums and counts are signed while settling; a mean is null while no trip is counted or its
+ * sum is below zero; max and min are null while settling and not consistent with the sums; a sum
+ * a part written before its field existed never kept is null until the day expires.
+ */
+export interface LiveFigures {
+  [ROW_KEY]: string;
+  [field: string]: KpiValue | boolean;
   /** The shards or the index disagree for now: the figures are not final yet. */
   settling: boolean;
+}
+
+export type LiveKpi = LiveFigures & {
   /** The stream time of the newest change applied to the day, `YYYY-MM-DD HH:MM:SS` UTC. */
   as_of: string | null;
   /** Seconds from as_of to `now`: how old the newest applied change is. */
@@ -43,22 +50,17 @@ export async function liveKpis(db: DynamoDBDocumentClient, tableName: string, da
 
 export function combineDay(date: string, day: DayAggregates, now: Date): LiveDay | null {
   if (isRetired(day)) return { pickup_date: date, expired: true };
-  const { total, count } = dayTotals(day.parts);
+  const { sums, count } = dayTotals(day.parts);
+  const total = sums.get(LIVE_EXTREME_SOURCE) ?? Decimal.ZERO;
   const asOf = day.parts.reduce<string | null>((newest, part) => (part.asOf !== null && (newest === null || part.asOf > newest) ? part.asOf : newest), null);
   const { max, min, unsettledSince } = day.extremes ?? { max: null, min: null, unsettledSince: null };
   if (count === 0 && total.sign === 0 && max === null && unsettledSince === null) return null;
-  // Fares are never negative: a negative total is a removal applied before its insert (settling), not an average.
-  const average = count > 0 && total.sign >= 0 ? total.dividedByToFixed(count, 2) : null;
   // Extremes agree with the sums when every counted trip lies between them: min <= average <= max.
   const consistent = count > 0 && max !== null && min !== null && min.compare(max) <= 0 && max.times(count).compare(total) >= 0 && min.times(count).compare(total) <= 0;
   const settling = unsettledSince !== null || !consistent;
+  const extremes = (value: Decimal | null) => new Map(consistent && value !== null ? [[LIVE_EXTREME_SOURCE, value]] : []);
   return {
-    pickup_date: date,
-    total_fare: total.toFixed(2),
-    trip_count: count,
-    average_fare: average,
-    max_fare: consistent ? max.toFixed(2) : null,
-    min_fare: consistent ? min.toFixed(2) : null,
+    ...kpiValues(date, { count, sums, max: extremes(max), min: extremes(min), values: new Map() }, LIVE_FIELDS),
     settling,
     as_of: asOf,
     freshness_s: asOf === null ? null : Math.max(0, Math.round((now.getTime() - Date.parse(`${asOf.replace(" ", "T")}Z`)) / 1000)),

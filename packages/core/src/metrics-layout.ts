@@ -8,6 +8,7 @@
  */
 import { CONTRACT } from "./contract.js";
 import type { DailyKpi } from "./kpi.js";
+import { KPI_FIELDS, ROW_KEY } from "./kpi-registry.js";
 import { METRICS_PREFIX } from "./pipeline-spec.js";
 
 export function metricsDayPrefix(day: string): string {
@@ -31,7 +32,8 @@ export function metricsDayOf(key: string): string | undefined {
   return match ? `${match[1]}-${match[2]}-${match[3]}` : undefined;
 }
 
-/** One KPI line; money stays decimal text all the way into the JSON number. */
+/** One KPI line, the registry's fields in order; decimals stay text all the way into the JSON number. */
 export function kpiLine(kpi: DailyKpi): string {
-  return `{"pickup_date":${JSON.stringify(kpi.pickup_date)},"total_fare":${kpi.total_fare},"trip_count":${kpi.trip_count},"average_fare":${kpi.average_fare},"max_fare":${kpi.max_fare},"min_fare":${kpi.min_fare}}`;
+  const values = KPI_FIELDS.map((field) => `${JSON.stringify(field.name)}:${kpi[field.name] ?? "null"}`);
+  return `{${JSON.stringify(ROW_KEY)}:${JSON.stringify(kpi[ROW_KEY])},${values.join(",")}}`;
 }

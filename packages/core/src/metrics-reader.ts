@@ -1,14 +1,15 @@
 /**
  * Reads the daily KPI rows back from the bucket (metrics-layout.ts), for any date range: the
- * nightly Glue job's output in S3 or the local KPI job's in a folder. Every line is validated;
- * money stays exact decimal text (a JSON number such as 12345678901234567890.10 would not
- * survive JSON.parse), formatted with exactly two decimals as the jobs write it.
+ * nightly Glue job's output in S3 or the local KPI job's in a folder. Every line is validated
+ * against the KPI registry; decimals stay exact text (a JSON number such as
+ * 12345678901234567890.10 would not survive JSON.parse), with exactly their type's places as the
+ * jobs write them. Rows written before a field existed read with that field null.
  */
 import { z } from "zod/v4";
 import type { BlobStore } from "./blob-store.js";
 import { daysBetween, formatDateTime, isCalendarDay } from "./datetime.js";
-import { Decimal } from "./decimal.js";
 import type { DailyKpi } from "./kpi.js";
+import { nightlyRowSchema } from "./kpi-registry.js";
 import { createLogger } from "./logger.js";
 import { metricsDayOf, metricsDayPrefix } from "./metrics-layout.js";
 import { METRICS_PREFIX } from "./pipeline-spec.js";
@@ -29,24 +30,8 @@ export interface ReadKpiOptions {
   onInvalid?: (row: InvalidKpiRow) => void;
 }
 
-// Money is written with exactly 2 decimals (DECIMAL(38,2)); fewer are padded, more are not ours to round.
-const money = z
-  .string()
-  .regex(/^\d+(\.\d{1,2})?$/, { message: "must be a non-negative amount with at most 2 decimals", abort: true })
-  .transform((text) => Decimal.parse(text).toFixed(2));
-
-const kpiRow = z.object({
-  pickup_date: z.string().refine(isCalendarDay, "must be a YYYY-MM-DD calendar day"),
-  total_fare: money,
-  trip_count: z
-    .string()
-    .regex(/^[1-9]\d*$/, { message: "must be a positive whole number", abort: true })
-    .transform(Number)
-    .refine(Number.isSafeInteger, "is too large"),
-  average_fare: money,
-  max_fare: money,
-  min_fare: money,
-});
+// Every registered field; one added after a row was written reads as null (kpi-registry.ts).
+const kpiRow = nightlyRowSchema();
 
 // A JSON string (skipped whole, so digits inside it stay put) or a JSON number (captured).
 const STRING_OR_NUMBER = /"(?:[^"\\]|\\.)*"|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g;

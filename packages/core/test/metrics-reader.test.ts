@@ -18,7 +18,18 @@ beforeEach(async () => {
 });
 afterEach(() => rm(root, { recursive: true, force: true }));
 
-const kpi = (pickup_date: string, total_fare = "10.00"): DailyKpi => ({ pickup_date, total_fare, trip_count: 1, average_fare: total_fare, max_fare: total_fare, min_fare: total_fare });
+const kpi = (pickup_date: string, total_fare = "10.00"): DailyKpi => ({
+  pickup_date,
+  total_fare,
+  trip_count: 1,
+  average_fare: total_fare,
+  max_fare: total_fare,
+  min_fare: total_fare,
+  total_tip: "1.00",
+  total_distance: "2.50",
+  average_duration_minutes: "12.25",
+  median_fare: total_fare,
+});
 /** Spark's file name inside a day folder, as the Glue job writes it. */
 const sparkKey = (day: string) => `${metricsDayPrefix(day)}part-00000-6f1c1c5e-7d2a-4c59-9a51-0b9f1c7e9a11.c000.json`;
 
@@ -37,7 +48,10 @@ describe("readDailyKpis", () => {
     await store.put(metricsKey("2023-12-30"), `${kpiLine(kpi("2023-12-30"))}\n`);
     await store.put(metricsKey("2023-12-31"), `${kpiLine(kpi("2023-12-31", "1.50"))}\n`);
     // Spark writes the partition columns into the path only, and decimals as plain JSON numbers.
-    await store.put(sparkKey("2024-01-02"), '{"pickup_date":"2024-01-02","total_fare":12345678901234567890123456789012345.10,"trip_count":9007199254740991,"average_fare":0.00,"max_fare":3,"min_fare":0.5}\n');
+    await store.put(
+      sparkKey("2024-01-02"),
+      '{"pickup_date":"2024-01-02","total_fare":12345678901234567890123456789012345.10,"trip_count":9007199254740991,"average_fare":0.00,"max_fare":3,"min_fare":0.5,"total_tip":0,"total_distance":0.1,"average_duration_minutes":1,"median_fare":0.5}\n',
+    );
     await store.put(metricsKey("2024-01-03"), `${kpiLine(kpi("2024-01-03"))}\n`);
     await store.put("metrics/_SUCCESS", "");
     await store.put("metrics/.spark-staging-1/year=2024/month=01/day=01/part-00000-x.c000.json", `${kpiLine(kpi("2024-01-01"))}\n`);
@@ -53,9 +67,23 @@ describe("readDailyKpis", () => {
         average_fare: "0.00",
         max_fare: "3.00",
         min_fare: "0.50",
+        total_tip: "0.00",
+        total_distance: "0.10",
+        average_duration_minutes: "1.00",
+        median_fare: "0.50",
       },
     ]);
     expect(invalid).toEqual([]);
+  });
+
+  test("a row written before the newer fields existed reads with them null; a field the registry always had must be there", async () => {
+    await store.put(metricsKey("2024-05-25"), '{"pickup_date":"2024-05-25","total_fare":10.00,"trip_count":1,"average_fare":10.00,"max_fare":10.00,"min_fare":10.00}\n');
+    await store.put(metricsKey("2024-05-26"), '{"pickup_date":"2024-05-26","total_fare":10.00,"trip_count":1,"average_fare":10.00,"max_fare":10.00,"total_tip":null}\n');
+    const invalid: InvalidKpiRow[] = [];
+    expect(await readDailyKpis(store, "2024-05-25", "2024-05-26", { onInvalid: (row) => invalid.push(row) })).toEqual([
+      { pickup_date: "2024-05-25", total_fare: "10.00", trip_count: 1, average_fare: "10.00", max_fare: "10.00", min_fare: "10.00", total_tip: null, total_distance: null, average_duration_minutes: null, median_fare: null },
+    ]);
+    expect(invalid.map((row) => row.message)).toEqual(["min_fare: Invalid input: expected string, received undefined"]);
   });
 
   test("a bad line is left out with its reason and place; the lines and days around it are read", async () => {
@@ -84,7 +112,7 @@ describe("readDailyKpis", () => {
       ["year=2024/month=05/day=31", 1, "duplicate_day"],
       ["year=2024/month=05/day=31", 1, "duplicate_day"],
     ]);
-    expect(invalid[1]!.message).toBe("total_fare: must be a non-negative amount with at most 2 decimals");
+    expect(invalid[1]!.message).toBe("total_fare: must be a non-negative number with at most 2 decimals");
     expect(invalid[3]!.message).toBe("trip_count: must be a positive whole number");
     expect(invalid[5]!.message).toMatch(/^total_fare: /);
   });

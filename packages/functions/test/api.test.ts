@@ -26,7 +26,20 @@ function get(path: string, query?: Record<string, string>): APIGatewayProxyEvent
   };
 }
 
-const DAY: DailyKpi = { pickup_date: "2024-05-25", total_fare: "274393.88", trip_count: 4999, average_fare: "54.89", max_fare: "406.94", min_fare: "3.00" };
+const DAY: DailyKpi = {
+  pickup_date: "2024-05-25",
+  total_fare: "274393.88",
+  trip_count: 4999,
+  average_fare: "54.89",
+  max_fare: "406.94",
+  min_fare: "3.00",
+  total_tip: "5120.35",
+  total_distance: "15000.20",
+  average_duration_minutes: "17.42",
+  median_fare: "41.00",
+};
+/** The day's live figures: the nightly row without the nightly-only median. */
+const { median_fare: _median, ...LIVE_DAY } = DAY;
 const NOW = new Date("2024-05-25T12:00:04Z");
 
 let folder: string;
@@ -63,7 +76,7 @@ describe("GET /api/kpis/daily", () => {
   });
 
   test("93 days is allowed; the stored rows come back in order with the time each was computed, money as text, days without a row absent, exact totals", async () => {
-    const other = { ...DAY, pickup_date: "2024-03-01", total_fare: "10.10", trip_count: 1, average_fare: "10.10", max_fare: "10.10", min_fare: "10.10" };
+    const other = { ...DAY, pickup_date: "2024-03-01", total_fare: "10.10", trip_count: 1, average_fare: "10.10", max_fare: "10.10", min_fare: "10.10", median_fare: "10.10" };
     await putDay(DAY, "2024-05-26T01:04:05Z");
     await putDay(other, "2024-03-02T01:00:59Z");
     await putDay({ ...DAY, pickup_date: "2024-06-01" }, "2024-06-02T01:30:00Z");
@@ -79,8 +92,8 @@ describe("GET /api/kpis/daily", () => {
         { ...DAY, computed_at: "2024-05-26 01:04:05" },
         { ...DAY, pickup_date: "2024-06-01", computed_at: "2024-06-02 01:30:00" },
       ],
-      // 274393.88 * 2 + 10.10; (548787.76 + 10.10) / 9999 = 54.8853...; a KPI these rows lack (or a median) has no total.
-      totals: { ...NO_TOTALS, total_fare: "548797.86", trip_count: 9999, average_fare: "54.89", max_fare: "406.94", min_fare: "3.00" },
+      // 274393.88 * 2 + 10.10; (548787.76 + 10.10) / 9999 = 54.8853...; a median does not add up over days.
+      totals: { total_fare: "548797.86", trip_count: 9999, average_fare: "54.89", max_fare: "406.94", min_fare: "3.00", total_tip: "15361.05", total_distance: "45000.60", average_duration_minutes: "17.42", median_fare: null },
     });
     expect(result.body).toContain('"total_fare":"274393.88"');
   });
@@ -122,7 +135,7 @@ describe("GET /api/kpis/live", () => {
     currency: "USD",
     live: async (date) => {
       asked.push(date);
-      return date === DAY.pickup_date ? { ...DAY, settling: false, as_of: "2024-05-25 12:00:00", freshness_s: 4 } : null;
+      return date === DAY.pickup_date ? { ...LIVE_DAY, settling: false, as_of: "2024-05-25 12:00:00", freshness_s: 4 } : null;
     },
   });
 
@@ -139,7 +152,7 @@ describe("GET /api/kpis/live", () => {
   test("the day's row with as_of and freshness_s; no date means today, UTC", async () => {
     expect(body(await live(get("/api/kpis/live", { date: "2024-05-25" })))).toEqual({
       date: "2024-05-25",
-      kpi: { ...DAY, settling: false, as_of: "2024-05-25 12:00:00", freshness_s: 4 },
+      kpi: { ...LIVE_DAY, settling: false, as_of: "2024-05-25 12:00:00", freshness_s: 4 },
       served_at: "2024-05-25 12:00:04",
       currency: "USD",
     });

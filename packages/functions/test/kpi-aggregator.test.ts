@@ -3,7 +3,9 @@ import type { DynamoDBRecord } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createTripService, KPI_PREFIX } from "@trip-pipeline/core/entities";
 import type { CompletedTrip } from "@trip-pipeline/core/trip";
-import { liveKpis } from "@trip-pipeline/core/live-kpis";
+import { computeDailyKpis } from "@trip-pipeline/core/kpi";
+import { LIVE_FIELDS } from "@trip-pipeline/core/kpi-registry";
+import { liveKpis, type LiveKpi } from "@trip-pipeline/core/live-kpis";
 import { createKpiAggregatorHandler } from "../src/kpi-aggregator.js";
 import { kpiWorld, type KpiWorld } from "./kpi-support.js";
 import { context } from "./support.js";
@@ -150,9 +152,37 @@ describe("kpiAggregator", () => {
     await complete(trip("tiny", "2024-05-25 11:00:00", "0.001"));
     await aggregator()(changes());
     expect(await live("2024-05-25")).toMatchObject({ total_fare: "12345678901234567890123456789012345678.00", trip_count: 2, min_fare: "0.00" });
-    const [sums] = (await kpiItems()).filter((item) => String(item.sort_key).startsWith("SHARD#"));
-    expect(sums).toMatchObject({ total_fare_text: "12345678901234567890123456789012345678.001" });
-    expect(sums!.total_fare).toBeUndefined();
+    const [part] = (await kpiItems()).filter((item) => String(item.sort_key).startsWith("SHARD#"));
+    expect(part!.sums).toMatchObject({ fare_amount: "12345678901234567890123456789012345678.001" });
+  });
+
+  // A live field of the registry the aggregator does not keep fails here: each one against the nightly computation.
+  test("every live field of the registry equals the nightly job's, through inserts, removals and in-place updates", async () => {
+    const aggregate = aggregator();
+    const full = (id: string, pickup: string, dropoff: string, fare: string, tip?: string, distance?: string): CompletedTrip => ({
+      ...trip(id, pickup, fare),
+      dropoff_datetime: dropoff,
+      ...(tip !== undefined && { tip_amount: tip }),
+      ...(distance !== undefined && { trip_distance: distance }),
+    });
+    const trips = [
+      full("a", "2024-05-25 01:00:00", "2024-05-25 01:01:01", "10.005", "1.005", "2.335"),
+      full("b", "2024-05-25 02:00:00", "2024-05-25 02:01:02", "3", undefined, "0.1"),
+      full("c", "2024-05-25 03:00:00", "2024-05-25 03:30:00", "50", "7.25"),
+    ];
+    for (const t of trips) await complete(t);
+    await aggregate(changes());
+    // "c" leaves the day, "a" is re-ended in place with another tip and dropoff, "d" arrives.
+    await remove(trips[2]!);
+    const a = { ...trips[0]!, dropoff_datetime: "2024-05-25 01:20:00", tip_amount: "2.5" };
+    await replace(a);
+    const d = full("d", "2024-05-25 04:00:00", "2024-05-25 04:00:59", "0.5", "0.005");
+    await complete(d);
+    await aggregate(changes());
+    const [nightly] = computeDailyKpis([a, trips[1]!, d]);
+    const row = (await live("2024-05-25")) as LiveKpi;
+    for (const field of LIVE_FIELDS) expect(row[field.name], field.name).toBe(nightly![field.name]);
+    expect(row).toMatchObject({ total_tip: "2.51", total_distance: "2.44", average_duration_minutes: "7.34", settling: false });
   });
 
   test("window bookkeeping: an empty closing invocation answers with a state; an event without a shard id fails loudly", async () => {

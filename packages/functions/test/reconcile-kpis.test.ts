@@ -7,6 +7,8 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { FolderBlobStore } from "@trip-pipeline/core";
 import type { CompletedTrip } from "@trip-pipeline/core/trip";
 import { runLocalKpiJob } from "@trip-pipeline/local/kpi-job";
+import { kpiLine, metricsKey } from "@trip-pipeline/core/metrics-layout";
+import { readDailyKpis } from "@trip-pipeline/core/metrics-reader";
 import { captureLogger } from "../../core/test/support/logs.js";
 import { createKpiAggregatorHandler } from "../src/kpi-aggregator.js";
 import { reconcileAfterRun } from "../src/reconcile-kpis.js";
@@ -30,6 +32,8 @@ afterEach(async () => {
 });
 
 const trip = (trip_id: string, pickup: string, fare_amount: string): CompletedTrip => ({ trip_id, pickup_datetime: pickup, dropoff_datetime: pickup, estimated_fare_amount: "1", fare_amount });
+/** The live sums of trips without tips, distance or length. */
+const LIVE_ZEROS = { total_tip: "0.00", total_distance: "0.00", average_duration_minutes: "0.00" };
 const EVENT = { detail: { jobName: "prod-trip-pipeline-GenerateTripMetrics", jobRunId: "jr_1", state: "SUCCEEDED" } };
 
 /** Applies the stream so far; `drop` loses one record (as a DLQ would). */
@@ -81,8 +85,8 @@ describe("reconciliation after the nightly run", () => {
     expect(after.result.differing).toEqual([
       {
         pickup_date: "2024-02-28",
-        live: { pickup_date: "2024-02-28", total_fare: "5.00", trip_count: 1, average_fare: "5.00", max_fare: "5.00", min_fare: "5.00", settling: false },
-        nightly: { pickup_date: "2024-02-28", total_fare: "12.00", trip_count: 2, average_fare: "6.00", max_fare: "7.00", min_fare: "5.00" },
+        live: { ...LIVE_ZEROS, pickup_date: "2024-02-28", total_fare: "5.00", trip_count: 1, average_fare: "5.00", max_fare: "5.00", min_fare: "5.00", settling: false },
+        nightly: { ...LIVE_ZEROS, pickup_date: "2024-02-28", total_fare: "12.00", trip_count: 2, average_fare: "6.00", max_fare: "7.00", min_fare: "5.00", median_fare: "6.00" },
       },
     ]);
     expect(after.lines.some((line) => line.level === "error" && line.pickup_date === "2024-02-28")).toBe(true);
@@ -90,6 +94,21 @@ describe("reconciliation after the nightly run", () => {
     // The run started before the day's last live change: a late completion, compared next night.
     const before = await reconcile(new Date(Date.now() - 120_000));
     expect(before.result).toMatchObject({ drift: 0, unsettled: ["2024-02-28"] });
+  });
+
+  test("every live field is compared: a tip the live path lost is drift, though fares and counts agree", async () => {
+    await world.store.createCompleted({ ...trip("tipped", "2024-02-28 10:00:00", "5"), tip_amount: "2" });
+    await aggregate();
+    await runLocalKpiJob(world.store.db, world.tableName, metrics);
+    // The nightly row as a job without this trip's tip would have written it.
+    const [day] = await readDailyKpis(metrics, "2024-02-28", "2024-02-28");
+    await metrics.put(metricsKey("2024-02-28"), `${kpiLine({ ...day!, total_tip: "0.00" })}\n`);
+    const { result } = await reconcile(new Date(Date.now() + 60_000));
+    expect(result.drift).toBe(1);
+    expect(result.differing[0]).toMatchObject({ pickup_date: "2024-02-28", live: { total_tip: "2.00" }, nightly: { total_tip: "0.00" } });
+    // A nightly row written before total_tip existed has nothing to compare it with: no drift.
+    await metrics.put(metricsKey("2024-02-28"), `${kpiLine({ ...day!, total_tip: null })}\n`);
+    expect((await reconcile(new Date(Date.now() + 60_000))).result.drift).toBe(0);
   });
 
   test("only successful runs are reconciled", async () => {

@@ -1,10 +1,11 @@
 """Generator (and oracle) for packages/core/golden/kpi-cases.json.
 
 The golden file is shared with the TypeScript vitest suite, so its expectations are
-computed here with Python's ``decimal`` module only, independently of the Spark job:
-sums are exact (an Inexact trap proves it) and money is rounded HALF-UP to 2 decimals
-once, at output. The average uses integer division with remainder, so the exact
-quotient is never rounded at an intermediate precision (no double rounding).
+computed here with Python's ``decimal`` module only, independently of the Spark job, for
+every field of the contract's KPI registry, by the aggregation the registry names: sums are
+exact (an Inexact trap proves it) and every value is rounded HALF-UP to its type's places
+once, at output, by integer division with remainder, so an exact quotient is never rounded
+at an intermediate precision (no double rounding).
 
 Regenerate with:  python packages/glue/tests/golden_gen.py
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation, localcontext
 from pathlib import Path
 from typing import Any
@@ -22,16 +24,15 @@ GOLDEN_PATH = Path(__file__).resolve().parents[2] / "core" / "golden" / "kpi-cas
 # Wide enough for every intermediate value of the contract's fare domain (1E-130 .. <1E126);
 # any rounding at all raises Inexact.
 _EXACT = Context(prec=600, rounding=ROUND_HALF_UP, traps=[Inexact, InvalidOperation])
-# The single, intended rounding step at output (quantize is inexact by design).
-_OUTPUT = Context(prec=600, rounding=ROUND_HALF_UP, traps=[InvalidOperation])
 CONTRACT_PATH = GOLDEN_PATH.parent / "contract.json"
-_CENT = Decimal("0.01")
+REGISTRY: dict[str, Any] = json.loads(CONTRACT_PATH.read_text(encoding="utf-8"))["kpis"]
 
 Trip = dict[str, str]
 
 
-def trip(trip_id: str, pickup: str, dropoff: str, fare: str) -> Trip:
-    return {"trip_id": trip_id, "pickup_datetime": pickup, "dropoff_datetime": dropoff, "fare_amount": fare}
+def trip(trip_id: str, pickup: str, dropoff: str, fare: str, **columns: str) -> Trip:
+    """A completed trip; `columns` are optional ones (tip_amount, trip_distance, ...), absent counts as 0."""
+    return {"trip_id": trip_id, "pickup_datetime": pickup, "dropoff_datetime": dropoff, "fare_amount": fare, **columns}
 
 
 def day_trips(prefix: str, day: str, fares: list[str]) -> list[Trip]:
@@ -45,17 +46,20 @@ def day_trips(prefix: str, day: str, fares: list[str]) -> list[Trip]:
     ]
 
 
-def _money(value: Decimal) -> str:
-    with localcontext(_OUTPUT):
-        return format(value.quantize(_CENT, rounding=ROUND_HALF_UP), "f")
-
-
-def _average(total: Decimal, count: int) -> str:
+def _half_up(value: Decimal, divisor: int, places: int) -> str:
+    """value / divisor rounded HALF-UP to `places` decimals, from the exact quotient."""
     with localcontext(_EXACT):
-        cents, remainder = divmod(total * 100, Decimal(count))
-        if 2 * remainder >= count:
-            cents += 1
-        return format(cents.scaleb(-2), "f")
+        units, remainder = divmod(value.scaleb(places), Decimal(divisor))
+        if 2 * remainder >= divisor:
+            units += 1
+        return format(units.scaleb(-places), "f")
+
+
+def _value(t: Trip, source: str) -> Decimal:
+    if source == "duration_seconds":
+        pickup, dropoff = (datetime.strptime(t[c], "%Y-%m-%d %H:%M:%S") for c in ("pickup_datetime", "dropoff_datetime"))
+        return Decimal(int((dropoff - pickup).total_seconds()))
+    return Decimal(t.get(source) or 0)
 
 
 def one_per_trip(trips: list[Trip]) -> list[Trip]:
@@ -68,27 +72,33 @@ def one_per_trip(trips: list[Trip]) -> list[Trip]:
     return list(kept.values())
 
 
+def _field(field: dict[str, Any], trips: list[Trip]) -> Any:
+    kind = REGISTRY["types"][field["type"]]
+    aggregation = field["aggregation"]
+    if aggregation == "count":
+        return len(trips)
+    values = sorted(_value(t, field["source"]) for t in trips)
+    if aggregation == "median":
+        middle = len(values) // 2
+        total, divisor = (values[middle], 1) if len(values) % 2 else (values[middle - 1] + values[middle], 2)
+    else:
+        total, divisor = {
+            "sum": (sum(values, Decimal(0)), 1),
+            "mean": (sum(values, Decimal(0)), len(values)),
+            "max": (values[-1], 1),
+            "min": (values[0], 1),
+        }[aggregation]
+    text = _half_up(total, divisor * kind["source_units"], kind["places"])
+    return int(text) if field["type"] == "count" else text
+
+
 def expected_kpis(trips: list[Trip]) -> list[dict[str, Any]]:
-    """The oracle: daily KPIs exactly as the spec defines them."""
-    by_day: dict[str, list[Decimal]] = defaultdict(list)
+    """The oracle: daily KPIs exactly as the registry defines them."""
+    by_day: dict[str, list[Trip]] = defaultdict(list)
     for t in one_per_trip(trips):
-        by_day[t["pickup_datetime"][:10]].append(Decimal(t["fare_amount"]))
-    rows = []
+        by_day[t["pickup_datetime"][:10]].append(t)
     with localcontext(_EXACT):
-        for day in sorted(by_day):
-            fares = by_day[day]
-            total = sum(fares, Decimal(0))
-            rows.append(
-                {
-                    "pickup_date": day,
-                    "total_fare": _money(total),
-                    "trip_count": len(fares),
-                    "average_fare": _average(total, len(fares)),
-                    "max_fare": _money(max(fares)),
-                    "min_fare": _money(min(fares)),
-                }
-            )
-    return rows
+        return [{"pickup_date": day, **{f["name"]: _field(f, by_day[day]) for f in REGISTRY["fields"]}} for day in sorted(by_day)]
 
 
 def case_inputs() -> list[tuple[str, list[Trip]]]:
@@ -180,6 +190,45 @@ def case_inputs() -> list[tuple[str, list[Trip]]]:
                 trip("d2", "2024-05-26 10:00:00", "2024-05-26 10:10:00", "3.00"),
                 trip("d3", "2024-05-26 11:00:00", "2024-05-26 11:10:00", "5"),
                 trip("d3", "2024-05-26 10:59:59", "2024-05-26 11:10:00", "4.995"),
+            ],
+        ),
+        # Tips and distances: absent counts as 0, sums are exact and round half-up once (0.005 ties).
+        (
+            "tips_and_distances",
+            [
+                trip("u1", "2024-05-25 08:00:00", "2024-05-25 08:10:00", "10.00", tip_amount="1.005", trip_distance="2.335"),
+                trip("u2", "2024-05-25 09:00:00", "2024-05-25 09:20:00", "12.00", tip_amount="0.1", trip_distance="0.1"),
+                trip("u3", "2024-05-25 10:00:00", "2024-05-25 10:05:00", "7.50"),
+                trip("u4", "2024-05-26 10:00:00", "2024-05-26 10:05:00", "7.50", tip_amount="0", trip_distance="0.004999999999999999"),
+            ],
+        ),
+        # Durations are whole seconds: 61 s and 62 s average 1.025 min exactly (a tie: 1.03;
+        # binary floats give 1.0249999.. and 1.02); 1 s is 0.0166.. min (0.02); a trip across
+        # midnight lasts into the next day; a zero-length trip lasts 0.
+        (
+            "durations_in_minutes",
+            [
+                trip("w1", "2024-05-25 08:00:00", "2024-05-25 08:01:01", "5"),
+                trip("w2", "2024-05-25 09:00:00", "2024-05-25 09:01:02", "5"),
+                trip("w3", "2024-05-26 09:00:00", "2024-05-26 09:00:01", "5"),
+                trip("w4", "2024-05-27 23:59:30", "2024-05-28 00:00:30", "5"),
+                trip("w5", "2024-05-27 12:00:00", "2024-05-27 12:00:00", "5"),
+            ],
+        ),
+        # Medians: an odd count takes the middle fare, whatever the input order; an even count the
+        # mean of the two middle ones, a half-cent tie rounding up (1.00 and 1.01: 1.005 -> 1.01).
+        (
+            "median_odd_and_even",
+            day_trips("o", "2024-05-25", ["9.00", "1.50", "3.333", "100", "2.00"])
+            + day_trips("e", "2024-05-26", ["1.01", "50", "1.00", "0.5"]),
+        ),
+        # A trip's duplicates differ in tip, distance and length: the kept (earliest) one counts for all.
+        (
+            "duplicates_keep_one_trips_columns",
+            [
+                trip("k1", "2024-05-25 10:00:00", "2024-05-25 10:30:00", "20", tip_amount="5", trip_distance="9"),
+                trip("k1", "2024-05-25 09:59:00", "2024-05-25 10:02:00", "20", tip_amount="1", trip_distance="1.5"),
+                trip("k2", "2024-05-25 11:00:00", "2024-05-25 11:10:00", "4", tip_amount="0.25"),
             ],
         ),
         # Each edge of the fare domain DynamoDB stores exactly (contract.json): beyond DECIMAL(38,18).

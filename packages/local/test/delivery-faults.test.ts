@@ -99,8 +99,9 @@ describe("an outage, then redrive", () => {
     expect((await aws.redrive()).totals).toMatchObject({ remaining: 0, failedBatches: 0 });
     await aws.drain();
     const { kpis } = await runLocalKpiJob(aws.db, aws.tableName, new FolderBlobStore(aws.bucketDir));
-    expect(kpis).toEqual([{ pickup_date: "2024-03-01", total_fare: "60.00", trip_count: 3, average_fare: "20.00", max_fare: "30.00", min_fare: "10.00" }]);
-    expect(await live()).toMatchObject({ ...kpis[0], settling: false });
+    expect(kpis).toMatchObject([{ pickup_date: "2024-03-01", total_fare: "60.00", trip_count: 3, average_fare: "20.00", max_fare: "30.00", min_fare: "10.00", median_fare: "20.00" }]);
+    const { median_fare: _nightlyOnly, ...liveFigures } = kpis[0]!;
+    expect(await live()).toMatchObject({ ...liveFigures, settling: false });
     // A second redrive finds nothing, and replaying the moved batches again would count nothing twice.
     expect((await aws.redrive({ dryRun: true })).totals).toMatchObject({ batches: 0 });
   });

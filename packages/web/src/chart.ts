@@ -2,7 +2,7 @@
 import { CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip } from "chart.js";
 import { addDays, daysInRange } from "@trip-pipeline/core/dashboard-api";
 import type { DailyKpi } from "@trip-pipeline/core/kpi";
-import { formatMoney } from "./format.js";
+import { formatKpi } from "./format.js";
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip);
 
@@ -33,7 +33,7 @@ export class DailyChart {
           legend: { labels: { usePointStyle: true, pointStyleWidth: 18 } },
           tooltip: {
             // The tooltip shows the API's exact text, not the plotted number.
-            callbacks: { label: (item) => `${item.dataset.label}: ${formatMoney(this.rows[item.dataIndex]?.[item.datasetIndex === 0 ? "total_fare" : "average_fare"] ?? "")}` },
+            callbacks: { label: (item) => `${item.dataset.label}: ${formatKpi(this.rows[item.dataIndex]?.[item.datasetIndex === 0 ? "total_fare" : "average_fare"])}` },
           },
         },
       },

@@ -11,6 +11,12 @@ export function formatCount(count: number): string {
   return formatMoney(String(count));
 }
 
+/** A KPI value as shown: counts and decimals grouped, "–" where the row has none. */
+export function formatKpi(value: string | number | boolean | null | undefined): string {
+  if (value === null || value === undefined || typeof value === "boolean") return "–";
+  return typeof value === "number" ? formatCount(value) : formatMoney(value);
+}
+
 /** "updated 4 s ago", "updated 3 min ago", "updated 2 h ago". */
 export function formatFreshness(seconds: number): string {
   const s = Math.max(0, Math.floor(seconds));

@@ -1,7 +1,7 @@
 /** The tiles and the daily table, built from the dashboard's KPI list (core dashboard-kpis.ts). */
 import type { DailyResponse, LiveResponse } from "@trip-pipeline/core/dashboard-api";
-import { DASHBOARD_KPIS, kpiHeading, kpiValueOf, percentChange, type DashboardKpi, type KpiRowLike, type KpiValue } from "@trip-pipeline/core/dashboard-kpis";
-import { formatCount, formatMoney } from "./format.js";
+import { DASHBOARD_KPIS, kpiHeading, kpiValueOf, percentChange, type KpiRowLike } from "@trip-pipeline/core/dashboard-kpis";
+import { formatKpi } from "./format.js";
 
 type DailyRow = DailyResponse["days"][number];
 
@@ -11,19 +11,13 @@ function element<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<H
   return node;
 }
 
-export function formatKpi(kpi: DashboardKpi, value: KpiValue): string {
-  if (value === null) return "–";
-  // Decimal text of any KPI type groups like money; it is never turned into a float.
-  return kpi.type === "count" ? formatCount(Number(value)) : formatMoney(String(value));
-}
-
 /** The live tiles: one per KPI, each with its change against the previous day's nightly row, and the freshness tile. */
 export function buildTiles(container: HTMLElement, currency: string): void {
   container.replaceChildren(
     ...DASHBOARD_KPIS.map((kpi) =>
       element(
         "div",
-        { className: "tile" },
+        { className: "tile", title: kpi.description },
         element("dt", {}, kpiHeading(kpi, currency)),
         element("dd", { id: `tile-${kpi.name}` }, "–"),
         element("dd", { id: `change-${kpi.name}`, className: "change" }),
@@ -64,7 +58,7 @@ export function showLive(row: LiveRow): void {
       continue;
     }
     const value = kpiValueOf(row, kpi.name);
-    setTile(kpi.name, value === null ? (row.settling ? "settling" : "–") : formatKpi(kpi, value), value === null);
+    setTile(kpi.name, value === null ? (row.settling ? "settling" : "–") : formatKpi(value), value === null);
   }
 }
 
@@ -98,7 +92,7 @@ export function showDaily(answer: DailyResponse, parts: { head: HTMLElement; bod
         "tr",
         {},
         cell("th", day.pickup_date, headings[0]!, false),
-        ...DASHBOARD_KPIS.map((kpi, i) => cell("td", formatKpi(kpi, kpiValueOf(day, kpi.name)), headings[i + 1]!, true)),
+        ...DASHBOARD_KPIS.map((kpi, i) => cell("td", formatKpi(kpiValueOf(day, kpi.name)), headings[i + 1]!, true)),
         cell("td", day.computed_at, headings.at(-1)!, false),
       ),
     ),
@@ -114,7 +108,7 @@ export function showDaily(answer: DailyResponse, parts: { head: HTMLElement; bod
       "tr",
       {},
       cell("th", label, "", false),
-      ...DASHBOARD_KPIS.map((kpi, i) => cell("td", formatKpi(kpi, answer.totals[kpi.name] ?? null), headings[i + 1]!, true)),
+      ...DASHBOARD_KPIS.map((kpi, i) => cell("td", formatKpi(answer.totals[kpi.name]), headings[i + 1]!, true)),
       cell("td", "", "", false),
     ),
   );

@@ -60,6 +60,8 @@ export interface GeneratedTrip {
   pickup_datetime: string;
   dropoff_datetime: string;
   fare_amount: string;
+  /** Every column of the trip's start and end rows (tips, distance, ...), before any row is made invalid. */
+  columns: Cells;
   /** How many trips later the duplicate copies appear in the files. */
   duplicateLag: number;
 }
@@ -217,6 +219,6 @@ export function* generateTrips(options: GenerateOptions): Generator<GeneratedTri
     const end = startOrphan ? [] : [row("end", END_COLUMNS, endCells, random() < RATES.invalidEnd)];
     if (start[0] && !start[0].reason && random() < RATES.duplicateStart) start.push(start[0]);
     if (end[0] && !end[0].reason && random() < RATES.duplicateEnd) end.push(end[0]);
-    yield { index, trip_id, start, end, pickup_datetime, dropoff_datetime, fare_amount, duplicateLag: intBetween(random, 0, 5) };
+    yield { index, trip_id, start, end, pickup_datetime, dropoff_datetime, fare_amount, columns: { ...startCells, ...endCells }, duplicateLag: intBetween(random, 0, 5) };
   }
 }

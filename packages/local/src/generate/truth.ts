@@ -43,7 +43,7 @@ export function groundTruth(options: GenerateOptions): GroundTruth {
       if (trip.dropoff_datetime < trip.pickup_datetime) truth.trips.anomalies += 1;
       else {
         truth.trips.completed += 1;
-        kpis.add(trip);
+        kpis.add({ ...trip.columns, ...trip });
       }
     } else if (started || ended) truth.trips.pending += 1;
   }

@@ -71,18 +71,17 @@ describe("GSI and metrics layout", () => {
 describe("duplicate rule: one per trip_id, the earliest pickup", () => {
   test("whatever the order, a trip with several completions counts once, on its earliest pickup", () => {
     const rows = [
-      { trip_id: "a", pickup_datetime: "2024-05-26 09:00:00", fare_amount: "100" },
-      { trip_id: "a", pickup_datetime: "2024-05-25 23:00:00", fare_amount: "7" },
-      { trip_id: "b", pickup_datetime: "2024-05-26 10:00:00", fare_amount: "3" },
-      { trip_id: "b", pickup_datetime: "2024-05-26 10:00:00", fare_amount: "3.00" },
-    ];
-    const expected = [
-      { pickup_date: "2024-05-25", total_fare: "7.00", trip_count: 1, average_fare: "7.00", max_fare: "7.00", min_fare: "7.00" },
-      { pickup_date: "2024-05-26", total_fare: "3.00", trip_count: 1, average_fare: "3.00", max_fare: "3.00", min_fare: "3.00" },
+      { trip_id: "a", pickup_datetime: "2024-05-26 09:00:00", dropoff_datetime: "2024-05-26 09:30:00", fare_amount: "100", tip_amount: "9" },
+      { trip_id: "a", pickup_datetime: "2024-05-25 23:00:00", dropoff_datetime: "2024-05-25 23:10:00", fare_amount: "7", tip_amount: "1" },
+      { trip_id: "b", pickup_datetime: "2024-05-26 10:00:00", dropoff_datetime: "2024-05-26 10:05:00", fare_amount: "3" },
+      { trip_id: "b", pickup_datetime: "2024-05-26 10:00:00", dropoff_datetime: "2024-05-26 10:05:00", fare_amount: "3.00" },
     ];
     fc.assert(
       fc.property(fc.shuffledSubarray(rows, { minLength: rows.length }), (order) => {
-        expect(computeDailyKpis(order)).toEqual(expected);
+        expect(computeDailyKpis(order)).toMatchObject([
+          { pickup_date: "2024-05-25", total_fare: "7.00", trip_count: 1, total_tip: "1.00", average_duration_minutes: "10.00" },
+          { pickup_date: "2024-05-26", total_fare: "3.00", trip_count: 1, total_tip: "0.00", average_duration_minutes: "5.00" },
+        ]);
       }),
     );
   });

@@ -24,10 +24,22 @@ afterAll(async () => {
 });
 
 type Params = ConstructorParameters<typeof PutCommand>[0];
-const shard = (pickup_date: string, shard_id: string, total: string, trip_count: number, last_sequence: string, as_of?: string, part = 1) =>
+/** No tips, distance or duration unless `sums` says otherwise (a source left undefined is absent from the part). */
+const shard = (pickup_date: string, shard_id: string, total: string, trip_count: number, last_sequence: string, as_of?: string, part = 1, sums: Record<string, string | undefined> = {}) =>
   db.send(
     new PutCommand(
-      kpiShardEntity.put({ pickup_date, shard_id, part: kpiPartNumber(part), total_fare: total, trip_count, applied: `${last_sequence}-${last_sequence}`, version: 1, as_of }).params({ table: TABLE }) as Params,
+      kpiShardEntity
+        .put({
+          pickup_date,
+          shard_id,
+          part: kpiPartNumber(part),
+          sums: JSON.parse(JSON.stringify({ fare_amount: total, tip_amount: "0", trip_distance: "0", duration_seconds: "0", ...sums })) as Record<string, string>,
+          trip_count,
+          applied: `${last_sequence}-${last_sequence}`,
+          version: 1,
+          as_of,
+        })
+        .params({ table: TABLE }) as Params,
     ),
   );
 const extremes = (pickup_date: string, max_fare: string | undefined, min_fare: string | undefined, unsettled_since?: string) =>
@@ -43,8 +55,8 @@ const extremes = (pickup_date: string, max_fare: string | undefined, min_fare: s
 describe("liveKpis (the read model)", () => {
   test("combines a day's shard items into the nightly row shape: exact sum, half-up on output, newest as_of", async () => {
     // Fares 0.005 + 10.004 + 20.001 on one shard, a removal of 10.004 applied by another shard (negative partial sum).
-    await shard("2024-02-29", "shardId-0001", "30.01", 3, "100000000000000000001", "2024-02-29 10:00:00");
-    await shard("2024-02-29", "shardId-0002", "-10.004", -1, "200000000000000000001", "2024-02-29 10:00:07");
+    await shard("2024-02-29", "shardId-0001", "30.01", 3, "100000000000000000001", "2024-02-29 10:00:00", 1, { tip_amount: "2.5", trip_distance: "7.125", duration_seconds: "3000" });
+    await shard("2024-02-29", "shardId-0002", "-10.004", -1, "200000000000000000001", "2024-02-29 10:00:07", 1, { tip_amount: "-0.5", trip_distance: "-1.12", duration_seconds: "-1201" });
     await extremes("2024-02-29", "20.001", "0.005");
     await shard("2024-03-01", "shardId-0001", "99", 1, "1", "2024-03-01 00:00:00");
     await extremes("2024-03-01", "99", "99");
@@ -57,10 +69,21 @@ describe("liveKpis (the read model)", () => {
       average_fare: "10.00", // 10.003
       max_fare: "20.00",
       min_fare: "0.01",
+      total_tip: "2.00",
+      total_distance: "6.01", // 6.005
+      average_duration_minutes: "14.99", // 1799 s over 2 trips: 14.991.. min
       settling: false,
       as_of: "2024-02-29 10:00:07",
       freshness_s: 3,
     });
+    expect(kpi).not.toHaveProperty("median_fare");
+  });
+
+  test("a sum a part does not hold (written before its field existed) is null for the day; the other figures stand", async () => {
+    await shard("2024-03-03", "shardId-0001", "10", 1, "5", "2024-03-03 00:00:00", 1, { tip_amount: undefined });
+    await shard("2024-03-03", "shardId-0002", "30", 1, "9", "2024-03-03 00:00:09", 1, { tip_amount: "4" });
+    await extremes("2024-03-03", "30", "10");
+    expect(await liveKpis(db, TABLE, "2024-03-03", new Date("2024-03-03T00:00:10Z"))).toMatchObject({ total_fare: "40.00", trip_count: 2, total_tip: null, total_distance: "0.00", settling: false });
   });
 
   test("a second part of a shard adds to the first", async () => {
