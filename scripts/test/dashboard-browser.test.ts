@@ -180,7 +180,7 @@ describe("pnpm start --serve, in Chromium", () => {
 
       // A phone: no sideways scrolling, every figure of a day (Average, Max, Min included) on screen, no serious axe finding.
       await page.setViewportSize({ width: 390, height: 844 });
-      await expect.poll(() => page.evaluate<number>("document.documentElement.scrollWidth - document.documentElement.clientWidth")).toBe(0);
+      await expect.poll(() => page.evaluate<number>("document.documentElement.scrollWidth - document.documentElement.clientWidth"), { timeout: 10_000 }).toBe(0);
       for (const cell of await page.locator("#days tr").first().locator("td").all()) {
         const box = (await cell.boundingBox())!;
         expect(box.x >= 0 && box.x + box.width <= 390, `${await cell.getAttribute("data-label")} at x ${box.x}..${box.x + box.width}`).toBe(true);
