@@ -48,8 +48,8 @@ describe("pnpm kpis --local (a user's shell)", () => {
   test("a table without --json; exit 1 with one line when there is no pnpm start output, or for a usage error", async () => {
     const table = await runCli(TSX, ["scripts/kpis.ts", "--local", "--out", join(dir, "run"), "--from", "2024-05-26", "--to", "2024-05-27"]);
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/^pickup_date +total_fare +trip_count +average_fare +max_fare +min_fare +total_tip +total_distance +average_duration_minutes +median_fare$/m);
-    expect(table.stdout).toMatch(/^2024-05-26 +1234\.50 +10 +123\.45 +200\.00 +3\.10 +1\.00 +2\.50 +12\.25 +100\.10$/m);
+    expect(table.stdout).toMatch(/^pickup_date +total_fare +trip_count +average_fare +max_fare +min_fare +total_tip +total_distance +average_duration_minutes +median_fare\b/m);
+    expect(table.stdout).toMatch(/^2024-05-26 +1234\.50 +10 +123\.45 +200\.00 +3\.10 +1\.00 +2\.50 +12\.25 +100\.10\b/m);
     expect(table.stdout).toContain("Days without KPI rows (no completed trips, or not computed yet): 2024-05-27");
 
     const missing = await runCli(TSX, ["scripts/kpis.ts", "--local", "--out", join(dir, "nothing")]);
