@@ -29,10 +29,12 @@ from pyspark.sql import DataFrame, SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
 from trip_metrics.reader import trip_row  # noqa: E402
-from trip_metrics.transform import daily_kpis  # noqa: E402
+from trip_metrics.registry import contract_registry  # noqa: E402
+from trip_metrics.transform import REQUIRED_COLUMNS, daily_kpis  # noqa: E402
 from trip_metrics.window import day_window  # noqa: E402
 from trip_metrics.writer import write_daily_kpis  # noqa: E402
 
+REGISTRY = contract_registry(Path(__file__).resolve().parents[1] / "core" / "golden" / "contract.json")
 END_DAY = date(2024, 5, 25)
 DAYS = 3
 
@@ -58,7 +60,7 @@ def time_transform_and_write(spark: SparkSession, count: int) -> float:
         started = time.perf_counter()
         # Cached as in the job (the writer reads the KPIs twice), then dropped so that the
         # next run recomputes instead of hitting this cache.
-        kpis = daily_kpis(synthetic_trips(spark, count)).cache()
+        kpis = daily_kpis(synthetic_trips(spark, count), REGISTRY).cache()
         summary = write_daily_kpis(kpis, Path(out).as_uri(), day_window(END_DAY, DAYS))
         elapsed = time.perf_counter() - started
         kpis.unpersist(blocking=True)
@@ -91,7 +93,7 @@ def time_page_decoding(items_per_page: int = 2_500, pages: int = 40) -> float:
     started = time.perf_counter()
     for _ in range(pages):
         parsed = parser.parse({"status_code": 200, "headers": {}, "body": body}, model)
-        rows = [trip_row(item) for item in parsed["Items"]]
+        rows = [trip_row(item, REQUIRED_COLUMNS) for item in parsed["Items"]]
     elapsed = time.perf_counter() - started
     assert len(rows) == items_per_page
     return items_per_page * pages / elapsed

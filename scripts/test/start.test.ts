@@ -9,6 +9,7 @@ import { readFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DailyKpi } from "@trip-pipeline/core/kpi";
+import { KPI_FIELDS } from "@trip-pipeline/core/kpi-registry";
 import { groundTruth, writeTripFiles } from "@trip-pipeline/local/generate";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { RunReport } from "../start.js";
@@ -304,7 +305,9 @@ function naiveOutcome(startText: string, endText: string): NaiveOutcome {
       trip[kind].push(row);
       trips.set(row.trip_id!, trip);
     }
-  const days = new Map<string, { fares: bigint[]; tips: bigint; distance: bigint; seconds: bigint }>();
+  // Every plain column sum of the KPI registry (tips, distance, and any added later): the column of the matched end row, absent = 0.
+  const columnSums = KPI_FIELDS.filter((f) => f.aggregation === "sum" && f.source !== "fare_amount");
+  const days = new Map<string, { fares: bigint[]; sums: bigint[]; seconds: bigint }>();
   let pending = 0;
   let anomalies = 0;
   let crossMidnight = 0;
@@ -322,10 +325,9 @@ function naiveOutcome(startText: string, endText: string): NaiveOutcome {
     const end = later.reduce((a, b) => (b.dropoff_datetime! < a.dropoff_datetime! ? b : a));
     if (end.dropoff_datetime!.slice(0, 10) !== start.pickup_datetime!.slice(0, 10)) crossMidnight += 1;
     const day = start.pickup_datetime!.slice(0, 10);
-    const totals = days.get(day) ?? days.set(day, { fares: [], tips: 0n, distance: 0n, seconds: 0n }).get(day)!;
+    const totals = days.get(day) ?? days.set(day, { fares: [], sums: columnSums.map(() => 0n), seconds: 0n }).get(day)!;
     totals.fares.push(units(end.fare_amount!));
-    totals.tips += units(end.tip_amount || "0");
-    totals.distance += units(end.trip_distance || "0");
+    columnSums.forEach((field, i) => (totals.sums[i]! += units(end[field.source] || start[field.source] || "0")));
     totals.seconds += BigInt((Date.parse(`${end.dropoff_datetime!.replace(" ", "T")}Z`) - Date.parse(`${start.pickup_datetime!.replace(" ", "T")}Z`)) / 1000);
   }
   const duplicateRows = starts.valid.length + ends.valid.length - new Set([...starts.valid.map((r) => `s${r.trip_id}`), ...ends.valid.map((r) => `e${r.trip_id}`)]).size;
@@ -344,8 +346,7 @@ function naiveOutcome(startText: string, endText: string): NaiveOutcome {
           average_fare: cents(total, count),
           max_fare: cents(fares.at(-1)!),
           min_fare: cents(fares[0]!),
-          total_tip: cents(t.tips),
-          total_distance: cents(t.distance),
+          ...Object.fromEntries(columnSums.map((field, i) => [field.name, field.type === "count" ? Number((2n * t.sums[i]! + SCALE) / (2n * SCALE)) : cents(t.sums[i]!)])),
           average_duration_minutes: cents(t.seconds * SCALE, count * 60n),
           median_fare: fares.length % 2 === 1 ? cents(fares[middle]!) : cents(fares[middle - 1]! + fares[middle]!, 2n),
         };

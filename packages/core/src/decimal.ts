@@ -89,22 +89,6 @@ export class Decimal {
     return this.dividedByToFixed(1, places);
   }
 
-  /** Whether DynamoDB can store the value exactly as a number: 0, or 1E-130 <= |x| < 1E126 with at most 38 significant digits. */
-  fitsDynamoDbNumber(): boolean {
-    if (this.units === 0n) return true;
-    // Stryker disable next-line EqualityOperator: <= 0n differs only at zero, returned just above.
-    let units = this.units < 0n ? -this.units : this.units;
-    let scale = this.scale;
-    while (units % 10n === 0n) {
-      units /= 10n;
-      scale -= 1;
-    }
-    const digits = units.toString().length;
-    // The value is units * 10^-scale: its leading digit sits at 10^(digits - 1 - scale).
-    const magnitude = digits - 1 - scale;
-    return digits <= 38 && magnitude >= -130 && magnitude < 126;
-  }
-
   /** Canonical exact text: no trailing fractional zeros, no leading zeros. */
   toString(): string {
     let units = this.units;

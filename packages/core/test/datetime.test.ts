@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { addDays, checkTripDateTime, compareDateTimes, dateOf, daysBetween, formatDateTime, isCalendarDay } from "../src/datetime.js";
+import { addDays, checkTripDateTime, compareDateTimes, dateOf, daysBetween, formatDateTime, isCalendarDay, secondsBetween } from "../src/datetime.js";
 
 describe("checkTripDateTime", () => {
   test.each([
@@ -73,5 +73,15 @@ describe("calendar days (--END_DATE, date ranges of the KPI readers)", () => {
     expect(daysBetween("2024-02-28", "2024-03-01")).toEqual(["2024-02-28", "2024-02-29", "2024-03-01"]);
     expect(daysBetween("2024-05-25", "2024-05-25")).toEqual(["2024-05-25"]);
     expect(daysBetween("2024-05-26", "2024-05-25")).toEqual([]);
+  });
+});
+
+describe("secondsBetween", () => {
+  test("whole seconds between two timestamps, across midnight, a leap day and a year; negative backwards", () => {
+    expect(secondsBetween("2024-05-25 10:00:00", "2024-05-25 10:01:01")).toBe(61);
+    expect(secondsBetween("2024-02-28 23:59:30", "2024-03-01 00:00:30")).toBe(86_460);
+    expect(secondsBetween("2024-12-31 23:59:59", "2025-01-01 00:00:00")).toBe(1);
+    expect(secondsBetween("2024-05-25 10:00:00", "2024-05-25 10:00:00")).toBe(0);
+    expect(secondsBetween("2024-05-25 10:00:01", "2024-05-25 10:00:00")).toBe(-1);
   });
 });

@@ -59,17 +59,6 @@ describe("Decimal", () => {
     expect(Decimal.parseNumber("-7").sign).toBe(-1);
     for (const bad of ["--1", "1e", "+1", ""]) expect(() => Decimal.parseNumber(bad)).toThrow(RangeError);
   });
-
-  test("knows which values DynamoDB can store exactly as a number", () => {
-    expect(Decimal.parseNumber("0").fitsDynamoDbNumber()).toBe(true);
-    expect(Decimal.parseNumber("-1E-130").fitsDynamoDbNumber()).toBe(true);
-    expect(Decimal.parseNumber("1E-131").fitsDynamoDbNumber()).toBe(false);
-    expect(Decimal.parseNumber("9.9E125").fitsDynamoDbNumber()).toBe(true);
-    expect(Decimal.parseNumber("1E126").fitsDynamoDbNumber()).toBe(false);
-    expect(Decimal.parse(`1${"0".repeat(36)}.1`).fitsDynamoDbNumber()).toBe(true); // 38 digits
-    expect(Decimal.parse(`1${"0".repeat(37)}.1`).fitsDynamoDbNumber()).toBe(false); // 39
-    expect(Decimal.parse("1000.000").fitsDynamoDbNumber()).toBe(true); // trailing zeros are not significant
-  });
 });
 
 describe("Decimal: exact text and guarded division", () => {
@@ -103,11 +92,6 @@ describe("Decimal: signed running totals (live KPIs)", () => {
     expect([Decimal.parseNumber("-0.01").sign, Decimal.parseNumber("0").sign, Decimal.parseNumber("0.01").sign]).toEqual([-1, 0, 1]);
     expect(Decimal.parseNumber("-0.05").toString()).toBe("-0.05");
     expect(Decimal.parse("0.04").minus(Decimal.parse("0.1")).toFixed(2)).toBe("-0.06");
-  });
-
-  test("a negative total fits DynamoDB by the same rule as its magnitude", () => {
-    expect(Decimal.parseNumber(`-${"9".repeat(38)}`).fitsDynamoDbNumber()).toBe(true);
-    expect(Decimal.parseNumber(`-${"9".repeat(39)}`).fitsDynamoDbNumber()).toBe(false);
   });
 
   test("the error for an unparsable number names the text", () => {

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { computeDailyKpis, kpiValues, sourceValue, type DailyKpi, type KpiTrip } from "../src/kpi.js";
 import { Decimal } from "../src/decimal.js";
-import { KPI_COLUMNS, KPI_FIELDS, LIVE_FIELDS } from "../src/kpi-registry.js";
+import { KPI_COLUMNS, KPI_FIELDS, KPI_TYPES, LIVE_FIELDS, NIGHTLY_ONLY_FIELDS } from "../src/kpi-registry.js";
 
 interface GoldenCase {
   name: string;
@@ -42,10 +42,10 @@ function naive(trips: KpiTrip[]): DailyKpi[] {
     const [w, f = ""] = fare.split(".");
     return BigInt(w!) * 10n ** SCALE + BigInt((f + "0".repeat(20)).slice(0, 20));
   };
-  const money = (units: bigint, divisor = 1n) => {
-    const denominator = divisor * 10n ** (SCALE - 2n);
-    const cents = (units % denominator) * 2n >= denominator ? units / denominator + 1n : units / denominator;
-    return `${cents / 100n}.${(cents % 100n).toString().padStart(2, "0")}`;
+  const money = (units: bigint, divisor = 1n, places = 2n) => {
+    const denominator = divisor * 10n ** (SCALE - places);
+    const rounded = (units % denominator) * 2n >= denominator ? units / denominator + 1n : units / denominator;
+    return places === 0n ? Number(rounded) : `${rounded / 10n ** places}.${(rounded % 10n ** places).toString().padStart(Number(places), "0")}`;
   };
   const unique = new Map(trips.map((t) => [t.trip_id, t]));
   const byDay = new Map<string, KpiTrip[]>();
@@ -57,18 +57,19 @@ function naive(trips: KpiTrip[]): DailyKpi[] {
   return [...byDay.keys()].sort().map((day) => {
     const dayTrips = byDay.get(day)!;
     const fares = dayTrips.map((t) => toUnits(t.fare_amount)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const column = (name: "tip_amount" | "trip_distance") => sum(dayTrips.map((t) => toUnits((t as unknown as Record<string, string | undefined>)[name] ?? "0")));
+    const column = (name: string) => sum(dayTrips.map((t) => toUnits((t as unknown as Record<string, string | undefined>)[name] ?? "0")));
     const n = BigInt(fares.length);
     const middle = fares.length >> 1;
+    // Every plain column sum of the registry (tips, distance, and any added later) by the same rule.
+    const columnSums = KPI_FIELDS.filter((f) => f.aggregation === "sum" && f.source !== "fare_amount").map((f) => [f.name, money(column(f.source), 1n, BigInt(KPI_TYPES[f.type].places))]);
     return {
+      ...Object.fromEntries(columnSums),
       pickup_date: day,
       total_fare: money(sum(fares)),
       trip_count: fares.length,
       average_fare: money(sum(fares), n),
       max_fare: money(fares.at(-1)!),
       min_fare: money(fares[0]!),
-      total_tip: money(column("tip_amount")),
-      total_distance: money(column("trip_distance")),
       average_duration_minutes: money(sum(dayTrips.map((t) => seconds(t.pickup_datetime, t.dropoff_datetime))) * 10n ** SCALE, n * 60n),
       median_fare: fares.length % 2 === 1 ? money(fares[middle]!) : money(fares[middle - 1]! + fares[middle]!, 2n),
     };
@@ -164,16 +165,16 @@ describe("computeDailyKpis: one trip per trip_id (the contract's duplicate rule)
       { pickup_date: "2024-05-24", total_fare: "10.00", trip_count: 1, average_fare: "10.00", max_fare: "10.00", min_fare: "10.00", ...zero, median_fare: "10.00" },
       { pickup_date: "2024-05-25", total_fare: "5.00", trip_count: 1, average_fare: "5.00", max_fare: "5.00", min_fare: "5.00", ...zero, median_fare: "5.00" },
     ];
-    expect(computeDailyKpis([early, late, other])).toEqual(expected);
-    expect(computeDailyKpis([late, other, early])).toEqual(expected);
+    expect(computeDailyKpis([early, late, other])).toMatchObject(expected);
+    expect(computeDailyKpis([late, other, early])).toMatchObject(expected);
   });
 
   test("the same pickup twice with other fares keeps the smaller fare, in either order", () => {
     const a = trip("t1", "2024-05-25 10:00:00", "12.50");
     const b = trip("t1", "2024-05-25 10:00:00", "12.4");
     const row = { pickup_date: "2024-05-25", total_fare: "12.40", trip_count: 1, average_fare: "12.40", max_fare: "12.40", min_fare: "12.40", ...zero, median_fare: "12.40" };
-    expect(computeDailyKpis([a, b])).toEqual([row]);
-    expect(computeDailyKpis([b, a])).toEqual([row]);
+    expect(computeDailyKpis([a, b])).toMatchObject([row]);
+    expect(computeDailyKpis([b, a])).toMatchObject([row]);
   });
 
   test("any order of any multiset of completions gives the same KPIs", () => {
@@ -207,12 +208,19 @@ describe("source columns and the live row", () => {
     const sums = (fare: string, tip: string) => new Map([["fare_amount", Decimal.parseNumber(fare)], ["tip_amount", Decimal.parseNumber(tip)], ["trip_distance", Decimal.ZERO], ["duration_seconds", Decimal.parseNumber("150")]]);
     const none = new Map<string, Decimal>();
     const row = (count: number, fare: string, tip = "0") => kpiValues("2024-05-25", { count, sums: sums(fare, tip), max: none, min: none, values: new Map() }, LIVE_FIELDS);
-    expect(row(2, "5.01", "-0.5")).toEqual({ pickup_date: "2024-05-25", total_fare: "5.01", trip_count: 2, average_fare: "2.51", max_fare: null, min_fare: null, total_tip: "-0.50", total_distance: "0.00", average_duration_minutes: "1.25" });
+    expect(row(2, "5.01", "-0.5")).toMatchObject({ pickup_date: "2024-05-25", total_fare: "5.01", trip_count: 2, average_fare: "2.51", max_fare: null, min_fare: null, total_tip: "-0.50", total_distance: "0.00", average_duration_minutes: "1.25" });
     expect(row(0, "0").average_fare).toBeNull();
     expect(row(-1, "0").average_fare).toBeNull();
     expect(row(1, "-2").average_fare).toBeNull();
     expect(row(1, "0").average_fare).toBe("0.00");
     expect(kpiValues("2024-05-25", { count: 1, sums: none, max: none, min: none, values: new Map() }, LIVE_FIELDS).total_tip).toBeNull();
     expect(Object.keys(row(1, "1"))).not.toContain("median_fare");
+  });
+
+  test("a median of no values is null; a count-type sum is a whole number, half-up", () => {
+    const none = new Map<string, Decimal>();
+    const passengers = { ...KPI_FIELDS.find((field) => field.aggregation === "sum")!, name: "total_passengers", type: "count" as const, source: "passenger_count" };
+    const totals = { count: 2, sums: new Map([["passenger_count", Decimal.parse("2.5")]]), max: none, min: none, values: new Map() };
+    expect(kpiValues("2024-05-25", totals, [...NIGHTLY_ONLY_FIELDS, passengers])).toEqual({ pickup_date: "2024-05-25", median_fare: null, total_passengers: 3 });
   });
 });

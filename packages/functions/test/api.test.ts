@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { FolderBlobStore, type BlobStore } from "@trip-pipeline/core";
 import { DASHBOARD_KPIS } from "@trip-pipeline/core/dashboard-kpis";
 import type { DailyKpi } from "@trip-pipeline/core/kpi";
+import { KPI_FIELDS, NIGHTLY_ONLY_FIELDS } from "@trip-pipeline/core/kpi-registry";
 import { kpiLine, metricsKey } from "@trip-pipeline/core/metrics-layout";
 import { createDailyHandler } from "../src/api-daily.js";
 import { handler as health } from "../src/api-health.js";
@@ -28,6 +29,8 @@ function get(path: string, query?: Record<string, string>): APIGatewayProxyEvent
 
 const DAY: DailyKpi = {
   pickup_date: "2024-05-25",
+  // Every registered field (a count 1, a decimal 1.00), the figures below over them.
+  ...Object.fromEntries(KPI_FIELDS.map((field) => [field.name, field.type === "count" ? 1 : "1.00"])),
   total_fare: "274393.88",
   trip_count: 4999,
   average_fare: "54.89",
@@ -38,8 +41,8 @@ const DAY: DailyKpi = {
   average_duration_minutes: "17.42",
   median_fare: "41.00",
 };
-/** The day's live figures: the nightly row without the nightly-only median. */
-const { median_fare: _median, ...LIVE_DAY } = DAY;
+/** The day's live figures: the nightly row without its nightly-only fields. */
+const LIVE_DAY = Object.fromEntries(Object.entries(DAY).filter(([name]) => !NIGHTLY_ONLY_FIELDS.some((field) => field.name === name))) as DailyKpi;
 const NOW = new Date("2024-05-25T12:00:04Z");
 
 let folder: string;

@@ -3,7 +3,7 @@
 The only module that imports awsglue, and only inside main(): argument handling and the
 whole pipeline run (and are tested) on plain PySpark.
 
-Arguments: --TABLE_NAME, --BUCKET (required); --GSI_NAME (byPickupDay), --GSI_SHARDS (16),
+Arguments: --TABLE_NAME, --BUCKET, --KPI_REGISTRY (the contract's KPI registry as JSON) (required); --GSI_NAME (byPickupDay), --GSI_SHARDS (16),
 --METRICS_PREFIX (metrics/), --DAYS_WINDOW (3), --END_DATE (YYYY-MM-DD, default: yesterday
 UTC), --REGION (default: the driver's AWS region), --DYNAMODB_ENDPOINT (tests, local runs).
 """
@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from trip_metrics.reader import GsiSource
+from trip_metrics.registry import Registry, registry_from_json
 from trip_metrics.window import default_end_day, parse_day
 
-REQUIRED_ARGS = ("JOB_NAME", "TABLE_NAME", "BUCKET")
+REQUIRED_ARGS = ("JOB_NAME", "TABLE_NAME", "BUCKET", "KPI_REGISTRY")
 OPTIONAL_ARGS: Mapping[str, str | None] = {
     "GSI_NAME": "byPickupDay",
     "GSI_SHARDS": "16",
@@ -37,6 +38,7 @@ class JobConfig:
     output_uri: str
     end_day: date
     days_window: int
+    registry: Registry
 
 
 def present_optional_args(argv: Sequence[str]) -> list[str]:
@@ -83,6 +85,7 @@ def build_job_config(resolved: Mapping[str, str], now: datetime, default_region:
         output_uri=output_uri(resolved["BUCKET"], options["METRICS_PREFIX"]),
         end_day=parse_day(end_date) if end_date else default_end_day(now),
         days_window=_positive_int(options, "DAYS_WINDOW"),
+        registry=registry_from_json(resolved["KPI_REGISTRY"]),
     )
 
 
@@ -102,7 +105,7 @@ def main(argv: Sequence[str]) -> None:
     job = Job(glue_context)
     job.init(config.job_name, resolved)
     summary = run_daily_kpis(
-        glue_context.spark_session, config.source, config.end_day, config.days_window, config.output_uri
+        glue_context.spark_session, config.source, config.end_day, config.days_window, config.output_uri, config.registry
     )
     print(f"daily KPIs written for {summary.written_days}, cleared {summary.cleared_days} -> {config.output_uri}")
     job.commit()

@@ -28,6 +28,15 @@ for leaked in ("AWS_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
 
 from pyspark.sql import SparkSession  # noqa: E402  (after the environment is set)
 
+from golden_gen import CONTRACT_PATH  # noqa: E402
+from trip_metrics.registry import Registry, contract_registry  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def registry() -> Registry:
+    """The contract's KPI registry, as the deployed job receives it."""
+    return contract_registry(CONTRACT_PATH)
+
 
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:

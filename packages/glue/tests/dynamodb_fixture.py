@@ -34,8 +34,10 @@ def create_trip_table(endpoint: str, table_name: str) -> None:
     )
 
 
-def completed_item(trip_id: str, pickup: str, dropoff: str, fare: str, shard: int) -> dict[str, Any]:
+def completed_item(trip_id: str, pickup: str, dropoff: str, fare: str, shard: int, **numbers: str) -> dict[str, Any]:
+    """A completed trip's item; `numbers` are optional numeric columns (tip_amount, trip_distance, ...)."""
     return {
+        **{name: {"N": value} for name, value in numbers.items()},
         "trip_id": {"S": trip_id},
         "sort_key": {"S": f"COMPLETED#{pickup}"},
         "pickup_datetime": {"S": pickup},

@@ -14,17 +14,22 @@ from pyspark.sql import SparkSession
 from generate_trip_metrics import OPTIONAL_ARGS, output_uri
 from golden_gen import CONTRACT_PATH, expected_kpis, trip
 from trip_metrics.reader import GsiSource, gsi_partition_keys
-from trip_metrics.transform import DUPLICATE_RULE, TRIP_SCHEMA, daily_kpis
+from trip_metrics.registry import Registry
+from trip_metrics.transform import DUPLICATE_RULE, daily_kpis, trip_schema
 from trip_metrics.writer import METRICS_FILE, day_partition_uri
 
 CONTRACT = json.loads(CONTRACT_PATH.read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("fare", CONTRACT["fare_domain"]["accepted"])
-def test_every_fare_validation_accepts_is_aggregated_exactly(spark: SparkSession, fare: str) -> None:
-    trips = [trip("a", "2024-05-25 10:00:00", "2024-05-25 10:10:00", fare), trip("b", "2024-05-25 11:00:00", "2024-05-25 11:10:00", "0.005")]
-    frame = spark.createDataFrame([tuple(t[f] for f in TRIP_SCHEMA.fieldNames()) for t in trips], TRIP_SCHEMA)
-    assert [row.asDict() for row in daily_kpis(frame).collect()] == expected_kpis(trips)
+def test_every_fare_validation_accepts_is_aggregated_exactly(spark: SparkSession, registry: Registry, fare: str) -> None:
+    trips = [
+        trip("a", "2024-05-25 10:00:00", "2024-05-25 10:10:00", fare, tip_amount=fare, trip_distance=fare),
+        trip("b", "2024-05-25 11:00:00", "2024-05-25 11:10:00", "0.005"),
+    ]
+    schema = trip_schema(registry)
+    frame = spark.createDataFrame([tuple(t.get(f) for f in schema.fieldNames()) for t in trips], schema)
+    assert [row.asDict() for row in daily_kpis(frame, registry).collect()] == expected_kpis(trips)
 
 
 def test_domain_edges_are_beyond_any_spark_decimal() -> None:

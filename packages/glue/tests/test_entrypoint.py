@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from datetime import date, datetime, timezone
 
 import pytest
 
 import generate_trip_metrics as entry
+from golden_gen import CONTRACT_PATH, REGISTRY
+from trip_metrics.registry import contract_registry
 
 NOW = datetime(2024, 3, 1, 0, 15, tzinfo=timezone.utc)
-BASE = {"JOB_NAME": "daily-kpis", "TABLE_NAME": "TripData", "BUCKET": "trip-metrics-bucket"}
+BASE = {"JOB_NAME": "daily-kpis", "TABLE_NAME": "TripData", "BUCKET": "trip-metrics-bucket", "KPI_REGISTRY": json.dumps(REGISTRY)}
 
 
 def test_importing_the_entrypoint_does_not_need_awsglue() -> None:
@@ -33,6 +36,7 @@ def test_defaults() -> None:
     assert config.output_uri == "s3://trip-metrics-bucket/metrics/"
     assert config.end_day == date(2024, 2, 29)  # yesterday in UTC, a leap day
     assert config.days_window == 3
+    assert config.registry == contract_registry(CONTRACT_PATH)
 
 
 def test_every_option_given() -> None:
@@ -67,6 +71,7 @@ def test_present_optional_args_feeds_get_resolved_options() -> None:
     [
         ({"TABLE_NAME": ""}, "--TABLE_NAME"),
         ({"BUCKET": ""}, "--BUCKET"),
+        ({"KPI_REGISTRY": ""}, "--KPI_REGISTRY"),
         ({"GSI_SHARDS": "0"}, "GSI_SHARDS"),
         ({"GSI_SHARDS": "101"}, "GSI_SHARDS"),
         ({"GSI_SHARDS": "sixteen"}, "GSI_SHARDS"),

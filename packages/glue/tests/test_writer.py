@@ -9,15 +9,20 @@ from pathlib import Path
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
-from trip_metrics.transform import TRIP_SCHEMA, daily_kpis
+from golden_gen import CONTRACT_PATH
+from trip_metrics.registry import contract_registry
+from trip_metrics.transform import daily_kpis
 from trip_metrics.window import day_window
 from trip_metrics.writer import write_daily_kpis
 
 
+REGISTRY = contract_registry(CONTRACT_PATH)
+
+
 def _kpis(spark: SparkSession, *trips: tuple[str, str, str]) -> DataFrame:
-    """KPIs of (trip_id, pickup_datetime, fare) trips."""
+    """KPIs of (trip_id, pickup_datetime, fare) trips of no length."""
     rows = [(trip_id, pickup, pickup, fare) for trip_id, pickup, fare in trips]
-    return daily_kpis(spark.createDataFrame(rows, TRIP_SCHEMA))
+    return daily_kpis(spark.createDataFrame(rows, "trip_id string, pickup_datetime string, dropoff_datetime string, fare_amount string"), REGISTRY)
 
 
 def _day_lines(root: Path, day: str) -> list[str]:
@@ -48,11 +53,12 @@ def test_layout_and_line_format(spark: SparkSession, tmp_path: Path) -> None:
     assert _days_on_disk(tmp_path) == ["2024-05-24", "2024-05-25"]
     assert _day_lines(tmp_path, "2024-05-25") == [
         '{"pickup_date":"2024-05-25","total_fare":40.10,"trip_count":2,'
-        '"average_fare":20.05,"max_fare":40.10,"min_fare":0.00}'
+        '"average_fare":20.05,"max_fare":40.10,"min_fare":0.00,"total_tip":0.00,'
+        '"total_distance":0.00,"average_duration_minutes":0.00,"median_fare":20.05}'
     ]
     line = json.loads(_day_lines(tmp_path, "2024-05-24")[0])
-    assert list(line) == ["pickup_date", "total_fare", "trip_count", "average_fare", "max_fare", "min_fare"]
-    assert _day_lines(tmp_path, "2024-05-24")[0].count("1234.50") == 4
+    assert list(line) == ["pickup_date", *(field.name for field in REGISTRY.fields)]
+    assert _day_lines(tmp_path, "2024-05-24")[0].count("1234.50") == 5
 
 
 def test_rerun_replaces_only_computed_days_and_clears_empty_ones(spark: SparkSession, tmp_path: Path) -> None:

@@ -11,17 +11,16 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import Any, Optional
 
 import boto3
 from botocore.config import Config
 from pyspark.sql import DataFrame, SparkSession
 
-from trip_metrics.transform import TRIP_SCHEMA
+from trip_metrics.registry import Registry
+from trip_metrics.transform import REQUIRED_COLUMNS, trip_schema
 
-TripRow = tuple[str, str, str, str]
-
-_ATTRIBUTES = ("trip_id", "pickup_datetime", "dropoff_datetime", "fare_amount")
+TripRow = tuple[Optional[str], ...]
 
 # Bounded retries; "adaptive" also rate-limits this client after throttling responses.
 _RETRY_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, connect_timeout=10, read_timeout=60)
@@ -53,27 +52,22 @@ def dynamodb_client(source: GsiSource) -> Any:
     )
 
 
-def _plain_decimal_text(number: str) -> str:
-    """DynamoDB's N text as a plain decimal string (exact: Decimal, never float)."""
-    return format(Decimal(number), "f")
+def _text(value: dict[str, str]) -> str:
+    """A typed attribute as text: a string as is, DynamoDB's N as a plain decimal (exact: Decimal, never float)."""
+    return value["S"] if "S" in value else format(Decimal(value["N"]), "f")
 
 
-def trip_row(item: dict[str, dict[str, str]]) -> TripRow:
-    """One low-level (typed JSON) GSI item as a TRIP_SCHEMA row."""
-    try:
-        return (
-            item["trip_id"]["S"],
-            item["pickup_datetime"]["S"],
-            item["dropoff_datetime"]["S"],
-            _plain_decimal_text(item["fare_amount"]["N"]),
-        )
-    except KeyError as missing:
-        raise ValueError(f"completed trip item lacks {missing}: {item.get('trip_id')}") from None
+def trip_row(item: dict[str, dict[str, str]], columns: Sequence[str]) -> TripRow:
+    """One low-level (typed JSON) GSI item as a trip_schema row: the required columns must be there, others may not."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in item]
+    if missing:
+        raise ValueError(f"completed trip item lacks {missing[0]!r}: {item.get('trip_id')}")
+    return tuple(_text(item[c]) if c in item else None for c in columns)
 
 
-def query_gsi_partition(client: Any, source: GsiSource, partition_key: str) -> Iterator[TripRow]:
+def query_gsi_partition(client: Any, source: GsiSource, partition_key: str, columns: Sequence[str]) -> Iterator[TripRow]:
     """All completed trips of one GSI partition, following LastEvaluatedKey pages."""
-    names = {f"#a{i}": name for i, name in enumerate(_ATTRIBUTES)}
+    names = {f"#a{i}": name for i, name in enumerate(columns)}
     request: dict[str, Any] = {
         "TableName": source.table_name,
         "IndexName": source.index_name,
@@ -88,20 +82,21 @@ def query_gsi_partition(client: Any, source: GsiSource, partition_key: str) -> I
         request["PaginationConfig"] = {"PageSize": source.page_size}
     for page in client.get_paginator("query").paginate(**request):
         for item in page["Items"]:
-            yield trip_row(item)
+            yield trip_row(item, columns)
 
 
-def _query_partitions(source: GsiSource, partition_keys: Iterable[str]) -> Iterator[TripRow]:
+def _query_partitions(source: GsiSource, columns: Sequence[str], partition_keys: Iterable[str]) -> Iterator[TripRow]:
     client = dynamodb_client(source)
     for key in partition_keys:
-        yield from query_gsi_partition(client, source, key)
+        yield from query_gsi_partition(client, source, key, columns)
 
 
-def read_completed_trips(spark: SparkSession, source: GsiSource, days: Sequence[date]) -> DataFrame:
-    """Completed trips picked up on `days`, in TRIP_SCHEMA (fare_amount as exact text).
+def read_completed_trips(spark: SparkSession, source: GsiSource, days: Sequence[date], registry: Registry) -> DataFrame:
+    """Completed trips picked up on `days`, in trip_schema(registry): the columns its fields read, numbers as exact text.
 
     Lazy: every action on the result queries DynamoDB again, so persist what you reuse.
     """
+    schema = trip_schema(registry)
     keys = gsi_partition_keys(days, source.shards)
     queries = spark.sparkContext.parallelize(keys, numSlices=len(keys))
-    return spark.createDataFrame(queries.mapPartitions(partial(_query_partitions, source)), TRIP_SCHEMA)
+    return spark.createDataFrame(queries.mapPartitions(partial(_query_partitions, source, schema.fieldNames())), schema)

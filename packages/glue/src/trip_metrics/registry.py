@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 ROW_KEY = "pickup_date"
@@ -39,8 +40,8 @@ class Registry:
 
     @property
     def sources(self) -> tuple[str, ...]:
-        """Each source column a field reads, once, in registry order."""
-        return tuple(dict.fromkeys(field.source for field in self.fields))
+        """Each source column whose values a field aggregates (a count reads none), once, in registry order."""
+        return tuple(dict.fromkeys(field.source for field in self.fields if field.aggregation != "count"))
 
 
 def parse_registry(kpis: dict[str, Any]) -> Registry:
@@ -60,3 +61,8 @@ def parse_registry(kpis: dict[str, Any]) -> Registry:
 def registry_from_json(text: str) -> Registry:
     """The registry from the contract's `kpis` object as JSON text (the job argument)."""
     return parse_registry(json.loads(text))
+
+
+def contract_registry(contract_path: Path) -> Registry:
+    """The registry of a contract file (tests and local runs; the deployed job gets the argument)."""
+    return parse_registry(json.loads(contract_path.read_text(encoding="utf-8"))["kpis"])

@@ -1,7 +1,7 @@
 """Daily KPI output: <output_uri>/year=YYYY/month=MM/day=DD/part-00000.jsonl (the contract's layout).
 
-One line per day, written by the driver: money as JSON numbers with exactly two decimals, the
-TypeScript KPI job's line format. Spark's JSON writer can neither name the file nor write a
+One line per day, written by the driver: pickup_date, then the registry's fields in order,
+decimals as JSON numbers with exactly their type's places, the TypeScript KPI job's line format. Spark's JSON writer can neither name the file nor write a
 number wider than DECIMAL(38), and the rows are a handful.
 """
 
@@ -14,6 +14,8 @@ from datetime import date
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
+
+from trip_metrics.registry import ROW_KEY
 
 METRICS_FILE = "part-00000.jsonl"
 
@@ -29,12 +31,9 @@ def day_partition_uri(output_uri: str, day: date) -> str:
 
 
 def kpi_line(row: dict[str, Any]) -> str:
-    """`{"pickup_date":"2024-05-25","total_fare":40.10,...}`: money text straight into JSON numbers."""
-    return (
-        f'{{"pickup_date":{json.dumps(row["pickup_date"])},"total_fare":{row["total_fare"]},'
-        f'"trip_count":{row["trip_count"]},"average_fare":{row["average_fare"]},'
-        f'"max_fare":{row["max_fare"]},"min_fare":{row["min_fare"]}}}'
-    )
+    """`{"pickup_date":"2024-05-25","total_fare":40.10,...}`: the row's fields in order, decimal text straight into JSON numbers."""
+    fields = [f"{json.dumps(name)}:{json.dumps(value) if name == ROW_KEY else value}" for name, value in row.items()]
+    return "{" + ",".join(fields) + "}"
 
 
 def _fs(spark: SparkSession, uri: str) -> tuple[Any, Any]:
