@@ -10,7 +10,7 @@ import { Cron, Function as SstFunction, use, type StackContext } from "sst/const
 import { FUNCTION_ENV } from "../packages/core/src/config-names";
 import { CONTRACT } from "../packages/core/src/contract";
 import { KPI_COLUMNS, KPI_FIELDS, KPI_TYPES, ROW_KEY } from "../packages/core/src/kpi-registry";
-import { DEFAULT_DAYS_WINDOW, METRICS_PREFIX, TRIP_TABLE } from "../packages/core/src/pipeline-spec";
+import { DEFAULT_DAYS_WINDOW, METRICS_PREFIX, NIGHTLY_KPI_JOB, TRIP_TABLE } from "../packages/core/src/pipeline-spec";
 import { ACCESS, grantAccess } from "./access";
 import { ATHENA_RESULTS_PREFIX, GLUE_TEMP_PREFIX } from "./lifecycle";
 import { appLogGroup, functionLogGroup, LOG_GROUP_PREFIXES, providersLogToGroups } from "./logs";
@@ -197,7 +197,7 @@ export function Analytics({ stack, app }: StackContext) {
   trigger.addDependency(crawler);
 
   const schedule = new Cron(stack, "DailyMetrics", {
-    schedule: "cron(0 1 * * ? *)",
+    schedule: NIGHTLY_KPI_JOB.schedule,
     job: {
       function: {
         handler: "packages/functions/src/start-metrics-job.handler",

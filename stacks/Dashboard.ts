@@ -14,7 +14,7 @@ import {
 } from "aws-cdk-lib/aws-cognito";
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
 import { Api, Cognito, StaticSite, use, type ApiFunctionRouteProps, type StackContext } from "sst/constructs";
-import { DASHBOARD_FUNCTION, DASHBOARD_ROUTES, KPI_READ, KPI_READ_SCOPE, type DashboardRoute } from "../packages/core/src/dashboard-spec";
+import { CURRENCY_SETTING, currencyOf, DASHBOARD_FUNCTION, DASHBOARD_ROUTES, KPI_READ, KPI_READ_SCOPE, type DashboardRoute } from "../packages/core/src/dashboard-spec";
 import { FUNCTION_ENV } from "../packages/core/src/config-names";
 import { ACCESS, grantAccess, type FunctionAccess } from "./access";
 import { appLogGroup, functionLogGroup, LOG_GROUP_PREFIXES, providersLogToGroups } from "./logs";
@@ -91,9 +91,11 @@ export function Dashboard({ stack, app }: StackContext) {
     "GET /api/kpis/daily": ACCESS.dashboardDaily,
     "GET /api/health": undefined,
   };
+  // The stage's currency labels the money figures: KPI_CURRENCY in the deploy's environment (default USD).
+  const currency = { [CURRENCY_SETTING.env]: currencyOf(process.env) };
   const environment: Record<DashboardRoute, Record<string, string>> = {
-    "GET /api/kpis/live": { [FUNCTION_ENV.tripTable]: table.tableName },
-    "GET /api/kpis/daily": { [FUNCTION_ENV.analyticsBucket]: bucket.bucketName },
+    "GET /api/kpis/live": { [FUNCTION_ENV.tripTable]: table.tableName, ...currency },
+    "GET /api/kpis/daily": { [FUNCTION_ENV.analyticsBucket]: bucket.bucketName, ...currency },
     "GET /api/health": {},
   };
 

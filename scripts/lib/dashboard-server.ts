@@ -15,7 +15,6 @@ import type { RunStatusResponse } from "@trip-pipeline/core/dashboard-api";
 import { DASHBOARD_ROUTES, type DashboardRoute } from "@trip-pipeline/core/dashboard-spec";
 import type { Platform } from "@trip-pipeline/functions/environment";
 import { importHandler } from "@trip-pipeline/local/lambda";
-import { queryOf, viewFromQuery } from "@trip-pipeline/core/dashboard-view";
 
 export const DEFAULT_PORT = 3000;
 export const HOST = "127.0.0.1";
@@ -200,10 +199,9 @@ export class LocalDashboard {
     this.closeRun = closeRun;
   }
 
-  /** The page for the run's latest pickup day (sample data is rarely from today) and the 30 days up to it. */
+  /** The page's base address: without a query it opens on the latest day with data (sample data is rarely from today). */
   viewUrl(): string {
-    const day = this.status.latest_day;
-    return day ? `${this.server?.url}/${queryOf(viewFromQuery(`?date=${day}`, new Date()).view)}` : `${this.server?.url}/`;
+    return `${this.server?.url}/`;
   }
 
   /** Keeps serving until Ctrl-C (SIGINT) or SIGTERM, then stops the server and the run's local AWS. */

@@ -1,12 +1,19 @@
 /** The object-store port: S3 in AWS, a plain folder in the local AWS. Keys are S3-style paths. */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+
+export interface StoredObject {
+  body: string;
+  lastModified: Date;
+}
 
 export interface BlobStore {
   /** Writes the whole object; writing the same key again replaces it (idempotent by key). */
   put(key: string, body: string): Promise<void>;
   get(key: string): Promise<string | undefined>;
+  /** The object and when it was last written (S3's LastModified, a file's mtime). */
+  getObject(key: string): Promise<StoredObject | undefined>;
   /** Keys under a prefix, sorted. */
   list(prefix: string): Promise<string[]>;
   delete(key: string): Promise<void>;
@@ -23,9 +30,13 @@ export class S3BlobStore implements BlobStore {
   }
 
   async get(key: string): Promise<string | undefined> {
+    return (await this.getObject(key))?.body;
+  }
+
+  async getObject(key: string): Promise<StoredObject | undefined> {
     try {
       const result = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return await result.Body?.transformToString("utf8");
+      return { body: (await result.Body?.transformToString("utf8")) ?? "", lastModified: result.LastModified ?? new Date() };
     } catch (error) {
       if ((error as { name?: string }).name === "NoSuchKey") return undefined;
       throw error;
@@ -65,8 +76,14 @@ export class FolderBlobStore implements BlobStore {
   }
 
   async get(key: string): Promise<string | undefined> {
+    return (await this.getObject(key))?.body;
+  }
+
+  async getObject(key: string): Promise<StoredObject | undefined> {
     try {
-      return await readFile(this.path(key), "utf8");
+      const path = this.path(key);
+      const [body, info] = await Promise.all([readFile(path, "utf8"), stat(path)]);
+      return { body, lastModified: info.mtime };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw error;

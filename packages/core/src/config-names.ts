@@ -17,6 +17,8 @@ export const FUNCTION_ENV = {
   kpiTtlDays: "KPI_TTL_DAYS",
   /** Days the nightly KPI job recomputes, ending yesterday. */
   daysWindow: "DAYS_WINDOW",
+  /** The ISO 4217 code the dashboard labels money with (dashboard-spec's CURRENCY_SETTING: default USD). */
+  currency: "KPI_CURRENCY",
   /** The nightly KPI job (Glue). */
   glueJobName: "GLUE_JOB_NAME",
 } as const;

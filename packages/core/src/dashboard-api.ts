@@ -4,7 +4,7 @@
  * (the Lambda handlers parse requests, the page parses responses). Money is decimal text with
  * exactly two places, never a JSON number a browser would turn into a binary float. The KPI
  * fields come from the registry (kpi-registry.ts).
- * Imports nothing but zod and the contract: the page bundles this module.
+ * Imports nothing that needs Node: the page bundles this module.
  */
 import { z } from "zod/v4";
 import { isoDate, liveFieldsShape, nightlyRowSchema, type KpiValue } from "./kpi-registry.js";
@@ -27,10 +27,15 @@ export function utcDay(now: Date): string {
 
 export const liveQuery = z.strictObject({ date: isoDate.optional() });
 
+/** Both ends, or neither: then the answer is the latest days with data (see latestRange). */
 export const dailyQuery = z
-  .strictObject({ from: isoDate, to: isoDate })
+  .strictObject({ from: isoDate.optional(), to: isoDate.optional() })
   .check((ctx) => {
     const { from, to } = ctx.value;
+    if (from === undefined || to === undefined) {
+      if (from !== to) ctx.issues.push({ code: "custom", input: ctx.value, path: [from === undefined ? "from" : "to"], message: "give both from and to, or neither for the latest days with data" });
+      return;
+    }
     const days = daysInRange(from, to);
     if (days < 1) ctx.issues.push({ code: "custom", input: ctx.value, path: ["to"], message: "to must not be before from" });
     else if (days > MAX_DAILY_RANGE_DAYS) ctx.issues.push({ code: "custom", input: ctx.value, path: ["to"], message: `at most ${MAX_DAILY_RANGE_DAYS} days per request, got ${days}` });
@@ -38,6 +43,12 @@ export const dailyQuery = z
 
 /** A nightly row: every registered field (null: the row was written before the field existed). */
 export const dailyKpiRow = nightlyRowSchema();
+
+/** A nightly row and when it was computed (its object's last write), `YYYY-MM-DD HH:MM:SS` UTC. */
+export const dailyRow = (dailyKpiRow as unknown as z.ZodObject).extend({ computed_at: z.string() }) as unknown as z.ZodType<z.infer<typeof dailyKpiRow> & { computed_at: string }>;
+
+/** ISO 4217 code of the stage's money figures (KPI_CURRENCY, default USD). */
+export const currencyCode = z.string().regex(/^[A-Z]{3}$/, "expected an ISO 4217 code such as USD");
 
 const liveStatus = z.object({
   pickup_date: isoDate,
@@ -60,13 +71,19 @@ export const liveResponse = z.object({
   kpi: z.union([liveKpiRow, expiredLiveDay]).nullable(),
   /** The server's clock, so the page can age `freshness_s` between refreshes. */
   served_at: z.string(),
+  currency: currencyCode,
 });
 
 export const dailyResponse = z.object({
   from: isoDate,
   to: isoDate,
   /** One row per day that has a nightly row, in date order; days without one are absent. */
-  days: z.array(dailyKpiRow),
+  days: z.array(dailyRow),
+  /** The range's figure per KPI (dashboard-kpis.ts rangeTotals), exact; null without rows. */
+  totals: z.record(z.string(), z.union([z.string().regex(/^\d+(\.\d+)?$/, "expected decimal text"), z.number().int().nonnegative()]).nullable()),
+  currency: currencyCode,
+  /** Only when asked without a range: the latest day with a nightly row, null when there is none. */
+  latest_day: isoDate.nullable().optional(),
 });
 
 /**

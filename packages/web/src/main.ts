@@ -1,11 +1,15 @@
-/** The dashboard page: live tiles for a day, the nightly rows over a range, refreshed every few seconds. */
-import { dailyResponse, KPI_DISPLAY, liveResponse, runStatusResponse, type DailyResponse, type LiveResponse } from "@trip-pipeline/core/dashboard-api";
+/** The dashboard page: live tiles for a day, the final daily totals over a range, refreshed every few seconds. */
+import { addDays, dailyResponse, liveResponse, runStatusResponse, utcDay, type DailyResponse, type LiveResponse } from "@trip-pipeline/core/dashboard-api";
+import { dailyCsv } from "@trip-pipeline/core/dashboard-kpis";
+import { CURRENCY_SETTING } from "@trip-pipeline/core/dashboard-spec";
+import { latestView, PRESETS, presetView, queryOf, rangeProblem, viewFromQuery, type Preset, type View } from "@trip-pipeline/core/dashboard-view";
+import { NIGHTLY_KPI_JOB } from "@trip-pipeline/core/pipeline-spec";
 import { ApiError, getJson } from "./api.js";
 import { accessToken, forgetToken, signOut, type AuthConfig } from "./auth.js";
 import { DailyChart } from "./chart.js";
-import { formatCount, formatFreshness, formatKpi } from "./format.js";
+import { formatCount, formatFreshness } from "./format.js";
+import { buildTiles, explainNightlyOnly, setAllTiles, setTile, showChanges, showDaily, showLive } from "./kpi-view.js";
 import "./style.css";
-import { queryOf, rangeProblem, viewFromQuery, type View } from "@trip-pipeline/core/dashboard-view";
 
 const LIVE_EVERY_MS = 5_000;
 const DAILY_EVERY_MS = 15_000;
@@ -18,46 +22,20 @@ const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) 
 const form = byId<HTMLFormElement>("view");
 const inputs = { date: byId<HTMLInputElement>("date"), from: byId<HTMLInputElement>("from"), to: byId<HTMLInputElement>("to") };
 const chart = new DailyChart(byId<HTMLCanvasElement>("chart"));
-/** The live tiles: one per KPI of the registry (a nightly-only one says so), then the freshness. */
-const TILE_IDS = [...KPI_DISPLAY.map((kpi) => kpi.name), "freshness"];
-
-/** Tiles and table columns from the KPI registry, in its order. */
-function layoutKpis(): void {
-  byId("tiles").prepend(
-    ...KPI_DISPLAY.map((kpi) => {
-      const box = document.createElement("div");
-      box.className = "tile";
-      box.title = kpi.description;
-      const label = document.createElement("dt");
-      label.textContent = kpi.label;
-      const value = document.createElement("dd");
-      value.id = `tile-${kpi.name}`;
-      value.textContent = "–";
-      box.replaceChildren(label, value);
-      return box;
-    }),
-  );
-  const day = document.createElement("th");
-  day.scope = "col";
-  day.textContent = "Day";
-  byId("days-head").replaceChildren(
-    day,
-    ...KPI_DISPLAY.map((kpi) => {
-      const head = document.createElement("th");
-      head.scope = "col";
-      head.className = "num";
-      head.title = kpi.description;
-      head.textContent = kpi.label;
-      return head;
-    }),
-  );
-}
-layoutKpis();
+const table = { head: byId("daily-head"), body: byId("days"), foot: byId("totals") };
 
 /** Problems by source; the error box shows them all and empties when they clear. */
 const errors = new Map<string, string>();
-let view: View;
+let view: View | undefined;
+/** The address names no view: the page follows the latest day with data as it changes. */
+let following = location.search === "";
 let live: { answer: LiveResponse; receivedAt: number } | undefined;
+/** The nightly row of the day before the live day, for each tile's change. */
+let previous: { day: string; row: DailyResponse["days"][number] | undefined } | undefined;
+let daily: DailyResponse | undefined;
+/** Where presets end: today when it has data, else the latest day with data. */
+let anchor: string | undefined;
+let currency: string = CURRENCY_SETTING.default;
 let token: string | undefined;
 
 function setError(source: string, message: string | undefined): void {
@@ -89,104 +67,113 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function tile(id: string, text: string, unavailable = false): void {
-  const element = byId(`tile-${id}`);
-  element.textContent = text;
-  element.classList.toggle("unavailable", unavailable);
+/** Every money label carries the stage's currency, as the API names it. */
+function useCurrency(code: string): void {
+  if (code === currency && byId("tiles").childElementCount > 0) return;
+  currency = code;
+  byId("currency").textContent = code;
+  chart.setCurrency(code);
+  buildTiles(byId("tiles"), code);
+  renderLive();
 }
 
 function renderLive(): void {
-  const kpi = live?.answer.kpi;
-  if (!live) return;
-  if (!kpi) {
-    for (const { name } of KPI_DISPLAY) tile(name, "no completed trips yet", true);
-  } else if ("expired" in kpi) {
-    for (const { name } of KPI_DISPLAY) tile(name, "live figures expired: see the nightly row", true);
-  } else {
-    for (const { name, live: kept } of KPI_DISPLAY) {
-      const value = kpi[name];
-      // While settling, a figure that does not agree with the sums yet is withheld rather than shown wrong.
-      if (!kept) tile(name, "nightly only", true);
-      else tile(name, value === null ? "settling" : formatKpi(value), value === null);
-    }
-  }
-  byId("live-settling").hidden = !(kpi && !("expired" in kpi) && kpi.settling);
+  if (!live) return setAllTiles("loading…");
+  const kpi = live.answer.kpi;
+  if (!kpi) setAllTiles("no completed trips yet");
+  else if ("expired" in kpi) setAllTiles("live figures expired: see the daily totals");
+  else showLive(kpi);
+  const row = kpi && !("expired" in kpi) ? kpi : undefined;
+  if (previous) showChanges(row, previous.day, previous.row);
+  byId("live-settling").hidden = !row?.settling;
   renderFreshness();
 }
 
 function renderFreshness(): void {
   const kpi = live?.answer.kpi;
   const freshness = kpi && !("expired" in kpi) ? kpi.freshness_s : null;
-  if (!live || freshness === null || freshness === undefined) return tile("freshness", live ? "no changes yet" : "–", true);
-  tile("freshness", formatFreshness(freshness + (Date.now() - live.receivedAt) / 1000));
+  if (!live || freshness === null || freshness === undefined) return setTile("freshness", live ? "no changes yet" : "–", true);
+  setTile("freshness", formatFreshness(freshness + (Date.now() - live.receivedAt) / 1000));
 }
 
 function renderDaily(answer: DailyResponse): void {
+  daily = answer;
   chart.show(answer.from, answer.to, answer.days);
-  byId("days").replaceChildren(
-    ...answer.days.map((day) => {
-      const row = document.createElement("tr");
-      const cells = [day.pickup_date, ...KPI_DISPLAY.map(({ name }) => formatKpi(day[name]))];
-      row.replaceChildren(
-        ...cells.map((text, i) => {
-          const cell = document.createElement(i === 0 ? "th" : "td");
-          if (i === 0) cell.setAttribute("scope", "row");
-          else cell.className = "num";
-          cell.textContent = text;
-          return cell;
-        }),
-      );
-      return row;
-    }),
-  );
-  if (answer.days.length === 0) {
-    const row = document.createElement("tr");
-    const cell = document.createElement("td");
-    cell.colSpan = 6;
-    cell.textContent = "No nightly rows for these days yet.";
-    row.append(cell);
-    byId("days").replaceChildren(row);
-  }
+  showDaily(answer, table);
 }
 
 async function refreshLive(): Promise<void> {
   const asked = view;
+  if (!asked) return;
   try {
     const answer = await call(`/api/kpis/live?date=${asked.date}`, liveResponse);
     if (asked !== view) return;
     live = { answer, receivedAt: Date.now() };
+    useCurrency(answer.currency);
     renderLive();
     setError("live", undefined);
     byId("status").textContent = `Refreshing every ${LIVE_EVERY_MS / 1000} s · last answer ${answer.served_at} UTC`;
   } catch (error) {
-    if (!live) for (const id of TILE_IDS) tile(id, "unavailable", true);
+    if (!live) setAllTiles("unavailable");
     setError("live", `Live figures: ${message(error)}`);
   }
 }
 
 async function refreshDaily(): Promise<void> {
   const asked = view;
+  if (!asked) return;
   const problem = rangeProblem(asked);
-  if (problem) return setError("daily", `Nightly KPIs: ${problem}`);
+  if (problem) return setError("daily", `Daily totals: ${problem}`);
   try {
-    const answer = await call(`/api/kpis/daily?from=${asked.from}&to=${asked.to}`, dailyResponse);
+    const day = addDays(asked.date, -1);
+    const [answer, before] = await Promise.all([
+      call(`/api/kpis/daily?from=${asked.from}&to=${asked.to}`, dailyResponse),
+      call(`/api/kpis/daily?from=${day}&to=${day}`, dailyResponse),
+    ]);
     if (asked !== view) return;
+    useCurrency(answer.currency);
+    previous = { day, row: before.days[0] };
     renderDaily(answer);
+    renderLive();
     setError("daily", undefined);
   } catch (error) {
-    setError("daily", `Nightly KPIs: ${message(error)}`);
+    setError("daily", `Daily totals: ${message(error)}`);
   }
 }
 
-/** Pending and anomaly counts: only the local run (`pnpm start --serve`) has them. */
+/**
+ * Which day the page opens on and presets end on: today when it has live figures, otherwise
+ * the latest day with a daily total (sample data is rarely from today). While the address names
+ * no view, the page moves with it.
+ */
+async function resolveLatest(): Promise<void> {
+  try {
+    const [latest, today] = await Promise.all([call("/api/kpis/daily", dailyResponse), call("/api/kpis/live", liveResponse)]);
+    const todayHasData = today.kpi !== null && !("expired" in today.kpi);
+    anchor = todayHasData || !latest.latest_day ? today.date : latest.latest_day;
+    const note = byId("anchor-note");
+    note.hidden = anchor === today.date;
+    note.textContent = `Today (${today.date}) has no figures yet, so the view opens on and quick ranges end at ${anchor}, the latest day with data.`;
+    setError("latest", undefined);
+    if (following) {
+      const next = latestView(latest.latest_day ? [latest.from, anchor] : [anchor], today.date);
+      if (!view || next.date !== view.date || next.from !== view.from || next.to !== view.to) show(next, false);
+    }
+  } catch (error) {
+    setError("latest", `Latest day with data: ${message(error)}`);
+    if (!view) show(viewFromQuery("", new Date()).view, false);
+  }
+}
+
+/** Pending and anomaly counts: only the local run (`pnpm start --serve`) has them, and they cover the whole run. */
 let runStatusAvailable = true;
 async function refreshRunStatus(): Promise<void> {
   if (!runStatusAvailable || AUTH) return;
   try {
     const status = await getJson(API, "/api/run", runStatusResponse);
+    byId("run").hidden = false;
     for (const [id, value] of [["pending", status.pending], ["anomalies", status.anomalies]] as const) {
-      byId(`tile-${id}-box`).hidden = false;
-      tile(id, value === null ? "counted when the run ends" : formatCount(value), value === null);
+      setTile(id, value === null ? "counted when the run ends" : formatCount(value), value === null);
     }
   } catch {
     runStatusAvailable = false;
@@ -198,11 +185,12 @@ function show(next: View, push: boolean): void {
   inputs.date.value = view.date;
   inputs.from.value = view.from;
   inputs.to.value = view.to;
-  byId("live-day").textContent = view.date;
+  byId("live-heading").textContent = view.date === utcDay(new Date()) ? `Today so far, ${view.date}` : `Live figures for ${view.date}`;
   byId("range").textContent = `${view.from} to ${view.to}`;
   if (push) history.pushState(null, "", queryOf(view));
   live = undefined;
-  for (const id of TILE_IDS) tile(id, "loading…", true);
+  previous = undefined;
+  renderLive();
   void refreshLive();
   void refreshDaily();
 }
@@ -211,7 +199,31 @@ form.addEventListener("submit", (event) => {
   event.preventDefault();
   const { view: next, problems } = viewFromQuery(queryOf({ date: inputs.date.value, from: inputs.from.value, to: inputs.to.value }), new Date());
   setError("address", problems.length > 0 ? problems.join(" ") : undefined);
+  following = false;
   show(next, true);
+});
+
+byId("preset-buttons").replaceChildren(
+  ...(Object.entries(PRESETS) as [Preset, string][]).map(([preset, label]) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "preset";
+    button.textContent = label;
+    button.addEventListener("click", () => {
+      following = false;
+      show(presetView(preset, anchor ?? utcDay(new Date())), true);
+    });
+    return button;
+  }),
+);
+
+byId("export").addEventListener("click", () => {
+  if (!daily) return;
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([dailyCsv(daily.days, daily.currency)], { type: "text/csv;charset=utf-8" }));
+  link.download = `trip-kpis_${daily.from}_${daily.to}.csv`;
+  link.click();
+  URL.revokeObjectURL(link.href);
 });
 
 window.addEventListener("popstate", () => start(false));
@@ -223,6 +235,8 @@ if (AUTH) {
 }
 
 function start(push: boolean): void {
+  following = location.search === "";
+  if (following) return void resolveLatest();
   const { view: initial, problems } = viewFromQuery(location.search, new Date());
   setError("address", problems.length > 0 ? problems.join(" ") : undefined);
   show(initial, push);
@@ -236,10 +250,15 @@ async function boot(): Promise<void> {
     setError("auth", message(error));
     return;
   }
+  useCurrency(currency);
+  explainNightlyOnly(byId("nightly-only"));
+  for (const node of document.querySelectorAll(".nightly-time")) node.textContent = NIGHTLY_KPI_JOB.time;
   start(false);
+  if (!following) void resolveLatest();
   void refreshRunStatus();
   setInterval(() => void refreshLive(), LIVE_EVERY_MS);
   setInterval(() => void refreshDaily(), DAILY_EVERY_MS);
+  setInterval(() => void resolveLatest(), DAILY_EVERY_MS);
   setInterval(() => void refreshRunStatus(), LIVE_EVERY_MS);
   setInterval(renderFreshness, 1_000);
 }

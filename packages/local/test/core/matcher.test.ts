@@ -225,6 +225,7 @@ describe("anomalies", () => {
     const counted: BlobStore = {
       put: (key, body) => (calls.push(`put ${key}`), folder.put(key, body)),
       get: (key) => folder.get(key),
+      getObject: (key) => folder.getObject(key),
       list: (prefix) => folder.list(prefix),
       delete: (key) => (calls.push(`delete ${key}`), folder.delete(key)),
     };

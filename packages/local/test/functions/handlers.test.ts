@@ -133,7 +133,7 @@ describe("tripBegin / tripFinish", () => {
   });
 
   test("when the failed trail is unavailable the invalid records are reported for retry, the valid ones stored", async () => {
-    const broken: BlobStore = { put: async () => Promise.reject(new Error("S3 unavailable")), get: async () => undefined, list: async () => [], delete: async () => {} };
+    const broken: BlobStore = { put: async () => Promise.reject(new Error("S3 unavailable")), get: async () => undefined, getObject: async () => undefined, list: async () => [], delete: async () => {} };
     const handler = createTripEventHandler("start", env.ws.deps(env.table, { trail: new FailedTrail(broken) }));
     const batch = kinesisEvent([start("t1", "2024-05-25 10:00:00"), start("t2", "not a date")]);
     expect(await handler(batch, context())).toEqual({ batchItemFailures: [{ itemIdentifier: batch.Records[1]!.kinesis.sequenceNumber }] });

@@ -55,8 +55,8 @@ describe("live KPIs under attack", () => {
     const kpi = await liveKpis(world.store.db, world.tableName, "2024-05-25", NOW);
     // count 2 - 1 = 1, total 10 - 90 = -80: settling, and no field the API's schema refuses.
     expect(kpi).toMatchObject({ trip_count: 1, total_fare: "-80.00", settling: true });
-    expect(liveResponse.safeParse({ date: "2024-05-25", kpi, served_at: "2024-05-26 08:00:00" }).success).toBe(true);
-    const api = createLiveHandler({ now: () => NOW, live: (date, now) => liveKpis(world.store.db, world.tableName, date, now) });
+    expect(liveResponse.safeParse({ date: "2024-05-25", kpi, served_at: "2024-05-26 08:00:00", currency: "USD" }).success).toBe(true);
+    const api = createLiveHandler({ now: () => NOW, currency: "USD", live: (date, now) => liveKpis(world.store.db, world.tableName, date, now) });
     const response = (await api(apiGet("2024-05-25"), context())) as APIGatewayProxyStructuredResultV2;
     expect(response.statusCode).toBe(200);
     // The redrive settles it.
