@@ -38,8 +38,9 @@ describe("each function's configuration, from its environment", () => {
     expect(() => parseConfig("reconcileKpis", reconcileKpisConfig, { [ENV.tripTable]: "T", [ENV.daysWindow]: "3" })).toThrow("reconcileKpis: ANALYTICS_BUCKET_NAME is not set");
   });
 
-  test("the daily API reads only the bucket", () => {
-    expect(parseConfig("apiDaily", apiDailyConfig, { [ENV.analyticsBucket]: "b", [ENV.tripTable]: "ignored" })).toEqual({ bucket: { name: "b" } });
+  test("the daily API reads the bucket and the currency only", () => {
+    expect(parseConfig("apiDaily", apiDailyConfig, { [ENV.analyticsBucket]: "b", [ENV.tripTable]: "ignored" })).toEqual({ bucket: { name: "b" }, currency: "USD" });
+    expect(parseConfig("apiDaily", apiDailyConfig, { [ENV.analyticsBucket]: "b", [ENV.currency]: "EUR" })).toEqual({ bucket: { name: "b" }, currency: "EUR" });
     expect(() => parseConfig("apiDaily", apiDailyConfig, {})).toThrow("apiDaily: ANALYTICS_BUCKET_NAME is not set");
   });
 });
