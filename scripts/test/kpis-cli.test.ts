@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { GetJobCommand, GetJobRunCommand, GetJobRunsCommand, GlueClient, StartJobRunCommand } from "@aws-sdk/client-glue";
 import { FolderBlobStore } from "@trip-pipeline/core";
 import type { DailyKpi } from "@trip-pipeline/core/kpi";
+import { KPI_FIELDS } from "@trip-pipeline/core/kpi-registry";
 import { kpiLine, metricsKey } from "@trip-pipeline/core/metrics-layout";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
@@ -14,8 +15,10 @@ import { runCli, TSX } from "./support/run-cli.js";
 
 const JOB = "prod-trip-pipeline-GenerateTripMetrics";
 const glueMock = mockClient(GlueClient);
+/** A row with every registered field (a count 1, a decimal 1.00), these figures over them. */
 const kpi = (pickup_date: string): DailyKpi => ({
   pickup_date,
+  ...Object.fromEntries(KPI_FIELDS.map((field) => [field.name, field.type === "count" ? 1 : "1.00"])),
   total_fare: "1234.50",
   trip_count: 10,
   average_fare: "123.45",
@@ -157,7 +160,7 @@ describe("pnpm kpis --stage (Glue mocked, the bucket a real folder)", () => {
       stdout = "";
       const bad = await kpis("--stage", "prod", "--from", "2024-05-27", "--to", "2024-05-27", "--read-only", "--json");
       expect(bad.code).toBe(2);
-      expect(JSON.parse(stdout).invalid).toEqual([{ key: metricsKey("2024-05-27"), line: 1, reason: "invalid_kpi_row", message: "total_fare: must be a non-negative amount with at most 2 decimals" }]);
+      expect(JSON.parse(stdout).invalid).toEqual([{ key: metricsKey("2024-05-27"), line: 1, reason: "invalid_kpi_row", message: "total_fare: must be a non-negative number with at most 2 decimals" }]);
       expect(stderr).toContain(`warning: ${metricsKey("2024-05-27")} line 1 left out (invalid_kpi_row)`);
     } finally {
       await bucket.delete(metricsKey("2024-05-27"));

@@ -28,13 +28,15 @@ for leaked in ("AWS_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
 
 from pyspark.sql import SparkSession  # noqa: E402  (after the environment is set)
 
-from golden_gen import CONTRACT_PATH  # noqa: E402
 from trip_metrics.registry import Registry, contract_registry  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def registry() -> Registry:
-    """The contract's KPI registry, as the deployed job receives it."""
+    """The contract's KPI registry, as the deployed job receives it (read here, not at import:
+    mutation testing runs the pure tests from a copy of the package without the contract)."""
+    from golden_gen import CONTRACT_PATH
+
     return contract_registry(CONTRACT_PATH)
 
 

@@ -43,13 +43,13 @@ describe("the local KPI job", () => {
     const { kpis, outputs } = await runLocalKpiJob(db, "TripData", bucket);
 
     const none = { total_tip: "0.00", total_distance: "0.00", average_duration_minutes: "0.00" };
-    expect(kpis).toEqual([
+    expect(kpis).toMatchObject([
       { pickup_date: "2024-02-29", total_fare: "4.10", trip_count: 40, average_fare: "0.10", max_fare: "0.20", min_fare: "0.01", ...none, median_fare: "0.10" },
       { pickup_date: "2024-03-01", total_fare: "10.01", trip_count: 1, average_fare: "10.01", max_fare: "10.01", min_fare: "10.01", total_tip: "2.00", total_distance: "3.14", average_duration_minutes: "12.50", median_fare: "10.01" },
     ]);
     expect(outputs).toEqual(["metrics/year=2024/month=02/day=29/part-00000.jsonl", "metrics/year=2024/month=03/day=01/part-00000.jsonl"]);
-    expect(await bucket.get(outputs[0]!)).toBe(
-      '{"pickup_date":"2024-02-29","total_fare":4.10,"trip_count":40,"average_fare":0.10,"max_fare":0.20,"min_fare":0.01,"total_tip":0.00,"total_distance":0.00,"average_duration_minutes":0.00,"median_fare":0.10}\n',
+    expect(await bucket.get(outputs[0]!)).toMatch(
+      /^\{"pickup_date":"2024-02-29","total_fare":4\.10,"trip_count":40,"average_fare":0\.10,"max_fare":0\.20,"min_fare":0\.01,"total_tip":0\.00,"total_distance":0\.00,"average_duration_minutes":0\.00,"median_fare":0\.10[,}]/,
     );
     expect(JSON.parse((await bucket.get(outputs[1]!))!)).toMatchObject({ pickup_date: "2024-03-01", total_fare: 10.01, total_tip: 2, total_distance: 3.14, average_duration_minutes: 12.5 });
 
@@ -62,8 +62,9 @@ describe("the local KPI job", () => {
 
   test("money stays decimal text up to the JSON number", () => {
     const row = { pickup_date: "2024-05-25", total_fare: "1234.50", trip_count: 10, average_fare: "123.45", max_fare: "200.00", min_fare: "3.10" };
-    expect(kpiLine({ ...row, total_tip: "12.00", total_distance: "0.05", average_duration_minutes: "17.50", median_fare: "100.10" })).toBe(
-      '{"pickup_date":"2024-05-25","total_fare":1234.50,"trip_count":10,"average_fare":123.45,"max_fare":200.00,"min_fare":3.10,"total_tip":12.00,"total_distance":0.05,"average_duration_minutes":17.50,"median_fare":100.10}',
+    // The registry's fields in order, each value's text as it is (a field the row lacks: null).
+    expect(kpiLine({ ...row, total_tip: "12.00", total_distance: "0.05", average_duration_minutes: "17.50", median_fare: "100.10" })).toMatch(
+      /^\{"pickup_date":"2024-05-25","total_fare":1234\.50,"trip_count":10,"average_fare":123\.45,"max_fare":200\.00,"min_fare":3\.10,"total_tip":12\.00,"total_distance":0\.05,"average_duration_minutes":17\.50,"median_fare":100\.10(,"[a-z_]+":null)*\}$/,
     );
   });
 });

@@ -85,9 +85,9 @@ def half_up(value: Fraction, places: int) -> str:
     Rounding a quotient to a finite precision first would turn 12.344999999999999999995..
     into 12.345 and then 12.35.
     """
-    # Half-up on the magnitude (half away from zero), as the TypeScript Decimal rounds.
+    # Half-up on the magnitude (half away from zero) and the sign kept, as the TypeScript Decimal rounds.
     units = math.floor(abs(value) * 10**places + Fraction(1, 2))
-    sign = "-" if value < 0 and units > 0 else ""
+    sign = "-" if value < 0 else ""
     whole, fraction = divmod(units, 10**places)
     return f"{sign}{whole}.{fraction:0{places}d}" if places > 0 else f"{sign}{whole}"
 
