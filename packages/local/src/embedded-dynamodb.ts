@@ -59,6 +59,8 @@ const OPERATIONS = [
   "UpdateItem",
   "UpdateTable",
 ];
+/** Single-item writes; BatchWriteItem counts the items it asks for. */
+const ITEM_WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem"]);
 /** What DynamoDB calls the data plane; table management is never throttled here. */
 const DATA_OPERATIONS = new Set(["GetItem", "BatchGetItem", "Query", "Scan", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"]);
 const CONTENT_TYPE = "application/x-amz-json-1.0";
@@ -92,7 +94,15 @@ export interface EmbeddedDynamoDbOptions extends DynamoDbBehaviours {
   forward?: (table: string, shardIndex: number, record: DynamoDBRecord) => void;
 }
 
+/** The clients' calls so far, as AWS would bill them: Query calls (pages), and item writes. */
+export interface DynamoDbUsage {
+  queries: number;
+  writes: number;
+}
+
 export interface EmbeddedDynamoDb extends LocalServer {
+  /** What the clients asked for so far (throttled and failed calls included, as retries cost in AWS too). */
+  usage: DynamoDbUsage;
   /** One DynamoDB JSON-protocol call (the X-Amz-Target operation and the body) without HTTP: what the endpoint answers. */
   call(operation: string, body: string): Promise<Reply>;
   /** Each captured table's stream, by table name. */
@@ -129,6 +139,7 @@ export async function startEmbeddedDynamoDb(options: EmbeddedDynamoDbOptions): P
     return capture.run(operation, request, { throttle: fault === "items" ? options.throttle : undefined });
   };
 
+  const usage: DynamoDbUsage = { queries: 0, writes: 0 };
   const call = async (operation: string, body: string): Promise<Reply> => {
     let request: Request;
     try {
@@ -137,6 +148,9 @@ export async function startEmbeddedDynamoDb(options: EmbeddedDynamoDbOptions): P
       return { status: 400, body: { __type: "com.amazon.coral.service#SerializationException" } };
     }
     if (!handlers.has(operation) || typeof request !== "object" || request === null) return { status: 400, body: { __type: "com.amazon.coral.service#UnknownOperationException" } };
+    if (operation === "Query") usage.queries += 1;
+    else if (ITEM_WRITES.has(operation)) usage.writes += 1;
+    else if (operation === "BatchWriteItem") for (const requests of Object.values((request.RequestItems ?? {}) as Record<string, unknown[]>)) usage.writes += requests.length;
     return serve(operation, request).catch((error: unknown) => ({ status: 500, body: { __type: "com.amazonaws.dynamodb.v20120810#InternalServerError", message: String(error) } }));
   };
 
@@ -151,6 +165,7 @@ export async function startEmbeddedDynamoDb(options: EmbeddedDynamoDbOptions): P
   const local = await listen(server);
   return {
     call,
+    usage,
     endpoint: local.endpoint,
     streams: capture.streams,
     advanceTtlClock: (ms) => (sweeper ? sweeper.advance(ms) : Promise.reject(new Error("advanceTtlClock needs the ttl option"))),

@@ -19,7 +19,7 @@ import { CONSUMER_FUNCTION, CONSUMERS, FAILED_BATCH_PREFIX, streamShardCount, TR
 import { createTripTable } from "./dynamo.js";
 import type { ChangeLog } from "./dynamo-streams.js";
 import { localDynamoDb } from "./dynamodb-transport.js";
-import type { DynamoDbBehaviours } from "./embedded-dynamodb.js";
+import type { DynamoDbBehaviours, DynamoDbUsage } from "./embedded-dynamodb.js";
 import { EmulatorThread } from "./emulator-host.js";
 import { EventSourceMapping, type MappingStats } from "./event-source.js";
 import type { ThrottleOptions } from "./throttle.js";
@@ -84,6 +84,10 @@ export interface LocalAwsStats {
   /** Items deleted by TTL (REMOVE records carrying the TTL service identity). */
   ttlDeletes: number;
   throttled: { requests: number; items: number };
+  /** The emulator thread's live heap after its full collections: the latest and the largest. */
+  emulatorHeapAfterGc: { latest: number; peak: number };
+  /** The DynamoDB calls of every client so far (as of the last drain or sync). */
+  dynamodb: DynamoDbUsage;
 }
 
 export class LocalAws {
@@ -229,7 +233,8 @@ export class LocalAws {
       const before = this.activity();
       const partial = await Promise.all(this.mappings.map((mapping) => mapping.nextIdle()));
       await this.emulators.sync();
-      if (this.activity() !== before) continue;
+      // Records still waiting in the stream for the pollers' window are work not yet done.
+      if (this.activity() !== before || this.emulators.heldBack > 0) continue;
       if (!partial.some(Boolean)) break;
       for (const mapping of this.mappings) mapping.flush();
     }
@@ -282,6 +287,8 @@ export class LocalAws {
       changesByKind: { ...this.changes.byKind },
       ttlDeletes: this.changes.serviceRemoves,
       throttled: { ...this.emulators.throttled },
+      emulatorHeapAfterGc: { ...this.emulators.heapAfterGc },
+      dynamodb: { ...this.emulators.usage },
     };
   }
 
