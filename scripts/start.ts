@@ -20,8 +20,9 @@ import { reconcileKpis, type LiveRow } from "@trip-pipeline/core/kpi-drift";
 import { readDailyKpis } from "@trip-pipeline/core/metrics-reader";
 import { liveKpiDays, runLocalKpiJob } from "@trip-pipeline/local/kpi-job";
 import { LocalLogs } from "@trip-pipeline/local/logs";
+import { HeapAfterGc, peakRssBytes } from "@trip-pipeline/local/memory";
 import { anomalyTrips, LivePending, pendingTrips } from "@trip-pipeline/local/outcome";
-import type { DynamoDbBehaviours } from "@trip-pipeline/local/embedded-dynamodb";
+import type { DynamoDbBehaviours, DynamoDbUsage } from "@trip-pipeline/local/embedded-dynamodb";
 import { CONSUMER_NAMES, LocalAws, type ConsumerName, type LocalAwsStats } from "@trip-pipeline/local/runtime";
 import { table as ingestTable } from "./ingest.js";
 import { intOption, parseCli, REPO_ROOT, runWhenMain, UsageError } from "./lib/cli.js";
@@ -116,6 +117,18 @@ export interface RunReport {
   throttled: LocalAwsStats["throttled"];
   /** The local CloudWatch: per log (function, or the runner), its file and the warnings and errors in it. */
   logs: { name: string; warnings: number; path: string }[];
+  memory: RunMemory;
+  /** The pipeline's DynamoDB calls, counted at the emulator up to the drain (the KPI job's and the report's reads are not in it). */
+  dynamodb: DynamoDbUsage;
+}
+
+/** What the run held: what a machine running it needs. */
+export interface RunMemory {
+  /** The process's largest resident set (both threads; the run starts no other process). */
+  peak_rss_bytes: number;
+  /** The live data: each thread's largest heap right after a full collection, summed. */
+  heap_after_gc_bytes: number;
+  heap_after_gc_by_thread: { main: number; emulators: number };
 }
 
 export interface RedriveSummary {
@@ -224,13 +237,17 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
   const logs = new LocalLogs({ dir: join(options.root, "logs"), pretty: options.verbose ? process.stderr : undefined });
   logs.install();
   const logger = createLogger("start");
+  const heap = new HeapAfterGc();
   const aws = await LocalAws.start({ root: options.root, kinesisShards: options.kinesisShards, throttle: options.throttle, shardRollover: options.shardRollover, logger, ...options.dynamodb });
   const pending = new LivePending();
   aws.changes.onRecord = (record) => pending.observe(record);
   let rows = 0;
   let halfIngested = false;
   const status = options.status;
-  const draw = () => status?.show(progressLine(rows, aws.stats().consumers, pending.count));
+  const draw = () => {
+    const stats = aws.stats();
+    status?.show(progressLine(rows, stats.consumers, pending.count, { rss: process.memoryUsage.rss(), heapAfterGc: heap.latest + stats.emulatorHeapAfterGc.latest }));
+  };
   const redraw = status && setInterval(draw, STATUS_MS);
   let served = false;
   try {
@@ -261,6 +278,7 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
     // The nightly job runs hours after the writes in AWS: by then the index has every one of them.
     await aws.indexesCaughtUp();
     await aws.drain();
+    const pipelineCalls = aws.stats().dynamodb;
     draw();
     logger.info("streams drained; running the KPI job");
     const jobStartedAt = formatDateTime(new Date());
@@ -302,6 +320,12 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
       consumers: stats.consumers,
       throttled: stats.throttled,
       logs: logs.summary().map((log) => ({ ...log, path: shown(log.path) })),
+      memory: {
+        peak_rss_bytes: peakRssBytes(),
+        heap_after_gc_bytes: heap.peak + stats.emulatorHeapAfterGc.peak,
+        heap_after_gc_by_thread: { main: heap.peak, emulators: stats.emulatorHeapAfterGc.peak },
+      },
+      dynamodb: pipelineCalls,
     };
     if (dashboard) {
       dashboard.finished(report, () => aws.close({ keepData: options.keep }).then(() => logs.uninstall()));
@@ -309,6 +333,7 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
     }
     return report;
   } finally {
+    heap.stop();
     if (redraw) clearInterval(redraw);
     status?.done();
     if (!served) {
@@ -341,11 +366,15 @@ async function redriveAll(aws: LocalAws): Promise<RedriveSummary> {
   return summary!;
 }
 
-/** `rows 3,996 | delivered tripBegin 1,976 tripFinish 1,978 matcher 3,944 | pending trips 80` */
-export function progressLine(rows: number, consumers: LocalAwsStats["consumers"], pending: number): string {
+/** `rows 3,996 | delivered tripBegin 1,976 tripFinish 1,978 matcher 3,944 | pending trips 80 | RSS 412 MB, heap after GC 96 MB` */
+export function progressLine(rows: number, consumers: LocalAwsStats["consumers"], pending: number, memory: { rss: number; heapAfterGc: number }): string {
   const count = (n: number) => n.toLocaleString("en-US");
   const delivered = Object.entries(consumers).map(([name, stats]) => `${name} ${count(stats.delivered)}`);
-  return `rows ingested ${count(rows)} | delivered ${delivered.join(" ")} | pending trips ${count(pending)}`;
+  return `rows ingested ${count(rows)} | delivered ${delivered.join(" ")} | pending trips ${count(pending)} | RSS ${megabytes(memory.rss)}, heap after GC ${megabytes(memory.heapAfterGc)}`;
+}
+
+function megabytes(bytes: number): string {
+  return `${Math.round(bytes / 2 ** 20).toLocaleString("en-US")} MB`;
 }
 
 function humanReport(report: RunReport): string {
@@ -376,7 +405,7 @@ function humanReport(report: RunReport): string {
     ...(report.redrive ? [`Redrive: ${report.redrive.replayed} of ${report.redrive.records} records in ${report.redrive.batches} failed batches replayed (${report.redrive.rounds} run(s)); ${report.redrive.remaining} left\n`] : []),
     `Logs (the local CloudWatch; --verbose streams them; warnings include errors)\n${logs}`,
     `Outputs${where}\n  metrics    ${outputs.metrics.join("\n             ") || "-"}\n  failed     ${outputs.failed}/ (rejected rows, anomalies)\n  dlq        ${outputs.dlq}/ (${report.dlq} records)\n`,
-    `${report.events} events in ${report.seconds} s (${report.eventsPerSecond} events/s)\n`,
+    `${report.events} events in ${report.seconds} s (${report.eventsPerSecond} events/s); peak RSS ${megabytes(report.memory.peak_rss_bytes)}, heap after GC ${megabytes(report.memory.heap_after_gc_bytes)} (main ${megabytes(report.memory.heap_after_gc_by_thread.main)}, emulators ${megabytes(report.memory.heap_after_gc_by_thread.emulators)})\n`,
   ].join("\n");
 }
 

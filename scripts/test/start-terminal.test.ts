@@ -37,7 +37,7 @@ test("on a terminal: one progress line, then the summary naming each function's 
   // Redrawn in place (carriage returns, no new lines) with every consumer's deliveries.
   expect(progress).toMatch(/\r/);
   expect(progress!.trim().split("\n")).toHaveLength(1);
-  expect(progress).toMatch(/rows ingested [\d,]+ \| delivered tripBegin [\d,]+ tripFinish [\d,]+ matcher [\d,]+ kpiAggregator [\d,]+ \| pending trips [\d,]+/);
+  expect(progress).toMatch(/rows ingested [\d,]+ \| delivered tripBegin [\d,]+ tripFinish [\d,]+ matcher [\d,]+ kpiAggregator [\d,]+ \| pending trips [\d,]+ \| RSS [1-9][\d,]* MB, heap after GC [\d,]+ MB/);
 
   const anomalies = groundTruth(GENERATED).trips.anomalies;
   expect(anomalies).toBeGreaterThan(0);
