@@ -40,7 +40,7 @@ interface ActionValidation {
 
 // Zero latency for table state changes: dynalite otherwise simulates CREATING for ~500 ms.
 const STORE_OPTIONS = { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
-const db = require("dynalite/db") as { create(options: Record<string, number>): DynaliteStore };
+const db = require("dynalite/db") as { create(options: Record<string, number | string>): DynaliteStore };
 const validations = require("dynalite/validations") as DynaliteValidations;
 
 const OPERATIONS = [
@@ -92,6 +92,8 @@ export interface EmbeddedDynamoDbOptions extends DynamoDbBehaviours {
   throttle?: Throttle;
   /** Hands captured records on instead of keeping them (the emulator thread forwards them to the pollers' thread). */
   forward?: (table: string, shardIndex: number, record: DynamoDBRecord) => void;
+  /** Keeps the tables in a LevelDB folder here (dynalite's own option; the binary ships prebuilt with it) instead of in memory. */
+  tableDir?: string;
 }
 
 /** The clients' calls so far, as AWS would bill them: Query calls (pages), and item writes. */
@@ -112,7 +114,7 @@ export interface EmbeddedDynamoDb extends LocalServer {
 }
 
 export async function startEmbeddedDynamoDb(options: EmbeddedDynamoDbOptions): Promise<EmbeddedDynamoDb> {
-  const store = db.create(STORE_OPTIONS);
+  const store = db.create(options.tableDir ? { ...STORE_OPTIONS, path: options.tableDir } : STORE_OPTIONS);
   const execute = (operation: string, request: Request) => executeOn(store, operation, request);
   const capture = new ChangeCapture(execute, options.streams, options.region, options.streamShards, options.forward);
   const captured = new Set(options.streams.map((table) => table.name));

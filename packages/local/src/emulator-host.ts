@@ -30,6 +30,8 @@ export interface EmulatorThreadOptions extends DynamoDbBehaviours {
   throttle?: ThrottleOptions;
   /** Stream records per table sent ahead of what the pollers' side has read (the rest wait in the thread); default STREAM_WINDOW. */
   streamWindow?: number;
+  /** The tables in a LevelDB folder here rather than in memory. */
+  tableDir?: string;
 }
 
 /**
