@@ -38,8 +38,8 @@ export const USAGE = `usage: pnpm start [--start-file F --end-file F] [--json] [
   --keep                         keep the run's data (bucket folder, DLQ) for inspection
   --out DIR                      the run's folder (default .local); emptied when a run starts
   --kinesis-shards N             shards of the local stream (default: as a non-prod stage deploys it)
-  --table-on-disk                keep the emulated table in a LevelDB folder (<out>/table) instead of in
-                                 memory: for exports whose table outgrows the machine's memory (slower)
+  --on-disk                      keep the emulated table and Kinesis stream in LevelDB folders (<out>/table,
+                                 <out>/stream) instead of in memory: for exports that outgrow the machine's memory
   --batching-window-ms N         consumers' batching window (default 100; deployed: 1000)
   --live-window-ms N             the live KPI aggregator's batching window (default: as deployed, 5000)
   --serve                        the dashboard (page and API) on 127.0.0.1 while the run ingests, and after
@@ -74,7 +74,7 @@ const OPTIONS = {
   keep: { type: "boolean", default: false },
   out: { type: "string" },
   "kinesis-shards": { type: "string" },
-  "table-on-disk": { type: "boolean", default: false },
+  "on-disk": { type: "boolean", default: false },
   "batching-window-ms": { type: "string" },
   "live-window-ms": { type: "string" },
   throttle: { type: "string" },
@@ -178,7 +178,7 @@ export async function main(argv: string[]): Promise<number> {
     root: values.out ?? ".local",
     keep: values.keep,
     kinesisShards: intOption("kinesis-shards", values["kinesis-shards"], 1),
-    tableOnDisk: values["table-on-disk"],
+    onDisk: values["on-disk"],
     batchingWindowMs: intOption("batching-window-ms", values["batching-window-ms"], 0) ?? 100,
     liveWindowMs: intOption("live-window-ms", values["live-window-ms"], 0),
     throttle: throttle ? { rate: throttle, seed } : undefined,
@@ -212,8 +212,8 @@ export interface RunOptions {
   root: string;
   keep: boolean;
   kinesisShards?: number;
-  /** The emulated table in a LevelDB folder under root rather than in memory. */
-  tableOnDisk?: boolean;
+  /** The emulated table and stream in LevelDB folders under root rather than in memory. */
+  onDisk?: boolean;
   batchingWindowMs: number;
   /** The aggregator's window; default as deployed (one write per day and batch: bigger batches, fewer writes). */
   liveWindowMs?: number;
@@ -244,7 +244,7 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
   logs.install();
   const logger = createLogger("start");
   const heap = new HeapAfterGc();
-  const aws = await LocalAws.start({ root: options.root, kinesisShards: options.kinesisShards, tableOnDisk: options.tableOnDisk, throttle: options.throttle, shardRollover: options.shardRollover, logger, ...options.dynamodb });
+  const aws = await LocalAws.start({ root: options.root, kinesisShards: options.kinesisShards, onDisk: options.onDisk, throttle: options.throttle, shardRollover: options.shardRollover, logger, ...options.dynamodb });
   const pending = new LivePending();
   aws.changes.onRecord = (record) => pending.observe(record);
   let rows = 0;

@@ -32,6 +32,8 @@ export interface EmulatorThreadOptions extends DynamoDbBehaviours {
   streamWindow?: number;
   /** The tables in a LevelDB folder here rather than in memory. */
   tableDir?: string;
+  /** The Kinesis streams' records in a LevelDB folder here rather than in memory. */
+  streamDir?: string;
 }
 
 /**

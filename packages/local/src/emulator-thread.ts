@@ -43,7 +43,7 @@ const dynamodb = await startEmbeddedDynamoDb({
   forward: (table, shard, record: DynamoDBRecord) => windows.get(table)!.offer({ type: "record", table, shard, record: JSON.stringify(record) }),
 });
 servers.push(dynamodb);
-const kinesalite = await startLocalKinesis();
+const kinesalite = await startLocalKinesis(options.streamDir);
 servers.push(kinesalite);
 const proxy = throttle && (await startKinesisThrottle(kinesalite.endpoint, throttle));
 if (proxy) servers.push(proxy);

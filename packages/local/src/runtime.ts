@@ -48,8 +48,8 @@ export interface LocalAwsOptions extends DynamoDbBehaviours {
   throttle?: ThrottleOptions;
   /** Every stream shard (Kinesis and the table's) closes after this many records; a child shard with a new id continues. */
   shardRollover?: number;
-  /** The table on disk (a LevelDB folder, `table/` in the run's folder) rather than in memory: for data sets whose table outgrows the memory. */
-  tableOnDisk?: boolean;
+  /** The table and the Kinesis stream on disk (LevelDB folders `table/` and `stream/` in the run's folder) rather than in memory: for data sets that outgrow the memory. */
+  onDisk?: boolean;
   logger?: Logger;
 }
 
@@ -128,8 +128,8 @@ export class LocalAws {
     const root = resolve(options.root);
     const region = options.region ?? DEFAULT_REGION;
     const logger = options.logger ?? createLogger("local-aws");
-    const { bucketDir, dlqDir, tableDir } = runFolders(root);
-    await Promise.all([bucketDir, dlqDir, tableDir].map((folder) => rm(folder, { recursive: true, force: true })));
+    const { bucketDir, dlqDir, tableDir, streamDir } = runFolders(root);
+    await Promise.all([bucketDir, dlqDir, tableDir, streamDir].map((folder) => rm(folder, { recursive: true, force: true })));
     await mkdir(bucketDir, { recursive: true });
     const behaviours: DynamoDbBehaviours = { gsiLagMs: options.gsiLagMs, ttl: options.ttl, tornReads: options.tornReads };
 
@@ -138,7 +138,7 @@ export class LocalAws {
       streamShards: options.streamShards ?? 4,
       streams: [{ name: TRIP_TABLE.name, partitionKey: TRIP_TABLE.partitionKey, sortKey: TRIP_TABLE.sortKey, viewType: TRIP_TABLE.streamView, ttlAttribute: TRIP_TABLE.ttlAttribute }],
       throttle: options.throttle,
-      ...(options.tableOnDisk && { tableDir }),
+      ...(options.onDisk && { tableDir, streamDir }),
       ...behaviours,
     });
     // Every DynamoDB client of this endpoint made in this process from now on (the handlers', the
@@ -311,8 +311,8 @@ function outageUntil(outage: Outage, recorded: () => boolean): () => boolean {
   return () => !(over ||= outage.until() && recorded());
 }
 
-/** The run's folders: the bucket, inside it where the consumers' failed batches land, and the table when it is on disk. */
+/** The run's folders: the bucket, inside it where the consumers' failed batches land, and the table and stream when they are on disk. */
 export function runFolders(root: string) {
   const bucketDir = join(root, "bucket");
-  return { bucketDir, dlqDir: join(bucketDir, ...FAILED_BATCH_PREFIX.split("/").filter(Boolean)), tableDir: join(root, "table") };
+  return { bucketDir, dlqDir: join(bucketDir, ...FAILED_BATCH_PREFIX.split("/").filter(Boolean)), tableDir: join(root, "table"), streamDir: join(root, "stream") };
 }

@@ -61,18 +61,18 @@ describe("DynamoDB behaviours of the local AWS", () => {
     }
   });
 
-  test("tableOnDisk keeps the table in a LevelDB folder of the run (writes, reads, the stream as in memory); close removes it unless kept", async () => {
-    const onDisk = await LocalAws.start({ root: join(root, "disk"), kinesisShards: 1, tableOnDisk: true });
-    const tableDir = join(root, "disk", "table");
+  test("onDisk keeps the table and the Kinesis stream in LevelDB folders of the run (writes, reads, the table's stream as in memory); close removes them", async () => {
+    const onDisk = await LocalAws.start({ root: join(root, "disk"), kinesisShards: 1, onDisk: true });
+    const [tableDir, streamDir] = [join(root, "disk", "table"), join(root, "disk", "stream")];
     try {
       const Item = { trip_id: "disk-1", sort_key: "RAW#START#2024-02-29 10:00:00", fare: "12.50" };
       await onDisk.db.send(new PutCommand({ TableName: TABLE, Item }));
       expect((await onDisk.db.send(new GetCommand({ TableName: TABLE, Key: { trip_id: "disk-1", sort_key: Item.sort_key } }))).Item).toEqual(Item);
       expect(onDisk.stats().streamRecords).toBe(1);
-      expect(await readdir(tableDir)).toContain("CURRENT");
+      for (const dir of [tableDir, streamDir]) expect(await readdir(dir)).toContain("CURRENT");
     } finally {
       await onDisk.close();
     }
-    await expect(readdir(tableDir)).rejects.toThrow(/ENOENT/);
+    for (const dir of [tableDir, streamDir]) await expect(readdir(dir)).rejects.toThrow(/ENOENT/);
   });
 });
