@@ -63,13 +63,13 @@ export type ThreadOutput =
   | { type: "ttl-swept"; id: number; deleted: number };
 export type ThreadMessage =
   | { type: "ready"; dynamodbEndpoint: string; kinesisEndpoint: string; streamArns: Record<string, string> }
-  | { type: "output"; items: ThreadOutput[] }
+  | { type: "output"; items: ThreadOutput[]; heldBack: number }
   | { type: "closed" };
 
 export class EmulatorThread {
   /** Throttled calls and items so far (as of the last sync). */
   throttled: ThrottleCounts = { requests: 0, items: 0 };
-  /** Stream records waiting in the thread for room on this side (as of the last sync). */
+  /** Stream records waiting in the thread for room on this side (as of the thread's last message). */
   heldBack = 0;
   /** The DynamoDB clients' calls (as of the last sync). */
   usage: DynamoDbUsage = { queries: 0, writes: 0 };
@@ -180,6 +180,7 @@ export class EmulatorThread {
   private receive(message: ThreadMessage): void {
     if (message.type === "closed") void this.worker.terminate();
     if (message.type !== "output") return;
+    this.heldBack = message.heldBack;
     for (const item of message.items) {
       switch (item.type) {
         case "record":

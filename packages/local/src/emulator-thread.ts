@@ -26,7 +26,7 @@ function send(item: ThreadOutput): void {
 }
 function flush(): void {
   if (outbox.length === 0) return;
-  post({ type: "output", items: outbox });
+  post({ type: "output", items: outbox, heldBack: heldBack() });
   outbox = [];
 }
 
@@ -34,6 +34,7 @@ const heap = new HeapAfterGc((bytes) => send({ type: "heap", bytes }));
 const throttle = options.throttle && new Throttle(options.throttle);
 /** Each captured table's records beyond the window the pollers' side has room for wait here. */
 const windows = new Map(options.streams.map((table) => [table.name, new StreamWindow<Extract<ThreadOutput, { type: "record" }>>(options.streamWindow ?? STREAM_WINDOW, send)]));
+const heldBack = () => [...windows.values()].reduce((sum, window) => sum + window.heldBack, 0);
 const servers: LocalServer[] = [];
 const dynamodb = await startEmbeddedDynamoDb({
   // Region, streams and the DynamoDB behaviours as asked; the throttle is the one both emulators share.
@@ -62,7 +63,7 @@ port.on("message", (message: HostMessage) => {
   switch (message.type) {
     case "sync":
       // Every record made before this message arrived goes out before the answer.
-      send({ type: "synced", id: message.id, throttled: { ...(throttle?.counts ?? { requests: 0, items: 0 }) }, heldBack: [...windows.values()].reduce((sum, window) => sum + window.heldBack, 0), usage: { ...dynamodb.usage } });
+      send({ type: "synced", id: message.id, throttled: { ...(throttle?.counts ?? { requests: 0, items: 0 }) }, heldBack: heldBack(), usage: { ...dynamodb.usage } });
       break;
     case "stream-credit":
       windows.get(message.table)!.grant(message.records);

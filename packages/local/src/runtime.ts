@@ -30,6 +30,13 @@ import { changeLogSource, kinesisSource } from "./shard-readers.js";
 import { withShardRollover } from "./shard-rollover.js";
 
 export type ConsumerName = keyof typeof CONSUMERS;
+
+/**
+ * Table stream records waiting beyond the pollers' window above which the Kinesis consumers stop
+ * reading: the events then wait in Kinesis (where AWS keeps them too) rather than as table
+ * stream records ahead of a slower matcher, so a run's memory does not grow with its input.
+ */
+const TABLE_STREAM_BACKLOG = 20_000;
 export const CONSUMER_NAMES = Object.keys(CONSUMERS) as ConsumerName[];
 
 /** The stage name the local AWS stands for (SST_STAGE of its functions). */
@@ -213,6 +220,7 @@ export class LocalAws {
         pollIntervalMs: options.pollIntervalMs,
         retryDelayMs: options.retryDelayMs,
         ...(options.reorder && { reorder: { seed: options.reorder.seed + index } }),
+        ...(spec.source === "kinesis" && { holdWhile: () => this.emulators.heldBack > TABLE_STREAM_BACKLOG }),
       });
       this.mappings.push(mapping);
       this.functions.push(fn);
