@@ -152,6 +152,11 @@ export interface RedriveSummary {
   remaining: number;
 }
 
+/** Whether a run on these exports keeps the table and stream on disk unless told otherwise. */
+export function onDiskByDefault(startFile: string, endFile: string): boolean {
+  return bytesOf(startFile) + bytesOf(endFile) >= ON_DISK_FROM_MB * 2 ** 20;
+}
+
 /** A file's size; 0 when it cannot be read (ingest then reports it). */
 function bytesOf(file: string): number {
   try {
@@ -194,7 +199,7 @@ export async function main(argv: string[]): Promise<number> {
     root: values.out ?? ".local",
     keep: values.keep,
     kinesisShards: intOption("kinesis-shards", values["kinesis-shards"], 1),
-    onDisk: values["on-disk"] || (!values["in-memory"] && bytesOf(startFile) + bytesOf(endFile) >= ON_DISK_FROM_MB * 2 ** 20),
+    onDisk: values["on-disk"] || (!values["in-memory"] && onDiskByDefault(startFile, endFile)),
     batchingWindowMs: intOption("batching-window-ms", values["batching-window-ms"], 0) ?? 100,
     liveWindowMs: intOption("live-window-ms", values["live-window-ms"], 0),
     throttle: throttle ? { rate: throttle, seed } : undefined,

@@ -16,7 +16,7 @@ import { measureCeiling } from "@trip-pipeline/local/ceiling";
 import { importHandler } from "@trip-pipeline/local/lambda";
 import { CONSUMERS } from "@trip-pipeline/core/pipeline-spec";
 import { intOption, parseCli, REPO_ROOT, runCliChild, runWhenMain } from "../lib/cli.js";
-import { run } from "../start.js";
+import { onDiskByDefault, run } from "../start.js";
 
 const REAL_SAMPLE = process.env.TRIP_PIPELINE_SAMPLE_DIR ?? join(REPO_ROOT, "..", "shared", "data", "lab7");
 
@@ -69,7 +69,8 @@ async function measurePipeline(trips: number | undefined): Promise<PipelineBench
     // The handler bundles are built on the first run after a change: not part of the figure.
     for (const consumer of Object.values(CONSUMERS)) await importHandler(REPO_ROOT, consumer.handler);
     const loadBefore = load();
-    const report = await run({ ...files, root: join(work, "local"), keep: false, batchingWindowMs: 100 });
+    // As `pnpm start` runs them: large exports with the table and stream on disk.
+    const report = await run({ ...files, root: join(work, "local"), keep: false, batchingWindowMs: 100, onDisk: onDiskByDefault(files.startFile, files.endFile) });
     const ceiling = await measureCeiling(files.startFile, files.endFile);
     const inProcess = trips === undefined ? await measureCeiling(files.startFile, files.endFile, { dynamodb: "in-process" }) : undefined;
     const ceilingEventsPerSecond = Math.round(ceiling.events / ceiling.seconds);

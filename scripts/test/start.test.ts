@@ -184,6 +184,8 @@ describe("pnpm start", () => {
     const outage = await run(TSX, ["scripts/start.ts", "--outage", "ingest"]);
     expect(outage.code).toBe(1);
     expect(outage.stderr).toContain("--outage must name a consumer (tripBegin, tripFinish, matcher, kpiAggregator)");
+    const storage = await run(TSX, ["scripts/start.ts", "--on-disk", "--in-memory"]);
+    expect([storage.code, storage.stderr]).toEqual([1, expect.stringContaining("give --on-disk or --in-memory, not both")]);
   });
 });
 
