@@ -393,11 +393,14 @@ async function redriveAll(aws: LocalAws): Promise<RedriveSummary> {
   return summary!;
 }
 
-/** `rows 3,996 | delivered tripBegin 1,976 tripFinish 1,978 matcher 3,944 | pending trips 80 | RSS 412 MB, heap after GC 96 MB` */
+/**
+ * `RSS 412 MB, heap after GC 96 MB | rows ingested 3,996 | delivered tripBegin 1,976 ... | pending trips 80`:
+ * the memory first, since a narrow terminal cuts the line's end.
+ */
 export function progressLine(rows: number, consumers: LocalAwsStats["consumers"], pending: number, memory: { rss: number; heapAfterGc: number }): string {
   const count = (n: number) => n.toLocaleString("en-US");
   const delivered = Object.entries(consumers).map(([name, stats]) => `${name} ${count(stats.delivered)}`);
-  return `rows ingested ${count(rows)} | delivered ${delivered.join(" ")} | pending trips ${count(pending)} | RSS ${megabytes(memory.rss)}, heap after GC ${megabytes(memory.heapAfterGc)}`;
+  return `RSS ${megabytes(memory.rss)}, heap after GC ${megabytes(memory.heapAfterGc)} | rows ingested ${count(rows)} | delivered ${delivered.join(" ")} | pending trips ${count(pending)}`;
 }
 
 function megabytes(bytes: number): string {
