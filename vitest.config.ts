@@ -38,6 +38,7 @@ export const EMULATOR_TESTS = [
     "delivery-faults",
     "dynamo-streams",
     "dynamodb-transport",
+    "embedded-dynamodb",
     "every-record-ends",
     "gsi-lag",
     "kinesis",

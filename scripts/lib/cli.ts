@@ -30,8 +30,8 @@ export function displayPath(path: string): string {
 export const LAUNCHER = join(REPO_ROOT, "scripts", "run.mjs");
 
 /**
- * The node flags a package.json script starts its CLI with (`node --max-semi-space-size=64
- * scripts/run.mjs start`: ["--max-semi-space-size=64"]), so that a benchmark's child process
+ * The node flags a package.json script starts its CLI with (`node --max-semi-space-size=16
+ * scripts/run.mjs start`: ["--max-semi-space-size=16"]), so that a benchmark's child process
  * runs as the command it stands for.
  */
 export function nodeFlagsOf(script: string): string[] {

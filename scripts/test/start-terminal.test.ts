@@ -28,7 +28,8 @@ const ENV = { LOG_LEVEL: "info" };
 const JSON_LOG_LINE = /^\{"level"/m;
 
 test("on a terminal: one progress line, then the summary naming each function's log file and warnings", async () => {
-  const shell = ["pnpm", ...args].map((arg) => `'${arg}'`).join(" ");
+  // A terminal wide enough for the whole progress line (a narrower one cuts its end).
+  const shell = `stty cols 250; ${["pnpm", ...args].map((arg) => `'${arg}'`).join(" ")}`;
   // script gives the command a pseudo-terminal and copies everything it shows to our stdout.
   const { code, stdout } = await runCli("script", ["-qefc", shell, "/dev/null"], ENV);
   expect(code, stdout).toBe(0);
@@ -38,7 +39,7 @@ test("on a terminal: one progress line, then the summary naming each function's 
   // Redrawn in place (carriage returns, no new lines) with every consumer's deliveries.
   expect(progress).toMatch(/\r/);
   expect(progress!.trim().split("\n")).toHaveLength(1);
-  expect(progress).toMatch(/rows ingested [\d,]+ \| delivered tripBegin [\d,]+ tripFinish [\d,]+ matcher [\d,]+ kpiAggregator [\d,]+ \| pending trips [\d,]+/);
+  expect(progress).toMatch(/RSS [1-9][\d,]* MB, heap after GC [\d,]+ MB \| rows ingested [\d,]+ \| delivered tripBegin [\d,]+ tripFinish [\d,]+ matcher [\d,]+ kpiAggregator [\d,]+ \| pending trips [\d,]+/);
 
   const anomalies = groundTruth(GENERATED).trips.anomalies;
   expect(anomalies).toBeGreaterThan(0);

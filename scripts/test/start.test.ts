@@ -65,6 +65,11 @@ describe("pnpm start", () => {
       expect(report.pending).toBe(naive.pending);
       expect(report.anomalies).toBe(naive.anomalies);
       expect(report.dlq).toBe(0);
+      // What the run held: the live heap (both threads, after full collections) within the peak RSS.
+      const { memory } = report;
+      expect(memory.heap_after_gc_by_thread.main).toBeGreaterThan(0);
+      expect(memory.heap_after_gc_bytes).toBe(memory.heap_after_gc_by_thread.main + memory.heap_after_gc_by_thread.emulators);
+      expect(memory.peak_rss_bytes).toBeGreaterThan(memory.heap_after_gc_bytes);
       for (const kind of ["start", "end"] as const)
         expect(report.ingest[kind]).toMatchObject({ read: naive.files[kind].rows, valid: naive.files[kind].valid, rejected: naive.files[kind].rejected, sent: naive.files[kind].valid, failed: 0 });
 
@@ -209,6 +214,8 @@ describe("pnpm start", () => {
     const outage = await run(TSX, ["scripts/start.ts", "--outage", "ingest"]);
     expect(outage.code).toBe(EXIT.usage);
     expect(outage.stderr).toContain("--outage must name a consumer (tripBegin, tripFinish, matcher, kpiAggregator)");
+    const storage = await run(TSX, ["scripts/start.ts", "--on-disk", "--in-memory"]);
+    expect([storage.code, storage.stderr]).toEqual([1, expect.stringContaining("give --on-disk or --in-memory, not both")]);
   });
 });
 

@@ -49,6 +49,8 @@ interface StreamShard {
   records: DynamoDBRecord[];
   /** Records dropped from the front, once every cursor had read them. */
   trimmed: number;
+  /** Records acknowledged to the writing side (see ChangeLog's acknowledge option). */
+  acknowledged: number;
   cursors: { position: number }[];
 }
 
@@ -64,7 +66,9 @@ export type RecordForwarder = (shardIndex: number, record: DynamoDBRecord) => vo
  * only what is still unread.
  *
  * With a forwarder the log keeps nothing and hands each record on as it is made (the emulator
- * thread's side); its copy on the reading side takes them in with `receive`, in the same order.
+ * thread's side); its copy on the reading side takes them in with `receive`, in the same order,
+ * and acknowledges them once every cursor of their shard has read them (at once on a shard no
+ * one reads yet), so that the writing side sends only a bounded window ahead of the readers.
  */
 export class ChangeLog {
   readonly arn: string;
@@ -82,15 +86,17 @@ export class ChangeLog {
     readonly table: CapturedTable,
     readonly region: string,
     shardCount: number,
-    options: { arn?: string; forward?: RecordForwarder } = {},
+    options: { arn?: string; forward?: RecordForwarder; acknowledge?: (records: number) => void } = {},
   ) {
     const label = new Date().toISOString().slice(0, 23);
     this.arn = options.arn ?? `arn:aws:dynamodb:${region}:${ACCOUNT}:table/${table.name}/stream/${label}`;
     this.forward = options.forward;
-    this.shards = Array.from({ length: shardCount }, (_, i) => ({ shardId: `shardId-${String(i + 1).padStart(20, "0")}-local`, records: [], trimmed: 0, cursors: [] }));
+    this.acknowledge = options.acknowledge;
+    this.shards = Array.from({ length: shardCount }, (_, i) => ({ shardId: `shardId-${String(i + 1).padStart(20, "0")}-local`, records: [], trimmed: 0, acknowledged: 0, cursors: [] }));
   }
 
   private readonly forward: RecordForwarder | undefined;
+  private readonly acknowledge: ((records: number) => void) | undefined;
 
   /** Records on the stream so far, over all shards. */
   get size(): number {
@@ -101,6 +107,14 @@ export class ChangeLog {
   receive(shardIndex: number, records: readonly DynamoDBRecord[]): void {
     this.received += records.length;
     for (const record of records) this.store(shardIndex, record);
+    const shard = this.shards[shardIndex]!;
+    if (shard.cursors.length === 0) this.acknowledgeUpTo(shard, shard.trimmed + shard.records.length);
+  }
+
+  private acknowledgeUpTo(shard: StreamShard, position: number): void {
+    if (position <= shard.acknowledged) return;
+    this.acknowledge?.(position - shard.acknowledged);
+    shard.acknowledged = position;
   }
 
   private store(shardIndex: number, record: DynamoDBRecord): void {
@@ -122,7 +136,9 @@ export class ChangeLog {
         const start = cursor.position - shard.trimmed;
         const records = shard.records.slice(start, start + limit);
         cursor.position += records.length;
-        const readByAll = Math.min(...shard.cursors.map((c) => c.position)) - shard.trimmed;
+        const readByAllUpTo = Math.min(...shard.cursors.map((c) => c.position));
+        this.acknowledgeUpTo(shard, readByAllUpTo);
+        const readByAll = readByAllUpTo - shard.trimmed;
         if (readByAll >= TRIM_CHUNK) {
           shard.records.splice(0, readByAll);
           shard.trimmed += readByAll;

@@ -40,7 +40,7 @@ interface ActionValidation {
 
 // Zero latency for table state changes: dynalite otherwise simulates CREATING for ~500 ms.
 const STORE_OPTIONS = { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
-const db = require("dynalite/db") as { create(options: Record<string, number>): DynaliteStore };
+const db = require("dynalite/db") as { create(options: Record<string, number | string>): DynaliteStore };
 const validations = require("dynalite/validations") as DynaliteValidations;
 
 const OPERATIONS = [
@@ -59,6 +59,8 @@ const OPERATIONS = [
   "UpdateItem",
   "UpdateTable",
 ];
+/** Single-item writes; BatchWriteItem counts the items it asks for. */
+const ITEM_WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem"]);
 /** What DynamoDB calls the data plane; table management is never throttled here. */
 const DATA_OPERATIONS = new Set(["GetItem", "BatchGetItem", "Query", "Scan", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"]);
 const CONTENT_TYPE = "application/x-amz-json-1.0";
@@ -90,9 +92,19 @@ export interface EmbeddedDynamoDbOptions extends DynamoDbBehaviours {
   throttle?: Throttle;
   /** Hands captured records on instead of keeping them (the emulator thread forwards them to the pollers' thread). */
   forward?: (table: string, shardIndex: number, record: DynamoDBRecord) => void;
+  /** Keeps the tables in a LevelDB folder here (dynalite's own option; the binary ships prebuilt with it) instead of in memory. */
+  tableDir?: string;
+}
+
+/** The clients' calls so far, as AWS would bill them: Query calls (pages), and item writes. */
+export interface DynamoDbUsage {
+  queries: number;
+  writes: number;
 }
 
 export interface EmbeddedDynamoDb extends LocalServer {
+  /** What the clients asked for so far (throttled and failed calls included, as retries cost in AWS too). */
+  usage: DynamoDbUsage;
   /** One DynamoDB JSON-protocol call (the X-Amz-Target operation and the body) without HTTP: what the endpoint answers. */
   call(operation: string, body: string): Promise<Reply>;
   /** Each captured table's stream, by table name. */
@@ -102,7 +114,7 @@ export interface EmbeddedDynamoDb extends LocalServer {
 }
 
 export async function startEmbeddedDynamoDb(options: EmbeddedDynamoDbOptions): Promise<EmbeddedDynamoDb> {
-  const store = db.create(STORE_OPTIONS);
+  const store = db.create(options.tableDir ? { ...STORE_OPTIONS, path: options.tableDir } : STORE_OPTIONS);
   const execute = (operation: string, request: Request) => executeOn(store, operation, request);
   const capture = new ChangeCapture(execute, options.streams, options.region, options.streamShards, options.forward);
   const captured = new Set(options.streams.map((table) => table.name));
@@ -129,6 +141,7 @@ export async function startEmbeddedDynamoDb(options: EmbeddedDynamoDbOptions): P
     return capture.run(operation, request, { throttle: fault === "items" ? options.throttle : undefined });
   };
 
+  const usage: DynamoDbUsage = { queries: 0, writes: 0 };
   const call = async (operation: string, body: string): Promise<Reply> => {
     let request: Request;
     try {
@@ -137,6 +150,9 @@ export async function startEmbeddedDynamoDb(options: EmbeddedDynamoDbOptions): P
       return { status: 400, body: { __type: "com.amazon.coral.service#SerializationException" } };
     }
     if (!handlers.has(operation) || typeof request !== "object" || request === null) return { status: 400, body: { __type: "com.amazon.coral.service#UnknownOperationException" } };
+    if (operation === "Query") usage.queries += 1;
+    else if (ITEM_WRITES.has(operation)) usage.writes += 1;
+    else if (operation === "BatchWriteItem") for (const requests of Object.values((request.RequestItems ?? {}) as Record<string, unknown[]>)) usage.writes += requests.length;
     return serve(operation, request).catch((error: unknown) => ({ status: 500, body: { __type: "com.amazonaws.dynamodb.v20120810#InternalServerError", message: String(error) } }));
   };
 
@@ -151,6 +167,7 @@ export async function startEmbeddedDynamoDb(options: EmbeddedDynamoDbOptions): P
   const local = await listen(server);
   return {
     call,
+    usage,
     endpoint: local.endpoint,
     streams: capture.streams,
     advanceTtlClock: (ms) => (sweeper ? sweeper.advance(ms) : Promise.reject(new Error("advanceTtlClock needs the ttl option"))),

@@ -17,7 +17,7 @@ import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { DynamoDBRecord } from "aws-lambda";
 import { ChangeLog, type CapturedTable } from "./dynamo-streams.js";
-import type { DynamoDbBehaviours } from "./embedded-dynamodb.js";
+import type { DynamoDbBehaviours, DynamoDbUsage } from "./embedded-dynamodb.js";
 import type { ThrottleOptions } from "./throttle.js";
 
 export interface EmulatorThreadOptions extends DynamoDbBehaviours {
@@ -28,7 +28,19 @@ export interface EmulatorThreadOptions extends DynamoDbBehaviours {
   streamShards: number;
   /** Throttling of both emulators' data-plane calls (fault runs), one seeded sequence. */
   throttle?: ThrottleOptions;
+  /** Stream records per table sent ahead of what the pollers' side has read (the rest wait in the thread); default STREAM_WINDOW. */
+  streamWindow?: number;
+  /** The tables in a LevelDB folder here rather than in memory. */
+  tableDir?: string;
+  /** The Kinesis streams' records in a LevelDB folder here rather than in memory. */
+  streamDir?: string;
 }
+
+/**
+ * Ten pages of a poller's reads: enough that the pollers never wait on the thread, few enough
+ * that the records a slow consumer has not read yet stay in the stream, as text.
+ */
+export const STREAM_WINDOW = 10_000;
 
 export type ThrottleCounts = { requests: number; items: number };
 /** A DynamoDB answer: HTTP status and the JSON body. */
@@ -39,24 +51,30 @@ export type HostMessage =
   | { type: "sync"; id: number }
   | { type: "calls"; calls: DynamoDbCall[] }
   | { type: "advance-ttl-clock"; id: number; ms: number }
+  | { type: "stream-credit"; table: string; records: number }
   | { type: "stop-throttle" }
   | { type: "close" };
 /** What the thread sends, in the order it happened: a call's stream records come before its reply. */
 export type ThreadOutput =
-  | { type: "record"; table: string; shard: number; record: DynamoDBRecord }
+  | { type: "record"; table: string; shard: number; record: string }
   | { type: "reply"; id: number; status: number; body: string }
-  | { type: "synced"; id: number; throttled: ThrottleCounts }
+  | { type: "synced"; id: number; throttled: ThrottleCounts; heldBack: number; usage: DynamoDbUsage }
+  | { type: "heap"; bytes: number }
   | { type: "ttl-swept"; id: number; deleted: number };
 export type ThreadMessage =
   | { type: "ready"; dynamodbEndpoint: string; kinesisEndpoint: string; streamArns: Record<string, string> }
-  | { type: "output"; items: ThreadOutput[] }
+  | { type: "output"; items: ThreadOutput[]; heldBack: number }
   | { type: "closed" };
 
 export class EmulatorThread {
   /** Throttled calls and items so far (as of the last sync). */
   throttled: ThrottleCounts = { requests: 0, items: 0 };
-  /** DynamoDB calls handed over so far, by operation. */
-  readonly calls: Record<string, number> = {};
+  /** Stream records waiting in the thread for room on this side (as of the thread's last message). */
+  heldBack = 0;
+  /** The DynamoDB clients' calls (as of the last sync). */
+  usage: DynamoDbUsage = { queries: 0, writes: 0 };
+  /** The thread's live heap after its full collections: the latest and the largest. */
+  readonly heapAfterGc = { latest: 0, peak: 0 };
   /** Syncs and calls waiting for their answer, by id. */
   private readonly waiting = new Map<number, { resolve(reply?: DynamoDbReply | number): void; reject(error: Error): void }>();
   private nextId = 0;
@@ -85,8 +103,12 @@ export class EmulatorThread {
       // Only these: the worker's own listeners wire its message port.
       for (const [event, listener] of Object.entries(listeners)) worker.off(event, listener);
     });
-    const streams = new Map(options.streams.map((table) => [table.name, new ChangeLog(table, options.region, options.streamShards, { arn: ready.streamArns[table.name] })]));
-    const thread = new EmulatorThread(worker, ready.dynamodbEndpoint, ready.kinesisEndpoint, streams);
+    let thread: EmulatorThread | undefined;
+    const acknowledge = (table: string) => (records: number) => {
+      if (thread && !thread.failure) thread.post({ type: "stream-credit", table, records });
+    };
+    const streams = new Map(options.streams.map((table) => [table.name, new ChangeLog(table, options.region, options.streamShards, { arn: ready.streamArns[table.name], acknowledge: acknowledge(table.name) })]));
+    thread = new EmulatorThread(worker, ready.dynamodbEndpoint, ready.kinesisEndpoint, streams);
     worker.on("message", (message: ThreadMessage) => thread.receive(message));
     worker.on("error", (error) => thread.fail(error));
     worker.on("exit", (code) => {
@@ -115,7 +137,6 @@ export class EmulatorThread {
    * either side. Its stream records arrive before its answer.
    */
   async callDynamoDb(operation: string, body: string): Promise<DynamoDbReply> {
-    this.calls[operation] = (this.calls[operation] ?? 0) + 1;
     return (await this.ask((id) => {
       // A message costs tens of microseconds on each side: the calls of one turn share one.
       if (this.outbox.length === 0) queueMicrotask(() => this.sendCalls());
@@ -159,17 +180,24 @@ export class EmulatorThread {
   private receive(message: ThreadMessage): void {
     if (message.type === "closed") void this.worker.terminate();
     if (message.type !== "output") return;
+    this.heldBack = message.heldBack;
     for (const item of message.items) {
       switch (item.type) {
         case "record":
-          this.streams.get(item.table)!.receive(item.shard, [item.record]);
+          this.streams.get(item.table)!.receive(item.shard, [JSON.parse(item.record) as DynamoDBRecord]);
           break;
         case "reply":
           this.answer(item.id, { status: item.status, body: item.body });
           break;
         case "synced":
           this.throttled = item.throttled;
+          this.heldBack = item.heldBack;
+          this.usage = item.usage;
           this.answer(item.id);
+          break;
+        case "heap":
+          this.heapAfterGc.latest = item.bytes;
+          this.heapAfterGc.peak = Math.max(this.heapAfterGc.peak, item.bytes);
           break;
         case "ttl-swept":
           this.answer(item.id, item.deleted);

@@ -7,10 +7,12 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { DynamoDBRecord } from "aws-lambda";
 import { startEmbeddedDynamoDb } from "./embedded-dynamodb.js";
-import type { EmulatorThreadOptions, HostMessage, ThreadMessage, ThreadOutput } from "./emulator-host.js";
+import { STREAM_WINDOW, type EmulatorThreadOptions, type HostMessage, type ThreadMessage, type ThreadOutput } from "./emulator-host.js";
 import { startKinesisThrottle } from "./kinesis-throttle.js";
 import { startLocalKinesis } from "./kinesis.js";
 import type { LocalServer } from "./dynamo.js";
+import { HeapAfterGc } from "./memory.js";
+import { StreamWindow } from "./stream-window.js";
 import { Throttle } from "./throttle.js";
 
 const port = parentPort!;
@@ -24,20 +26,25 @@ function send(item: ThreadOutput): void {
 }
 function flush(): void {
   if (outbox.length === 0) return;
-  post({ type: "output", items: outbox });
+  post({ type: "output", items: outbox, heldBack: heldBack() });
   outbox = [];
 }
 
+const heap = new HeapAfterGc((bytes) => send({ type: "heap", bytes }));
 const throttle = options.throttle && new Throttle(options.throttle);
+/** Each captured table's records beyond the window the pollers' side has room for wait here. */
+const windows = new Map(options.streams.map((table) => [table.name, new StreamWindow<Extract<ThreadOutput, { type: "record" }>>(options.streamWindow ?? STREAM_WINDOW, send)]));
+const heldBack = () => [...windows.values()].reduce((sum, window) => sum + window.heldBack, 0);
 const servers: LocalServer[] = [];
 const dynamodb = await startEmbeddedDynamoDb({
   // Region, streams and the DynamoDB behaviours as asked; the throttle is the one both emulators share.
   ...options,
   throttle,
-  forward: (table, shard, record: DynamoDBRecord) => send({ type: "record", table, shard, record }),
+  // As text: a record waiting in the stream takes a fraction of the memory of its object form.
+  forward: (table, shard, record: DynamoDBRecord) => windows.get(table)!.offer({ type: "record", table, shard, record: JSON.stringify(record) }),
 });
 servers.push(dynamodb);
-const kinesalite = await startLocalKinesis();
+const kinesalite = await startLocalKinesis(options.streamDir);
 servers.push(kinesalite);
 const proxy = throttle && (await startKinesisThrottle(kinesalite.endpoint, throttle));
 if (proxy) servers.push(proxy);
@@ -56,7 +63,10 @@ port.on("message", (message: HostMessage) => {
   switch (message.type) {
     case "sync":
       // Every record made before this message arrived goes out before the answer.
-      send({ type: "synced", id: message.id, throttled: { ...(throttle?.counts ?? { requests: 0, items: 0 }) } });
+      send({ type: "synced", id: message.id, throttled: { ...(throttle?.counts ?? { requests: 0, items: 0 }) }, heldBack: heldBack(), usage: { ...dynamodb.usage } });
+      break;
+    case "stream-credit":
+      windows.get(message.table)!.grant(message.records);
       break;
     case "calls":
       // A call's stream records are in the outbox already when it is answered: they go out first.
@@ -69,6 +79,7 @@ port.on("message", (message: HostMessage) => {
       throttle?.stop();
       break;
     case "close":
+      heap.stop();
       void Promise.all(answering)
         .then(() => {
           flush();

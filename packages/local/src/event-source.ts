@@ -89,6 +89,8 @@ export interface MappingOptions {
   retryDelayMs?: number;
   /** Batches delivered again after a failure come in an order shuffled with this seed. */
   reorder?: { seed: number };
+  /** While this holds the shards are not read: their records wait in the stream (backpressure from downstream). */
+  holdWhile?: () => boolean;
 }
 
 export interface MappingStats {
@@ -196,6 +198,10 @@ class ShardPoller {
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
+      if (this.buffer.length === 0 && this.options.holdWhile?.()) {
+        await this.pause(this.options.pollIntervalMs ?? 20);
+        continue;
+      }
       const batch = await this.gather();
       if (batch.length > 0) {
         this.idlePolls = 0;

@@ -4,8 +4,9 @@ import kinesalite from "kinesalite";
 import { TRIP_STREAM } from "@trip-pipeline/core/pipeline-spec";
 import { listen, type LocalServer } from "./dynamo.js";
 
-export async function startLocalKinesis(): Promise<LocalServer> {
-  return listen(kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 64 }));
+/** `dir`: the records in a LevelDB folder there (kinesalite's own option; the binary ships prebuilt with it) instead of in memory. */
+export async function startLocalKinesis(dir?: string): Promise<LocalServer> {
+  return listen(kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 64, ...(dir && { path: dir }) }));
 }
 
 export async function createTripStream(client: KinesisClient, shardCount: number, streamName: string = TRIP_STREAM.name): Promise<void> {

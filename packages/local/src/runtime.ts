@@ -20,7 +20,7 @@ import { CONSUMER_FUNCTION, CONSUMERS, FAILED_BATCH_PREFIX, streamShardCount, TR
 import { createTripTable } from "./dynamo.js";
 import type { ChangeLog } from "./dynamo-streams.js";
 import { localDynamoDb } from "./dynamodb-transport.js";
-import type { DynamoDbBehaviours } from "./embedded-dynamodb.js";
+import type { DynamoDbBehaviours, DynamoDbUsage } from "./embedded-dynamodb.js";
 import { EmulatorThread } from "./emulator-host.js";
 import { EventSourceMapping, type MappingStats } from "./event-source.js";
 import type { ThrottleOptions } from "./throttle.js";
@@ -32,6 +32,13 @@ import { changeLogSource, kinesisSource } from "./shard-readers.js";
 import { withShardRollover } from "./shard-rollover.js";
 
 export type ConsumerName = keyof typeof CONSUMERS;
+
+/**
+ * Table stream records waiting beyond the pollers' window above which the Kinesis consumers stop
+ * reading: the events then wait in Kinesis (where AWS keeps them too) rather than as table
+ * stream records ahead of a slower matcher, so a run's memory does not grow with its input.
+ */
+const TABLE_STREAM_BACKLOG = 20_000;
 export const CONSUMER_NAMES = Object.keys(CONSUMERS) as ConsumerName[];
 
 /** The stage name the local AWS stands for. */
@@ -50,6 +57,8 @@ export interface LocalAwsOptions extends DynamoDbBehaviours {
   throttle?: ThrottleOptions;
   /** Every stream shard (Kinesis and the table's) closes after this many records; a child shard with a new id continues. */
   shardRollover?: number;
+  /** The table and the Kinesis stream on disk (LevelDB folders `table/` and `stream/` in the run's folder) rather than in memory: for data sets that outgrow the memory. */
+  onDisk?: boolean;
   logger?: Logger;
   /** Where its functions' loggers write (default stderr). */
   logDestination?: LogDestination;
@@ -90,8 +99,10 @@ export interface LocalAwsStats {
   /** Items deleted by TTL (REMOVE records carrying the TTL service identity). */
   ttlDeletes: number;
   throttled: { requests: number; items: number };
-  /** DynamoDB calls made through the local clients (every handler's and the runner's), by operation. */
-  dynamodbCalls: Record<string, number>;
+  /** The emulator thread's live heap after its full collections: the latest and the largest. */
+  emulatorHeapAfterGc: { latest: number; peak: number };
+  /** The DynamoDB calls of every client so far (as of the last drain or sync). */
+  dynamodb: DynamoDbUsage;
 }
 
 export type ConsumerHandlers = Record<ConsumerName, HandlerFactory>;
@@ -143,8 +154,8 @@ export class LocalAws {
     const root = resolve(options.root);
     const region = options.region ?? DEFAULT_REGION;
     const logger = options.logger ?? createLogger("local-aws");
-    const { bucketDir, dlqDir } = runFolders(root);
-    await Promise.all([bucketDir, dlqDir].map((folder) => rm(folder, { recursive: true, force: true })));
+    const { bucketDir, dlqDir, tableDir, streamDir } = runFolders(root);
+    await Promise.all([bucketDir, dlqDir, tableDir, streamDir].map((folder) => rm(folder, { recursive: true, force: true })));
     await mkdir(bucketDir, { recursive: true });
     const behaviours: DynamoDbBehaviours = { gsiLagMs: options.gsiLagMs, ttl: options.ttl, tornReads: options.tornReads };
 
@@ -153,6 +164,7 @@ export class LocalAws {
       streamShards: options.streamShards ?? 4,
       streams: [{ name: TRIP_TABLE.name, partitionKey: TRIP_TABLE.partitionKey, sortKey: TRIP_TABLE.sortKey, viewType: TRIP_TABLE.streamView, ttlAttribute: TRIP_TABLE.ttlAttribute }],
       throttle: options.throttle,
+      ...(options.onDisk && { tableDir, streamDir }),
       ...behaviours,
     });
     // The DynamoDB clients of this local AWS (the handlers', the runner's) skip HTTP.
@@ -224,6 +236,7 @@ export class LocalAws {
         pollIntervalMs: options.pollIntervalMs,
         retryDelayMs: options.retryDelayMs,
         ...(options.reorder && { reorder: { seed: options.reorder.seed + index } }),
+        ...(spec.source === "kinesis" && { holdWhile: () => this.emulators.heldBack > TABLE_STREAM_BACKLOG }),
       });
       this.mappings.push(mapping);
       this.functions.push(fn);
@@ -247,7 +260,8 @@ export class LocalAws {
       const before = this.activity();
       const partial = await Promise.all(this.mappings.map((mapping) => mapping.nextIdle()));
       await this.emulators.sync();
-      if (this.activity() !== before) continue;
+      // Records still waiting in the stream for the pollers' window are work not yet done.
+      if (this.activity() !== before || this.emulators.heldBack > 0) continue;
       if (!partial.some(Boolean)) break;
       for (const mapping of this.mappings) mapping.flush();
     }
@@ -300,7 +314,8 @@ export class LocalAws {
       changesByKind: { ...this.changes.byKind },
       ttlDeletes: this.changes.serviceRemoves,
       throttled: { ...this.emulators.throttled },
-      dynamodbCalls: { ...this.emulators.calls },
+      emulatorHeapAfterGc: { ...this.emulators.heapAfterGc },
+      dynamodb: { ...this.emulators.usage },
     };
   }
 
@@ -309,7 +324,7 @@ export class LocalAws {
     this.db.destroy();
     this.kinesis.destroy();
     await this.emulators.close();
-    if (!options.keepData) await Promise.all([this.bucketDir, this.dlqDir].map((folder) => rm(folder, { recursive: true, force: true })));
+    if (!options.keepData) await Promise.all(Object.values(runFolders(this.root)).map((folder) => rm(folder, { recursive: true, force: true })));
   }
 }
 
@@ -319,8 +334,8 @@ function outageUntil(outage: Outage, recorded: () => boolean): () => boolean {
   return () => !(over ||= outage.until() && recorded());
 }
 
-/** The run's folders: the bucket, and inside it where the consumers' failed batches land. */
+/** The run's folders: the bucket, inside it where the consumers' failed batches land, and the table and stream when they are on disk. */
 export function runFolders(root: string) {
   const bucketDir = join(root, "bucket");
-  return { bucketDir, dlqDir: join(bucketDir, ...FAILED_BATCH_PREFIX.split("/").filter(Boolean)) };
+  return { bucketDir, dlqDir: join(bucketDir, ...FAILED_BATCH_PREFIX.split("/").filter(Boolean)), tableDir: join(root, "table"), streamDir: join(root, "stream") };
 }

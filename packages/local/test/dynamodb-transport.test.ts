@@ -5,6 +5,7 @@ import { GetItemCommand, PutItemCommand, type DynamoDBClient } from "@aws-sdk/cl
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
 import { TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
+import { createTripTable } from "../src/dynamo.js";
 import { EmulatorThread } from "../src/emulator-host.js";
 import { LocalAws } from "../src/runtime.js";
 
@@ -91,6 +92,32 @@ describe("the emulator thread's answers", () => {
     expect(seen.filter((s) => s.records < s.replies)).toEqual([]);
     expect(aws.changes.size - before).toBe(50);
     client.destroy();
+  });
+
+  test("a reader that falls behind leaves the table's stream records in the thread: only the window crosses, the rest follows as it reads", async () => {
+    const { name, partitionKey, sortKey, streamView } = TRIP_TABLE;
+    const thread = await EmulatorThread.start({ region: "eu-north-1", streamShards: 1, streams: [{ name, partitionKey, sortKey, viewType: streamView }], streamWindow: 20 });
+    const client = createDynamoDbClient({ endpoint: thread.dynamodbEndpoint });
+    try {
+      await createTripTable(client);
+      const log = thread.streams.get(name)!;
+      const cursor = log.cursor(0);
+      const put = (i: number) => thread.callDynamoDb("PutItem", JSON.stringify({ TableName: name, Item: { trip_id: { S: `slow-${i}` }, sort_key: { S: "RAW#START#2024-05-25 10:00:00" } } }));
+      await Promise.all(Array.from({ length: 100 }, (_, i) => put(i)));
+      await thread.sync();
+      expect([log.size, thread.heldBack]).toEqual([20, 80]);
+      const read: string[] = [];
+      for (let page = 0; page < 50 && read.length < 100; page += 1) {
+        read.push(...cursor.read(15).map((record) => record.dynamodb!.Keys!.trip_id!.S!));
+        await thread.sync();
+        expect(log.size - read.length).toBeLessThanOrEqual(20);
+      }
+      expect(read).toEqual(Array.from({ length: 100 }, (_, i) => `slow-${i}`));
+      expect(thread.heldBack).toBe(0);
+    } finally {
+      client.destroy();
+      await thread.close();
+    }
   });
 
   test("a call asked in the same turn as close() is answered before the thread closes, and nothing asked after it hangs", async () => {

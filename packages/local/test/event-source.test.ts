@@ -83,6 +83,33 @@ async function dlqRecords(): Promise<Record<string, unknown>[]> {
   return (await Promise.all(keys.map(async (key) => JSON.parse((await store.get(key))!) as Record<string, unknown>)));
 }
 
+describe("backpressure", () => {
+  test("while holdWhile holds, the shards are not read (records wait in the stream); once it stops, every record is delivered in order", async () => {
+    const source = shard(10);
+    const fn = new FakeFunction();
+    let hold = true;
+    const mapping = new EventSourceMapping({
+      consumer: "fake",
+      source: { kind: "kinesis", arn: STREAM_ARN, shards: [source] },
+      settings: SETTINGS,
+      filters: [],
+      fn,
+      dlq: new FolderBlobStore(root),
+      logger: createLogger("test"),
+      batchingWindowMs: 5,
+      pollIntervalMs: 2,
+      holdWhile: () => hold,
+    });
+    mapping.start();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect([mapping.stats.read, fn.calls]).toEqual([0, []]);
+    hold = false;
+    await mapping.nextIdle();
+    await mapping.stop();
+    expect(fn.calls.flat()).toEqual(source.appended.map((r) => r.sequenceNumber));
+  });
+});
+
 describe("the local event-source mapping", () => {
   test("delivers each shard in order in batches of batchSize; filtered records are never delivered", async () => {
     const fn = new FakeFunction();

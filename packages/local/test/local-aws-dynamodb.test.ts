@@ -1,5 +1,5 @@
 /** The DynamoDB behaviours as model tests use them: LocalAws options, served in the emulator thread. */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
@@ -59,5 +59,20 @@ describe("DynamoDB behaviours of the local AWS", () => {
     } finally {
       await plain.close();
     }
+  });
+
+  test("onDisk keeps the table and the Kinesis stream in LevelDB folders of the run (writes, reads, the table's stream as in memory); close removes them", async () => {
+    const onDisk = await LocalAws.start({ root: join(root, "disk"), kinesisShards: 1, onDisk: true });
+    const [tableDir, streamDir] = [join(root, "disk", "table"), join(root, "disk", "stream")];
+    try {
+      const Item = { trip_id: "disk-1", sort_key: "RAW#START#2024-02-29 10:00:00", fare: "12.50" };
+      await onDisk.db.send(new PutCommand({ TableName: TABLE, Item }));
+      expect((await onDisk.db.send(new GetCommand({ TableName: TABLE, Key: { trip_id: "disk-1", sort_key: Item.sort_key } }))).Item).toEqual(Item);
+      expect(onDisk.stats().streamRecords).toBe(1);
+      for (const dir of [tableDir, streamDir]) expect(await readdir(dir)).toContain("CURRENT");
+    } finally {
+      await onDisk.close();
+    }
+    for (const dir of [tableDir, streamDir]) await expect(readdir(dir)).rejects.toThrow(/ENOENT/);
   });
 });
