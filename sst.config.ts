@@ -4,7 +4,7 @@ import { Analytics } from "./stacks/Analytics";
 import { applyPermissionsBoundary } from "./stacks/boundary";
 import { applyRemovalPolicies } from "./stacks/removal";
 import { Dashboard } from "./stacks/Dashboard";
-import { APP_NAME, DEFAULT_REGION } from "./packages/core/src/app";
+import { APP_NAME, DEFAULT_REGION } from "./packages/core/src/platform/app";
 
 export default {
   config(input) {

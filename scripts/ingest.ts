@@ -4,9 +4,11 @@
  *
  * Exit codes: scripts/lib/exit-codes.ts (rejected rows are a warning on stderr, not a failure).
  */
-import { createLogger, FailedTrail, TRIP_STREAM } from "@trip-pipeline/core";
-import { DEFAULT_REGION } from "@trip-pipeline/core/app";
-import { ingestFiles, IngestStoppedError, type IngestSummary } from "@trip-pipeline/core/ingest";
+import { createLogger } from "@trip-pipeline/core/platform/logger";
+import { FailedTrail } from "@trip-pipeline/core/store/failed-trail";
+import { TRIP_STREAM } from "@trip-pipeline/core/platform/pipeline-spec";
+import { DEFAULT_REGION } from "@trip-pipeline/core/platform/app";
+import { ingestFiles, IngestStoppedError, type IngestSummary } from "@trip-pipeline/core/ingest/ingest";
 import { intOption, parseCli, terminalLogDestination, runWhenMain, UsageError } from "./lib/cli.js";
 import { EXIT } from "./lib/exit-codes.js";
 import type { Help } from "./lib/help.js";

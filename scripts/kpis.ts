@@ -8,10 +8,12 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { addDays, FolderBlobStore, isCalendarDay, METRICS_PREFIX, type BlobStore } from "@trip-pipeline/core";
-import { ACTIVE_RUN_STATES, backfillKpis, type BackfillResult, type WindowRun } from "@trip-pipeline/core/metrics-backfill";
-import { metricsDays, readKpiRange, type KpiRangeReport } from "@trip-pipeline/core/metrics-reader";
-import { DEFAULT_REGION } from "@trip-pipeline/core/app";
+import { addDays, isCalendarDay } from "@trip-pipeline/core/domain/datetime";
+import { FolderBlobStore, type BlobStore } from "@trip-pipeline/core/store/blob-store";
+import { METRICS_PREFIX } from "@trip-pipeline/core/platform/pipeline-spec";
+import { ACTIVE_RUN_STATES, backfillKpis, type BackfillResult, type WindowRun } from "@trip-pipeline/core/nightly/backfill";
+import { metricsDays, readKpiRange, type KpiRangeReport } from "@trip-pipeline/core/nightly/kpi-rows-reader";
+import { DEFAULT_REGION } from "@trip-pipeline/core/platform/app";
 import { displayPath, parseCli, runWhenMain, UsageError } from "./lib/cli.js";
 import { EXIT } from "./lib/exit-codes.js";
 import type { Help } from "./lib/help.js";

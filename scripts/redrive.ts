@@ -2,17 +2,18 @@
  * pnpm redrive: replays the stream batches Lambda gave up on (kept in the stage's bucket under
  * aws/lambda/ by the event-source mappings' S3 on-failure destination) through the function
  * that failed them. Idempotent: replayed batches move to redriven/, a second run replays nothing;
- * the handlers' writes are idempotent anyway. Library: packages/core/src/redrive.ts.
+ * the handlers' writes are idempotent anyway. Library: packages/core/src/streams/redrive.ts.
  *
  * Exit codes: scripts/lib/exit-codes.ts.
  */
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
-import { createLogger, S3BlobStore } from "@trip-pipeline/core";
-import { createS3Client } from "@trip-pipeline/core/aws/clients";
-import { redrive, type RedriveReport } from "@trip-pipeline/core/redrive";
-import { FAILED_BATCH_PREFIX } from "@trip-pipeline/core/pipeline-spec";
-import { DEFAULT_REGION } from "@trip-pipeline/core/app";
+import { createLogger } from "@trip-pipeline/core/platform/logger";
+import { S3BlobStore } from "@trip-pipeline/core/store/blob-store";
+import { createS3Client } from "@trip-pipeline/core/platform/aws-clients";
+import { redrive, type RedriveReport } from "@trip-pipeline/core/streams/redrive";
+import { FAILED_BATCH_PREFIX } from "@trip-pipeline/core/platform/pipeline-spec";
+import { DEFAULT_REGION } from "@trip-pipeline/core/platform/app";
 import { parseCli, terminalLogDestination, runWhenMain, UsageError } from "./lib/cli.js";
 import { EXIT } from "./lib/exit-codes.js";
 import type { Help } from "./lib/help.js";

@@ -4,11 +4,11 @@
  *
  * Exit codes: scripts/lib/exit-codes.ts (records still invalid are a warning on stderr, not a failure).
  */
-import { DEFAULT_REGION } from "@trip-pipeline/core/app";
-import type { EventType } from "@trip-pipeline/core/events";
-import { createLogger } from "@trip-pipeline/core/logger";
-import { replayFailed, type ReplaySummary } from "@trip-pipeline/core/ingest";
-import { FAILED_PREFIX, TRIP_STREAM } from "@trip-pipeline/core/pipeline-spec";
+import { DEFAULT_REGION } from "@trip-pipeline/core/platform/app";
+import type { EventType } from "@trip-pipeline/core/domain/events";
+import { createLogger } from "@trip-pipeline/core/platform/logger";
+import { replayFailed, type ReplaySummary } from "@trip-pipeline/core/ingest/replay";
+import { FAILED_PREFIX, TRIP_STREAM } from "@trip-pipeline/core/platform/pipeline-spec";
 import { parseCli, terminalLogDestination, runWhenMain, UsageError } from "./lib/cli.js";
 import { EXIT } from "./lib/exit-codes.js";
 import type { Help } from "./lib/help.js";

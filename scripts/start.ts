@@ -12,11 +12,16 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { CONSUMERS, createLogger, FailedTrail, FolderBlobStore, formatDateTime, TRIP_STREAM } from "@trip-pipeline/core";
-import { ingestFiles, KinesisRecordSink, type IngestSummary } from "@trip-pipeline/core/ingest";
-import type { DailyKpi } from "@trip-pipeline/core/kpi";
-import { reconcileKpis, type LiveRow } from "@trip-pipeline/core/kpi-drift";
-import { readDailyKpis } from "@trip-pipeline/core/metrics-reader";
+import { CONSUMERS, TRIP_STREAM } from "@trip-pipeline/core/platform/pipeline-spec";
+import { createLogger } from "@trip-pipeline/core/platform/logger";
+import { FailedTrail } from "@trip-pipeline/core/store/failed-trail";
+import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
+import { formatDateTime } from "@trip-pipeline/core/domain/datetime";
+import { ingestFiles, type IngestSummary } from "@trip-pipeline/core/ingest/ingest";
+import { KinesisRecordSink } from "@trip-pipeline/core/ingest/sink";
+import type { DailyKpi } from "@trip-pipeline/core/kpi/daily-kpis";
+import { reconcileKpis, type LiveRow } from "@trip-pipeline/core/live/drift";
+import { readDailyKpis } from "@trip-pipeline/core/nightly/kpi-rows-reader";
 import { liveKpiDays, runLocalKpiJob } from "@trip-pipeline/local/kpi-job";
 import { LocalLogs } from "@trip-pipeline/local/logs";
 import { HeapAfterGc, peakRssBytes } from "@trip-pipeline/local/memory";
@@ -33,7 +38,7 @@ import { checkInputFile, checkPortFree } from "./lib/preflight.js";
 import { createStatusLine, type StatusLine } from "./lib/progress.js";
 import { DEFAULT_TRAIL_DIR } from "./lib/target.js";
 import { count, formatTable, kpiCells } from "./lib/table.js";
-import { KPI_COLUMNS, tripCount } from "@trip-pipeline/core/kpi-registry";
+import { KPI_COLUMNS, tripCount } from "@trip-pipeline/core/kpi/registry";
 
 
 /** Input size from which the emulated table and stream go on disk by default: the same speed as in memory at 10,000 trips, a fraction of the memory. */

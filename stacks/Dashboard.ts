@@ -14,8 +14,8 @@ import {
 } from "aws-cdk-lib/aws-cognito";
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
 import { Api, Cognito, StaticSite, use, type ApiFunctionRouteProps, type StackContext } from "sst/constructs";
-import { CURRENCY_SETTING, currencyOf, DASHBOARD_FUNCTION, DASHBOARD_ROUTES, KPI_READ, KPI_READ_SCOPE, type DashboardRoute } from "../packages/core/src/dashboard-spec";
-import { FUNCTION_ENV } from "../packages/core/src/config-names";
+import { CURRENCY_SETTING, currencyOf, DASHBOARD_FUNCTION, DASHBOARD_ROUTES, KPI_READ, KPI_READ_SCOPE, type DashboardRoute } from "../packages/core/src/dashboard/spec";
+import { FUNCTION_ENV } from "../packages/core/src/platform/config-names";
 import { ACCESS, grantAccess, type FunctionAccess } from "./access";
 import { appLogGroup, functionLogGroup, LOG_GROUP_PREFIXES, providersLogToGroups } from "./logs";
 import { Pipeline } from "./Pipeline";

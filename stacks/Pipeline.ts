@@ -15,8 +15,8 @@ import {
   TRIP_TABLE,
   streamShardCount,
   type EventSourceSpec,
-} from "../packages/core/src/pipeline-spec";
-import { FUNCTION_ENV } from "../packages/core/src/config-names";
+} from "../packages/core/src/platform/pipeline-spec";
+import { FUNCTION_ENV } from "../packages/core/src/platform/config-names";
 import { ACCESS, grantAccess } from "./access";
 import { bucketLifecycleRules } from "./lifecycle";
 import { allowLogEncryption, functionLogGroup, providersLogToGroups } from "./logs";

@@ -14,8 +14,8 @@
  */
 import { Aws } from "aws-cdk-lib";
 import { PolicyStatement, type IGrantable } from "aws-cdk-lib/aws-iam";
-import { KPI_PREFIX } from "../packages/core/src/entities";
-import { FAILED_BATCH_PREFIX, FAILED_PREFIX, METRICS_PREFIX, TRIP_TABLE } from "../packages/core/src/pipeline-spec";
+import { KPI_PREFIX } from "../packages/core/src/store/entities";
+import { FAILED_BATCH_PREFIX, FAILED_PREFIX, METRICS_PREFIX, TRIP_TABLE } from "../packages/core/src/platform/pipeline-spec";
 
 type TableAction = "dynamodb:GetItem" | "dynamodb:Query" | "dynamodb:PutItem" | "dynamodb:UpdateItem" | "dynamodb:DeleteItem" | "dynamodb:BatchWriteItem" | "dynamodb:BatchGetItem";
 type ObjectAction = "s3:GetObject" | "s3:PutObject" | "s3:DeleteObject";

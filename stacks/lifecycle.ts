@@ -1,7 +1,7 @@
 /** The analytics bucket's lifecycle: what expires, after how long, and why. */
 import { Duration } from "aws-cdk-lib";
 import type { LifecycleRule } from "aws-cdk-lib/aws-s3";
-import { REDRIVEN_PREFIX } from "../packages/core/src/pipeline-spec";
+import { REDRIVEN_PREFIX } from "../packages/core/src/platform/pipeline-spec";
 
 /** Days each kind of object is kept; docs/runbook.md repeats them. */
 export const RETENTION_DAYS = {

@@ -25,8 +25,8 @@ import type { IEventSourceMapping, Function as LambdaFunction } from "aws-cdk-li
 import { FilterPattern, MetricFilter } from "aws-cdk-lib/aws-logs";
 import { Topic, type ITopic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
-import type { MatchBatchResult } from "../packages/core/src/matcher";
-import { CONSUMERS, FAILED_BATCH_PREFIX, KPI_DRIFT_METRIC } from "../packages/core/src/pipeline-spec";
+import type { MatchBatchResult } from "../packages/core/src/streams/matcher";
+import { CONSUMERS, FAILED_BATCH_PREFIX, KPI_DRIFT_METRIC } from "../packages/core/src/platform/pipeline-spec";
 
 type ConsumerName = keyof typeof CONSUMERS;
 

@@ -6,7 +6,7 @@ import { Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { App, getStack } from "sst/constructs";
 import { initProject } from "sst/project.js";
-import { APP_NAME, DEFAULT_REGION } from "../packages/core/src/app";
+import { APP_NAME, DEFAULT_REGION } from "../packages/core/src/platform/app";
 import config from "../sst.config";
 
 /**

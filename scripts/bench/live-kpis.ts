@@ -9,10 +9,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { encodeWireEvent } from "@trip-pipeline/core";
-import { KinesisRecordSink } from "@trip-pipeline/core/ingest";
-import { isExpired, liveKpis } from "@trip-pipeline/core/live-kpis";
-import { tripCount } from "@trip-pipeline/core/kpi-registry";
+import { encodeWireEvent } from "@trip-pipeline/core/domain/events";
+import { KinesisRecordSink } from "@trip-pipeline/core/ingest/sink";
+import { isExpired, liveKpis } from "@trip-pipeline/core/live/live-kpis";
+import { tripCount } from "@trip-pipeline/core/kpi/registry";
 import { LocalAws } from "@trip-pipeline/local/runtime";
 import { REPO_ROOT } from "../lib/cli.js";
 

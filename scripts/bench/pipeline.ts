@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { writeTripFiles } from "@trip-pipeline/local/generate";
 import { measureCeiling } from "@trip-pipeline/local/ceiling";
 import { loadConsumerHandlers } from "@trip-pipeline/local/runtime";
-import { tripCount } from "@trip-pipeline/core/kpi-registry";
+import { tripCount } from "@trip-pipeline/core/kpi/registry";
 import { intOption, parseCli, REPO_ROOT, runCliChild, runWhenMain } from "../lib/cli.js";
 import { EXIT } from "../lib/exit-codes.js";
 import { onDiskByDefault, run } from "../start.js";

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { LogDestination } from "@trip-pipeline/core/logger";
+import type { LogDestination } from "@trip-pipeline/core/platform/logger";
 import { prettyLine } from "@trip-pipeline/local/logs";
 import { EXIT } from "./exit-codes.js";
 import { formatHelp, type Help } from "./help.js";

@@ -3,7 +3,7 @@
  * AWS_REGION: the region of a deployed stage (a --region flag wins), else the app's default.
  */
 import { z } from "zod/v4";
-import { DEFAULT_REGION } from "@trip-pipeline/core/app";
+import { DEFAULT_REGION } from "@trip-pipeline/core/platform/app";
 import { UsageError } from "./cli.js";
 
 const cliEnvironment = z.object({ AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as eu-north-1").optional() });

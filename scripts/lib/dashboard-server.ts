@@ -11,8 +11,8 @@ import { createRequire } from "node:module";
 import { dirname, extname, join, normalize, sep } from "node:path";
 import { promisify } from "node:util";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import type { RunStatusResponse } from "@trip-pipeline/core/dashboard-api";
-import { DASHBOARD_ROUTES, type DashboardRoute } from "@trip-pipeline/core/dashboard-spec";
+import type { RunStatusResponse } from "@trip-pipeline/core/dashboard/api";
+import { DASHBOARD_ROUTES, type DashboardRoute } from "@trip-pipeline/core/dashboard/spec";
 import type { Platform } from "@trip-pipeline/functions/environment";
 import { importHandler } from "@trip-pipeline/local/lambda";
 

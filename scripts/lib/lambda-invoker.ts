@@ -1,6 +1,6 @@
 /** Redrive's FunctionInvoker on AWS: a synchronous Lambda Invoke of the function that failed the batch. */
 import { InvokeCommand, type LambdaClient } from "@aws-sdk/client-lambda";
-import type { FunctionInvoker, ReplayEvent } from "@trip-pipeline/core/redrive";
+import type { FunctionInvoker, ReplayEvent } from "@trip-pipeline/core/streams/redrive";
 
 export class LambdaInvoker implements FunctionInvoker {
   constructor(private readonly lambda: LambdaClient) {}

@@ -1,7 +1,7 @@
 /** Where a deployed stage's resources are: the outputs of its SST stacks (Pipeline, Analytics). */
 import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 
-import { APP_NAME } from "@trip-pipeline/core/app";
+import { APP_NAME } from "@trip-pipeline/core/platform/app";
 
 /** SST v2 names stacks `<stage>-<app>-<stack id>`. */
 export function stackName(stage: string, stack: "Pipeline" | "Analytics"): string {

@@ -3,8 +3,8 @@
  * A column of numbers (a `-` may stand for none) is right-aligned and its numbers grouped by
  * thousands (`13,526.73`), as the progress lines and the dashboard show them.
  */
-import type { DailyKpi } from "@trip-pipeline/core/kpi";
-import { KPI_COLUMNS } from "@trip-pipeline/core/kpi-registry";
+import type { DailyKpi } from "@trip-pipeline/core/kpi/daily-kpis";
+import { KPI_COLUMNS } from "@trip-pipeline/core/kpi/registry";
 
 const NUMBER = /^-?\d+(\.\d+)?$/;
 

@@ -4,9 +4,10 @@
  */
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { GlueClient } from "@aws-sdk/client-glue";
-import { FolderBlobStore, METRICS_PREFIX, S3BlobStore, TRIP_STREAM, type BlobStore } from "@trip-pipeline/core";
-import { KinesisRecordSink } from "@trip-pipeline/core/ingest";
-import { createKinesisClient, createS3Client } from "@trip-pipeline/core/aws/clients";
+import { FolderBlobStore, S3BlobStore, type BlobStore } from "@trip-pipeline/core/store/blob-store";
+import { METRICS_PREFIX, TRIP_STREAM } from "@trip-pipeline/core/platform/pipeline-spec";
+import { KinesisRecordSink } from "@trip-pipeline/core/ingest/sink";
+import { createKinesisClient, createS3Client } from "@trip-pipeline/core/platform/aws-clients";
 import { UsageError } from "./cli.js";
 import { cliConfig } from "./config.js";
 import { checkCredentials } from "./preflight.js";

@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { DASHBOARD_KPIS, dailyCsv, kpiHeading, kpiValueOf, percentChange, rangeTotals } from "@trip-pipeline/core/dashboard-kpis";
+import { DASHBOARD_KPIS, dailyCsv, kpiHeading, kpiValueOf, percentChange, rangeTotals } from "@trip-pipeline/core/dashboard/kpis";
 import { writeTripFiles } from "@trip-pipeline/local/generate";
 import type { RunReport } from "../start.js";
 import { ROOT } from "./support/run-cli.js";

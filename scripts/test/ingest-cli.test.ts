@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createKinesisClient } from "@trip-pipeline/core/aws/clients";
+import { createKinesisClient } from "@trip-pipeline/core/platform/aws-clients";
 import { createTripStream, startLocalKinesis } from "@trip-pipeline/local/kinesis";
 import { END_COLUMNS, START_COLUMNS, groundTruth, writeTripFiles } from "@trip-pipeline/local/generate";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";

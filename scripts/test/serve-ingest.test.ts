@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { groundTruth, writeTripFiles } from "@trip-pipeline/local/generate";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import type { LiveResponse } from "@trip-pipeline/core/dashboard-api";
+import type { LiveResponse } from "@trip-pipeline/core/dashboard/api";
 import { ROOT, runCli } from "./support/run-cli.js";
 
 const FIRST = { trips: 100, days: 1, seed: 11, startDate: "2024-05-25" };

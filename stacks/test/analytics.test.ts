@@ -1,6 +1,6 @@
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, test } from "vitest";
-import { KPI_FIELDS } from "../../packages/core/src/kpi-registry";
+import { KPI_FIELDS } from "../../packages/core/src/kpi/registry";
 import { Analytics } from "../Analytics";
 import { Dashboard } from "../Dashboard";
 import { Pipeline } from "../Pipeline";

@@ -2,7 +2,7 @@ import type { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, test } from "vitest";
 import { Dashboard } from "../Dashboard";
 import { synthesize } from "../synth";
-import { KPI_READ } from "../../packages/core/src/dashboard-spec";
+import { KPI_READ } from "../../packages/core/src/dashboard/spec";
 
 let dashboard: Template;
 beforeAll(async () => {

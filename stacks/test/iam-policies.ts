@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { runSimulation, runUnsafeSimulation, type Simulation } from "@cloud-copilot/iam-simulate";
-import { DEFAULT_REGION } from "../../packages/core/src/app";
+import { DEFAULT_REGION } from "../../packages/core/src/platform/app";
 import { OFFLINE_ACCOUNT } from "../synth";
 
 export const POLICY_DIR = resolve(import.meta.dirname, "..", "..", "deploy", "iam");

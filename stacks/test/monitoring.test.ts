@@ -12,7 +12,7 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { AnyPrincipal, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { beforeAll, describe, expect, test } from "vitest";
-import { CONSUMERS } from "../../packages/core/src/pipeline-spec";
+import { CONSUMERS } from "../../packages/core/src/platform/pipeline-spec";
 import { synthesize } from "../synth";
 import { Analytics } from "../Analytics";
 import { Dashboard } from "../Dashboard";

@@ -1,6 +1,6 @@
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, test } from "vitest";
-import { CONSUMERS, KPI_AGGREGATOR_FILTER, KPI_EXPIRY_FILTER, MATCHER_FILTER, kinesisEventTypeFilter, streamShardCount } from "../../packages/core/src/pipeline-spec";
+import { CONSUMERS, KPI_AGGREGATOR_FILTER, KPI_EXPIRY_FILTER, MATCHER_FILTER, kinesisEventTypeFilter, streamShardCount } from "../../packages/core/src/platform/pipeline-spec";
 import { Pipeline } from "../Pipeline";
 import { synthesize, type SynthesizedApp } from "../synth";
 

@@ -7,7 +7,7 @@
  */
 import type { Template } from "aws-cdk-lib/assertions";
 import { describe, expect, test } from "vitest";
-import { CONSUMERS, FAILED_BATCH_PREFIX, REDRIVEN_PREFIX } from "../../packages/core/src/pipeline-spec";
+import { CONSUMERS, FAILED_BATCH_PREFIX, REDRIVEN_PREFIX } from "../../packages/core/src/platform/pipeline-spec";
 import { ACCESS } from "../access";
 import { sparkOutputKeys } from "../Analytics";
 import { RETENTION_DAYS } from "../lifecycle";
@@ -15,7 +15,7 @@ import { PERMISSIONS_BOUNDARY } from "../boundary";
 import { DATA_STORE_TYPES } from "../removal";
 import { SITE_CSP } from "../Dashboard";
 import { LOG_RETENTION } from "../logs";
-import { DASHBOARD_ROUTES, KPI_READ } from "../../packages/core/src/dashboard-spec";
+import { DASHBOARD_ROUTES, KPI_READ } from "../../packages/core/src/dashboard/spec";
 import { readFileSync } from "node:fs";
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string; DependsOn?: string[] };

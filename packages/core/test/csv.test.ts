@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { describe, expect, test } from "vitest";
-import { DuplicateColumnError, MissingColumnsError, readCsvRows, type CsvReadOptions, type CsvRow } from "../src/csv.js";
+import { DuplicateColumnError, MissingColumnsError, readCsvRows, type CsvReadOptions, type CsvRow } from "../src/domain/csv.js";
 
 async function rows(text: string | Buffer | (string | Buffer)[], required: string[] = ["trip_id"], options: CsvReadOptions = {}): Promise<CsvRow[]> {
   const out: CsvRow[] = [];

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { DASHBOARD_KPIS, dailyCsv, kpiHeading, percentChange, rangeTotals, type DashboardKpi } from "../src/dashboard-kpis.js";
-import type { DailyKpi } from "../src/kpi.js";
+import { DASHBOARD_KPIS, dailyCsv, kpiHeading, percentChange, rangeTotals, type DashboardKpi } from "../src/dashboard/kpis.js";
+import type { DailyKpi } from "../src/kpi/daily-kpis.js";
 
 const field = (name: string, type: DashboardKpi["type"], aggregation: DashboardKpi["aggregation"]): DashboardKpi => ({ name, type, aggregation, source: "fare_amount", live: true, absent_before: false, label: name, description: name });
 const FARE_KPIS = DASHBOARD_KPIS.filter((kpi) => ["total_fare", "trip_count", "average_fare", "max_fare", "min_fare"].includes(kpi.name));

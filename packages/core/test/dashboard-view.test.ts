@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { latestView, PRESETS, presetView, queryOf, rangeProblem, viewFromQuery } from "../src/dashboard-view.js";
+import { latestView, PRESETS, presetView, queryOf, rangeProblem, viewFromQuery } from "../src/dashboard/view.js";
 
 const NOW = new Date("2024-05-25T23:59:59Z");
 

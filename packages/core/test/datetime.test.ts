@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { addDays, checkTripDateTime, compareDateTimes, dateOf, daysBetween, formatDateTime, isCalendarDay, secondsBetween } from "../src/datetime.js";
+import { addDays, checkTripDateTime, compareDateTimes, dateOf, daysBetween, formatDateTime, isCalendarDay, secondsBetween } from "../src/domain/datetime.js";
 
 describe("checkTripDateTime", () => {
   test.each([

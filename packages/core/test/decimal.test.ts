@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { Decimal } from "../src/decimal.js";
+import { Decimal } from "../src/domain/decimal.js";
 
 describe("Decimal", () => {
   test("sums exactly where binary floats do not", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { encodeWireEvent, parseWireEvent, validateEvent, type ReasonCode } from "../src/events.js";
+import { encodeWireEvent, parseWireEvent, validateEvent, type ReasonCode } from "../src/domain/events.js";
 
 const start = { trip_id: "c66ce556bc", pickup_datetime: "2024-05-25 13:19:00", estimated_fare_amount: "34.18595283806629" };
 const end = { trip_id: "c66ce556bc", dropoff_datetime: "2024-05-25 14:05:00", fare_amount: "40.09620692463166" };

@@ -2,8 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { FolderBlobStore } from "../src/blob-store.js";
-import { FailedTrail, type FailedRecord } from "../src/failed-trail.js";
+import { FolderBlobStore } from "../src/store/blob-store.js";
+import { FailedTrail, type FailedRecord } from "../src/store/failed-trail.js";
 
 let root: string;
 beforeEach(async () => {

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { computeDailyKpis, kpiValues, sourceValue, type DailyKpi, type KpiTrip } from "../src/kpi.js";
-import { Decimal } from "../src/decimal.js";
-import { KPI_COLUMNS, KPI_FIELDS, KPI_TYPES, LIVE_FIELDS, NIGHTLY_ONLY_FIELDS } from "../src/kpi-registry.js";
+import { computeDailyKpis, kpiValues, sourceValue, type DailyKpi, type KpiTrip } from "../src/kpi/daily-kpis.js";
+import { Decimal } from "../src/domain/decimal.js";
+import { KPI_COLUMNS, KPI_FIELDS, KPI_TYPES, LIVE_FIELDS, NIGHTLY_ONLY_FIELDS } from "../src/kpi/registry.js";
 
 interface GoldenCase {
   name: string;

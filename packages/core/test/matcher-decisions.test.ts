@@ -5,10 +5,10 @@
  * mutant) stays fast.
  */
 import { describe, expect, test } from "vitest";
-import type { EndEvent, StartEvent } from "../src/events.js";
-import { planTrip, readRawInsert } from "../src/matcher.js";
-import { completedTrip, type CompletedTrip } from "../src/trip.js";
-import type { Stored, TripItems } from "../src/trip-store.js";
+import type { EndEvent, StartEvent } from "../src/domain/events.js";
+import { planTrip, readRawInsert } from "../src/streams/matcher.js";
+import { completedTrip, type CompletedTrip } from "../src/domain/trip.js";
+import type { Stored, TripItems } from "../src/store/trip-store.js";
 import { insertRecord } from "./support/stream-record.js";
 
 const start = (pickup: string, fare = "10"): StartEvent => ({ event_type: "start", trip_id: "t", pickup_datetime: `2024-05-25 ${pickup}`, estimated_fare_amount: fare });

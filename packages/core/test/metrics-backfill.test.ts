@@ -1,7 +1,7 @@
 import { ConcurrentRunsExceededException, GetJobCommand, GetJobRunCommand, GetJobRunsCommand, GlueClient, StartJobRunCommand, type JobRun, type JobRunState } from "@aws-sdk/client-glue";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, test } from "vitest";
-import { backfillKpis, planWindows, RETRY_GRACE_MS, runWindow, windowArguments, type BackfillOptions } from "../src/metrics-backfill.js";
+import { backfillKpis, planWindows, RETRY_GRACE_MS, runWindow, windowArguments, type BackfillOptions } from "../src/nightly/backfill.js";
 
 // No local Glue API exists: the mock plays a job that enforces its concurrency limit and walks
 // each run through scripted states, one state per GetJobRun.

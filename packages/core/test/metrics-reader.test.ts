@@ -3,11 +3,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { FolderBlobStore } from "../src/blob-store.js";
-import type { DailyKpi } from "../src/kpi.js";
-import { kpiLine, metricsDayPrefix, metricsKey } from "../src/metrics-layout.js";
-import { metricsDays, readDailyKpis, readKpiRange, type InvalidKpiRow } from "../src/metrics-reader.js";
-import { KPI_FIELDS } from "../src/kpi-registry.js";
+import { FolderBlobStore } from "../src/store/blob-store.js";
+import type { DailyKpi } from "../src/kpi/daily-kpis.js";
+import { kpiLine, metricsDayPrefix, metricsKey } from "../src/nightly/kpi-rows-layout.js";
+import { metricsDays, readDailyKpis, readKpiRange, type InvalidKpiRow } from "../src/nightly/kpi-rows-reader.js";
+import { KPI_FIELDS } from "../src/kpi/registry.js";
 
 const golden = JSON.parse(readFileSync(new URL("../golden/kpi-cases.json", import.meta.url), "utf8")) as { cases: { name: string; expected: DailyKpi[] }[] };
 

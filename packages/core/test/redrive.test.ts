@@ -6,10 +6,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { FolderBlobStore } from "../src/blob-store.js";
-import { createLogger } from "../src/logger.js";
-import { FAILED_BATCH_PREFIX } from "../src/pipeline-spec.js";
-import { redrive, type ReplayEvent } from "../src/redrive.js";
+import { FolderBlobStore } from "../src/store/blob-store.js";
+import { createLogger } from "../src/platform/logger.js";
+import { FAILED_BATCH_PREFIX } from "../src/platform/pipeline-spec.js";
+import { redrive, type ReplayEvent } from "../src/streams/redrive.js";
 
 const logger = createLogger("redrive-test");
 const STREAM = "arn:aws:dynamodb:eu-north-1:000000000000:table/TripData/stream/2024-03-01T00:00:00.000";

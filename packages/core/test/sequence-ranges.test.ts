@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { addRange, covers, formatRanges, parseRanges, spanOf } from "../src/sequence-ranges.js";
+import { addRange, covers, formatRanges, parseRanges, spanOf } from "../src/streams/sequence-ranges.js";
 
 const SEQ = "4000000000033543657436"; // DynamoDB stream sequence numbers are longer than a float's precision
 

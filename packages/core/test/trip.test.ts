@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import type { EndEvent, StartEvent } from "../src/events.js";
-import { canonicalValues, essentialEvents, matchTrip } from "../src/trip.js";
+import type { EndEvent, StartEvent } from "../src/domain/events.js";
+import { canonicalValues, essentialEvents, matchTrip } from "../src/domain/trip.js";
 
 const start = (pickup: string, extra: Partial<StartEvent> = {}): StartEvent => ({
   event_type: "start",

@@ -3,11 +3,11 @@
  * days), each with the time it was computed, and the range's totals. Without from and to: the
  * latest days with data (latestView) and which day is the latest, so a page opens on data.
  */
-import type { BlobStore } from "@trip-pipeline/core";
-import { dailyQuery, dailyResponse, parseQuery, utcDay } from "@trip-pipeline/core/dashboard-api";
-import { rangeTotals } from "@trip-pipeline/core/dashboard-kpis";
-import { latestView } from "@trip-pipeline/core/dashboard-view";
-import { metricsDays, readNightlyRows } from "@trip-pipeline/core/metrics-reader";
+import type { BlobStore } from "@trip-pipeline/core/store/blob-store";
+import { dailyQuery, dailyResponse, parseQuery, utcDay } from "@trip-pipeline/core/dashboard/api";
+import { rangeTotals } from "@trip-pipeline/core/dashboard/kpis";
+import { latestView } from "@trip-pipeline/core/dashboard/view";
+import { metricsDays, readNightlyRows } from "@trip-pipeline/core/nightly/kpi-rows-reader";
 import { apiRoute, badRequest, respond } from "./api-http.js";
 import { apiDailyConfig, parseConfig } from "./config.js";
 import { blobStore, LAMBDA, lazily, type DepsSource, type Platform } from "./environment.js";

@@ -1,6 +1,6 @@
 /** GET /api/health: the API answers (no data access, no sign-in: for probes and the page's first check). */
-import { formatDateTime } from "@trip-pipeline/core";
-import type { HealthResponse } from "@trip-pipeline/core/dashboard-api";
+import { formatDateTime } from "@trip-pipeline/core/domain/datetime";
+import type { HealthResponse } from "@trip-pipeline/core/dashboard/api";
 import { apiRoute, respond } from "./api-http.js";
 import { LAMBDA, type Platform } from "./environment.js";
 

@@ -4,8 +4,8 @@
  * and the error's message go to the function's log, never to the caller.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import type { Logger } from "@trip-pipeline/core";
-import type { ErrorResponse } from "@trip-pipeline/core/dashboard-api";
+import type { Logger } from "@trip-pipeline/core/platform/logger";
+import type { ErrorResponse } from "@trip-pipeline/core/dashboard/api";
 import { LAMBDA, platformLogger, type Platform } from "./environment.js";
 
 export type ApiResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };

@@ -1,7 +1,7 @@
 /** GET /api/kpis/live?date=YYYY-MM-DD (default today, UTC): the day's live KPIs, as_of, freshness_s and settling, or that they expired. */
-import { formatDateTime } from "@trip-pipeline/core";
-import { liveQuery, liveResponse, parseQuery, utcDay } from "@trip-pipeline/core/dashboard-api";
-import { liveKpis, type LiveDay } from "@trip-pipeline/core/live-kpis";
+import { formatDateTime } from "@trip-pipeline/core/domain/datetime";
+import { liveQuery, liveResponse, parseQuery, utcDay } from "@trip-pipeline/core/dashboard/api";
+import { liveKpis, type LiveDay } from "@trip-pipeline/core/live/live-kpis";
 import { apiRoute, badRequest, respond } from "./api-http.js";
 import { apiLiveConfig, parseConfig } from "./config.js";
 import { documentClient, LAMBDA, lazily, type DepsSource, type Platform } from "./environment.js";

@@ -8,9 +8,9 @@
  * AWS_ENDPOINT_URL_DYNAMODB; pino's level is LOG_LEVEL (default info).
  */
 import { z } from "zod/v4";
-import { FUNCTION_ENV as ENV } from "@trip-pipeline/core/config-names";
-import { CURRENCY_SETTING } from "@trip-pipeline/core/dashboard-spec";
-import { DEFAULT_KPI_TTL_DAYS, DEFAULT_RAW_RETENTION_DAYS } from "@trip-pipeline/core/pipeline-spec";
+import { FUNCTION_ENV as ENV } from "@trip-pipeline/core/platform/config-names";
+import { CURRENCY_SETTING } from "@trip-pipeline/core/dashboard/spec";
+import { DEFAULT_KPI_TTL_DAYS, DEFAULT_RAW_RETENTION_DAYS } from "@trip-pipeline/core/platform/pipeline-spec";
 
 const NOT_SET = "is not set";
 const DAYS = /^[1-9]\d*$/;

@@ -8,20 +8,14 @@ import {
   createDynamoDbClient,
   createS3Client,
   type DynamoDbTransport,
-} from "@trip-pipeline/core/aws/clients";
-import {
-  createLogger,
-  DEFAULT_RETRY,
-  FailedTrail,
-  FolderBlobStore,
-  S3BlobStore,
-  TripStore,
-  type BlobStore,
-  type KpiAggregatorDeps,
-  type LogDestination,
-  type Logger,
-  type RawEventDeps,
-} from "@trip-pipeline/core";
+} from "@trip-pipeline/core/platform/aws-clients";
+import { createLogger, type LogDestination, type Logger } from "@trip-pipeline/core/platform/logger";
+import { DEFAULT_RETRY } from "@trip-pipeline/core/platform/retry";
+import { FailedTrail } from "@trip-pipeline/core/store/failed-trail";
+import { FolderBlobStore, S3BlobStore, type BlobStore } from "@trip-pipeline/core/store/blob-store";
+import { TripStore } from "@trip-pipeline/core/store/trip-store";
+import { type KpiAggregatorDeps } from "@trip-pipeline/core/live/aggregator";
+import { type RawEventDeps } from "@trip-pipeline/core/streams/raw-events";
 import { consumerConfig, kpiAggregatorConfig, parseConfig, type BucketConfig } from "./config.js";
 
 /** What every handler gets: the table, the failed trail, a logger, a clock and the write retry policy. */

@@ -6,8 +6,8 @@
  * mapping).
  */
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
-import { applyKpiDelivery, readKpiRecord, type KpiAggregatorDeps, type KpiChange } from "@trip-pipeline/core";
-import { spanOf } from "@trip-pipeline/core/sequence-ranges";
+import { applyKpiDelivery, readKpiRecord, type KpiAggregatorDeps, type KpiChange } from "@trip-pipeline/core/live/aggregator";
+import { spanOf } from "@trip-pipeline/core/streams/sequence-ranges";
 import { kpiAggregatorFromEnvironment, LAMBDA, lazily, type DepsSource, type Platform } from "./environment.js";
 
 /** A DynamoDB stream event of a mapping with a tumbling window. */

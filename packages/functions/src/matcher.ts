@@ -6,7 +6,7 @@
  * are named (Lambda resumes from the lowest one; the rest are idempotent when re-delivered).
  */
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
-import { readRawInsert, settleTrips } from "@trip-pipeline/core";
+import { readRawInsert, settleTrips } from "@trip-pipeline/core/streams/matcher";
 import { fromEnvironment, LAMBDA, lazily, type DepsSource, type Platform } from "./environment.js";
 
 export function createMatcherHandler(source: DepsSource) {

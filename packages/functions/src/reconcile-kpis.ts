@@ -5,7 +5,9 @@
  * over other windows are reconciled just as well.
  */
 import { GetJobRunCommand, GlueClient } from "@aws-sdk/client-glue";
-import { createLogger, formatDateTime, reconcileNightlyRun, type NightlyRun, type ReconcileDeps, type Reconciliation } from "@trip-pipeline/core";
+import { createLogger } from "@trip-pipeline/core/platform/logger";
+import { formatDateTime } from "@trip-pipeline/core/domain/datetime";
+import { reconcileNightlyRun, type NightlyRun, type ReconcileDeps, type Reconciliation } from "@trip-pipeline/core/live/drift";
 import { parseConfig, reconcileKpisConfig } from "./config.js";
 import { blobStore, documentClient, LAMBDA } from "./environment.js";
 import { windowEndDate } from "./start-metrics-job.js";

@@ -3,8 +3,9 @@
  * yesterday (UTC), unless a run for the same window is already under way.
  */
 import { ConcurrentRunsExceededException, GetJobRunsCommand, GlueClient, StartJobRunCommand, type JobRun } from "@aws-sdk/client-glue";
-import { createLogger, formatDateTime, type Logger } from "@trip-pipeline/core";
-import { ACTIVE_RUN_STATES } from "@trip-pipeline/core/metrics-backfill";
+import { createLogger, type Logger } from "@trip-pipeline/core/platform/logger";
+import { formatDateTime } from "@trip-pipeline/core/domain/datetime";
+import { ACTIVE_RUN_STATES } from "@trip-pipeline/core/nightly/backfill";
 import { parseConfig, startMetricsJobConfig } from "./config.js";
 
 export interface MetricsJobSettings {

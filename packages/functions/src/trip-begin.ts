@@ -1,5 +1,5 @@
 /** tripBegin: stores trip start events (the stream's event filter passes only event_type "start"). */
-import { CONSUMERS } from "@trip-pipeline/core";
+import { CONSUMERS } from "@trip-pipeline/core/platform/pipeline-spec";
 import { fromEnvironment, LAMBDA, type Platform } from "./environment.js";
 import { createTripEventHandler } from "./trip-events.js";
 

@@ -6,7 +6,9 @@
  * and only the failed ones need naming.
  */
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
-import { storeRawEvents, TRIP_STREAM, type EventType } from "@trip-pipeline/core";
+import { storeRawEvents } from "@trip-pipeline/core/streams/raw-events";
+import { TRIP_STREAM } from "@trip-pipeline/core/platform/pipeline-spec";
+import { type EventType } from "@trip-pipeline/core/domain/events";
 import { lazily, type DepsSource } from "./environment.js";
 
 /** `leaveTo`: for the catch-all consumer, the event types another consumer's filter takes. */

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { FUNCTION_ENV as ENV } from "@trip-pipeline/core/config-names";
-import { DEFAULT_KPI_TTL_DAYS, DEFAULT_RAW_RETENTION_DAYS } from "@trip-pipeline/core/pipeline-spec";
+import { FUNCTION_ENV as ENV } from "@trip-pipeline/core/platform/config-names";
+import { DEFAULT_KPI_TTL_DAYS, DEFAULT_RAW_RETENTION_DAYS } from "@trip-pipeline/core/platform/pipeline-spec";
 import { apiDailyConfig, apiLiveConfig, consumerConfig, kpiAggregatorConfig, parseConfig, reconcileKpisConfig, startMetricsJobConfig } from "../src/config.js";
 import { lazily } from "../src/environment.js";
 

@@ -1,5 +1,5 @@
 import { ConcurrentRunsExceededException, GetJobRunsCommand, GlueClient, StartJobRunCommand } from "@aws-sdk/client-glue";
-import { createLogger } from "@trip-pipeline/core";
+import { createLogger } from "@trip-pipeline/core/platform/logger";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, test } from "vitest";
 import { settingsFromEnvironment, startMetricsJob, windowEndDate } from "../src/start-metrics-job.js";

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { CreateTableCommand, waitUntilTableExists, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
-import { TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
+import { TRIP_TABLE } from "@trip-pipeline/core/platform/pipeline-spec";
 
 export interface LocalServer {
   endpoint: string;

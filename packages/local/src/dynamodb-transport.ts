@@ -7,7 +7,7 @@
  * request.
  */
 import { randomUUID } from "node:crypto";
-import type { DynamoDbTransport } from "@trip-pipeline/core/aws/clients";
+import type { DynamoDbTransport } from "@trip-pipeline/core/platform/aws-clients";
 import type { EmulatorThread } from "./emulator-host.js";
 import { admitRequest } from "./lambda.js";
 

@@ -26,10 +26,10 @@
  */
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { BlobStore } from "@trip-pipeline/core/blob-store";
-import type { Logger } from "@trip-pipeline/core/logger";
-import { FAILED_BATCH_PREFIX } from "@trip-pipeline/core/pipeline-spec";
-import { batchVerdict, compareSequenceNumbers, retriedRecords, windowFields } from "@trip-pipeline/core/stream-batch";
+import type { BlobStore } from "@trip-pipeline/core/store/blob-store";
+import type { Logger } from "@trip-pipeline/core/platform/logger";
+import { FAILED_BATCH_PREFIX } from "@trip-pipeline/core/platform/pipeline-spec";
+import { batchVerdict, compareSequenceNumbers, retriedRecords, windowFields } from "@trip-pipeline/core/streams/stream-batch";
 import { matchesAny, type FilterPattern } from "./event-filter.js";
 import { mulberry32, shuffled, type Random } from "./generate/prng.js";
 import type { LambdaFunction } from "./lambda.js";

@@ -1,7 +1,7 @@
 /** The embedded Kinesis of the local AWS: kinesalite in this process, the stream as deployed. */
 import { CreateStreamCommand, waitUntilStreamExists, type KinesisClient } from "@aws-sdk/client-kinesis";
 import kinesalite from "kinesalite";
-import { TRIP_STREAM } from "@trip-pipeline/core/pipeline-spec";
+import { TRIP_STREAM } from "@trip-pipeline/core/platform/pipeline-spec";
 import { listen, type LocalServer } from "./dynamo.js";
 
 /** `dir`: the records in a LevelDB folder there (kinesalite's own option; the binary ships prebuilt with it) instead of in memory. */

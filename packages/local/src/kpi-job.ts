@@ -6,11 +6,11 @@
  * completed trips loses its object.
  */
 import { ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { BlobStore } from "@trip-pipeline/core/blob-store";
-import { allDayShards, createTripService, KPI_PREFIX } from "@trip-pipeline/core/entities";
-import { DailyKpiAccumulator, type DailyKpi } from "@trip-pipeline/core/kpi";
-import { kpiLine, metricsKey } from "@trip-pipeline/core/metrics-layout";
-import { TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
+import type { BlobStore } from "@trip-pipeline/core/store/blob-store";
+import { allDayShards, createTripService, KPI_PREFIX } from "@trip-pipeline/core/store/entities";
+import { DailyKpiAccumulator, type DailyKpi } from "@trip-pipeline/core/kpi/daily-kpis";
+import { kpiLine, metricsKey } from "@trip-pipeline/core/nightly/kpi-rows-layout";
+import { TRIP_TABLE } from "@trip-pipeline/core/platform/pipeline-spec";
 
 export interface KpiJobResult {
   kpis: DailyKpi[];

@@ -7,7 +7,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import pino, { type DestinationStream } from "pino";
-import type { LogDestination } from "@trip-pipeline/core/logger";
+import type { LogDestination } from "@trip-pipeline/core/platform/logger";
 import { currentFunction } from "./lambda.js";
 
 export interface LocalLogsOptions {

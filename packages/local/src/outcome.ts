@@ -5,10 +5,10 @@
  */
 import { ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBRecord } from "aws-lambda";
-import type { BlobStore } from "@trip-pipeline/core/blob-store";
-import { FailedTrail } from "@trip-pipeline/core/failed-trail";
-import { TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
-import { SORT_KEY_PREFIX } from "@trip-pipeline/core/trip-store";
+import type { BlobStore } from "@trip-pipeline/core/store/blob-store";
+import { FailedTrail } from "@trip-pipeline/core/store/failed-trail";
+import { TRIP_TABLE } from "@trip-pipeline/core/platform/pipeline-spec";
+import { SORT_KEY_PREFIX } from "@trip-pipeline/core/store/trip-store";
 
 /** Trip ids with an anomaly in the failed trail (one object per trip, two records each). */
 export async function anomalyTrips(bucket: BlobStore): Promise<Set<string>> {

@@ -9,13 +9,13 @@ import { PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { KinesisStreamRecord } from "aws-lambda";
 import { afterEach, describe, expect, test } from "vitest";
-import { FolderBlobStore } from "@trip-pipeline/core/blob-store";
-import { encodeWireEvent, type TripEvent } from "@trip-pipeline/core/events";
-import { FAILED_BATCH_PREFIX, TRIP_STREAM } from "@trip-pipeline/core/pipeline-spec";
+import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
+import { encodeWireEvent, type TripEvent } from "@trip-pipeline/core/domain/events";
+import { FAILED_BATCH_PREFIX, TRIP_STREAM } from "@trip-pipeline/core/platform/pipeline-spec";
 import { LocalAws, type ConsumerOptions, type LocalAwsOptions } from "../src/runtime.js";
 import { childShardId } from "../src/shard-rollover.js";
 import { runLocalKpiJob } from "../src/kpi-job.js";
-import { liveKpis } from "@trip-pipeline/core/live-kpis";
+import { liveKpis } from "@trip-pipeline/core/live/live-kpis";
 import * as doubles from "./support/local-handlers.js";
 
 const REPO_ROOT = resolve(import.meta.dirname, "..", "..", "..");

@@ -1,6 +1,6 @@
 import { BatchWriteItemCommand, DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
+import { createDynamoDbClient } from "@trip-pipeline/core/platform/aws-clients";
 import { createTripTable } from "../src/dynamo.js";
 import { ChangeLog, normalizeNumber, sameItem } from "../src/dynamo-streams.js";
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "../src/embedded-dynamodb.js";

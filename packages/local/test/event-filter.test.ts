@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { matchesAny, matchesPattern, NOT_JSON } from "../src/event-filter.js";
-import { kinesisEventTypeFilter, MATCHER_FILTER } from "@trip-pipeline/core/pipeline-spec";
+import { kinesisEventTypeFilter, MATCHER_FILTER } from "@trip-pipeline/core/platform/pipeline-spec";
 
 const streamRecord = (eventName: string, sortKey: string) => ({ eventName, dynamodb: { Keys: { trip_id: { S: "t" }, sort_key: { S: sortKey } } } });
 

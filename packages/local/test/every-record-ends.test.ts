@@ -9,9 +9,9 @@ import { join, resolve } from "node:path";
 import { PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { FolderBlobStore } from "@trip-pipeline/core/blob-store";
-import { FailedTrail, type FailedRecord } from "@trip-pipeline/core/failed-trail";
-import { TRIP_STREAM } from "@trip-pipeline/core/pipeline-spec";
+import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
+import { FailedTrail, type FailedRecord } from "@trip-pipeline/core/store/failed-trail";
+import { TRIP_STREAM } from "@trip-pipeline/core/platform/pipeline-spec";
 import { LocalAws } from "../src/runtime.js";
 
 const start = (trip_id: string, pickup: string) => JSON.stringify({ event_type: "start", trip_id, pickup_datetime: pickup, estimated_fare_amount: "10.25" });

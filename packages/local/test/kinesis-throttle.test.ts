@@ -1,6 +1,6 @@
 import { GetRecordsCommand, GetShardIteratorCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { expect, test } from "vitest";
-import { createKinesisClient } from "@trip-pipeline/core/aws/clients";
+import { createKinesisClient } from "@trip-pipeline/core/platform/aws-clients";
 import { createTripStream, startLocalKinesis } from "../src/kinesis.js";
 import { startKinesisThrottle } from "../src/kinesis-throttle.js";
 import { Throttle } from "../src/throttle.js";

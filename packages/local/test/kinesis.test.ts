@@ -1,6 +1,6 @@
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { expect, test } from "vitest";
-import { createKinesisClient } from "@trip-pipeline/core/aws/clients";
+import { createKinesisClient } from "@trip-pipeline/core/platform/aws-clients";
 import { createTripStream, startLocalKinesis } from "../src/kinesis.js";
 
 test("the embedded Kinesis takes records and gives them back per shard, in order", async () => {

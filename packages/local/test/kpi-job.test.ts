@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
-import { FolderBlobStore } from "@trip-pipeline/core/blob-store";
-import { createTripService } from "@trip-pipeline/core/entities";
-import { kpiLine, metricsKey } from "@trip-pipeline/core/metrics-layout";
+import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/platform/aws-clients";
+import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
+import { createTripService } from "@trip-pipeline/core/store/entities";
+import { kpiLine, metricsKey } from "@trip-pipeline/core/nightly/kpi-rows-layout";
 import { createTripTable, startLocalDynamoDb, type LocalServer } from "../src/dynamo.js";
 import { runLocalKpiJob } from "../src/kpi-job.js";
 

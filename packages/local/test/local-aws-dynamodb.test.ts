@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
+import { TRIP_TABLE } from "@trip-pipeline/core/platform/pipeline-spec";
 import { LocalAws } from "../src/runtime.js";
 
 const TABLE = TRIP_TABLE.name;

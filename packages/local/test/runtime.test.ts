@@ -5,7 +5,7 @@ import { PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import type { DynamoDBRecord, KinesisStreamRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { LocalAws } from "../src/runtime.js";
-import { TRIP_STREAM } from "@trip-pipeline/core/pipeline-spec";
+import { TRIP_STREAM } from "@trip-pipeline/core/platform/pipeline-spec";
 import * as doubles from "./support/local-handlers.js";
 
 const REPO_ROOT = resolve(import.meta.dirname, "..", "..", "..");

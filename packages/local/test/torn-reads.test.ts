@@ -1,7 +1,7 @@
 import { DeleteItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
-import { TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
+import { createDynamoDbClient } from "@trip-pipeline/core/platform/aws-clients";
+import { TRIP_TABLE } from "@trip-pipeline/core/platform/pipeline-spec";
 import { createTripTable } from "../src/dynamo.js";
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "../src/embedded-dynamodb.js";
 

@@ -1,8 +1,8 @@
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBRecord } from "aws-lambda";
 import { afterEach, describe, expect, test } from "vitest";
-import { createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
-import { TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
+import { createDynamoDbClient } from "@trip-pipeline/core/platform/aws-clients";
+import { TRIP_TABLE } from "@trip-pipeline/core/platform/pipeline-spec";
 import { createTripTable } from "../src/dynamo.js";
 import type { ChangeLog } from "../src/dynamo-streams.js";
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "../src/embedded-dynamodb.js";

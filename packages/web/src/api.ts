@@ -1,5 +1,5 @@
 /** The page's side of the API: every answer is parsed with the contract's schema; every failure becomes a sentence. */
-import { errorResponse } from "@trip-pipeline/core/dashboard-api";
+import { errorResponse } from "@trip-pipeline/core/dashboard/api";
 
 interface Schema<T> {
   safeParse(input: unknown): { success: true; data: T } | { success: false };

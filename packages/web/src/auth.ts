@@ -4,7 +4,7 @@
  * the API, whose JWT authorizer checks it. Locally (`pnpm start --serve`) there is no sign-in:
  * the build has no Cognito domain, and the server listens on loopback only.
  */
-import { KPI_READ } from "@trip-pipeline/core/dashboard-spec";
+import { KPI_READ } from "@trip-pipeline/core/dashboard/spec";
 
 export interface AuthConfig {
   /** https://<prefix>.auth.<region>.amazoncognito.com */

@@ -1,7 +1,7 @@
 /** The daily chart: total fare (left axis) and average fare (right axis) per day, Chart.js. */
 import { CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip } from "chart.js";
-import { addDays, daysInRange } from "@trip-pipeline/core/dashboard-api";
-import type { DailyKpi } from "@trip-pipeline/core/kpi";
+import { addDays, daysInRange } from "@trip-pipeline/core/dashboard/api";
+import type { DailyKpi } from "@trip-pipeline/core/kpi/daily-kpis";
 import { formatKpi } from "./format.js";
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip);

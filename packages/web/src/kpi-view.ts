@@ -1,6 +1,6 @@
 /** The tiles and the daily table, built from the dashboard's KPI list (core dashboard-kpis.ts). */
-import type { DailyResponse, LiveResponse } from "@trip-pipeline/core/dashboard-api";
-import { DASHBOARD_KPIS, kpiHeading, kpiValueOf, percentChange, type KpiRowLike } from "@trip-pipeline/core/dashboard-kpis";
+import type { DailyResponse, LiveResponse } from "@trip-pipeline/core/dashboard/api";
+import { DASHBOARD_KPIS, kpiHeading, kpiValueOf, percentChange, type KpiRowLike } from "@trip-pipeline/core/dashboard/kpis";
 import { formatKpi } from "./format.js";
 
 type DailyRow = DailyResponse["days"][number];

@@ -1,9 +1,9 @@
 /** The dashboard page: live tiles for a day, the final daily totals over a range, refreshed every few seconds. */
-import { addDays, dailyResponse, liveResponse, runStatusResponse, utcDay, type DailyResponse, type LiveResponse } from "@trip-pipeline/core/dashboard-api";
-import { dailyCsv } from "@trip-pipeline/core/dashboard-kpis";
-import { CURRENCY_SETTING } from "@trip-pipeline/core/dashboard-spec";
-import { latestView, PRESETS, presetView, queryOf, rangeProblem, viewFromQuery, type Preset, type View } from "@trip-pipeline/core/dashboard-view";
-import { NIGHTLY_KPI_JOB } from "@trip-pipeline/core/pipeline-spec";
+import { addDays, dailyResponse, liveResponse, runStatusResponse, utcDay, type DailyResponse, type LiveResponse } from "@trip-pipeline/core/dashboard/api";
+import { dailyCsv } from "@trip-pipeline/core/dashboard/kpis";
+import { CURRENCY_SETTING } from "@trip-pipeline/core/dashboard/spec";
+import { latestView, PRESETS, presetView, queryOf, rangeProblem, viewFromQuery, type Preset, type View } from "@trip-pipeline/core/dashboard/view";
+import { NIGHTLY_KPI_JOB } from "@trip-pipeline/core/platform/pipeline-spec";
 import { ApiError, getJson } from "./api.js";
 import { accessToken, forgetToken, signOut, type AuthConfig } from "./auth.js";
 import { DailyChart } from "./chart.js";

@@ -7,12 +7,12 @@
 import { createReadStream, type ReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
-import { readCsvRows, type CsvRow } from "../csv.js";
-import { formatDateTime } from "../datetime.js";
-import { encodeWireEvent, REQUIRED_FIELDS, validateEvent, type EventType, type ReasonCode, type Rejection } from "../events.js";
-import type { FailedRecord, FailedTrail } from "../failed-trail.js";
-import type { Logger } from "../logger.js";
-import type { RetryPolicy } from "../retry.js";
+import { readCsvRows, type CsvRow } from "../domain/csv.js";
+import { formatDateTime } from "../domain/datetime.js";
+import { encodeWireEvent, REQUIRED_FIELDS, validateEvent, type EventType, type ReasonCode, type Rejection } from "../domain/events.js";
+import type { FailedRecord, FailedTrail } from "../store/failed-trail.js";
+import type { Logger } from "../platform/logger.js";
+import type { RetryPolicy } from "../platform/retry.js";
 import { BatchSender, type DeliveryFailure } from "./sender.js";
 import type { RecordSink } from "./sink.js";
 

@@ -14,11 +14,11 @@
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
 import { createInterface } from "node:readline";
-import type { BlobStore } from "../blob-store.js";
-import { readCsvRows } from "../csv.js";
-import { encodeWireEvent, parseWireEvent, REQUIRED_FIELDS, validateEvent, type EventType, type ReasonCode, type TripEvent, type Validated } from "../events.js";
-import { FailedTrail, type FailedRecord } from "../failed-trail.js";
-import type { Logger } from "../logger.js";
+import type { BlobStore } from "../store/blob-store.js";
+import { readCsvRows } from "../domain/csv.js";
+import { encodeWireEvent, parseWireEvent, REQUIRED_FIELDS, validateEvent, type EventType, type ReasonCode, type TripEvent, type Validated } from "../domain/events.js";
+import { FailedTrail, type FailedRecord } from "../store/failed-trail.js";
+import type { Logger } from "../platform/logger.js";
 import { defaultConcurrency } from "./ingest.js";
 import { BatchSender } from "./sender.js";
 import type { RecordSink } from "./sink.js";

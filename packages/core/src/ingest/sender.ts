@@ -10,8 +10,8 @@
  * reader down when the stream throttles.
  */
 import { setTimeout as delay } from "node:timers/promises";
-import { backoffDelay, type RetryPolicy } from "../retry.js";
-import type { Logger } from "../logger.js";
+import { backoffDelay, type RetryPolicy } from "../platform/retry.js";
+import type { Logger } from "../platform/logger.js";
 import type { RecordSink, SinkRecord } from "./sink.js";
 
 /** PutRecords limits; record size counts the partition key's bytes and the data's. */

@@ -1,6 +1,6 @@
 /** A pino logger whose lines land in an array, for tests that assert what was logged. */
 import pino from "pino";
-import type { Logger } from "../../src/logger.js";
+import type { Logger } from "../../src/platform/logger.js";
 
 export function captureLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];

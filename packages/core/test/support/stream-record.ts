@@ -1,7 +1,7 @@
 /** Stream records as Lambda delivers them, for pure tests of the matcher (no emulator needed). */
 import { marshall } from "@aws-sdk/util-dynamodb";
 import type { DynamoDBRecord } from "aws-lambda";
-import { TRIP_TABLE } from "../../src/pipeline-spec.js";
+import { TRIP_TABLE } from "../../src/platform/pipeline-spec.js";
 
 type Item = Record<string, unknown>;
 let sequence = 0;

@@ -7,8 +7,8 @@
  * One seeded PRNG drives everything in trip order, so the same options always give the same
  * trips, and a trip is produced without looking at any other (constant memory for millions).
  */
-import { checkTripDateTime, formatDateTime } from "@trip-pipeline/core/datetime";
-import type { ReasonCode } from "@trip-pipeline/core/events";
+import { checkTripDateTime, formatDateTime } from "@trip-pipeline/core/domain/datetime";
+import type { ReasonCode } from "@trip-pipeline/core/domain/events";
 import { hexIdOf, intBetween, mulberry32, normal, weighted, type Random } from "./prng.js";
 
 /** Exactly the real exports' columns, in their order (trip_end has trip_id last). */

@@ -2,8 +2,8 @@
  * What the pipeline must make of generated files, derived from the trip model rather than by
  * reading the files back: end-to-end tests compare the pipeline's output with it.
  */
-import type { ReasonCode } from "@trip-pipeline/core/events";
-import { DailyKpiAccumulator, type DailyKpi } from "@trip-pipeline/core/kpi";
+import type { ReasonCode } from "@trip-pipeline/core/domain/events";
+import { DailyKpiAccumulator, type DailyKpi } from "@trip-pipeline/core/kpi/daily-kpis";
 import { generateTrips, type GenerateOptions, type GeneratedRow } from "./trips.js";
 
 export interface FileTruth {

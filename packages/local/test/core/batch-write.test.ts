@@ -1,8 +1,8 @@
 import { NumberValue } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { mapWithConcurrency } from "@trip-pipeline/core/concurrency";
-import { backoffDelay, type RetryPolicy } from "@trip-pipeline/core/retry";
-import type { WriteRequest } from "@trip-pipeline/core/write-request";
+import { mapWithConcurrency } from "@trip-pipeline/core/platform/concurrency";
+import { backoffDelay, type RetryPolicy } from "@trip-pipeline/core/platform/retry";
+import type { WriteRequest } from "@trip-pipeline/core/store/write-request";
 import { startEmulator, type TestTable } from "../support/test-table.js";
 
 let emulator: Awaited<ReturnType<typeof startEmulator>>;

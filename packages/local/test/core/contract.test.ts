@@ -4,13 +4,13 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { CONTRACT } from "@trip-pipeline/core/contract";
-import { completedTripEntity, dayShardOf } from "@trip-pipeline/core/entities";
-import { validateEvent } from "@trip-pipeline/core/events";
-import { computeDailyKpis } from "@trip-pipeline/core/kpi";
-import { metricsKey } from "@trip-pipeline/core/metrics-layout";
-import { TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
-import { Decimal } from "@trip-pipeline/core/decimal";
+import { CONTRACT } from "@trip-pipeline/core/domain/contract";
+import { completedTripEntity, dayShardOf } from "@trip-pipeline/core/store/entities";
+import { validateEvent } from "@trip-pipeline/core/domain/events";
+import { computeDailyKpis } from "@trip-pipeline/core/kpi/daily-kpis";
+import { metricsKey } from "@trip-pipeline/core/nightly/kpi-rows-layout";
+import { TRIP_TABLE } from "@trip-pipeline/core/platform/pipeline-spec";
+import { Decimal } from "@trip-pipeline/core/domain/decimal";
 import { startEmulator } from "../support/test-table.js";
 
 const { fare_domain: domain } = CONTRACT;

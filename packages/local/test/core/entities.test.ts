@@ -1,7 +1,7 @@
 import { GetItemCommand, QueryCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
-import { allDayShards, createTripService, dayShardOf, type TripService } from "@trip-pipeline/core/entities";
+import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/platform/aws-clients";
+import { allDayShards, createTripService, dayShardOf, type TripService } from "@trip-pipeline/core/store/entities";
 import { createTripTable, startLocalDynamoDb, type LocalServer } from "../../src/dynamo.js";
 
 let server: LocalServer;

@@ -1,10 +1,10 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
-import { kpiExpiredEntity, kpiExtremesEntity, kpiPartNumber, kpiShardEntity } from "@trip-pipeline/core/entities";
-import { liveKpis } from "@trip-pipeline/core/live-kpis";
-import { reconcileKpis } from "@trip-pipeline/core/kpi-drift";
+import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/platform/aws-clients";
+import { kpiExpiredEntity, kpiExtremesEntity, kpiPartNumber, kpiShardEntity } from "@trip-pipeline/core/store/entities";
+import { liveKpis } from "@trip-pipeline/core/live/live-kpis";
+import { reconcileKpis } from "@trip-pipeline/core/live/drift";
 import { createTripTable, startLocalDynamoDb, type LocalServer } from "../../src/dynamo.js";
 
 let server: LocalServer;

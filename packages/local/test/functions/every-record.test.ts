@@ -6,7 +6,7 @@
 import type { KinesisStreamEvent } from "aws-lambda";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { CONSUMERS, matchesEventTypeFilter } from "@trip-pipeline/core";
+import { CONSUMERS, matchesEventTypeFilter } from "@trip-pipeline/core/platform/pipeline-spec";
 import { createTripEventHandler } from "@trip-pipeline/functions/trip-events";
 import { context, emulatedTable, end, kinesisEvent, start, workspace, type Workspace } from "./support.js";
 

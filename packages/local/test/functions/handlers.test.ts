@@ -1,7 +1,8 @@
 import type { DynamoDBRecord } from "aws-lambda";
 import { describe, expect, test } from "vitest";
-import { FailedTrail, type BlobStore } from "@trip-pipeline/core";
-import { dayShardOf } from "@trip-pipeline/core/entities";
+import { FailedTrail } from "@trip-pipeline/core/store/failed-trail";
+import { type BlobStore } from "@trip-pipeline/core/store/blob-store";
+import { dayShardOf } from "@trip-pipeline/core/store/entities";
 import { captureLogger } from "../../../core/test/support/logs.js";
 import type { HandlerDeps } from "@trip-pipeline/functions/environment";
 import { createMatcherHandler } from "@trip-pipeline/functions/matcher";

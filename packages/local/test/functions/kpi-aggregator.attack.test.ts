@@ -5,9 +5,9 @@
 import { DeleteCommand, GetCommand } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { liveResponse } from "@trip-pipeline/core/dashboard-api";
-import { liveKpis } from "@trip-pipeline/core/live-kpis";
-import type { CompletedTrip } from "@trip-pipeline/core/trip";
+import { liveResponse } from "@trip-pipeline/core/dashboard/api";
+import { liveKpis } from "@trip-pipeline/core/live/live-kpis";
+import type { CompletedTrip } from "@trip-pipeline/core/domain/trip";
 import { createKpiAggregatorHandler } from "@trip-pipeline/functions/kpi-aggregator";
 import { createLiveHandler } from "@trip-pipeline/functions/api-live";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";

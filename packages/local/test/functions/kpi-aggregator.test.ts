@@ -1,11 +1,11 @@
 import { DeleteCommand, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBRecord } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { createTripService, KPI_PREFIX } from "@trip-pipeline/core/entities";
-import type { CompletedTrip } from "@trip-pipeline/core/trip";
-import { computeDailyKpis } from "@trip-pipeline/core/kpi";
-import { LIVE_FIELDS } from "@trip-pipeline/core/kpi-registry";
-import { liveKpis, type LiveKpi } from "@trip-pipeline/core/live-kpis";
+import { createTripService, KPI_PREFIX } from "@trip-pipeline/core/store/entities";
+import type { CompletedTrip } from "@trip-pipeline/core/domain/trip";
+import { computeDailyKpis } from "@trip-pipeline/core/kpi/daily-kpis";
+import { LIVE_FIELDS } from "@trip-pipeline/core/kpi/registry";
+import { liveKpis, type LiveKpi } from "@trip-pipeline/core/live/live-kpis";
 import { createKpiAggregatorHandler } from "@trip-pipeline/functions/kpi-aggregator";
 import { kpiWorld, type KpiWorld } from "./kpi-support.js";
 import { context } from "./support.js";

@@ -6,8 +6,11 @@
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBRecord } from "aws-lambda";
-import { CONSUMERS, createLogger, TRIP_TABLE, TripStore, type KpiAggregatorDeps } from "@trip-pipeline/core";
-import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
+import { CONSUMERS, TRIP_TABLE } from "@trip-pipeline/core/platform/pipeline-spec";
+import { createLogger } from "@trip-pipeline/core/platform/logger";
+import { TripStore } from "@trip-pipeline/core/store/trip-store";
+import { type KpiAggregatorDeps } from "@trip-pipeline/core/live/aggregator";
+import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/platform/aws-clients";
 import { createTripTable } from "../../src/dynamo.js";
 import { matchesAny } from "../../src/event-filter.js";
 import { startEmbeddedDynamoDb, type DynamoDbBehaviours, type EmbeddedDynamoDb } from "../../src/embedded-dynamodb.js";

@@ -15,7 +15,7 @@
 import type { DynamoDBRecord } from "aws-lambda";
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { formatDateTime } from "@trip-pipeline/core";
+import { formatDateTime } from "@trip-pipeline/core/domain/datetime";
 import { startEmulator, type TestTable } from "../support/test-table.js";
 import { createMatcherHandler } from "@trip-pipeline/functions/matcher";
 import { createTripEventHandler } from "@trip-pipeline/functions/trip-events";

@@ -4,14 +4,14 @@ import { createReadStream } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { readCsvRows, type CsvRow } from "@trip-pipeline/core/csv";
-import { REQUIRED_FIELDS, validateEvent, type EndEvent, type StartEvent } from "@trip-pipeline/core/events";
+import { readCsvRows, type CsvRow } from "@trip-pipeline/core/domain/csv";
+import { REQUIRED_FIELDS, validateEvent, type EndEvent, type StartEvent } from "@trip-pipeline/core/domain/events";
 import { hexIdOf } from "../../src/generate/prng.js";
 import { END_COLUMNS, START_COLUMNS, generateTrips } from "../../src/generate/trips.js";
 import { groundTruth } from "../../src/generate/truth.js";
 import { writeTripFiles } from "../../src/generate/write.js";
-import { computeDailyKpis } from "@trip-pipeline/core/kpi";
-import { matchTrip } from "@trip-pipeline/core/trip";
+import { computeDailyKpis } from "@trip-pipeline/core/kpi/daily-kpis";
+import { matchTrip } from "@trip-pipeline/core/domain/trip";
 
 let dir: string;
 beforeEach(async () => {

@@ -5,8 +5,8 @@
  */
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
-import { createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
-import { FUNCTION_ENV } from "@trip-pipeline/core/config-names";
+import { createDynamoDbClient } from "@trip-pipeline/core/platform/aws-clients";
+import { FUNCTION_ENV } from "@trip-pipeline/core/platform/config-names";
 import type { Platform } from "@trip-pipeline/functions/environment";
 import type { HandlerFactory } from "../../src/lambda.js";
 

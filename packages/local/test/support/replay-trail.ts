@@ -1,10 +1,10 @@
 /** A failed trail as the consumers and ingest leave it, and readers of the stream and the trail, for the replay suites. */
 import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { DEFAULT_REGION } from "@trip-pipeline/core/app";
-import { FolderBlobStore } from "@trip-pipeline/core/blob-store";
-import { encodeWireEvent, validateEvent } from "@trip-pipeline/core/events";
-import { FailedTrail, type FailedRecord } from "@trip-pipeline/core/failed-trail";
+import { DEFAULT_REGION } from "@trip-pipeline/core/platform/app";
+import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
+import { encodeWireEvent, validateEvent } from "@trip-pipeline/core/domain/events";
+import { FailedTrail, type FailedRecord } from "@trip-pipeline/core/store/failed-trail";
 import { kinesisSource } from "../../src/shard-readers.js";
 import type { LocalKinesis } from "./local-kinesis.js";
 

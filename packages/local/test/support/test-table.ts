@@ -8,12 +8,12 @@
 import { BatchGetItemCommand, ScanCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import type { DynamoDBRecord } from "aws-lambda";
-import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/aws/clients";
-import { keyOf } from "@trip-pipeline/core/write-request";
+import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/platform/aws-clients";
+import { keyOf } from "@trip-pipeline/core/store/write-request";
 import { createTripTable, startLocalDynamoDb, type LocalServer } from "../../src/dynamo.js";
 import { startEmbeddedDynamoDb, type DynamoDbBehaviours } from "../../src/embedded-dynamodb.js";
-import { MATCHER_FILTER, TRIP_TABLE } from "@trip-pipeline/core/pipeline-spec";
-import { TripStore } from "@trip-pipeline/core/trip-store";
+import { MATCHER_FILTER, TRIP_TABLE } from "@trip-pipeline/core/platform/pipeline-spec";
+import { TripStore } from "@trip-pipeline/core/store/trip-store";
 // The record shape is shared with core's pure matcher tests, which must not load the emulator.
 import { insertRecord } from "../../../core/test/support/stream-record.js";
 

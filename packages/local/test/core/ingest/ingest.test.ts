@@ -16,10 +16,10 @@ import {
 } from "@aws-sdk/client-kinesis";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { createKinesisClient } from "@trip-pipeline/core/aws/clients";
-import { FolderBlobStore } from "@trip-pipeline/core/blob-store";
-import { DuplicateColumnError, MissingColumnsError } from "@trip-pipeline/core/csv";
-import { FailedTrail, type FailedRecord } from "@trip-pipeline/core/failed-trail";
+import { createKinesisClient } from "@trip-pipeline/core/platform/aws-clients";
+import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
+import { DuplicateColumnError, MissingColumnsError } from "@trip-pipeline/core/domain/csv";
+import { FailedTrail, type FailedRecord } from "@trip-pipeline/core/store/failed-trail";
 import { groundTruth } from "../../../src/generate/truth.js";
 import { mulberry32 } from "../../../src/generate/prng.js";
 import { END_COLUMNS, START_COLUMNS } from "../../../src/generate/trips.js";

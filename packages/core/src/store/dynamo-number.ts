@@ -4,7 +4,7 @@
  * DynamoDB refuses anything else with a ValidationException for the whole write, so
  * validation must refuse it first, with a reason.
  */
-import { CONTRACT } from "./contract.js";
+import { CONTRACT } from "../domain/contract.js";
 
 const DOMAIN = CONTRACT.fare_domain;
 export const MAX_SIGNIFICANT_DIGITS = DOMAIN.max_significant_digits;

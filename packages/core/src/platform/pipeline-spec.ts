@@ -2,7 +2,7 @@
  * The one definition of the pipeline's resources and event-source mappings. The SST stacks
  * deploy it and the local runtime (`pnpm start`) emulates it, so the two cannot drift.
  */
-import { CONTRACT } from "./contract.js";
+import { CONTRACT } from "../domain/contract.js";
 
 export const TRIP_TABLE = {
   name: "TripData",

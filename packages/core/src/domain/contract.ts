@@ -4,7 +4,7 @@
  * and checked, so a malformed edit fails at load rather than bending a rule quietly.
  */
 import { z } from "zod/v4";
-import raw from "../golden/contract.json";
+import raw from "../../golden/contract.json";
 
 const contractSchema = z.object({
   fare_domain: z.object({

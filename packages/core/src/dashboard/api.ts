@@ -7,9 +7,9 @@
  * Imports nothing that needs Node: the page bundles this module.
  */
 import { z } from "zod/v4";
-import { isoDate, liveFieldsShape, nightlyRowSchema, type KpiValue } from "./kpi-registry.js";
+import { isoDate, liveFieldsShape, nightlyRowSchema, type KpiValue } from "../kpi/registry.js";
 
-export { addDays, isCalendarDay } from "./datetime.js";
+export { addDays, isCalendarDay } from "../domain/datetime.js";
 
 /** Most days one /api/kpis/daily request may span: a quarter, 31 + 31 + 31. */
 export const MAX_DAILY_RANGE_DAYS = 93;
@@ -19,7 +19,7 @@ export function daysInRange(from: string, to: string): number {
   return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1;
 }
 
-export { isoDate, KPI_DISPLAY, money } from "./kpi-registry.js";
+export { isoDate, KPI_DISPLAY, money } from "../kpi/registry.js";
 
 export function utcDay(now: Date): string {
   return now.toISOString().slice(0, 10);

@@ -8,9 +8,9 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { BatchWriteCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { mapWithConcurrency } from "./concurrency.js";
-import { errorName, isValidationError } from "./errors.js";
-import { backoffDelay, type RetryPolicy } from "./retry.js";
+import { mapWithConcurrency } from "../platform/concurrency.js";
+import { errorName, isValidationError } from "../domain/errors.js";
+import { backoffDelay, type RetryPolicy } from "../platform/retry.js";
 import type { WriteRequest } from "./write-request.js";
 
 const MAX_BATCH_WRITE = 25;

@@ -8,9 +8,9 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { NumberValue } from "@aws-sdk/lib-dynamodb";
 import { CustomAttributeType, Entity, Service, type Attribute } from "electrodb";
-import { dateOf } from "./datetime.js";
-import { END_EXTRAS, START_EXTRAS } from "./events.js";
-import { KPI_EXPIRY_FILTER, TRIP_TABLE } from "./pipeline-spec.js";
+import { dateOf } from "../domain/datetime.js";
+import { END_EXTRAS, START_EXTRAS } from "../domain/events.js";
+import { KPI_EXPIRY_FILTER, TRIP_TABLE } from "../platform/pipeline-spec.js";
 
 /**
  * A DynamoDB number kept exact: written from decimal text, read back (the document client

@@ -4,10 +4,10 @@
  * one of those reads the registry's list, so a registered KPI appears everywhere.
  * Imports nothing that needs Node: the page bundles this module.
  */
-import { Decimal } from "./decimal.js";
-import { KPI_FIELDS, KPI_TYPES, ROW_KEY, tripCount, type KpiField, type KpiValue } from "./kpi-registry.js";
+import { Decimal } from "../domain/decimal.js";
+import { KPI_FIELDS, KPI_TYPES, ROW_KEY, tripCount, type KpiField, type KpiValue } from "../kpi/registry.js";
 
-export type { KpiValue } from "./kpi-registry.js";
+export type { KpiValue } from "../kpi/registry.js";
 export type DashboardKpi = KpiField;
 
 /** Every registered KPI, in registry order. */

@@ -4,9 +4,9 @@
  * trips into DayTotals here, the live path builds DayTotals from its per-shard sums, and both turn
  * them into a row with kpiValues.
  */
-import { dateOf, secondsBetween } from "./datetime.js";
-import { Decimal } from "./decimal.js";
-import { KPI_FIELDS, KPI_SOURCES, KPI_TYPES, ROW_KEY, type KpiField, type KpiRow, type KpiValue } from "./kpi-registry.js";
+import { dateOf, secondsBetween } from "../domain/datetime.js";
+import { Decimal } from "../domain/decimal.js";
+import { KPI_FIELDS, KPI_SOURCES, KPI_TYPES, ROW_KEY, type KpiField, type KpiRow, type KpiValue } from "./registry.js";
 
 /** A completed trip as the KPI jobs read it: the columns the registry's sources name (absent: 0). */
 export interface KpiTrip {

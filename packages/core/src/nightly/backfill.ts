@@ -13,7 +13,7 @@ import {
   type GlueClient,
   type JobRun,
 } from "@aws-sdk/client-glue";
-import { addDays, daysBetween, formatDateTime, isCalendarDay } from "./datetime.js";
+import { addDays, daysBetween, formatDateTime, isCalendarDay } from "../domain/datetime.js";
 
 /** A month per run: the job's memory and time stay close to the nightly run's (31 vs 3 days). */
 export const MAX_RUN_DAYS = 31;

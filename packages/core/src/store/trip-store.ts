@@ -7,12 +7,12 @@
 import { createHash } from "node:crypto";
 import { DeleteCommand, NumberValue, PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { writeAll, type WriteFailure } from "./batch-write.js";
-import type { RetryPolicy } from "./retry.js";
+import type { RetryPolicy } from "../platform/retry.js";
 import type { WriteRequest } from "./write-request.js";
 import { createTripService, type TripService } from "./entities.js";
-import { END_EXTRAS, START_EXTRAS, type EndEvent, type StartEvent, type TripEvent } from "./events.js";
-import { TRIP_TABLE } from "./pipeline-spec.js";
-import { canonicalValues, type CompletedTrip } from "./trip.js";
+import { END_EXTRAS, START_EXTRAS, type EndEvent, type StartEvent, type TripEvent } from "../domain/events.js";
+import { TRIP_TABLE } from "../platform/pipeline-spec.js";
+import { canonicalValues, type CompletedTrip } from "../domain/trip.js";
 
 type Item = Record<string, unknown>;
 

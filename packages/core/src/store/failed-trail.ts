@@ -4,8 +4,8 @@
  * is dropped silently; `pnpm replay-failed` reads it back.
  */
 import type { BlobStore } from "./blob-store.js";
-import type { ReasonCode } from "./events.js";
-import { FAILED_PREFIX } from "./pipeline-spec.js";
+import type { ReasonCode } from "../domain/events.js";
+import { FAILED_PREFIX } from "../platform/pipeline-spec.js";
 
 export type FailedKind = keyof typeof FAILED_PREFIX;
 

@@ -1,5 +1,5 @@
 /** One item write of a BatchWriteItem call, and the identity of the TripData item it touches. */
-import { TRIP_TABLE } from "./pipeline-spec.js";
+import { TRIP_TABLE } from "../platform/pipeline-spec.js";
 
 type Item = Record<string, unknown>;
 export type WriteRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: Item } };

@@ -8,15 +8,15 @@
  * duplicate rewrites its own item and an event of the same instant with other values gets its
  * own; `matchTrip` decides between them (same-instant rule in trip.ts), whatever the order.
  */
-import { mapWithConcurrency } from "./concurrency.js";
-import type { RetryPolicy } from "./retry.js";
-import { keyOfRequest, type WriteRequest } from "./write-request.js";
-import { formatDateTime } from "./datetime.js";
-import { decodeWireObject, validateWireObject, type EventType, type Rejection, type TripEvent, type Validated } from "./events.js";
-import { matchesEventTypeFilter } from "./pipeline-spec.js";
-import type { FailedRecord, FailedTrail } from "./failed-trail.js";
-import type { Logger } from "./logger.js";
-import type { TripStore } from "./trip-store.js";
+import { mapWithConcurrency } from "../platform/concurrency.js";
+import type { RetryPolicy } from "../platform/retry.js";
+import { keyOfRequest, type WriteRequest } from "../store/write-request.js";
+import { formatDateTime } from "../domain/datetime.js";
+import { decodeWireObject, validateWireObject, type EventType, type Rejection, type TripEvent, type Validated } from "../domain/events.js";
+import { matchesEventTypeFilter } from "../platform/pipeline-spec.js";
+import type { FailedRecord, FailedTrail } from "../store/failed-trail.js";
+import type { Logger } from "../platform/logger.js";
+import type { TripStore } from "../store/trip-store.js";
 
 export interface RawEventDeps {
   store: TripStore;

@@ -6,10 +6,10 @@
  * golden/contract.json, which pytest checks too. Readers still accept any `part-*` object, so
  * days written by an older Glue job (`part-<n>-<uuid>.c000.json`) stay readable.
  */
-import { CONTRACT } from "./contract.js";
-import type { DailyKpi } from "./kpi.js";
-import { KPI_FIELDS, ROW_KEY } from "./kpi-registry.js";
-import { METRICS_PREFIX } from "./pipeline-spec.js";
+import { CONTRACT } from "../domain/contract.js";
+import type { DailyKpi } from "../kpi/daily-kpis.js";
+import { KPI_FIELDS, ROW_KEY } from "../kpi/registry.js";
+import { METRICS_PREFIX } from "../platform/pipeline-spec.js";
 
 export function metricsDayPrefix(day: string): string {
   const [yyyy, mm, dd] = day.split("-") as [string, string, string];

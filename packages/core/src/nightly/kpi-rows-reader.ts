@@ -6,13 +6,13 @@
  * jobs write them. Rows written before a field existed read with that field null.
  */
 import { z } from "zod/v4";
-import type { BlobStore } from "./blob-store.js";
-import { daysBetween, formatDateTime, isCalendarDay } from "./datetime.js";
-import type { DailyKpi } from "./kpi.js";
-import { nightlyRowSchema } from "./kpi-registry.js";
-import { createLogger } from "./logger.js";
-import { metricsDayOf, metricsDayPrefix } from "./metrics-layout.js";
-import { METRICS_PREFIX } from "./pipeline-spec.js";
+import type { BlobStore } from "../store/blob-store.js";
+import { daysBetween, formatDateTime, isCalendarDay } from "../domain/datetime.js";
+import type { DailyKpi } from "../kpi/daily-kpis.js";
+import { nightlyRowSchema } from "../kpi/registry.js";
+import { createLogger } from "../platform/logger.js";
+import { metricsDayOf, metricsDayPrefix } from "./kpi-rows-layout.js";
+import { METRICS_PREFIX } from "../platform/pipeline-spec.js";
 
 export type KpiRowReason = "invalid_json" | "invalid_kpi_row" | "date_mismatch" | "duplicate_day";
 

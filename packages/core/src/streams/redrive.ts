@@ -13,9 +13,9 @@
  * tumbling-window mapping (shard, stream, window), which a handler without a window ignores.
  */
 import { z } from "zod";
-import type { BlobStore } from "./blob-store.js";
-import type { Logger } from "./logger.js";
-import { FAILED_BATCH_PREFIX, REDRIVEN_PREFIX } from "./pipeline-spec.js";
+import type { BlobStore } from "../store/blob-store.js";
+import type { Logger } from "../platform/logger.js";
+import { FAILED_BATCH_PREFIX, REDRIVEN_PREFIX } from "../platform/pipeline-spec.js";
 import { batchVerdict, retriedRecords, windowFields, type TumblingWindowFields } from "./stream-batch.js";
 
 /** A replay: the batch's records with the fields its mapping added. */

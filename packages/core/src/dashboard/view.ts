@@ -4,7 +4,7 @@
  * An address without any opens on the latest day with data (latestRange, from the API); missing
  * parts of a partial one default to today (UTC) and the 30 days ending on the day.
  */
-import { addDays, daysInRange, isCalendarDay, MAX_DAILY_RANGE_DAYS, utcDay } from "./dashboard-api.js";
+import { addDays, daysInRange, isCalendarDay, MAX_DAILY_RANGE_DAYS, utcDay } from "./api.js";
 
 export interface View {
   date: string;

@@ -5,11 +5,11 @@
 import { QueryCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { Decimal } from "./decimal.js";
-import { LIVE_SUM_SOURCES } from "./kpi-registry.js";
-import { KPI_PREFIX, KPI_SHARD_PREFIX, kpiExpiredEntity, kpiExtremesEntity, kpiShardEntity } from "./entities.js";
-import { TRIP_TABLE } from "./pipeline-spec.js";
-import { parseRanges, type SequenceRange } from "./sequence-ranges.js";
+import { Decimal } from "../domain/decimal.js";
+import { LIVE_SUM_SOURCES } from "../kpi/registry.js";
+import { KPI_PREFIX, KPI_SHARD_PREFIX, kpiExpiredEntity, kpiExtremesEntity, kpiShardEntity } from "../store/entities.js";
+import { TRIP_TABLE } from "../platform/pipeline-spec.js";
+import { parseRanges, type SequenceRange } from "../streams/sequence-ranges.js";
 
 export interface ShardPart {
   shardId: string;

@@ -6,10 +6,10 @@
  * with them, and the day is marked `settling`.
  */
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { Decimal } from "./decimal.js";
-import { dayTotals, isRetired, readDayAggregates, type DayAggregates } from "./kpi-aggregates.js";
-import { kpiValues } from "./kpi.js";
-import { LIVE_EXTREME_SOURCE, LIVE_FIELDS, ROW_KEY, type KpiValue } from "./kpi-registry.js";
+import { Decimal } from "../domain/decimal.js";
+import { dayTotals, isRetired, readDayAggregates, type DayAggregates } from "./aggregate-reads.js";
+import { kpiValues } from "../kpi/daily-kpis.js";
+import { LIVE_EXTREME_SOURCE, LIVE_FIELDS, ROW_KEY, type KpiValue } from "../kpi/registry.js";
 
 /**
  * The live fields of the KPI registry (a nightly-only field has no key), then how current they

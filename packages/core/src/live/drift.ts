@@ -6,14 +6,14 @@
  * whose live items expired has only its nightly row: nothing to compare.
  */
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { BlobStore } from "./blob-store.js";
-import type { DailyKpi } from "./kpi.js";
+import type { BlobStore } from "../store/blob-store.js";
+import type { DailyKpi } from "../kpi/daily-kpis.js";
 import { isExpired, liveKpis, type LiveFigures, type LiveKpi } from "./live-kpis.js";
-import type { Logger } from "./logger.js";
-import { addDays, daysBetween } from "./datetime.js";
-import { readDailyKpis } from "./metrics-reader.js";
-import { KPI_DRIFT_METRIC } from "./pipeline-spec.js";
-import { LIVE_FIELDS } from "./kpi-registry.js";
+import type { Logger } from "../platform/logger.js";
+import { addDays, daysBetween } from "../domain/datetime.js";
+import { readDailyKpis } from "../nightly/kpi-rows-reader.js";
+import { KPI_DRIFT_METRIC } from "../platform/pipeline-spec.js";
+import { LIVE_FIELDS } from "../kpi/registry.js";
 
 /** A live row as reported beside the nightly ones: the figures and whether they are settling. */
 export type LiveRow = LiveFigures;

@@ -8,7 +8,7 @@
 import { z } from "zod/v4";
 import { checkTripDateTime } from "./datetime.js";
 import { DECIMAL_PATTERN } from "./decimal.js";
-import { unstorableNumber } from "./dynamo-number.js";
+import { unstorableNumber } from "../store/dynamo-number.js";
 
 /**
  * With at most 128 UTF-16 units a trip_id takes at most 384 UTF-8 bytes, so every key holding it

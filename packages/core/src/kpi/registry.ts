@@ -5,8 +5,8 @@
  * derive from this list. Imports nothing but zod and the contract: the page bundles it.
  */
 import { z } from "zod/v4";
-import { CONTRACT } from "./contract.js";
-import { isCalendarDay } from "./datetime.js";
+import { CONTRACT } from "../domain/contract.js";
+import { isCalendarDay } from "../domain/datetime.js";
 
 export type KpiField = (typeof CONTRACT.kpis.fields)[number];
 export type KpiType = KpiField["type"];

@@ -4,7 +4,7 @@ import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { DEFAULT_REGION } from "../app.js";
+import { DEFAULT_REGION } from "./app.js";
 
 export interface ClientOptions {
   /** A local emulator's URL; unset in Lambda. */

@@ -77,17 +77,17 @@
  * per dominated raw item; a lost race costs one more Query.
  */
 import { z } from "zod";
-import { mapWithConcurrency } from "./concurrency.js";
-import { errorName, isValidationError } from "./errors.js";
-import type { RetryPolicy } from "./retry.js";
-import { keyItemOf } from "./write-request.js";
-import { formatDateTime } from "./datetime.js";
-import { encodeWireEvent, type EndEvent, type StartEvent, type TripEvent } from "./events.js";
-import type { FailedTrail } from "./failed-trail.js";
-import type { Logger } from "./logger.js";
-import { MATCHER_FILTER, TRIP_TABLE } from "./pipeline-spec.js";
-import { essentialEvents, eventsOf, matchTrip, sameEvent, type CompletedTrip, type MatchOutcome } from "./trip.js";
-import { SORT_KEY_PREFIX, type Stored, type TripItems, type TripStore } from "./trip-store.js";
+import { mapWithConcurrency } from "../platform/concurrency.js";
+import { errorName, isValidationError } from "../domain/errors.js";
+import type { RetryPolicy } from "../platform/retry.js";
+import { keyItemOf } from "../store/write-request.js";
+import { formatDateTime } from "../domain/datetime.js";
+import { encodeWireEvent, type EndEvent, type StartEvent, type TripEvent } from "../domain/events.js";
+import type { FailedTrail } from "../store/failed-trail.js";
+import type { Logger } from "../platform/logger.js";
+import { MATCHER_FILTER, TRIP_TABLE } from "../platform/pipeline-spec.js";
+import { essentialEvents, eventsOf, matchTrip, sameEvent, type CompletedTrip, type MatchOutcome } from "../domain/trip.js";
+import { SORT_KEY_PREFIX, type Stored, type TripItems, type TripStore } from "../store/trip-store.js";
 
 export interface MatcherDeps {
   store: TripStore;

@@ -2,7 +2,7 @@
  * The dashboard API's routes and their handler modules: the Dashboard stack deploys them behind
  * the JWT authorizer, and `pnpm start --serve` runs the same modules on 127.0.0.1 without it.
  */
-import { FUNCTION_ENV } from "./config-names.js";
+import { FUNCTION_ENV } from "../platform/config-names.js";
 
 export const DASHBOARD_ROUTES = {
   "GET /api/kpis/live": { handler: "packages/functions/src/api-live.handler", signedIn: true },
