@@ -59,7 +59,7 @@ import { BatchGetItemCommand, type AttributeValue } from "@aws-sdk/client-dynamo
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { z } from "zod";
+import { z } from "zod/v4";
 import { writeAll } from "../store/batch-write.js";
 import { mapWithConcurrency } from "../platform/concurrency.js";
 import { errorName } from "../domain/errors.js";

@@ -76,7 +76,7 @@
  * batch, else 2). Conflicts cost a replace or a create plus a delete per re-match, and a delete
  * per dominated raw item; a lost race costs one more Query.
  */
-import { z } from "zod";
+import { z } from "zod/v4";
 import { mapWithConcurrency } from "../platform/concurrency.js";
 import { errorName, isValidationError } from "../domain/errors.js";
 import type { RetryPolicy } from "../platform/retry.js";

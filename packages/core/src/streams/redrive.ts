@@ -12,7 +12,7 @@
  * The replay carries what the mapping would have given: besides the records, the fields of a
  * tumbling-window mapping (shard, stream, window), which a handler without a window ignores.
  */
-import { z } from "zod";
+import { z } from "zod/v4";
 import type { BlobStore } from "../store/blob-store.js";
 import type { Logger } from "../platform/logger.js";
 import { FAILED_BATCH_PREFIX, REDRIVEN_PREFIX } from "../platform/pipeline-spec.js";
@@ -39,7 +39,7 @@ const batchInfo = z.object({
 /** Lambda documents the payload as the whole event; accept it as an object or as its JSON text. */
 const payload = z.preprocess(
   (value) => (typeof value === "string" ? safeJson(value) : value),
-  z.object({ Records: z.array(z.record(z.unknown())).min(1) }),
+  z.object({ Records: z.array(z.record(z.string(), z.unknown())).min(1) }),
 );
 
 const failedBatch = z
