@@ -1,10 +1,10 @@
 import type { SSTConfig } from "sst";
-import { Pipeline } from "./stacks/Pipeline";
+import { APP_NAME, DEFAULT_REGION } from "./packages/core/src/platform/app";
 import { Analytics } from "./stacks/Analytics";
 import { applyPermissionsBoundary } from "./stacks/boundary";
-import { applyRemovalPolicies } from "./stacks/removal";
 import { Dashboard } from "./stacks/Dashboard";
-import { APP_NAME, DEFAULT_REGION } from "./packages/core/src/platform/app";
+import { Pipeline } from "./stacks/Pipeline";
+import { applyRemovalPolicies } from "./stacks/removal";
 
 export default {
   config(input) {

@@ -11,7 +11,18 @@ export const TEST_ROOTS = ["packages/*/test/**/*.test.ts", "stacks/test/**/*.tes
 export const INFRA_TESTS = ["stacks/test/**/*.test.ts"];
 
 /** Spawns a CLI (tsx, pnpm start) or drives Chromium. */
-export const E2E_TESTS = ["cli-errors", "cli-help", "cli-json", "dashboard-browser", "ingest-cli", "kpis-cli", "replay-failed", "serve-ingest", "start", "start-terminal"].map((name) => `scripts/test/${name}.test.ts`);
+export const E2E_TESTS = [
+  "cli-errors",
+  "cli-help",
+  "cli-json",
+  "dashboard-browser",
+  "ingest-cli",
+  "kpis-cli",
+  "replay-failed",
+  "serve-ingest",
+  "start",
+  "start-terminal",
+].map((name) => `scripts/test/${name}.test.ts`);
 
 /**
  * Starts dynalite, kinesalite, the embedded DynamoDB or LocalAws in-process. Matched by file name
@@ -63,7 +74,14 @@ export default defineConfig({
     hookTimeout: 300_000,
     env: { SST_TELEMETRY_DISABLED: "1", LOG_LEVEL: "silent", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     projects: [
-      { extends: true, test: { name: "unit", include: TEST_ROOTS, exclude: [...configDefaults.exclude, ...INFRA_TESTS, ...E2E_TESTS, ...EMULATOR_TESTS] } },
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: TEST_ROOTS,
+          exclude: [...configDefaults.exclude, ...INFRA_TESTS, ...E2E_TESTS, ...EMULATOR_TESTS],
+        },
+      },
       { extends: true, test: { name: "emulator", include: EMULATOR_TESTS } },
       { extends: true, test: { name: "infra", include: INFRA_TESTS } },
       { extends: true, test: { name: "e2e", include: E2E_TESTS } },

@@ -18,7 +18,10 @@ export const HELP: Help = {
   about:
     "Without options, every benchmark (ingest throughput and memory on about 5 million rows, the whole pipeline on the sample, live KPI freshness): one JSON line each on stdout, a summary on stderr; it takes more than 5 minutes. `node scripts/run.mjs bench-ingest --help` and `bench-pipeline` run parts alone.",
   options: [
-    ["--trips N", "the pipeline alone on N generated trips (outside the repository), with its ceiling measured in the same run: wall time, events/s, ratio, peak RSS, heap after GC, Queries and writes per completed trip"],
+    [
+      "--trips N",
+      "the pipeline alone on N generated trips (outside the repository), with its ceiling measured in the same run: wall time, events/s, ratio, peak RSS, heap after GC, Queries and writes per completed trip",
+    ],
   ],
 };
 

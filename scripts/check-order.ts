@@ -12,10 +12,10 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatDateTime } from "@trip-pipeline/core/domain/datetime";
-import { validateEvent, type EndEvent, type StartEvent } from "@trip-pipeline/core/domain/events";
+import { type EndEvent, type StartEvent, validateEvent } from "@trip-pipeline/core/domain/events";
+import { type CompletedTrip, matchTrip } from "@trip-pipeline/core/domain/trip";
 import { computeDailyKpis, type DailyKpi } from "@trip-pipeline/core/kpi/daily-kpis";
 import { tripCount } from "@trip-pipeline/core/kpi/registry";
-import { matchTrip, type CompletedTrip } from "@trip-pipeline/core/domain/trip";
 import { intBetween, mulberry32, type Random } from "@trip-pipeline/local/generate/prng";
 import { intOption, parseCli, REPO_ROOT, runWhenMain, UsageError } from "./lib/cli.js";
 import { EXIT } from "./lib/exit-codes.js";
@@ -33,7 +33,10 @@ export const HELP: Help = {
     ["--start-file F, --end-file F", "the two CSV exports to start from"],
     ["--conflicts N", "trips that get conflicting events (default 300)"],
     ["--seed S", "seed of the conflicts and the shuffles (default 1)"],
-    ["--keep DIR", "write the shuffled exports and both runs' folders to DIR and keep them (default: a temporary folder, removed)"],
+    [
+      "--keep DIR",
+      "write the shuffled exports and both runs' folders to DIR and keep them (default: a temporary folder, removed)",
+    ],
   ],
   failures: "a figure differs between the runs or from the rule, a run did not exit 0, or records reached a DLQ",
 };
@@ -56,13 +59,15 @@ interface Table {
 function parseTable(text: string, file: string): Table {
   const lines = text.split(/\r?\n/).filter((line) => line.trim() !== "");
   // Input problems, not usage: one line naming the file (exit 1).
-  if (lines.some((line) => line.includes('"'))) throw new Error(`${file}: quoted cells are not supported by this check; give an export without quotes`);
+  if (lines.some((line) => line.includes('"')))
+    throw new Error(`${file}: quoted cells are not supported by this check; give an export without quotes`);
   const [header, ...rows] = lines.map((line) => line.split(","));
   if (!header) throw new Error(`${file}: no rows, only blank lines; give a CSV export with a header line and rows`);
   return { file, header, rows };
 }
 
-const render = (table: Pick<Table, "header" | "rows">) => [table.header, ...table.rows].map((cells) => cells.join(",")).join("\n") + "\n";
+const render = (table: Pick<Table, "header" | "rows">) =>
+  [table.header, ...table.rows].map((cells) => cells.join(",")).join("\n") + "\n";
 
 function column(table: Table, name: string): number {
   const index = table.header.indexOf(name);
@@ -74,21 +79,33 @@ function shiftMinutes(datetime: string, minutes: number): string {
   return formatDateTime(new Date(Date.parse(`${datetime.replace(" ", "T")}Z`) + minutes * 60_000));
 }
 
-const otherFare = (random: Random) => `${intBetween(random, 3, 120)}.${String(intBetween(random, 0, 99)).padStart(2, "0")}`;
+const otherFare = (random: Random) =>
+  `${intBetween(random, 3, 120)}.${String(intBetween(random, 0, 99)).padStart(2, "0")}`;
 const nonZero = (random: Random) => (random() < 0.5 ? -1 : 1) * intBetween(random, 1, 20);
 
 /** Adds conflicting rows for `count` trips that have both a start and an end. */
 function addConflicts(starts: Table, ends: Table, count: number, random: Random): number {
-  const [sTrip, sPickup, sFare] = ["trip_id", "pickup_datetime", "estimated_fare_amount"].map((name) => column(starts, name)) as [number, number, number];
-  const [eTrip, eDropoff, eFare] = ["trip_id", "dropoff_datetime", "fare_amount"].map((name) => column(ends, name)) as [number, number, number];
+  const [sTrip, sPickup, sFare] = ["trip_id", "pickup_datetime", "estimated_fare_amount"].map((name) =>
+    column(starts, name),
+  ) as [number, number, number];
+  const [eTrip, eDropoff, eFare] = ["trip_id", "dropoff_datetime", "fare_amount"].map((name) => column(ends, name)) as [
+    number,
+    number,
+    number,
+  ];
   const endOf = new Map(ends.rows.map((row) => [row[eTrip], row]));
   const candidates = starts.rows.filter((row) => endOf.has(row[sTrip]));
   const chosen = shuffled(candidates, random).slice(0, count);
   chosen.forEach((start, i) => {
     const end = endOf.get(start[sTrip])!;
-    const withCell = (row: string[], index: number, value: string) => row.map((cell, j) => (j === index ? value : cell));
-    starts.rows.push(withCell(withCell(start, sPickup, shiftMinutes(start[sPickup]!, nonZero(random))), sFare, otherFare(random)));
-    ends.rows.push(withCell(withCell(end, eDropoff, shiftMinutes(end[eDropoff]!, nonZero(random))), eFare, otherFare(random)));
+    const withCell = (row: string[], index: number, value: string) =>
+      row.map((cell, j) => (j === index ? value : cell));
+    starts.rows.push(
+      withCell(withCell(start, sPickup, shiftMinutes(start[sPickup]!, nonZero(random))), sFare, otherFare(random)),
+    );
+    ends.rows.push(
+      withCell(withCell(end, eDropoff, shiftMinutes(end[eDropoff]!, nonZero(random))), eFare, otherFare(random)),
+    );
     if (i % 3 === 0) {
       starts.rows.push(withCell(start, sFare, otherFare(random)));
       ends.rows.push(withCell(end, eFare, otherFare(random)));
@@ -136,9 +153,17 @@ function expected(starts: Table, ends: Table): Pick<RunReport, "kpis" | "pending
 /** What `pnpm start --json` prints. */
 type StartJson = SnakeCased<RunReport>;
 
-function startRun(startFile: string, endFile: string, out: string): Promise<{ code: number; report?: StartJson; stderr: string }> {
+function startRun(
+  startFile: string,
+  endFile: string,
+  out: string,
+): Promise<{ code: number; report?: StartJson; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn("pnpm", ["-s", "start", "--json", "--start-file", startFile, "--end-file", endFile, "--out", out], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(
+      "pnpm",
+      ["-s", "start", "--json", "--start-file", startFile, "--end-file", endFile, "--out", out],
+      { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    );
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -157,7 +182,8 @@ function startRun(startFile: string, endFile: string, out: string): Promise<{ co
   });
 }
 
-const figures = (r: Pick<RunReport, "kpis" | "pending" | "anomalies">) => JSON.stringify({ kpis: r.kpis, pending: r.pending, anomalies: r.anomalies });
+const figures = (r: Pick<RunReport, "kpis" | "pending" | "anomalies">) =>
+  JSON.stringify({ kpis: r.kpis, pending: r.pending, anomalies: r.anomalies });
 const trips = (kpis: DailyKpi[]) => kpis.reduce((sum, k) => sum + tripCount(k), 0);
 
 export async function main(argv: string[]): Promise<number> {
@@ -184,8 +210,12 @@ export async function main(argv: string[]): Promise<number> {
       const result = await startRun(startFile, endFile, join(dir, `${name}-local`));
       runs.push({ name, ...result });
     }
-    process.stdout.write(`conflicting trips added: ${added} (rows: ${starts.rows.length} starts, ${ends.rows.length} ends)\n`);
-    process.stdout.write(`expected by the rule: ${trips(truth.kpis)} completed over ${truth.kpis.length} days, ${truth.pending} pending, ${truth.anomalies} anomalies\n`);
+    process.stdout.write(
+      `conflicting trips added: ${added} (rows: ${starts.rows.length} starts, ${ends.rows.length} ends)\n`,
+    );
+    process.stdout.write(
+      `expected by the rule: ${trips(truth.kpis)} completed over ${truth.kpis.length} days, ${truth.pending} pending, ${truth.anomalies} anomalies\n`,
+    );
     let ok = true;
     for (const run of runs) {
       const r = run.report;
@@ -199,7 +229,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     const [a, b] = runs;
     const identical = a?.report !== undefined && b?.report !== undefined && figures(a.report) === figures(b.report);
-    process.stdout.write(`the two orders give ${identical ? "identical" : "DIFFERENT"} KPIs\n${ok && identical ? "OK" : "FAILED"}\n`);
+    process.stdout.write(
+      `the two orders give ${identical ? "identical" : "DIFFERENT"} KPIs\n${ok && identical ? "OK" : "FAILED"}\n`,
+    );
     return ok && identical ? EXIT.done : EXIT.failures;
   } finally {
     if (values.keep === undefined) await rm(dir, { recursive: true, force: true });

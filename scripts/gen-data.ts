@@ -11,7 +11,13 @@ import { intOption, parseCli, runWhenMain, UsageError } from "./lib/cli.js";
 import { EXIT } from "./lib/exit-codes.js";
 import type { Help } from "./lib/help.js";
 
-export const SAMPLE_DEFAULTS = { trips: 2000, days: 3, seed: 42, startDate: "2024-02-28", out: join(".local", "data") } as const;
+export const SAMPLE_DEFAULTS = {
+  trips: 2000,
+  days: 3,
+  seed: 42,
+  startDate: "2024-02-28",
+  out: join(".local", "data"),
+} as const;
 
 export const HELP: Help = {
   command: "pnpm gen-data",
@@ -23,7 +29,10 @@ export const HELP: Help = {
     ["--days D", `pickup days (default ${SAMPLE_DEFAULTS.days})`],
     ["--seed S", `PRNG seed: same options, same files (default ${SAMPLE_DEFAULTS.seed})`],
     ["--out DIR", `output folder (default ${SAMPLE_DEFAULTS.out}); files git tracks (data/) are never overwritten`],
-    ["--start-date YYYY-MM-DD", `first pickup day, UTC (default ${SAMPLE_DEFAULTS.startDate}: the sample spans a leap day)`],
+    [
+      "--start-date YYYY-MM-DD",
+      `first pickup day, UTC (default ${SAMPLE_DEFAULTS.startDate}: the sample spans a leap day)`,
+    ],
   ],
 };
 
@@ -39,7 +48,11 @@ const OPTIONS = {
 function trackedByGit(dir: string, paths: readonly string[]): string[] {
   if (!existsSync(dir)) return [];
   try {
-    return execFileSync("git", ["ls-files", "--", ...paths], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
+    return execFileSync("git", ["ls-files", "--", ...paths], {
+      cwd: dir,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    })
       .split("\n")
       .filter(Boolean);
   } catch {
@@ -64,10 +77,14 @@ export async function main(argv: string[]): Promise<number> {
   };
   const tracked = trackedByGit(options.outDir, Object.values(TRIP_FILE_NAMES));
   if (tracked.length > 0)
-    throw new Error(`--out ${options.outDir}: ${tracked.join(" and ")} ${tracked.length > 1 ? "are" : "is"} tracked by git and would be overwritten; give another --out (default ${SAMPLE_DEFAULTS.out})`);
+    throw new Error(
+      `--out ${options.outDir}: ${tracked.join(" and ")} ${tracked.length > 1 ? "are" : "is"} tracked by git and would be overwritten; give another --out (default ${SAMPLE_DEFAULTS.out})`,
+    );
   const started = Date.now();
   const written = await writeTripFiles(options);
-  process.stdout.write(`wrote ${written.startFile} (${written.startRows.toLocaleString("en-US")} rows) and ${written.endFile} (${written.endRows.toLocaleString("en-US")} rows) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(
+    `wrote ${written.startFile} (${written.startRows.toLocaleString("en-US")} rows) and ${written.endFile} (${written.endRows.toLocaleString("en-US")} rows) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+  );
   return EXIT.done;
 }
 

@@ -4,12 +4,13 @@
  *
  * Exit codes: scripts/lib/exit-codes.ts (rejected rows are a warning on stderr, not a failure).
  */
-import { createLogger } from "@trip-pipeline/core/platform/logger";
-import { FailedTrail } from "@trip-pipeline/core/store/failed-trail";
-import { TRIP_STREAM } from "@trip-pipeline/core/platform/pipeline-spec";
+
+import { IngestStoppedError, type IngestSummary, ingestFiles } from "@trip-pipeline/core/ingest/ingest";
 import { DEFAULT_REGION } from "@trip-pipeline/core/platform/app";
-import { ingestFiles, IngestStoppedError, type IngestSummary } from "@trip-pipeline/core/ingest/ingest";
-import { intOption, parseCli, terminalLogDestination, runWhenMain, UsageError } from "./lib/cli.js";
+import { createLogger } from "@trip-pipeline/core/platform/logger";
+import { TRIP_STREAM } from "@trip-pipeline/core/platform/pipeline-spec";
+import { FailedTrail } from "@trip-pipeline/core/store/failed-trail";
+import { intOption, parseCli, runWhenMain, terminalLogDestination, UsageError } from "./lib/cli.js";
 import { EXIT } from "./lib/exit-codes.js";
 import type { Help } from "./lib/help.js";
 import { jsonDocument } from "./lib/json-output.js";
@@ -21,7 +22,8 @@ import { checkTargetOptions, DEFAULT_TRAIL_DIR, resolvePipelineTarget, TARGET_OP
 export const HELP: Help = {
   command: "pnpm ingest",
   synopsis: ["--start-file F --end-file F (--stage S | --endpoint URL | --dry-run) [options]"],
-  about: "Streams trip_start.csv and trip_end.csv into the trip stream of a deployed stage or of a local Kinesis: rows validated, batched and retried; rejected and undeliverable rows go to the failed trail.",
+  about:
+    "Streams trip_start.csv and trip_end.csv into the trip stream of a deployed stage or of a local Kinesis: rows validated, batched and retried; rejected and undeliverable rows go to the failed trail.",
   options: [
     ["--start-file F, --end-file F", "the two CSV exports (trip_start.csv, trip_end.csv)"],
     ["--stage S", "a deployed stage: stream and bucket from its Pipeline stack outputs (AWS credentials needed)"],
@@ -33,7 +35,8 @@ export const HELP: Help = {
     ["--dry-run", "validate and count only: nothing is sent or written"],
     ["--json", "print exactly one JSON summary on stdout"],
   ],
-  notes: "On a terminal, log lines are readable one-liners (warnings and errors; LOG_LEVEL=info for more); into a pipe they are JSON lines.",
+  notes:
+    "On a terminal, log lines are readable one-liners (warnings and errors; LOG_LEVEL=info for more); into a pipe they are JSON lines.",
   failures: "some valid rows failed delivery (they are in the failed trail: `pnpm replay-failed`)",
 };
 
@@ -50,7 +53,11 @@ const OPTIONS = {
 export function table(summary: IngestSummary): string {
   return formatTable([
     ["file", "read", "valid", "rejected", "sent", "failed", "reasons"],
-    ...Object.entries(summary).map(([file, s]) => [file, ...[s.read, s.valid, s.rejected, s.sent, s.failed].map(String), reasonsCell(s.reasons)]),
+    ...Object.entries(summary).map(([file, s]) => [
+      file,
+      ...[s.read, s.valid, s.rejected, s.sent, s.failed].map(String),
+      reasonsCell(s.reasons),
+    ]),
   ]);
 }
 
@@ -71,7 +78,16 @@ export async function main(argv: string[]): Promise<number> {
   const progress = createProgressBar(process.stderr, process.stderr.isTTY === true && !values.json);
   let summary: IngestSummary;
   try {
-    summary = await ingestFiles({ startFile, endFile, dryRun, sink: target?.sink, trail: target && new FailedTrail(target.store), concurrency, logger, onProgress: progress.update });
+    summary = await ingestFiles({
+      startFile,
+      endFile,
+      dryRun,
+      sink: target?.sink,
+      trail: target && new FailedTrail(target.store),
+      concurrency,
+      logger,
+      onProgress: progress.update,
+    });
   } catch (error) {
     if (!(error instanceof IngestStoppedError)) throw error;
     // What was read is accounted for: print it, then fail.
@@ -89,9 +105,13 @@ export async function main(argv: string[]): Promise<number> {
   const failed = summary.start.failed + summary.end.failed;
   const where = target ? ` (failed/start/, failed/end/ in ${target.location})` : "";
   if (rejected > 0)
-    process.stderr.write(`warning: ${rejected} rows ${dryRun ? "would be " : ""}rejected (start ${summary.start.rejected}, end ${summary.end.rejected})${where}\n`);
+    process.stderr.write(
+      `warning: ${rejected} rows ${dryRun ? "would be " : ""}rejected (start ${summary.start.rejected}, end ${summary.end.rejected})${where}\n`,
+    );
   if (failed > 0) {
-    process.stderr.write(`error: ${failed} valid rows failed delivery (start ${summary.start.failed}, end ${summary.end.failed})${where}\n`);
+    process.stderr.write(
+      `error: ${failed} valid rows failed delivery (start ${summary.start.failed}, end ${summary.end.failed})${where}\n`,
+    );
     return EXIT.failures;
   }
   return EXIT.done;

@@ -9,25 +9,37 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { addDays, isCalendarDay } from "@trip-pipeline/core/domain/datetime";
-import { FolderBlobStore, type BlobStore } from "@trip-pipeline/core/store/blob-store";
-import { METRICS_PREFIX } from "@trip-pipeline/core/platform/pipeline-spec";
-import { ACTIVE_RUN_STATES, backfillKpis, type BackfillResult, type WindowRun } from "@trip-pipeline/core/nightly/backfill";
-import { metricsDays, readKpiRange, type KpiRangeReport } from "@trip-pipeline/core/nightly/kpi-rows-reader";
+import {
+  ACTIVE_RUN_STATES,
+  type BackfillResult,
+  backfillKpis,
+  type WindowRun,
+} from "@trip-pipeline/core/nightly/backfill";
+import { type KpiRangeReport, metricsDays, readKpiRange } from "@trip-pipeline/core/nightly/kpi-rows-reader";
 import { DEFAULT_REGION } from "@trip-pipeline/core/platform/app";
+import { METRICS_PREFIX } from "@trip-pipeline/core/platform/pipeline-spec";
+import { type BlobStore, FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
 import { displayPath, parseCli, runWhenMain, UsageError } from "./lib/cli.js";
 import { EXIT } from "./lib/exit-codes.js";
 import type { Help } from "./lib/help.js";
 import { jsonDocument } from "./lib/json-output.js";
 import { clock, createStatusLine } from "./lib/progress.js";
 import { formatTable, kpiTable } from "./lib/table.js";
-import { regionOf, resolveMetricsTarget, type MetricsTarget } from "./lib/target.js";
+import { type MetricsTarget, regionOf, resolveMetricsTarget } from "./lib/target.js";
 
 export const HELP: Help = {
   command: "pnpm kpis",
-  synopsis: ["--stage S --from YYYY-MM-DD --to YYYY-MM-DD [--wait | --read-only] [--json]", "--local [--out DIR] [--from YYYY-MM-DD --to YYYY-MM-DD] [--json]"],
-  about: "The daily KPIs of a date range: on a deployed stage it runs the Glue KPI job over the range and prints the rows read back from metrics/; --read-only and --local only read.",
+  synopsis: [
+    "--stage S --from YYYY-MM-DD --to YYYY-MM-DD [--wait | --read-only] [--json]",
+    "--local [--out DIR] [--from YYYY-MM-DD --to YYYY-MM-DD] [--json]",
+  ],
+  about:
+    "The daily KPIs of a date range: on a deployed stage it runs the Glue KPI job over the range and prints the rows read back from metrics/; --read-only and --local only read.",
   options: [
-    ["--stage S", "a deployed stage: the KPI job from its Analytics stack outputs, the bucket from its Pipeline stack outputs (AWS credentials needed)"],
+    [
+      "--stage S",
+      "a deployed stage: the KPI job from its Analytics stack outputs, the bucket from its Pipeline stack outputs (AWS credentials needed)",
+    ],
     ["--from D, --to D", "the pickup days (UTC), both included"],
     ["--wait", "poll every job run to its final state before reading the rows"],
     ["--read-only", "start nothing: print the rows metrics/ holds, and the days without any"],
@@ -73,7 +85,8 @@ export interface KpisDependencies {
 const DEFAULTS: KpisDependencies = { connect: resolveMetricsTarget };
 
 function dayOption(name: string, text: string | undefined): string | undefined {
-  if (text !== undefined && !isCalendarDay(text)) throw new UsageError(`--${name} must be a YYYY-MM-DD calendar day, got ${JSON.stringify(text)}`);
+  if (text !== undefined && !isCalendarDay(text))
+    throw new UsageError(`--${name} must be a YYYY-MM-DD calendar day, got ${JSON.stringify(text)}`);
   return text;
 }
 
@@ -83,18 +96,26 @@ export async function main(argv: string[], dependencies: KpisDependencies = DEFA
   const to = dayOption("to", values.to);
   if ((from === undefined) !== (to === undefined)) throw new UsageError("give both --from and --to, or neither");
   if (from !== undefined && to !== undefined && from > to) throw new UsageError(`--to ${to} is before --from ${from}`);
-  if (values.wait && values["read-only"]) throw new UsageError("--wait waits for job runs; --read-only starts none: give one of them");
+  if (values.wait && values["read-only"])
+    throw new UsageError("--wait waits for job runs; --read-only starts none: give one of them");
 
   let report: KpisReport;
   if (values.local) {
-    if (values.stage !== undefined || values.region !== undefined) throw new UsageError("--local reads pnpm start's output: drop --stage/--region");
+    if (values.stage !== undefined || values.region !== undefined)
+      throw new UsageError("--local reads pnpm start's output: drop --stage/--region");
     if (values.wait) throw new UsageError("--local has no job runs to wait for (pnpm start computes the KPIs)");
     report = await readLocal(values.out ?? ".local", from && to ? { from, to } : undefined);
   } else {
     if (values.stage === undefined) throw new UsageError("give --stage S (a deployed stage) or --local");
     if (values.out !== undefined) throw new UsageError("--out goes with --local");
     if (!from || !to) throw new UsageError("--stage needs --from and --to");
-    report = await onStage(values.stage, regionOf(values), { from, to }, { wait: values.wait, readOnly: values["read-only"], json: values.json }, dependencies);
+    report = await onStage(
+      values.stage,
+      regionOf(values),
+      { from, to },
+      { wait: values.wait, readOnly: values["read-only"], json: values.json },
+      dependencies,
+    );
   }
 
   process.stdout.write(values.json ? jsonDocument(report) : humanReport(report));
@@ -136,7 +157,8 @@ async function onStage(
 async function readLocal(out: string, range: { from: string; to: string } | undefined): Promise<KpisReport> {
   const { runFolders } = await import("@trip-pipeline/local/runtime");
   const { bucketDir } = runFolders(out);
-  if (!existsSync(bucketDir)) throw new Error(`no pnpm start output in ${out}: run \`pnpm start --keep\` first (or give its --out folder)`);
+  if (!existsSync(bucketDir))
+    throw new Error(`no pnpm start output in ${out}: run \`pnpm start --keep\` first (or give its --out folder)`);
   const store: BlobStore = new FolderBlobStore(bucketDir);
   const metrics = join(bucketDir, METRICS_PREFIX);
   const source = displayPath(metrics);
@@ -151,7 +173,10 @@ function progressText(windows: readonly WindowRun[]): string {
   const counts = new Map<string, number>();
   for (const window of windows) counts.set(window.state, (counts.get(window.state) ?? 0) + 1);
   const current = windows.filter((window) => ACTIVE_RUN_STATES.has(window.state));
-  return [`runs: ${[...counts].map(([state, n]) => `${n} ${state.toLowerCase()}`).join(", ")}`, ...current.map((w) => `${w.from}..${w.to} ${w.state}`)].join(" | ");
+  return [
+    `runs: ${[...counts].map(([state, n]) => `${n} ${state.toLowerCase()}`).join(", ")}`,
+    ...current.map((w) => `${w.from}..${w.to} ${w.state}`),
+  ].join(" | ");
 }
 
 /** Consecutive days folded: `2024-05-02..2024-05-10, 2024-05-12`. */
@@ -175,27 +200,40 @@ function warnings(report: KpisReport): boolean {
     const runs = `${backfill.jobName} runs`;
     switch (backfill.outcome) {
       case "refused":
-        say(`error: ${backfill.jobName} is already recomputing some of these days; nothing was started. Run again once it has ended:`);
-        for (const run of backfill.blockedBy) say(`  run ${run.runId} ${run.state}${run.startedOn ? ` since ${run.startedOn}` : ""}, days ${run.window ? `${run.window.from}..${run.window.to}` : "unknown (unreadable arguments)"}`);
+        say(
+          `error: ${backfill.jobName} is already recomputing some of these days; nothing was started. Run again once it has ended:`,
+        );
+        for (const run of backfill.blockedBy)
+          say(
+            `  run ${run.runId} ${run.state}${run.startedOn ? ` since ${run.startedOn}` : ""}, days ${run.window ? `${run.window.from}..${run.window.to}` : "unknown (unreadable arguments)"}`,
+          );
         attention = true;
         break;
       case "failed":
-        for (const w of windows.filter((window) => window.state !== "SUCCEEDED")) say(`error: ${w.from}..${w.to}: run ${w.runId ?? "-"} ${w.state}${w.error ? `: ${w.error}` : ""}`);
-        say(`error: ${windows.filter((window) => window.state !== "SUCCEEDED").length} of ${windows.length} ${runs} did not succeed; their days keep their earlier rows (if any)`);
+        for (const w of windows.filter((window) => window.state !== "SUCCEEDED"))
+          say(`error: ${w.from}..${w.to}: run ${w.runId ?? "-"} ${w.state}${w.error ? `: ${w.error}` : ""}`);
+        say(
+          `error: ${windows.filter((window) => window.state !== "SUCCEEDED").length} of ${windows.length} ${runs} did not succeed; their days keep their earlier rows (if any)`,
+        );
         attention = true;
         break;
       case "incomplete":
-        say(`error: ${windows.filter((window) => window.state === "NOT_STARTED").length} of ${windows.length} windows not started: the job runs ${backfill.concurrency} at a time. Add --wait, or run again once the started runs end`);
+        say(
+          `error: ${windows.filter((window) => window.state === "NOT_STARTED").length} of ${windows.length} windows not started: the job runs ${backfill.concurrency} at a time. Add --wait, or run again once the started runs end`,
+        );
         attention = true;
         break;
       case "started":
-        say(`warning: ${windows.length} ${runs} started and not waited for: the rows below are from before them. Add --wait, or read them later with --read-only`);
+        say(
+          `warning: ${windows.length} ${runs} started and not waited for: the rows below are from before them. Add --wait, or read them later with --read-only`,
+        );
         break;
       case "succeeded":
         break;
     }
   }
-  for (const row of report.invalid) say(`warning: ${row.key} line ${row.line} left out (${row.reason}): ${row.message}`);
+  for (const row of report.invalid)
+    say(`warning: ${row.key} line ${row.line} left out (${row.reason}): ${row.message}`);
   return attention || report.invalid.length > 0;
 }
 
@@ -205,14 +243,23 @@ function humanReport(report: KpisReport): string {
   if (backfill) {
     const runs = formatTable([
       ["from", "to", "days", "state", "run", "seconds", "error"],
-      ...backfill.windows.map((w) => [w.from, w.to, w.arguments["--DAYS_WINDOW"]!, w.state, w.runId ?? "-", w.executionSeconds === undefined ? "-" : String(w.executionSeconds), w.error ?? "-"]),
+      ...backfill.windows.map((w) => [
+        w.from,
+        w.to,
+        w.arguments["--DAYS_WINDOW"]!,
+        w.state,
+        w.runId ?? "-",
+        w.executionSeconds === undefined ? "-" : String(w.executionSeconds),
+        w.error ?? "-",
+      ]),
     ]);
     parts.push(`Job runs of ${backfill.jobName} (${backfill.concurrency} at a time)\n${runs}`);
   }
   if (!report.from) return [...parts, `No KPI rows in ${report.source}\n`].join("\n");
   const rows = report.kpis.length > 0 ? kpiTable(report.kpis) : "no rows\n";
   parts.push(`Daily KPIs (pickup day, UTC), ${report.from}..${report.to}, from ${report.source}\n${rows}`);
-  if (report.missingDays.length > 0) parts.push(`Days without KPI rows (no completed trips, or not computed yet): ${dayRanges(report.missingDays)}\n`);
+  if (report.missingDays.length > 0)
+    parts.push(`Days without KPI rows (no completed trips, or not computed yet): ${dayRanges(report.missingDays)}\n`);
   return parts.join("\n");
 }
 

@@ -6,20 +6,21 @@
  *
  * Exit codes: scripts/lib/exit-codes.ts.
  */
-import { LambdaClient } from "@aws-sdk/client-lambda";
+
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
-import { createLogger } from "@trip-pipeline/core/platform/logger";
-import { S3BlobStore } from "@trip-pipeline/core/store/blob-store";
-import { createS3Client } from "@trip-pipeline/core/platform/aws-clients";
-import { redrive, type RedriveReport } from "@trip-pipeline/core/streams/redrive";
-import { FAILED_BATCH_PREFIX } from "@trip-pipeline/core/platform/pipeline-spec";
+import { LambdaClient } from "@aws-sdk/client-lambda";
 import { DEFAULT_REGION } from "@trip-pipeline/core/platform/app";
-import { parseCli, terminalLogDestination, runWhenMain, UsageError } from "./lib/cli.js";
+import { createS3Client } from "@trip-pipeline/core/platform/aws-clients";
+import { createLogger } from "@trip-pipeline/core/platform/logger";
+import { FAILED_BATCH_PREFIX } from "@trip-pipeline/core/platform/pipeline-spec";
+import { S3BlobStore } from "@trip-pipeline/core/store/blob-store";
+import { type RedriveReport, redrive } from "@trip-pipeline/core/streams/redrive";
+import { parseCli, runWhenMain, terminalLogDestination, UsageError } from "./lib/cli.js";
 import { EXIT } from "./lib/exit-codes.js";
 import type { Help } from "./lib/help.js";
 import { jsonDocument } from "./lib/json-output.js";
-import { checkCredentials } from "./lib/preflight.js";
 import { LambdaInvoker } from "./lib/lambda-invoker.js";
+import { checkCredentials } from "./lib/preflight.js";
 import { pipelineOutputs } from "./lib/stack-outputs.js";
 import { formatTable } from "./lib/table.js";
 import { regionOf } from "./lib/target.js";
@@ -27,9 +28,13 @@ import { regionOf } from "./lib/target.js";
 export const HELP: Help = {
   command: "pnpm redrive",
   synopsis: ["--stage S [--region R] [--prefix P] [--dry-run] [--json]"],
-  about: "Replays the stream batches Lambda gave up on (kept in the stage's bucket under aws/lambda/) through the function that failed them; replayed batches move to redriven/, so a second run replays nothing.",
+  about:
+    "Replays the stream batches Lambda gave up on (kept in the stage's bucket under aws/lambda/) through the function that failed them; replayed batches move to redriven/, so a second run replays nothing.",
   options: [
-    ["--stage S", "the deployed stage: its bucket (stack outputs) and the functions named in each batch (AWS credentials needed)"],
+    [
+      "--stage S",
+      "the deployed stage: its bucket (stack outputs) and the functions named in each batch (AWS credentials needed)",
+    ],
     ["--region R", `AWS region (default AWS_REGION or ${DEFAULT_REGION})`],
     ["--prefix P", `only batches under P (default ${FAILED_BATCH_PREFIX}; e.g. ${FAILED_BATCH_PREFIX}<mapping uuid>/)`],
     ["--dry-run", "list the failed batches only: nothing is invoked or moved"],
@@ -47,8 +52,19 @@ const OPTIONS = {
 } as const;
 
 export function table(report: RedriveReport): string {
-  const rows = report.batches.map((b) => [b.key, b.functionArn?.split(":function:")[1] ?? "?", b.condition ?? "", String(b.records), String(b.replayed), String(b.remaining), b.outcome]);
-  return formatTable([["failed batch", "function", "condition", "records", "replayed", "remaining", "outcome"], ...rows]);
+  const rows = report.batches.map((b) => [
+    b.key,
+    b.functionArn?.split(":function:")[1] ?? "?",
+    b.condition ?? "",
+    String(b.records),
+    String(b.replayed),
+    String(b.remaining),
+    b.outcome,
+  ]);
+  return formatTable([
+    ["failed batch", "function", "condition", "records", "replayed", "remaining", "outcome"],
+    ...rows,
+  ]);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -76,7 +92,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   process.stdout.write(values.json ? jsonDocument(report) : table(report));
   if (report.totals.failedBatches > 0) {
-    process.stderr.write(`error: ${report.totals.failedBatches} batches failed again or are unreadable; ${report.totals.remaining} records stay under ${FAILED_BATCH_PREFIX} in s3://${bucketName}\n`);
+    process.stderr.write(
+      `error: ${report.totals.failedBatches} batches failed again or are unreadable; ${report.totals.remaining} records stay under ${FAILED_BATCH_PREFIX} in s3://${bucketName}\n`,
+    );
     return EXIT.failures;
   }
   return EXIT.done;

@@ -30,13 +30,23 @@ const CLIS = {
 
 const [name, ...args] = process.argv.slice(2);
 if (!name || !(name in CLIS) || name === "emulator-thread") {
-  process.stderr.write(`usage: node scripts/run.mjs <${Object.keys(CLIS).filter((cli) => cli !== "emulator-thread").join("|")}> [options]\n`);
+  process.stderr.write(
+    `usage: node scripts/run.mjs <${Object.keys(CLIS)
+      .filter((cli) => cli !== "emulator-thread")
+      .join("|")}> [options]\n`,
+  );
   process.exit(1);
 }
 // On stderr: `pnpm -s start --json` keeps stdout for the document.
 const building = () => process.stderr.write("building commands (first run, or sources changed): a few seconds\n");
-const outputs = await prebuild("cli", Object.fromEntries(Object.entries(CLIS).map(([cli, source]) => [cli, join(ROOT, source)])), ROOT, { onBuild: building });
+const outputs = await prebuild(
+  "cli",
+  Object.fromEntries(Object.entries(CLIS).map(([cli, source]) => [cli, join(ROOT, source)])),
+  ROOT,
+  { onBuild: building },
+);
 // Each bundle exports its command's launch (it may hold other commands' modules, which do not run).
 const { launch } = await import(pathToFileURL(outputs[name]).href);
-if (typeof launch !== "function") throw new Error(`${CLIS[name]} exports no launch (see scripts/lib/cli.ts runWhenMain)`);
+if (typeof launch !== "function")
+  throw new Error(`${CLIS[name]} exports no launch (see scripts/lib/cli.ts runWhenMain)`);
 launch(args);

@@ -12,34 +12,39 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { CONSUMERS, TRIP_STREAM } from "@trip-pipeline/core/platform/pipeline-spec";
-import { createLogger } from "@trip-pipeline/core/platform/logger";
-import { FailedTrail } from "@trip-pipeline/core/store/failed-trail";
-import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
 import { formatDateTime } from "@trip-pipeline/core/domain/datetime";
-import { ingestFiles, type IngestSummary } from "@trip-pipeline/core/ingest/ingest";
+import { type IngestSummary, ingestFiles } from "@trip-pipeline/core/ingest/ingest";
 import { KinesisRecordSink } from "@trip-pipeline/core/ingest/sink";
 import type { DailyKpi } from "@trip-pipeline/core/kpi/daily-kpis";
-import { reconcileKpis, type LiveRow } from "@trip-pipeline/core/live/drift";
+import { KPI_COLUMNS, tripCount } from "@trip-pipeline/core/kpi/registry";
+import { type LiveRow, reconcileKpis } from "@trip-pipeline/core/live/drift";
 import { readDailyKpis } from "@trip-pipeline/core/nightly/kpi-rows-reader";
+import { createLogger } from "@trip-pipeline/core/platform/logger";
+import { CONSUMERS, TRIP_STREAM } from "@trip-pipeline/core/platform/pipeline-spec";
+import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
+import { FailedTrail } from "@trip-pipeline/core/store/failed-trail";
+import type { DynamoDbBehaviours, DynamoDbUsage } from "@trip-pipeline/local/embedded-dynamodb";
 import { liveKpiDays, runLocalKpiJob } from "@trip-pipeline/local/kpi-job";
 import { LocalLogs } from "@trip-pipeline/local/logs";
 import { HeapAfterGc, peakRssBytes } from "@trip-pipeline/local/memory";
 import { anomalyTrips, LivePending, pendingTrips } from "@trip-pipeline/local/outcome";
-import type { DynamoDbBehaviours, DynamoDbUsage } from "@trip-pipeline/local/embedded-dynamodb";
-import { CONSUMER_NAMES, loadConsumerHandlers, LocalAws, type ConsumerName, type LocalAwsStats } from "@trip-pipeline/local/runtime";
+import {
+  CONSUMER_NAMES,
+  type ConsumerName,
+  LocalAws,
+  type LocalAwsStats,
+  loadConsumerHandlers,
+} from "@trip-pipeline/local/runtime";
 import { table as ingestTable } from "./ingest.js";
-import { displayPath as shown, intOption, parseCli, REPO_ROOT, runWhenMain, UsageError } from "./lib/cli.js";
+import { intOption, parseCli, REPO_ROOT, runWhenMain, displayPath as shown, UsageError } from "./lib/cli.js";
 import { DEFAULT_PORT, HOST, LocalDashboard } from "./lib/dashboard-server.js";
 import { EXIT } from "./lib/exit-codes.js";
 import type { Help } from "./lib/help.js";
 import { jsonDocument } from "./lib/json-output.js";
 import { checkInputFile, checkPortFree } from "./lib/preflight.js";
 import { createStatusLine, type StatusLine } from "./lib/progress.js";
-import { DEFAULT_TRAIL_DIR } from "./lib/target.js";
 import { count, formatTable, kpiCells } from "./lib/table.js";
-import { KPI_COLUMNS, tripCount } from "@trip-pipeline/core/kpi/registry";
-
+import { DEFAULT_TRAIL_DIR } from "./lib/target.js";
 
 /** Input size from which the emulated table and stream go on disk by default: the same speed as in memory at 10,000 trips, a fraction of the memory. */
 const ON_DISK_FROM_MB = 15;
@@ -55,25 +60,50 @@ export const HELP: Help = {
     ["--keep", "keep the run's data (bucket folder, DLQ) for inspection"],
     ["--out DIR", "the run's folder (default .local); emptied when a run starts"],
     ["--kinesis-shards N", "shards of the local stream (default: as a non-prod stage deploys it)"],
-    ["--on-disk, --in-memory", `keep the emulated table and Kinesis stream in LevelDB folders (<out>/table, <out>/stream), or in memory (default: on disk from ${ON_DISK_FROM_MB} MB of input, about 100,000 trips, where the table would be most of the run's memory)`],
+    [
+      "--on-disk, --in-memory",
+      `keep the emulated table and Kinesis stream in LevelDB folders (<out>/table, <out>/stream), or in memory (default: on disk from ${ON_DISK_FROM_MB} MB of input, about 100,000 trips, where the table would be most of the run's memory)`,
+    ],
     ["--batching-window-ms N", "consumers' batching window (default 100; deployed: 1000)"],
     ["--live-window-ms N", "the live KPI aggregator's batching window (default: as deployed, 5000)"],
-    ["--serve", "the dashboard (page and API) on 127.0.0.1 while the run ingests, and after it until Ctrl-C; prints the page's address and a local Kinesis endpoint for `pnpm ingest --endpoint`"],
+    [
+      "--serve",
+      "the dashboard (page and API) on 127.0.0.1 while the run ingests, and after it until Ctrl-C; prints the page's address and a local Kinesis endpoint for `pnpm ingest --endpoint`",
+    ],
     ["--port N", `the dashboard's port (default ${DEFAULT_PORT}; 0 picks a free one)`],
-    ["--verbose", "stream every log line, pretty-printed, to stderr (they always go to <out>/logs/<function>.jsonl; LOG_LEVEL sets the level, default info)"],
+    [
+      "--verbose",
+      "stream every log line, pretty-printed, to stderr (they always go to <out>/logs/<function>.jsonl; LOG_LEVEL sets the level, default info)",
+    ],
     "fault injection (the pipeline must converge to the same KPIs; with either fault, Queries are also torn: pages of one or two items, each item read at its own instant, as DynamoDB may serve them):",
     ["--throttle RATE", "fraction of emulator calls answered ProvisionedThroughputExceeded"],
     ["--crash RATE", "fraction of handler invocations that crash at a random point"],
-    ["--outage FUNCTION", `that consumer fails every invocation until half the input is ingested and at least one of its batches went to the DLQ (${CONSUMER_NAMES.join(", ")})`],
-    ["--redrive", "after the drain, replay every batch in the DLQ as `pnpm redrive` does, then drain again; the DLQ count and exit code are what is left after it"],
-    ["--reorder", "a batch delivered again after a failure (retry, bisected half, replay) comes in a shuffled order, as AWS may deliver it"],
-    ["--shard-rollover N", "every stream shard (Kinesis and the table's) closes after N records and a child shard with a new id continues"],
+    [
+      "--outage FUNCTION",
+      `that consumer fails every invocation until half the input is ingested and at least one of its batches went to the DLQ (${CONSUMER_NAMES.join(", ")})`,
+    ],
+    [
+      "--redrive",
+      "after the drain, replay every batch in the DLQ as `pnpm redrive` does, then drain again; the DLQ count and exit code are what is left after it",
+    ],
+    [
+      "--reorder",
+      "a batch delivered again after a failure (retry, bisected half, replay) comes in a shuffled order, as AWS may deliver it",
+    ],
+    [
+      "--shard-rollover N",
+      "every stream shard (Kinesis and the table's) closes after N records and a child shard with a new id continues",
+    ],
     ["--seed N", "seed of the injected faults and of --reorder (default 1)"],
     "AWS behaviours the local AWS emulates when asked (the pipeline must hold under them):",
     ["--gsi-lag-ms N", "index reads see a write only N ms after it happened (default 0)"],
-    ["--ttl", "items whose expires_at has passed (wall clock) are deleted within about a second, with the REMOVE records TTL produces"],
+    [
+      "--ttl",
+      "items whose expires_at has passed (wall clock) are deleted within about a second, with the REMOVE records TTL produces",
+    ],
   ],
-  failures: "records are left in the DLQ, rows were undelivered, or the live KPIs drift from the nightly ones or are still settling",
+  failures:
+    "records are left in the DLQ, rows were undelivered, or the live KPIs drift from the nightly ones or are still settling",
 };
 
 const OPTIONS = {
@@ -176,13 +206,15 @@ function bytesOf(file: string): number {
 function rateOption(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const rate = Number(text);
-  if (!/^\d*\.?\d+$/.test(text.trim()) || rate < 0 || rate >= 1) throw new UsageError(`--${name} must be a fraction from 0 to below 1, got ${JSON.stringify(text)}`);
+  if (!/^\d*\.?\d+$/.test(text.trim()) || rate < 0 || rate >= 1)
+    throw new UsageError(`--${name} must be a fraction from 0 to below 1, got ${JSON.stringify(text)}`);
   return rate;
 }
 
 export async function main(argv: string[]): Promise<number> {
   const values = parseCli(argv, OPTIONS);
-  if ((values["start-file"] === undefined) !== (values["end-file"] === undefined)) throw new UsageError("give both --start-file and --end-file, or neither");
+  if ((values["start-file"] === undefined) !== (values["end-file"] === undefined))
+    throw new UsageError("give both --start-file and --end-file, or neither");
   const startFile = values["start-file"] ?? join(REPO_ROOT, "data", "trip_start.csv");
   const endFile = values["end-file"] ?? join(REPO_ROOT, "data", "trip_end.csv");
   const throttle = rateOption("throttle", values.throttle);
@@ -191,7 +223,8 @@ export async function main(argv: string[]): Promise<number> {
   if (values.port !== undefined && !values.serve) throw new UsageError("--port goes with --serve");
   if (values["on-disk"] && values["in-memory"]) throw new UsageError("give --on-disk or --in-memory, not both");
   const outage = values.outage;
-  if (outage !== undefined && !CONSUMER_NAMES.includes(outage as ConsumerName)) throw new UsageError(`--outage must name a consumer (${CONSUMER_NAMES.join(", ")}), got ${JSON.stringify(outage)}`);
+  if (outage !== undefined && !CONSUMER_NAMES.includes(outage as ConsumerName))
+    throw new UsageError(`--outage must name a consumer (${CONSUMER_NAMES.join(", ")}), got ${JSON.stringify(outage)}`);
   const port = intOption("port", values.port, 0) ?? DEFAULT_PORT;
   // Before the emulators start: a mistake in a path or a busy port is one line, not a failure halfway.
   checkInputFile("start-file", startFile);
@@ -201,38 +234,46 @@ export async function main(argv: string[]): Promise<number> {
   // Loggers are created on first use, so this reaches every handler.
   process.env.LOG_LEVEL ??= "info";
 
-  const report = await run({
-    startFile,
-    endFile,
-    root: values.out ?? ".local",
-    keep: values.keep,
-    kinesisShards: intOption("kinesis-shards", values["kinesis-shards"], 1),
-    onDisk: values["on-disk"] || (!values["in-memory"] && onDiskByDefault(startFile, endFile)),
-    batchingWindowMs: intOption("batching-window-ms", values["batching-window-ms"], 0) ?? 100,
-    liveWindowMs: intOption("live-window-ms", values["live-window-ms"], 0),
-    throttle: throttle ? { rate: throttle, seed } : undefined,
-    crashes: crash ? { rate: crash, seed: seed + 1 } : undefined,
-    outage: outage as ConsumerName | undefined,
-    redrive: values.redrive,
-    reorderSeed: values.reorder ? seed + 2 : undefined,
-    shardRollover: intOption("shard-rollover", values["shard-rollover"], 1),
-    dynamodb: {
-      gsiLagMs: intOption("gsi-lag-ms", values["gsi-lag-ms"], 0),
-      ttl: values.ttl ? {} : undefined,
-      // Fault runs also get Queries that are not snapshots: what the handlers must hold under.
-      tornReads: throttle || crash ? { seed: seed + 2 } : undefined,
+  const report = await run(
+    {
+      startFile,
+      endFile,
+      root: values.out ?? ".local",
+      keep: values.keep,
+      kinesisShards: intOption("kinesis-shards", values["kinesis-shards"], 1),
+      onDisk: values["on-disk"] || (!values["in-memory"] && onDiskByDefault(startFile, endFile)),
+      batchingWindowMs: intOption("batching-window-ms", values["batching-window-ms"], 0) ?? 100,
+      liveWindowMs: intOption("live-window-ms", values["live-window-ms"], 0),
+      throttle: throttle ? { rate: throttle, seed } : undefined,
+      crashes: crash ? { rate: crash, seed: seed + 1 } : undefined,
+      outage: outage as ConsumerName | undefined,
+      redrive: values.redrive,
+      reorderSeed: values.reorder ? seed + 2 : undefined,
+      shardRollover: intOption("shard-rollover", values["shard-rollover"], 1),
+      dynamodb: {
+        gsiLagMs: intOption("gsi-lag-ms", values["gsi-lag-ms"], 0),
+        ttl: values.ttl ? {} : undefined,
+        // Fault runs also get Queries that are not snapshots: what the handlers must hold under.
+        tornReads: throttle || crash ? { seed: seed + 2 } : undefined,
+      },
+      verbose: values.verbose,
+      // One line redrawn in place: only on a terminal, and not under a stream of log lines.
+      status:
+        process.stderr.isTTY && !values.verbose && !values.json ? createStatusLine(process.stderr, true) : undefined,
     },
-    verbose: values.verbose,
-    // One line redrawn in place: only on a terminal, and not under a stream of log lines.
-    status: process.stderr.isTTY && !values.verbose && !values.json ? createStatusLine(process.stderr, true) : undefined,
-  }, dashboard);
+    dashboard,
+  );
   process.stdout.write(values.json ? jsonDocument(report) : humanReport(report));
   if (dashboard) {
-    (values.json ? process.stderr : process.stdout).write(`Dashboard: ${dashboard.viewUrl()} (serving until Ctrl-C)\n${servingKinesis(report.serving!)}`);
+    (values.json ? process.stderr : process.stdout).write(
+      `Dashboard: ${dashboard.viewUrl()} (serving until Ctrl-C)\n${servingKinesis(report.serving!)}`,
+    );
     await dashboard.untilInterrupted();
   }
   const undelivered = report.ingest.start.failed + report.ingest.end.failed;
-  return report.dlq > 0 || undelivered > 0 || report.drift > 0 || report.unsettled.length > 0 ? EXIT.failures : EXIT.done;
+  return report.dlq > 0 || undelivered > 0 || report.drift > 0 || report.unsettled.length > 0
+    ? EXIT.failures
+    : EXIT.done;
 }
 
 export interface RunOptions {
@@ -275,7 +316,16 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
   // The handler bundles compile on this thread while the emulators start on theirs.
   const handlers = loadConsumerHandlers(REPO_ROOT);
   handlers.catch(() => undefined); // awaited in the try below, which closes the local AWS on failure
-  const aws = await LocalAws.start({ root: options.root, kinesisShards: options.kinesisShards, onDisk: options.onDisk, throttle: options.throttle, shardRollover: options.shardRollover, logger, logDestination: logs.destination, ...options.dynamodb });
+  const aws = await LocalAws.start({
+    root: options.root,
+    kinesisShards: options.kinesisShards,
+    onDisk: options.onDisk,
+    throttle: options.throttle,
+    shardRollover: options.shardRollover,
+    logger,
+    logDestination: logs.destination,
+    ...options.dynamodb,
+  });
   const pending = new LivePending();
   aws.changes.onRecord = (record) => pending.observe(record);
   let rows = 0;
@@ -283,7 +333,12 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
   const status = options.status;
   const draw = () => {
     const stats = aws.stats();
-    status?.show(progressLine(rows, stats.consumers, pending.count, { rss: process.memoryUsage.rss(), heapAfterGc: heap.latest + stats.emulatorHeapAfterGc.latest }));
+    status?.show(
+      progressLine(rows, stats.consumers, pending.count, {
+        rss: process.memoryUsage.rss(),
+        heapAfterGc: heap.latest + stats.emulatorHeapAfterGc.latest,
+      }),
+    );
   };
   const redraw = status && setInterval(draw, STATUS_MS);
   let served = false;
@@ -292,7 +347,9 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
       repoRoot: REPO_ROOT,
       loaded: await handlers,
       batchingWindowMs: options.batchingWindowMs,
-      batchingWindows: { kpiAggregator: options.liveWindowMs ?? CONSUMERS.kpiAggregator.maxBatchingWindowSeconds * 1000 },
+      batchingWindows: {
+        kpiAggregator: options.liveWindowMs ?? CONSUMERS.kpiAggregator.maxBatchingWindowSeconds * 1000,
+      },
       crashes: options.crashes,
       outage: options.outage && { consumer: options.outage, until: () => halfIngested },
       reorder: options.reorderSeed === undefined ? undefined : { seed: options.reorderSeed },
@@ -357,7 +414,9 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
       consumers: Object.entries(stats.consumers).map(([name, consumer]) => ({ name, ...consumer })),
       throttled: stats.throttled,
       logs: logs.summary().map((log) => ({ ...log, path: shown(log.path) })),
-      ...(dashboard && { serving: { kinesisEndpoint: aws.kinesisEndpoint, stream: aws.streamName, trailDir: shown(aws.bucketDir) } }),
+      ...(dashboard && {
+        serving: { kinesisEndpoint: aws.kinesisEndpoint, stream: aws.streamName, trailDir: shown(aws.bucketDir) },
+      }),
       memory: {
         peak_rss_bytes: peakRssBytes(),
         heap_after_gc_bytes: heap.peak + stats.emulatorHeapAfterGc.peak,
@@ -397,7 +456,13 @@ async function redriveAll(aws: LocalAws): Promise<RedriveSummary> {
     await aws.drain();
     summary = summary
       ? { ...summary, rounds: round, replayed: summary.replayed + totals.replayed, remaining: totals.remaining }
-      : { rounds: round, batches: totals.batches, records: totals.records, replayed: totals.replayed, remaining: totals.remaining };
+      : {
+          rounds: round,
+          batches: totals.batches,
+          records: totals.records,
+          replayed: totals.replayed,
+          remaining: totals.remaining,
+        };
     if (totals.remaining === 0 || totals.replayed === 0) break;
   }
   aws.logger.info(summary, "failed batches redriven");
@@ -408,7 +473,12 @@ async function redriveAll(aws: LocalAws): Promise<RedriveSummary> {
  * `RSS 412 MB, heap after GC 96 MB | rows ingested 3,996 | delivered tripBegin 1,976 ... | pending trips 80`:
  * the memory first, since a narrow terminal cuts the line's end.
  */
-export function progressLine(rows: number, consumers: LocalAwsStats["consumers"], pending: number, memory: { rss: number; heapAfterGc: number }): string {
+export function progressLine(
+  rows: number,
+  consumers: LocalAwsStats["consumers"],
+  pending: number,
+  memory: { rss: number; heapAfterGc: number },
+): string {
   const delivered = Object.entries(consumers).map(([name, stats]) => `${name} ${count(stats.delivered)}`);
   return `RSS ${megabytes(memory.rss)}, heap after GC ${megabytes(memory.heapAfterGc)} | rows ingested ${count(rows)} | delivered ${delivered.join(" ")} | pending trips ${count(pending)}`;
 }
@@ -419,7 +489,11 @@ function megabytes(bytes: number): string {
 
 /** The line that says how to send more trips into the served run: `pnpm ingest`'s own defaults are left out. */
 function servingKinesis({ kinesisEndpoint, stream, trailDir }: NonNullable<RunReport["serving"]>): string {
-  const options = [`--endpoint ${kinesisEndpoint}`, ...(stream === TRIP_STREAM.name ? [] : [`--stream ${stream}`]), ...(trailDir === DEFAULT_TRAIL_DIR ? [] : [`--trail-dir ${trailDir}`])];
+  const options = [
+    `--endpoint ${kinesisEndpoint}`,
+    ...(stream === TRIP_STREAM.name ? [] : [`--stream ${stream}`]),
+    ...(trailDir === DEFAULT_TRAIL_DIR ? [] : [`--trail-dir ${trailDir}`]),
+  ];
   return `Kinesis: ${kinesisEndpoint} (more trips while it serves: pnpm ingest ${options.join(" ")} --start-file F --end-file F)\n`;
 }
 
@@ -430,7 +504,8 @@ function outputsBlock({ outputs, dlq }: RunReport): string {
     { name: "failed", path: outputs.failed, note: "/ (rejected rows, anomalies)" },
     { name: "dlq", path: outputs.dlq, note: `/ (${count(dlq)} records)` },
   ].filter((output) => existsSync(output.path));
-  if (listed.length === 0) return "Outputs: none kept (the bucket folder is removed after the run: add --keep to inspect it)\n";
+  if (listed.length === 0)
+    return "Outputs: none kept (the bucket folder is removed after the run: add --keep to inspect it)\n";
   return `Outputs\n${listed.map((output) => `  ${output.name.padEnd(9)}  ${output.path}${output.note}`).join("\n")}\n`;
 }
 
@@ -443,11 +518,21 @@ function humanReport(report: RunReport): string {
   const days = [...new Set([...report.kpis.map((k) => k.pickup_date), ...live.keys()])].sort();
   const kpis = formatTable([
     [KPI_COLUMNS[0]!, "source", ...KPI_COLUMNS.slice(1)],
-    ...days.flatMap((day) => [row("nightly", report.kpis.find((k) => k.pickup_date === day), day), row("live", live.get(day), day)]),
+    ...days.flatMap((day) => [
+      row(
+        "nightly",
+        report.kpis.find((k) => k.pickup_date === day),
+        day,
+      ),
+      row("live", live.get(day), day),
+    ]),
   ]);
   const consumers = formatTable([
     ["consumer", "delivered", "filtered", "invocations", "retries", "crashes", "dlq"],
-    ...report.consumers.map((c) => [c.name, ...[c.delivered, c.filteredOut, c.invocations, c.retries, c.crashes, c.toDlq].map(String)]),
+    ...report.consumers.map((c) => [
+      c.name,
+      ...[c.delivered, c.filteredOut, c.invocations, c.retries, c.crashes, c.toDlq].map(String),
+    ]),
   ]);
   const logs = formatTable([
     ["log", "warnings", "file"],
@@ -459,7 +544,11 @@ function humanReport(report: RunReport): string {
     `Ingest\n${ingestTable(report.ingest)}`,
     `Trips: ${count(report.kpis.reduce((sum, k) => sum + tripCount(k), 0))} completed, ${count(report.pending)} pending (unmatched), ${count(report.anomalies)} anomalies (dropoff before pickup)\n`,
     `Consumers\n${consumers}`,
-    ...(report.redrive ? [`Redrive: ${count(report.redrive.replayed)} of ${count(report.redrive.records)} records in ${count(report.redrive.batches)} failed batches replayed (${report.redrive.rounds} run(s)); ${count(report.redrive.remaining)} left\n`] : []),
+    ...(report.redrive
+      ? [
+          `Redrive: ${count(report.redrive.replayed)} of ${count(report.redrive.records)} records in ${count(report.redrive.batches)} failed batches replayed (${report.redrive.rounds} run(s)); ${count(report.redrive.remaining)} left\n`,
+        ]
+      : []),
     `Logs (the local CloudWatch; --verbose streams them; warnings include errors)\n${logs}`,
     outputsBlock(report),
     `${count(report.events)} events in ${report.seconds} s (${count(report.eventsPerSecond)} events/s); peak RSS ${megabytes(report.memory.peak_rss_bytes)}, heap after GC ${megabytes(report.memory.heap_after_gc_bytes)} (main ${megabytes(report.memory.heap_after_gc_by_thread.main)}, emulators ${megabytes(report.memory.heap_after_gc_by_thread.emulators)})\n`,

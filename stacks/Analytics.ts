@@ -1,16 +1,21 @@
 import { Aws, type Stack } from "aws-cdk-lib";
 import { CfnNamedQuery, CfnWorkGroup } from "aws-cdk-lib/aws-athena";
+import { Rule } from "aws-cdk-lib/aws-events";
+import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { CfnCrawler, CfnDatabase, CfnJob, CfnSecurityConfiguration, CfnTable, CfnTrigger } from "aws-cdk-lib/aws-glue";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import { Asset } from "aws-cdk-lib/aws-s3-assets";
-import { Rule } from "aws-cdk-lib/aws-events";
-import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
-import { Cron, Function as SstFunction, use, type StackContext } from "sst/constructs";
-import { FUNCTION_ENV } from "../packages/core/src/platform/config-names";
+import { Cron, Function as SstFunction, type StackContext, use } from "sst/constructs";
 import { CONTRACT } from "../packages/core/src/domain/contract";
 import { KPI_COLUMNS, KPI_FIELDS, KPI_TYPES, ROW_KEY } from "../packages/core/src/kpi/registry";
-import { DEFAULT_DAYS_WINDOW, METRICS_PREFIX, NIGHTLY_KPI_JOB, TRIP_TABLE } from "../packages/core/src/platform/pipeline-spec";
+import { FUNCTION_ENV } from "../packages/core/src/platform/config-names";
+import {
+  DEFAULT_DAYS_WINDOW,
+  METRICS_PREFIX,
+  NIGHTLY_KPI_JOB,
+  TRIP_TABLE,
+} from "../packages/core/src/platform/pipeline-spec";
 import { ACCESS, grantAccess } from "./access";
 import { ATHENA_RESULTS_PREFIX, GLUE_TEMP_PREFIX } from "./lifecycle";
 import { appLogGroup, functionLogGroup, LOG_GROUP_PREFIXES, providersLogToGroups } from "./logs";
@@ -50,7 +55,10 @@ export function Analytics({ stack, app }: StackContext) {
 
   // The entry script, and the trip_metrics package zipped for --extra-py-files.
   const script = new Asset(stack, "GlueScript", { path: `${GLUE_SOURCE}/generate_trip_metrics.py` });
-  const library = new Asset(stack, "GlueLibrary", { path: GLUE_SOURCE, exclude: ["**/__pycache__", "*.pyc", "generate_trip_metrics.py"] });
+  const library = new Asset(stack, "GlueLibrary", {
+    path: GLUE_SOURCE,
+    exclude: ["**/__pycache__", "*.pyc", "generate_trip_metrics.py"],
+  });
 
   const glueLogs = new PolicyStatement({
     actions: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
@@ -77,10 +85,25 @@ export function Analytics({ stack, app }: StackContext) {
   const glueKey = (actions: string[]) => new PolicyStatement({ actions, resources: [key.keyArn] });
 
   // Named: Glue names the log groups of a job or crawler with a security configuration after its role.
-  const jobRole = new Role(stack, "MetricsJobRole", { roleName: `${app.stage}-${app.name}-MetricsJob`, assumedBy: new ServicePrincipal("glue.amazonaws.com") });
-  jobRole.addToPolicy(new PolicyStatement({ actions: ["s3:GetObject"], resources: [script, library].map((asset) => `arn:${Aws.PARTITION}:s3:::${asset.s3BucketName}/${asset.s3ObjectKey}`) }));
+  const jobRole = new Role(stack, "MetricsJobRole", {
+    roleName: `${app.stage}-${app.name}-MetricsJob`,
+    assumedBy: new ServicePrincipal("glue.amazonaws.com"),
+  });
+  jobRole.addToPolicy(
+    new PolicyStatement({
+      actions: ["s3:GetObject"],
+      resources: [script, library].map(
+        (asset) => `arn:${Aws.PARTITION}:s3:::${asset.s3BucketName}/${asset.s3ObjectKey}`,
+      ),
+    }),
+  );
   // The job reads only the per-day GSI of completed trips (Query, nothing else): never the table itself.
-  jobRole.addToPolicy(new PolicyStatement({ actions: ["dynamodb:Query"], resources: [`${table.tableArn}/index/${TRIP_TABLE.completedByDay.name}`] }));
+  jobRole.addToPolicy(
+    new PolicyStatement({
+      actions: ["dynamodb:Query"],
+      resources: [`${table.tableArn}/index/${TRIP_TABLE.completedByDay.name}`],
+    }),
+  );
   // EMRFS HEADs keys that may not exist (a folder's marker, the folder as a file): S3 answers
   // 404 only to a caller allowed s3:ListBucket without a prefix condition (HEAD has no prefix),
   // 403 otherwise, which fails the job. It lists names only; reads stay on the keys below.
@@ -88,13 +111,21 @@ export function Analytics({ stack, app }: StackContext) {
   jobRole.addToPolicy(
     new PolicyStatement({
       actions: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
-      resources: [...sparkOutputKeys(METRICS_PREFIX), ...sparkOutputKeys(GLUE_TEMP_PREFIX)].map((keys) => `${bucket.bucketArn}/${keys}`),
+      resources: [...sparkOutputKeys(METRICS_PREFIX), ...sparkOutputKeys(GLUE_TEMP_PREFIX)].map(
+        (keys) => `${bucket.bucketArn}/${keys}`,
+      ),
     }),
   );
   jobRole.addToPolicy(glueLogs);
   jobRole.addToPolicy(glueLogKey);
   // CloudWatch metrics have no resource ARNs; the condition keeps the job to Glue's namespace.
-  jobRole.addToPolicy(new PolicyStatement({ actions: ["cloudwatch:PutMetricData"], resources: ["*"], conditions: { StringEquals: { "cloudwatch:namespace": "Glue" } } }));
+  jobRole.addToPolicy(
+    new PolicyStatement({
+      actions: ["cloudwatch:PutMetricData"],
+      resources: ["*"],
+      conditions: { StringEquals: { "cloudwatch:namespace": "Glue" } },
+    }),
+  );
   jobRole.addToPolicy(glueKey(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]));
 
   const job = new CfnJob(stack, "GenerateTripMetrics", {
@@ -119,7 +150,10 @@ export function Analytics({ stack, app }: StackContext) {
       "--METRICS_PREFIX": METRICS_PREFIX,
       "--DAYS_WINDOW": String(DEFAULT_DAYS_WINDOW),
       // The KPI registry the job computes (registry.py reads it): the contract's, as the TypeScript side reads it.
-      "--KPI_REGISTRY": JSON.stringify({ types: CONTRACT.kpis.types, fields: KPI_FIELDS.map(({ label: _label, description: _description, ...field }) => field) }),
+      "--KPI_REGISTRY": JSON.stringify({
+        types: CONTRACT.kpis.types,
+        fields: KPI_FIELDS.map(({ label: _label, description: _description, ...field }) => field),
+      }),
       "--TempDir": `s3://${bucket.bucketName}/${GLUE_TEMP_PREFIX}`,
       "--job-bookmark-option": "job-bookmark-disable",
       // No --enable-continuous-cloudwatch-log: Glue 5.0 ignores it (its logs are continuous anyway).
@@ -140,7 +174,7 @@ export function Analytics({ stack, app }: StackContext) {
     tableInput: {
       name: KPI_TABLE,
       tableType: "EXTERNAL_TABLE",
-      parameters: { classification: "json", "typeOfData": "file" },
+      parameters: { classification: "json", typeOfData: "file" },
       partitionKeys: ["year", "month", "day"].map((name) => ({ name, type: "string" })),
       storageDescriptor: {
         location: metricsUri,
@@ -148,18 +182,47 @@ export function Analytics({ stack, app }: StackContext) {
         outputFormat: "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
         serdeInfo: { serializationLibrary: "org.openx.data.jsonserde.JsonSerDe" },
         // The KPI registry's fields; a field added later reads as NULL from older days' rows.
-        columns: [{ name: ROW_KEY, type: "string" }, ...KPI_FIELDS.map((field) => ({ name: field.name, type: KPI_TYPES[field.type].athena, comment: field.description }))],
+        columns: [
+          { name: ROW_KEY, type: "string" },
+          ...KPI_FIELDS.map((field) => ({
+            name: field.name,
+            type: KPI_TYPES[field.type].athena,
+            comment: field.description,
+          })),
+        ],
       },
     },
   });
   kpiTable.addDependency(catalog);
 
-  const crawlerRole = new Role(stack, "KpiCrawlerRole", { roleName: `${app.stage}-${app.name}-KpiCrawler`, assumedBy: new ServicePrincipal("glue.amazonaws.com") });
-  crawlerRole.addToPolicy(new PolicyStatement({ actions: ["s3:ListBucket"], resources: [bucket.bucketArn], conditions: { StringLike: { "s3:prefix": [`${METRICS_PREFIX}*`] } } }));
-  crawlerRole.addToPolicy(new PolicyStatement({ actions: ["s3:GetObject"], resources: [`${bucket.bucketArn}/${METRICS_PREFIX}*`] }));
+  const crawlerRole = new Role(stack, "KpiCrawlerRole", {
+    roleName: `${app.stage}-${app.name}-KpiCrawler`,
+    assumedBy: new ServicePrincipal("glue.amazonaws.com"),
+  });
   crawlerRole.addToPolicy(
     new PolicyStatement({
-      actions: ["glue:GetDatabase", "glue:GetTable", "glue:UpdateTable", "glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition", "glue:CreatePartition", "glue:BatchCreatePartition", "glue:UpdatePartition", "glue:BatchUpdatePartition"],
+      actions: ["s3:ListBucket"],
+      resources: [bucket.bucketArn],
+      conditions: { StringLike: { "s3:prefix": [`${METRICS_PREFIX}*`] } },
+    }),
+  );
+  crawlerRole.addToPolicy(
+    new PolicyStatement({ actions: ["s3:GetObject"], resources: [`${bucket.bucketArn}/${METRICS_PREFIX}*`] }),
+  );
+  crawlerRole.addToPolicy(
+    new PolicyStatement({
+      actions: [
+        "glue:GetDatabase",
+        "glue:GetTable",
+        "glue:UpdateTable",
+        "glue:GetPartition",
+        "glue:GetPartitions",
+        "glue:BatchGetPartition",
+        "glue:CreatePartition",
+        "glue:BatchCreatePartition",
+        "glue:UpdatePartition",
+        "glue:BatchUpdatePartition",
+      ],
       resources: catalogArns,
     }),
   );
@@ -176,7 +239,10 @@ export function Analytics({ stack, app }: StackContext) {
     // Catalog targets require LOG on delete; LOG on update keeps the declared decimal schema.
     schemaChangePolicy: { updateBehavior: "LOG", deleteBehavior: "LOG" },
     crawlerSecurityConfiguration: securityConfiguration.name,
-    configuration: JSON.stringify({ Version: 1.0, CrawlerOutput: { Partitions: { AddOrUpdateBehavior: "InheritFromTable" } } }),
+    configuration: JSON.stringify({
+      Version: 1.0,
+      CrawlerOutput: { Partitions: { AddOrUpdateBehavior: "InheritFromTable" } },
+    }),
   });
   crawler.addDependency(kpiTable);
   glueLogGroups(stack, securityConfiguration.name!, jobRole.roleName, crawlerRole.roleName, key);
@@ -208,8 +274,19 @@ export function Analytics({ stack, app }: StackContext) {
       },
     },
   });
-  grantAccess(schedule.jobFunction, ACCESS.startMetricsJob, { tableArn: table.tableArn, bucketArn: bucket.bucketArn, keyArn: key.keyArn, metricsJobName: jobName });
-  addDailyJobMonitoring(stack, { jobName, maxRetries: MAX_RETRIES, crawlerName: crawler.name!, scheduler: schedule.jobFunction, topic });
+  grantAccess(schedule.jobFunction, ACCESS.startMetricsJob, {
+    tableArn: table.tableArn,
+    bucketArn: bucket.bucketArn,
+    keyArn: key.keyArn,
+    metricsJobName: jobName,
+  });
+  addDailyJobMonitoring(stack, {
+    jobName,
+    maxRetries: MAX_RETRIES,
+    crawlerName: crawler.name!,
+    scheduler: schedule.jobFunction,
+    topic,
+  });
 
   // Live KPIs against each successful run's output, day by day: KpiDrift and its alarm.
   const reconcile = new SstFunction(stack, "ReconcileKpis", {
@@ -224,10 +301,19 @@ export function Analytics({ stack, app }: StackContext) {
       [FUNCTION_ENV.daysWindow]: String(DEFAULT_DAYS_WINDOW),
     },
   });
-  grantAccess(reconcile, ACCESS.reconcileKpis, { tableArn: table.tableArn, bucketArn: bucket.bucketArn, keyArn: key.keyArn, metricsJobName: jobName });
+  grantAccess(reconcile, ACCESS.reconcileKpis, {
+    tableArn: table.tableArn,
+    bucketArn: bucket.bucketArn,
+    keyArn: key.keyArn,
+    metricsJobName: jobName,
+  });
   new Rule(stack, "ReconcileAfterMetrics", {
     description: `Live KPIs reconciled after each successful ${jobName} run`,
-    eventPattern: { source: ["aws.glue"], detailType: ["Glue Job State Change"], detail: { jobName: [jobName], state: ["SUCCEEDED"] } },
+    eventPattern: {
+      source: ["aws.glue"],
+      detailType: ["Glue Job State Change"],
+      detail: { jobName: [jobName], state: ["SUCCEEDED"] },
+    },
     targets: [new LambdaFunction(reconcile, { retryAttempts: 2 })],
   });
   addKpiDriftAlarm(stack, { topic, reconciler: reconcile });
@@ -270,7 +356,13 @@ export function Analytics({ stack, app }: StackContext) {
  * The log groups Glue writes to for a job and a crawler that run with a security configuration
  * (named after it and the role), created here so they have a retention and go with the stack.
  */
-function glueLogGroups(stack: Stack, securityConfiguration: string, jobRole: string, crawlerRole: string, key: IKey): void {
+function glueLogGroups(
+  stack: Stack,
+  securityConfiguration: string,
+  jobRole: string,
+  crawlerRole: string,
+  key: IKey,
+): void {
   const glue = LOG_GROUP_PREFIXES.glue;
   appLogGroup(stack, "MetricsJobOutputLogs", `${glue}jobs/${securityConfiguration}-role/${jobRole}/output`, key);
   appLogGroup(stack, "MetricsJobErrorLogs", `${glue}jobs/${securityConfiguration}-role/${jobRole}/error`, key);

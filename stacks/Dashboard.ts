@@ -1,10 +1,16 @@
 import { Aws, Duration, Fn, RemovalPolicy, type Stack } from "aws-cdk-lib";
-import { CfnApi } from "aws-cdk-lib/aws-apigatewayv2";
-import { HeadersFrameOption, HeadersReferrerPolicy, ResponseHeadersPolicy, SecurityPolicyProtocol, ViewerProtocolPolicy } from "aws-cdk-lib/aws-cloudfront";
+import type { CfnApi } from "aws-cdk-lib/aws-apigatewayv2";
+import {
+  HeadersFrameOption,
+  HeadersReferrerPolicy,
+  ResponseHeadersPolicy,
+  SecurityPolicyProtocol,
+  ViewerProtocolPolicy,
+} from "aws-cdk-lib/aws-cloudfront";
 import { S3BucketOrigin } from "aws-cdk-lib/aws-cloudfront-origins";
 import {
   AccountRecovery,
-  CfnUserPoolClient,
+  type CfnUserPoolClient,
   FeaturePlan,
   Mfa,
   OAuthScope,
@@ -13,10 +19,18 @@ import {
   UserPoolClientIdentityProvider,
 } from "aws-cdk-lib/aws-cognito";
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
-import { Api, Cognito, StaticSite, use, type ApiFunctionRouteProps, type StackContext } from "sst/constructs";
-import { CURRENCY_SETTING, currencyOf, DASHBOARD_FUNCTION, DASHBOARD_ROUTES, KPI_READ, KPI_READ_SCOPE, type DashboardRoute } from "../packages/core/src/dashboard/spec";
+import { Api, type ApiFunctionRouteProps, Cognito, type StackContext, StaticSite, use } from "sst/constructs";
+import {
+  CURRENCY_SETTING,
+  currencyOf,
+  DASHBOARD_FUNCTION,
+  DASHBOARD_ROUTES,
+  type DashboardRoute,
+  KPI_READ,
+  KPI_READ_SCOPE,
+} from "../packages/core/src/dashboard/spec";
 import { FUNCTION_ENV } from "../packages/core/src/platform/config-names";
-import { ACCESS, grantAccess, type FunctionAccess } from "./access";
+import { ACCESS, type FunctionAccess, grantAccess } from "./access";
 import { appLogGroup, functionLogGroup, LOG_GROUP_PREFIXES, providersLogToGroups } from "./logs";
 import { Pipeline } from "./Pipeline";
 
@@ -41,7 +55,14 @@ export function Dashboard({ stack, app }: StackContext) {
         // Revenue figures are never anonymous: no self sign-up, an admin invites each user.
         selfSignUpEnabled: false,
         accountRecovery: AccountRecovery.EMAIL_ONLY,
-        passwordPolicy: { minLength: 12, requireDigits: true, requireLowercase: true, requireUppercase: true, requireSymbols: false, tempPasswordValidity: Duration.days(3) },
+        passwordPolicy: {
+          minLength: 12,
+          requireDigits: true,
+          requireLowercase: true,
+          requireUppercase: true,
+          requireSymbols: false,
+          tempPasswordValidity: Duration.days(3),
+        },
         // A second factor for every user in prod (TOTP apps only: no SMS to pay for or to intercept); optional elsewhere.
         mfa: prod ? Mfa.REQUIRED : Mfa.OPTIONAL,
         mfaSecondFactor: { otp: true, sms: false },
@@ -100,7 +121,12 @@ export function Dashboard({ stack, app }: StackContext) {
   };
 
   // The access log: the stack's, with a retention, encrypted (stacks/logs.ts).
-  const accessLog = appLogGroup(stack, "DashboardApiAccessLog", `${LOG_GROUP_PREFIXES.api}${stack.stackName}-DashboardApi`, key);
+  const accessLog = appLogGroup(
+    stack,
+    "DashboardApiAccessLog",
+    `${LOG_GROUP_PREFIXES.api}${stack.stackName}-DashboardApi`,
+    key,
+  );
   const api = new Api(stack, "DashboardApi", {
     accessLog: { destinationArn: accessLog.logGroupArn },
     authorizers: {
@@ -112,7 +138,9 @@ export function Dashboard({ stack, app }: StackContext) {
       (Object.keys(DASHBOARD_ROUTES) as DashboardRoute[]).map((route): [string, ApiFunctionRouteProps<"cognito">] => [
         route,
         {
-          ...(DASHBOARD_ROUTES[route].signedIn ? { authorizer: "cognito", authorizationScopes: [KPI_READ] } : { authorizer: "none" }),
+          ...(DASHBOARD_ROUTES[route].signedIn
+            ? { authorizer: "cognito", authorizationScopes: [KPI_READ] }
+            : { authorizer: "none" }),
           function: {
             handler: DASHBOARD_ROUTES[route].handler,
             description: `trip-pipeline dashboard ${route}`,
@@ -124,7 +152,12 @@ export function Dashboard({ stack, app }: StackContext) {
         },
       ]),
     ),
-    cors: { allowOrigins: [PLACEHOLDER_ORIGIN], allowMethods: ["GET"], allowHeaders: ["authorization"], maxAge: "1 hour" },
+    cors: {
+      allowOrigins: [PLACEHOLDER_ORIGIN],
+      allowMethods: ["GET"],
+      allowHeaders: ["authorization"],
+      maxAge: "1 hour",
+    },
   });
 
   const resources = { tableArn: table.tableArn, bucketArn: bucket.bucketArn, keyArn: key.keyArn };
@@ -150,7 +183,11 @@ export function Dashboard({ stack, app }: StackContext) {
     buildCommand: "pnpm run build",
     buildOutput: "dist",
     // Replaced in the built files at deploy time (the values exist only then).
-    environment: { VITE_API_URL: api.url, VITE_AUTH_DOMAIN: signIn.baseUrl(), VITE_AUTH_CLIENT_ID: auth.userPoolClientId },
+    environment: {
+      VITE_API_URL: api.url,
+      VITE_AUTH_DOMAIN: signIn.baseUrl(),
+      VITE_AUTH_CLIENT_ID: auth.userPoolClientId,
+    },
     vite: { types: "src/sst-env.d.ts" },
     ...(domain && { customDomain: { domainName: domain.name, hostedZone: domain.hostedZone } }),
     cdk: {

@@ -2,21 +2,28 @@ import { Duration } from "aws-cdk-lib";
 import { TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { StreamEncryption } from "aws-cdk-lib/aws-kinesis";
 import { Key } from "aws-cdk-lib/aws-kms";
-import { EventSourceMapping, FilterCriteria, StartingPosition, type IEventSourceDlq } from "aws-cdk-lib/aws-lambda";
+import { EventSourceMapping, FilterCriteria, type IEventSourceDlq, StartingPosition } from "aws-cdk-lib/aws-lambda";
 import type { DynamoEventSourceProps, KinesisEventSourceProps } from "aws-cdk-lib/aws-lambda-event-sources";
-import { BlockPublicAccess, BucketEncryption, ObjectOwnership, type IBucket } from "aws-cdk-lib/aws-s3";
-import { Bucket, KinesisStream, Table, type Function as SstFunction, type FunctionProps, type StackContext } from "sst/constructs";
+import { BlockPublicAccess, BucketEncryption, type IBucket, ObjectOwnership } from "aws-cdk-lib/aws-s3";
+import {
+  Bucket,
+  type FunctionProps,
+  KinesisStream,
+  type Function as SstFunction,
+  type StackContext,
+  Table,
+} from "sst/constructs";
+import { FUNCTION_ENV } from "../packages/core/src/platform/config-names";
 import {
   CONSUMER_FUNCTION,
   CONSUMERS,
   DEFAULT_KPI_TTL_DAYS,
   DEFAULT_RAW_RETENTION_DAYS,
+  type EventSourceSpec,
+  streamShardCount,
   TRIP_STREAM,
   TRIP_TABLE,
-  streamShardCount,
-  type EventSourceSpec,
 } from "../packages/core/src/platform/pipeline-spec";
-import { FUNCTION_ENV } from "../packages/core/src/platform/config-names";
 import { ACCESS, grantAccess } from "./access";
 import { bucketLifecycleRules } from "./lifecycle";
 import { allowLogEncryption, functionLogGroup, providersLogToGroups } from "./logs";
@@ -40,7 +47,14 @@ export function Pipeline({ stack, app }: StackContext) {
   providersLogToGroups(stack, key);
 
   const stream = new KinesisStream(stack, TRIP_STREAM.name, {
-    cdk: { stream: { shardCount: streamShardCount(app.stage), encryption: StreamEncryption.KMS, encryptionKey: key, removalPolicy } },
+    cdk: {
+      stream: {
+        shardCount: streamShardCount(app.stage),
+        encryption: StreamEncryption.KMS,
+        encryptionKey: key,
+        removalPolicy,
+      },
+    },
   });
 
   const { partitionKey, sortKey, completedByDay, ttlAttribute } = TRIP_TABLE;
@@ -53,7 +67,11 @@ export function Pipeline({ stack, app }: StackContext) {
     },
     primaryIndex: { partitionKey, sortKey },
     globalIndexes: {
-      [completedByDay.name]: { partitionKey: completedByDay.partitionKey, sortKey: completedByDay.sortKey, projection: "all" },
+      [completedByDay.name]: {
+        partitionKey: completedByDay.partitionKey,
+        sortKey: completedByDay.sortKey,
+        projection: "all",
+      },
     },
     timeToLiveAttribute: ttlAttribute,
     stream: "new_and_old_images",
@@ -110,7 +128,10 @@ export function Pipeline({ stack, app }: StackContext) {
   });
 
   /** Every number comes from the pipeline spec, which the local runtime emulates too. */
-  const eventSource = (spec: EventSourceSpec & { tumblingWindowSeconds?: number }, filters: readonly object[]): KinesisEventSourceProps & DynamoEventSourceProps => ({
+  const eventSource = (
+    spec: EventSourceSpec & { tumblingWindowSeconds?: number },
+    filters: readonly object[],
+  ): KinesisEventSourceProps & DynamoEventSourceProps => ({
     // From the oldest retained record: nothing written while a mapping is (re)created is skipped.
     startingPosition: StartingPosition.TRIM_HORIZON,
     batchSize: spec.batchSize,
@@ -136,12 +157,24 @@ export function Pipeline({ stack, app }: StackContext) {
   // No stream binding: the consumers never call Kinesis (Lambda polls it for them, with the
   // read grant the event source adds); a binding would grant kinesis:* on the stream.
   stream.addConsumers(stack, {
-    tripBegin: { function: consumerFunction("tripBegin"), cdk: { eventSource: eventSource(CONSUMERS.tripBegin, CONSUMERS.tripBegin.filters) } },
-    tripFinish: { function: consumerFunction("tripFinish"), cdk: { eventSource: eventSource(CONSUMERS.tripFinish, CONSUMERS.tripFinish.filters) } },
+    tripBegin: {
+      function: consumerFunction("tripBegin"),
+      cdk: { eventSource: eventSource(CONSUMERS.tripBegin, CONSUMERS.tripBegin.filters) },
+    },
+    tripFinish: {
+      function: consumerFunction("tripFinish"),
+      cdk: { eventSource: eventSource(CONSUMERS.tripFinish, CONSUMERS.tripFinish.filters) },
+    },
   });
   table.addConsumers(stack, {
-    matcher: { function: consumerFunction("matcher"), cdk: { eventSource: eventSource(CONSUMERS.matcher, CONSUMERS.matcher.filters) } },
-    kpiAggregator: { function: kpiAggregatorFunction, cdk: { eventSource: eventSource(CONSUMERS.kpiAggregator, CONSUMERS.kpiAggregator.filters) } },
+    matcher: {
+      function: consumerFunction("matcher"),
+      cdk: { eventSource: eventSource(CONSUMERS.matcher, CONSUMERS.matcher.filters) },
+    },
+    kpiAggregator: {
+      function: kpiAggregatorFunction,
+      cdk: { eventSource: eventSource(CONSUMERS.kpiAggregator, CONSUMERS.kpiAggregator.filters) },
+    },
   });
 
   const consumers: Record<ConsumerName, SstFunction> = {
@@ -152,11 +185,19 @@ export function Pipeline({ stack, app }: StackContext) {
   };
   const resources = { tableArn: table.tableArn, bucketArn: bucket.bucketArn, keyArn: key.keyArn };
   for (const name of CONSUMER_NAMES) grantAccess(consumers[name], ACCESS[name], resources);
-  const mappings = Object.fromEntries(CONSUMER_NAMES.map((name) => [name, mappingOf(consumers[name])])) as Record<ConsumerName, EventSourceMapping>;
+  const mappings = Object.fromEntries(CONSUMER_NAMES.map((name) => [name, mappingOf(consumers[name])])) as Record<
+    ConsumerName,
+    EventSourceMapping
+  >;
 
   const { topic } = addPipelineMonitoring(stack, { stream, consumers, mappings, table, key });
 
-  stack.addOutputs({ StreamName: stream.streamName, TableName: table.tableName, BucketName: bucket.bucketName, AlarmTopicArn: topic.topicArn });
+  stack.addOutputs({
+    StreamName: stream.streamName,
+    TableName: table.tableName,
+    BucketName: bucket.bucketName,
+    AlarmTopicArn: topic.topicArn,
+  });
   return { key, stream, table, bucket, consumers, topic };
 }
 

@@ -13,11 +13,23 @@
  * every consumer's role against its entry, and that no role has a wildcard action.
  */
 import { Aws } from "aws-cdk-lib";
-import { PolicyStatement, type IGrantable } from "aws-cdk-lib/aws-iam";
+import { type IGrantable, PolicyStatement } from "aws-cdk-lib/aws-iam";
+import {
+  FAILED_BATCH_PREFIX,
+  FAILED_PREFIX,
+  METRICS_PREFIX,
+  TRIP_TABLE,
+} from "../packages/core/src/platform/pipeline-spec";
 import { KPI_PREFIX } from "../packages/core/src/store/entities";
-import { FAILED_BATCH_PREFIX, FAILED_PREFIX, METRICS_PREFIX, TRIP_TABLE } from "../packages/core/src/platform/pipeline-spec";
 
-type TableAction = "dynamodb:GetItem" | "dynamodb:Query" | "dynamodb:PutItem" | "dynamodb:UpdateItem" | "dynamodb:DeleteItem" | "dynamodb:BatchWriteItem" | "dynamodb:BatchGetItem";
+type TableAction =
+  | "dynamodb:GetItem"
+  | "dynamodb:Query"
+  | "dynamodb:PutItem"
+  | "dynamodb:UpdateItem"
+  | "dynamodb:DeleteItem"
+  | "dynamodb:BatchWriteItem"
+  | "dynamodb:BatchGetItem";
 type ObjectAction = "s3:GetObject" | "s3:PutObject" | "s3:DeleteObject";
 type KeyAction = "kms:Decrypt" | "kms:Encrypt" | "kms:GenerateDataKey";
 type JobAction = "glue:StartJobRun" | "glue:GetJobRuns" | "glue:GetJobRun";
@@ -80,7 +92,10 @@ export const ACCESS = {
    */
   matcher: {
     table: ["dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
-    objects: [{ prefix: FAILED_PREFIX.anomalies, actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] }, ON_FAILURE_DESTINATION],
+    objects: [
+      { prefix: FAILED_PREFIX.anomalies, actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] },
+      ON_FAILURE_DESTINATION,
+    ],
     list: "any",
     key: TABLE_AND_BUCKET_KEY,
   },
@@ -141,19 +156,30 @@ export interface AccessResources {
 export function accessStatements(access: FunctionAccess, resources: AccessResources): PolicyStatement[] {
   const statements: PolicyStatement[] = [];
   const add = (actions: readonly string[] | undefined, arns: string[], conditions?: Record<string, unknown>) => {
-    if (actions && actions.length > 0) statements.push(new PolicyStatement({ actions: [...actions].sort(), resources: arns, conditions }));
+    if (actions && actions.length > 0)
+      statements.push(new PolicyStatement({ actions: [...actions].sort(), resources: arns, conditions }));
   };
-  const leading = (keys: readonly string[] | undefined) => (keys ? { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [...keys] } } : undefined);
+  const leading = (keys: readonly string[] | undefined) =>
+    keys ? { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [...keys] } } : undefined;
   add(access.table, [resources.tableArn], leading(access.leadingKeys?.table));
   add(access.tableAnyPartition, [resources.tableArn]);
-  add(access.completedByDay, [`${resources.tableArn}/index/${TRIP_TABLE.completedByDay.name}`], leading(access.leadingKeys?.completedByDay));
+  add(
+    access.completedByDay,
+    [`${resources.tableArn}/index/${TRIP_TABLE.completedByDay.name}`],
+    leading(access.leadingKeys?.completedByDay),
+  );
   for (const { prefix, actions } of access.objects ?? []) add(actions, [`${resources.bucketArn}/${prefix}*`]);
   if (access.list === "any") add(["s3:ListBucket"], [resources.bucketArn]);
-  else if (access.list && access.list.length > 0) add(["s3:ListBucket"], [resources.bucketArn], { StringLike: { "s3:prefix": access.list.map((prefix) => `${prefix}*`) } });
+  else if (access.list && access.list.length > 0)
+    add(["s3:ListBucket"], [resources.bucketArn], {
+      StringLike: { "s3:prefix": access.list.map((prefix) => `${prefix}*`) },
+    });
   add(access.key, [resources.keyArn]);
   if (access.metricsJob) {
     if (!resources.metricsJobName) throw new Error("metricsJob access needs resources.metricsJobName");
-    add(access.metricsJob, [`arn:${Aws.PARTITION}:glue:${Aws.REGION}:${Aws.ACCOUNT_ID}:job/${resources.metricsJobName}`]);
+    add(access.metricsJob, [
+      `arn:${Aws.PARTITION}:glue:${Aws.REGION}:${Aws.ACCOUNT_ID}:job/${resources.metricsJobName}`,
+    ]);
   }
   return statements;
 }

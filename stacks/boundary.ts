@@ -4,7 +4,7 @@
  * execution role may only create roles that carry it, so nothing deployed can grant itself more
  * than its own identity policy, nor strip the boundary.
  */
-import { Aws, CfnResource, Aspects, type IAspect } from "aws-cdk-lib";
+import { Aspects, Aws, CfnResource, type IAspect } from "aws-cdk-lib";
 import type { IConstruct } from "constructs";
 
 export const PERMISSIONS_BOUNDARY = "trip-pipeline-boundary";
@@ -13,7 +13,10 @@ class RolesCarryTheBoundary implements IAspect {
   visit(node: IConstruct): void {
     // CfnRole and the custom-resource providers' plain CfnResource roles alike.
     if (node instanceof CfnResource && node.cfnResourceType === "AWS::IAM::Role")
-      node.addPropertyOverride("PermissionsBoundary", `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy/${PERMISSIONS_BOUNDARY}`);
+      node.addPropertyOverride(
+        "PermissionsBoundary",
+        `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy/${PERMISSIONS_BOUNDARY}`,
+      );
   }
 }
 

@@ -5,7 +5,7 @@
  * left for a service to create on first write (no retention, never deleted), and no deprecated
  * `logRetention` custom resource sets retentions after the fact.
  */
-import { Aspects, CfnResource, RemovalPolicy, Stack, type IAspect } from "aws-cdk-lib";
+import { Aspects, CfnResource, type IAspect, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import { CfnFunction } from "aws-cdk-lib/aws-lambda";
@@ -22,7 +22,12 @@ export const LOG_GROUP_PREFIXES = { lambda: "/aws/lambda/", api: "/aws/vendedlog
  * a named group left behind would block the retry of a failed first create).
  */
 export function appLogGroup(scope: IConstruct, id: string, logGroupName: string, key: IKey): LogGroup {
-  return new LogGroup(scope, id, { logGroupName, retention: LOG_RETENTION, encryptionKey: key, removalPolicy: RemovalPolicy.DESTROY });
+  return new LogGroup(scope, id, {
+    logGroupName,
+    retention: LOG_RETENTION,
+    encryptionKey: key,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
 }
 
 /** The log group of one of our functions, named after its stack so deploy/iam can limit the names. */
@@ -39,7 +44,11 @@ class ProvidersLogToAGroup implements IAspect {
     // Ours set theirs (an L2 function's CfnFunction); the providers' plain CfnResources never do.
     if (node instanceof CfnFunction && node.loggingConfig !== undefined) return;
     const scope = node.node.scope!;
-    const name = scope.node.path.split("/").slice(1).join("-").replace(/[^.\-_#A-Za-z0-9]/g, "");
+    const name = scope.node.path
+      .split("/")
+      .slice(1)
+      .join("-")
+      .replace(/[^.\-_#A-Za-z0-9]/g, "");
     const group = functionLogGroup(scope, name, this.key);
     node.addPropertyOverride("LoggingConfig.LogGroup", group.logGroupName);
   }
@@ -60,10 +69,23 @@ export function allowLogEncryption(stack: Stack, key: IKey, stage: string, app: 
     new PolicyStatement({
       sid: "CloudWatchLogsEncryptTheAppLogs",
       principals: [new ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
-      actions: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:DescribeKey"],
+      actions: [
+        "kms:Encrypt",
+        "kms:Decrypt",
+        "kms:ReEncryptFrom",
+        "kms:ReEncryptTo",
+        "kms:GenerateDataKey",
+        "kms:DescribeKey",
+      ],
       resources: ["*"],
       conditions: {
-        ArnLike: { "kms:EncryptionContext:aws:logs:arn": [group(`${LOG_GROUP_PREFIXES.lambda}${stage}-${app}-*`), group(`${LOG_GROUP_PREFIXES.api}${stage}-${app}-*`), group(`${LOG_GROUP_PREFIXES.glue}*`)] },
+        ArnLike: {
+          "kms:EncryptionContext:aws:logs:arn": [
+            group(`${LOG_GROUP_PREFIXES.lambda}${stage}-${app}-*`),
+            group(`${LOG_GROUP_PREFIXES.api}${stage}-${app}-*`),
+            group(`${LOG_GROUP_PREFIXES.glue}*`),
+          ],
+        },
       },
     }),
   );

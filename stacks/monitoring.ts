@@ -2,31 +2,31 @@
  * Operations for the pipeline: alarms to one encrypted SNS topic, and a dashboard.
  * Thresholds and what to do when each alarm fires: docs/runbook.md (keep the two in step).
  */
-import { Duration, Stack } from "aws-cdk-lib";
+import { Duration, type Stack } from "aws-cdk-lib";
 import {
   Alarm,
   ComparisonOperator,
   Dashboard,
   GraphWidget,
+  type IMetric,
   MathExpression,
   Metric,
   TextWidget,
   TreatMissingData,
-  type IMetric,
 } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
-import { Rule, RuleTargetInput, EventField } from "aws-cdk-lib/aws-events";
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
+import { EventField, Rule, RuleTargetInput } from "aws-cdk-lib/aws-events";
 import { SnsTopic } from "aws-cdk-lib/aws-events-targets";
 import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import type { IKey } from "aws-cdk-lib/aws-kms";
 import type { IStream } from "aws-cdk-lib/aws-kinesis";
-import type { ITable } from "aws-cdk-lib/aws-dynamodb";
+import type { IKey } from "aws-cdk-lib/aws-kms";
 import type { IEventSourceMapping, Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import { FilterPattern, MetricFilter } from "aws-cdk-lib/aws-logs";
-import { Topic, type ITopic } from "aws-cdk-lib/aws-sns";
+import { type ITopic, Topic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
-import type { MatchBatchResult } from "../packages/core/src/streams/matcher";
 import { CONSUMERS, FAILED_BATCH_PREFIX, KPI_DRIFT_METRIC } from "../packages/core/src/platform/pipeline-spec";
+import type { MatchBatchResult } from "../packages/core/src/streams/matcher";
 
 type ConsumerName = keyof typeof CONSUMERS;
 
@@ -79,8 +79,15 @@ export interface PipelineMonitoring {
   alarms: Alarm[];
 }
 
-export function addPipelineMonitoring(stack: Stack, { stream, table, consumers, mappings, key }: PipelineResources): PipelineMonitoring {
-  const topic = new Topic(stack, "AlarmTopic", { displayName: "trip-pipeline alarms", masterKey: key, enforceSSL: true });
+export function addPipelineMonitoring(
+  stack: Stack,
+  { stream, table, consumers, mappings, key }: PipelineResources,
+): PipelineMonitoring {
+  const topic = new Topic(stack, "AlarmTopic", {
+    displayName: "trip-pipeline alarms",
+    masterKey: key,
+    enforceSSL: true,
+  });
   allowServicesToPublish(stack, topic, key);
   const alarmAction = new SnsAction(topic);
   const alarms: Alarm[] = [];
@@ -120,7 +127,13 @@ export function addPipelineMonitoring(stack: Stack, { stream, table, consumers, 
         detail: { object: { key: [{ prefix: `${FAILED_BATCH_PREFIX}${mappings[name].eventSourceMappingId}/` }] } },
       },
     });
-    const stored = new Metric({ namespace: "AWS/Events", metricName: "TriggeredRules", dimensionsMap: { RuleName: failedBatches.ruleName }, statistic: "Sum", period: Duration.minutes(5) });
+    const stored = new Metric({
+      namespace: "AWS/Events",
+      metricName: "TriggeredRules",
+      dimensionsMap: { RuleName: failedBatches.ruleName },
+      statistic: "Sum",
+      period: Duration.minutes(5),
+    });
     failedBatchMetrics.push(stored.with({ label: name }));
     alarm(`${name}FailedBatchAlarm`, {
       alarmDescription: `${name} gave up on stream records: the batch and its records are in the bucket under ${FAILED_BATCH_PREFIX}; replay with pnpm redrive. Runbook: docs/runbook.md#failed-batches`,
@@ -150,19 +163,39 @@ export function addPipelineMonitoring(stack: Stack, { stream, table, consumers, 
 
   const dashboard = new Dashboard(stack, "PipelineDashboard", { dashboardName: `${stack.stackName}-pipeline` });
   const graph = (title: string, left: IMetric[]) => new GraphWidget({ title, left, width: 12, height: 6 });
-  const perConsumer = (metric: (fn: LambdaFunction) => Metric) => names.map((name) => metric(consumers[name]).with({ label: name }));
+  const perConsumer = (metric: (fn: LambdaFunction) => Metric) =>
+    names.map((name) => metric(consumers[name]).with({ label: name }));
   const kinesis = stream.cdk.stream;
   dashboard.addWidgets(
     new TextWidget({ markdown: "# trip-pipeline\nAlarms and what to do: docs/runbook.md", width: 24, height: 2 }),
-    graph("Stream in (records/min)", [kinesis.metricIncomingRecords({ statistic: "Sum", period: Duration.minutes(1) }), kinesis.metricPutRecordsThrottledRecords({ statistic: "Sum", period: Duration.minutes(1) })]),
-    graph("Iterator age, max (ms)", perConsumer((fn) => fn.metric("IteratorAge", { statistic: "Maximum", period: Duration.minutes(1) }))),
-    graph("Consumer errors", perConsumer((fn) => fn.metricErrors({ period: Duration.minutes(5) }))),
-    graph("Consumer duration p99 (ms)", perConsumer((fn) => fn.metricDuration({ statistic: "p99", period: Duration.minutes(5) }))),
-    graph("Matcher outcomes per hour", [matcherMetrics.RawInserts, matcherMetrics.RawDeleted, matcherMetrics.Completed, matcherMetrics.Anomalies]),
+    graph("Stream in (records/min)", [
+      kinesis.metricIncomingRecords({ statistic: "Sum", period: Duration.minutes(1) }),
+      kinesis.metricPutRecordsThrottledRecords({ statistic: "Sum", period: Duration.minutes(1) }),
+    ]),
+    graph(
+      "Iterator age, max (ms)",
+      perConsumer((fn) => fn.metric("IteratorAge", { statistic: "Maximum", period: Duration.minutes(1) })),
+    ),
+    graph(
+      "Consumer errors",
+      perConsumer((fn) => fn.metricErrors({ period: Duration.minutes(5) })),
+    ),
+    graph(
+      "Consumer duration p99 (ms)",
+      perConsumer((fn) => fn.metricDuration({ statistic: "p99", period: Duration.minutes(5) })),
+    ),
+    graph("Matcher outcomes per hour", [
+      matcherMetrics.RawInserts,
+      matcherMetrics.RawDeleted,
+      matcherMetrics.Completed,
+      matcherMetrics.Anomalies,
+    ]),
     graph("Unmatched share of RAW inserts (%)", [pendingGrowth]),
     graph("Failed batches stored", failedBatchMetrics),
     // Separate graphs: both expressions name their per-operation metrics with the same ids.
-    graph("TripData throttled requests", [table.cdk.table.metricThrottledRequestsForOperations({ period: Duration.minutes(5) })]),
+    graph("TripData throttled requests", [
+      table.cdk.table.metricThrottledRequestsForOperations({ period: Duration.minutes(5) }),
+    ]),
     graph("TripData system errors", [table.cdk.table.metricSystemErrorsForOperations({ period: Duration.minutes(5) })]),
   );
   return { topic, dashboard, alarms };
@@ -174,7 +207,10 @@ function matcherLogMetrics(scope: Construct, matcher: LambdaFunction): Record<Ma
   for (const [metricName, field] of Object.entries(MATCHER_LOG_METRICS) as [MatcherMetric, string][]) {
     const filter = new MetricFilter(scope, `Matcher${metricName}Filter`, {
       logGroup: matcher.logGroup,
-      filterPattern: FilterPattern.all(FilterPattern.stringValue("$.msg", "=", "batch processed"), FilterPattern.numberValue(`$.${field}`, ">=", 0)),
+      filterPattern: FilterPattern.all(
+        FilterPattern.stringValue("$.msg", "=", "batch processed"),
+        FilterPattern.numberValue(`$.${field}`, ">=", 0),
+      ),
       metricNamespace: METRIC_NAMESPACE,
       metricName,
       metricValue: `$.${field}`,
@@ -231,7 +267,10 @@ const GLUE_FAILED_STATES = ["FAILED", "TIMEOUT", "ERROR"];
  * run, a failed crawl (EventBridge rules), and scheduler errors (a StartJobRun that fails emits
  * no Glue event at all, so only the function's Errors metric shows it).
  */
-export function addDailyJobMonitoring(stack: Stack, { jobName, maxRetries, crawlerName, scheduler, topic }: DailyJobMonitoringProps): { rules: Rule[]; alarms: Alarm[] } {
+export function addDailyJobMonitoring(
+  stack: Stack,
+  { jobName, maxRetries, crawlerName, scheduler, topic }: DailyJobMonitoringProps,
+): { rules: Rule[]; alarms: Alarm[] } {
   // Imported by ARN: the targets then add nothing to the topic's policy, which lives in the
   // Pipeline stack (a change there from this stack would make the stacks depend on each other).
   const imported = Topic.fromTopicArn(stack, "DailyJobAlarmTopic", topic.topicArn);
@@ -260,16 +299,32 @@ export function addDailyJobMonitoring(stack: Stack, { jobName, maxRetries, crawl
   });
   const crawlFailed = new Rule(stack, "GlueCrawlerFailureRule", {
     description: `Glue crawler ${crawlerName} failed: new days are not queryable in Athena. Runbook: docs/runbook.md#crawler-failure`,
-    eventPattern: { source: ["aws.glue"], detailType: ["Glue Crawler State Change"], detail: { crawlerName: [crawlerName], state: ["Failed"] } },
+    eventPattern: {
+      source: ["aws.glue"],
+      detailType: ["Glue Crawler State Change"],
+      detail: { crawlerName: [crawlerName], state: ["Failed"] },
+    },
     targets: [notify(`Glue crawler ${crawlerName}`, "crawler-failure")],
   });
 
-  const schedulerErrors = functionErrorsAlarm(stack, "MetricsSchedulerErrorsAlarm", scheduler, `The function that starts ${jobName} failed: no run was started. Runbook: docs/runbook.md#scheduler-errors`, imported);
+  const schedulerErrors = functionErrorsAlarm(
+    stack,
+    "MetricsSchedulerErrorsAlarm",
+    scheduler,
+    `The function that starts ${jobName} failed: no run was started. Runbook: docs/runbook.md#scheduler-errors`,
+    imported,
+  );
   return { rules: [jobFailed, crawlFailed], alarms: [schedulerErrors] };
 }
 
 /** Any failed invocation of `fn` in 5 minutes pages, and its recovery too. */
-function functionErrorsAlarm(stack: Stack, id: string, fn: LambdaFunction, alarmDescription: string, topic: ITopic): Alarm {
+function functionErrorsAlarm(
+  stack: Stack,
+  id: string,
+  fn: LambdaFunction,
+  alarmDescription: string,
+  topic: ITopic,
+): Alarm {
   const alarm = new Alarm(stack, id, {
     alarmDescription,
     metric: fn.metricErrors({ statistic: "Sum", period: Duration.minutes(5) }),
@@ -288,10 +343,19 @@ function functionErrorsAlarm(stack: Stack, id: string, fn: LambdaFunction, alarm
  * Days on which the live KPIs differ from the nightly run's (published once per run by the
  * reconciliation). Any such day pages: the live figures missed or double-counted something.
  */
-export function addKpiDriftAlarm(stack: Stack, { topic, reconciler }: { topic: ITopic; reconciler: LambdaFunction }): Alarm[] {
+export function addKpiDriftAlarm(
+  stack: Stack,
+  { topic, reconciler }: { topic: ITopic; reconciler: LambdaFunction },
+): Alarm[] {
   const alarm = new Alarm(stack, "KpiDriftAlarm", {
-    alarmDescription: "Live KPIs differ from the nightly KPIs on at least one day of the last run's window. Runbook: docs/runbook.md#kpi-drift",
-    metric: new Metric({ namespace: KPI_DRIFT_METRIC.namespace, metricName: KPI_DRIFT_METRIC.name, statistic: "Maximum", period: Duration.hours(1) }),
+    alarmDescription:
+      "Live KPIs differ from the nightly KPIs on at least one day of the last run's window. Runbook: docs/runbook.md#kpi-drift",
+    metric: new Metric({
+      namespace: KPI_DRIFT_METRIC.namespace,
+      metricName: KPI_DRIFT_METRIC.name,
+      statistic: "Maximum",
+      period: Duration.hours(1),
+    }),
     threshold: 1,
     evaluationPeriods: 1,
     comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -303,6 +367,12 @@ export function addKpiDriftAlarm(stack: Stack, { topic, reconciler }: { topic: I
   alarm.addOkAction(action);
   // A reconciliation that fails (denied, throttled, a bad run) publishes no KpiDrift at all: the
   // drift alarm keeps its last state, so only the function's own errors show it.
-  const failed = functionErrorsAlarm(stack, "ReconcileKpisErrorsAlarm", reconciler, "The live KPI reconciliation failed after a nightly run: no KpiDrift was published for its days. Runbook: docs/runbook.md#reconcile-errors", topic);
+  const failed = functionErrorsAlarm(
+    stack,
+    "ReconcileKpisErrorsAlarm",
+    reconciler,
+    "The live KPI reconciliation failed after a nightly run: no KpiDrift was published for its days. Runbook: docs/runbook.md#reconcile-errors",
+    topic,
+  );
   return [alarm, failed];
 }

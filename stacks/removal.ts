@@ -5,7 +5,7 @@
  * retry of a failed first deploy finds no leftover named resource, and `sst remove` leaves
  * nothing but data. Every other stage is disposable.
  */
-import { Aspects, CfnResource, RemovalPolicy, type IAspect } from "aws-cdk-lib";
+import { Aspects, CfnResource, type IAspect, RemovalPolicy } from "aws-cdk-lib";
 import type { IConstruct } from "constructs";
 
 /**

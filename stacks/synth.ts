@@ -30,6 +30,11 @@ export async function synthesize(stage = "test"): Promise<SynthesizedApp> {
   await app.finish();
   return {
     template: (stack) => Template.fromStack(getStack(stack)),
-    templates: () => Object.fromEntries(app.node.children.filter((child): child is Stack => child instanceof Stack).map((stack) => [stack.stackName, Template.fromStack(stack).toJSON()])),
+    templates: () =>
+      Object.fromEntries(
+        app.node.children
+          .filter((child): child is Stack => child instanceof Stack)
+          .map((stack) => [stack.stackName, Template.fromStack(stack).toJSON()]),
+      ),
   };
 }

@@ -25,14 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (sys.path[0], os.environ.get("PYTHONPATH")) if p)
 os.environ["PYSPARK_PYTHON"] = sys.executable
 
-from pyspark.sql import DataFrame, SparkSession  # noqa: E402
-from pyspark.sql import functions as F  # noqa: E402
-
-from trip_metrics.reader import trip_row  # noqa: E402
-from trip_metrics.registry import contract_registry  # noqa: E402
-from trip_metrics.transform import REQUIRED_COLUMNS, daily_kpis  # noqa: E402
-from trip_metrics.window import day_window  # noqa: E402
-from trip_metrics.writer import write_daily_kpis  # noqa: E402
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from trip_metrics.reader import trip_row
+from trip_metrics.registry import contract_registry
+from trip_metrics.transform import REQUIRED_COLUMNS, daily_kpis
+from trip_metrics.window import day_window
+from trip_metrics.writer import write_daily_kpis
 
 REGISTRY = contract_registry(Path(__file__).resolve().parents[1] / "core" / "golden" / "contract.json")
 END_DAY = date(2024, 5, 25)

@@ -19,15 +19,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { encodeWireEvent, REQUIRED_FIELDS, validateEvent } from "@trip-pipeline/core/domain/events";
-import { FailedTrail } from "@trip-pipeline/core/store/failed-trail";
-import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
 import { readCsvRows } from "@trip-pipeline/core/domain/csv";
+import { encodeWireEvent, REQUIRED_FIELDS, validateEvent } from "@trip-pipeline/core/domain/events";
 import { defaultConcurrency, ingestFiles } from "@trip-pipeline/core/ingest/ingest";
 import { KINESIS_LIMITS } from "@trip-pipeline/core/ingest/sender";
 import { KinesisRecordSink, type RecordSink, type SinkRecord } from "@trip-pipeline/core/ingest/sink";
-import { writeTripFiles } from "@trip-pipeline/local/generate";
 import { createKinesisClient } from "@trip-pipeline/core/platform/aws-clients";
+import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
+import { FailedTrail } from "@trip-pipeline/core/store/failed-trail";
+import { writeTripFiles } from "@trip-pipeline/local/generate";
 import { createTripStream } from "@trip-pipeline/local/kinesis";
 import { intOption, LAUNCHER, parseCli, REPO_ROOT, runCliChild, runWhenMain } from "../lib/cli.js";
 import { EXIT } from "../lib/exit-codes.js";
@@ -50,7 +50,10 @@ async function generate(outDir: string, rows: number) {
 
 /** Runs `fn` against a fresh emulator in its own process: each phase starts from an empty store. */
 async function withEmulator<T>(shards: number, fn: (sink: RecordSink) => Promise<T>): Promise<T> {
-  const child = spawn(process.execPath, [LAUNCHER, "local-kinesis-server"], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [LAUNCHER, "local-kinesis-server"], {
+    cwd: REPO_ROOT,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   try {
     const [line] = (await once(createInterface({ input: child.stdout }), "line")) as [string];
     const kinesis = createKinesisClient({ endpoint: (JSON.parse(line) as { endpoint: string }).endpoint });
@@ -68,10 +71,14 @@ async function withEmulator<T>(shards: number, fn: (sink: RecordSink) => Promise
 /** The same events ingest will send, encoded up front: the ceiling measures PutRecords alone. */
 async function encodedEvents(files: { startFile: string; endFile: string }): Promise<SinkRecord[]> {
   const records: SinkRecord[] = [];
-  for (const [kind, path] of [["start", files.startFile], ["end", files.endFile]] as const)
+  for (const [kind, path] of [
+    ["start", files.startFile],
+    ["end", files.endFile],
+  ] as const)
     for await (const row of readCsvRows(createReadStream(path), REQUIRED_FIELDS[kind], path)) {
       const event = row.malformed ? undefined : validateEvent(kind, row.record);
-      if (event?.ok) records.push({ partitionKey: event.value.trip_id, data: Buffer.from(encodeWireEvent(event.value)) });
+      if (event?.ok)
+        records.push({ partitionKey: event.value.trip_id, data: Buffer.from(encodeWireEvent(event.value)) });
     }
   return records;
 }
@@ -101,7 +108,12 @@ async function throughput(dir: string, rows: number, shards: number) {
   records = undefined;
   const { summary, seconds } = await withEmulator(shards, async (sink) => {
     const started = performance.now();
-    const summary = await ingestFiles({ ...files, sink, trail: new FailedTrail(new FolderBlobStore(join(dir, "bucket"))), concurrency });
+    const summary = await ingestFiles({
+      ...files,
+      sink,
+      trail: new FailedTrail(new FolderBlobStore(join(dir, "bucket"))),
+      concurrency,
+    });
     return { summary, seconds: (performance.now() - started) / 1000 };
   });
   const sent = summary.start.sent + summary.end.sent;
@@ -120,9 +132,17 @@ async function throughput(dir: string, rows: number, shards: number) {
 /** Child side of the memory run: ingest into a sink that takes everything, report our own peak RSS. */
 async function rssChild(startFile: string, endFile: string, trailDir: string): Promise<void> {
   const baselineMb = process.resourceUsage().maxRSS / 1024;
-  const sink: RecordSink = { put: async (records) => records.map(() => ({ ok: true }) as const), shardCount: async () => DEFAULTS.shards };
+  const sink: RecordSink = {
+    put: async (records) => records.map(() => ({ ok: true }) as const),
+    shardCount: async () => DEFAULTS.shards,
+  };
   const started = performance.now();
-  const summary = await ingestFiles({ startFile, endFile, sink, trail: new FailedTrail(new FolderBlobStore(trailDir)) });
+  const summary = await ingestFiles({
+    startFile,
+    endFile,
+    sink,
+    trail: new FailedTrail(new FolderBlobStore(trailDir)),
+  });
   const seconds = (performance.now() - started) / 1000;
   const rows = summary.start.read + summary.end.read;
   const figures: MemoryFigures = {
@@ -149,7 +169,14 @@ async function memory(dir: string, rows: number): Promise<MemoryFigures> {
   const files = await generate(join(dir, "memory"), rows);
   // With the V8 flags `pnpm ingest` starts with (package.json): a 4 MB young generation keeps a
   // multi-million-row run under 200 MB RSS for about 15% more GC time.
-  return JSON.parse(await runCliChild("ingest", "bench-ingest", ["--rss-child", files.startFile, files.endFile, join(dir, "rss-bucket")])) as MemoryFigures;
+  return JSON.parse(
+    await runCliChild("ingest", "bench-ingest", [
+      "--rss-child",
+      files.startFile,
+      files.endFile,
+      join(dir, "rss-bucket"),
+    ]),
+  ) as MemoryFigures;
 }
 
 export interface BenchIngestResult {
@@ -185,18 +212,28 @@ export async function benchIngest(options: BenchIngestOptions = {}): Promise<Ben
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === "--rss-child") await rssChild(argv[1]!, argv[2]!, argv[3]!);
   else {
-    const values = parseCli(argv, { rows: { type: "string" }, "rss-rows": { type: "string" }, shards: { type: "string" } });
-    const result = await benchIngest({ rows: intOption("rows", values.rows, 1), rssRows: intOption("rss-rows", values["rss-rows"], 1), shards: intOption("shards", values.shards, 1) });
+    const values = parseCli(argv, {
+      rows: { type: "string" },
+      "rss-rows": { type: "string" },
+      shards: { type: "string" },
+    });
+    const result = await benchIngest({
+      rows: intOption("rows", values.rows, 1),
+      rssRows: intOption("rss-rows", values["rss-rows"], 1),
+      shards: intOption("shards", values.shards, 1),
+    });
     process.stdout.write(jsonDocument(result));
   }
   return EXIT.done;
 }
 
-export const launch = runWhenMain(import.meta.url,
+export const launch = runWhenMain(
+  import.meta.url,
   {
     command: "node scripts/run.mjs bench-ingest",
     synopsis: ["[--rows N] [--rss-rows N] [--shards N]"],
-    about: "The ingest benchmark alone: throughput into the embedded Kinesis against its ceiling, and the peak RSS of `pnpm ingest` on a large generated pair.",
+    about:
+      "The ingest benchmark alone: throughput into the embedded Kinesis against its ceiling, and the peak RSS of `pnpm ingest` on a large generated pair.",
     options: [
       ["--rows N", `rows (both files) for the throughput run (default ${DEFAULTS.rows.toLocaleString("en-US")})`],
       ["--rss-rows N", `rows (both files) for the memory run (default ${DEFAULTS.rssRows.toLocaleString("en-US")})`],

@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { encodeWireEvent } from "@trip-pipeline/core/domain/events";
 import { KinesisRecordSink } from "@trip-pipeline/core/ingest/sink";
-import { isExpired, liveKpis } from "@trip-pipeline/core/live/live-kpis";
 import { tripCount } from "@trip-pipeline/core/kpi/registry";
+import { isExpired, liveKpis } from "@trip-pipeline/core/live/live-kpis";
 import { LocalAws } from "@trip-pipeline/local/runtime";
 import { REPO_ROOT } from "../lib/cli.js";
 
@@ -40,8 +40,15 @@ export async function benchFreshness(): Promise<FreshnessBench> {
       const [outcome] = await sink.put([{ partitionKey: event.trip_id, data: Buffer.from(encodeWireEvent(event)) }]);
       if (!outcome?.ok) throw new Error(`put failed: ${outcome?.reason}`);
     };
-    const pickup = (i: number) => `2024-05-25 ${String(10 + Math.floor(i / 60)).padStart(2, "0")}:${String(i % 60).padStart(2, "0")}:00`;
-    for (let i = 0; i < TRIPS; i += 1) await put({ event_type: "start", trip_id: `fresh-${i}`, pickup_datetime: pickup(i), estimated_fare_amount: "10" });
+    const pickup = (i: number) =>
+      `2024-05-25 ${String(10 + Math.floor(i / 60)).padStart(2, "0")}:${String(i % 60).padStart(2, "0")}:00`;
+    for (let i = 0; i < TRIPS; i += 1)
+      await put({
+        event_type: "start",
+        trip_id: `fresh-${i}`,
+        pickup_datetime: pickup(i),
+        estimated_fare_amount: "10",
+      });
     await aws.drain();
 
     const sentAt: number[] = [];
@@ -57,13 +64,19 @@ export async function benchFreshness(): Promise<FreshnessBench> {
     })();
     for (let i = 0; i < TRIPS; i += 1) {
       sentAt.push(performance.now());
-      await put({ event_type: "end", trip_id: `fresh-${i}`, dropoff_datetime: "2024-05-25 23:00:00", fare_amount: `${i + 1}` });
+      await put({
+        event_type: "end",
+        trip_id: `fresh-${i}`,
+        dropoff_datetime: "2024-05-25 23:00:00",
+        fare_amount: `${i + 1}`,
+      });
       await sleep(END_EVERY_MS);
     }
     sending = false;
     await poller;
     const latencies = freshAt.map((at, i) => (at - sentAt[i]!) / 1000).sort((a, b) => a - b);
-    const quantile = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)]! * 100) / 100;
+    const quantile = (q: number) =>
+      Math.round(latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)]! * 100) / 100;
     const result = { p50Seconds: quantile(0.5), p99Seconds: quantile(0.99), maxSeconds: quantile(1) };
     return {
       name: "live-kpis-freshness",

@@ -11,10 +11,10 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeTripFiles } from "@trip-pipeline/local/generate";
-import { measureCeiling } from "@trip-pipeline/local/ceiling";
-import { loadConsumerHandlers } from "@trip-pipeline/local/runtime";
 import { tripCount } from "@trip-pipeline/core/kpi/registry";
+import { measureCeiling } from "@trip-pipeline/local/ceiling";
+import { writeTripFiles } from "@trip-pipeline/local/generate";
+import { loadConsumerHandlers } from "@trip-pipeline/local/runtime";
 import { intOption, parseCli, REPO_ROOT, runCliChild, runWhenMain } from "../lib/cli.js";
 import { EXIT } from "../lib/exit-codes.js";
 import { onDiskByDefault, run } from "../start.js";
@@ -51,7 +51,9 @@ export interface PipelineBench {
 
 /** `trips`: the scale benchmark on that many generated trips instead of the sample. */
 export async function benchPipeline(options: { trips?: number } = {}): Promise<PipelineBench> {
-  return JSON.parse(await runCliChild("start", "bench-pipeline", options.trips === undefined ? [] : ["--trips", String(options.trips)])) as PipelineBench;
+  return JSON.parse(
+    await runCliChild("start", "bench-pipeline", options.trips === undefined ? [] : ["--trips", String(options.trips)]),
+  ) as PipelineBench;
 }
 
 /** The machine's 1-minute load average now. */
@@ -71,13 +73,24 @@ async function measurePipeline(trips: number | undefined): Promise<PipelineBench
     await loadConsumerHandlers(REPO_ROOT);
     const loadBefore = load();
     // As `pnpm start` runs them: large exports with the table and stream on disk.
-    const report = await run({ ...files, root: join(work, "local"), keep: false, batchingWindowMs: 100, onDisk: onDiskByDefault(files.startFile, files.endFile) });
+    const report = await run({
+      ...files,
+      root: join(work, "local"),
+      keep: false,
+      batchingWindowMs: 100,
+      onDisk: onDiskByDefault(files.startFile, files.endFile),
+    });
     const ceiling = await measureCeiling(files.startFile, files.endFile);
-    const inProcess = trips === undefined ? await measureCeiling(files.startFile, files.endFile, { dynamodb: "in-process" }) : undefined;
+    const inProcess =
+      trips === undefined
+        ? await measureCeiling(files.startFile, files.endFile, { dynamodb: "in-process" })
+        : undefined;
     const ceilingEventsPerSecond = Math.round(ceiling.events / ceiling.seconds);
     const ratio = (seconds: number) => Math.round((seconds / report.seconds) * 100) / 100;
     const ceilingRatio = ratio(ceiling.seconds);
-    const data = real ? REAL_SAMPLE : `generated ${generated.trips.toLocaleString("en-US")} trips over ${generated.days} days (seed ${generated.seed})`;
+    const data = real
+      ? REAL_SAMPLE
+      : `generated ${generated.trips.toLocaleString("en-US")} trips over ${generated.days} days (seed ${generated.seed})`;
     const completed = report.kpis.reduce((sum, k) => sum + tripCount(k), 0);
     const liveKpiWritesPerTrip = perTrip(report.liveKpiWrites, completed);
     const loadAverage = load();
@@ -88,7 +101,10 @@ async function measurePipeline(trips: number | undefined): Promise<PipelineBench
       queriesPerTrip: perTrip(report.dynamodb.queries, completed),
       writesPerTrip: perTrip(report.dynamodb.writes, completed),
     };
-    const inProcessFigures = inProcess && { inProcessCeilingSeconds: Math.round(inProcess.seconds * 100) / 100, inProcessCeilingRatio: ratio(inProcess.seconds) };
+    const inProcessFigures = inProcess && {
+      inProcessCeilingSeconds: Math.round(inProcess.seconds * 100) / 100,
+      inProcessCeilingRatio: ratio(inProcess.seconds),
+    };
     return {
       name: "pipeline",
       data,
@@ -101,12 +117,16 @@ async function measurePipeline(trips: number | undefined): Promise<PipelineBench
       ceilingRatio,
       ...inProcessFigures,
       loadAverage,
-      ceilingPhases: Object.fromEntries(Object.entries(ceiling.phases).map(([phase, seconds]) => [phase, Math.round(seconds * 100) / 100])),
+      ceilingPhases: Object.fromEntries(
+        Object.entries(ceiling.phases).map(([phase, seconds]) => [phase, Math.round(seconds * 100) / 100]),
+      ),
       liveKpiWritesPerTrip,
       summary:
         `pipeline: ${report.events} events end to end in ${report.seconds} s = ${report.eventsPerSecond} events/s (peak RSS ${figures.peakRssMb} MB, heap after GC ${figures.heapAfterGcMb} MB); ` +
         `emulator ceiling ${ceilingEventsPerSecond} events/s (${Math.round(ceiling.seconds * 100) / 100} s, one thread, HTTP); ratio ${ceilingRatio} (goal >= 0.8); ` +
-        (inProcessFigures ? `against the same calls in process with the local client configuration (${inProcessFigures.inProcessCeilingSeconds} s, one thread): ratio ${inProcessFigures.inProcessCeilingRatio}; ` : "") +
+        (inProcessFigures
+          ? `against the same calls in process with the local client configuration (${inProcessFigures.inProcessCeilingSeconds} s, one thread): ratio ${inProcessFigures.inProcessCeilingRatio}; `
+          : "") +
         `per completed trip ${figures.queriesPerTrip} Queries and ${figures.writesPerTrip} item writes (${completed} trips; the ceiling: 1 Query); ` +
         `live KPI writes per completed trip ${liveKpiWritesPerTrip} (${report.liveKpiWrites} for ${completed}; goal <= 0.05) [${data}; load average ${loadBefore} before, ${loadAverage} after, on ${cpus().length} cores]`,
     };
@@ -120,7 +140,8 @@ export const launch = runWhenMain(
   {
     command: "node scripts/run.mjs bench-pipeline",
     synopsis: ["[--trips N]"],
-    about: "The end-to-end benchmark alone: `pnpm start`'s run on the sample (or N generated trips) against the emulators' ceiling; one JSON line on stdout (the form `pnpm bench` reads).",
+    about:
+      "The end-to-end benchmark alone: `pnpm start`'s run on the sample (or N generated trips) against the emulators' ceiling; one JSON line on stdout (the form `pnpm bench` reads).",
     options: [["--trips N", "N generated trips instead of the sample"]],
   },
   async (argv) => {

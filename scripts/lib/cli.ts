@@ -3,8 +3,8 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { parseArgs, type ParseArgsConfig } from "node:util";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 import type { LogDestination } from "@trip-pipeline/core/platform/logger";
 import { prettyLine } from "@trip-pipeline/local/logs";
 import { EXIT } from "./exit-codes.js";
@@ -35,16 +35,22 @@ export const LAUNCHER = join(REPO_ROOT, "scripts", "run.mjs");
  * runs as the command it stands for.
  */
 export function nodeFlagsOf(script: string): string[] {
-  const scripts = (JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+  const scripts = (
+    JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }
+  ).scripts;
   const words = (scripts[script] ?? "").split(/\s+/);
   const launcher = words.indexOf("scripts/run.mjs");
-  if (words[0] !== "node" || launcher < 0) throw new Error(`package.json's "${script}" script is not "node [flags] scripts/run.mjs ..."`);
+  if (words[0] !== "node" || launcher < 0)
+    throw new Error(`package.json's "${script}" script is not "node [flags] scripts/run.mjs ..."`);
   return words.slice(1, launcher);
 }
 
 /** Runs a prebuilt CLI in a child process with a script's node flags; its stdout, once it exits 0. */
 export async function runCliChild(script: string, cli: string, args: readonly string[]): Promise<string> {
-  const child = spawn(process.execPath, [...nodeFlagsOf(script), LAUNCHER, cli, ...args], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...nodeFlagsOf(script), LAUNCHER, cli, ...args], {
+    cwd: REPO_ROOT,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   let out = "";
   child.stdout.on("data", (chunk) => (out += chunk));
   const [code] = (await once(child, "close")) as [number];
@@ -83,7 +89,8 @@ export function parseCli<T extends ParseArgsConfig["options"]>(argv: string[], o
 export function intOption(name: string, text: string | undefined, min: number): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min) throw new UsageError(`--${name} must be a whole number from ${min}, got ${JSON.stringify(text)}`);
+  if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min)
+    throw new UsageError(`--${name} must be a whole number from ${min}, got ${JSON.stringify(text)}`);
   return value;
 }
 

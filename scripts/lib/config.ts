@@ -2,11 +2,17 @@
  * What the CLIs take from their environment, parsed in one place; everything else is a flag.
  * AWS_REGION: the region of a deployed stage (a --region flag wins), else the app's default.
  */
-import { z } from "zod/v4";
+
 import { DEFAULT_REGION } from "@trip-pipeline/core/platform/app";
+import { z } from "zod/v4";
 import { UsageError } from "./cli.js";
 
-const cliEnvironment = z.object({ AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as eu-north-1").optional() });
+const cliEnvironment = z.object({
+  AWS_REGION: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as eu-north-1")
+    .optional(),
+});
 
 export interface CliConfig {
   region: string;

@@ -10,11 +10,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { createRequire } from "node:module";
 import { dirname, extname, join, normalize, sep } from "node:path";
 import { promisify } from "node:util";
-import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import type { RunStatusResponse } from "@trip-pipeline/core/dashboard/api";
 import { DASHBOARD_ROUTES, type DashboardRoute } from "@trip-pipeline/core/dashboard/spec";
 import type { Platform } from "@trip-pipeline/functions/environment";
 import { importHandler } from "@trip-pipeline/local/lambda";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
 
 export const DEFAULT_PORT = 3000;
 export const HOST = "127.0.0.1";
@@ -29,13 +29,24 @@ const CONTENT_TYPES: Record<string, string> = {
   ".json": "application/json; charset=utf-8",
 };
 
-type ApiHandler = (event: APIGatewayProxyEventV2, context: { awsRequestId: string }) => Promise<{ statusCode: number; headers?: Record<string, string | number | boolean>; body?: string }>;
+type ApiHandler = (
+  event: APIGatewayProxyEventV2,
+  context: { awsRequestId: string },
+) => Promise<{ statusCode: number; headers?: Record<string, string | number | boolean>; body?: string }>;
 
 /** Builds packages/web into `outDir` with Vite, in a child process (the run keeps this one busy). */
 export async function buildPage(repoRoot: string, outDir: string): Promise<void> {
   const webDir = join(repoRoot, "packages", "web");
-  const vite = join(dirname(createRequire(join(webDir, "package.json")).resolve("vite/package.json")), "bin", "vite.js");
-  await promisify(execFile)(process.execPath, [vite, "build", "--logLevel", "error", "--outDir", outDir, "--emptyOutDir"], { cwd: webDir });
+  const vite = join(
+    dirname(createRequire(join(webDir, "package.json")).resolve("vite/package.json")),
+    "bin",
+    "vite.js",
+  );
+  await promisify(execFile)(
+    process.execPath,
+    [vite, "build", "--logLevel", "error", "--outDir", outDir, "--emptyOutDir"],
+    { cwd: webDir },
+  );
 }
 
 export interface DashboardServer {
@@ -57,21 +68,30 @@ export interface DashboardServerOptions {
 
 export async function startDashboardServer(options: DashboardServerOptions): Promise<DashboardServer> {
   const handlers = new Map<string, ApiHandler>();
-  for (const [route, spec] of Object.entries(DASHBOARD_ROUTES) as [DashboardRoute, (typeof DASHBOARD_ROUTES)[DashboardRoute]][]) {
-    handlers.set(route, (await importHandler(options.repoRoot, spec.handler, options.platform ?? {})) as unknown as ApiHandler);
+  for (const [route, spec] of Object.entries(DASHBOARD_ROUTES) as [
+    DashboardRoute,
+    (typeof DASHBOARD_ROUTES)[DashboardRoute],
+  ][]) {
+    handlers.set(
+      route,
+      (await importHandler(options.repoRoot, spec.handler, options.platform ?? {})) as unknown as ApiHandler,
+    );
   }
   let pageError: string | undefined;
   let pageBuilt = false;
   options.pageReady.then(
     () => (pageBuilt = true),
-    (error: unknown) => (pageError = `the page could not be built: ${error instanceof Error ? error.message : String(error)}`),
+    (error: unknown) =>
+      (pageError = `the page could not be built: ${error instanceof Error ? error.message : String(error)}`),
   );
   let requests = 0;
 
   let hosts: ReadonlySet<string> = new Set();
   const server = createServer((request, response) => {
     answer(request, response).catch((error: unknown) => {
-      process.stderr.write(`dashboard: ${request.method} ${JSON.stringify(request.url)} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.stderr.write(
+        `dashboard: ${request.method} ${JSON.stringify(request.url)} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
       send(response, 500, { error: "internal_error", detail: "the local server failed; see the terminal" });
     });
   });
@@ -79,7 +99,11 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   async function answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
     // DNS rebinding: a page from another site whose name resolves to 127.0.0.1 sends its own
     // Host. Only the addresses this server prints are served.
-    if (!hosts.has(request.headers.host ?? "")) return send(response, 421, { error: "misdirected_request", detail: `this server answers only ${[...hosts].join(" and ")}` });
+    if (!hosts.has(request.headers.host ?? ""))
+      return send(response, 421, {
+        error: "misdirected_request",
+        detail: `this server answers only ${[...hosts].join(" and ")}`,
+      });
     const url = new URL(request.url ?? "/", `http://${HOST}`);
     if (url.pathname === "/api/run" && request.method === "GET") return send(response, 200, options.runStatus());
     if (url.pathname.startsWith("/api/")) {
@@ -87,11 +111,15 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
       const handler = handlers.get(route);
       if (!handler) return send(response, 404, { error: "not_found", detail: `no route ${route}` });
       const result = await handler(apiEvent(route, url, request), { awsRequestId: `local-${++requests}` });
-      response.writeHead(result.statusCode, Object.fromEntries(Object.entries(result.headers ?? {}).map(([name, value]) => [name, String(value)])));
+      response.writeHead(
+        result.statusCode,
+        Object.fromEntries(Object.entries(result.headers ?? {}).map(([name, value]) => [name, String(value)])),
+      );
       response.end(result.body ?? "");
       return;
     }
-    if (request.method !== "GET" && request.method !== "HEAD") return send(response, 405, { error: "method_not_allowed", detail: `${request.method} is not served` });
+    if (request.method !== "GET" && request.method !== "HEAD")
+      return send(response, 405, { error: "method_not_allowed", detail: `${request.method} is not served` });
     if (pageError) return send(response, 500, { error: "page_unavailable", detail: pageError });
     if (!pageBuilt) {
       response.writeHead(503, { "content-type": "text/plain; charset=utf-8", "retry-after": "2" });
@@ -107,10 +135,14 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
       return send(response, 400, { error: "bad_request", detail: "malformed percent-encoding in the path" });
     }
     const file = normalize(join(options.pageDir, path));
-    if (!file.startsWith(options.pageDir + sep)) return send(response, 404, { error: "not_found", detail: url.pathname });
+    if (!file.startsWith(options.pageDir + sep))
+      return send(response, 404, { error: "not_found", detail: url.pathname });
     const body = await readFile(file).catch(() => undefined);
     if (!body) return send(response, 404, { error: "not_found", detail: url.pathname });
-    response.writeHead(200, { "content-type": CONTENT_TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-cache" });
+    response.writeHead(200, {
+      "content-type": CONTENT_TYPES[extname(file)] ?? "application/octet-stream",
+      "cache-control": "no-cache",
+    });
     response.end(request.method === "HEAD" ? undefined : body);
   }
 
@@ -140,7 +172,12 @@ function send(response: ServerResponse, status: number, body: unknown): void {
 function apiEvent(routeKey: string, url: URL, request: IncomingMessage): APIGatewayProxyEventV2 {
   const query: Record<string, string> = {};
   for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
-  const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(",") : (value ?? "")]));
+  const headers = Object.fromEntries(
+    Object.entries(request.headers).map(([name, value]) => [
+      name,
+      Array.isArray(value) ? value.join(",") : (value ?? ""),
+    ]),
+  );
   const now = new Date();
   return {
     version: "2.0",
@@ -154,7 +191,13 @@ function apiEvent(routeKey: string, url: URL, request: IncomingMessage): APIGate
       apiId: "local",
       domainName: url.host,
       domainPrefix: "local",
-      http: { method: request.method ?? "GET", path: url.pathname, protocol: `HTTP/${request.httpVersion}`, sourceIp: request.socket.remoteAddress ?? "", userAgent: request.headers["user-agent"] ?? "" },
+      http: {
+        method: request.method ?? "GET",
+        path: url.pathname,
+        protocol: `HTTP/${request.httpVersion}`,
+        sourceIp: request.socket.remoteAddress ?? "",
+        userAgent: request.headers["user-agent"] ?? "",
+      },
       requestId: "local",
       routeKey,
       stage: "$default",
@@ -193,8 +236,15 @@ export class LocalDashboard {
   }
 
   /** The run is over; `closeRun` releases its local AWS once serving stops. */
-  finished(outcome: { kpis: readonly { pickup_date: string }[]; pending: number; anomalies: number }, closeRun: () => Promise<void>): void {
-    const latest = outcome.kpis.map((kpi) => kpi.pickup_date).sort().at(-1) ?? null;
+  finished(
+    outcome: { kpis: readonly { pickup_date: string }[]; pending: number; anomalies: number },
+    closeRun: () => Promise<void>,
+  ): void {
+    const latest =
+      outcome.kpis
+        .map((kpi) => kpi.pickup_date)
+        .sort()
+        .at(-1) ?? null;
     this.status = { done: true, pending: outcome.pending, anomalies: outcome.anomalies, latest_day: latest };
     this.closeRun = closeRun;
   }

@@ -45,15 +45,22 @@ function wrap(text: string, lead: string, indent: number): string {
 /** A term and its description from `column` on (the next line when the term is too long for it). */
 function entry(term: string, description: string, column: number): string {
   const lead = `  ${term}`;
-  return lead.length + 2 > column ? `${lead}\n${wrap(description, " ".repeat(column), column)}` : wrap(description, lead.padEnd(column), column);
+  return lead.length + 2 > column
+    ? `${lead}\n${wrap(description, " ".repeat(column), column)}`
+    : wrap(description, lead.padEnd(column), column);
 }
 
 export function formatHelp(help: Help): string {
-  const usage = help.synopsis.map((line, i) => `${i === 0 ? "usage: " : "       "}${help.command} ${line}`.trimEnd()).join("\n");
+  const usage = help.synopsis
+    .map((line, i) => `${i === 0 ? "usage: " : "       "}${help.command} ${line}`.trimEnd())
+    .join("\n");
   const firstHeading = help.options.findIndex((option) => typeof option === "string");
   const options = [...help.options];
   // --help ends the first group: every command answers it the same way.
-  options.splice(firstHeading < 0 ? options.length : firstHeading, 0, ["--help", "print this help and exit (nothing else runs)"]);
+  options.splice(firstHeading < 0 ? options.length : firstHeading, 0, [
+    "--help",
+    "print this help and exit (nothing else runs)",
+  ]);
   const groups: string[] = [];
   let group = "options:";
   for (const option of options) {
@@ -63,6 +70,12 @@ export function formatHelp(help: Help): string {
     } else group += `\n${entry(option[0], option[1], COLUMN)}`;
   }
   groups.push(group);
-  const exits = ["exit codes:", ...exitCodeLines(help.failures).map(([code, meaning]) => entry(code, meaning, EXIT_COLUMN))].join("\n");
-  return [usage, wrap(help.about, "", 0), ...groups, ...(help.notes ? [wrap(help.notes, "", 0)] : []), exits].join("\n\n") + "\n";
+  const exits = [
+    "exit codes:",
+    ...exitCodeLines(help.failures).map(([code, meaning]) => entry(code, meaning, EXIT_COLUMN)),
+  ].join("\n");
+  return (
+    [usage, wrap(help.about, "", 0), ...groups, ...(help.notes ? [wrap(help.notes, "", 0)] : []), exits].join("\n\n") +
+    "\n"
+  );
 }

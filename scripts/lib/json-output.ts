@@ -20,13 +20,17 @@ export type SnakeCased<T> = T extends readonly (infer Item)[]
 
 /** Also `CreateTable` -> `create_table`: AWS operation names are keys of the call counts. */
 export function snakeKey<S extends string>(key: S): SnakeKey<S> {
-  return key.replace(/^[A-Z](?=[a-z])/, (letter) => letter.toLowerCase()).replace(/(?<=[a-z])([A-Z])/g, (_, letter: string) => `_${letter.toLowerCase()}`) as SnakeKey<S>;
+  return key
+    .replace(/^[A-Z](?=[a-z])/, (letter) => letter.toLowerCase())
+    .replace(/(?<=[a-z])([A-Z])/g, (_, letter: string) => `_${letter.toLowerCase()}`) as SnakeKey<S>;
 }
 
 export function snakeCased<T>(value: T): SnakeCased<T> {
   if (Array.isArray(value)) return value.map(snakeCased) as SnakeCased<T>;
   if (value === null || typeof value !== "object") return value as SnakeCased<T>;
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [snakeKey(key), snakeCased(item)])) as SnakeCased<T>;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [snakeKey(key), snakeCased(item)]),
+  ) as SnakeCased<T>;
 }
 
 /** The `--json` document: one line. */

@@ -10,7 +10,8 @@ import type { Help } from "./help.js";
 const HELP: Help = {
   command: "node scripts/run.mjs local-kinesis-server",
   synopsis: [""],
-  about: "The embedded Kinesis in a process of its own (for benchmarks): prints its endpoint as one JSON line and serves until killed.",
+  about:
+    "The embedded Kinesis in a process of its own (for benchmarks): prints its endpoint as one JSON line and serves until killed.",
   options: [],
 };
 

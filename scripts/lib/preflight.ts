@@ -15,12 +15,14 @@ export function checkInputFile(flag: string, path: string): void {
     stats = statSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") throw new Error(`--${flag} ${path}: no such file (looked for ${resolve(path)}); check the path`);
+    if (code === "ENOENT" || code === "ENOTDIR")
+      throw new Error(`--${flag} ${path}: no such file (looked for ${resolve(path)}); check the path`);
     if (code === "EACCES") throw new Error(`--${flag} ${path}: permission denied; make the file readable`);
     throw error;
   }
   if (stats.isDirectory()) throw new Error(`--${flag} ${path}: is a directory; give the path of a CSV file in it`);
-  if (stats.size === 0) throw new Error(`--${flag} ${path}: the file is empty; give a CSV export with a header line and rows`);
+  if (stats.size === 0)
+    throw new Error(`--${flag} ${path}: the file is empty; give a CSV export with a header line and rows`);
 }
 
 /**
@@ -32,7 +34,9 @@ export async function checkCredentials(stage: string, region: string): Promise<v
   try {
     await client.config.credentials();
   } catch {
-    throw new Error(`--stage ${stage}: no AWS credentials found; set AWS_PROFILE or run \`aws sso login\` (the stage must be deployed in ${region})`);
+    throw new Error(
+      `--stage ${stage}: no AWS credentials found; set AWS_PROFILE or run \`aws sso login\` (the stage must be deployed in ${region})`,
+    );
   } finally {
     client.destroy();
   }
@@ -44,7 +48,13 @@ export async function checkPortFree(port: number, host: string): Promise<void> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) =>
-      reject(error.code === "EADDRINUSE" || error.code === "EACCES" ? new Error(`--port ${port}: ${host}:${port} is ${error.code === "EACCES" ? "not allowed" : "in use"}; pick another or --port 0 (any free port)`) : error),
+      reject(
+        error.code === "EADDRINUSE" || error.code === "EACCES"
+          ? new Error(
+              `--port ${port}: ${host}:${port} is ${error.code === "EACCES" ? "not allowed" : "in use"}; pick another or --port 0 (any free port)`,
+            )
+          : error,
+      ),
     );
     server.listen(port, host, () => server.close(() => resolve()));
   });

@@ -44,7 +44,11 @@ export function createStatusLine(out: NodeJS.WriteStream, enabled: boolean): Sta
   };
 }
 
-export function createProgressBar(out: NodeJS.WriteStream, enabled: boolean, now: () => number = Date.now): ProgressBar {
+export function createProgressBar(
+  out: NodeJS.WriteStream,
+  enabled: boolean,
+  now: () => number = Date.now,
+): ProgressBar {
   if (!enabled) return { update: () => {}, done: () => {} };
   const line = createStatusLine(out, true);
   const started = now();
@@ -59,4 +63,3 @@ export function createProgressBar(out: NodeJS.WriteStream, enabled: boolean, now
     done: line.done,
   };
 }
-

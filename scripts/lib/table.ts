@@ -10,7 +10,10 @@ const NUMBER = /^-?\d+(\.\d+)?$/;
 
 /** `13526.73` -> `13,526.73`: the digits before the point grouped, the decimals as they are. */
 export function groupDigits(number: string): string {
-  return number.replace(/^(-?)(\d+)/, (_, sign: string, digits: string) => sign + digits.replace(/\B(?=(\d{3})+$)/g, ","));
+  return number.replace(
+    /^(-?)(\d+)/,
+    (_, sign: string, digits: string) => sign + digits.replace(/\B(?=(\d{3})+$)/g, ","),
+  );
 }
 
 /** A count for a sentence: `1234` -> `1,234`. */
@@ -18,10 +21,15 @@ export const count = (n: number): string => n.toLocaleString("en-US");
 
 export function formatTable(rows: readonly (readonly string[])[]): string {
   const [header, ...body] = rows;
-  const numeric = header!.map((_, i) => body.some((row) => NUMBER.test(row[i]!)) && body.every((row) => NUMBER.test(row[i]!) || row[i] === "-"));
-  const cells = rows.map((row, r) => row.map((cell, i) => (r > 0 && numeric[i] && NUMBER.test(cell) ? groupDigits(cell) : cell)));
+  const numeric = header!.map(
+    (_, i) => body.some((row) => NUMBER.test(row[i]!)) && body.every((row) => NUMBER.test(row[i]!) || row[i] === "-"),
+  );
+  const cells = rows.map((row, r) =>
+    row.map((cell, i) => (r > 0 && numeric[i] && NUMBER.test(cell) ? groupDigits(cell) : cell)),
+  );
   const widths = header!.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
-  const pad = (cell: string, i: number, last: boolean) => (numeric[i] ? cell.padStart(widths[i]!) : last ? cell : cell.padEnd(widths[i]!));
+  const pad = (cell: string, i: number, last: boolean) =>
+    numeric[i] ? cell.padStart(widths[i]!) : last ? cell : cell.padEnd(widths[i]!);
   return cells.map((row) => row.map((cell, i) => pad(cell, i, i === row.length - 1)).join("  ")).join("\n") + "\n";
 }
 

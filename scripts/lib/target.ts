@@ -4,10 +4,10 @@
  */
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { GlueClient } from "@aws-sdk/client-glue";
-import { FolderBlobStore, S3BlobStore, type BlobStore } from "@trip-pipeline/core/store/blob-store";
-import { METRICS_PREFIX, TRIP_STREAM } from "@trip-pipeline/core/platform/pipeline-spec";
 import { KinesisRecordSink } from "@trip-pipeline/core/ingest/sink";
 import { createKinesisClient, createS3Client } from "@trip-pipeline/core/platform/aws-clients";
+import { METRICS_PREFIX, TRIP_STREAM } from "@trip-pipeline/core/platform/pipeline-spec";
+import { type BlobStore, FolderBlobStore, S3BlobStore } from "@trip-pipeline/core/store/blob-store";
 import { UsageError } from "./cli.js";
 import { cliConfig } from "./config.js";
 import { checkCredentials } from "./preflight.js";
@@ -50,9 +50,12 @@ export function regionOf(values: { region?: string }): string {
 export function checkTargetOptions(values: TargetValues, send: boolean): void {
   const { stage, endpoint, stream } = values;
   if (stage !== undefined && (endpoint !== undefined || stream !== undefined || values["trail-dir"] !== undefined))
-    throw new UsageError("with --stage the stream and the bucket come from the stack outputs: drop --endpoint/--stream/--trail-dir");
+    throw new UsageError(
+      "with --stage the stream and the bucket come from the stack outputs: drop --endpoint/--stream/--trail-dir",
+    );
   if (stream !== undefined && endpoint === undefined) throw new UsageError("--stream goes with --endpoint");
-  if (send && stage === undefined && endpoint === undefined) throw new UsageError("give --stage S or --endpoint URL (or --dry-run)");
+  if (send && stage === undefined && endpoint === undefined)
+    throw new UsageError("give --stage S or --endpoint URL (or --dry-run)");
 }
 
 /** `send: false` (a dry run) opens no stream client. */
@@ -60,7 +63,8 @@ export async function resolvePipelineTarget(values: TargetValues, send: boolean)
   checkTargetOptions(values, send);
   if (values.stage === undefined) {
     const dir = values["trail-dir"] ?? DEFAULT_TRAIL_DIR;
-    const kinesis = send && values.endpoint !== undefined ? createKinesisClient({ endpoint: values.endpoint }) : undefined;
+    const kinesis =
+      send && values.endpoint !== undefined ? createKinesisClient({ endpoint: values.endpoint }) : undefined;
     return {
       store: new FolderBlobStore(dir),
       sink: kinesis && new KinesisRecordSink(kinesis, values.stream ?? TRIP_STREAM.name),
@@ -71,7 +75,9 @@ export async function resolvePipelineTarget(values: TargetValues, send: boolean)
   const region = regionOf(values);
   await checkCredentials(values.stage, region);
   const cloudFormation = new CloudFormationClient({ region });
-  const { streamName, bucketName } = await pipelineOutputs(cloudFormation, values.stage).finally(() => cloudFormation.destroy());
+  const { streamName, bucketName } = await pipelineOutputs(cloudFormation, values.stage).finally(() =>
+    cloudFormation.destroy(),
+  );
   const s3 = createS3Client({ region });
   const kinesis = send ? createKinesisClient({ region }) : undefined;
   return {
@@ -98,9 +104,10 @@ export interface MetricsTarget {
 export async function resolveMetricsTarget(stage: string, region: string): Promise<MetricsTarget> {
   await checkCredentials(stage, region);
   const cloudFormation = new CloudFormationClient({ region });
-  const [{ bucketName }, { metricsJobName }] = await Promise.all([pipelineOutputs(cloudFormation, stage), analyticsOutputs(cloudFormation, stage)]).finally(() =>
-    cloudFormation.destroy(),
-  );
+  const [{ bucketName }, { metricsJobName }] = await Promise.all([
+    pipelineOutputs(cloudFormation, stage),
+    analyticsOutputs(cloudFormation, stage),
+  ]).finally(() => cloudFormation.destroy());
   const s3 = createS3Client({ region });
   const glue = new GlueClient({ region });
   return {

@@ -22,12 +22,20 @@ function filesContaining(dirs: readonly string[], pattern: RegExp): string[] {
 
 const WORKSPACE = ["packages/core", "packages/functions", "packages/local", "packages/web"];
 type Manifest = { name: string; dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
-const manifests: Manifest[] = [".", ...WORKSPACE].map((dir) => JSON.parse(readFileSync(join(ROOT, dir, "package.json"), "utf8")) as Manifest);
-const workspaceDeps = (m: Manifest) => Object.keys({ ...m.dependencies, ...m.devDependencies }).filter((name) => name.startsWith("@trip-pipeline/"));
+const manifests: Manifest[] = [".", ...WORKSPACE].map(
+  (dir) => JSON.parse(readFileSync(join(ROOT, dir, "package.json"), "utf8")) as Manifest,
+);
+const workspaceDeps = (m: Manifest) =>
+  Object.keys({ ...m.dependencies, ...m.devDependencies }).filter((name) => name.startsWith("@trip-pipeline/"));
 
 describe("boundaries", () => {
   test("no process-wide hooks (Symbol.for) between packages: the runtimes pass clients, transports and log destinations in", () => {
-    expect(filesContaining(["packages/core/src", "packages/functions/src", "packages/local/src", "scripts", "stacks"], /Symbol\.for\(/)).toEqual([]);
+    expect(
+      filesContaining(
+        ["packages/core/src", "packages/functions/src", "packages/local/src", "scripts", "stacks"],
+        /Symbol\.for\(/,
+      ),
+    ).toEqual([]);
   });
 
   test("no SST-private variable name written by hand where functions are configured (stacks, the local runtime)", () => {
@@ -39,7 +47,9 @@ describe("boundaries", () => {
     const core = byName.get("@trip-pipeline/core")!;
     expect(workspaceDeps(core)).toEqual([]);
     const reaches = (from: string, to: string, seen = new Set<string>()): boolean =>
-      workspaceDeps(byName.get(from)!).some((dep) => dep === to || (!seen.has(dep) && (seen.add(dep), reaches(dep, to, seen))));
+      workspaceDeps(byName.get(from)!).some(
+        (dep) => dep === to || (!seen.has(dep) && (seen.add(dep), reaches(dep, to, seen))),
+      );
     const cycles = [...byName.keys()].filter((name) => reaches(name, name));
     expect(cycles).toEqual([]);
   });
@@ -48,7 +58,9 @@ describe("boundaries", () => {
     const local = byName("@trip-pipeline/local");
     expect(local.dependencies).toHaveProperty("@trip-pipeline/functions", "workspace:*");
     // Only the loader maps the stacks' handler paths to those entries.
-    expect(filesContaining(["packages/local/src"], /packages\/functions\/src/)).toEqual(["packages/local/src/lambda.ts"]);
+    expect(filesContaining(["packages/local/src"], /packages\/functions\/src/)).toEqual([
+      "packages/local/src/lambda.ts",
+    ]);
   });
 });
 

@@ -35,19 +35,34 @@ async function startFails(args: string[]) {
 describe("pnpm start: input files and the port are checked before the emulators start", () => {
   test("--start-file nope.csv: no such file, with the path it looked for", async () => {
     const { code, stdout, stderr } = await startFails(["--start-file", "nope.csv", ...SAMPLE]);
-    expect({ code, stdout, stderr }).toEqual({ code: EXIT.error, stdout: "", stderr: `error: --start-file nope.csv: no such file (looked for ${resolve(ROOT, "nope.csv")}); check the path\n` });
+    expect({ code, stdout, stderr }).toEqual({
+      code: EXIT.error,
+      stdout: "",
+      stderr: `error: --start-file nope.csv: no such file (looked for ${resolve(ROOT, "nope.csv")}); check the path\n`,
+    });
   });
 
   test("a directory as a file", async () => {
     const { code, stderr } = await startFails(["--start-file", "data", ...SAMPLE]);
-    expect({ code, stderr }).toEqual({ code: EXIT.error, stderr: "error: --start-file data: is a directory; give the path of a CSV file in it\n" });
+    expect({ code, stderr }).toEqual({
+      code: EXIT.error,
+      stderr: "error: --start-file data: is a directory; give the path of a CSV file in it\n",
+    });
   });
 
   test("an empty file", async () => {
     const empty = join(dir, "empty.csv");
     await writeFile(empty, "");
-    const { code, stderr } = await startFails(["--start-file", join(ROOT, "data", "trip_start.csv"), "--end-file", empty]);
-    expect({ code, stderr }).toEqual({ code: EXIT.error, stderr: `error: --end-file ${empty}: the file is empty; give a CSV export with a header line and rows\n` });
+    const { code, stderr } = await startFails([
+      "--start-file",
+      join(ROOT, "data", "trip_start.csv"),
+      "--end-file",
+      empty,
+    ]);
+    expect({ code, stderr }).toEqual({
+      code: EXIT.error,
+      stderr: `error: --end-file ${empty}: the file is empty; give a CSV export with a header line and rows\n`,
+    });
   });
 
   test("--serve --port <busy>: pick another or --port 0", async () => {
@@ -56,7 +71,10 @@ describe("pnpm start: input files and the port are checked before the emulators 
     const port = (busy.address() as { port: number }).port;
     try {
       const { code, stderr } = await startFails(["--serve", "--port", String(port)]);
-      expect({ code, stderr }).toEqual({ code: EXIT.error, stderr: `error: --port ${port}: 127.0.0.1:${port} is in use; pick another or --port 0 (any free port)\n` });
+      expect({ code, stderr }).toEqual({
+        code: EXIT.error,
+        stderr: `error: --port ${port}: 127.0.0.1:${port} is in use; pick another or --port 0 (any free port)\n`,
+      });
     } finally {
       busy.close();
     }
@@ -69,8 +87,12 @@ describe("--stage without AWS credentials (an empty HOME, no AWS_* variables)", 
     home = join(dir, "home");
     await mkdir(home);
   });
-  const withoutAws = () => ({ ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("AWS_"))), HOME: home });
-  const message = "error: --stage prod: no AWS credentials found; set AWS_PROFILE or run `aws sso login` (the stage must be deployed in eu-north-1)\n";
+  const withoutAws = () => ({
+    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("AWS_"))),
+    HOME: home,
+  });
+  const message =
+    "error: --stage prod: no AWS credentials found; set AWS_PROFILE or run `aws sso login` (the stage must be deployed in eu-north-1)\n";
 
   test.each([
     ["ingest", "--start-file", join(ROOT, "data", "trip_start.csv"), ...SAMPLE, "--stage", "prod"],
@@ -84,9 +106,16 @@ describe("--stage without AWS credentials (an empty HOME, no AWS_* variables)", 
 });
 
 describe("usage errors: the message and where the help is, not the whole help; their own exit code", () => {
-  test.each(["start", "ingest", "gen-data", "bench", "replay-failed", "check-order", "kpis", "redrive"])("pnpm %s --bogus", async (command) => {
-    const { code, stdout, stderr } = await runCli("pnpm", ["-s", command, "--bogus"]);
-    expect({ code, stdout, stderr }).toEqual({ code: EXIT.usage, stdout: "", stderr: `error: unknown option --bogus (see pnpm ${command} --help)\n` });
-    expect(EXIT.usage).not.toBe(EXIT.failures);
-  });
+  test.each(["start", "ingest", "gen-data", "bench", "replay-failed", "check-order", "kpis", "redrive"])(
+    "pnpm %s --bogus",
+    async (command) => {
+      const { code, stdout, stderr } = await runCli("pnpm", ["-s", command, "--bogus"]);
+      expect({ code, stdout, stderr }).toEqual({
+        code: EXIT.usage,
+        stdout: "",
+        stderr: `error: unknown option --bogus (see pnpm ${command} --help)\n`,
+      });
+      expect(EXIT.usage).not.toBe(EXIT.failures);
+    },
+  );
 });

@@ -12,7 +12,9 @@ import { EXIT } from "../lib/exit-codes.js";
 import { buildCommands, ROOT, runCli } from "./support/run-cli.js";
 
 /** Every package.json script that starts a command through scripts/run.mjs. */
-const COMMANDS = Object.entries((JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts)
+const COMMANDS = Object.entries(
+  (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts,
+)
   .filter(([, script]) => /^node .*scripts\/run\.mjs /.test(script))
   .map(([name]) => name);
 
@@ -28,7 +30,16 @@ beforeAll(async () => {
 afterAll(() => rm(tmp, { recursive: true, force: true }));
 
 test("the commands are the ones the README lists", () => {
-  expect(COMMANDS.sort()).toEqual(["bench", "check-order", "gen-data", "ingest", "kpis", "redrive", "replay-failed", "start"]);
+  expect(COMMANDS.sort()).toEqual([
+    "bench",
+    "check-order",
+    "gen-data",
+    "ingest",
+    "kpis",
+    "redrive",
+    "replay-failed",
+    "start",
+  ]);
 });
 
 test.each(COMMANDS)("pnpm %s --help: the one format, at once, nothing written", async (command) => {

@@ -14,7 +14,10 @@ import { runCli } from "./support/run-cli.js";
 function camelCaseKeys(value: unknown, path = "$"): string[] {
   if (Array.isArray(value)) return value.flatMap((item, i) => camelCaseKeys(item, `${path}[${i}]`));
   if (value === null || typeof value !== "object") return [];
-  return Object.entries(value).flatMap(([key, item]) => [...(/[a-z][A-Z]/.test(key) ? [`${path}.${key}`] : []), ...camelCaseKeys(item, `${path}.${key}`)]);
+  return Object.entries(value).flatMap(([key, item]) => [
+    ...(/[a-z][A-Z]/.test(key) ? [`${path}.${key}`] : []),
+    ...camelCaseKeys(item, `${path}.${key}`),
+  ]);
 }
 
 let dir: string;
@@ -26,7 +29,10 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 test("the walk finds camelCase keys at any depth", () => {
-  expect(camelCaseKeys({ a_b: [{ ok: 1, liveKpiWrites: 2 }], nested: { toDlq: 0, "--END_DATE": "x" } })).toEqual(["$.a_b[0].liveKpiWrites", "$.nested.toDlq"]);
+  expect(camelCaseKeys({ a_b: [{ ok: 1, liveKpiWrites: 2 }], nested: { toDlq: 0, "--END_DATE": "x" } })).toEqual([
+    "$.a_b[0].liveKpiWrites",
+    "$.nested.toDlq",
+  ]);
 });
 
 test("pnpm start, kpis --local, ingest --dry-run and replay-failed --dry-run: --json keys are snake_case", async () => {
@@ -37,11 +43,27 @@ test("pnpm start, kpis --local, ingest --dry-run and replay-failed --dry-run: --
     expect(code, stderr).toBe(0);
     documents[name] = JSON.parse(stdout);
   };
-  await json("start", ["start", "--start-file", files.startFile, "--end-file", files.endFile, "--keep", "--out", out, "--redrive"]);
+  await json("start", [
+    "start",
+    "--start-file",
+    files.startFile,
+    "--end-file",
+    files.endFile,
+    "--keep",
+    "--out",
+    out,
+    "--redrive",
+  ]);
   await json("kpis", ["kpis", "--local", "--out", out]);
   await json("ingest", ["ingest", "--start-file", files.startFile, "--end-file", files.endFile, "--dry-run"]);
   await json("replay-failed", ["replay-failed", "--trail-dir", join(out, "bucket"), "--dry-run"]);
 
-  expect(documents.start).toMatchObject({ live_kpi_writes: expect.any(Number), events_per_second: expect.any(Number), consumers: expect.arrayContaining([expect.objectContaining({ name: "tripBegin", to_dlq: 0 })]) });
-  expect(Object.fromEntries(Object.entries(documents).map(([name, document]) => [name, camelCaseKeys(document)]))).toEqual({ start: [], kpis: [], ingest: [], "replay-failed": [] });
+  expect(documents.start).toMatchObject({
+    live_kpi_writes: expect.any(Number),
+    events_per_second: expect.any(Number),
+    consumers: expect.arrayContaining([expect.objectContaining({ name: "tripBegin", to_dlq: 0 })]),
+  });
+  expect(
+    Object.fromEntries(Object.entries(documents).map(([name, document]) => [name, camelCaseKeys(document)])),
+  ).toEqual({ start: [], kpis: [], ingest: [], "replay-failed": [] });
 }, 300_000);

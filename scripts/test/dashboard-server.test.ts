@@ -1,17 +1,24 @@
 /** The local dashboard server's edge: who it answers (Host header) and what a malformed path gets. */
-import { request } from "node:http";
+
 import { mkdtemp, writeFile } from "node:fs/promises";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, expect, test, vi } from "vitest";
-import { startDashboardServer, type DashboardServer } from "../lib/dashboard-server";
+import { type DashboardServer, startDashboardServer } from "../lib/dashboard-server";
 
 let server: DashboardServer;
 let port: number;
 beforeAll(async () => {
   const pageDir = await mkdtemp(join(tmpdir(), "dashboard-page-"));
   await writeFile(join(pageDir, "index.html"), "<!doctype html><title>t</title>");
-  server = await startDashboardServer({ repoRoot: resolve(import.meta.dirname, "..", ".."), port: 0, pageDir, pageReady: Promise.resolve(), runStatus: () => ({ done: false, pending: null, anomalies: null, latest_day: null }) });
+  server = await startDashboardServer({
+    repoRoot: resolve(import.meta.dirname, "..", ".."),
+    port: 0,
+    pageDir,
+    pageReady: Promise.resolve(),
+    runStatus: () => ({ done: false, pending: null, anomalies: null, latest_day: null }),
+  });
   port = Number(new URL(server.url).port);
 });
 afterAll(() => server.close());
@@ -46,7 +53,9 @@ test("a malformed path answers 400 and logs a line, not an unlogged 500", async 
     const answer = await get("/%E0%A4%A", `127.0.0.1:${port}`);
     expect(answer.status).toBe(400);
     expect(JSON.parse(answer.body)).toMatchObject({ error: "bad_request" });
-    expect(stderr.mock.calls.map(([line]) => String(line)).join("")).toMatch(/dashboard: 400 malformed path "\/%E0%A4%A"/);
+    expect(stderr.mock.calls.map(([line]) => String(line)).join("")).toMatch(
+      /dashboard: 400 malformed path "\/%E0%A4%A"/,
+    );
   } finally {
     stderr.mockRestore();
   }

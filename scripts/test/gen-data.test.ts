@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { UsageError } from "../lib/cli.js";
 import { main } from "../gen-data.js";
+import { UsageError } from "../lib/cli.js";
 
 const ROOT = join(__dirname, "../..");
 let dir: string;
@@ -14,7 +14,8 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 test("the defaults reproduce the committed data/ sample byte for byte", async () => {
   expect(await main(["--out", dir])).toBe(0);
-  for (const name of ["trip_start.csv", "trip_end.csv"]) expect(await readFile(join(dir, name), "utf8")).toBe(await readFile(join(ROOT, "data", name), "utf8"));
+  for (const name of ["trip_start.csv", "trip_end.csv"])
+    expect(await readFile(join(dir, name), "utf8")).toBe(await readFile(join(ROOT, "data", name), "utf8"));
 });
 
 test.each([
@@ -30,7 +31,9 @@ test.each([
 
 test("refuses to overwrite files git tracks (the committed sample in data/), before writing anything", async () => {
   const before = await readFile(join(ROOT, "data", "trip_start.csv"), "utf8");
-  await expect(main(["--out", join(ROOT, "data"), "--trips", "3"])).rejects.toThrow(/trip_end\.csv and trip_start\.csv are tracked by git and would be overwritten; give another --out \(default \.local\/data\)/);
+  await expect(main(["--out", join(ROOT, "data"), "--trips", "3"])).rejects.toThrow(
+    /trip_end\.csv and trip_start\.csv are tracked by git and would be overwritten; give another --out \(default \.local\/data\)/,
+  );
   expect(await readFile(join(ROOT, "data", "trip_start.csv"), "utf8")).toBe(before);
 });
 

@@ -7,7 +7,12 @@ test("usage, about, options in one column (a long term on its own line), --help,
     command: "pnpm demo",
     synopsis: ["--a N", "--b"],
     about: "Does a demo.",
-    options: [["--a N", "the a"], ["--a-very-long-option-name VALUE", "described below it"], "more options:", ["--b", "the b"]],
+    options: [
+      ["--a N", "the a"],
+      ["--a-very-long-option-name VALUE", "described below it"],
+      "more options:",
+      ["--b", "the b"],
+    ],
     notes: "A note.",
     failures: "something was left",
   });

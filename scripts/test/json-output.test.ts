@@ -16,7 +16,14 @@ test.each([
 });
 
 test("keys at every depth are converted, values and order kept; one line", () => {
-  const report = { totals: { failedBatches: 1 }, batches: [{ functionArn: "arn:aws:lambda:x:function:matcherFn", records: 2 }], arguments: { "--DAYS_WINDOW": "3" }, none: null };
-  expect(jsonDocument(report)).toBe('{"totals":{"failed_batches":1},"batches":[{"function_arn":"arn:aws:lambda:x:function:matcherFn","records":2}],"arguments":{"--DAYS_WINDOW":"3"},"none":null}\n');
+  const report = {
+    totals: { failedBatches: 1 },
+    batches: [{ functionArn: "arn:aws:lambda:x:function:matcherFn", records: 2 }],
+    arguments: { "--DAYS_WINDOW": "3" },
+    none: null,
+  };
+  expect(jsonDocument(report)).toBe(
+    '{"totals":{"failed_batches":1},"batches":[{"function_arn":"arn:aws:lambda:x:function:matcherFn","records":2}],"arguments":{"--DAYS_WINDOW":"3"},"none":null}\n',
+  );
   expect(snakeCased(["camelCase", 1])).toEqual(["camelCase", 1]);
 });

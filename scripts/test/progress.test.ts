@@ -2,8 +2,12 @@ import { expect, test } from "vitest";
 import { createProgressBar, formatProgress } from "../lib/progress.js";
 
 test("shows percent by bytes, rows, rows/s and the time left", () => {
-  expect(formatProgress({ rows: 50_000, bytesRead: 250, totalBytes: 1000 }, 10_000)).toBe("[######------------------] 25.0% 50,000 rows 5,000 rows/s ETA 0:30");
-  expect(formatProgress({ rows: 0, bytesRead: 0, totalBytes: 1000 }, 0)).toBe("[------------------------] 0.0% 0 rows 0 rows/s ETA --:--");
+  expect(formatProgress({ rows: 50_000, bytesRead: 250, totalBytes: 1000 }, 10_000)).toBe(
+    "[######------------------] 25.0% 50,000 rows 5,000 rows/s ETA 0:30",
+  );
+  expect(formatProgress({ rows: 0, bytesRead: 0, totalBytes: 1000 }, 0)).toBe(
+    "[------------------------] 0.0% 0 rows 0 rows/s ETA --:--",
+  );
 });
 
 test("draws at most every 100 ms on a terminal, and nothing when disabled", () => {

@@ -20,7 +20,17 @@ const run = (args: string[]) => runCli(TSX, ["scripts/replay-failed.ts", ...args
 describe("pnpm replay-failed", () => {
   test("--endpoint --trail-dir --kind end --json: one JSON summary, exit 0", async () => {
     await seedTrail(dir);
-    const { code, stdout } = await run(["--endpoint", local.server.endpoint, "--stream", local.stream, "--trail-dir", join(dir, "bucket"), "--kind", "end", "--json"]);
+    const { code, stdout } = await run([
+      "--endpoint",
+      local.server.endpoint,
+      "--stream",
+      local.stream,
+      "--trail-dir",
+      join(dir, "bucket"),
+      "--kind",
+      "end",
+      "--json",
+    ]);
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toEqual({ end: { read: 1, valid: 1, sent: 1, failed: 0, invalid: 0, reasons: {} } });
     expect(await streamRecords(local)).toEqual([{ partitionKey: "trip-a", data: wire(endA, "end") }]);

@@ -3,13 +3,13 @@
  * more trips into the served run; run as printed, the trips flow through the consumers into the
  * live KPIs the dashboard serves.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { LiveResponse } from "@trip-pipeline/core/dashboard/api";
 import { groundTruth, writeTripFiles } from "@trip-pipeline/local/generate";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import type { LiveResponse } from "@trip-pipeline/core/dashboard/api";
 import { ROOT, runCli } from "./support/run-cli.js";
 
 const FIRST = { trips: 100, days: 1, seed: 11, startDate: "2024-05-25" };
@@ -29,7 +29,11 @@ afterAll(async () => {
 });
 
 async function waitFor(pattern: RegExp, ms = 240_000): Promise<RegExpMatchArray> {
-  for (const started = Date.now(); Date.now() - started < ms; await new Promise((resolve) => setTimeout(resolve, 200))) {
+  for (
+    const started = Date.now();
+    Date.now() - started < ms;
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  ) {
     const match = pattern.exec(stdout);
     if (match) return match;
     if (child.exitCode !== null) break;
@@ -40,19 +44,42 @@ async function waitFor(pattern: RegExp, ms = 240_000): Promise<RegExpMatchArray>
 test("the printed `pnpm ingest --endpoint` command sends trips into the served run", async () => {
   const first = await writeTripFiles({ ...FIRST, outDir: join(dir, "first") });
   const more = await writeTripFiles({ ...MORE, outDir: join(dir, "more") });
-  child = spawn("pnpm", ["-s", "start", "--start-file", first.startFile, "--end-file", first.endFile, "--serve", "--port", "0", "--out", join(dir, "run")], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: "warn" },
-    detached: true,
-  });
+  child = spawn(
+    "pnpm",
+    [
+      "-s",
+      "start",
+      "--start-file",
+      first.startFile,
+      "--end-file",
+      first.endFile,
+      "--serve",
+      "--port",
+      "0",
+      "--out",
+      join(dir, "run"),
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: "warn" },
+      detached: true,
+    },
+  );
   child.stdout!.on("data", (chunk) => (stdout += chunk));
   child.stderr!.on("data", (chunk) => (stderr += chunk));
 
   const [, origin] = await waitFor(/^Dashboard: (http:\/\/127\.0\.0\.1:\d+)\/\S* \(serving until Ctrl-C\)$/m);
-  const [, endpoint, command] = await waitFor(/^Kinesis: (http:\/\/127\.0\.0\.1:\d+) \(more trips while it serves: (pnpm ingest [^)]*)\)$/m);
-  expect(command).toMatch(new RegExp(`^pnpm ingest --endpoint ${endpoint} --trail-dir \\S+ --start-file F --end-file F$`));
+  const [, endpoint, command] = await waitFor(
+    /^Kinesis: (http:\/\/127\.0\.0\.1:\d+) \(more trips while it serves: (pnpm ingest [^)]*)\)$/m,
+  );
+  expect(command).toMatch(
+    new RegExp(`^pnpm ingest --endpoint ${endpoint} --trail-dir \\S+ --start-file F --end-file F$`),
+  );
 
-  const args = command!.split(" ").slice(2).map((word, i, words) => (word === "F" ? (words[i - 1] === "--start-file" ? more.startFile : more.endFile) : word));
+  const args = command!
+    .split(" ")
+    .slice(2)
+    .map((word, i, words) => (word === "F" ? (words[i - 1] === "--start-file" ? more.startFile : more.endFile) : word));
   const ingest = await runCli("pnpm", ["-s", "ingest", ...args, "--json"], { LOG_LEVEL: "warn" });
   const truth = groundTruth(MORE);
   expect(ingest.code, ingest.stderr).toBe(0);
@@ -61,9 +88,17 @@ test("the printed `pnpm ingest --endpoint` command sends trips into the served r
   // The served run's consumers take them: the day's live KPIs reach the day's completed trips.
   const expected = truth.kpis.find((kpi) => kpi.pickup_date === MORE.startDate)!;
   let live: LiveResponse["kpi"] = null;
-  for (const started = Date.now(); Date.now() - started < 90_000; await new Promise((resolve) => setTimeout(resolve, 500))) {
+  for (
+    const started = Date.now();
+    Date.now() - started < 90_000;
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  ) {
     live = ((await (await fetch(`${origin}/api/kpis/live?date=${MORE.startDate}`)).json()) as LiveResponse).kpi;
     if (live && "trip_count" in live && live.trip_count === expected.trip_count && !live.settling) break;
   }
-  expect(live).toMatchObject({ pickup_date: MORE.startDate, trip_count: expected.trip_count, total_fare: expected.total_fare });
+  expect(live).toMatchObject({
+    pickup_date: MORE.startDate,
+    trip_count: expected.trip_count,
+    total_fare: expected.total_fare,
+  });
 }, 360_000);

@@ -22,19 +22,37 @@ test("reads the stream and the bucket from the stage's Pipeline stack outputs", 
       },
     ],
   });
-  expect(await pipelineOutputs(client, "prod")).toEqual({ streamName: "prod-trip-pipeline-TripEventsStream", bucketName: "prod-trip-pipeline-analyticsbucket-abc" });
+  expect(await pipelineOutputs(client, "prod")).toEqual({
+    streamName: "prod-trip-pipeline-TripEventsStream",
+    bucketName: "prod-trip-pipeline-analyticsbucket-abc",
+  });
 });
 
 test("a stage that is not deployed gets an error naming the stage", async () => {
-  cloudFormation.on(DescribeStacksCommand).rejects(Object.assign(new Error("Stack with id dev-trip-pipeline-Pipeline does not exist"), { name: "ValidationError" }));
-  await expect(pipelineOutputs(client, "dev")).rejects.toThrow('stage "dev" is not deployed here: Stack with id dev-trip-pipeline-Pipeline does not exist');
+  cloudFormation
+    .on(DescribeStacksCommand)
+    .rejects(
+      Object.assign(new Error("Stack with id dev-trip-pipeline-Pipeline does not exist"), { name: "ValidationError" }),
+    );
+  await expect(pipelineOutputs(client, "dev")).rejects.toThrow(
+    'stage "dev" is not deployed here: Stack with id dev-trip-pipeline-Pipeline does not exist',
+  );
 });
 
 test("a stack without the outputs (deployed by an older version) gets an error naming the output", async () => {
   cloudFormation.on(DescribeStacksCommand).resolves({
-    Stacks: [{ StackName: "dev-trip-pipeline-Pipeline", CreationTime: new Date(), StackStatus: "CREATE_COMPLETE", Outputs: [{ OutputKey: "StreamName", OutputValue: "s" }] }],
+    Stacks: [
+      {
+        StackName: "dev-trip-pipeline-Pipeline",
+        CreationTime: new Date(),
+        StackStatus: "CREATE_COMPLETE",
+        Outputs: [{ OutputKey: "StreamName", OutputValue: "s" }],
+      },
+    ],
   });
-  await expect(pipelineOutputs(client, "dev")).rejects.toThrow("stack dev-trip-pipeline-Pipeline has no BucketName output");
+  await expect(pipelineOutputs(client, "dev")).rejects.toThrow(
+    "stack dev-trip-pipeline-Pipeline has no BucketName output",
+  );
 });
 
 test("reads the KPI job's name from the stage's Analytics stack outputs", async () => {

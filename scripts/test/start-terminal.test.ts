@@ -35,17 +35,24 @@ test("on a terminal: one progress line, then the summary naming each function's 
   expect(code, stdout).toBe(0);
   expect(stdout).not.toMatch(JSON_LOG_LINE);
   // The one-time build notes (first run after a change) are not part of the progress line.
-  const [progress, summary] = stdout.replace(/[^\n]*building (commands|functions) \(first run[^\n]*\n/g, "").split("Daily KPIs");
+  const [progress, summary] = stdout
+    .replace(/[^\n]*building (commands|functions) \(first run[^\n]*\n/g, "")
+    .split("Daily KPIs");
   // Redrawn in place (carriage returns, no new lines) with every consumer's deliveries.
   expect(progress).toMatch(/\r/);
   expect(progress!.trim().split("\n")).toHaveLength(1);
-  expect(progress).toMatch(/RSS [1-9][\d,]* MB, heap after GC [\d,]+ MB \| rows ingested [\d,]+ \| delivered tripBegin [\d,]+ tripFinish [\d,]+ matcher [\d,]+ kpiAggregator [\d,]+ \| pending trips [\d,]+/);
+  expect(progress).toMatch(
+    /RSS [1-9][\d,]* MB, heap after GC [\d,]+ MB \| rows ingested [\d,]+ \| delivered tripBegin [\d,]+ tripFinish [\d,]+ matcher [\d,]+ kpiAggregator [\d,]+ \| pending trips [\d,]+/,
+  );
 
   const anomalies = groundTruth(GENERATED).trips.anomalies;
   expect(anomalies).toBeGreaterThan(0);
   const matcherLog = join(dir, "run", "logs", "matcher.jsonl");
   expect(summary).toMatch(new RegExp(`matcher\\s+${anomalies}\\s+\\S*run/logs/matcher\\.jsonl`));
-  const lines = (await readFile(matcherLog, "utf8")).trim().split("\n").map((line) => JSON.parse(line) as { level: string; msg: string });
+  const lines = (await readFile(matcherLog, "utf8"))
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as { level: string; msg: string });
   expect(lines.filter((line) => line.msg.startsWith("anomaly trailed"))).toHaveLength(anomalies);
   expect(lines.some((line) => line.level === "info")).toBe(true);
 }, 240_000);
@@ -57,7 +64,9 @@ test("without a terminal: no progress line and no JSON; --verbose streams the lo
   expect(plain.stdout + plain.stderr).not.toMatch(JSON_LOG_LINE);
   expect(plain.stdout).toMatch(/^Daily KPIs/);
   // Without --keep the bucket folder is gone when the summary is printed: no path to it is listed.
-  expect(plain.stdout).toContain("Outputs: none kept (the bucket folder is removed after the run: add --keep to inspect it)\n");
+  expect(plain.stdout).toContain(
+    "Outputs: none kept (the bucket folder is removed after the run: add --keep to inspect it)\n",
+  );
   expect(plain.stdout).not.toContain("run/bucket");
   // Counts grouped by thousands, right-aligned under their header.
   expect(plain.stdout).toMatch(/^start +[\d,]+ +[\d,]+ /m);
@@ -65,6 +74,6 @@ test("without a terminal: no progress line and no JSON; --verbose streams the lo
   const verbose = await runCli("pnpm", [...args, "--verbose"], ENV);
   expect(verbose.code, verbose.stderr).toBe(0);
   expect(verbose.stderr).not.toMatch(JSON_LOG_LINE);
-  expect(verbose.stderr).toMatch(/^\d\d:\d\d:\d\d\.\d{3} WARN  matcher  anomaly trailed; [^\n]*  .*trip_id=/m);
-  expect(verbose.stderr).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO  tripBegin  batch processed/m);
+  expect(verbose.stderr).toMatch(/^\d\d:\d\d:\d\d\.\d{3} WARN {2}matcher {2}anomaly trailed; [^\n]* {2}.*trip_id=/m);
+  expect(verbose.stderr).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}tripBegin {2}batch processed/m);
 }, 240_000);

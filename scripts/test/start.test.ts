@@ -5,16 +5,16 @@
  * parsing, own rules, BigInt sums; nothing from core), with and without injected faults.
  */
 import { existsSync } from "node:fs";
-import { readFile, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DailyKpi } from "@trip-pipeline/core/kpi/daily-kpis";
 import { KPI_FIELDS } from "@trip-pipeline/core/kpi/registry";
 import { groundTruth, writeTripFiles } from "@trip-pipeline/local/generate";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { EXIT } from "../lib/exit-codes.js";
 import type { SnakeCased } from "../lib/json-output.js";
 import type { RunReport } from "../start.js";
-import { EXIT } from "../lib/exit-codes.js";
 import { ROOT, runCli, TSX } from "./support/run-cli.js";
 
 const GENERATED = { trips: 900, days: 3, seed: 2024, startDate: "2024-02-28" };
@@ -48,145 +48,183 @@ describe("pnpm start", () => {
     expect(naive.files.start.rejected + naive.files.end.rejected).toBeGreaterThan(0);
   });
 
-  test(
-    "`pnpm -s start --json` prints only the report; KPIs, pending and anomalies equal the naive computation; the KPI files are in the bucket folder",
-    async () => {
-      const out = join(dir, "clean");
-      const { code, stdout, stderr } = await run("pnpm", ["-s", "start", "--start-file", files.startFile, "--end-file", files.endFile, "--json", "--keep", "--out", out]);
-      expect(code, stderr).toBe(0);
-      expect(stdout.endsWith("}\n")).toBe(true);
-      expect(stdout.trimEnd().split("\n")).toHaveLength(1);
-      const report = JSON.parse(stdout) as StartJson;
+  test("`pnpm -s start --json` prints only the report; KPIs, pending and anomalies equal the naive computation; the KPI files are in the bucket folder", async () => {
+    const out = join(dir, "clean");
+    const { code, stdout, stderr } = await run("pnpm", [
+      "-s",
+      "start",
+      "--start-file",
+      files.startFile,
+      "--end-file",
+      files.endFile,
+      "--json",
+      "--keep",
+      "--out",
+      out,
+    ]);
+    expect(code, stderr).toBe(0);
+    expect(stdout.endsWith("}\n")).toBe(true);
+    expect(stdout.trimEnd().split("\n")).toHaveLength(1);
+    const report = JSON.parse(stdout) as StartJson;
 
-      expect(report.kpis).toEqual(naive.kpis);
-      // The live KPIs (stream aggregates) equal the nightly ones, and the reconciliation says so.
-      expect(report.live).toEqual(naive.kpis.map(liveOf));
-      expect(report.drift).toBe(0);
-      expect(report.pending).toBe(naive.pending);
-      expect(report.anomalies).toBe(naive.anomalies);
-      expect(report.dlq).toBe(0);
-      // What the run held: the live heap (both threads, after full collections) within the peak RSS.
-      const { memory } = report;
-      expect(memory.heap_after_gc_by_thread.main).toBeGreaterThan(0);
-      expect(memory.heap_after_gc_bytes).toBe(memory.heap_after_gc_by_thread.main + memory.heap_after_gc_by_thread.emulators);
-      expect(memory.peak_rss_bytes).toBeGreaterThan(memory.heap_after_gc_bytes);
-      for (const kind of ["start", "end"] as const)
-        expect(report.ingest[kind]).toMatchObject({ read: naive.files[kind].rows, valid: naive.files[kind].valid, rejected: naive.files[kind].rejected, sent: naive.files[kind].valid, failed: 0 });
+    expect(report.kpis).toEqual(naive.kpis);
+    // The live KPIs (stream aggregates) equal the nightly ones, and the reconciliation says so.
+    expect(report.live).toEqual(naive.kpis.map(liveOf));
+    expect(report.drift).toBe(0);
+    expect(report.pending).toBe(naive.pending);
+    expect(report.anomalies).toBe(naive.anomalies);
+    expect(report.dlq).toBe(0);
+    // What the run held: the live heap (both threads, after full collections) within the peak RSS.
+    const { memory } = report;
+    expect(memory.heap_after_gc_by_thread.main).toBeGreaterThan(0);
+    expect(memory.heap_after_gc_bytes).toBe(
+      memory.heap_after_gc_by_thread.main + memory.heap_after_gc_by_thread.emulators,
+    );
+    expect(memory.peak_rss_bytes).toBeGreaterThan(memory.heap_after_gc_bytes);
+    for (const kind of ["start", "end"] as const)
+      expect(report.ingest[kind]).toMatchObject({
+        read: naive.files[kind].rows,
+        valid: naive.files[kind].valid,
+        rejected: naive.files[kind].rejected,
+        sent: naive.files[kind].valid,
+        failed: 0,
+      });
 
-      // The generator's own view of the same data agrees (a second, model-based oracle).
-      const truth = groundTruth(GENERATED);
-      expect({ kpis: report.kpis, pending: report.pending, anomalies: report.anomalies }).toEqual({ kpis: truth.kpis, pending: truth.trips.pending, anomalies: truth.trips.anomalies });
+    // The generator's own view of the same data agrees (a second, model-based oracle).
+    const truth = groundTruth(GENERATED);
+    expect({ kpis: report.kpis, pending: report.pending, anomalies: report.anomalies }).toEqual({
+      kpis: truth.kpis,
+      pending: truth.trips.pending,
+      anomalies: truth.trips.anomalies,
+    });
 
-      for (const kpi of naive.kpis) {
-        const [year, month, day] = kpi.pickup_date.split("-");
-        const line = await readFile(join(out, "bucket", "metrics", `year=${year}`, `month=${month}`, `day=${day}`, "part-00000.jsonl"), "utf8");
-        expect(line).toBe(
-          `{"pickup_date":"${kpi.pickup_date}","total_fare":${kpi.total_fare},"trip_count":${kpi.trip_count},"average_fare":${kpi.average_fare},"max_fare":${kpi.max_fare},"min_fare":${kpi.min_fare},` +
-            `"total_tip":${kpi.total_tip},"total_distance":${kpi.total_distance},"average_duration_minutes":${kpi.average_duration_minutes},"median_fare":${kpi.median_fare}}\n`,
-        );
-      }
-    },
-    300_000,
-  );
+    for (const kpi of naive.kpis) {
+      const [year, month, day] = kpi.pickup_date.split("-");
+      const line = await readFile(
+        join(out, "bucket", "metrics", `year=${year}`, `month=${month}`, `day=${day}`, "part-00000.jsonl"),
+        "utf8",
+      );
+      expect(line).toBe(
+        `{"pickup_date":"${kpi.pickup_date}","total_fare":${kpi.total_fare},"trip_count":${kpi.trip_count},"average_fare":${kpi.average_fare},"max_fare":${kpi.max_fare},"min_fare":${kpi.min_fare},` +
+          `"total_tip":${kpi.total_tip},"total_distance":${kpi.total_distance},"average_duration_minutes":${kpi.average_duration_minutes},"median_fare":${kpi.median_fare}}\n`,
+      );
+    }
+  }, 300_000);
 
-  test(
-    "with handler crashes and emulator throttling the run converges to the same KPIs: nothing lost, nothing counted twice",
-    async () => {
-      const { code, stdout, stderr } = await run(TSX, [
-        "scripts/start.ts",
-        "--start-file",
-        files.startFile,
-        "--end-file",
-        files.endFile,
-        "--json",
-        "--out",
-        join(dir, "faults"),
-        "--throttle",
-        "0.1",
-        "--crash",
-        "0.2",
-        "--seed",
-        "7",
-      ]);
-      expect(code, stderr).toBe(0);
-      const report = JSON.parse(stdout) as StartJson;
-      expect(report.kpis).toEqual(naive.kpis);
-      expect(report.live).toEqual(naive.kpis.map(liveOf));
-      expect(report.drift).toBe(0);
-      expect(report.pending).toBe(naive.pending);
-      expect(report.anomalies).toBe(naive.anomalies);
-      expect(report.dlq).toBe(0);
-      expect(report.ingest.start.sent + report.ingest.end.sent).toBe(naive.files.start.valid + naive.files.end.valid);
-      // The faults happened: crashes in every function, throttled calls, retried batches.
-      for (const stats of report.consumers) expect(stats.crashes).toBeGreaterThan(0);
-      expect(report.throttled.requests).toBeGreaterThan(0);
-      expect(report.throttled.items).toBeGreaterThan(0);
-      expect(report.consumers.reduce((sum, c) => sum + c.retries + c.bisections, 0)).toBeGreaterThan(0);
-    },
-    300_000,
-  );
+  test("with handler crashes and emulator throttling the run converges to the same KPIs: nothing lost, nothing counted twice", async () => {
+    const { code, stdout, stderr } = await run(TSX, [
+      "scripts/start.ts",
+      "--start-file",
+      files.startFile,
+      "--end-file",
+      files.endFile,
+      "--json",
+      "--out",
+      join(dir, "faults"),
+      "--throttle",
+      "0.1",
+      "--crash",
+      "0.2",
+      "--seed",
+      "7",
+    ]);
+    expect(code, stderr).toBe(0);
+    const report = JSON.parse(stdout) as StartJson;
+    expect(report.kpis).toEqual(naive.kpis);
+    expect(report.live).toEqual(naive.kpis.map(liveOf));
+    expect(report.drift).toBe(0);
+    expect(report.pending).toBe(naive.pending);
+    expect(report.anomalies).toBe(naive.anomalies);
+    expect(report.dlq).toBe(0);
+    expect(report.ingest.start.sent + report.ingest.end.sent).toBe(naive.files.start.valid + naive.files.end.valid);
+    // The faults happened: crashes in every function, throttled calls, retried batches.
+    for (const stats of report.consumers) expect(stats.crashes).toBeGreaterThan(0);
+    expect(report.throttled.requests).toBeGreaterThan(0);
+    expect(report.throttled.items).toBeGreaterThan(0);
+    expect(report.consumers.reduce((sum, c) => sum + c.retries + c.bisections, 0)).toBeGreaterThan(0);
+  }, 300_000);
 
   describe("delivery as AWS may, on the bundled sample: exit 0, no drift, nothing left in the DLQ, the naive KPIs", () => {
     let sample: NaiveOutcome;
     beforeAll(async () => {
-      sample = naiveOutcome(await readFile(join(ROOT, "data", "trip_start.csv"), "utf8"), await readFile(join(ROOT, "data", "trip_end.csv"), "utf8"));
+      sample = naiveOutcome(
+        await readFile(join(ROOT, "data", "trip_start.csv"), "utf8"),
+        await readFile(join(ROOT, "data", "trip_end.csv"), "utf8"),
+      );
     });
     const converges = async (name: string, args: string[]) => {
       const { code, stdout, stderr } = await run("pnpm", ["-s", "start", "--json", "--out", join(dir, name), ...args]);
       const report = JSON.parse(stdout) as StartJson;
-      expect({ code, drift: report.drift, dlq: report.dlq }, stderr.slice(-2_000)).toEqual({ code: 0, drift: 0, dlq: 0 });
+      expect({ code, drift: report.drift, dlq: report.dlq }, stderr.slice(-2_000)).toEqual({
+        code: 0,
+        drift: 0,
+        dlq: 0,
+      });
       expect(report.kpis).toEqual(sample.kpis);
       expect(report.live).toEqual(sample.kpis.map(liveOf));
       expect(report.pending).toBe(sample.pending);
       return report;
     };
 
-    test(
-      "--outage matcher --redrive --reorder: the matcher's batches went to the DLQ, and the redrive replayed all of them",
-      async () => {
-        const report = await converges("outage-matcher", ["--outage", "matcher", "--redrive", "--reorder"]);
-        expect(consumer(report, "matcher").to_dlq).toBeGreaterThan(0);
-        expect(report.redrive).toMatchObject({ records: consumer(report, "matcher").to_dlq, replayed: consumer(report, "matcher").to_dlq, remaining: 0 });
-      },
-      300_000,
-    );
+    test("--outage matcher --redrive --reorder: the matcher's batches went to the DLQ, and the redrive replayed all of them", async () => {
+      const report = await converges("outage-matcher", ["--outage", "matcher", "--redrive", "--reorder"]);
+      expect(consumer(report, "matcher").to_dlq).toBeGreaterThan(0);
+      expect(report.redrive).toMatchObject({
+        records: consumer(report, "matcher").to_dlq,
+        replayed: consumer(report, "matcher").to_dlq,
+        remaining: 0,
+      });
+    }, 300_000);
 
-    test(
-      "--outage kpiAggregator --redrive: the live KPIs count the replayed batches exactly once",
-      async () => {
-        const report = await converges("outage-aggregator", ["--outage", "kpiAggregator", "--redrive"]);
-        expect(report.redrive!.replayed).toBe(consumer(report, "kpiAggregator").to_dlq);
-        expect(report.redrive!.replayed).toBeGreaterThan(0);
-      },
-      300_000,
-    );
+    test("--outage kpiAggregator --redrive: the live KPIs count the replayed batches exactly once", async () => {
+      const report = await converges("outage-aggregator", ["--outage", "kpiAggregator", "--redrive"]);
+      expect(report.redrive!.replayed).toBe(consumer(report, "kpiAggregator").to_dlq);
+      expect(report.redrive!.replayed).toBeGreaterThan(0);
+    }, 300_000);
 
-    test(
-      "--shard-rollover 400 --reorder --crash 0.2 --throttle 0.1 --redrive",
-      async () => {
-        const report = await converges("rollover", ["--shard-rollover", "400", "--reorder", "--crash", "0.2", "--throttle", "0.1", "--redrive", "--seed", "3"]);
-        // Batches never span a rollover: tripBegin's starts (the first half of the stream) need one batch per 400 records at least.
-        expect(consumer(report, "tripBegin").invocations).toBeGreaterThanOrEqual(Math.ceil(sample.files.start.valid / 400));
-      },
-      300_000,
-    );
+    test("--shard-rollover 400 --reorder --crash 0.2 --throttle 0.1 --redrive", async () => {
+      const report = await converges("rollover", [
+        "--shard-rollover",
+        "400",
+        "--reorder",
+        "--crash",
+        "0.2",
+        "--throttle",
+        "0.1",
+        "--redrive",
+        "--seed",
+        "3",
+      ]);
+      // Batches never span a rollover: tripBegin's starts (the first half of the stream) need one batch per 400 records at least.
+      expect(consumer(report, "tripBegin").invocations).toBeGreaterThanOrEqual(
+        Math.ceil(sample.files.start.valid / 400),
+      );
+    }, 300_000);
   });
-  test(
-    "with GSI lag and TTL (`--gsi-lag-ms 1500 --ttl`) the bundled sample ends as the naive computation says, live KPIs included",
-    async () => {
-      const sample = naiveOutcome(await readFile(join(ROOT, "data", "trip_start.csv"), "utf8"), await readFile(join(ROOT, "data", "trip_end.csv"), "utf8"));
-      const { code, stdout, stderr } = await run("pnpm", ["-s", "start", "--json", "--out", join(dir, "lag-ttl"), "--gsi-lag-ms", "1500", "--ttl"]);
-      const report = JSON.parse(stdout) as StartJson;
-      expect(report.kpis).toEqual(sample.kpis);
-      expect(report.pending).toBe(sample.pending);
-      expect(report.anomalies).toBe(sample.anomalies);
-      expect(report.dlq).toBe(0);
-      expect(report.live).toEqual(sample.kpis.map(liveOf));
-      expect(report.drift).toBe(0);
-      expect(code, stderr).toBe(0);
-    },
-    300_000,
-  );
+  test("with GSI lag and TTL (`--gsi-lag-ms 1500 --ttl`) the bundled sample ends as the naive computation says, live KPIs included", async () => {
+    const sample = naiveOutcome(
+      await readFile(join(ROOT, "data", "trip_start.csv"), "utf8"),
+      await readFile(join(ROOT, "data", "trip_end.csv"), "utf8"),
+    );
+    const { code, stdout, stderr } = await run("pnpm", [
+      "-s",
+      "start",
+      "--json",
+      "--out",
+      join(dir, "lag-ttl"),
+      "--gsi-lag-ms",
+      "1500",
+      "--ttl",
+    ]);
+    const report = JSON.parse(stdout) as StartJson;
+    expect(report.kpis).toEqual(sample.kpis);
+    expect(report.pending).toBe(sample.pending);
+    expect(report.anomalies).toBe(sample.anomalies);
+    expect(report.dlq).toBe(0);
+    expect(report.live).toEqual(sample.kpis.map(liveOf));
+    expect(report.drift).toBe(0);
+    expect(code, stderr).toBe(0);
+  }, 300_000);
 
   test.skipIf(!existsSync(join(REAL_SAMPLE, "trip_start.csv")))(
     "on the real sample (../shared/data/lab7, when present): every field equals the naive computation, live carries the decomposable ones, drift 0",
@@ -194,7 +232,17 @@ describe("pnpm start", () => {
       const startFile = join(REAL_SAMPLE, "trip_start.csv");
       const endFile = join(REAL_SAMPLE, "trip_end.csv");
       const real = naiveOutcome(await readFile(startFile, "utf8"), await readFile(endFile, "utf8"));
-      const { code, stdout, stderr } = await run("pnpm", ["-s", "start", "--json", "--out", join(dir, "real"), "--start-file", startFile, "--end-file", endFile]);
+      const { code, stdout, stderr } = await run("pnpm", [
+        "-s",
+        "start",
+        "--json",
+        "--out",
+        join(dir, "real"),
+        "--start-file",
+        startFile,
+        "--end-file",
+        endFile,
+      ]);
       expect(code, stderr.slice(-2_000)).toBe(0);
       const report = JSON.parse(stdout) as RunReport;
       expect(report.kpis).toEqual(real.kpis);
@@ -215,7 +263,10 @@ describe("pnpm start", () => {
     expect(outage.code).toBe(EXIT.usage);
     expect(outage.stderr).toContain("--outage must name a consumer (tripBegin, tripFinish, matcher, kpiAggregator)");
     const storage = await run(TSX, ["scripts/start.ts", "--on-disk", "--in-memory"]);
-    expect([storage.code, storage.stderr]).toEqual([1, expect.stringContaining("give --on-disk or --in-memory, not both")]);
+    expect([storage.code, storage.stderr]).toEqual([
+      1,
+      expect.stringContaining("give --on-disk or --in-memory, not both"),
+    ]);
   });
 });
 
@@ -264,12 +315,31 @@ function datetimeOk(text: string): boolean {
   if (!m) return false;
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
   const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
-  return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d && date.getUTCHours() === h && date.getUTCMinutes() === mi && date.getUTCSeconds() === s;
+  return (
+    date.getUTCFullYear() === y &&
+    date.getUTCMonth() === mo - 1 &&
+    date.getUTCDate() === d &&
+    date.getUTCHours() === h &&
+    date.getUTCMinutes() === mi &&
+    date.getUTCSeconds() === s
+  );
 }
 
 const RULES = {
-  start: { time: "pickup_datetime", fare: "estimated_fare_amount", integers: ["pickup_location_id", "dropoff_location_id", "vendor_id"], decimals: [], datetimes: ["estimated_dropoff_datetime"] },
-  end: { time: "dropoff_datetime", fare: "fare_amount", integers: [], decimals: ["rate_code", "passenger_count", "trip_distance", "tip_amount", "payment_type", "trip_type"], datetimes: [] },
+  start: {
+    time: "pickup_datetime",
+    fare: "estimated_fare_amount",
+    integers: ["pickup_location_id", "dropoff_location_id", "vendor_id"],
+    decimals: [],
+    datetimes: ["estimated_dropoff_datetime"],
+  },
+  end: {
+    time: "dropoff_datetime",
+    fare: "fare_amount",
+    integers: [],
+    decimals: ["rate_code", "passenger_count", "trip_distance", "tip_amount", "payment_type", "trip_type"],
+    datetimes: [],
+  },
 } as const;
 
 type Row = Record<string, string>;
@@ -310,7 +380,10 @@ function naiveOutcome(startText: string, endText: string): NaiveOutcome {
   const starts = validRows("start", startText);
   const ends = validRows("end", endText);
   const trips = new Map<string, { starts: Row[]; ends: Row[] }>();
-  for (const [kind, rows] of [["starts", starts.valid], ["ends", ends.valid]] as const)
+  for (const [kind, rows] of [
+    ["starts", starts.valid],
+    ["ends", ends.valid],
+  ] as const)
     for (const row of rows) {
       const trip = trips.get(row.trip_id!) ?? { starts: [], ends: [] };
       trip[kind].push(row);
@@ -339,9 +412,16 @@ function naiveOutcome(startText: string, endText: string): NaiveOutcome {
     const totals = days.get(day) ?? days.set(day, { fares: [], sums: columnSums.map(() => 0n), seconds: 0n }).get(day)!;
     totals.fares.push(units(end.fare_amount!));
     columnSums.forEach((field, i) => (totals.sums[i]! += units(end[field.source] || start[field.source] || "0")));
-    totals.seconds += BigInt((Date.parse(`${end.dropoff_datetime!.replace(" ", "T")}Z`) - Date.parse(`${start.pickup_datetime!.replace(" ", "T")}Z`)) / 1000);
+    totals.seconds += BigInt(
+      (Date.parse(`${end.dropoff_datetime!.replace(" ", "T")}Z`) -
+        Date.parse(`${start.pickup_datetime!.replace(" ", "T")}Z`)) /
+        1000,
+    );
   }
-  const duplicateRows = starts.valid.length + ends.valid.length - new Set([...starts.valid.map((r) => `s${r.trip_id}`), ...ends.valid.map((r) => `e${r.trip_id}`)]).size;
+  const duplicateRows =
+    starts.valid.length +
+    ends.valid.length -
+    new Set([...starts.valid.map((r) => `s${r.trip_id}`), ...ends.valid.map((r) => `e${r.trip_id}`)]).size;
   return {
     kpis: [...days.entries()]
       .sort(([a], [b]) => (a < b ? -1 : 1))
@@ -357,7 +437,12 @@ function naiveOutcome(startText: string, endText: string): NaiveOutcome {
           average_fare: cents(total, count),
           max_fare: cents(fares.at(-1)!),
           min_fare: cents(fares[0]!),
-          ...Object.fromEntries(columnSums.map((field, i) => [field.name, field.type === "count" ? Number((2n * t.sums[i]! + SCALE) / (2n * SCALE)) : cents(t.sums[i]!)])),
+          ...Object.fromEntries(
+            columnSums.map((field, i) => [
+              field.name,
+              field.type === "count" ? Number((2n * t.sums[i]! + SCALE) / (2n * SCALE)) : cents(t.sums[i]!),
+            ]),
+          ),
           average_duration_minutes: cents(t.seconds * SCALE, count * 60n),
           median_fare: fares.length % 2 === 1 ? cents(fares[middle]!) : cents(fares[middle - 1]! + fares[middle]!, 2n),
         };

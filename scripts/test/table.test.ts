@@ -18,7 +18,14 @@ test("columns of numbers are right-aligned and grouped, a `-` standing for none;
       ["2024-02-28", "1234", "13526.73", "first"],
       ["2024-02-29", "7", "-", "-"],
     ]),
-  ).toBe(["day         trips      total  note", "2024-02-28  1,234  13,526.73  first", "2024-02-29      7          -  -", ""].join("\n"));
+  ).toBe(
+    [
+      "day         trips      total  note",
+      "2024-02-28  1,234  13,526.73  first",
+      "2024-02-29      7          -  -",
+      "",
+    ].join("\n"),
+  );
 });
 
 test("a column without any number stays text, even of dashes; a number as the last column is right-aligned too", () => {

@@ -7,8 +7,8 @@ import { Pipeline } from "../Pipeline";
 import { synthesize } from "../synth";
 import { evaluate } from "./iam-policies";
 import { appRoleStatements, policyCoverage } from "./policy-coverage";
-import { StageResources } from "./template-resources";
 import { productionChecks } from "./production-checks";
+import { StageResources } from "./template-resources";
 
 let analytics: Template;
 let pipeline: Template;
@@ -55,9 +55,19 @@ describe("Analytics stack (prod)", () => {
     expect(JSON.stringify(job.DefaultArguments["--TABLE_NAME"])).toMatch(/TripData/);
     expect(JSON.stringify(job.DefaultArguments["--BUCKET"])).toMatch(/AnalyticsBucket/);
     // The KPI registry the job computes: the contract's fields, in order, without the display texts.
-    const registry = JSON.parse(job.DefaultArguments["--KPI_REGISTRY"]) as { types: Record<string, { places: number }>; fields: Record<string, unknown>[] };
+    const registry = JSON.parse(job.DefaultArguments["--KPI_REGISTRY"]) as {
+      types: Record<string, { places: number }>;
+      fields: Record<string, unknown>[];
+    };
     expect(registry.fields.map((field) => field.name)).toEqual(KPI_FIELDS.map((field) => field.name));
-    expect(registry.fields[0]).toEqual({ name: "total_fare", type: "money", aggregation: "sum", source: "fare_amount", live: true, absent_before: false });
+    expect(registry.fields[0]).toEqual({
+      name: "total_fare",
+      type: "money",
+      aggregation: "sum",
+      source: "fare_amount",
+      live: true,
+      absent_before: false,
+    });
     expect(registry.types.minutes).toMatchObject({ places: 2, source_units: 60 });
   });
 
@@ -69,7 +79,9 @@ describe("Analytics stack (prod)", () => {
     expect(dynamo.Action).toEqual("dynamodb:Query");
     // The index only: no Query of the base table, no DescribeTable.
     expect([dynamo.Resource].flat()).toEqual([{ "Fn::Join": ["", [expect.anything(), "/index/byPickupDay"]] }]);
-    expect(statements.some((s) => [s.Action].flat().some((a: string) => a === "dynamodb:Scan" || a === "dynamodb:*"))).toBe(false);
+    expect(
+      statements.some((s) => [s.Action].flat().some((a: string) => a === "dynamodb:Scan" || a === "dynamodb:*")),
+    ).toBe(false);
     const writes = statements.find((s) => [s.Action].flat().includes("s3:PutObject"));
     expect(JSON.stringify(writes.Resource)).toMatch(/metrics\/\*/);
   });
@@ -90,7 +102,9 @@ describe("Analytics stack (prod)", () => {
       },
     });
     expect(JSON.stringify(table.TableInput.StorageDescriptor.Location)).toMatch(/\/metrics\/"/);
-    expect(table.TableInput.StorageDescriptor.Columns.map((c: { Name: string; Type: string }) => [c.Name, c.Type])).toEqual([
+    expect(
+      table.TableInput.StorageDescriptor.Columns.map((c: { Name: string; Type: string }) => [c.Name, c.Type]),
+    ).toEqual([
       ["pickup_date", "string"],
       ["total_fare", "decimal(38,2)"],
       ["trip_count", "bigint"],
@@ -106,11 +120,17 @@ describe("Analytics stack (prod)", () => {
 
   test("the crawler targets that table and runs after every successful job run", () => {
     const crawler = only(analytics, "AWS::Glue::Crawler");
-    expect(crawler.Targets).toEqual({ CatalogTargets: [{ DatabaseName: "trip_kpis_db", Tables: ["daily_trip_kpis"] }] });
+    expect(crawler.Targets).toEqual({
+      CatalogTargets: [{ DatabaseName: "trip_kpis_db", Tables: ["daily_trip_kpis"] }],
+    });
     expect(only(analytics, "AWS::Glue::Trigger")).toMatchObject({
       Type: "CONDITIONAL",
       StartOnCreation: true,
-      Predicate: { Conditions: [{ JobName: "prod-trip-pipeline-GenerateTripMetrics", State: "SUCCEEDED", LogicalOperator: "EQUALS" }] },
+      Predicate: {
+        Conditions: [
+          { JobName: "prod-trip-pipeline-GenerateTripMetrics", State: "SUCCEEDED", LogicalOperator: "EQUALS" },
+        ],
+      },
       Actions: [{ CrawlerName: crawler.Name }],
     });
   });
@@ -118,7 +138,9 @@ describe("Analytics stack (prod)", () => {
   test("the schedule runs at 01:00 UTC and may start (only) this job", () => {
     analytics.hasResourceProperties("AWS::Events::Rule", { ScheduleExpression: "cron(0 1 * * ? *)", State: "ENABLED" });
     analytics.hasResourceProperties("AWS::Lambda::Function", {
-      Environment: { Variables: Match.objectLike({ GLUE_JOB_NAME: "prod-trip-pipeline-GenerateTripMetrics", DAYS_WINDOW: "3" }) },
+      Environment: {
+        Variables: Match.objectLike({ GLUE_JOB_NAME: "prod-trip-pipeline-GenerateTripMetrics", DAYS_WINDOW: "3" }),
+      },
     });
     const glueStatements = Object.values(analytics.findResources("AWS::IAM::Policy"))
       .flatMap((p) => p.Properties.PolicyDocument.Statement as any[])
@@ -129,18 +151,34 @@ describe("Analytics stack (prod)", () => {
 
   test("a job run that failed for good alerts the pipeline's alarm topic", () => {
     analytics.hasResourceProperties("AWS::Events::Rule", {
-      EventPattern: Match.objectLike({ source: ["aws.glue"], "detail-type": ["Glue Job State Change"], detail: Match.objectLike({ $or: Match.arrayWith([Match.objectLike({ jobName: ["prod-trip-pipeline-GenerateTripMetrics"] })]) }) }),
+      EventPattern: Match.objectLike({
+        source: ["aws.glue"],
+        "detail-type": ["Glue Job State Change"],
+        detail: Match.objectLike({
+          $or: Match.arrayWith([Match.objectLike({ jobName: ["prod-trip-pipeline-GenerateTripMetrics"] })]),
+        }),
+      }),
       Targets: Match.arrayWith([Match.objectLike({ Arn: Match.anyValue() })]),
     });
   });
 
   test("each successful run triggers the live KPI reconciliation: KpiDrift alarm at >= 1, least privilege", () => {
-    const fns = Object.entries(analytics.findResources("AWS::Lambda::Function")).filter(([, fn]) => fn.Properties.Handler === "packages/functions/src/reconcile-kpis.handler");
+    const fns = Object.entries(analytics.findResources("AWS::Lambda::Function")).filter(
+      ([, fn]) => fn.Properties.Handler === "packages/functions/src/reconcile-kpis.handler",
+    );
     expect(fns).toHaveLength(1);
     const [fnId, fn] = fns[0]!;
-    expect(fn.Properties.Environment.Variables).toMatchObject({ DAYS_WINDOW: "3", TRIP_TABLE_NAME: expect.anything(), ANALYTICS_BUCKET_NAME: expect.anything() });
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      DAYS_WINDOW: "3",
+      TRIP_TABLE_NAME: expect.anything(),
+      ANALYTICS_BUCKET_NAME: expect.anything(),
+    });
     analytics.hasResourceProperties("AWS::Events::Rule", {
-      EventPattern: { source: ["aws.glue"], "detail-type": ["Glue Job State Change"], detail: { jobName: ["prod-trip-pipeline-GenerateTripMetrics"], state: ["SUCCEEDED"] } },
+      EventPattern: {
+        source: ["aws.glue"],
+        "detail-type": ["Glue Job State Change"],
+        detail: { jobName: ["prod-trip-pipeline-GenerateTripMetrics"], state: ["SUCCEEDED"] },
+      },
       Targets: [Match.objectLike({ Arn: { "Fn::GetAtt": [fnId, "Arn"] } })],
     });
     const role = fn.Properties.Role["Fn::GetAtt"][0] as string;
@@ -148,8 +186,15 @@ describe("Analytics stack (prod)", () => {
       .filter((p) => JSON.stringify(p.Properties.Roles).includes(role))
       .flatMap((p) => p.Properties.PolicyDocument.Statement as any[]);
     const actions = statements.flatMap((s) => [s.Action].flat());
-    expect(actions.filter((a) => /^(dynamodb|s3|glue):/.test(a)).sort()).toEqual(["dynamodb:Query", "glue:GetJobRun", "s3:GetObject", "s3:ListBucket"]);
-    expect(statements.find((s) => s.Action === "dynamodb:Query")).toMatchObject({ Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["KPI#*"] } } });
+    expect(actions.filter((a) => /^(dynamodb|s3|glue):/.test(a)).sort()).toEqual([
+      "dynamodb:Query",
+      "glue:GetJobRun",
+      "s3:GetObject",
+      "s3:ListBucket",
+    ]);
+    expect(statements.find((s) => s.Action === "dynamodb:Query")).toMatchObject({
+      Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["KPI#*"] } },
+    });
     expect(JSON.stringify(statements.find((s) => s.Action === "s3:GetObject").Resource)).toContain("/metrics/*");
     analytics.hasResourceProperties("AWS::CloudWatch::Alarm", {
       Namespace: "TripPipeline",
@@ -165,16 +210,37 @@ describe("Analytics stack (prod)", () => {
 
   test("ReconcileKpis may list metrics/ and read its rows (IAM evaluator on the role's policy), and its errors page", async () => {
     const resources = new StageResources(templates);
-    const [fn] = resources.all().filter((at) => at.resource.Properties?.Handler === "packages/functions/src/reconcile-kpis.handler");
+    const [fn] = resources
+      .all()
+      .filter((at) => at.resource.Properties?.Handler === "packages/functions/src/reconcile-kpis.handler");
     const role = fn!.resource.Properties!.Role["Fn::GetAtt"][0] as string;
     const { arn, statements } = appRoleStatements(resources).find((r) => r.logicalId === role)!;
     const principal = { arn, identity: [{ Version: "2012-10-17", Statement: statements }] };
-    const [store] = resources.all().filter((at) => at.resource.Type === "AWS::S3::Bucket" && at.logicalId.startsWith("AnalyticsBucket"));
+    const [store] = resources
+      .all()
+      .filter((at) => at.resource.Type === "AWS::S3::Bucket" && at.logicalId.startsWith("AnalyticsBucket"));
     const bucket = resources.physicalId(store!.stack, store!.logicalId);
     // The reader lists the window's day folders (a common prefix under metrics/), then reads each file.
-    expect(await evaluate(principal, { action: "s3:ListBucket", resource: `arn:aws:s3:::${bucket}`, context: { "s3:prefix": "metrics/year=2024/month=05/day=2" } })).toBe("Allowed");
-    expect(await evaluate(principal, { action: "s3:GetObject", resource: `arn:aws:s3:::${bucket}/metrics/year=2024/month=05/day=25/part-0.json` })).toBe("Allowed");
-    expect(await evaluate(principal, { action: "s3:ListBucket", resource: `arn:aws:s3:::${bucket}`, context: { "s3:prefix": "failed/" } })).toBe("ImplicitlyDenied");
+    expect(
+      await evaluate(principal, {
+        action: "s3:ListBucket",
+        resource: `arn:aws:s3:::${bucket}`,
+        context: { "s3:prefix": "metrics/year=2024/month=05/day=2" },
+      }),
+    ).toBe("Allowed");
+    expect(
+      await evaluate(principal, {
+        action: "s3:GetObject",
+        resource: `arn:aws:s3:::${bucket}/metrics/year=2024/month=05/day=25/part-0.json`,
+      }),
+    ).toBe("Allowed");
+    expect(
+      await evaluate(principal, {
+        action: "s3:ListBucket",
+        resource: `arn:aws:s3:::${bucket}`,
+        context: { "s3:prefix": "failed/" },
+      }),
+    ).toBe("ImplicitlyDenied");
     const fnId = fn!.logicalId;
     analytics.hasResourceProperties("AWS::CloudWatch::Alarm", {
       MetricName: "Errors",
@@ -200,14 +266,26 @@ describe("Analytics stack (prod)", () => {
     const [bucket] = Object.values(pipeline.findResources("AWS::S3::Bucket"));
     expect(bucket!.DeletionPolicy).toBe("RetainExceptOnCreate");
     expect(bucket!.Properties).toMatchObject({
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms" } }] },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms" } }],
+      },
       VersioningConfiguration: { Status: "Enabled" },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
     });
     pipeline.hasResourceProperties("AWS::S3::BucketPolicy", {
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Effect: "Deny", Principal: { AWS: "*" }, Action: "s3:*", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+          Match.objectLike({
+            Effect: "Deny",
+            Principal: { AWS: "*" },
+            Action: "s3:*",
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          }),
         ]),
       },
     });

@@ -16,7 +16,11 @@ let schemas: Promise<string> | undefined;
  * blocked worker misses vitest's heartbeats (the run then fails with an unhandled RPC timeout).
  */
 function schemaDir(): Promise<string> {
-  schemas ??= promisify(execFile)("bash", [resolve(import.meta.dirname, "..", "..", ".ci", "template-lint", "venv.sh")], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }).then(({ stdout, stderr }) => {
+  schemas ??= promisify(execFile)(
+    "bash",
+    [resolve(import.meta.dirname, "..", "..", ".ci", "template-lint", "venv.sh")],
+    { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+  ).then(({ stdout, stderr }) => {
     process.stderr.write(stderr);
     const venv = stdout.trim();
     const [python] = readdirSync(join(venv, "lib"));
@@ -33,9 +37,14 @@ export interface HandlerPermissions {
 /** The create and delete handler permissions of a registry type, in the app's region. */
 export async function handlerPermissions(type: string): Promise<HandlerPermissions> {
   const dir = await schemaDir();
-  const index = JSON.parse(readFileSync(join(dir, "providers", `${TEST_REGION}.json`), "utf8")) as Record<string, string>;
+  const index = JSON.parse(readFileSync(join(dir, "providers", `${TEST_REGION}.json`), "utf8")) as Record<
+    string,
+    string
+  >;
   const file = index[type];
   if (!file) throw new Error(`${type}: no registry schema in cfn-lint for ${TEST_REGION}`);
-  const schema = JSON.parse(readFileSync(join(dir, "resources", `${file}.json`), "utf8")) as { handlers?: Record<string, { permissions?: string[] }> };
+  const schema = JSON.parse(readFileSync(join(dir, "resources", `${file}.json`), "utf8")) as {
+    handlers?: Record<string, { permissions?: string[] }>;
+  };
   return { create: schema.handlers?.create?.permissions ?? [], delete: schema.handlers?.delete?.permissions ?? [] };
 }

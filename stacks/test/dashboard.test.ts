@@ -1,15 +1,16 @@
 import type { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, test } from "vitest";
+import { KPI_READ } from "../../packages/core/src/dashboard/spec";
 import { Dashboard } from "../Dashboard";
 import { synthesize } from "../synth";
-import { KPI_READ } from "../../packages/core/src/dashboard/spec";
 
 let dashboard: Template;
 beforeAll(async () => {
   dashboard = (await synthesize("prod")).template(Dashboard);
 }, 300_000);
 
-const resources = (type: string) => Object.values(dashboard.findResources(type)).map((r) => r.Properties as Record<string, any>);
+const resources = (type: string) =>
+  Object.values(dashboard.findResources(type)).map((r) => r.Properties as Record<string, any>);
 const only = (type: string) => {
   const found = resources(type);
   expect(found).toHaveLength(1);
@@ -19,14 +20,20 @@ const text = (value: unknown) => JSON.stringify(value);
 
 /** The inline policy statements of the function serving `route`. */
 function statementsOf(route: string): any[] {
-  const fn = Object.entries(dashboard.findResources("AWS::Lambda::Function")).find(([, r]) => r.Properties.Description === `trip-pipeline dashboard ${route}`);
+  const fn = Object.entries(dashboard.findResources("AWS::Lambda::Function")).find(
+    ([, r]) => r.Properties.Description === `trip-pipeline dashboard ${route}`,
+  );
   expect(fn, route).toBeDefined();
   const role = fn![1].Properties.Role["Fn::GetAtt"][0];
   return Object.values(dashboard.findResources("AWS::IAM::Policy"))
     .filter((p) => text(p.Properties.Roles).includes(`"${role}"`))
     .flatMap((p) => p.Properties.PolicyDocument.Statement);
 }
-const actionsOf = (statements: any[]) => statements.flatMap((s) => [s.Action].flat()).filter((a: string) => !a.startsWith("xray:")).sort();
+const actionsOf = (statements: any[]) =>
+  statements
+    .flatMap((s) => [s.Action].flat())
+    .filter((a: string) => !a.startsWith("xray:"))
+    .sort();
 
 describe("Dashboard stack (prod)", () => {
   test("the data routes need a Cognito JWT from the pool's own client; health is open", () => {
@@ -42,7 +49,8 @@ describe("Dashboard stack (prod)", () => {
     }
     expect(routes["GET /api/health"]!.AuthorizationType ?? "NONE").toBe("NONE");
     // An access token with the KPI scope: ID tokens carry no scope and are refused.
-    for (const key of ["GET /api/kpis/live", "GET /api/kpis/daily"]) expect(routes[key]!.AuthorizationScopes).toEqual([KPI_READ]);
+    for (const key of ["GET /api/kpis/live", "GET /api/kpis/daily"])
+      expect(routes[key]!.AuthorizationScopes).toEqual([KPI_READ]);
     const server = only("AWS::Cognito::UserPoolResourceServer");
     expect(server).toMatchObject({ Identifier: "trip-kpis", Scopes: [{ ScopeName: "read" }] });
   });
@@ -51,7 +59,12 @@ describe("Dashboard stack (prod)", () => {
     const pool = only("AWS::Cognito::UserPool");
     expect(pool.AdminCreateUserConfig).toMatchObject({ AllowAdminCreateUserOnly: true });
     const client = only("AWS::Cognito::UserPoolClient");
-    expect(client).toMatchObject({ AllowedOAuthFlows: ["code"], AllowedOAuthFlowsUserPoolClient: true, GenerateSecret: false, SupportedIdentityProviders: ["COGNITO"] });
+    expect(client).toMatchObject({
+      AllowedOAuthFlows: ["code"],
+      AllowedOAuthFlowsUserPoolClient: true,
+      GenerateSecret: false,
+      SupportedIdentityProviders: ["COGNITO"],
+    });
     expect(client.AllowedOAuthFlows).not.toContain("implicit");
     // The redirect goes to the site's CloudFront address, never to a placeholder.
     for (const urls of [client.CallbackURLs, client.LogoutURLs]) {
@@ -67,7 +80,10 @@ describe("Dashboard stack (prod)", () => {
     expect(text(cors.AllowOrigins)).toMatch(/Distribution.*DomainName/);
     expect(text(cors.AllowOrigins)).not.toContain("localhost");
     expect(cors).toMatchObject({ AllowMethods: ["GET"], AllowHeaders: ["authorization"] });
-    expect(only("AWS::ApiGatewayV2::Stage").DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 });
+    expect(only("AWS::ApiGatewayV2::Stage").DefaultRouteSettings).toMatchObject({
+      ThrottlingRateLimit: 20,
+      ThrottlingBurstLimit: 40,
+    });
   });
 
   test("the site: the Vite build in a private bucket behind CloudFront, built with the API and pool values", () => {
@@ -76,7 +92,8 @@ describe("Dashboard stack (prod)", () => {
     expect(distribution.DefaultRootObject).toBe("index.html");
     const deployment = Object.values(dashboard.findResources("Custom::S3Uploader"))[0]!.Properties;
     const replaced = text(deployment.replaceValues);
-    for (const name of ["VITE_API_URL", "VITE_AUTH_DOMAIN", "VITE_AUTH_CLIENT_ID"]) expect(replaced).toContain(`{{ ${name} }}`);
+    for (const name of ["VITE_API_URL", "VITE_AUTH_DOMAIN", "VITE_AUTH_CLIENT_ID"])
+      expect(replaced).toContain(`{{ ${name} }}`);
     expect(replaced).toMatch(/DashboardApi/);
   });
 
@@ -84,15 +101,21 @@ describe("Dashboard stack (prod)", () => {
     expect(actionsOf(statementsOf("GET /api/kpis/daily"))).toEqual(["kms:Decrypt", "s3:GetObject", "s3:ListBucket"]);
     const daily = statementsOf("GET /api/kpis/daily");
     expect(text(daily.find((s) => s.Action === "s3:GetObject").Resource)).toMatch(/\/metrics\/\*/);
-    expect(daily.find((s) => s.Action === "s3:ListBucket").Condition).toEqual({ StringLike: { "s3:prefix": ["metrics/*"] } });
+    expect(daily.find((s) => s.Action === "s3:ListBucket").Condition).toEqual({
+      StringLike: { "s3:prefix": ["metrics/*"] },
+    });
     // The live route reads only the read model's KPI# partitions, never a trip.
     expect(actionsOf(statementsOf("GET /api/kpis/live"))).toEqual(["dynamodb:Query", "kms:Decrypt"]);
     const live = statementsOf("GET /api/kpis/live");
-    expect(live.find((s) => s.Action === "dynamodb:Query").Condition).toEqual({ "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["KPI#*"] } });
+    expect(live.find((s) => s.Action === "dynamodb:Query").Condition).toEqual({
+      "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["KPI#*"] },
+    });
     expect(text(live.find((s) => s.Action === "dynamodb:Query").Resource)).not.toMatch(/index/);
     expect(actionsOf(statementsOf("GET /api/health"))).toEqual([]);
     for (const route of ["GET /api/kpis/live", "GET /api/kpis/daily", "GET /api/health"]) {
-      expect(actionsOf(statementsOf(route)).filter((action: string) => action === "*" || action.endsWith(":*"))).toEqual([]);
+      expect(
+        actionsOf(statementsOf(route)).filter((action: string) => action === "*" || action.endsWith(":*")),
+      ).toEqual([]);
     }
   });
 });

@@ -25,7 +25,9 @@ export function policyFile(name: string): PolicyDocument {
  */
 export function renderedPolicy(name: string, stage: string): PolicyDocument {
   const text = readFileSync(join(POLICY_DIR, name), "utf8");
-  return JSON.parse(text.replaceAll("ACCOUNT", TEST_ACCOUNT).replaceAll("REGION", TEST_REGION).replaceAll("STAGE", stage)) as PolicyDocument;
+  return JSON.parse(
+    text.replaceAll("ACCOUNT", TEST_ACCOUNT).replaceAll("REGION", TEST_REGION).replaceAll("STAGE", stage),
+  ) as PolicyDocument;
 }
 
 /** The stage pattern an account's policies are rendered with (docs/deploy.md, step 2.3 and 6). */
@@ -48,7 +50,12 @@ export interface Principal {
 /** "Allowed", or why not (the evaluator's verdict or its validation error). */
 export async function evaluate(principal: Principal, call: Call): Promise<string> {
   const simulation: Simulation = {
-    request: { principal: principal.arn, action: call.action, resource: { resource: call.resource, accountId: TEST_ACCOUNT }, contextVariables: call.context ?? {} },
+    request: {
+      principal: principal.arn,
+      action: call.action,
+      resource: { resource: call.resource, accountId: TEST_ACCOUNT },
+      contextVariables: call.context ?? {},
+    },
     identityPolicies: principal.identity.map((policy, index) => ({ name: `identity-${index}`, policy })),
     permissionBoundaryPolicies: principal.boundary ? [{ name: "boundary", policy: principal.boundary }] : undefined,
     serviceControlPolicies: [],
@@ -61,7 +68,12 @@ export async function evaluate(principal: Principal, call: Call): Promise<string
   const result = await runSimulation(simulation, {});
   // iam-data lists no HTTP API (/apis/...) resource types for apigateway:POST/PUT/GET/DELETE,
   // which API Gateway v2 authorizes on: evaluate those without the ARN-type validation.
-  if (result.resultType === "error" && result.errors.message === "no.resource.types" && call.action.startsWith("apigateway:") && call.resource.includes("::/apis"))
+  if (
+    result.resultType === "error" &&
+    result.errors.message === "no.resource.types" &&
+    call.action.startsWith("apigateway:") &&
+    call.resource.includes("::/apis")
+  )
     return runUnsafeSimulation(simulation, {});
   if (result.resultType === "error") return `error: ${result.errors.message}`;
   return result.overallResult;

@@ -5,19 +5,25 @@
 import { App, Duration, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { AttributeType, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
+import { AnyPrincipal, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Stream, StreamEncryption } from "aws-cdk-lib/aws-kinesis";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { Code, Function as LambdaFunction, Runtime, StartingPosition } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
-import { AnyPrincipal, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { beforeAll, describe, expect, test } from "vitest";
 import { CONSUMERS } from "../../packages/core/src/platform/pipeline-spec";
-import { synthesize } from "../synth";
 import { Analytics } from "../Analytics";
 import { Dashboard } from "../Dashboard";
+import {
+  addDailyJobMonitoring,
+  addPipelineMonitoring,
+  MATCHER_LOG_METRICS,
+  METRIC_NAMESPACE,
+  THRESHOLDS,
+} from "../monitoring";
 import { Pipeline } from "../Pipeline";
-import { addDailyJobMonitoring, addPipelineMonitoring, MATCHER_LOG_METRICS, METRIC_NAMESPACE, THRESHOLDS } from "../monitoring";
+import { synthesize } from "../synth";
 
 type ConsumerName = keyof typeof CONSUMERS;
 const NAMES = Object.keys(CONSUMERS) as ConsumerName[];
@@ -27,7 +33,13 @@ type Resource = { Type: string; Properties: Record<string, any> };
 
 let pipeline: Template;
 let analytics: Template;
-let ids: { key: string; topic: string; functions: Record<ConsumerName, string>; mappings: Record<ConsumerName, string>; scheduler: string };
+let ids: {
+  key: string;
+  topic: string;
+  functions: Record<ConsumerName, string>;
+  mappings: Record<ConsumerName, string>;
+  scheduler: string;
+};
 
 beforeAll(() => {
   const app = new App();
@@ -41,35 +53,80 @@ beforeAll(() => {
     encryptionKey: key,
   });
   const fn = (name: ConsumerName) =>
-    new LambdaFunction(stack, name, { runtime: Runtime.NODEJS_22_X, handler: "index.handler", code: Code.fromInline("exports.handler = async () => ({})"), logGroup: new LogGroup(stack, `${name}LogGroup`, { retention: RetentionDays.ONE_MONTH }) });
-  const consumers = { tripBegin: fn("tripBegin"), tripFinish: fn("tripFinish"), matcher: fn("matcher"), kpiAggregator: fn("kpiAggregator") };
-  const mapping = (name: ConsumerName) => consumers[name].addEventSourceMapping("Source", { eventSourceArn: stream.streamArn, startingPosition: StartingPosition.TRIM_HORIZON });
-  const mappings = { tripBegin: mapping("tripBegin"), tripFinish: mapping("tripFinish"), matcher: mapping("matcher"), kpiAggregator: mapping("kpiAggregator") };
+    new LambdaFunction(stack, name, {
+      runtime: Runtime.NODEJS_22_X,
+      handler: "index.handler",
+      code: Code.fromInline("exports.handler = async () => ({})"),
+      logGroup: new LogGroup(stack, `${name}LogGroup`, { retention: RetentionDays.ONE_MONTH }),
+    });
+  const consumers = {
+    tripBegin: fn("tripBegin"),
+    tripFinish: fn("tripFinish"),
+    matcher: fn("matcher"),
+    kpiAggregator: fn("kpiAggregator"),
+  };
+  const mapping = (name: ConsumerName) =>
+    consumers[name].addEventSourceMapping("Source", {
+      eventSourceArn: stream.streamArn,
+      startingPosition: StartingPosition.TRIM_HORIZON,
+    });
+  const mappings = {
+    tripBegin: mapping("tripBegin"),
+    tripFinish: mapping("tripFinish"),
+    matcher: mapping("matcher"),
+    kpiAggregator: mapping("kpiAggregator"),
+  };
 
-  const monitoring = addPipelineMonitoring(stack, { stream: { cdk: { stream } }, table: { cdk: { table } }, consumers, mappings, key });
+  const monitoring = addPipelineMonitoring(stack, {
+    stream: { cdk: { stream } },
+    table: { cdk: { table } },
+    consumers,
+    mappings,
+    key,
+  });
   expect(monitoring.alarms).toHaveLength(3 * NAMES.length + 1);
 
   // The Analytics stack calls this with the topic Pipeline returns.
   const analyticsStack = new Stack(app, "Analytics", { env });
-  const scheduler = new LambdaFunction(analyticsStack, "Scheduler", { runtime: Runtime.NODEJS_22_X, handler: "index.handler", code: Code.fromInline("exports.handler = async () => ({})") });
-  addDailyJobMonitoring(analyticsStack, { jobName: "GenerateTripMetrics", maxRetries: 1, crawlerName: "KpiCrawler", scheduler, topic: monitoring.topic });
+  const scheduler = new LambdaFunction(analyticsStack, "Scheduler", {
+    runtime: Runtime.NODEJS_22_X,
+    handler: "index.handler",
+    code: Code.fromInline("exports.handler = async () => ({})"),
+  });
+  addDailyJobMonitoring(analyticsStack, {
+    jobName: "GenerateTripMetrics",
+    maxRetries: 1,
+    crawlerName: "KpiCrawler",
+    scheduler,
+    topic: monitoring.topic,
+  });
 
   // Synthesizing the whole app fails on a dependency cycle between the two stacks.
   app.synth();
   pipeline = Template.fromStack(stack);
   analytics = Template.fromStack(analyticsStack);
-  const id = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
-  const map = <T extends { node: { defaultChild?: unknown } }>(of: Record<ConsumerName, T>) => Object.fromEntries(NAMES.map((name) => [name, id(of[name])])) as Record<ConsumerName, string>;
+  const id = (construct: { node: { defaultChild?: unknown } }) =>
+    stack.getLogicalId(construct.node.defaultChild as never);
+  const map = <T extends { node: { defaultChild?: unknown } }>(of: Record<ConsumerName, T>) =>
+    Object.fromEntries(NAMES.map((name) => [name, id(of[name])])) as Record<ConsumerName, string>;
   ids = {
     key: id(key),
     topic: id(monitoring.topic),
     functions: map(consumers),
-    mappings: Object.fromEntries(NAMES.map((name) => [name, stack.getLogicalId(mappings[name].node.defaultChild as never)])) as Record<ConsumerName, string>,
+    mappings: Object.fromEntries(
+      NAMES.map((name) => [name, stack.getLogicalId(mappings[name].node.defaultChild as never)]),
+    ) as Record<ConsumerName, string>,
     scheduler: analyticsStack.getLogicalId(scheduler.node.defaultChild as never),
   };
 });
 
-const alarmsOn = (metricName: string) => Object.values(pipeline.findResources("AWS::CloudWatch::Alarm", { Properties: { MetricName: metricName } }) as Record<string, Resource>);
+const alarmsOn = (metricName: string) =>
+  Object.values(
+    pipeline.findResources("AWS::CloudWatch::Alarm", { Properties: { MetricName: metricName } }) as Record<
+      string,
+      Resource
+    >,
+  );
 const notifiesTopic = (alarm: Resource) => {
   expect(alarm.Properties.AlarmActions).toEqual([{ Ref: ids.topic }]);
   expect(alarm.Properties.OKActions).toEqual([{ Ref: ids.topic }]);
@@ -106,7 +163,9 @@ describe("alarm topic", () => {
 
 describe("alarms per consumer", () => {
   test.each(NAMES)("%s: iterator age over 5 min for 3 minutes, max per minute", (name) => {
-    const [alarm, ...others] = alarmsOn("IteratorAge").filter((a) => a.Properties.Dimensions[0].Value.Ref === ids.functions[name]);
+    const [alarm, ...others] = alarmsOn("IteratorAge").filter(
+      (a) => a.Properties.Dimensions[0].Value.Ref === ids.functions[name],
+    );
     expect(others).toHaveLength(0);
     expect(alarm!.Properties).toMatchObject({
       Namespace: "AWS/Lambda",
@@ -121,24 +180,43 @@ describe("alarms per consumer", () => {
   });
 
   test.each(NAMES)("%s: any invocation error in 5 minutes", (name) => {
-    const [alarm, ...others] = alarmsOn("Errors").filter((a) => a.Properties.Dimensions[0].Value.Ref === ids.functions[name]);
+    const [alarm, ...others] = alarmsOn("Errors").filter(
+      (a) => a.Properties.Dimensions[0].Value.Ref === ids.functions[name],
+    );
     expect(others).toHaveLength(0);
-    expect(alarm!.Properties).toMatchObject({ Statistic: "Sum", Period: 300, Threshold: 1, ComparisonOperator: "GreaterThanOrEqualToThreshold" });
+    expect(alarm!.Properties).toMatchObject({
+      Statistic: "Sum",
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+    });
     notifiesTopic(alarm!);
   });
 
   test.each(NAMES)("%s: a failed batch stored under aws/lambda/<its mapping id>/ alarms within 5 minutes", (name) => {
-    const rules = Object.entries(pipeline.findResources("AWS::Events::Rule") as Record<string, Resource>).filter(([id]) => id.startsWith(`${name}FailedBatchRule`));
+    const rules = Object.entries(pipeline.findResources("AWS::Events::Rule") as Record<string, Resource>).filter(
+      ([id]) => id.startsWith(`${name}FailedBatchRule`),
+    );
     expect(rules).toHaveLength(1);
     const [ruleId, rule] = rules[0]!;
     expect(rule.Properties.EventPattern).toEqual({
       source: ["aws.s3"],
       "detail-type": ["Object Created"],
-      detail: { object: { key: [{ prefix: { "Fn::Join": ["", ["aws/lambda/", { Ref: ids.mappings[name] }, "/"]] } }] } },
+      detail: {
+        object: { key: [{ prefix: { "Fn::Join": ["", ["aws/lambda/", { Ref: ids.mappings[name] }, "/"]] } }] },
+      },
     });
-    const [alarm, ...others] = alarmsOn("TriggeredRules").filter((a) => a.Properties.Dimensions[0].Value.Ref === ruleId);
+    const [alarm, ...others] = alarmsOn("TriggeredRules").filter(
+      (a) => a.Properties.Dimensions[0].Value.Ref === ruleId,
+    );
     expect(others).toHaveLength(0);
-    expect(alarm!.Properties).toMatchObject({ Namespace: "AWS/Events", Statistic: "Sum", Period: 300, Threshold: 1, ComparisonOperator: "GreaterThanOrEqualToThreshold" });
+    expect(alarm!.Properties).toMatchObject({
+      Namespace: "AWS/Events",
+      Statistic: "Sum",
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+    });
     notifiesTopic(alarm!);
   });
 });
@@ -146,11 +224,17 @@ describe("alarms per consumer", () => {
 describe("pending trips", () => {
   test("the matcher's batch log line becomes TripPipeline metrics, on the matcher's log group only", () => {
     const filters = Object.values(pipeline.findResources("AWS::Logs::MetricFilter") as Record<string, Resource>);
-    expect(filters.map((f) => f.Properties.MetricTransformations[0].MetricName).sort()).toEqual(Object.keys(MATCHER_LOG_METRICS).sort());
+    expect(filters.map((f) => f.Properties.MetricTransformations[0].MetricName).sort()).toEqual(
+      Object.keys(MATCHER_LOG_METRICS).sort(),
+    );
     for (const filter of filters) {
       const [transformation] = filter.Properties.MetricTransformations;
       const field = MATCHER_LOG_METRICS[transformation.MetricName as keyof typeof MATCHER_LOG_METRICS];
-      expect(transformation).toMatchObject({ MetricNamespace: METRIC_NAMESPACE, MetricValue: `$.${field}`, DefaultValue: 0 });
+      expect(transformation).toMatchObject({
+        MetricNamespace: METRIC_NAMESPACE,
+        MetricValue: `$.${field}`,
+        DefaultValue: 0,
+      });
       expect(filter.Properties.FilterPattern).toBe(`{ ($.msg = "batch processed") && ($.${field} >= 0) }`);
       // The matcher's own log group (stacks/logs.ts), so it exists first.
       expect(JSON.stringify(filter.Properties.LogGroupName)).toContain("matcherLogGroup");
@@ -158,13 +242,29 @@ describe("pending trips", () => {
   });
 
   test("alarm: over 25% of an hour's RAW inserts unmatched, two hours running, above 1,000 inserts", () => {
-    const alarms = Object.values(pipeline.findResources("AWS::CloudWatch::Alarm", { Properties: { Metrics: Match.anyValue() } }) as Record<string, Resource>);
+    const alarms = Object.values(
+      pipeline.findResources("AWS::CloudWatch::Alarm", { Properties: { Metrics: Match.anyValue() } }) as Record<
+        string,
+        Resource
+      >,
+    );
     expect(alarms).toHaveLength(1);
     const alarm = alarms[0]!;
-    expect(alarm.Properties).toMatchObject({ Threshold: 25, EvaluationPeriods: 2, ComparisonOperator: "GreaterThanThreshold", TreatMissingData: "notBreaching" });
-    const metrics = alarm.Properties.Metrics as { Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string; Namespace: string }; Period: number; Stat: string } }[];
+    expect(alarm.Properties).toMatchObject({
+      Threshold: 25,
+      EvaluationPeriods: 2,
+      ComparisonOperator: "GreaterThanThreshold",
+      TreatMissingData: "notBreaching",
+    });
+    const metrics = alarm.Properties.Metrics as {
+      Id: string;
+      Expression?: string;
+      MetricStat?: { Metric: { MetricName: string; Namespace: string }; Period: number; Stat: string };
+    }[];
     const expression = metrics.find((m) => m.Expression)!;
-    expect(expression.Expression).toBe("IF(FILL(inserts, 0) >= 1000, 100 * (FILL(inserts, 0) - FILL(deleted, 0)) / FILL(inserts, 0), 0)");
+    expect(expression.Expression).toBe(
+      "IF(FILL(inserts, 0) >= 1000, 100 * (FILL(inserts, 0) - FILL(deleted, 0)) / FILL(inserts, 0), 0)",
+    );
     expect(Object.fromEntries(metrics.filter((m) => m.MetricStat).map((m) => [m.Id, m.MetricStat]))).toEqual({
       inserts: { Metric: { MetricName: "RawInserts", Namespace: METRIC_NAMESPACE }, Period: 3600, Stat: "Sum" },
       deleted: { Metric: { MetricName: "RawDeleted", Namespace: METRIC_NAMESPACE }, Period: 3600, Stat: "Sum" },
@@ -183,7 +283,11 @@ describe("daily job", () => {
       "detail-type": ["Glue Job State Change"],
       detail: {
         $or: [
-          { jobName: ["GenerateTripMetrics"], state: ["FAILED", "TIMEOUT", "ERROR"], jobRunId: [{ suffix: "_attempt_1" }] },
+          {
+            jobName: ["GenerateTripMetrics"],
+            state: ["FAILED", "TIMEOUT", "ERROR"],
+            jobRunId: [{ suffix: "_attempt_1" }],
+          },
           { jobName: ["GenerateTripMetrics"], state: ["STOPPED"] },
         ],
       },
@@ -209,9 +313,18 @@ describe("daily job", () => {
   });
 
   test("any error of the scheduling function pages (a StartJobRun that fails emits no Glue event)", () => {
-    const [alarm, ...others] = Object.values(analytics.findResources("AWS::CloudWatch::Alarm") as Record<string, Resource>);
+    const [alarm, ...others] = Object.values(
+      analytics.findResources("AWS::CloudWatch::Alarm") as Record<string, Resource>,
+    );
     expect(others).toHaveLength(0);
-    expect(alarm!.Properties).toMatchObject({ Namespace: "AWS/Lambda", MetricName: "Errors", Statistic: "Sum", Period: 300, Threshold: 1, ComparisonOperator: "GreaterThanOrEqualToThreshold" });
+    expect(alarm!.Properties).toMatchObject({
+      Namespace: "AWS/Lambda",
+      MetricName: "Errors",
+      Statistic: "Sum",
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+    });
     expect(alarm!.Properties.Dimensions).toEqual([{ Name: "FunctionName", Value: { Ref: ids.scheduler } }]);
     expect(JSON.stringify(alarm!.Properties.AlarmActions)).toContain("AlarmTopic");
   });
@@ -221,7 +334,13 @@ describe("dashboard", () => {
   test("shows iterator age, errors, failed batches and matcher outcomes", () => {
     const [dashboard] = Object.values(pipeline.findResources("AWS::CloudWatch::Dashboard") as Record<string, Resource>);
     const body = JSON.stringify(dashboard!.Properties.DashboardBody);
-    for (const title of ["Iterator age, max (ms)", "Consumer errors", "Failed batches stored", "Matcher outcomes per hour", "Unmatched share of RAW inserts (%)"])
+    for (const title of [
+      "Iterator age, max (ms)",
+      "Consumer errors",
+      "Failed batches stored",
+      "Matcher outcomes per hour",
+      "Unmatched share of RAW inserts (%)",
+    ])
       expect(body).toContain(title);
   });
 });
@@ -235,10 +354,25 @@ describe("least privilege", () => {
     const app = new App();
     const stack = new Stack(app, "Loose");
     const queue = new Queue(stack, "Queue");
-    queue.addToResourcePolicy(new PolicyStatement({ principals: [new AnyPrincipal()], actions: ["sqs:SendMessage"], resources: [queue.queueArn] }));
-    const fn = new LambdaFunction(stack, "Fn", { runtime: Runtime.NODEJS_22_X, handler: "index.handler", code: Code.fromInline("exports.handler = async () => ({})") });
-    fn.addToRolePolicy(new PolicyStatement({ actions: ["dynamodb:PutItem", "dynamodb:ListStreams"], resources: ["*"] }));
-    expect(leastPrivilegeViolations([Template.fromStack(stack)])).toEqual([expect.stringMatching(/^Queue.*: principal \*$/), expect.stringMatching(/^FnServiceRoleDefaultPolicy.*: dynamodb:PutItem on \*$/)]);
+    queue.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new AnyPrincipal()],
+        actions: ["sqs:SendMessage"],
+        resources: [queue.queueArn],
+      }),
+    );
+    const fn = new LambdaFunction(stack, "Fn", {
+      runtime: Runtime.NODEJS_22_X,
+      handler: "index.handler",
+      code: Code.fromInline("exports.handler = async () => ({})"),
+    });
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: ["dynamodb:PutItem", "dynamodb:ListStreams"], resources: ["*"] }),
+    );
+    expect(leastPrivilegeViolations([Template.fromStack(stack)])).toEqual([
+      expect.stringMatching(/^Queue.*: principal \*$/),
+      expect.stringMatching(/^FnServiceRoleDefaultPolicy.*: dynamodb:PutItem on \*$/),
+    ]);
   });
 });
 
@@ -278,18 +412,25 @@ const DATA_PLANE = /^(kinesis|dynamodb|s3|sqs|sns|kms|glue):(?!List)/;
  */
 function leastPrivilegeViolations(templates: Template[]): string[] {
   const found: string[] = [];
-  const list = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+  const list = <T>(value: T | T[] | undefined): T[] =>
+    value === undefined ? [] : Array.isArray(value) ? value : [value];
   for (const template of templates)
     for (const [id, resource] of Object.entries(template.toJSON().Resources as Record<string, Resource>)) {
-      const documents = [resource.Properties?.PolicyDocument, resource.Properties?.KeyPolicy, ...list(resource.Properties?.Policies).map((p: any) => p.PolicyDocument)];
+      const documents = [
+        resource.Properties?.PolicyDocument,
+        resource.Properties?.KeyPolicy,
+        ...list(resource.Properties?.Policies).map((p: any) => p.PolicyDocument),
+      ];
       for (const document of documents.filter(Boolean))
         for (const statement of list<any>(document.Statement)) {
           if (statement.Effect !== "Allow") continue;
-          const principals = statement.Principal === "*" ? ["*"] : Object.values(statement.Principal ?? {}).flatMap((p) => list(p));
+          const principals =
+            statement.Principal === "*" ? ["*"] : Object.values(statement.Principal ?? {}).flatMap((p) => list(p));
           if (principals.includes("*")) found.push(`${id}: principal *`);
           const actions = list<string>(statement.Action);
           const dataPlane = actions.filter((a) => a === "*" || DATA_PLANE.test(a));
-          if (resource.Type !== "AWS::KMS::Key" && list(statement.Resource).includes("*") && dataPlane.length > 0) found.push(`${id}: ${dataPlane.join(",")} on *`);
+          if (resource.Type !== "AWS::KMS::Key" && list(statement.Resource).includes("*") && dataPlane.length > 0)
+            found.push(`${id}: ${dataPlane.join(",")} on *`);
         }
     }
   return found;

@@ -5,20 +5,27 @@
  * points 1-4 and 6-8). Registered by analytics.test.ts, which synthesizes prod once: two
  * synthesizing test files in parallel race on SST's build artifacts.
  */
+
+import { readFileSync } from "node:fs";
 import type { Template } from "aws-cdk-lib/assertions";
 import { describe, expect, test } from "vitest";
-import { CONSUMERS, FAILED_BATCH_PREFIX, REDRIVEN_PREFIX } from "../../packages/core/src/platform/pipeline-spec";
-import { ACCESS } from "../access";
-import { sparkOutputKeys } from "../Analytics";
-import { RETENTION_DAYS } from "../lifecycle";
-import { PERMISSIONS_BOUNDARY } from "../boundary";
-import { DATA_STORE_TYPES } from "../removal";
-import { SITE_CSP } from "../Dashboard";
-import { LOG_RETENTION } from "../logs";
 import { DASHBOARD_ROUTES, KPI_READ } from "../../packages/core/src/dashboard/spec";
-import { readFileSync } from "node:fs";
+import { CONSUMERS, FAILED_BATCH_PREFIX, REDRIVEN_PREFIX } from "../../packages/core/src/platform/pipeline-spec";
+import { sparkOutputKeys } from "../Analytics";
+import { ACCESS } from "../access";
+import { PERMISSIONS_BOUNDARY } from "../boundary";
+import { SITE_CSP } from "../Dashboard";
+import { RETENTION_DAYS } from "../lifecycle";
+import { LOG_RETENTION } from "../logs";
+import { DATA_STORE_TYPES } from "../removal";
 
-type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string; DependsOn?: string[] };
+type Resource = {
+  Type: string;
+  Properties: Record<string, any>;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+  DependsOn?: string[];
+};
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
 
 let templates: () => Template[];
@@ -26,7 +33,8 @@ let templates: () => Template[];
 const entries = (template: Template) => Object.entries(template.toJSON().Resources as Record<string, Resource>);
 const all = () => templates().flatMap(entries);
 const ofType = (type: string) => all().filter(([, r]) => r.Type === type);
-const list = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+const list = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
 
 /** Every statement of every identity policy attached to one of the roles (inline, default or managed policy resources). */
 function roleStatements(roleId?: string): Statement[] {
@@ -39,7 +47,11 @@ function roleStatements(roleId?: string): Statement[] {
     .concat(
       ofType("AWS::IAM::Role")
         .filter(([id]) => roleId === undefined || id === roleId)
-        .flatMap(([, r]) => list<{ PolicyDocument: { Statement: Statement[] } }>(r.Properties.Policies).flatMap((p) => p.PolicyDocument.Statement)),
+        .flatMap(([, r]) =>
+          list<{ PolicyDocument: { Statement: Statement[] } }>(r.Properties.Policies).flatMap(
+            (p) => p.PolicyDocument.Statement,
+          ),
+        ),
     );
 }
 
@@ -56,7 +68,12 @@ export function productionChecks(prodTemplates: () => Template[]): void {
     test("every function of ours runs nodejs22.x; no function anywhere runs nodejs20.x or older", () => {
       const functions = ofType("AWS::Lambda::Function");
       const ours = functions.filter(([, f]) => /^packages\/functions\//.test(f.Properties.Handler ?? ""));
-      expect(ours.map(([, f]) => f.Properties.Handler)).toEqual(expect.arrayContaining([...Object.values(CONSUMERS).map((c) => c.handler), "packages/functions/src/start-metrics-job.handler"]));
+      expect(ours.map(([, f]) => f.Properties.Handler)).toEqual(
+        expect.arrayContaining([
+          ...Object.values(CONSUMERS).map((c) => c.handler),
+          "packages/functions/src/start-metrics-job.handler",
+        ]),
+      );
       for (const [, f] of ours) expect(f.Properties.Runtime).toBe("nodejs22.x");
       for (const [id, f] of functions) expect(f.Properties.Runtime, id).not.toMatch(/^nodejs(1\d|20)\.x$/);
     });
@@ -66,30 +83,45 @@ export function productionChecks(prodTemplates: () => Template[]): void {
     test("no role has a wildcard action (service:* or *)", () => {
       const statements = roleStatements();
       expect(statements.length).toBeGreaterThan(20);
-      const wildcards = statements.filter((s) => s.Effect === "Allow").flatMap((s) => list(s.Action).filter((a) => a === "*" || /:\*$/.test(a)));
+      const wildcards = statements
+        .filter((s) => s.Effect === "Allow")
+        .flatMap((s) => list(s.Action).filter((a) => a === "*" || /:\*$/.test(a)));
       expect(wildcards).toEqual([]);
     });
 
-    test.each(Object.keys(CONSUMERS) as (keyof typeof CONSUMERS)[])("%s: exactly its ACCESS entry on the table, the bucket and the key", (name) => {
-      const statements = roleStatements(roleOf(CONSUMERS[name].handler));
-      const actionsOn = (resource: RegExp) =>
-        statements
-          .filter((s) => resource.test(JSON.stringify(s.Resource)) && !JSON.stringify(s.Resource).includes("/index/"))
-          .flatMap((s) => list(s.Action))
-          .sort();
-      const access = ACCESS[name];
-      // Item actions on the table: limited to partitions (table) or not (tableAnyPartition, the aggregator's BatchGetItem).
-      const anyPartition: readonly string[] = "tableAnyPartition" in access ? access.tableAnyPartition : [];
-      expect(actionsOn(/TripDataTable[^"]*","Arn"\]/)).toEqual([...access.table, ...anyPartition].sort());
-      for (const { prefix, actions } of access.objects) {
-        const onPrefix = statements.filter((s) => JSON.stringify(s.Resource).includes(`"/${prefix}*"`));
-        expect(onPrefix.flatMap((s) => list(s.Action)).sort(), prefix).toEqual([...actions].sort());
-      }
-      // Nothing else on the bucket's objects than the entry names: no version or policy actions.
-      const objectActions = statements.filter((s) => /AnalyticsBucket.*\/[a-z]/.test(JSON.stringify(s.Resource))).flatMap((s) => list(s.Action));
-      expect(new Set(objectActions)).toEqual(new Set(access.objects.flatMap((o) => o.actions)));
-      expect(statements.flatMap((s) => list(s.Action)).filter((a) => /^(dynamodb:(DeleteTable|UpdateTable|UpdateContinuousBackups)|s3:(DeleteObjectVersion|PutBucketPolicy|DeleteBucket))$/.test(a))).toEqual([]);
-    });
+    test.each(Object.keys(CONSUMERS) as (keyof typeof CONSUMERS)[])(
+      "%s: exactly its ACCESS entry on the table, the bucket and the key",
+      (name) => {
+        const statements = roleStatements(roleOf(CONSUMERS[name].handler));
+        const actionsOn = (resource: RegExp) =>
+          statements
+            .filter((s) => resource.test(JSON.stringify(s.Resource)) && !JSON.stringify(s.Resource).includes("/index/"))
+            .flatMap((s) => list(s.Action))
+            .sort();
+        const access = ACCESS[name];
+        // Item actions on the table: limited to partitions (table) or not (tableAnyPartition, the aggregator's BatchGetItem).
+        const anyPartition: readonly string[] = "tableAnyPartition" in access ? access.tableAnyPartition : [];
+        expect(actionsOn(/TripDataTable[^"]*","Arn"\]/)).toEqual([...access.table, ...anyPartition].sort());
+        for (const { prefix, actions } of access.objects) {
+          const onPrefix = statements.filter((s) => JSON.stringify(s.Resource).includes(`"/${prefix}*"`));
+          expect(onPrefix.flatMap((s) => list(s.Action)).sort(), prefix).toEqual([...actions].sort());
+        }
+        // Nothing else on the bucket's objects than the entry names: no version or policy actions.
+        const objectActions = statements
+          .filter((s) => /AnalyticsBucket.*\/[a-z]/.test(JSON.stringify(s.Resource)))
+          .flatMap((s) => list(s.Action));
+        expect(new Set(objectActions)).toEqual(new Set(access.objects.flatMap((o) => o.actions)));
+        expect(
+          statements
+            .flatMap((s) => list(s.Action))
+            .filter((a) =>
+              /^(dynamodb:(DeleteTable|UpdateTable|UpdateContinuousBackups)|s3:(DeleteObjectVersion|PutBucketPolicy|DeleteBucket))$/.test(
+                a,
+              ),
+            ),
+        ).toEqual([]);
+      },
+    );
 
     test("the functions get their configuration under our own names, none from an SST binding", () => {
       for (const spec of Object.values(CONSUMERS)) {
@@ -104,7 +136,8 @@ export function productionChecks(prodTemplates: () => Template[]): void {
     test("every role carries the account's permissions boundary", () => {
       const roles = ofType("AWS::IAM::Role");
       expect(roles.length).toBeGreaterThan(5);
-      for (const [id, role] of roles) expect(JSON.stringify(role.Properties.PermissionsBoundary), id).toContain(`:policy/${PERMISSIONS_BOUNDARY}"`);
+      for (const [id, role] of roles)
+        expect(JSON.stringify(role.Properties.PermissionsBoundary), id).toContain(`:policy/${PERMISSIONS_BOUNDARY}"`);
     });
 
     test("the prod table has deletion protection", () => {
@@ -117,9 +150,18 @@ export function productionChecks(prodTemplates: () => Template[]): void {
     test("only the data stores are retained, as RetainExceptOnCreate; everything else is deleted", () => {
       const kept = all().filter(([, r]) => r.DeletionPolicy !== "Delete");
       expect(new Set(kept.map(([, r]) => r.Type))).toEqual(DATA_STORE_TYPES);
-      for (const [id, r] of kept) expect([id, r.DeletionPolicy, r.UpdateReplacePolicy]).toEqual([id, "RetainExceptOnCreate", "Retain"]);
+      for (const [id, r] of kept)
+        expect([id, r.DeletionPolicy, r.UpdateReplacePolicy]).toEqual([id, "RetainExceptOnCreate", "Retain"]);
       // Named resources that would block a retry after a rolled-back first create are deleted.
-      for (const type of ["AWS::SSM::Parameter", "AWS::Glue::Job", "AWS::Glue::Crawler", "AWS::Athena::WorkGroup", "AWS::IAM::Role", "AWS::Lambda::Function", "AWS::CloudWatch::Alarm"])
+      for (const type of [
+        "AWS::SSM::Parameter",
+        "AWS::Glue::Job",
+        "AWS::Glue::Crawler",
+        "AWS::Athena::WorkGroup",
+        "AWS::IAM::Role",
+        "AWS::Lambda::Function",
+        "AWS::CloudWatch::Alarm",
+      ])
         for (const [id, r] of ofType(type)) expect([id, r.DeletionPolicy]).toEqual([id, "Delete"]);
     });
   });
@@ -129,14 +171,22 @@ export function productionChecks(prodTemplates: () => Template[]): void {
       const mappings = ofType("AWS::Lambda::EventSourceMapping");
       expect(mappings).toHaveLength(Object.keys(CONSUMERS).length);
       const [[bucketId]] = ofType("AWS::S3::Bucket") as [[string, Resource]];
-      for (const [, m] of mappings) expect(m.Properties.DestinationConfig).toEqual({ OnFailure: { Destination: { "Fn::GetAtt": [bucketId, "Arn"] } } });
+      for (const [, m] of mappings)
+        expect(m.Properties.DestinationConfig).toEqual({
+          OnFailure: { Destination: { "Fn::GetAtt": [bucketId, "Arn"] } },
+        });
       expect(ofType("AWS::SQS::Queue")).toEqual([]);
     });
 
     test("failed batches are kept until redriven (no lifecycle rule expires aws/lambda/), then 30 days", () => {
       const [[, bucket]] = ofType("AWS::S3::Bucket") as [[string, Resource]];
       const rules = bucket.Properties.LifecycleConfiguration.Rules as { Prefix?: string; ExpirationInDays?: number }[];
-      expect(rules.filter((r) => r.ExpirationInDays !== undefined && (r.Prefix === undefined || FAILED_BATCH_PREFIX.startsWith(r.Prefix)))).toEqual([]);
+      expect(
+        rules.filter(
+          (r) =>
+            r.ExpirationInDays !== undefined && (r.Prefix === undefined || FAILED_BATCH_PREFIX.startsWith(r.Prefix)),
+        ),
+      ).toEqual([]);
       expect(rules.find((r) => r.Prefix === REDRIVEN_PREFIX)?.ExpirationInDays).toBeGreaterThanOrEqual(7);
       expect(RETENTION_DAYS.noncurrentVersions).toBeGreaterThanOrEqual(7);
     });
@@ -164,7 +214,9 @@ export function productionChecks(prodTemplates: () => Template[]): void {
       expect(crawler.Properties.CrawlerSecurityConfiguration).toBe(config.Properties.Name);
       // CloudWatch Logs may use the key for Glue's log groups; the roles may associate it.
       const [[, pipelineKey]] = ofType("AWS::KMS::Key") as [[string, Resource]];
-      const logs = (pipelineKey.Properties.KeyPolicy.Statement as Statement[]).find((s) => JSON.stringify(s).includes("logs."));
+      const logs = (pipelineKey.Properties.KeyPolicy.Statement as Statement[]).find((s) =>
+        JSON.stringify(s).includes("logs."),
+      );
       expect(JSON.stringify(logs?.Condition)).toContain(":log-group:/aws-glue/*");
       for (const role of ["MetricsJobRole", "KpiCrawlerRole"]) {
         const [roleId] = ofType("AWS::IAM::Role").find(([id]) => id.startsWith(role))!;
@@ -177,10 +229,19 @@ export function productionChecks(prodTemplates: () => Template[]): void {
       const [roleId] = ofType("AWS::IAM::Role").find(([id]) => id.startsWith("MetricsJobRole"))!;
       const writes = roleStatements(roleId).find((s) => list(s.Action).includes("s3:PutObject"))!;
       expect(list(writes.Action).sort()).toEqual(["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]);
-      const keys = list<{ "Fn::Join": [string, unknown[]] }>(writes.Resource as never).map((r) => r["Fn::Join"][1].at(-1));
+      const keys = list<{ "Fn::Join": [string, unknown[]] }>(writes.Resource as never).map((r) =>
+        r["Fn::Join"][1].at(-1),
+      );
       // Part files, _SUCCESS, _temporary/ and .spark-staging-*/ under metrics/; the markers of
       // metrics/ itself and of --TempDir; dynamic partition overwrite deletes and renames (copy + delete).
-      expect(keys).toEqual(["/metrics/*", "/metrics_$folder$", "/metrics", "/glue-temp/*", "/glue-temp_$folder$", "/glue-temp"]);
+      expect(keys).toEqual([
+        "/metrics/*",
+        "/metrics_$folder$",
+        "/metrics",
+        "/glue-temp/*",
+        "/glue-temp_$folder$",
+        "/glue-temp",
+      ]);
       // HEAD of a missing marker answers 404 only with an unconditioned ListBucket (else 403: the job fails).
       const listing = roleStatements(roleId).find((s) => list(s.Action).includes("s3:ListBucket"))!;
       expect(listing.Condition).toBeUndefined();
@@ -199,8 +260,16 @@ export function productionChecks(prodTemplates: () => Template[]): void {
       const rules = bucket.Properties.LifecycleConfiguration.Rules as Record<string, any>[];
       expect(rules).toEqual(
         expect.arrayContaining([
-          expect.objectContaining({ Prefix: "athena-results/", ExpirationInDays: RETENTION_DAYS.athenaResults, Status: "Enabled" }),
-          expect.objectContaining({ Prefix: "glue-temp/", ExpirationInDays: RETENTION_DAYS.glueTemp, Status: "Enabled" }),
+          expect.objectContaining({
+            Prefix: "athena-results/",
+            ExpirationInDays: RETENTION_DAYS.athenaResults,
+            Status: "Enabled",
+          }),
+          expect.objectContaining({
+            Prefix: "glue-temp/",
+            ExpirationInDays: RETENTION_DAYS.glueTemp,
+            Status: "Enabled",
+          }),
           expect.objectContaining({
             NoncurrentVersionExpiration: { NoncurrentDays: RETENTION_DAYS.noncurrentVersions },
             AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
@@ -222,14 +291,23 @@ export function productionChecks(prodTemplates: () => Template[]): void {
     const rules = () => ofType("AWS::Events::Rule").map(([, r]) => r.Properties);
 
     test("the scheduling function's errors page", () => {
-      const scheduler = ofType("AWS::Lambda::Function").find(([, f]) => f.Properties.Handler === "packages/functions/src/start-metrics-job.handler")![0];
-      const alarms = ofType("AWS::CloudWatch::Alarm").filter(([, a]) => a.Properties.MetricName === "Errors" && a.Properties.Dimensions?.[0]?.Value?.Ref === scheduler);
+      const scheduler = ofType("AWS::Lambda::Function").find(
+        ([, f]) => f.Properties.Handler === "packages/functions/src/start-metrics-job.handler",
+      )![0];
+      const alarms = ofType("AWS::CloudWatch::Alarm").filter(
+        ([, a]) => a.Properties.MetricName === "Errors" && a.Properties.Dimensions?.[0]?.Value?.Ref === scheduler,
+      );
       expect(alarms).toHaveLength(1);
-      expect(alarms[0]![1].Properties).toMatchObject({ Threshold: 1, ComparisonOperator: "GreaterThanOrEqualToThreshold" });
+      expect(alarms[0]![1].Properties).toMatchObject({
+        Threshold: 1,
+        ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      });
     });
 
     test("a failed crawl of the KPI crawler pages", () => {
-      expect(rules().find((r) => r.EventPattern?.["detail-type"]?.[0] === "Glue Crawler State Change")?.EventPattern.detail).toEqual({
+      expect(
+        rules().find((r) => r.EventPattern?.["detail-type"]?.[0] === "Glue Crawler State Change")?.EventPattern.detail,
+      ).toEqual({
         crawlerName: ["prod-trip-pipeline-KpiCrawler"],
         state: ["Failed"],
       });
@@ -238,8 +316,14 @@ export function productionChecks(prodTemplates: () => Template[]): void {
     test("a job failure pages on the final attempt only", () => {
       const [job] = ofType("AWS::Glue::Job");
       expect(job![1].Properties.MaxRetries).toBe(1);
-      const pattern = rules().find((r) => r.EventPattern?.["detail-type"]?.[0] === "Glue Job State Change")!.EventPattern;
-      expect(pattern.detail.$or[0]).toEqual({ jobName: ["prod-trip-pipeline-GenerateTripMetrics"], state: ["FAILED", "TIMEOUT", "ERROR"], jobRunId: [{ suffix: "_attempt_1" }] });
+      const pattern = rules().find(
+        (r) => r.EventPattern?.["detail-type"]?.[0] === "Glue Job State Change",
+      )!.EventPattern;
+      expect(pattern.detail.$or[0]).toEqual({
+        jobName: ["prod-trip-pipeline-GenerateTripMetrics"],
+        state: ["FAILED", "TIMEOUT", "ERROR"],
+        jobRunId: [{ suffix: "_attempt_1" }],
+      });
     });
   });
 
@@ -266,13 +350,20 @@ export function productionChecks(prodTemplates: () => Template[]): void {
     test("the page's own CSP names exactly the API's and the hosted UI's origins, and loads nothing inline", () => {
       const html = readFileSync(new URL("../../packages/web/index.html", import.meta.url), "utf8");
       const csp = html.match(/http-equiv="Content-Security-Policy" content="([^"]+)"/)?.[1];
-      expect(csp).toBe("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self' %VITE_API_URL% %VITE_AUTH_DOMAIN%");
+      expect(csp).toBe(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self' %VITE_API_URL% %VITE_AUTH_DOMAIN%",
+      );
       expect(html).not.toMatch(/<script(?![^>]*\bsrc=)|<style|\sstyle="/);
     });
 
     test("Cognito: TOTP MFA required, threat protection enforced, deletion protection; refresh-only public client; the data routes need the KPI scope", () => {
       const [[, pool]] = ofType("AWS::Cognito::UserPool") as [[string, Resource]];
-      expect(pool.Properties).toMatchObject({ MfaConfiguration: "ON", EnabledMfas: ["SOFTWARE_TOKEN_MFA"], DeletionProtection: "ACTIVE", UserPoolTier: "PLUS" });
+      expect(pool.Properties).toMatchObject({
+        MfaConfiguration: "ON",
+        EnabledMfas: ["SOFTWARE_TOKEN_MFA"],
+        DeletionProtection: "ACTIVE",
+        UserPoolTier: "PLUS",
+      });
       expect(pool.Properties.UserPoolAddOns).toEqual({ AdvancedSecurityMode: "ENFORCED" });
       const [[, client]] = ofType("AWS::Cognito::UserPoolClient") as [[string, Resource]];
       expect(client.Properties.ExplicitAuthFlows).toEqual(["ALLOW_REFRESH_TOKEN_AUTH"]);

@@ -7,7 +7,10 @@
 import { TEST_ACCOUNT, TEST_REGION } from "./iam-policies";
 
 export type CfnResource = { Type: string; Properties?: Record<string, any>; DependsOn?: unknown };
-type CfnTemplate = { Resources: Record<string, CfnResource>; Outputs?: Record<string, { Value: unknown; Export?: { Name: unknown } }> };
+type CfnTemplate = {
+  Resources: Record<string, CfnResource>;
+  Outputs?: Record<string, { Value: unknown; Export?: { Name: unknown } }>;
+};
 
 export interface Located {
   stack: string;
@@ -46,40 +49,91 @@ const apiRoutes = (collection: string, name: (r: Resolved) => string) => (r: Res
 const glueCatalog = arn("glue", "catalog");
 
 const RULES: Record<string, TypeRule> = {
-  "AWS::IAM::Role": { name: (p) => p.RoleName, arns: (r) => ({ iam: [arn("iam", `role/${r.id}`, { region: false })] }) },
-  "AWS::IAM::Policy": { name: (p) => p.PolicyName, arns: (r) => ({ iam: (r.props.Roles ?? []).map((role: unknown) => arn("iam", `role/${r.str(role)}`, { region: false })) }) },
+  "AWS::IAM::Role": {
+    name: (p) => p.RoleName,
+    arns: (r) => ({ iam: [arn("iam", `role/${r.id}`, { region: false })] }),
+  },
+  "AWS::IAM::Policy": {
+    name: (p) => p.PolicyName,
+    arns: (r) => ({
+      iam: (r.props.Roles ?? []).map((role: unknown) => arn("iam", `role/${r.str(role)}`, { region: false })),
+    }),
+  },
   "AWS::Lambda::Function": {
     name: (p) => p.FunctionName,
     arns: (r) => ({
       lambda: [arn("lambda", `function:${r.id}`)],
       iam: [r.arn(r.props.Role)],
-      s3: [r.props.Code?.S3Bucket === undefined ? undefined : s3(`${r.str(r.props.Code.S3Bucket)}/${r.str(r.props.Code.S3Key)}`)],
+      s3: [
+        r.props.Code?.S3Bucket === undefined
+          ? undefined
+          : s3(`${r.str(r.props.Code.S3Bucket)}/${r.str(r.props.Code.S3Key)}`),
+      ],
       kms: [keyArn(r, r.props.KmsKeyArn)],
     }),
   },
   "AWS::Lambda::Permission": { arns: (r) => ({ lambda: [r.arn(r.props.FunctionName)] }) },
-  "AWS::Lambda::EventSourceMapping": { opaque: true, arns: (r) => ({ lambda: [arn("lambda", `event-source-mapping:${r.id}`)], kms: [keyArn(r, r.props.KmsKeyArn)] }) },
-  "AWS::DynamoDB::Table": { name: (p) => p.TableName, arns: (r) => ({ dynamodb: [arn("dynamodb", `table/${r.id}`)], kms: [keyArn(r, r.props.SSESpecification?.KMSMasterKeyId)] }) },
-  "AWS::Kinesis::Stream": { name: (p) => p.Name, arns: (r) => ({ kinesis: [arn("kinesis", `stream/${r.id}`)], kms: [keyArn(r, r.props.StreamEncryption?.KeyId)] }) },
+  "AWS::Lambda::EventSourceMapping": {
+    opaque: true,
+    arns: (r) => ({ lambda: [arn("lambda", `event-source-mapping:${r.id}`)], kms: [keyArn(r, r.props.KmsKeyArn)] }),
+  },
+  "AWS::DynamoDB::Table": {
+    name: (p) => p.TableName,
+    arns: (r) => ({
+      dynamodb: [arn("dynamodb", `table/${r.id}`)],
+      kms: [keyArn(r, r.props.SSESpecification?.KMSMasterKeyId)],
+    }),
+  },
+  "AWS::Kinesis::Stream": {
+    name: (p) => p.Name,
+    arns: (r) => ({ kinesis: [arn("kinesis", `stream/${r.id}`)], kms: [keyArn(r, r.props.StreamEncryption?.KeyId)] }),
+  },
   "AWS::S3::Bucket": { name: (p) => p.BucketName, lowercase: true, arns: (r) => ({ s3: [s3(r.id)] }) },
   "AWS::S3::BucketPolicy": { arns: (r) => ({ s3: [s3(r.str(r.props.Bucket))] }) },
   "AWS::KMS::Key": { opaque: true, arns: (r) => ({ kms: [arn("kms", `key/${r.id}`)] }) },
-  "AWS::SNS::Topic": { name: (p) => p.TopicName, arns: (r) => ({ sns: [arn("sns", r.id)], kms: [keyArn(r, r.props.KmsMasterKeyId)] }) },
+  "AWS::SNS::Topic": {
+    name: (p) => p.TopicName,
+    arns: (r) => ({ sns: [arn("sns", r.id)], kms: [keyArn(r, r.props.KmsMasterKeyId)] }),
+  },
   "AWS::SNS::TopicPolicy": { arns: (r) => ({ sns: (r.props.Topics ?? []).map((topic: unknown) => r.arn(topic)) }) },
-  "AWS::CloudWatch::Alarm": { name: (p) => p.AlarmName, arns: (r) => ({ cloudwatch: [arn("cloudwatch", `alarm:${r.id}`)] }) },
-  "AWS::CloudWatch::Dashboard": { name: (p) => p.DashboardName, arns: (r) => ({ cloudwatch: [arn("cloudwatch", `dashboard/${r.id}`, { region: false })] }) },
+  "AWS::CloudWatch::Alarm": {
+    name: (p) => p.AlarmName,
+    arns: (r) => ({ cloudwatch: [arn("cloudwatch", `alarm:${r.id}`)] }),
+  },
+  "AWS::CloudWatch::Dashboard": {
+    name: (p) => p.DashboardName,
+    arns: (r) => ({ cloudwatch: [arn("cloudwatch", `dashboard/${r.id}`, { region: false })] }),
+  },
   "AWS::Events::Rule": {
     name: (p) => p.Name,
-    arns: (r) => ({ events: [arn("events", `rule/${r.id}`)], iam: (r.props.Targets ?? []).map((t: { RoleArn?: unknown }) => keyArn(r, t.RoleArn)) }),
+    arns: (r) => ({
+      events: [arn("events", `rule/${r.id}`)],
+      iam: (r.props.Targets ?? []).map((t: { RoleArn?: unknown }) => keyArn(r, t.RoleArn)),
+    }),
   },
-  "AWS::Logs::LogGroup": { name: (p) => p.LogGroupName, arns: (r) => ({ logs: [arn("logs", `log-group:${r.id}`)], kms: [keyArn(r, r.props.KmsKeyId)] }) },
+  "AWS::Logs::LogGroup": {
+    name: (p) => p.LogGroupName,
+    arns: (r) => ({ logs: [arn("logs", `log-group:${r.id}`)], kms: [keyArn(r, r.props.KmsKeyId)] }),
+  },
   "AWS::Logs::MetricFilter": { arns: (r) => ({ logs: [arn("logs", `log-group:${r.str(r.props.LogGroupName)}`)] }) },
-  "AWS::SSM::Parameter": { name: (p) => p.Name, arns: (r) => ({ ssm: [arn("ssm", `parameter/${r.id.replace(/^\//, "")}`)] }) },
-  "AWS::Glue::Job": { name: (p) => p.Name, arns: (r) => ({ glue: [arn("glue", `job/${r.id}`)], iam: [r.arn(r.props.Role)] }) },
-  "AWS::Glue::Crawler": { name: (p) => p.Name, arns: (r) => ({ glue: [arn("glue", `crawler/${r.id}`)], iam: [r.arn(r.props.Role)] }) },
+  "AWS::SSM::Parameter": {
+    name: (p) => p.Name,
+    arns: (r) => ({ ssm: [arn("ssm", `parameter/${r.id.replace(/^\//, "")}`)] }),
+  },
+  "AWS::Glue::Job": {
+    name: (p) => p.Name,
+    arns: (r) => ({ glue: [arn("glue", `job/${r.id}`)], iam: [r.arn(r.props.Role)] }),
+  },
+  "AWS::Glue::Crawler": {
+    name: (p) => p.Name,
+    arns: (r) => ({ glue: [arn("glue", `crawler/${r.id}`)], iam: [r.arn(r.props.Role)] }),
+  },
   "AWS::Glue::Trigger": { name: (p) => p.Name, arns: (r) => ({ glue: [arn("glue", `trigger/${r.id}`)] }) },
   "AWS::Glue::SecurityConfiguration": { name: (p) => p.Name, arns: () => ({}) },
-  "AWS::Glue::Database": { name: (p) => p.DatabaseInput?.Name, arns: (r) => ({ glue: [glueCatalog, arn("glue", `database/${r.id}`)] }) },
+  "AWS::Glue::Database": {
+    name: (p) => p.DatabaseInput?.Name,
+    arns: (r) => ({ glue: [glueCatalog, arn("glue", `database/${r.id}`)] }),
+  },
   "AWS::Glue::Table": {
     name: (p) => p.TableInput?.Name,
     arns: (r) => {
@@ -92,21 +146,49 @@ const RULES: Record<string, TypeRule> = {
   "AWS::Athena::NamedQuery": { arns: (r) => ({ athena: [arn("athena", `workgroup/${r.str(r.props.WorkGroup)}`)] }) },
   "AWS::ApiGatewayV2::Api": {
     opaque: true,
-    arns: (r) => ({ "apigateway:POST": [`arn:aws:apigateway:${TEST_REGION}::/apis`], apigateway: [`arn:aws:apigateway:${TEST_REGION}::/apis/${r.id}`] }),
+    arns: (r) => ({
+      "apigateway:POST": [`arn:aws:apigateway:${TEST_REGION}::/apis`],
+      apigateway: [`arn:aws:apigateway:${TEST_REGION}::/apis/${r.id}`],
+    }),
   },
   "AWS::ApiGatewayV2::Stage": { arns: apiRoutes("stages", (r) => r.str(r.props.StageName)) },
   "AWS::ApiGatewayV2::Authorizer": { opaque: true, arns: apiRoutes("authorizers", (r) => r.id) },
   "AWS::ApiGatewayV2::Integration": { opaque: true, arns: apiRoutes("integrations", (r) => r.id) },
   "AWS::ApiGatewayV2::Route": { opaque: true, arns: apiRoutes("routes", (r) => r.id) },
-  "AWS::Cognito::UserPool": { opaque: true, arns: (r) => ({ "cognito-idp": [arn("cognito-idp", `userpool/${r.id}`)] }) },
-  "AWS::Cognito::UserPoolClient": { opaque: true, arns: (r) => ({ "cognito-idp": [arn("cognito-idp", `userpool/${r.str(r.props.UserPoolId)}`)] }) },
-  "AWS::Cognito::UserPoolDomain": { arns: (r) => ({ "cognito-idp": [arn("cognito-idp", `userpool/${r.str(r.props.UserPoolId)}`)] }) },
-  "AWS::Cognito::UserPoolResourceServer": { arns: (r) => ({ "cognito-idp": [arn("cognito-idp", `userpool/${r.str(r.props.UserPoolId)}`)] }) },
-  "AWS::CloudFront::Distribution": { opaque: true, arns: (r) => ({ cloudfront: [arn("cloudfront", `distribution/${r.id}`, { region: false })] }) },
-  "AWS::CloudFront::Function": { name: (p) => p.Name, arns: (r) => ({ cloudfront: [arn("cloudfront", `function/${r.id}`, { region: false })] }) },
-  "AWS::CloudFront::CloudFrontOriginAccessIdentity": { opaque: true, arns: (r) => ({ cloudfront: [arn("cloudfront", `origin-access-identity/${r.id}`, { region: false })] }) },
-  "AWS::CloudFront::OriginAccessControl": { opaque: true, arns: (r) => ({ cloudfront: [arn("cloudfront", `origin-access-control/${r.id}`, { region: false })] }) },
-  "AWS::CloudFront::ResponseHeadersPolicy": { opaque: true, arns: (r) => ({ cloudfront: [arn("cloudfront", `response-headers-policy/${r.id}`, { region: false })] }) },
+  "AWS::Cognito::UserPool": {
+    opaque: true,
+    arns: (r) => ({ "cognito-idp": [arn("cognito-idp", `userpool/${r.id}`)] }),
+  },
+  "AWS::Cognito::UserPoolClient": {
+    opaque: true,
+    arns: (r) => ({ "cognito-idp": [arn("cognito-idp", `userpool/${r.str(r.props.UserPoolId)}`)] }),
+  },
+  "AWS::Cognito::UserPoolDomain": {
+    arns: (r) => ({ "cognito-idp": [arn("cognito-idp", `userpool/${r.str(r.props.UserPoolId)}`)] }),
+  },
+  "AWS::Cognito::UserPoolResourceServer": {
+    arns: (r) => ({ "cognito-idp": [arn("cognito-idp", `userpool/${r.str(r.props.UserPoolId)}`)] }),
+  },
+  "AWS::CloudFront::Distribution": {
+    opaque: true,
+    arns: (r) => ({ cloudfront: [arn("cloudfront", `distribution/${r.id}`, { region: false })] }),
+  },
+  "AWS::CloudFront::Function": {
+    name: (p) => p.Name,
+    arns: (r) => ({ cloudfront: [arn("cloudfront", `function/${r.id}`, { region: false })] }),
+  },
+  "AWS::CloudFront::CloudFrontOriginAccessIdentity": {
+    opaque: true,
+    arns: (r) => ({ cloudfront: [arn("cloudfront", `origin-access-identity/${r.id}`, { region: false })] }),
+  },
+  "AWS::CloudFront::OriginAccessControl": {
+    opaque: true,
+    arns: (r) => ({ cloudfront: [arn("cloudfront", `origin-access-control/${r.id}`, { region: false })] }),
+  },
+  "AWS::CloudFront::ResponseHeadersPolicy": {
+    opaque: true,
+    arns: (r) => ({ cloudfront: [arn("cloudfront", `response-headers-policy/${r.id}`, { region: false })] }),
+  },
 };
 
 /** The resource types this module knows how to name; any other fails the coverage test. */
@@ -121,7 +203,9 @@ export class StageResources {
   }
 
   all(): Located[] {
-    return Object.entries(this.templates).flatMap(([stack, t]) => Object.entries(t.Resources).map(([logicalId, resource]) => ({ stack, logicalId, resource })));
+    return Object.entries(this.templates).flatMap(([stack, t]) =>
+      Object.entries(t.Resources).map(([logicalId, resource]) => ({ stack, logicalId, resource })),
+    );
   }
 
   resolved(at: Located): Resolved {
@@ -152,7 +236,10 @@ export class StageResources {
     return new Map(
       this.all()
         .filter((at) => at.resource.Type === "AWS::KMS::Key")
-        .map((at) => [this.arnsFor(at, "kms:DescribeKey")![0]!, { policy: this.deep(at.stack, at.resource.Properties!.KeyPolicy), tags: tagsOf(at.resource) }]),
+        .map((at) => [
+          this.arnsFor(at, "kms:DescribeKey")![0]!,
+          { policy: this.deep(at.stack, at.resource.Properties!.KeyPolicy), tags: tagsOf(at.resource) },
+        ]),
     );
   }
 
@@ -177,10 +264,14 @@ export class StageResources {
   }
 
   private arnOf(stack: string, value: unknown, fallback: TypeRule | undefined): string {
-    const logicalId = (value as { Ref?: string }).Ref ?? (value as { "Fn::GetAtt"?: [string, string] })["Fn::GetAtt"]?.[0];
+    const logicalId =
+      (value as { Ref?: string }).Ref ?? (value as { "Fn::GetAtt"?: [string, string] })["Fn::GetAtt"]?.[0];
     const target = logicalId ? this.templates[stack]!.Resources[logicalId] : undefined;
     const rule = target ? RULES[target.Type] : fallback;
-    const own = target && rule ? Object.values(rule.arns(this.resolved({ stack, logicalId: logicalId!, resource: target })))[0]?.[0] : undefined;
+    const own =
+      target && rule
+        ? Object.values(rule.arns(this.resolved({ stack, logicalId: logicalId!, resource: target })))[0]?.[0]
+        : undefined;
     if (!own) throw new Error(`${stack}: cannot make an ARN of ${JSON.stringify(value)}`);
     return own;
   }
@@ -188,13 +279,15 @@ export class StageResources {
   /** Resolves intrinsic functions to the strings CloudFormation would give them. */
   str(stack: string, value: unknown): string {
     if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return String(value);
-    if (value === null || typeof value !== "object") throw new Error(`${stack}: cannot resolve ${JSON.stringify(value)}`);
+    if (value === null || typeof value !== "object")
+      throw new Error(`${stack}: cannot resolve ${JSON.stringify(value)}`);
     const v = value as Record<string, any>;
     if ("Ref" in v) return this.ref(stack, v.Ref as string);
     if ("Fn::GetAtt" in v) {
       const [logicalId, attribute] = v["Fn::GetAtt"] as [string, string];
       if (attribute === "Arn") return this.arnOf(stack, { Ref: logicalId }, undefined);
-      if (attribute === "StreamArn") return `${this.arnOf(stack, { Ref: logicalId }, undefined)}/stream/2026-01-01T00:00:00.000`;
+      if (attribute === "StreamArn")
+        return `${this.arnOf(stack, { Ref: logicalId }, undefined)}/stream/2026-01-01T00:00:00.000`;
       if (attribute === "LogGroupName") return `/aws/lambda/${this.physicalId(stack, logicalId)}`;
       return `${this.physicalId(stack, logicalId)}.${attribute}`;
     }
@@ -220,7 +313,13 @@ export class StageResources {
   }
 
   private ref(stack: string, name: string): string {
-    const pseudo: Record<string, string> = { "AWS::AccountId": TEST_ACCOUNT, "AWS::Region": TEST_REGION, "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": stack };
+    const pseudo: Record<string, string> = {
+      "AWS::AccountId": TEST_ACCOUNT,
+      "AWS::Region": TEST_REGION,
+      "AWS::Partition": "aws",
+      "AWS::URLSuffix": "amazonaws.com",
+      "AWS::StackName": stack,
+    };
     if (name in pseudo) return pseudo[name]!;
     if (name === "BootstrapVersion") return "30";
     return this.physicalId(stack, name);
@@ -228,7 +327,8 @@ export class StageResources {
 
   private imported(exportName: string): string {
     for (const [stack, template] of Object.entries(this.templates))
-      for (const output of Object.values(template.Outputs ?? {})) if (output.Export && this.str(stack, output.Export.Name) === exportName) return this.str(stack, output.Value);
+      for (const output of Object.values(template.Outputs ?? {}))
+        if (output.Export && this.str(stack, output.Export.Name) === exportName) return this.str(stack, output.Value);
     throw new Error(`no stack exports ${exportName}`);
   }
 }

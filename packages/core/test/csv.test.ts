@@ -1,17 +1,35 @@
 import { Readable } from "node:stream";
 import { describe, expect, test } from "vitest";
-import { DuplicateColumnError, MissingColumnsError, readCsvRows, type CsvReadOptions, type CsvRow } from "../src/domain/csv.js";
+import {
+  type CsvReadOptions,
+  type CsvRow,
+  DuplicateColumnError,
+  MissingColumnsError,
+  readCsvRows,
+} from "../src/domain/csv.js";
 
-async function rows(text: string | Buffer | (string | Buffer)[], required: string[] = ["trip_id"], options: CsvReadOptions = {}): Promise<CsvRow[]> {
+async function rows(
+  text: string | Buffer | (string | Buffer)[],
+  required: string[] = ["trip_id"],
+  options: CsvReadOptions = {},
+): Promise<CsvRow[]> {
   const out: CsvRow[] = [];
-  for await (const row of readCsvRows(Readable.from(Array.isArray(text) ? text : [text]), required, "test.csv", options)) out.push(row);
+  for await (const row of readCsvRows(
+    Readable.from(Array.isArray(text) ? text : [text]),
+    required,
+    "test.csv",
+    options,
+  ))
+    out.push(row);
   return out;
 }
 
 describe("readCsvRows", () => {
   test("reads the header by name in any order, trimming every field", async () => {
     const result = await rows("fare_amount, trip_id \n 12.5 ,  abc  \n");
-    expect(result).toEqual([{ row: 1, line: 2, record: { fare_amount: "12.5", trip_id: "abc" }, raw: " 12.5 ,  abc  " }]);
+    expect(result).toEqual([
+      { row: 1, line: 2, record: { fare_amount: "12.5", trip_id: "abc" }, raw: " 12.5 ,  abc  " },
+    ]);
   });
 
   test("accepts a UTF-8 BOM and CRLF line endings", async () => {
@@ -37,7 +55,9 @@ describe("readCsvRows", () => {
   });
 
   test("keeps the real data's trailing trip_id and empty cells as empty strings", async () => {
-    const result = await rows("dropoff_datetime,rate_code,passenger_count,fare_amount,trip_id\n2024-05-25 14:05:00,5.0,,40.09620692463166,c66ce556bc\n");
+    const result = await rows(
+      "dropoff_datetime,rate_code,passenger_count,fare_amount,trip_id\n2024-05-25 14:05:00,5.0,,40.09620692463166,c66ce556bc\n",
+    );
     expect(result[0]!.record).toEqual({
       dropoff_datetime: "2024-05-25 14:05:00",
       rate_code: "5.0",
@@ -69,7 +89,9 @@ describe("readCsvRows", () => {
   });
 
   test("a missing required column is an error naming it", async () => {
-    const error = await rows("trip_id,pickup\na,b\n", ["trip_id", "pickup", "estimated_fare_amount"]).catch((e: unknown) => e);
+    const error = await rows("trip_id,pickup\na,b\n", ["trip_id", "pickup", "estimated_fare_amount"]).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(MissingColumnsError);
     expect((error as MissingColumnsError).columns).toEqual(["estimated_fare_amount"]);
     expect((error as Error).message).toBe("test.csv: missing required column estimated_fare_amount");
@@ -107,18 +129,27 @@ describe("input that cannot be read row by row", () => {
     const chunk = 4_096;
     const body = Array.from({ length: 20_000 }, (_, i) => `t${i},${i}\n`).join("");
     const text = `trip_id,fare\nok,1\n"open,2\n${body}`;
-    const chunks = Array.from({ length: Math.ceil(text.length / chunk) }, (_, i) => text.slice(i * chunk, (i + 1) * chunk));
+    const chunks = Array.from({ length: Math.ceil(text.length / chunk) }, (_, i) =>
+      text.slice(i * chunk, (i + 1) * chunk),
+    );
     const stats = { peakBufferedChars: 0 };
     const result = await rows(chunks, ["trip_id"], { maxRecordChars: max, stats });
     expect(result).toHaveLength(2 + 20_000);
-    expect(result[1]).toMatchObject({ row: 2, line: 3, raw: '"open,2', malformed: `record longer than ${max} characters (an unclosed quote?)` });
+    expect(result[1]).toMatchObject({
+      row: 2,
+      line: 3,
+      raw: '"open,2',
+      malformed: `record longer than ${max} characters (an unclosed quote?)`,
+    });
     expect(result.at(-1)).toMatchObject({ row: 20_002, record: { trip_id: "t19999", fare: "19999" } });
     expect(result.filter((r) => r.malformed)).toHaveLength(1);
     expect(stats.peakBufferedChars).toBeLessThanOrEqual(max + 2 * chunk);
   });
 
   test("a line longer than the maximum without any line break in sight is cut off; the next line is read", async () => {
-    const result = await rows(["trip_id,fare\n", "x".repeat(3_000), "y".repeat(3_000), "\nb,2\n"], ["trip_id"], { maxRecordChars: 1_000 });
+    const result = await rows(["trip_id,fare\n", "x".repeat(3_000), "y".repeat(3_000), "\nb,2\n"], ["trip_id"], {
+      maxRecordChars: 1_000,
+    });
     expect(result.map((r) => [r.row, r.line, r.raw.length, Boolean(r.malformed)])).toEqual([
       [1, 2, 1_000, true],
       [2, 3, 3, false],
@@ -139,12 +170,16 @@ describe("input that cannot be read row by row", () => {
 
 describe("records at the edges of the input and of its chunks", () => {
   test("the last row needs no line break: its cells are trimmed, or kept as quoted", async () => {
-    expect((await rows("trip_id,fare\na, 1 ")).map((r) => [r.record, r.raw, r.line])).toEqual([[{ trip_id: "a", fare: "1" }, "a, 1 ", 2]]);
+    expect((await rows("trip_id,fare\na, 1 ")).map((r) => [r.record, r.raw, r.line])).toEqual([
+      [{ trip_id: "a", fare: "1" }, "a, 1 ", 2],
+    ]);
     expect((await rows('trip_id,fare\na," 1 "')).map((r) => r.record)).toEqual([{ trip_id: "a", fare: " 1 " }]);
   });
 
   test("a quote at the end of a chunk waits for the next one: an escaped quote, or the closing one", async () => {
-    expect((await rows(['trip_id,fare\na,"x"', '"y"\n'])).map((r) => r.record)).toEqual([{ trip_id: "a", fare: 'x"y' }]);
+    expect((await rows(['trip_id,fare\na,"x"', '"y"\n'])).map((r) => r.record)).toEqual([
+      { trip_id: "a", fare: 'x"y' },
+    ]);
     expect((await rows(['trip_id,fare\na,"x"', "\nb,2\n"])).map((r) => r.record)).toEqual([
       { trip_id: "a", fare: "x" },
       { trip_id: "b", fare: "2" },

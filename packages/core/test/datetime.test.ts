@@ -1,6 +1,15 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { addDays, checkTripDateTime, compareDateTimes, dateOf, daysBetween, formatDateTime, isCalendarDay, secondsBetween } from "../src/domain/datetime.js";
+import {
+  addDays,
+  checkTripDateTime,
+  compareDateTimes,
+  dateOf,
+  daysBetween,
+  formatDateTime,
+  isCalendarDay,
+  secondsBetween,
+} from "../src/domain/datetime.js";
 
 describe("checkTripDateTime", () => {
   test.each([
@@ -23,9 +32,12 @@ describe("checkTripDateTime", () => {
 
   test("accepts exactly the instants that formatDateTime produces", () => {
     fc.assert(
-      fc.property(fc.date({ min: new Date("0100-01-01T00:00:00Z"), max: new Date("9999-12-31T23:59:59Z"), noInvalidDate: true }), (date) => {
-        expect(checkTripDateTime(formatDateTime(date))).toEqual({ ok: true });
-      }),
+      fc.property(
+        fc.date({ min: new Date("0100-01-01T00:00:00Z"), max: new Date("9999-12-31T23:59:59Z"), noInvalidDate: true }),
+        (date) => {
+          expect(checkTripDateTime(formatDateTime(date))).toEqual({ ok: true });
+        },
+      ),
     );
   });
 });

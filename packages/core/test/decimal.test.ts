@@ -5,7 +5,9 @@ import { Decimal } from "../src/domain/decimal.js";
 describe("Decimal", () => {
   test("sums exactly where binary floats do not", () => {
     expect(Decimal.parse("0.1").plus(Decimal.parse("0.2")).toString()).toBe("0.3");
-    expect(Decimal.parse("40.09620692463166").plus(Decimal.parse("69.12471722003522")).toString()).toBe("109.22092414466688");
+    expect(Decimal.parse("40.09620692463166").plus(Decimal.parse("69.12471722003522")).toString()).toBe(
+      "109.22092414466688",
+    );
   });
 
   test.each([
@@ -41,8 +43,14 @@ describe("Decimal", () => {
   test("half-up rounding agrees with integer arithmetic on cents", () => {
     fc.assert(
       fc.property(fc.bigInt({ min: 0n, max: 10n ** 15n }), fc.integer({ min: 0, max: 6 }), (units, scale) => {
-        const text = scale === 0 ? units.toString() : `${units / 10n ** BigInt(scale)}.${(units % 10n ** BigInt(scale)).toString().padStart(scale, "0")}`;
-        const cents = scale <= 2 ? units * 10n ** BigInt(2 - scale) : (units + 5n * 10n ** BigInt(scale - 3)) / 10n ** BigInt(scale - 2);
+        const text =
+          scale === 0
+            ? units.toString()
+            : `${units / 10n ** BigInt(scale)}.${(units % 10n ** BigInt(scale)).toString().padStart(scale, "0")}`;
+        const cents =
+          scale <= 2
+            ? units * 10n ** BigInt(2 - scale)
+            : (units + 5n * 10n ** BigInt(scale - 3)) / 10n ** BigInt(scale - 2);
         const expected = `${cents / 100n}.${(cents % 100n).toString().padStart(2, "0")}`;
         expect(Decimal.parse(text).toFixed(2)).toBe(expected);
       }),
@@ -72,7 +80,8 @@ describe("Decimal: exact text and guarded division", () => {
   });
 
   test("an average over no trips, or over a fractional count, is refused rather than computed", () => {
-    for (const divisor of [0, -1, 1.5, Number.NaN]) expect(() => Decimal.parse("10").dividedByToFixed(divisor, 2)).toThrow(`bad divisor ${divisor}`);
+    for (const divisor of [0, -1, 1.5, Number.NaN])
+      expect(() => Decimal.parse("10").dividedByToFixed(divisor, 2)).toThrow(`bad divisor ${divisor}`);
   });
 
   test("the error for unparsable text names the text", () => {
@@ -89,7 +98,11 @@ describe("Decimal: exact text and guarded division", () => {
 
 describe("Decimal: signed running totals (live KPIs)", () => {
   test("the sign of a total, and negative amounts below one unit formatted exactly", () => {
-    expect([Decimal.parseNumber("-0.01").sign, Decimal.parseNumber("0").sign, Decimal.parseNumber("0.01").sign]).toEqual([-1, 0, 1]);
+    expect([
+      Decimal.parseNumber("-0.01").sign,
+      Decimal.parseNumber("0").sign,
+      Decimal.parseNumber("0.01").sign,
+    ]).toEqual([-1, 0, 1]);
     expect(Decimal.parseNumber("-0.05").toString()).toBe("-0.05");
     expect(Decimal.parse("0.04").minus(Decimal.parse("0.1")).toFixed(2)).toBe("-0.06");
   });
@@ -101,7 +114,9 @@ describe("Decimal: signed running totals (live KPIs)", () => {
   test("times a count is exact at any scale and sign (max x count against a total)", () => {
     expect(Decimal.parse("0.005").times(3).toString()).toBe("0.015");
     expect(Decimal.parseNumber("-12.5").times(4).toString()).toBe("-50");
-    expect(Decimal.parse("123456789012345678901234567890.000000000000001").times(1000).toString()).toBe("123456789012345678901234567890000.000000000001");
+    expect(Decimal.parse("123456789012345678901234567890.000000000000001").times(1000).toString()).toBe(
+      "123456789012345678901234567890000.000000000001",
+    );
     expect(Decimal.parse("7").times(0).sign).toBe(0);
   });
 });

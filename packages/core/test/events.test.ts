@@ -1,7 +1,11 @@
 import { describe, expect, test } from "vitest";
-import { encodeWireEvent, parseWireEvent, validateEvent, type ReasonCode } from "../src/domain/events.js";
+import { encodeWireEvent, parseWireEvent, type ReasonCode, validateEvent } from "../src/domain/events.js";
 
-const start = { trip_id: "c66ce556bc", pickup_datetime: "2024-05-25 13:19:00", estimated_fare_amount: "34.18595283806629" };
+const start = {
+  trip_id: "c66ce556bc",
+  pickup_datetime: "2024-05-25 13:19:00",
+  estimated_fare_amount: "34.18595283806629",
+};
 const end = { trip_id: "c66ce556bc", dropoff_datetime: "2024-05-25 14:05:00", fare_amount: "40.09620692463166" };
 
 function codeOf(type: "start" | "end", row: Record<string, unknown>): ReasonCode | "ok" {
@@ -129,8 +133,17 @@ describe("extras (real-data quirks)", () => {
   });
 
   test("start extras: integer ids and an estimated dropoff datetime", () => {
-    const ok = validateEvent("start", { ...start, pickup_location_id: "93", vendor_id: "1", estimated_dropoff_datetime: "2024-05-25 14:03:00" });
-    expect(ok.ok && ok.value).toMatchObject({ pickup_location_id: "93", vendor_id: "1", estimated_dropoff_datetime: "2024-05-25 14:03:00" });
+    const ok = validateEvent("start", {
+      ...start,
+      pickup_location_id: "93",
+      vendor_id: "1",
+      estimated_dropoff_datetime: "2024-05-25 14:03:00",
+    });
+    expect(ok.ok && ok.value).toMatchObject({
+      pickup_location_id: "93",
+      vendor_id: "1",
+      estimated_dropoff_datetime: "2024-05-25 14:03:00",
+    });
     expect(codeOf("start", { ...start, vendor_id: "1.5" })).toBe("invalid_extra");
     expect(codeOf("start", { ...start, estimated_dropoff_datetime: "soon" })).toBe("invalid_datetime_format");
     expect(codeOf("end", { ...end, tip_amount: "-1" })).toBe("invalid_extra");
@@ -176,10 +189,34 @@ describe("rejections as the failed trail records them (reason, field, message)",
 
   test.each([
     [{ trip_id: "" }, { code: "invalid_trip_id", field: "trip_id", message: "trip_id is empty" }],
-    [{ trip_id: "x".repeat(129) }, { code: "invalid_trip_id", field: "trip_id", message: "trip_id has 129 characters, at most 128 allowed" }],
-    [{ pickup_datetime: "2024-05-25T13:19:00" }, { code: "invalid_datetime_format", field: "pickup_datetime", message: '"2024-05-25T13:19:00" is not YYYY-MM-DD HH:MM:SS' }],
-    [{ pickup_datetime: "2024-02-30 10:00:00" }, { code: "invalid_calendar_datetime", field: "pickup_datetime", message: '"2024-02-30 10:00:00" is not a real calendar instant' }],
-    [{ estimated_fare_amount: "12,5" }, { code: "invalid_fare", field: "estimated_fare_amount", message: '"12,5" is not a non-negative decimal like 12 or 12.50' }],
+    [
+      { trip_id: "x".repeat(129) },
+      { code: "invalid_trip_id", field: "trip_id", message: "trip_id has 129 characters, at most 128 allowed" },
+    ],
+    [
+      { pickup_datetime: "2024-05-25T13:19:00" },
+      {
+        code: "invalid_datetime_format",
+        field: "pickup_datetime",
+        message: '"2024-05-25T13:19:00" is not YYYY-MM-DD HH:MM:SS',
+      },
+    ],
+    [
+      { pickup_datetime: "2024-02-30 10:00:00" },
+      {
+        code: "invalid_calendar_datetime",
+        field: "pickup_datetime",
+        message: '"2024-02-30 10:00:00" is not a real calendar instant',
+      },
+    ],
+    [
+      { estimated_fare_amount: "12,5" },
+      {
+        code: "invalid_fare",
+        field: "estimated_fare_amount",
+        message: '"12,5" is not a non-negative decimal like 12 or 12.50',
+      },
+    ],
     [{ vendor_id: "1.5" }, { code: "invalid_extra", field: "vendor_id", message: '"1.5" is not a valid integer' }],
   ] as const)("start %j -> %j", (change, expected) => {
     expect(rejectionOf("start", { ...start, ...change })).toEqual(expected);
@@ -187,13 +224,25 @@ describe("rejections as the failed trail records them (reason, field, message)",
 
   test("a missing required field is named", () => {
     const { fare_amount: _, ...rest } = end;
-    expect(rejectionOf("end", rest)).toEqual({ code: "missing_field", field: "fare_amount", message: "fare_amount is missing" });
+    expect(rejectionOf("end", rest)).toEqual({
+      code: "missing_field",
+      field: "fare_amount",
+      message: "fare_amount is missing",
+    });
   });
 
   test("too many significant digits is a fare or extra rejection that says so", () => {
     // The message starts with the offending value, as every value rejection does.
-    expect(rejectionOf("end", { ...end, fare_amount: `1${"0".repeat(37)}1` })).toEqual({ code: "invalid_fare", field: "fare_amount", message: expect.stringMatching(/^"10+1" .*significant digits/) });
-    expect(rejectionOf("end", { ...end, tip_amount: `1.${"0".repeat(37)}1` })).toEqual({ code: "invalid_extra", field: "tip_amount", message: expect.stringMatching(/^"1\.0+1" .*significant digits/) });
+    expect(rejectionOf("end", { ...end, fare_amount: `1${"0".repeat(37)}1` })).toEqual({
+      code: "invalid_fare",
+      field: "fare_amount",
+      message: expect.stringMatching(/^"10+1" .*significant digits/),
+    });
+    expect(rejectionOf("end", { ...end, tip_amount: `1.${"0".repeat(37)}1` })).toEqual({
+      code: "invalid_extra",
+      field: "tip_amount",
+      message: expect.stringMatching(/^"1\.0+1" .*significant digits/),
+    });
   });
 
   test.each([
@@ -203,7 +252,11 @@ describe("rejections as the failed trail records them (reason, field, message)",
     ["vendor_id", 2, "invalid_extra"],
     ["estimated_dropoff_datetime", true, "invalid_datetime_format"],
   ] as const)("a JSON %s of the wrong type (%j) is %s, with the field in the message", (field, value, code) => {
-    expect(rejectionOf("start", { ...start, [field]: value })).toEqual({ code, field, message: expect.stringMatching(new RegExp(`^${field}: `)) });
+    expect(rejectionOf("start", { ...start, [field]: value })).toEqual({
+      code,
+      field,
+      message: expect.stringMatching(new RegExp(`^${field}: `)),
+    });
   });
 });
 
@@ -227,8 +280,15 @@ describe("significant digits: zeros inside a number count, zeros at its ends do 
 
 describe("extras and wire records: trimming and what is not an event", () => {
   test("extra cells are trimmed like every other field", () => {
-    const result = validateEvent("start", { ...start, vendor_id: " 2 ", estimated_dropoff_datetime: " 2024-05-25 14:03:00 " });
-    expect(result.ok && result.value).toMatchObject({ vendor_id: "2", estimated_dropoff_datetime: "2024-05-25 14:03:00" });
+    const result = validateEvent("start", {
+      ...start,
+      vendor_id: " 2 ",
+      estimated_dropoff_datetime: " 2024-05-25 14:03:00 ",
+    });
+    expect(result.ok && result.value).toMatchObject({
+      vendor_id: "2",
+      estimated_dropoff_datetime: "2024-05-25 14:03:00",
+    });
   });
 
   test.each([
@@ -236,7 +296,10 @@ describe("extras and wire records: trimming and what is not an event", () => {
     ["5", { code: "invalid_json", message: "record data is not a JSON object" }],
     ['"start"', { code: "invalid_json", message: "record data is not a JSON object" }],
     ["[]", { code: "invalid_json", message: "record data is not a JSON object" }],
-    ['{"event_type":"begin"}', { code: "invalid_event_type", field: "event_type", message: 'event_type "begin" is not "start" or "end"' }],
+    [
+      '{"event_type":"begin"}',
+      { code: "invalid_event_type", field: "event_type", message: 'event_type "begin" is not "start" or "end"' },
+    ],
   ] as const)("%s -> %j", (data, rejection) => {
     expect(parseWireEvent(data)).toEqual({ ok: false, rejection });
   });

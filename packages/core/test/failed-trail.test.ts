@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { FolderBlobStore } from "../src/store/blob-store.js";
-import { FailedTrail, type FailedRecord } from "../src/store/failed-trail.js";
+import { type FailedRecord, FailedTrail } from "../src/store/failed-trail.js";
 
 let root: string;
 beforeEach(async () => {

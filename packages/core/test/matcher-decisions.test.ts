@@ -6,18 +6,34 @@
  */
 import { describe, expect, test } from "vitest";
 import type { EndEvent, StartEvent } from "../src/domain/events.js";
-import { planTrip, readRawInsert } from "../src/streams/matcher.js";
-import { completedTrip, type CompletedTrip } from "../src/domain/trip.js";
+import { type CompletedTrip, completedTrip } from "../src/domain/trip.js";
 import type { Stored, TripItems } from "../src/store/trip-store.js";
+import { planTrip, readRawInsert } from "../src/streams/matcher.js";
 import { insertRecord } from "./support/stream-record.js";
 
-const start = (pickup: string, fare = "10"): StartEvent => ({ event_type: "start", trip_id: "t", pickup_datetime: `2024-05-25 ${pickup}`, estimated_fare_amount: fare });
-const end = (dropoff: string, fare = "30"): EndEvent => ({ event_type: "end", trip_id: "t", dropoff_datetime: `2024-05-25 ${dropoff}`, fare_amount: fare });
+const start = (pickup: string, fare = "10"): StartEvent => ({
+  event_type: "start",
+  trip_id: "t",
+  pickup_datetime: `2024-05-25 ${pickup}`,
+  estimated_fare_amount: fare,
+});
+const end = (dropoff: string, fare = "30"): EndEvent => ({
+  event_type: "end",
+  trip_id: "t",
+  dropoff_datetime: `2024-05-25 ${dropoff}`,
+  fare_amount: fare,
+});
 const raw = <T extends StartEvent | EndEvent>(event: T): Stored<T> => ({
-  key: { trip_id: "t", sort_key: `RAW#${event.event_type.toUpperCase()}#${event.event_type === "start" ? event.pickup_datetime : event.dropoff_datetime}#${event.event_type === "start" ? event.estimated_fare_amount : event.fare_amount}` },
+  key: {
+    trip_id: "t",
+    sort_key: `RAW#${event.event_type.toUpperCase()}#${event.event_type === "start" ? event.pickup_datetime : event.dropoff_datetime}#${event.event_type === "start" ? event.estimated_fare_amount : event.fare_amount}`,
+  },
   value: event,
 });
-const done = (s: StartEvent, e: EndEvent): Stored<CompletedTrip> => ({ key: { trip_id: "t", sort_key: `COMPLETED#${s.pickup_datetime}` }, value: completedTrip(s, e) });
+const done = (s: StartEvent, e: EndEvent): Stored<CompletedTrip> => ({
+  key: { trip_id: "t", sort_key: `COMPLETED#${s.pickup_datetime}` },
+  value: completedTrip(s, e),
+});
 const trip = (parts: Partial<TripItems>): TripItems => ({ starts: [], ends: [], completed: [], ...parts });
 const sortKeys = (keys: Record<string, unknown>[]) => keys.map((k) => k.sort_key).sort();
 
@@ -52,7 +68,9 @@ describe("planTrip: the matcher's decision for one trip", () => {
     const plan = planTrip(trip({ starts: [earlier], completed: [old] }));
     // The end comes back from the old COMPLETED item with every value and no absent field (DynamoDB refuses undefined).
     expect(plan.outcome).toMatchObject({ kind: "completed" });
-    expect(plan.outcome.kind === "completed" && plan.outcome.trip).toStrictEqual(completedTrip(earlier.value, end("11:00:00")));
+    expect(plan.outcome.kind === "completed" && plan.outcome.trip).toStrictEqual(
+      completedTrip(earlier.value, end("11:00:00")),
+    );
     expect(plan.current).toBeUndefined();
     expect(sortKeys(plan.deletes)).toEqual(sortKeys([old.key, earlier.key]));
   });
@@ -74,8 +92,13 @@ describe("planTrip: the matcher's decision for one trip", () => {
   });
 
   test("an end between two starts: the later start alone made it an anomaly, whose report must now be cleared", () => {
-    const plan = planTrip(trip({ starts: [raw(start("10:00:00")), raw(start("10:05:00"))], ends: [raw(end("10:02:00"))] }));
-    expect(plan.outcome).toMatchObject({ kind: "completed", trip: { pickup_datetime: "2024-05-25 10:00:00", dropoff_datetime: "2024-05-25 10:02:00" } });
+    const plan = planTrip(
+      trip({ starts: [raw(start("10:00:00")), raw(start("10:05:00"))], ends: [raw(end("10:02:00"))] }),
+    );
+    expect(plan.outcome).toMatchObject({
+      kind: "completed",
+      trip: { pickup_datetime: "2024-05-25 10:00:00", dropoff_datetime: "2024-05-25 10:02:00" },
+    });
     expect(plan.mayHaveBeenAnomaly).toBe(true);
   });
 
@@ -84,7 +107,12 @@ describe("planTrip: the matcher's decision for one trip", () => {
     const later = raw(start("10:05:00"));
     const e = raw(end("09:00:00"));
     const plan = planTrip(trip({ starts: [later, s], ends: [e] }));
-    expect(plan.outcome).toMatchObject({ kind: "anomaly", start: s.value, end: e.value, rejection: { code: "dropoff_before_pickup" } });
+    expect(plan.outcome).toMatchObject({
+      kind: "anomaly",
+      start: s.value,
+      end: e.value,
+      rejection: { code: "dropoff_before_pickup" },
+    });
     expect(plan.current).toBeUndefined();
     expect(plan.deletes).toEqual([later.key]);
     expect(plan.mayHaveBeenAnomaly).toBe(true);
@@ -107,12 +135,36 @@ describe("readRawInsert", () => {
   });
 
   test("names what is wrong with anything else", () => {
-    expect(readRawInsert({ ...record, eventName: "MODIFY" })).toMatchObject({ ok: false, reason: expect.stringContaining("eventName") });
-    expect(readRawInsert({ ...record, dynamodb: { ...record.dynamodb, Keys: { trip_id: { S: "t9" }, sort_key: { S: "COMPLETED#x" } } } })).toMatchObject({ ok: false, reason: expect.stringMatching(/^dynamodb\.Keys\.sort_key\.S: /) });
-    expect(readRawInsert({ eventName: "INSERT" })).toMatchObject({ ok: false, reason: expect.stringContaining("dynamodb") });
-    expect(readRawInsert({ ...record, dynamodb: { ...record.dynamodb, SequenceNumber: "" } })).toMatchObject({ ok: false, reason: expect.stringContaining("SequenceNumber") });
-    expect(readRawInsert({ ...record, dynamodb: { ...record.dynamodb, Keys: { trip_id: { S: "" }, sort_key: { S: "RAW#END#x" } } } })).toMatchObject({ ok: false, reason: expect.stringContaining("trip_id") });
-    expect(readRawInsert({ ...record, dynamodb: { ...record.dynamodb, Keys: { trip_id: { S: "t9" }, sort_key: { S: "COMPLETED#RAW#x" } } } })).toMatchObject({ ok: false, reason: expect.stringContaining("sort_key") });
+    expect(readRawInsert({ ...record, eventName: "MODIFY" })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("eventName"),
+    });
+    expect(
+      readRawInsert({
+        ...record,
+        dynamodb: { ...record.dynamodb, Keys: { trip_id: { S: "t9" }, sort_key: { S: "COMPLETED#x" } } },
+      }),
+    ).toMatchObject({ ok: false, reason: expect.stringMatching(/^dynamodb\.Keys\.sort_key\.S: /) });
+    expect(readRawInsert({ eventName: "INSERT" })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("dynamodb"),
+    });
+    expect(readRawInsert({ ...record, dynamodb: { ...record.dynamodb, SequenceNumber: "" } })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("SequenceNumber"),
+    });
+    expect(
+      readRawInsert({
+        ...record,
+        dynamodb: { ...record.dynamodb, Keys: { trip_id: { S: "" }, sort_key: { S: "RAW#END#x" } } },
+      }),
+    ).toMatchObject({ ok: false, reason: expect.stringContaining("trip_id") });
+    expect(
+      readRawInsert({
+        ...record,
+        dynamodb: { ...record.dynamodb, Keys: { trip_id: { S: "t9" }, sort_key: { S: "COMPLETED#RAW#x" } } },
+      }),
+    ).toMatchObject({ ok: false, reason: expect.stringContaining("sort_key") });
     expect(readRawInsert("not a record")).toEqual({ ok: false, reason: expect.stringMatching(/^record: /) });
   });
 });

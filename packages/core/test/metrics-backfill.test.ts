@@ -1,7 +1,23 @@
-import { ConcurrentRunsExceededException, GetJobCommand, GetJobRunCommand, GetJobRunsCommand, GlueClient, StartJobRunCommand, type JobRun, type JobRunState } from "@aws-sdk/client-glue";
+import {
+  ConcurrentRunsExceededException,
+  GetJobCommand,
+  GetJobRunCommand,
+  GetJobRunsCommand,
+  GlueClient,
+  type JobRun,
+  type JobRunState,
+  StartJobRunCommand,
+} from "@aws-sdk/client-glue";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, test } from "vitest";
-import { backfillKpis, planWindows, RETRY_GRACE_MS, runWindow, windowArguments, type BackfillOptions } from "../src/nightly/backfill.js";
+import {
+  type BackfillOptions,
+  backfillKpis,
+  planWindows,
+  RETRY_GRACE_MS,
+  runWindow,
+  windowArguments,
+} from "../src/nightly/backfill.js";
 
 // No local Glue API exists: the mock plays a job that enforces its concurrency limit and walks
 // each run through scripted states, one state per GetJobRun.
@@ -15,23 +31,44 @@ interface FakeJob {
   peakActive: number;
 }
 
-function fakeJob(options: { concurrency?: number; maxRetries?: number; defaults?: Record<string, string>; existing?: JobRun[]; states?: (args: Record<string, string>, attempt: number) => string[] }): FakeJob {
+function fakeJob(options: {
+  concurrency?: number;
+  maxRetries?: number;
+  defaults?: Record<string, string>;
+  existing?: JobRun[];
+  states?: (args: Record<string, string>, attempt: number) => string[];
+}): FakeJob {
   const job: FakeJob = { runs: [...(options.existing ?? [])], peakActive: 0 };
   const scripts = new Map<string, { states: string[]; error?: string }>();
-  const active = () => job.runs.filter((run) => ["STARTING", "RUNNING", "STOPPING", "WAITING"].includes(run.JobRunState!));
+  const active = () =>
+    job.runs.filter((run) => ["STARTING", "RUNNING", "STOPPING", "WAITING"].includes(run.JobRunState!));
   const start = (args: Record<string, string>, attempt: number, previous?: string) => {
     const id = `jr_${job.runs.length + 1}`;
-    job.runs.unshift({ Id: id, JobName: JOB, Arguments: args, JobRunState: "STARTING", Attempt: attempt, PreviousRunId: previous, StartedOn: new Date("2024-06-01T10:00:00Z") });
+    job.runs.unshift({
+      Id: id,
+      JobName: JOB,
+      Arguments: args,
+      JobRunState: "STARTING",
+      Attempt: attempt,
+      PreviousRunId: previous,
+      StartedOn: new Date("2024-06-01T10:00:00Z"),
+    });
     scripts.set(id, { states: (options.states ?? (() => ["RUNNING", "SUCCEEDED"]))(args, attempt) });
     job.peakActive = Math.max(job.peakActive, active().length);
     return id;
   };
   glueMock.on(GetJobCommand, { JobName: JOB }).resolves({
-    Job: { Name: JOB, ExecutionProperty: { MaxConcurrentRuns: options.concurrency ?? 1 }, MaxRetries: options.maxRetries ?? 0, DefaultArguments: { "--DAYS_WINDOW": "3", ...options.defaults } },
+    Job: {
+      Name: JOB,
+      ExecutionProperty: { MaxConcurrentRuns: options.concurrency ?? 1 },
+      MaxRetries: options.maxRetries ?? 0,
+      DefaultArguments: { "--DAYS_WINDOW": "3", ...options.defaults },
+    },
   });
   glueMock.on(GetJobRunsCommand).callsFake(() => ({ JobRuns: job.runs.map((run) => ({ ...run })) }));
   glueMock.on(StartJobRunCommand).callsFake(({ Arguments }) => {
-    if (active().length >= (options.concurrency ?? 1)) throw new ConcurrentRunsExceededException({ message: "Concurrent runs exceeded", $metadata: {} });
+    if (active().length >= (options.concurrency ?? 1))
+      throw new ConcurrentRunsExceededException({ message: "Concurrent runs exceeded", $metadata: {} });
     return { JobRunId: start(Arguments, 0) };
   });
   glueMock.on(GetJobRunCommand).callsFake(({ RunId }) => {
@@ -87,8 +124,14 @@ describe("planning", () => {
   });
 
   test("a run's days come from its arguments, else the job's defaults, else the day before it started", () => {
-    expect(runWindow({ Arguments: { "--END_DATE": "2024-03-01", "--DAYS_WINDOW": "3" } })).toEqual({ from: "2024-02-28", to: "2024-03-01" });
-    expect(runWindow({ StartedOn: new Date("2024-03-01T01:00:05Z") }, { "--DAYS_WINDOW": "3" })).toEqual({ from: "2024-02-27", to: "2024-02-29" });
+    expect(runWindow({ Arguments: { "--END_DATE": "2024-03-01", "--DAYS_WINDOW": "3" } })).toEqual({
+      from: "2024-02-28",
+      to: "2024-03-01",
+    });
+    expect(runWindow({ StartedOn: new Date("2024-03-01T01:00:05Z") }, { "--DAYS_WINDOW": "3" })).toEqual({
+      from: "2024-02-27",
+      to: "2024-02-29",
+    });
     expect(runWindow({ Arguments: { "--END_DATE": "yesterday" } })).toBeUndefined();
   });
 });
@@ -106,7 +149,9 @@ describe("backfillKpis", () => {
       { "--END_DATE": "2024-07-15", "--DAYS_WINDOW": "14" },
     ]);
     expect(job.peakActive).toBe(1);
-    expect(result.windows.map(({ from, to, state, runId, attempts }) => ({ from, to, state, runId, attempts }))).toEqual([
+    expect(
+      result.windows.map(({ from, to, state, runId, attempts }) => ({ from, to, state, runId, attempts })),
+    ).toEqual([
       { from: "2024-05-01", to: "2024-05-31", state: "SUCCEEDED", runId: "jr_1", attempts: ["jr_1"] },
       { from: "2024-06-01", to: "2024-07-01", state: "SUCCEEDED", runId: "jr_2", attempts: ["jr_2"] },
       { from: "2024-07-02", to: "2024-07-15", state: "SUCCEEDED", runId: "jr_3", attempts: ["jr_3"] },
@@ -140,23 +185,50 @@ describe("backfillKpis", () => {
   });
 
   test("an active run that recomputes any of the days is reported, and nothing is started", async () => {
-    const nightly: JobRun = { Id: "jr_nightly", JobRunState: "RUNNING", StartedOn: new Date("2024-05-03T01:00:04Z"), Arguments: { "--END_DATE": "2024-05-02" } };
+    const nightly: JobRun = {
+      Id: "jr_nightly",
+      JobRunState: "RUNNING",
+      StartedOn: new Date("2024-05-03T01:00:04Z"),
+      Arguments: { "--END_DATE": "2024-05-02" },
+    };
     const manual: JobRun = { Id: "jr_console", JobRunState: "WAITING", StartedOn: new Date("2024-05-03T09:00:00Z") };
-    fakeJob({ concurrency: 3, existing: [manual, nightly, { Id: "jr_old", JobRunState: "SUCCEEDED", Arguments: { "--END_DATE": "2024-05-10", "--DAYS_WINDOW": "31" } }] });
+    fakeJob({
+      concurrency: 3,
+      existing: [
+        manual,
+        nightly,
+        { Id: "jr_old", JobRunState: "SUCCEEDED", Arguments: { "--END_DATE": "2024-05-10", "--DAYS_WINDOW": "31" } },
+      ],
+    });
     const result = await backfillKpis(options({ range: { from: "2024-04-01", to: "2024-05-01" } }));
 
     expect(result.outcome).toBe("refused");
     expect(result.blockedBy).toEqual([
       // A console run without arguments recomputes the default window ending the day before it started.
-      { runId: "jr_console", state: "WAITING", window: { from: "2024-04-30", to: "2024-05-02" }, startedOn: "2024-05-03 09:00:00" },
-      { runId: "jr_nightly", state: "RUNNING", window: { from: "2024-04-30", to: "2024-05-02" }, startedOn: "2024-05-03 01:00:04" },
+      {
+        runId: "jr_console",
+        state: "WAITING",
+        window: { from: "2024-04-30", to: "2024-05-02" },
+        startedOn: "2024-05-03 09:00:00",
+      },
+      {
+        runId: "jr_nightly",
+        state: "RUNNING",
+        window: { from: "2024-04-30", to: "2024-05-02" },
+        startedOn: "2024-05-03 01:00:04",
+      },
     ]);
     expect(glueMock.commandCalls(StartJobRunCommand)).toHaveLength(0);
     expect(result.windows.map((w) => w.state)).toEqual(["NOT_STARTED"]);
   });
 
   test("an active run on other days takes a slot: with wait the backfill starts once it ends", async () => {
-    const job = fakeJob({ concurrency: 1, existing: [{ Id: "jr_nightly", JobRunState: "RUNNING", Arguments: { "--END_DATE": "2024-08-01", "--DAYS_WINDOW": "3" } }] });
+    const job = fakeJob({
+      concurrency: 1,
+      existing: [
+        { Id: "jr_nightly", JobRunState: "RUNNING", Arguments: { "--END_DATE": "2024-08-01", "--DAYS_WINDOW": "3" } },
+      ],
+    });
     let polls = 0;
     const result = await backfillKpis(
       options({
@@ -188,7 +260,12 @@ describe("backfillKpis", () => {
     fakeJob({ maxRetries: 1, states: (_, attempt) => (attempt === 0 ? ["FAILED"] : ["RUNNING", "SUCCEEDED"]) });
     const result = await backfillKpis(options({ range: { from: "2024-05-01", to: "2024-05-03" } }));
     expect(result.outcome).toBe("succeeded");
-    expect(result.windows[0]).toMatchObject({ state: "SUCCEEDED", runId: "jr_2", attempts: ["jr_1", "jr_2"], error: undefined });
+    expect(result.windows[0]).toMatchObject({
+      state: "SUCCEEDED",
+      runId: "jr_2",
+      attempts: ["jr_1", "jr_2"],
+      error: undefined,
+    });
   });
 
   test("a failed attempt whose retry never shows up is final after the grace period", async () => {
@@ -196,15 +273,28 @@ describe("backfillKpis", () => {
     fakeJob({ maxRetries: 1, states: () => ["FAILED"] });
     // The fake retries at once; hide the retry to play a Glue that never starts it.
     glueMock.on(GetJobRunsCommand).resolves({ JobRuns: [] });
-    const result = await backfillKpis(options({ range: { from: "2024-05-01", to: "2024-05-01" }, now: () => clock, sleep: async () => void (clock += 30_000) }));
+    const result = await backfillKpis(
+      options({
+        range: { from: "2024-05-01", to: "2024-05-01" },
+        now: () => clock,
+        sleep: async () => void (clock += 30_000),
+      }),
+    );
     expect(result.outcome).toBe("failed");
-    expect(result.windows[0]).toMatchObject({ state: "FAILED", attempts: ["jr_1"], error: "AnalysisException: attempt 0 of 2024-05-01 failed" });
+    expect(result.windows[0]).toMatchObject({
+      state: "FAILED",
+      attempts: ["jr_1"],
+      error: "AnalysisException: attempt 0 of 2024-05-01 failed",
+    });
     expect(clock).toBeGreaterThanOrEqual(RETRY_GRACE_MS);
   });
 
   test("a slot taken between the check and the start (ConcurrentRunsExceeded) is tried again on the next round", async () => {
     const job = fakeJob({ concurrency: 1 });
-    glueMock.on(StartJobRunCommand).rejectsOnce(new ConcurrentRunsExceededException({ message: "Concurrent runs exceeded", $metadata: {} })).resolves({ JobRunId: "jr_late" });
+    glueMock
+      .on(StartJobRunCommand)
+      .rejectsOnce(new ConcurrentRunsExceededException({ message: "Concurrent runs exceeded", $metadata: {} }))
+      .resolves({ JobRunId: "jr_late" });
     job.runs.push({ Id: "jr_late", JobRunState: "SUCCEEDED" });
     const result = await backfillKpis(options({ range: { from: "2024-05-01", to: "2024-05-01" } }));
     expect(glueMock.commandCalls(StartJobRunCommand)).toHaveLength(2);

@@ -17,12 +17,23 @@ describe("sequence ranges (what the live aggregator applied of a shard)", () => 
   });
 
   test("malformed or empty ranges are refused, not read as something else", () => {
-    for (const bad of ["1", "1-", "-1", "a-b", "1-2,", "3-2", "1-2 ", "x1-2", "1-2x"]) expect(() => parseRanges(bad), bad).toThrow(/sequence range/);
+    for (const bad of ["1", "1-", "-1", "a-b", "1-2,", "3-2", "1-2 ", "x1-2", "1-2x"])
+      expect(() => parseRanges(bad), bad).toThrow(/sequence range/);
   });
 
   test("covers: both ends included, gaps and outside not", () => {
     const ranges = parseRanges("10-20,40-50");
-    expect([9n, 10n, 15n, 20n, 21n, 39n, 40n, 50n, 51n].map((s) => covers(ranges, s))).toEqual([false, true, true, true, false, false, true, true, false]);
+    expect([9n, 10n, 15n, 20n, 21n, 39n, 40n, 50n, 51n].map((s) => covers(ranges, s))).toEqual([
+      false,
+      true,
+      true,
+      true,
+      false,
+      false,
+      true,
+      true,
+      false,
+    ]);
     expect(covers([], 1n)).toBe(false);
   });
 

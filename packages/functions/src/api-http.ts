@@ -3,10 +3,11 @@
  * {error, detail} for bad parameters, and a 500 that says only where to look: the stack trace
  * and the error's message go to the function's log, never to the caller.
  */
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import type { Logger } from "@trip-pipeline/core/platform/logger";
+
 import type { ErrorResponse } from "@trip-pipeline/core/dashboard/api";
-import { LAMBDA, platformLogger, type Platform } from "./environment.js";
+import type { Logger } from "@trip-pipeline/core/platform/logger";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { LAMBDA, type Platform, platformLogger } from "./environment.js";
 
 export type ApiResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
 export type ApiHandler = (event: APIGatewayProxyEventV2, context?: { awsRequestId?: string }) => Promise<ApiResult>;
@@ -25,7 +26,11 @@ export function badRequest(detail: string): ApiResult {
 }
 
 /** A route's handler: `answer` returns the response; anything it throws becomes a bare 500. */
-export function apiRoute(name: string, answer: (event: APIGatewayProxyEventV2, logger: Logger) => Promise<ApiResult>, platform: Platform = LAMBDA): ApiHandler {
+export function apiRoute(
+  name: string,
+  answer: (event: APIGatewayProxyEventV2, logger: Logger) => Promise<ApiResult>,
+  platform: Platform = LAMBDA,
+): ApiHandler {
   return async (event, context) => {
     const requestId = context?.awsRequestId ?? event.requestContext?.requestId;
     const logger = platformLogger(name, platform, { requestId });
@@ -35,7 +40,10 @@ export function apiRoute(name: string, answer: (event: APIGatewayProxyEventV2, l
       return result;
     } catch (error) {
       logger.error({ err: error, route: event.routeKey }, "request failed");
-      return respond(500, { error: "internal_error", detail: `the request could not be answered (request ${requestId ?? "unknown"}); the function's log has the reason` } satisfies ErrorResponse);
+      return respond(500, {
+        error: "internal_error",
+        detail: `the request could not be answered (request ${requestId ?? "unknown"}); the function's log has the reason`,
+      } satisfies ErrorResponse);
     }
   };
 }

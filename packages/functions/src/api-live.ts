@@ -1,10 +1,11 @@
 /** GET /api/kpis/live?date=YYYY-MM-DD (default today, UTC): the day's live KPIs, as_of, freshness_s and settling, or that they expired. */
-import { formatDateTime } from "@trip-pipeline/core/domain/datetime";
+
 import { liveQuery, liveResponse, parseQuery, utcDay } from "@trip-pipeline/core/dashboard/api";
-import { liveKpis, type LiveDay } from "@trip-pipeline/core/live/live-kpis";
+import { formatDateTime } from "@trip-pipeline/core/domain/datetime";
+import { type LiveDay, liveKpis } from "@trip-pipeline/core/live/live-kpis";
 import { apiRoute, badRequest, respond } from "./api-http.js";
 import { apiLiveConfig, parseConfig } from "./config.js";
-import { documentClient, LAMBDA, lazily, type DepsSource, type Platform } from "./environment.js";
+import { type DepsSource, documentClient, LAMBDA, lazily, type Platform } from "./environment.js";
 
 export interface LiveDeps {
   /** The read model (core's liveKpis on the table). */
@@ -16,14 +17,21 @@ export interface LiveDeps {
 
 export function createLiveHandler(source: DepsSource<LiveDeps>, platform: Platform = LAMBDA) {
   const deps = lazily(source);
-  return apiRoute("apiLive", async (event) => {
-    const query = parseQuery(liveQuery, event.queryStringParameters);
-    if (!query.ok) return badRequest(query.detail);
-    const { live, now, currency } = await deps();
-    const at = now();
-    const date = query.value.date ?? utcDay(at);
-    return respond(200, liveResponse.parse({ date, kpi: await live(date, at), served_at: formatDateTime(at), currency }));
-  }, platform);
+  return apiRoute(
+    "apiLive",
+    async (event) => {
+      const query = parseQuery(liveQuery, event.queryStringParameters);
+      if (!query.ok) return badRequest(query.detail);
+      const { live, now, currency } = await deps();
+      const at = now();
+      const date = query.value.date ?? utcDay(at);
+      return respond(
+        200,
+        liveResponse.parse({ date, kpi: await live(date, at), served_at: formatDateTime(at), currency }),
+      );
+    },
+    platform,
+  );
 }
 
 export function handlerFor(platform: Platform) {

@@ -7,10 +7,11 @@
  * Besides these, the AWS SDK reads its own: AWS_REGION, credentials, and locally
  * AWS_ENDPOINT_URL_DYNAMODB; pino's level is LOG_LEVEL (default info).
  */
-import { z } from "zod/v4";
-import { FUNCTION_ENV as ENV } from "@trip-pipeline/core/platform/config-names";
+
 import { CURRENCY_SETTING } from "@trip-pipeline/core/dashboard/spec";
+import { FUNCTION_ENV as ENV } from "@trip-pipeline/core/platform/config-names";
 import { DEFAULT_KPI_TTL_DAYS, DEFAULT_RAW_RETENTION_DAYS } from "@trip-pipeline/core/platform/pipeline-spec";
+import { z } from "zod/v4";
 
 const NOT_SET = "is not set";
 const DAYS = /^[1-9]\d*$/;
@@ -29,15 +30,18 @@ const bucket = {
   [ENV.analyticsBucket]: optional,
   [ENV.localBucketDir]: optional,
 };
-function bucketOf(env: { [ENV.analyticsBucket]?: string | undefined; [ENV.localBucketDir]?: string | undefined }): BucketConfig | undefined {
+function bucketOf(env: {
+  [ENV.analyticsBucket]?: string | undefined;
+  [ENV.localBucketDir]?: string | undefined;
+}): BucketConfig | undefined {
   const folder = env[ENV.localBucketDir];
   const name = env[ENV.analyticsBucket];
   return folder ? { folder } : name ? { name } : undefined;
 }
-function withBucket<T extends { [ENV.analyticsBucket]?: string | undefined; [ENV.localBucketDir]?: string | undefined }, R>(
-  shape: z.ZodType<T>,
-  result: (env: T, bucket: BucketConfig) => R,
-) {
+function withBucket<
+  T extends { [ENV.analyticsBucket]?: string | undefined; [ENV.localBucketDir]?: string | undefined },
+  R,
+>(shape: z.ZodType<T>, result: (env: T, bucket: BucketConfig) => R) {
   return shape.transform((env, ctx) => {
     const found = bucketOf(env);
     if (found) return result(env, found);
@@ -70,7 +74,10 @@ export const apiLiveConfig = z
   .transform((env) => ({ tableName: env[ENV.tripTable], currency: env[ENV.currency] }));
 
 /** GET /api/kpis/daily: the bucket holding the nightly rows, the currency. */
-export const apiDailyConfig = withBucket(z.object({ ...bucket, [ENV.currency]: currency }), (env, bucket) => ({ bucket, currency: env[ENV.currency] }));
+export const apiDailyConfig = withBucket(z.object({ ...bucket, [ENV.currency]: currency }), (env, bucket) => ({
+  bucket,
+  currency: env[ENV.currency],
+}));
 
 /** The daily schedule's job: which Glue job, over how many days (the window the stack deploys). */
 export const startMetricsJobConfig = z

@@ -3,6 +3,7 @@
  * from the environment (config.ts), the clients and log destination from the platform.
  */
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { KpiAggregatorDeps } from "@trip-pipeline/core/live/aggregator";
 import {
   createDocumentClient,
   createDynamoDbClient,
@@ -11,12 +12,11 @@ import {
 } from "@trip-pipeline/core/platform/aws-clients";
 import { createLogger, type LogDestination, type Logger } from "@trip-pipeline/core/platform/logger";
 import { DEFAULT_RETRY } from "@trip-pipeline/core/platform/retry";
+import { type BlobStore, FolderBlobStore, S3BlobStore } from "@trip-pipeline/core/store/blob-store";
 import { FailedTrail } from "@trip-pipeline/core/store/failed-trail";
-import { FolderBlobStore, S3BlobStore, type BlobStore } from "@trip-pipeline/core/store/blob-store";
 import { TripStore } from "@trip-pipeline/core/store/trip-store";
-import { type KpiAggregatorDeps } from "@trip-pipeline/core/live/aggregator";
-import { type RawEventDeps } from "@trip-pipeline/core/streams/raw-events";
-import { consumerConfig, kpiAggregatorConfig, parseConfig, type BucketConfig } from "./config.js";
+import type { RawEventDeps } from "@trip-pipeline/core/streams/raw-events";
+import { type BucketConfig, consumerConfig, kpiAggregatorConfig, parseConfig } from "./config.js";
 
 /** What every handler gets: the table, the failed trail, a logger, a clock and the write retry policy. */
 export type HandlerDeps = RawEventDeps;
@@ -68,7 +68,13 @@ export function fromEnvironment(handlerName: string, platform: Platform): () => 
 export function kpiAggregatorFromEnvironment(platform: Platform): () => Promise<KpiAggregatorDeps> {
   return async () => {
     const config = parseConfig("kpiAggregator", kpiAggregatorConfig, process.env);
-    return { db: documentClient(platform), tableName: config.tableName, logger: platformLogger("kpiAggregator", platform), ttlDays: config.ttlDays, now: () => new Date() };
+    return {
+      db: documentClient(platform),
+      tableName: config.tableName,
+      logger: platformLogger("kpiAggregator", platform),
+      ttlDays: config.ttlDays,
+      now: () => new Date(),
+    };
   };
 }
 

@@ -5,10 +5,16 @@
  * state is not used (returned empty, as Lambda requires a state in every response of a windowed
  * mapping).
  */
-import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
-import { applyKpiDelivery, readKpiRecord, type KpiAggregatorDeps, type KpiChange } from "@trip-pipeline/core/live/aggregator";
+
+import {
+  applyKpiDelivery,
+  type KpiAggregatorDeps,
+  type KpiChange,
+  readKpiRecord,
+} from "@trip-pipeline/core/live/aggregator";
 import { spanOf } from "@trip-pipeline/core/streams/sequence-ranges";
-import { kpiAggregatorFromEnvironment, LAMBDA, lazily, type DepsSource, type Platform } from "./environment.js";
+import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
+import { type DepsSource, kpiAggregatorFromEnvironment, LAMBDA, lazily, type Platform } from "./environment.js";
 
 /** A DynamoDB stream event of a mapping with a tumbling window. */
 export type WindowedStreamEvent = DynamoDBStreamEvent & { shardId?: string; isFinalInvokeForWindow?: boolean };
@@ -21,7 +27,10 @@ export function createKpiAggregatorHandler(source: DepsSource<KpiAggregatorDeps>
     const logger = base.logger.child({ requestId: context.awsRequestId });
     // The window's closing invocation may carry no records.
     if (event.Records.length === 0) return { batchItemFailures: [], state: {} };
-    if (!event.shardId) throw new Error("event without shardId: the kpiAggregator mapping needs a tumbling window (and a replay, the failed batch's shardId)");
+    if (!event.shardId)
+      throw new Error(
+        "event without shardId: the kpiAggregator mapping needs a tumbling window (and a replay, the failed batch's shardId)",
+      );
     const changes: KpiChange[] = [];
     const expiredDays: string[] = [];
     let skipped = 0;
@@ -31,15 +40,30 @@ export function createKpiAggregatorHandler(source: DepsSource<KpiAggregatorDeps>
       else if (read.kind === "day_expired") expiredDays.push(read.date);
       else {
         // Nothing in it can be counted, now or on a retry; the nightly reconciliation shows the day.
-        logger.error({ eventID: record.eventID, eventName: record.eventName, reason: read.reason }, "stream record skipped");
+        logger.error(
+          { eventID: record.eventID, eventName: record.eventName, reason: read.reason },
+          "stream record skipped",
+        );
         skipped += 1;
       }
     }
     // The span covers every record delivered, counted or not: all of them are done with after this call.
-    const span = spanOf(event.Records.map((record) => record.dynamodb?.SequenceNumber ?? "").filter((sequence) => /^\d+$/.test(sequence)));
+    const span = spanOf(
+      event.Records.map((record) => record.dynamodb?.SequenceNumber ?? "").filter((sequence) => /^\d+$/.test(sequence)),
+    );
     const result = await applyKpiDelivery({ shardId: event.shardId, span, changes, expiredDays }, { ...base, logger });
     const { failedFrom, ...counts } = result;
-    logger.info({ records: event.Records.length, shardId: event.shardId, skipped, expired_days: expiredDays.length, ...counts, failed_from: failedFrom ?? null }, "batch processed");
+    logger.info(
+      {
+        records: event.Records.length,
+        shardId: event.shardId,
+        skipped,
+        expired_days: expiredDays.length,
+        ...counts,
+        failed_from: failedFrom ?? null,
+      },
+      "batch processed",
+    );
     return { batchItemFailures: failedFrom ? [{ itemIdentifier: failedFrom }] : [], state: {} };
   };
 }

@@ -5,9 +5,10 @@
  * the trip's current state, so order inside the batch does not matter and only failed records
  * are named (Lambda resumes from the lowest one; the rest are idempotent when re-delivered).
  */
-import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
+
 import { readRawInsert, settleTrips } from "@trip-pipeline/core/streams/matcher";
-import { fromEnvironment, LAMBDA, lazily, type DepsSource, type Platform } from "./environment.js";
+import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
+import { type DepsSource, fromEnvironment, LAMBDA, lazily, type Platform } from "./environment.js";
 
 export function createMatcherHandler(source: DepsSource) {
   const deps = lazily(source);
@@ -20,7 +21,10 @@ export function createMatcherHandler(source: DepsSource) {
       const insert = readRawInsert(record);
       if (!insert.ok) {
         // Only RAW inserts pass the event filter; anything else carries nothing to match.
-        logger.warn({ eventID: record.eventID, eventName: record.eventName, reason: insert.reason }, "stream record skipped");
+        logger.warn(
+          { eventID: record.eventID, eventName: record.eventName, reason: insert.reason },
+          "stream record skipped",
+        );
         skipped += 1;
         continue;
       }
@@ -28,7 +32,10 @@ export function createMatcherHandler(source: DepsSource) {
     }
     const { failedTrips, counts } = await settleTrips([...recordsByTrip.keys()], { ...base, logger });
     const failed = [...failedTrips].flatMap((tripId) => recordsByTrip.get(tripId) ?? []);
-    logger.info({ records: event.Records.length, trips: recordsByTrip.size, skipped, ...counts, failed_records: failed.length }, "batch processed");
+    logger.info(
+      { records: event.Records.length, trips: recordsByTrip.size, skipped, ...counts, failed_records: failed.length },
+      "batch processed",
+    );
     return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
   };
 }

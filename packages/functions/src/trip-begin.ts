@@ -4,7 +4,11 @@ import { fromEnvironment, LAMBDA, type Platform } from "./environment.js";
 import { createTripEventHandler } from "./trip-events.js";
 
 export function handlerFor(platform: Platform) {
-  return createTripEventHandler(CONSUMERS.tripBegin.eventType, fromEnvironment("tripBegin", platform), CONSUMERS.tripBegin.leaveTo);
+  return createTripEventHandler(
+    CONSUMERS.tripBegin.eventType,
+    fromEnvironment("tripBegin", platform),
+    CONSUMERS.tripBegin.leaveTo,
+  );
 }
 
 export const handler = handlerFor(LAMBDA);

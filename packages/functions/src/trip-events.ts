@@ -5,11 +5,12 @@
  * idempotent overwrite of a deterministic key, so records re-delivered after it are harmless
  * and only the failed ones need naming.
  */
-import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
-import { storeRawEvents } from "@trip-pipeline/core/streams/raw-events";
+
+import type { EventType } from "@trip-pipeline/core/domain/events";
 import { TRIP_STREAM } from "@trip-pipeline/core/platform/pipeline-spec";
-import { type EventType } from "@trip-pipeline/core/domain/events";
-import { lazily, type DepsSource } from "./environment.js";
+import { storeRawEvents } from "@trip-pipeline/core/streams/raw-events";
+import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
+import { type DepsSource, lazily } from "./environment.js";
 
 /** `leaveTo`: for the catch-all consumer, the event types another consumer's filter takes. */
 export function createTripEventHandler(kind: EventType, source: DepsSource, leaveTo: readonly EventType[] = []) {
@@ -31,7 +32,14 @@ export function createTripEventHandler(kind: EventType, source: DepsSource, leav
       leaveTo,
     );
     logger.info(
-      { records: records.length, stored: result.stored, duplicates: result.duplicates, rejected: result.rejected, skipped: result.skipped, failed: result.failedIds.length },
+      {
+        records: records.length,
+        stored: result.stored,
+        duplicates: result.duplicates,
+        rejected: result.rejected,
+        skipped: result.skipped,
+        failed: result.failedIds.length,
+      },
       "batch processed",
     );
     return { batchItemFailures: result.failedIds.map((itemIdentifier) => ({ itemIdentifier })) };

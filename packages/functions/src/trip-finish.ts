@@ -7,7 +7,11 @@ import { fromEnvironment, LAMBDA, type Platform } from "./environment.js";
 import { createTripEventHandler } from "./trip-events.js";
 
 export function handlerFor(platform: Platform) {
-  return createTripEventHandler(CONSUMERS.tripFinish.eventType, fromEnvironment("tripFinish", platform), CONSUMERS.tripFinish.leaveTo);
+  return createTripEventHandler(
+    CONSUMERS.tripFinish.eventType,
+    fromEnvironment("tripFinish", platform),
+    CONSUMERS.tripFinish.leaveTo,
+  );
 }
 
 export const handler = handlerFor(LAMBDA);

@@ -1,4 +1,9 @@
-import { ConcurrentRunsExceededException, GetJobRunsCommand, GlueClient, StartJobRunCommand } from "@aws-sdk/client-glue";
+import {
+  ConcurrentRunsExceededException,
+  GetJobRunsCommand,
+  GlueClient,
+  StartJobRunCommand,
+} from "@aws-sdk/client-glue";
 import { createLogger } from "@trip-pipeline/core/platform/logger";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, test } from "vitest";
@@ -14,7 +19,11 @@ beforeEach(() => glueMock.reset());
 
 describe("startMetricsJob", () => {
   test("starts the job for the window ending yesterday (UTC)", async () => {
-    glueMock.on(GetJobRunsCommand).resolves({ JobRuns: [{ Id: "old", JobRunState: "SUCCEEDED", Arguments: { "--END_DATE": "2024-02-28", "--DAYS_WINDOW": "3" } }] });
+    glueMock.on(GetJobRunsCommand).resolves({
+      JobRuns: [
+        { Id: "old", JobRunState: "SUCCEEDED", Arguments: { "--END_DATE": "2024-02-28", "--DAYS_WINDOW": "3" } },
+      ],
+    });
     glueMock.on(StartJobRunCommand).resolves({ JobRunId: "jr_1" });
     const outcome = await startMetricsJob(glue, settings, at0100, logger);
     expect(outcome).toEqual({ started: true, runId: "jr_1", endDate: "2024-02-29" });
@@ -25,22 +34,40 @@ describe("startMetricsJob", () => {
   });
 
   test("skips when a run for the same window is active", async () => {
-    glueMock.on(GetJobRunsCommand).resolves({ JobRuns: [{ Id: "jr_running", JobRunState: "RUNNING", Arguments: { "--END_DATE": "2024-02-29", "--DAYS_WINDOW": "3" } }] });
+    glueMock.on(GetJobRunsCommand).resolves({
+      JobRuns: [
+        { Id: "jr_running", JobRunState: "RUNNING", Arguments: { "--END_DATE": "2024-02-29", "--DAYS_WINDOW": "3" } },
+      ],
+    });
     const outcome = await startMetricsJob(glue, settings, at0100, logger);
     expect(outcome).toEqual({ started: false, reason: "already_running", runId: "jr_running", endDate: "2024-02-29" });
     expect(glueMock.commandCalls(StartJobRunCommand)).toHaveLength(0);
   });
 
   test("starts when the active run is for another window", async () => {
-    glueMock.on(GetJobRunsCommand).resolves({ JobRuns: [{ Id: "jr_backfill", JobRunState: "RUNNING", Arguments: { "--END_DATE": "2024-01-31", "--DAYS_WINDOW": "30" } }] });
+    glueMock.on(GetJobRunsCommand).resolves({
+      JobRuns: [
+        {
+          Id: "jr_backfill",
+          JobRunState: "RUNNING",
+          Arguments: { "--END_DATE": "2024-01-31", "--DAYS_WINDOW": "30" },
+        },
+      ],
+    });
     glueMock.on(StartJobRunCommand).resolves({ JobRunId: "jr_2" });
     expect(await startMetricsJob(glue, settings, at0100, logger)).toMatchObject({ started: true, runId: "jr_2" });
   });
 
   test("a run started concurrently elsewhere counts as already running", async () => {
     glueMock.on(GetJobRunsCommand).resolves({ JobRuns: [] });
-    glueMock.on(StartJobRunCommand).rejects(new ConcurrentRunsExceededException({ message: "max concurrent runs", $metadata: {} }));
-    expect(await startMetricsJob(glue, settings, at0100, logger)).toEqual({ started: false, reason: "already_running", endDate: "2024-02-29" });
+    glueMock
+      .on(StartJobRunCommand)
+      .rejects(new ConcurrentRunsExceededException({ message: "max concurrent runs", $metadata: {} }));
+    expect(await startMetricsJob(glue, settings, at0100, logger)).toEqual({
+      started: false,
+      reason: "already_running",
+      endDate: "2024-02-29",
+    });
   });
 
   test("other errors fail the invocation (the schedule retries it)", async () => {

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from trip_metrics.reader import GsiSource
 from trip_metrics.registry import Registry, registry_from_json
@@ -94,11 +94,10 @@ def main(argv: Sequence[str]) -> None:
     from awsglue.job import Job
     from awsglue.utils import getResolvedOptions
     from pyspark.context import SparkContext
-
     from trip_metrics.pipeline import run_daily_kpis
 
     resolved = getResolvedOptions(list(argv), [*REQUIRED_ARGS, *present_optional_args(argv)])
-    config = build_job_config(resolved, datetime.now(timezone.utc), boto3.session.Session().region_name)
+    config = build_job_config(resolved, datetime.now(UTC), boto3.session.Session().region_name)
 
     glue_context = GlueContext(SparkContext.getOrCreate())
     job = Job(glue_context)

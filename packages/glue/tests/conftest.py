@@ -27,7 +27,6 @@ for leaked in ("AWS_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
     os.environ.pop(leaked, None)
 
 from pyspark.sql import SparkSession  # noqa: E402  (after the environment is set)
-
 from trip_metrics.registry import Registry, contract_registry  # noqa: E402
 
 

@@ -8,7 +8,6 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 
 import pytest
-
 from trip_metrics.transform import half_up
 
 

@@ -6,13 +6,11 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from pyspark.sql import SparkSession
-
 from generate_trip_metrics import OPTIONAL_ARGS, output_uri
 from golden_gen import CONTRACT_PATH, expected_kpis, trip
+from pyspark.sql import SparkSession
 from trip_metrics.reader import GsiSource, gsi_partition_keys
 from trip_metrics.registry import Registry
 from trip_metrics.transform import DUPLICATE_RULE, daily_kpis, trip_schema

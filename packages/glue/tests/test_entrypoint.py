@@ -5,15 +5,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-from datetime import date, datetime, timezone
-
-import pytest
+from datetime import UTC, date, datetime
 
 import generate_trip_metrics as entry
+import pytest
 from golden_gen import CONTRACT_PATH, REGISTRY
 from trip_metrics.registry import contract_registry
 
-NOW = datetime(2024, 3, 1, 0, 15, tzinfo=timezone.utc)
+NOW = datetime(2024, 3, 1, 0, 15, tzinfo=UTC)
 BASE = {
     "JOB_NAME": "daily-kpis",
     "TABLE_NAME": "TripData",

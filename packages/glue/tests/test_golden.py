@@ -8,9 +8,8 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from pyspark.sql import SparkSession
-
 from golden_gen import GOLDEN_PATH, REGISTRY, build_golden
+from pyspark.sql import SparkSession
 from trip_metrics.registry import Registry
 from trip_metrics.transform import daily_kpis, half_up, kpi_schema, trip_schema
 

@@ -8,10 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import dynamodb_fixture as ddb
 import pytest
 from pyspark.sql import SparkSession
-
-import dynamodb_fixture as ddb
 from trip_metrics.pipeline import run_daily_kpis
 from trip_metrics.reader import GsiSource, gsi_partition_keys, read_completed_trips, trip_row
 from trip_metrics.registry import Registry

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
-
 from trip_metrics.window import day_window, default_end_day, parse_day
 
 
@@ -37,11 +36,11 @@ def test_window_needs_a_day(days: int) -> None:
 @pytest.mark.parametrize(
     ("now", "yesterday"),
     [
-        (datetime(2024, 3, 1, 0, 30, tzinfo=timezone.utc), date(2024, 2, 29)),
-        (datetime(2024, 5, 25, 23, 59, 59, tzinfo=timezone.utc), date(2024, 5, 24)),
+        (datetime(2024, 3, 1, 0, 30, tzinfo=UTC), date(2024, 2, 29)),
+        (datetime(2024, 5, 25, 23, 59, 59, tzinfo=UTC), date(2024, 5, 24)),
         # 01:30 in UTC+2 is still the previous UTC day.
         (datetime(2024, 3, 1, 1, 30, tzinfo=timezone(timedelta(hours=2))), date(2024, 2, 28)),
-        (datetime(2025, 1, 1, 2, 0, tzinfo=timezone.utc), date(2024, 12, 31)),
+        (datetime(2025, 1, 1, 2, 0, tzinfo=UTC), date(2024, 12, 31)),
     ],
 )
 def test_default_end_day_is_yesterday_in_utc(now: datetime, yesterday: date) -> None:
@@ -87,7 +86,7 @@ class TestWhatAnOperatorSees:
         monkeypatch.setenv("TZ", "Pacific/Kiritimati")
         time.tzset()
         try:
-            assert default_end_day(datetime(2024, 2, 29, 23, 30, tzinfo=timezone.utc)) == date(2024, 2, 28)
+            assert default_end_day(datetime(2024, 2, 29, 23, 30, tzinfo=UTC)) == date(2024, 2, 28)
         finally:
             monkeypatch.undo()
             time.tzset()

@@ -7,14 +7,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from pyspark.sql import DataFrame, SparkSession
-
 from golden_gen import CONTRACT_PATH
+from pyspark.sql import DataFrame, SparkSession
 from trip_metrics.registry import contract_registry
 from trip_metrics.transform import daily_kpis
 from trip_metrics.window import day_window
 from trip_metrics.writer import write_daily_kpis
-
 
 REGISTRY = contract_registry(CONTRACT_PATH)
 

@@ -9,18 +9,35 @@
  * the clock starts, so (but for the COMPLETED put, built by the trip store) only the calls are timed. `pnpm bench` compares a whole run against it.
  */
 import { createReadStream } from "node:fs";
-import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  ListShardsCommand,
+  PutRecordsCommand,
+} from "@aws-sdk/client-kinesis";
 import { BatchWriteCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { createDocumentClient, createDynamoDbClient, createKinesisClient } from "@trip-pipeline/core/platform/aws-clients";
-import { mapWithConcurrency } from "@trip-pipeline/core/platform/concurrency";
-import { keyItemOf, keyOfRequest, type WriteRequest } from "@trip-pipeline/core/store/write-request";
 import { readCsvRows } from "@trip-pipeline/core/domain/csv";
-import { encodeWireEvent, REQUIRED_FIELDS, validateEvent, type EndEvent, type EventType, type StartEvent, type TripEvent } from "@trip-pipeline/core/domain/events";
-import { KINESIS_LIMITS } from "@trip-pipeline/core/ingest/sender";
-import { streamShardCount, TRIP_STREAM, TRIP_TABLE } from "@trip-pipeline/core/platform/pipeline-spec";
+import {
+  type EndEvent,
+  type EventType,
+  encodeWireEvent,
+  REQUIRED_FIELDS,
+  type StartEvent,
+  type TripEvent,
+  validateEvent,
+} from "@trip-pipeline/core/domain/events";
 import { matchTrip } from "@trip-pipeline/core/domain/trip";
-import { TripStore } from "@trip-pipeline/core/store/trip-store";
+import { KINESIS_LIMITS } from "@trip-pipeline/core/ingest/sender";
 import { DEFAULT_REGION } from "@trip-pipeline/core/platform/app";
+import {
+  createDocumentClient,
+  createDynamoDbClient,
+  createKinesisClient,
+} from "@trip-pipeline/core/platform/aws-clients";
+import { mapWithConcurrency } from "@trip-pipeline/core/platform/concurrency";
+import { streamShardCount, TRIP_STREAM, TRIP_TABLE } from "@trip-pipeline/core/platform/pipeline-spec";
+import { TripStore } from "@trip-pipeline/core/store/trip-store";
+import { keyItemOf, keyOfRequest, type WriteRequest } from "@trip-pipeline/core/store/write-request";
 import { createTripTable, startLocalDynamoDb } from "./dynamo.js";
 import { localDynamoDb } from "./dynamodb-transport.js";
 import { startEmbeddedDynamoDb } from "./embedded-dynamodb.js";
@@ -45,9 +62,16 @@ export interface CeilingOptions {
   dynamodb?: "http" | "in-process";
 }
 
-export async function measureCeiling(startFile: string, endFile: string, options: CeilingOptions = {}): Promise<CeilingResult> {
+export async function measureCeiling(
+  startFile: string,
+  endFile: string,
+  options: CeilingOptions = {},
+): Promise<CeilingResult> {
   const events = [...(await validEvents("start", startFile)), ...(await validEvents("end", endFile))];
-  const { dynamo, transport } = options.dynamodb === "in-process" ? await inProcessDynamoDb() : { dynamo: await startLocalDynamoDb(), transport: undefined };
+  const { dynamo, transport } =
+    options.dynamodb === "in-process"
+      ? await inProcessDynamoDb()
+      : { dynamo: await startLocalDynamoDb(), transport: undefined };
   const kinesisServer = await startLocalKinesis();
   const raw = createDynamoDbClient({ endpoint: dynamo.endpoint, transport });
   const db = createDocumentClient(raw);
@@ -61,13 +85,23 @@ export async function measureCeiling(startFile: string, endFile: string, options
     const records = events.map((event) => ({ PartitionKey: event.trip_id, Data: Buffer.from(encodeWireEvent(event)) }));
     const requests = events.map((event) => store.rawPut(event, 0));
     const rawPuts = new Map(requests.map((request) => [keyOfRequest(request), request]));
-    const byTrip = new Map<string, { starts: StartEvent[]; ends: EndEvent[]; keys: Map<string, Record<string, unknown>> }>();
+    const byTrip = new Map<
+      string,
+      { starts: StartEvent[]; ends: EndEvent[]; keys: Map<string, Record<string, unknown>> }
+    >();
     events.forEach((event, i) => {
-      const trip = byTrip.get(event.trip_id) ?? { starts: [] as StartEvent[], ends: [] as EndEvent[], keys: new Map<string, Record<string, unknown>>() };
+      const trip = byTrip.get(event.trip_id) ?? {
+        starts: [] as StartEvent[],
+        ends: [] as EndEvent[],
+        keys: new Map<string, Record<string, unknown>>(),
+      };
       if (event.event_type === "start") trip.starts.push(event);
       else trip.ends.push(event);
       const item = keyItemOf(requests[i]!);
-      trip.keys.set(keyOfRequest(requests[i]!), { [TRIP_TABLE.partitionKey]: item[TRIP_TABLE.partitionKey], [TRIP_TABLE.sortKey]: item[TRIP_TABLE.sortKey] });
+      trip.keys.set(keyOfRequest(requests[i]!), {
+        [TRIP_TABLE.partitionKey]: item[TRIP_TABLE.partitionKey],
+        [TRIP_TABLE.sortKey]: item[TRIP_TABLE.sortKey],
+      });
       byTrip.set(event.trip_id, trip);
     });
     const paired = [...byTrip].filter(([, trip]) => trip.starts.length > 0 && trip.ends.length > 0);
@@ -84,13 +118,17 @@ export async function measureCeiling(startFile: string, endFile: string, options
       phases[phase] = (performance.now() - started) / 1000;
     };
     await timed("putRecords", () =>
-      mapWithConcurrency(chunks(records, KINESIS_LIMITS.recordsPerCall), 2, (chunk) => kinesis.send(new PutRecordsCommand({ StreamName: TRIP_STREAM.name, Records: chunk }))),
+      mapWithConcurrency(chunks(records, KINESIS_LIMITS.recordsPerCall), 2, (chunk) =>
+        kinesis.send(new PutRecordsCommand({ StreamName: TRIP_STREAM.name, Records: chunk })),
+      ),
     );
     await timed("getRecords", async () => {
       const { Shards = [] } = await kinesis.send(new ListShardsCommand({ StreamName: TRIP_STREAM.name }));
       await Promise.all(
         Shards.map(async ({ ShardId }) => {
-          let { ShardIterator } = await kinesis.send(new GetShardIteratorCommand({ StreamName: TRIP_STREAM.name, ShardId, ShardIteratorType: "TRIM_HORIZON" }));
+          let { ShardIterator } = await kinesis.send(
+            new GetShardIteratorCommand({ StreamName: TRIP_STREAM.name, ShardId, ShardIteratorType: "TRIM_HORIZON" }),
+          );
           for (;;) {
             const page = await kinesis.send(new GetRecordsCommand({ ShardIterator, Limit: 10_000 }));
             if (!page.Records?.length) break;
@@ -101,16 +139,33 @@ export async function measureCeiling(startFile: string, endFile: string, options
     });
     const table = TRIP_TABLE.name;
     const batchWrite = (requests: readonly WriteRequest[]) =>
-      mapWithConcurrency(chunks(requests, BATCH_WRITE), CONCURRENCY, (chunk) => db.send(new BatchWriteCommand({ RequestItems: { [table]: chunk } })));
+      mapWithConcurrency(chunks(requests, BATCH_WRITE), CONCURRENCY, (chunk) =>
+        db.send(new BatchWriteCommand({ RequestItems: { [table]: chunk } })),
+      );
     await timed("rawWrites", () => batchWrite([...rawPuts.values()]));
     await timed("queries", () =>
       mapWithConcurrency(paired, CONCURRENCY, ([tripId]) =>
-        db.send(new QueryCommand({ TableName: table, KeyConditionExpression: "#pk = :trip", ExpressionAttributeNames: { "#pk": TRIP_TABLE.partitionKey }, ExpressionAttributeValues: { ":trip": tripId }, ConsistentRead: true })),
+        db.send(
+          new QueryCommand({
+            TableName: table,
+            KeyConditionExpression: "#pk = :trip",
+            ExpressionAttributeNames: { "#pk": TRIP_TABLE.partitionKey },
+            ExpressionAttributeValues: { ":trip": tripId },
+            ConsistentRead: true,
+          }),
+        ),
       ),
     );
-    await timed("completedPuts", () => mapWithConcurrency(completed, CONCURRENCY, (trip) => store.createCompleted(trip)));
+    await timed("completedPuts", () =>
+      mapWithConcurrency(completed, CONCURRENCY, (trip) => store.createCompleted(trip)),
+    );
     await timed("deletes", () => batchWrite(deletes));
-    return { events: events.length, trips: paired.length, seconds: Object.values(phases).reduce((a, b) => a + b, 0), phases };
+    return {
+      events: events.length,
+      trips: paired.length,
+      seconds: Object.values(phases).reduce((a, b) => a + b, 0),
+      phases,
+    };
   } finally {
     kinesis.destroy();
     raw.destroy();

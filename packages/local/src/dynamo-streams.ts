@@ -38,7 +38,12 @@ export interface UserIdentity {
  * Told of every change that reached a stream, right after the write and under the item's lock,
  * so changes to one item arrive in write order (what GSI lag and the TTL sweeper follow).
  */
-export type ChangeListener = (table: CapturedTable, keys: Item, oldImage: Item | undefined, newImage: Item | undefined) => void;
+export type ChangeListener = (
+  table: CapturedTable,
+  keys: Item,
+  oldImage: Item | undefined,
+  newImage: Item | undefined,
+) => void;
 
 const ACCOUNT = "000000000000";
 const BATCH_GET_LIMIT = 100;
@@ -92,7 +97,13 @@ export class ChangeLog {
     this.arn = options.arn ?? `arn:aws:dynamodb:${region}:${ACCOUNT}:table/${table.name}/stream/${label}`;
     this.forward = options.forward;
     this.acknowledge = options.acknowledge;
-    this.shards = Array.from({ length: shardCount }, (_, i) => ({ shardId: `shardId-${String(i + 1).padStart(20, "0")}-local`, records: [], trimmed: 0, acknowledged: 0, cursors: [] }));
+    this.shards = Array.from({ length: shardCount }, (_, i) => ({
+      shardId: `shardId-${String(i + 1).padStart(20, "0")}-local`,
+      records: [],
+      trimmed: 0,
+      acknowledged: 0,
+      cursors: [],
+    }));
   }
 
   private readonly forward: RecordForwarder | undefined;
@@ -212,7 +223,15 @@ export class ChangeCapture {
     forward?: (table: string, shardIndex: number, record: DynamoDBRecord) => void,
   ) {
     this.streams = new Map(
-      tables.map((table) => [table.name, new ChangeLog(table, region, shards, forward && { forward: (shard, record) => forward(table.name, shard, record) })]),
+      tables.map((table) => [
+        table.name,
+        new ChangeLog(
+          table,
+          region,
+          shards,
+          forward && { forward: (shard, record) => forward(table.name, shard, record) },
+        ),
+      ]),
     );
   }
 
@@ -220,7 +239,11 @@ export class ChangeCapture {
    * Runs an operation; `throttle` may leave some batch-write requests unprocessed; `identity`
    * goes on the records of a put or delete made by a service rather than a client (TTL).
    */
-  run(operation: string, request: Request, options: { throttle?: Throttle; identity?: UserIdentity } = {}): Promise<Reply> {
+  run(
+    operation: string,
+    request: Request,
+    options: { throttle?: Throttle; identity?: UserIdentity } = {},
+  ): Promise<Reply> {
     try {
       return this.capture(operation, request, options.throttle, options.identity);
     } catch {
@@ -246,7 +269,12 @@ export class ChangeCapture {
   }
 
   /** PutItem and DeleteItem return the old item atomically when asked: no extra read needed. */
-  private putOrDelete(stream: ChangeLog, operation: "PutItem" | "DeleteItem", request: Request, identity?: UserIdentity): Promise<Reply> {
+  private putOrDelete(
+    stream: ChangeLog,
+    operation: "PutItem" | "DeleteItem",
+    request: Request,
+    identity?: UserIdentity,
+  ): Promise<Reply> {
     const item = (operation === "PutItem" ? request.Item : request.Key) as Item;
     const keys = keyOf(item, stream.table);
     return this.locks.run([itemKey(stream.table, keys)], async () => {
@@ -290,30 +318,51 @@ export class ChangeCapture {
       if (!stream) return [];
       return requests.map((write) => {
         const keys = keyOf(write.PutRequest?.Item ?? write.DeleteRequest!.Key, stream.table);
-        return { stream, keys, lock: itemKey(stream.table, keys), newImage: write.PutRequest && storedItem(write.PutRequest.Item) };
+        return {
+          stream,
+          keys,
+          lock: itemKey(stream.table, keys),
+          newImage: write.PutRequest && storedItem(write.PutRequest.Item),
+        };
       });
     });
     return this.locks.run(
       writes.map((write) => write.lock),
       async () => {
         const before = await this.getItems(writes);
-        const reply = Object.keys(sent).length > 0 ? await this.execute("BatchWriteItem", { ...request, RequestItems: sent }) : { status: 200, body: {} };
+        const reply =
+          Object.keys(sent).length > 0
+            ? await this.execute("BatchWriteItem", { ...request, RequestItems: sent })
+            : { status: 200, body: {} };
         if (reply.status !== 200) return reply;
         const leftOver = reply.body.UnprocessedItems as Record<string, WriteRequest[]> | undefined;
         const notWritten = new Set(
           Object.entries(leftOver ?? {}).flatMap(([table, requests]) => {
             const stream = this.streams.get(table);
-            return stream ? requests.map((write) => itemKey(stream.table, keyOf(write.PutRequest?.Item ?? write.DeleteRequest!.Key, stream.table))) : [];
+            return stream
+              ? requests.map((write) =>
+                  itemKey(stream.table, keyOf(write.PutRequest?.Item ?? write.DeleteRequest!.Key, stream.table)),
+                )
+              : [];
           }),
         );
-        for (const write of writes) if (!notWritten.has(write.lock)) this.record(write.stream, write.keys, before.get(write.lock), write.newImage);
-        for (const [table, requests] of Object.entries(leftOver ?? {})) unprocessed[table] = [...(unprocessed[table] ?? []), ...requests];
+        for (const write of writes)
+          if (!notWritten.has(write.lock))
+            this.record(write.stream, write.keys, before.get(write.lock), write.newImage);
+        for (const [table, requests] of Object.entries(leftOver ?? {}))
+          unprocessed[table] = [...(unprocessed[table] ?? []), ...requests];
         return { status: 200, body: { ...reply.body, UnprocessedItems: unprocessed } };
       },
     );
   }
 
-  private record(stream: ChangeLog, keys: Item, oldImage: Item | undefined, newImage: Item | undefined, identity?: UserIdentity): void {
+  private record(
+    stream: ChangeLog,
+    keys: Item,
+    oldImage: Item | undefined,
+    newImage: Item | undefined,
+    identity?: UserIdentity,
+  ): void {
     if (!oldImage && !newImage) return;
     if (oldImage && newImage && sameItem(oldImage, newImage)) return;
     stream.append(keys, oldImage, newImage, identity);
@@ -327,11 +376,14 @@ export class ChangeCapture {
   }
 
   /** Current items by lock key (absent: no item). */
-  private async getItems(wanted: readonly { stream: ChangeLog; keys: Item; lock: string }[]): Promise<Map<string, Item>> {
+  private async getItems(
+    wanted: readonly { stream: ChangeLog; keys: Item; lock: string }[],
+  ): Promise<Map<string, Item>> {
     const found = new Map<string, Item>();
     for (let i = 0; i < wanted.length; i += BATCH_GET_LIMIT) {
       let pending: Record<string, { Keys: Item[]; ConsistentRead: boolean }> | undefined = {};
-      for (const { stream, keys } of wanted.slice(i, i + BATCH_GET_LIMIT)) (pending[stream.table.name] ??= { Keys: [], ConsistentRead: true }).Keys.push(keys);
+      for (const { stream, keys } of wanted.slice(i, i + BATCH_GET_LIMIT))
+        (pending[stream.table.name] ??= { Keys: [], ConsistentRead: true }).Keys.push(keys);
       while (pending && Object.keys(pending).length > 0) {
         const reply = await this.execute("BatchGetItem", { RequestItems: pending });
         if (reply.status !== 200) throw new Error(`reading old images failed: ${JSON.stringify(reply.body)}`);
@@ -400,7 +452,12 @@ export function normalizeNumber(text: string): string {
   const point = whole.length + Number(exponent) - (all.length - significant.length);
   const digits = significant.replace(/0+$/, "");
   if (digits === "") return "0";
-  const plain = point <= 0 ? `0.${"0".repeat(-point)}${digits}` : point >= digits.length ? digits + "0".repeat(point - digits.length) : `${digits.slice(0, point)}.${digits.slice(point)}`;
+  const plain =
+    point <= 0
+      ? `0.${"0".repeat(-point)}${digits}`
+      : point >= digits.length
+        ? digits + "0".repeat(point - digits.length)
+        : `${digits.slice(0, point)}.${digits.slice(point)}`;
   return sign === "-" ? `-${plain}` : plain;
 }
 

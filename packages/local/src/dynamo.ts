@@ -1,9 +1,10 @@
 /** The embedded DynamoDB of the local AWS: dynalite in this process, the table as deployed. */
-import type { AddressInfo } from "node:net";
+
 import type { Server } from "node:http";
-import { CreateTableCommand, waitUntilTableExists, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import dynalite from "dynalite";
+import type { AddressInfo } from "node:net";
+import { CreateTableCommand, type DynamoDBClient, waitUntilTableExists } from "@aws-sdk/client-dynamodb";
 import { TRIP_TABLE } from "@trip-pipeline/core/platform/pipeline-spec";
+import dynalite from "dynalite";
 
 export interface LocalServer {
   endpoint: string;
@@ -38,10 +39,12 @@ export async function createTripTable(client: DynamoDBClient, tableName: string 
     new CreateTableCommand({
       TableName: tableName,
       BillingMode: "PAY_PER_REQUEST",
-      AttributeDefinitions: [partitionKey, sortKey, completedByDay.partitionKey, completedByDay.sortKey].map((name) => ({
-        AttributeName: name,
-        AttributeType: "S",
-      })),
+      AttributeDefinitions: [partitionKey, sortKey, completedByDay.partitionKey, completedByDay.sortKey].map(
+        (name) => ({
+          AttributeName: name,
+          AttributeType: "S",
+        }),
+      ),
       KeySchema: [
         { AttributeName: partitionKey, KeyType: "HASH" },
         { AttributeName: sortKey, KeyType: "RANGE" },

@@ -19,7 +19,13 @@ interface SdkRequest {
 const DECODER = new TextDecoder();
 
 /** Middleware that only shapes what goes on the wire (headers the emulator never reads) or logs to a no-op logger. */
-const WIRE_ONLY_MIDDLEWARE = ["contentLengthMiddleware", "getUserAgentMiddleware", "hostHeaderMiddleware", "recursionDetectionMiddleware", "loggerMiddleware"];
+const WIRE_ONLY_MIDDLEWARE = [
+  "contentLengthMiddleware",
+  "getUserAgentMiddleware",
+  "hostHeaderMiddleware",
+  "recursionDetectionMiddleware",
+  "loggerMiddleware",
+];
 
 /** A transport handing a client's calls to `emulators` (the emulator thread, or an emulator in this thread). */
 export function localDynamoDb(emulators: Pick<EmulatorThread, "dynamodbEndpoint" | "callDynamoDb">): DynamoDbTransport {
@@ -50,7 +56,13 @@ export function localDynamoDb(emulators: Pick<EmulatorThread, "dynamodbEndpoint"
       endpointProvider: () => ({ url }),
       requestHandler: handler as unknown as DynamoDbTransport["config"]["requestHandler"],
       // The SigV4 scheme as the client defines it, but signing nothing: the emulator checks no signature.
-      httpAuthSchemes: [{ schemeId: "aws.auth#sigv4", identityProvider: (config) => config.getIdentityProvider("aws.auth#sigv4"), signer: { sign: async (request) => request } }],
+      httpAuthSchemes: [
+        {
+          schemeId: "aws.auth#sigv4",
+          identityProvider: (config) => config.getIdentityProvider("aws.auth#sigv4"),
+          signer: { sign: async (request) => request },
+        },
+      ],
     },
     unusedMiddleware: WIRE_ONLY_MIDDLEWARE,
   };

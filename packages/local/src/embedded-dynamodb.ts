@@ -8,16 +8,17 @@
  * This uses dynalite's internal modules (db, validations, actions), the same calls its HTTP
  * handler makes; the package is pinned to an exact version.
  */
-import { createRequire } from "node:module";
-import http from "node:http";
+
 import { randomUUID } from "node:crypto";
+import http from "node:http";
+import { createRequire } from "node:module";
 import type { DynamoDBRecord } from "aws-lambda";
-import { listen, type LocalServer } from "./dynamo.js";
-import { ChangeCapture, type CapturedTable, type ChangeLog, type Reply, type Request } from "./dynamo-streams.js";
+import { type LocalServer, listen } from "./dynamo.js";
+import { type CapturedTable, ChangeCapture, type ChangeLog, type Reply, type Request } from "./dynamo-streams.js";
 import { LaggedIndexes } from "./gsi-lag.js";
 import type { Throttle } from "./throttle.js";
-import { TornReads, type TornReadOptions } from "./torn-reads.js";
-import { TtlSweeper, type TtlOptions } from "./ttl-sweeper.js";
+import { type TornReadOptions, TornReads } from "./torn-reads.js";
+import { type TtlOptions, TtlSweeper } from "./ttl-sweeper.js";
 
 const require = createRequire(import.meta.url);
 
@@ -62,14 +63,29 @@ const OPERATIONS = [
 /** Single-item writes; BatchWriteItem counts the items it asks for. */
 const ITEM_WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem"]);
 /** What DynamoDB calls the data plane; table management is never throttled here. */
-const DATA_OPERATIONS = new Set(["GetItem", "BatchGetItem", "Query", "Scan", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"]);
+const DATA_OPERATIONS = new Set([
+  "GetItem",
+  "BatchGetItem",
+  "Query",
+  "Scan",
+  "PutItem",
+  "UpdateItem",
+  "DeleteItem",
+  "BatchWriteItem",
+]);
 const CONTENT_TYPE = "application/x-amz-json-1.0";
 const THROTTLED = "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException";
 
 const handlers = new Map(
   OPERATIONS.map((operation) => {
     const name = operation[0]!.toLowerCase() + operation.slice(1);
-    return [operation, { action: require(`dynalite/actions/${name}`) as (store: DynaliteStore, data: Request, cb: Callback) => void, validation: require(`dynalite/validations/${name}`) as ActionValidation }];
+    return [
+      operation,
+      {
+        action: require(`dynalite/actions/${name}`) as (store: DynaliteStore, data: Request, cb: Callback) => void,
+        validation: require(`dynalite/validations/${name}`) as ActionValidation,
+      },
+    ];
   }),
 );
 
@@ -120,17 +136,29 @@ export async function startEmbeddedDynamoDb(options: EmbeddedDynamoDbOptions): P
   const captured = new Set(options.streams.map((table) => table.name));
   // The tables as they were gsiLagMs ago, in a store of their own that no client sees.
   const replica = options.gsiLagMs ? db.create(STORE_OPTIONS) : undefined;
-  const lagged = replica && new LaggedIndexes(options.gsiLagMs!, (operation, request) => executeOn(replica, operation, request));
+  const lagged =
+    replica && new LaggedIndexes(options.gsiLagMs!, (operation, request) => executeOn(replica, operation, request));
   const sweeper = options.ttl && new TtlSweeper(capture, options.ttl);
   const torn = options.tornReads && new TornReads(execute, options.tornReads);
   for (const behaviour of [lagged, sweeper]) if (behaviour) capture.listeners.push(behaviour.observe);
 
   const serve = async (operation: string, request: Request): Promise<Reply> => {
-    const fault = options.throttle && DATA_OPERATIONS.has(operation) ? options.throttle.decide(operation === "BatchWriteItem") : "none";
-    if (fault === "request") return { status: 400, body: { __type: THROTTLED, message: "The level of configured provisioned throughput for the table was exceeded." } };
+    const fault =
+      options.throttle && DATA_OPERATIONS.has(operation)
+        ? options.throttle.decide(operation === "BatchWriteItem")
+        : "none";
+    if (fault === "request")
+      return {
+        status: 400,
+        body: {
+          __type: THROTTLED,
+          message: "The level of configured provisioned throughput for the table was exceeded.",
+        },
+      };
     const table = String(request.TableName);
     if (captured.has(table)) {
-      if (lagged && (operation === "Query" || operation === "Scan") && request.IndexName !== undefined) return lagged.read(operation, request);
+      if (lagged && (operation === "Query" || operation === "Scan") && request.IndexName !== undefined)
+        return lagged.read(operation, request);
       if (torn && operation === "Query" && request.IndexName === undefined) return torn.query(request);
       if (lagged && (operation === "CreateTable" || operation === "DeleteTable")) {
         const reply = await execute(operation, request);
@@ -149,11 +177,17 @@ export async function startEmbeddedDynamoDb(options: EmbeddedDynamoDbOptions): P
     } catch {
       return { status: 400, body: { __type: "com.amazon.coral.service#SerializationException" } };
     }
-    if (!handlers.has(operation) || typeof request !== "object" || request === null) return { status: 400, body: { __type: "com.amazon.coral.service#UnknownOperationException" } };
+    if (!handlers.has(operation) || typeof request !== "object" || request === null)
+      return { status: 400, body: { __type: "com.amazon.coral.service#UnknownOperationException" } };
     if (operation === "Query") usage.queries += 1;
     else if (ITEM_WRITES.has(operation)) usage.writes += 1;
-    else if (operation === "BatchWriteItem") for (const requests of Object.values((request.RequestItems ?? {}) as Record<string, unknown[]>)) usage.writes += requests.length;
-    return serve(operation, request).catch((error: unknown) => ({ status: 500, body: { __type: "com.amazonaws.dynamodb.v20120810#InternalServerError", message: String(error) } }));
+    else if (operation === "BatchWriteItem")
+      for (const requests of Object.values((request.RequestItems ?? {}) as Record<string, unknown[]>))
+        usage.writes += requests.length;
+    return serve(operation, request).catch((error: unknown) => ({
+      status: 500,
+      body: { __type: "com.amazonaws.dynamodb.v20120810#InternalServerError", message: String(error) },
+    }));
   };
 
   const server = http.createServer((req, res) => {
@@ -170,11 +204,19 @@ export async function startEmbeddedDynamoDb(options: EmbeddedDynamoDbOptions): P
     usage,
     endpoint: local.endpoint,
     streams: capture.streams,
-    advanceTtlClock: (ms) => (sweeper ? sweeper.advance(ms) : Promise.reject(new Error("advanceTtlClock needs the ttl option"))),
+    advanceTtlClock: (ms) =>
+      sweeper ? sweeper.advance(ms) : Promise.reject(new Error("advanceTtlClock needs the ttl option")),
     close: async () => {
       sweeper?.close();
       await local.close();
-      await Promise.all([store, replica].map((closing) => new Promise<void>((resolve) => (closing?.lifecycleManager ? closing.lifecycleManager.gracefulClose(() => resolve()) : resolve()))));
+      await Promise.all(
+        [store, replica].map(
+          (closing) =>
+            new Promise<void>((resolve) =>
+              closing?.lifecycleManager ? closing.lifecycleManager.gracefulClose(() => resolve()) : resolve(),
+            ),
+        ),
+      );
     },
   };
 }
@@ -201,6 +243,10 @@ function executeOn(store: DynaliteStore, operation: string, request: Request): P
 
 function send(res: http.ServerResponse, reply: Reply): void {
   const body = JSON.stringify(reply.body);
-  res.writeHead(reply.status, { "content-type": CONTENT_TYPE, "content-length": Buffer.byteLength(body), "x-amzn-requestid": randomUUID() });
+  res.writeHead(reply.status, {
+    "content-type": CONTENT_TYPE,
+    "content-length": Buffer.byteLength(body),
+    "x-amzn-requestid": randomUUID(),
+  });
   res.end(body);
 }

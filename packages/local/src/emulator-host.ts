@@ -16,7 +16,7 @@ import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { DynamoDBRecord } from "aws-lambda";
-import { ChangeLog, type CapturedTable } from "./dynamo-streams.js";
+import { type CapturedTable, ChangeLog } from "./dynamo-streams.js";
 import type { DynamoDbBehaviours, DynamoDbUsage } from "./embedded-dynamodb.js";
 import type { ThrottleOptions } from "./throttle.js";
 
@@ -76,7 +76,10 @@ export class EmulatorThread {
   /** The thread's live heap after its full collections: the latest and the largest. */
   readonly heapAfterGc = { latest: 0, peak: 0 };
   /** Syncs and calls waiting for their answer, by id. */
-  private readonly waiting = new Map<number, { resolve(reply?: DynamoDbReply | number): void; reject(error: Error): void }>();
+  private readonly waiting = new Map<
+    number,
+    { resolve(reply?: DynamoDbReply | number): void; reject(error: Error): void }
+  >();
   private nextId = 0;
   /** Calls made in this turn of the event loop: they cross to the thread as one message. */
   private outbox: DynamoDbCall[] = [];
@@ -93,11 +96,19 @@ export class EmulatorThread {
 
   static async start(options: EmulatorThreadOptions): Promise<EmulatorThread> {
     const worker = spawn(options);
-    const listeners: Record<"error" | "exit" | "message", (...args: any[]) => void> = { error: () => {}, exit: () => {}, message: () => {} };
+    const listeners: Record<"error" | "exit" | "message", (...args: any[]) => void> = {
+      error: () => {},
+      exit: () => {},
+      message: () => {},
+    };
     const ready = await new Promise<Extract<ThreadMessage, { type: "ready" }>>((resolve, reject) => {
       listeners.error = reject;
-      listeners.exit = (code: number) => reject(new Error(`the emulator thread exited with code ${code} before it was ready`));
-      listeners.message = (message: ThreadMessage) => (message.type === "ready" ? resolve(message) : reject(new Error(`unexpected ${message.type} from the emulator thread`)));
+      listeners.exit = (code: number) =>
+        reject(new Error(`the emulator thread exited with code ${code} before it was ready`));
+      listeners.message = (message: ThreadMessage) =>
+        message.type === "ready"
+          ? resolve(message)
+          : reject(new Error(`unexpected ${message.type} from the emulator thread`));
       for (const [event, listener] of Object.entries(listeners)) worker.once(event, listener);
     }).finally(() => {
       // Only these: the worker's own listeners wire its message port.
@@ -107,13 +118,23 @@ export class EmulatorThread {
     const acknowledge = (table: string) => (records: number) => {
       if (thread && !thread.failure) thread.post({ type: "stream-credit", table, records });
     };
-    const streams = new Map(options.streams.map((table) => [table.name, new ChangeLog(table, options.region, options.streamShards, { arn: ready.streamArns[table.name], acknowledge: acknowledge(table.name) })]));
+    const streams = new Map(
+      options.streams.map((table) => [
+        table.name,
+        new ChangeLog(table, options.region, options.streamShards, {
+          arn: ready.streamArns[table.name],
+          acknowledge: acknowledge(table.name),
+        }),
+      ]),
+    );
     thread = new EmulatorThread(worker, ready.dynamodbEndpoint, ready.kinesisEndpoint, streams);
     worker.on("message", (message: ThreadMessage) => thread.receive(message));
     worker.on("error", (error) => thread.fail(error));
     worker.on("exit", (code) => {
       // Nothing is answered after this: whatever still waits fails rather than hangs.
-      thread.fail(new Error(thread.closing ? "the emulator thread was closed" : `the emulator thread exited with code ${code}`));
+      thread.fail(
+        new Error(thread.closing ? "the emulator thread was closed" : `the emulator thread exited with code ${code}`),
+      );
       thread.closing?.();
     });
     return thread;
@@ -228,11 +249,16 @@ function spawn(options: EmulatorThreadOptions): Worker {
   if (!here.endsWith(".ts")) return new Worker(new URL("./emulator-thread.mjs", here), { workerData: options });
   const tsx = pathToFileURL(esmEntry(createRequire(here).resolve("tsx/package.json"), "./esm/api")).href;
   const entry = new URL("./emulator-thread.ts", here).href;
-  return new Worker(`import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`, { eval: true, workerData: options });
+  return new Worker(
+    `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`,
+    { eval: true, workerData: options },
+  );
 }
 
 /** A package's ESM file for a subpath, from its exports map (require.resolve gives the CommonJS one). */
 function esmEntry(packageJson: string, subpath: string): string {
-  const { exports } = JSON.parse(readFileSync(packageJson, "utf8")) as { exports: Record<string, { import: { default: string } }> };
+  const { exports } = JSON.parse(readFileSync(packageJson, "utf8")) as {
+    exports: Record<string, { import: { default: string } }>;
+  };
   return join(dirname(packageJson), exports[subpath]!.import.default);
 }

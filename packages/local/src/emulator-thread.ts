@@ -6,11 +6,17 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { DynamoDBRecord } from "aws-lambda";
-import { startEmbeddedDynamoDb } from "./embedded-dynamodb.js";
-import { STREAM_WINDOW, type EmulatorThreadOptions, type HostMessage, type ThreadMessage, type ThreadOutput } from "./emulator-host.js";
-import { startKinesisThrottle } from "./kinesis-throttle.js";
-import { startLocalKinesis } from "./kinesis.js";
 import type { LocalServer } from "./dynamo.js";
+import { startEmbeddedDynamoDb } from "./embedded-dynamodb.js";
+import {
+  type EmulatorThreadOptions,
+  type HostMessage,
+  STREAM_WINDOW,
+  type ThreadMessage,
+  type ThreadOutput,
+} from "./emulator-host.js";
+import { startLocalKinesis } from "./kinesis.js";
+import { startKinesisThrottle } from "./kinesis-throttle.js";
 import { HeapAfterGc } from "./memory.js";
 import { StreamWindow } from "./stream-window.js";
 import { Throttle } from "./throttle.js";
@@ -33,7 +39,12 @@ function flush(): void {
 const heap = new HeapAfterGc((bytes) => send({ type: "heap", bytes }));
 const throttle = options.throttle && new Throttle(options.throttle);
 /** Each captured table's records beyond the window the pollers' side has room for wait here. */
-const windows = new Map(options.streams.map((table) => [table.name, new StreamWindow<Extract<ThreadOutput, { type: "record" }>>(options.streamWindow ?? STREAM_WINDOW, send)]));
+const windows = new Map(
+  options.streams.map((table) => [
+    table.name,
+    new StreamWindow<Extract<ThreadOutput, { type: "record" }>>(options.streamWindow ?? STREAM_WINDOW, send),
+  ]),
+);
 const heldBack = () => [...windows.values()].reduce((sum, window) => sum + window.heldBack, 0);
 const servers: LocalServer[] = [];
 const dynamodb = await startEmbeddedDynamoDb({
@@ -41,7 +52,8 @@ const dynamodb = await startEmbeddedDynamoDb({
   ...options,
   throttle,
   // As text: a record waiting in the stream takes a fraction of the memory of its object form.
-  forward: (table, shard, record: DynamoDBRecord) => windows.get(table)!.offer({ type: "record", table, shard, record: JSON.stringify(record) }),
+  forward: (table, shard, record: DynamoDBRecord) =>
+    windows.get(table)!.offer({ type: "record", table, shard, record: JSON.stringify(record) }),
 });
 servers.push(dynamodb);
 const kinesalite = await startLocalKinesis(options.streamDir);
@@ -63,14 +75,25 @@ port.on("message", (message: HostMessage) => {
   switch (message.type) {
     case "sync":
       // Every record made before this message arrived goes out before the answer.
-      send({ type: "synced", id: message.id, throttled: { ...(throttle?.counts ?? { requests: 0, items: 0 }) }, heldBack: heldBack(), usage: { ...dynamodb.usage } });
+      send({
+        type: "synced",
+        id: message.id,
+        throttled: { ...(throttle?.counts ?? { requests: 0, items: 0 }) },
+        heldBack: heldBack(),
+        usage: { ...dynamodb.usage },
+      });
       break;
     case "stream-credit":
       windows.get(message.table)!.grant(message.records);
       break;
     case "calls":
       // A call's stream records are in the outbox already when it is answered: they go out first.
-      for (const call of message.calls) answer(dynamodb.call(call.operation, call.body).then((reply) => ({ type: "reply", id: call.id, status: reply.status, body: JSON.stringify(reply.body) })));
+      for (const call of message.calls)
+        answer(
+          dynamodb
+            .call(call.operation, call.body)
+            .then((reply) => ({ type: "reply", id: call.id, status: reply.status, body: JSON.stringify(reply.body) })),
+        );
       break;
     case "advance-ttl-clock":
       answer(dynamodb.advanceTtlClock(message.ms).then((deleted) => ({ type: "ttl-swept", id: message.id, deleted })));

@@ -1,6 +1,7 @@
 // The emulators ship no type declarations; these cover the calls the local AWS makes.
 declare module "dynalite" {
   import type { Server } from "node:http";
+
   interface DynaliteOptions {
     createTableMs?: number;
     deleteTableMs?: number;
@@ -12,6 +13,7 @@ declare module "dynalite" {
 
 declare module "kinesalite" {
   import type { Server } from "node:http";
+
   interface KinesaliteOptions {
     createStreamMs?: number;
     deleteStreamMs?: number;

@@ -43,7 +43,10 @@ function matchesRule(rule: FilterRule, value: unknown): boolean {
     case "exists":
       return (value !== undefined) === operand;
     case "anything-but":
-      return value !== undefined && !(Array.isArray(operand) ? operand : [operand]).some((excluded) => matchesRule(excluded as FilterRule, value));
+      return (
+        value !== undefined &&
+        !(Array.isArray(operand) ? operand : [operand]).some((excluded) => matchesRule(excluded as FilterRule, value))
+      );
     case "numeric":
       return typeof value === "number" && numericMatches(operand as readonly (string | number)[], value);
     default:
@@ -54,7 +57,13 @@ function matchesRule(rule: FilterRule, value: unknown): boolean {
 function numericMatches(conditions: readonly (string | number)[], value: number): boolean {
   for (let i = 0; i + 1 < conditions.length; i += 2) {
     const bound = Number(conditions[i + 1]);
-    const ok = { "=": value === bound, "<": value < bound, "<=": value <= bound, ">": value > bound, ">=": value >= bound }[String(conditions[i])];
+    const ok = {
+      "=": value === bound,
+      "<": value < bound,
+      "<=": value <= bound,
+      ">": value > bound,
+      ">=": value >= bound,
+    }[String(conditions[i])];
     if (ok === undefined) throw new Error(`unsupported numeric comparison ${JSON.stringify(conditions[i])}`);
     if (!ok) return false;
   }

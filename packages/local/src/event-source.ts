@@ -26,12 +26,17 @@
  */
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { BlobStore } from "@trip-pipeline/core/store/blob-store";
 import type { Logger } from "@trip-pipeline/core/platform/logger";
 import { FAILED_BATCH_PREFIX } from "@trip-pipeline/core/platform/pipeline-spec";
-import { batchVerdict, compareSequenceNumbers, retriedRecords, windowFields } from "@trip-pipeline/core/streams/stream-batch";
-import { matchesAny, type FilterPattern } from "./event-filter.js";
-import { mulberry32, shuffled, type Random } from "./generate/prng.js";
+import type { BlobStore } from "@trip-pipeline/core/store/blob-store";
+import {
+  batchVerdict,
+  compareSequenceNumbers,
+  retriedRecords,
+  windowFields,
+} from "@trip-pipeline/core/streams/stream-batch";
+import { type FilterPattern, matchesAny } from "./event-filter.js";
+import { mulberry32, type Random, shuffled } from "./generate/prng.js";
 import type { LambdaFunction } from "./lambda.js";
 
 export interface PolledRecord {
@@ -295,7 +300,12 @@ class ShardPoller {
       const pending = queue.shift()!;
       const expired = this.expiredPrefix(pending.records);
       if (expired > 0) {
-        await this.toDlq(pending.records.slice(0, expired), "RecordAgeExceeded", pending.attempt, "record older than maxRecordAge");
+        await this.toDlq(
+          pending.records.slice(0, expired),
+          "RecordAgeExceeded",
+          pending.attempt,
+          "record older than maxRecordAge",
+        );
         pending.records = pending.records.slice(expired);
         if (pending.records.length === 0) continue;
       }
@@ -305,7 +315,10 @@ class ShardPoller {
       if (outcome.thrown && settings.bisectBatchOnError && pending.records.length > 1) {
         const half = Math.ceil(pending.records.length / 2);
         this.stats.bisections += 1;
-        queue.unshift({ records: pending.records.slice(0, half), attempt: pending.attempt, again: true }, { records: pending.records.slice(half), attempt: pending.attempt, again: true });
+        queue.unshift(
+          { records: pending.records.slice(0, half), attempt: pending.attempt, again: true },
+          { records: pending.records.slice(half), attempt: pending.attempt, again: true },
+        );
         continue;
       }
       const rest = retriedRecords(pending.records, (record) => record.sequenceNumber, outcome.retryFrom);
@@ -331,23 +344,40 @@ class ShardPoller {
     const delivered = pending.again && this.random ? shuffled(records, this.random) : records;
     let response: unknown;
     try {
-      response = await this.options.fn.invoke({ Records: delivered.map((record) => record.event), ...this.windowOf(records) });
+      response = await this.options.fn.invoke({
+        Records: delivered.map((record) => record.event),
+        ...this.windowOf(records),
+      });
     } catch (error) {
       this.log.warn({ err: error, records: records.length }, "invocation failed");
       return { ok: false, retryFrom: undefined, error: errorText(error), thrown: true };
     }
-    if (this.options.settings.tumblingWindowSeconds !== undefined && typeof (response as { state?: unknown } | null)?.state !== "object") {
+    if (
+      this.options.settings.tumblingWindowSeconds !== undefined &&
+      typeof (response as { state?: unknown } | null)?.state !== "object"
+    ) {
       this.log.warn("windowed invocation answered without a state: the whole batch failed");
       return { ok: false, retryFrom: undefined, error: "response without state", thrown: false };
     }
     if (!this.options.settings.reportBatchItemFailures) return { ok: true };
-    const verdict = batchVerdict(response, records.map((record) => record.sequenceNumber));
+    const verdict = batchVerdict(
+      response,
+      records.map((record) => record.sequenceNumber),
+    );
     if (verdict.ok) return { ok: true };
     if (verdict.retryFrom === undefined) {
-      this.log.warn({ batchItemFailures: (response as { batchItemFailures?: unknown }).batchItemFailures }, "invalid batchItemFailures: the whole batch failed");
+      this.log.warn(
+        { batchItemFailures: (response as { batchItemFailures?: unknown }).batchItemFailures },
+        "invalid batchItemFailures: the whole batch failed",
+      );
       return { ok: false, retryFrom: undefined, error: "invalid batchItemFailures response", thrown: false };
     }
-    return { ok: false, retryFrom: verdict.retryFrom, error: `batchItemFailures from ${verdict.retryFrom}`, thrown: false };
+    return {
+      ok: false,
+      retryFrom: verdict.retryFrom,
+      error: `batchItemFailures from ${verdict.retryFrom}`,
+      thrown: false,
+    };
   }
 
   /** The fields Lambda adds to the event of a mapping with a tumbling window. */
@@ -356,11 +386,21 @@ class ShardPoller {
     if (seconds === undefined) return {};
     const firstArrival = Math.min(...records.map((record) => record.arrivalMs));
     const start = Math.floor(firstArrival / (seconds * 1000)) * seconds * 1000;
-    return windowFields(this.shardOf(records[0]), this.options.source.arn, new Date(start), new Date(start + seconds * 1000));
+    return windowFields(
+      this.shardOf(records[0]),
+      this.options.source.arn,
+      new Date(start),
+      new Date(start + seconds * 1000),
+    );
   }
 
   /** Writes what Lambda's S3 on-failure destination holds for these records: the invocation record and the payload. */
-  private async toDlq(records: PolledRecord[], condition: "RetryAttemptsExhausted" | "RecordAgeExceeded", attempt: number, error: string): Promise<void> {
+  private async toDlq(
+    records: PolledRecord[],
+    condition: "RetryAttemptsExhausted" | "RecordAgeExceeded",
+    attempt: number,
+    error: string,
+  ): Promise<void> {
     const { consumer, source, fn } = this.options;
     const bySequence = records.map((record) => record.sequenceNumber).sort(compareSequenceNumbers);
     const arrivals = records.map((record) => record.arrivalMs);

@@ -40,15 +40,24 @@ export class LaggedIndexes {
   /** Table management runs on the replica too, so it has the same tables and indexes. */
   async mirror(operation: "CreateTable" | "DeleteTable", request: Request): Promise<void> {
     const reply = await this.replica(operation, request);
-    if (reply.status !== 200) throw new Error(`the GSI lag replica refused ${operation}: ${JSON.stringify(reply.body)}`);
+    if (reply.status !== 200)
+      throw new Error(`the GSI lag replica refused ${operation}: ${JSON.stringify(reply.body)}`);
     const table = String(request.TableName);
     if (operation === "DeleteTable") return void this.indexKeys.delete(table);
     const indexes = (request.GlobalSecondaryIndexes ?? []) as { KeySchema: KeySchema }[];
-    this.indexKeys.set(table, indexes.map((index) => index.KeySchema.find((key) => key.KeyType === "HASH")!.AttributeName));
+    this.indexKeys.set(
+      table,
+      indexes.map((index) => index.KeySchema.find((key) => key.KeyType === "HASH")!.AttributeName),
+    );
   }
 
   /** A ChangeListener: queues the change if an index shows the item before or after it. */
-  readonly observe = (table: CapturedTable, keys: Item, oldImage: Item | undefined, newImage: Item | undefined): void => {
+  readonly observe = (
+    table: CapturedTable,
+    keys: Item,
+    oldImage: Item | undefined,
+    newImage: Item | undefined,
+  ): void => {
     const indexKeys = this.indexKeys.get(table.name);
     if (!indexKeys?.some((name) => (oldImage && name in oldImage) || (newImage && name in newImage))) return;
     this.queue.push({ at: performance.now(), table: table.name, key: itemKey(table, keys), keys, image: newImage });
@@ -77,9 +86,14 @@ export class LaggedIndexes {
     }
     for (const [table, changes] of byTable) {
       for (let i = 0; i < changes.length; i += BATCH_WRITE_LIMIT) {
-        const requests = changes.slice(i, i + BATCH_WRITE_LIMIT).map((change) => (change.image ? { PutRequest: { Item: change.image } } : { DeleteRequest: { Key: change.keys } }));
+        const requests = changes
+          .slice(i, i + BATCH_WRITE_LIMIT)
+          .map((change) =>
+            change.image ? { PutRequest: { Item: change.image } } : { DeleteRequest: { Key: change.keys } },
+          );
         const reply = await this.replica("BatchWriteItem", { RequestItems: { [table]: requests } });
-        if (reply.status !== 200 || Object.keys((reply.body.UnprocessedItems as object | undefined) ?? {}).length > 0) throw new Error(`the GSI lag replica refused a write: ${JSON.stringify(reply.body)}`);
+        if (reply.status !== 200 || Object.keys((reply.body.UnprocessedItems as object | undefined) ?? {}).length > 0)
+          throw new Error(`the GSI lag replica refused a write: ${JSON.stringify(reply.body)}`);
       }
     }
   }

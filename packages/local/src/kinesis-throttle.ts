@@ -5,7 +5,7 @@
  * limit. Producers and pollers then take their real retry paths.
  */
 import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http";
-import { listen, type LocalServer } from "./dynamo.js";
+import { type LocalServer, listen } from "./dynamo.js";
 import type { Throttle } from "./throttle.js";
 
 interface Reply {
@@ -29,18 +29,37 @@ export async function startKinesisThrottle(target: string, throttle: Throttle): 
 
   const forward = (req: http.IncomingMessage, body: Buffer | string): Promise<Reply> =>
     new Promise((resolve, reject) => {
-      const upstream = http.request({ hostname, port, method: req.method, path: req.url, agent, headers: { ...withoutHop(req.headers), "content-length": Buffer.byteLength(body) } }, (response) => {
-        const parts: Buffer[] = [];
-        response.on("data", (part: Buffer) => parts.push(part));
-        response.on("error", reject);
-        response.on("end", () => resolve({ status: response.statusCode ?? 502, headers: withoutHop(response.headers), body: Buffer.concat(parts) }));
-      });
+      const upstream = http.request(
+        {
+          hostname,
+          port,
+          method: req.method,
+          path: req.url,
+          agent,
+          headers: { ...withoutHop(req.headers), "content-length": Buffer.byteLength(body) },
+        },
+        (response) => {
+          const parts: Buffer[] = [];
+          response.on("data", (part: Buffer) => parts.push(part));
+          response.on("error", reject);
+          response.on("end", () =>
+            resolve({
+              status: response.statusCode ?? 502,
+              headers: withoutHop(response.headers),
+              body: Buffer.concat(parts),
+            }),
+          );
+        },
+      );
       upstream.on("error", reject);
       upstream.end(body);
     });
 
   const handle = async (req: http.IncomingMessage, body: Buffer): Promise<Reply> => {
-    const operation = String(req.headers["x-amz-target"] ?? "").split(".").pop() ?? "";
+    const operation =
+      String(req.headers["x-amz-target"] ?? "")
+        .split(".")
+        .pop() ?? "";
     const fault = DATA_OPERATIONS.has(operation) ? throttle.decide(operation === "PutRecords") : "none";
     if (fault === "none") return forward(req, body);
     if (fault === "request") return json(400, { __type: THROTTLED, message: MESSAGE });
@@ -55,7 +74,11 @@ export async function startKinesisThrottle(target: string, throttle: Throttle): 
     if (reply.status !== 200) return reply;
     const sent = JSON.parse(reply.body.toString()) as { FailedRecordCount?: number; Records: PutResult[] };
     kept.forEach(({ index }, i) => (results[index] = sent.Records[i]!));
-    return json(200, { ...sent, FailedRecordCount: (sent.FailedRecordCount ?? 0) + throttled.length, Records: results });
+    return json(200, {
+      ...sent,
+      FailedRecordCount: (sent.FailedRecordCount ?? 0) + throttled.length,
+      Records: results,
+    });
   };
 
   const server = http.createServer((req, res) => {

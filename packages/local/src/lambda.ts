@@ -18,8 +18,8 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import http, { type ClientRequest } from "node:http";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { Context } from "aws-lambda";
 import type { Platform } from "@trip-pipeline/functions/environment";
+import type { Context } from "aws-lambda";
 import { mulberry32 } from "./generate/prng.js";
 import { prebuild } from "./prebuilt.mjs";
 
@@ -86,7 +86,12 @@ export function admitRequest(): Error | undefined {
   const invocation = invocations.getStore();
   if (!invocation) return undefined;
   if (invocation.alive && invocation.crashAt !== undefined && invocation.requests >= invocation.crashAt)
-    invocation.die(new FunctionError("Runtime.ExitError", `injected crash at AWS request ${invocation.requests + 1}: Runtime exited with error: exit status 70`));
+    invocation.die(
+      new FunctionError(
+        "Runtime.ExitError",
+        `injected crash at AWS request ${invocation.requests + 1}: Runtime exited with error: exit status 70`,
+      ),
+    );
   if (!invocation.alive) return new Error(`Lambda invocation ${invocation.requestId} has ended`);
   invocation.requests += 1;
   return undefined;
@@ -145,18 +150,31 @@ export class LocalFunction implements LambdaFunction {
       },
     };
     const deadline = Date.now() + this.options.timeoutMs;
-    const timer = setTimeout(() => invocation.die(new FunctionError("Sandbox.Timedout", `Task timed out after ${(this.options.timeoutMs / 1000).toFixed(2)} seconds`)), this.options.timeoutMs);
+    const timer = setTimeout(
+      () =>
+        invocation.die(
+          new FunctionError(
+            "Sandbox.Timedout",
+            `Task timed out after ${(this.options.timeoutMs / 1000).toFixed(2)} seconds`,
+          ),
+        ),
+      this.options.timeoutMs,
+    );
     const run = invocations.run(invocation, () => this.handler(event, this.context(invocation.requestId, deadline)));
     try {
       const response = await Promise.race([run, death]);
-      if (invocation.crashAt !== undefined) throw new FunctionError("Runtime.ExitError", "injected crash after the handler's work, before its reply");
+      if (invocation.crashAt !== undefined)
+        throw new FunctionError("Runtime.ExitError", "injected crash after the handler's work, before its reply");
       return response;
     } catch (error) {
       this.stats.errors += 1;
       if ((error as Error).name === "Runtime.ExitError") this.stats.crashes += 1;
       if ((error as Error).name === "Sandbox.Timedout") this.stats.timeouts += 1;
       // The dead invocation's requests now fail at once; let its code unwind so two attempts never overlap.
-      await Promise.race([run.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, this.options.unwindMs ?? 10_000).unref())]);
+      await Promise.race([
+        run.catch(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, this.options.unwindMs ?? 10_000).unref()),
+      ]);
       throw error;
     } finally {
       clearTimeout(timer);
@@ -214,20 +232,32 @@ function announceBuild(): void {
  * they are; a prebuilt runtime loads them bundled from those entries, as SST bundles each for
  * Lambda, but built together: the code they share (the SDK, core) sits in chunks compiled once.
  */
-export async function importHandlerFactories(repoRoot: string, handlerPaths: readonly string[]): Promise<HandlerFactory[]> {
+export async function importHandlerFactories(
+  repoRoot: string,
+  handlerPaths: readonly string[],
+): Promise<HandlerFactory[]> {
   const names = handlerPaths.map((handlerPath) => {
     const dot = handlerPath.lastIndexOf(".");
-    if (!handlerPath.startsWith(FUNCTIONS_SOURCE) || dot < 0) throw new Error(`${handlerPath} is not a handler of ${FUNCTIONS_SOURCE}`);
+    if (!handlerPath.startsWith(FUNCTIONS_SOURCE) || dot < 0)
+      throw new Error(`${handlerPath} is not a handler of ${FUNCTIONS_SOURCE}`);
     return handlerPath.slice(FUNCTIONS_SOURCE.length, dot);
   });
   const unique = [...new Set(names)].sort();
   const entryOf = (name: string) => `${FUNCTIONS_PACKAGE}/${name}`;
   const files = import.meta.url.endsWith(".ts")
     ? undefined
-    : await prebuild(`functions/${unique.join("+")}`, Object.fromEntries(unique.map((name) => [name, fileURLToPath(import.meta.resolve(entryOf(name)))])), repoRoot, { splitting: true, onBuild: announceBuild });
+    : await prebuild(
+        `functions/${unique.join("+")}`,
+        Object.fromEntries(unique.map((name) => [name, fileURLToPath(import.meta.resolve(entryOf(name)))])),
+        repoRoot,
+        { splitting: true, onBuild: announceBuild },
+      );
   return Promise.all(
     names.map(async (name) => {
-      const module = (await (files ? import(pathToFileURL(files[name]!).href) : import(entryOf(name)))) as Record<string, unknown>;
+      const module = (await (files ? import(pathToFileURL(files[name]!).href) : import(entryOf(name)))) as Record<
+        string,
+        unknown
+      >;
       const factory = module.handlerFor;
       if (typeof factory !== "function") throw new Error(`${entryOf(name)} does not export handlerFor(platform)`);
       return factory as HandlerFactory;

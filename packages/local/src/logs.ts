@@ -6,8 +6,8 @@
  */
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import pino, { type DestinationStream } from "pino";
 import type { LogDestination } from "@trip-pipeline/core/platform/logger";
+import pino, { type DestinationStream } from "pino";
 import { currentFunction } from "./lambda.js";
 
 export interface LocalLogsOptions {
@@ -46,7 +46,11 @@ export class LocalLogs {
 
   /** Names that logged something, with their warning counts (0 for none). */
   summary(): { name: string; warnings: number; path: string }[] {
-    return [...this.files.keys()].map((name) => ({ name, warnings: this.warnings.get(name) ?? 0, path: this.pathOf(name) }));
+    return [...this.files.keys()].map((name) => ({
+      name,
+      warnings: this.warnings.get(name) ?? 0,
+      path: this.pathOf(name),
+    }));
   }
 
   private file(logName: string): DestinationStream {
@@ -80,7 +84,9 @@ export function prettyLine(logName: string, line: string): string {
     return line.endsWith("\n") ? line : `${line}\n`;
   }
   const time = typeof entry.time === "string" ? entry.time.slice(11, 23) : "";
-  const level = String(entry.level ?? "").toUpperCase().padEnd(5);
+  const level = String(entry.level ?? "")
+    .toUpperCase()
+    .padEnd(5);
   const fields = Object.entries(entry)
     .filter(([key]) => !HIDDEN.has(key))
     .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)

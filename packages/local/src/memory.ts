@@ -16,7 +16,14 @@ export class HeapAfterGc {
   /** `onChange` hears each new reading (the emulator thread forwards them to the main thread). */
   constructor(onChange?: (bytes: number) => void) {
     this.observer = new PerformanceObserver((list) => {
-      if (!list.getEntries().some((entry) => (entry.detail as { kind?: number } | undefined)?.kind === constants.NODE_PERFORMANCE_GC_MAJOR)) return;
+      if (
+        !list
+          .getEntries()
+          .some(
+            (entry) => (entry.detail as { kind?: number } | undefined)?.kind === constants.NODE_PERFORMANCE_GC_MAJOR,
+          )
+      )
+        return;
       this.latest = getHeapStatistics().used_heap_size;
       this.peak = Math.max(this.peak, this.latest);
       onChange?.(this.latest);

@@ -3,29 +3,39 @@
  * pending trips (raw events but no COMPLETED item, anomalies excepted: their raw items stay on
  * purpose).
  */
-import { ScanCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { DynamoDBRecord } from "aws-lambda";
+import { type DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { TRIP_TABLE } from "@trip-pipeline/core/platform/pipeline-spec";
 import type { BlobStore } from "@trip-pipeline/core/store/blob-store";
 import { FailedTrail } from "@trip-pipeline/core/store/failed-trail";
-import { TRIP_TABLE } from "@trip-pipeline/core/platform/pipeline-spec";
 import { SORT_KEY_PREFIX } from "@trip-pipeline/core/store/trip-store";
+import type { DynamoDBRecord } from "aws-lambda";
 
 /** Trip ids with an anomaly in the failed trail (one object per trip, two records each). */
 export async function anomalyTrips(bucket: BlobStore): Promise<Set<string>> {
   const trips = new Set<string>();
-  for await (const { record } of new FailedTrail(bucket).read("anomalies")) trips.add(String((JSON.parse(record.raw) as { trip_id?: unknown }).trip_id));
+  for await (const { record } of new FailedTrail(bucket).read("anomalies"))
+    trips.add(String((JSON.parse(record.raw) as { trip_id?: unknown }).trip_id));
   return trips;
 }
 
 /** Trips with a start or an end stored and no COMPLETED item, other than the given anomalies. */
-export async function pendingTrips(db: DynamoDBDocumentClient, tableName: string, anomalies: ReadonlySet<string>): Promise<string[]> {
+export async function pendingTrips(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  anomalies: ReadonlySet<string>,
+): Promise<string[]> {
   const { partitionKey, sortKey } = TRIP_TABLE;
   const raw = new Set<string>();
   const completed = new Set<string>();
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await db.send(
-      new ScanCommand({ TableName: tableName, ProjectionExpression: "#pk, #sk", ExpressionAttributeNames: { "#pk": partitionKey, "#sk": sortKey }, ExclusiveStartKey: startKey }),
+      new ScanCommand({
+        TableName: tableName,
+        ProjectionExpression: "#pk, #sk",
+        ExpressionAttributeNames: { "#pk": partitionKey, "#sk": sortKey },
+        ExclusiveStartKey: startKey,
+      }),
     );
     for (const item of page.Items ?? []) {
       const tripId = String(item[partitionKey]);
@@ -55,7 +65,8 @@ export class LivePending {
     const tripId = keys?.[TRIP_TABLE.partitionKey]?.S;
     const sortKey = keys?.[TRIP_TABLE.sortKey]?.S ?? "";
     if (!tripId || !(sortKey.startsWith(SORT_KEY_PREFIX.start) || sortKey.startsWith(SORT_KEY_PREFIX.end))) return;
-    const count = (this.rawItems.get(tripId) ?? 0) + (record.eventName === "INSERT" ? 1 : record.eventName === "REMOVE" ? -1 : 0);
+    const count =
+      (this.rawItems.get(tripId) ?? 0) + (record.eventName === "INSERT" ? 1 : record.eventName === "REMOVE" ? -1 : 0);
     if (count > 0) this.rawItems.set(tripId, count);
     else this.rawItems.delete(tripId);
   }

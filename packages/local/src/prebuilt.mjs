@@ -50,10 +50,14 @@ export async function prebuild(group, entries, root, options = {}) {
     metafile: true,
     logLevel: "error",
     // CommonJS dependencies inside an ES module bundle still call require().
-    banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
+    banner: {
+      js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);',
+    },
   });
   // Chunks (content-hashed names) before the entries that import them.
-  const outputFiles = Object.entries(result.metafile.outputs).sort(([, a], [, b]) => Number(Boolean(a.entryPoint)) - Number(Boolean(b.entryPoint)));
+  const outputFiles = Object.entries(result.metafile.outputs).sort(
+    ([, a], [, b]) => Number(Boolean(a.entryPoint)) - Number(Boolean(b.entryPoint)),
+  );
   for (const [file] of outputFiles) renameSync(resolve(file), join(outdir, relative(staging, resolve(file))));
   rmSync(staging, { recursive: true, force: true });
   const sources = Object.keys(result.metafile.inputs).filter((input) => !input.includes("node_modules/"));

@@ -11,25 +11,37 @@ import { mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import { APP_NAME, DEFAULT_REGION } from "@trip-pipeline/core/platform/app";
-import { createDocumentClient, createDynamoDbClient, createKinesisClient, type DynamoDbTransport } from "@trip-pipeline/core/platform/aws-clients";
-import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
+import {
+  createDocumentClient,
+  createDynamoDbClient,
+  createKinesisClient,
+  type DynamoDbTransport,
+} from "@trip-pipeline/core/platform/aws-clients";
 import { FUNCTION_ENV } from "@trip-pipeline/core/platform/config-names";
 import { createLogger, type LogDestination, type Logger } from "@trip-pipeline/core/platform/logger";
-import { redrive, type FunctionInvoker, type RedriveReport } from "@trip-pipeline/core/streams/redrive";
-import { CONSUMER_FUNCTION, CONSUMERS, FAILED_BATCH_PREFIX, streamShardCount, TRIP_STREAM, TRIP_TABLE } from "@trip-pipeline/core/platform/pipeline-spec";
+import {
+  CONSUMER_FUNCTION,
+  CONSUMERS,
+  FAILED_BATCH_PREFIX,
+  streamShardCount,
+  TRIP_STREAM,
+  TRIP_TABLE,
+} from "@trip-pipeline/core/platform/pipeline-spec";
+import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
+import { type FunctionInvoker, type RedriveReport, redrive } from "@trip-pipeline/core/streams/redrive";
+import type { Platform } from "@trip-pipeline/functions/environment";
 import { createTripTable } from "./dynamo.js";
 import type { ChangeLog } from "./dynamo-streams.js";
 import { localDynamoDb } from "./dynamodb-transport.js";
 import type { DynamoDbBehaviours, DynamoDbUsage } from "./embedded-dynamodb.js";
 import { EmulatorThread } from "./emulator-host.js";
 import { EventSourceMapping, type MappingStats } from "./event-source.js";
-import type { ThrottleOptions } from "./throttle.js";
+import { mulberry32, type Random, shuffled } from "./generate/prng.js";
 import { createTripStream } from "./kinesis.js";
-import { mulberry32, shuffled, type Random } from "./generate/prng.js";
-import type { Platform } from "@trip-pipeline/functions/environment";
-import { importHandlerFactories, LocalFunction, type CrashOptions, type HandlerFactory } from "./lambda.js";
+import { type CrashOptions, type HandlerFactory, importHandlerFactories, LocalFunction } from "./lambda.js";
 import { changeLogSource, kinesisSource } from "./shard-readers.js";
 import { withShardRollover } from "./shard-rollover.js";
+import type { ThrottleOptions } from "./throttle.js";
 
 export type ConsumerName = keyof typeof CONSUMERS;
 
@@ -109,7 +121,10 @@ export type ConsumerHandlers = Record<ConsumerName, HandlerFactory>;
 
 /** Every consumer's handler module, loaded together (see importHandlerFactories). */
 export async function loadConsumerHandlers(repoRoot: string): Promise<ConsumerHandlers> {
-  const loaded = await importHandlerFactories(repoRoot, CONSUMER_NAMES.map((consumer) => CONSUMERS[consumer].handler));
+  const loaded = await importHandlerFactories(
+    repoRoot,
+    CONSUMER_NAMES.map((consumer) => CONSUMERS[consumer].handler),
+  );
   return Object.fromEntries(CONSUMER_NAMES.map((consumer, i) => [consumer, loaded[i]!])) as ConsumerHandlers;
 }
 
@@ -146,7 +161,9 @@ export class LocalAws {
   ) {
     ({ bucketDir: this.bucketDir, dlqDir: this.dlqDir } = runFolders(root));
     this.platform = { dynamoDbTransport: transport, logDestination };
-    this.db = createDocumentClient(createDynamoDbClient({ endpoint: dynamodbEndpoint, region, maxAttempts: 10, transport }));
+    this.db = createDocumentClient(
+      createDynamoDbClient({ endpoint: dynamodbEndpoint, region, maxAttempts: 10, transport }),
+    );
     this.kinesis = createKinesisClient({ endpoint: kinesisEndpoint, region, maxAttempts: 10 });
   }
 
@@ -155,14 +172,28 @@ export class LocalAws {
     const region = options.region ?? DEFAULT_REGION;
     const logger = options.logger ?? createLogger("local-aws");
     const { bucketDir, dlqDir, tableDir, streamDir } = runFolders(root);
-    await Promise.all([bucketDir, dlqDir, tableDir, streamDir].map((folder) => rm(folder, { recursive: true, force: true })));
+    await Promise.all(
+      [bucketDir, dlqDir, tableDir, streamDir].map((folder) => rm(folder, { recursive: true, force: true })),
+    );
     await mkdir(bucketDir, { recursive: true });
-    const behaviours: DynamoDbBehaviours = { gsiLagMs: options.gsiLagMs, ttl: options.ttl, tornReads: options.tornReads };
+    const behaviours: DynamoDbBehaviours = {
+      gsiLagMs: options.gsiLagMs,
+      ttl: options.ttl,
+      tornReads: options.tornReads,
+    };
 
     const emulators = await EmulatorThread.start({
       region,
       streamShards: options.streamShards ?? 4,
-      streams: [{ name: TRIP_TABLE.name, partitionKey: TRIP_TABLE.partitionKey, sortKey: TRIP_TABLE.sortKey, viewType: TRIP_TABLE.streamView, ttlAttribute: TRIP_TABLE.ttlAttribute }],
+      streams: [
+        {
+          name: TRIP_TABLE.name,
+          partitionKey: TRIP_TABLE.partitionKey,
+          sortKey: TRIP_TABLE.sortKey,
+          viewType: TRIP_TABLE.streamView,
+          ttlAttribute: TRIP_TABLE.ttlAttribute,
+        },
+      ],
       throttle: options.throttle,
       ...(options.onDisk && { tableDir, streamDir }),
       ...behaviours,
@@ -182,7 +213,19 @@ export class LocalAws {
       setup.destroy();
       kinesisSetup.destroy();
     }
-    return new LocalAws(root, region, emulators.dynamodbEndpoint, emulators.kinesisEndpoint, emulators.streams.get(TRIP_TABLE.name)!, emulators, logger, options.shardRollover, behaviours, transport, options.logDestination);
+    return new LocalAws(
+      root,
+      region,
+      emulators.dynamodbEndpoint,
+      emulators.kinesisEndpoint,
+      emulators.streams.get(TRIP_TABLE.name)!,
+      emulators,
+      logger,
+      options.shardRollover,
+      behaviours,
+      transport,
+      options.logDestination,
+    );
   }
 
   /** The deployed functions' environment, pointed at this local AWS (see @trip-pipeline/functions/config). */
@@ -210,7 +253,13 @@ export class LocalAws {
     const dlq = new FolderBlobStore(this.bucketDir);
     this.replayOrder = options.reorder && mulberry32(options.reorder.seed + CONSUMER_NAMES.length);
     const handlers = options.loaded ?? (await loadConsumerHandlers(options.repoRoot));
-    const sources = await Promise.all(CONSUMER_NAMES.map((consumer) => (CONSUMERS[consumer].source === "kinesis" ? kinesisSource(this.kinesis, this.streamName, this.region) : changeLogSource(this.changes))));
+    const sources = await Promise.all(
+      CONSUMER_NAMES.map((consumer) =>
+        CONSUMERS[consumer].source === "kinesis"
+          ? kinesisSource(this.kinesis, this.streamName, this.region)
+          : changeLogSource(this.changes),
+      ),
+    );
     for (const [index, consumer] of CONSUMER_NAMES.entries()) {
       const spec = CONSUMERS[consumer];
       const handler = (options.handlers?.[consumer] ?? handlers[consumer])(this.platform);
@@ -222,7 +271,9 @@ export class LocalAws {
         logName: consumer,
         // Each function crashes on its own seeded schedule.
         ...(options.crashes && { crashes: { ...options.crashes, seed: options.crashes.seed + index } }),
-        ...(options.outage?.consumer === consumer && { down: outageUntil(options.outage, () => mapping.stats.toDlq > 0) }),
+        ...(options.outage?.consumer === consumer && {
+          down: outageUntil(options.outage, () => mapping.stats.toDlq > 0),
+        }),
       });
       const mapping: EventSourceMapping = new EventSourceMapping({
         consumer,
@@ -275,7 +326,12 @@ export class LocalAws {
    * `dryRun`, lists what is left. Call drain() after a replay: its writes flow on downstream.
    */
   redrive(options: { dryRun?: boolean } = {}): Promise<RedriveReport> {
-    return redrive({ store: new FolderBlobStore(this.bucketDir), invoker: this.invoker(), logger: this.logger, dryRun: options.dryRun });
+    return redrive({
+      store: new FolderBlobStore(this.bucketDir),
+      invoker: this.invoker(),
+      logger: this.logger,
+      dryRun: options.dryRun,
+    });
   }
 
   private invoker(): FunctionInvoker {
@@ -309,7 +365,12 @@ export class LocalAws {
 
   stats(): LocalAwsStats {
     return {
-      consumers: Object.fromEntries(this.mappings.map((mapping, i) => [mapping.options.consumer, { ...mapping.stats, ...this.functions[i]!.stats }])),
+      consumers: Object.fromEntries(
+        this.mappings.map((mapping, i) => [
+          mapping.options.consumer,
+          { ...mapping.stats, ...this.functions[i]!.stats },
+        ]),
+      ),
       streamRecords: this.changes.size,
       changesByKind: { ...this.changes.byKind },
       ttlDeletes: this.changes.serviceRemoves,
@@ -324,7 +385,10 @@ export class LocalAws {
     this.db.destroy();
     this.kinesis.destroy();
     await this.emulators.close();
-    if (!options.keepData) await Promise.all(Object.values(runFolders(this.root)).map((folder) => rm(folder, { recursive: true, force: true })));
+    if (!options.keepData)
+      await Promise.all(
+        Object.values(runFolders(this.root)).map((folder) => rm(folder, { recursive: true, force: true })),
+      );
   }
 }
 
@@ -337,5 +401,10 @@ function outageUntil(outage: Outage, recorded: () => boolean): () => boolean {
 /** The run's folders: the bucket, inside it where the consumers' failed batches land, and the table and stream when they are on disk. */
 export function runFolders(root: string) {
   const bucketDir = join(root, "bucket");
-  return { bucketDir, dlqDir: join(bucketDir, ...FAILED_BATCH_PREFIX.split("/").filter(Boolean)), tableDir: join(root, "table"), streamDir: join(root, "stream") };
+  return {
+    bucketDir,
+    dlqDir: join(bucketDir, ...FAILED_BATCH_PREFIX.split("/").filter(Boolean)),
+    tableDir: join(root, "table"),
+    streamDir: join(root, "stream"),
+  };
 }

@@ -3,18 +3,27 @@
  * TRIM_HORIZON: the stream is created fresh for the run) and the captured DynamoDB stream
  * shards, each turned into the records Lambda delivers.
  */
-import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient } from "@aws-sdk/client-kinesis";
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type KinesisClient,
+  ListShardsCommand,
+} from "@aws-sdk/client-kinesis";
 import type { DynamoDBRecord, KinesisStreamRecord } from "aws-lambda";
 import type { ChangeLog } from "./dynamo-streams.js";
-import type { PolledRecord, ShardReader, StreamSource } from "./event-source.js";
 import { NOT_JSON } from "./event-filter.js";
+import type { PolledRecord, ShardReader, StreamSource } from "./event-source.js";
 
 /** A Kinesis stream with fresh readers (each mapping keeps its own position). */
 export async function kinesisSource(kinesis: KinesisClient, streamName: string, region: string): Promise<StreamSource> {
   // The emulator names its own default region in ARNs; the functions must see the local AWS's.
   const arn = `arn:aws:kinesis:${region}:000000000000:stream/${streamName}`;
   const { Shards = [] } = await kinesis.send(new ListShardsCommand({ StreamName: streamName }));
-  return { kind: "kinesis", arn, shards: Shards.map((shard) => new KinesisShardReader(kinesis, streamName, arn, shard.ShardId!, region)) };
+  return {
+    kind: "kinesis",
+    arn,
+    shards: Shards.map((shard) => new KinesisShardReader(kinesis, streamName, arn, shard.ShardId!, region)),
+  };
 }
 
 class KinesisShardReader implements ShardReader {
@@ -35,7 +44,9 @@ class KinesisShardReader implements ShardReader {
     this.iterator ??= await this.freshIterator();
     let result;
     try {
-      result = await this.kinesis.send(new GetRecordsCommand({ ShardIterator: this.iterator, Limit: Math.min(limit, 10_000) }));
+      result = await this.kinesis.send(
+        new GetRecordsCommand({ ShardIterator: this.iterator, Limit: Math.min(limit, 10_000) }),
+      );
     } catch (error) {
       // Iterators live five minutes; a long-idle shard resumes after its last record.
       if ((error as { name?: string }).name === "ExpiredIteratorException") this.iterator = undefined;
@@ -65,7 +76,12 @@ class KinesisShardReader implements ShardReader {
         eventSourceARN: this.streamArn,
       };
       // Filters see the record's metadata and its data decoded as JSON; other data matches no data filter.
-      return { sequenceNumber: kinesis.sequenceNumber, arrivalMs: kinesis.approximateArrivalTimestamp * 1000, event, filterable: { ...kinesis, data: parseJson(data.toString("utf8")) } };
+      return {
+        sequenceNumber: kinesis.sequenceNumber,
+        arrivalMs: kinesis.approximateArrivalTimestamp * 1000,
+        event,
+        filterable: { ...kinesis, data: parseJson(data.toString("utf8")) },
+      };
     });
   }
 
@@ -74,7 +90,9 @@ class KinesisShardReader implements ShardReader {
       new GetShardIteratorCommand({
         StreamName: this.streamName,
         ShardId: this.shardId,
-        ...(this.lastSequence ? { ShardIteratorType: "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber: this.lastSequence } : { ShardIteratorType: "TRIM_HORIZON" }),
+        ...(this.lastSequence
+          ? { ShardIteratorType: "AFTER_SEQUENCE_NUMBER", StartingSequenceNumber: this.lastSequence }
+          : { ShardIteratorType: "TRIM_HORIZON" }),
       }),
     );
     return ShardIterator!;

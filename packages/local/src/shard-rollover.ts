@@ -17,14 +17,17 @@ import type { PolledRecord, ShardReader, StreamSource } from "./event-source.js"
 
 /** The source with each shard rolling over to a child after every `every` records. */
 export function withShardRollover(source: StreamSource, every: number): StreamSource {
-  if (!Number.isSafeInteger(every) || every < 1) throw new Error(`shard rollover needs a whole number of records from 1, got ${every}`);
+  if (!Number.isSafeInteger(every) || every < 1)
+    throw new Error(`shard rollover needs a whole number of records from 1, got ${every}`);
   const count = source.shards.length;
   return { ...source, shards: source.shards.map((shard) => rollingShard(shard, every, count, source.kind)) };
 }
 
 /** The id of a shard's child in generation `generation` (0: the shard itself). */
 export function childShardId(parentId: string, generation: number, shards: number): string {
-  return parentId.replace(/\d+/, (digits) => String(BigInt(digits) + BigInt(generation * shards)).padStart(digits.length, "0"));
+  return parentId.replace(/\d+/, (digits) =>
+    String(BigInt(digits) + BigInt(generation * shards)).padStart(digits.length, "0"),
+  );
 }
 
 function rollingShard(parent: ShardReader, every: number, shards: number, kind: StreamSource["kind"]): ShardReader {

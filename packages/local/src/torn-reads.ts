@@ -42,7 +42,9 @@ export class TornReads {
     let startKey = request.ExclusiveStartKey as Item | undefined;
     let last: Reply;
     do {
-      if (scanned > 0) for (let turns = Math.floor(this.random() * (MAX_YIELDS + 1)); turns > 0; turns -= 1) await new Promise(setImmediate);
+      if (scanned > 0)
+        for (let turns = Math.floor(this.random() * (MAX_YIELDS + 1)); turns > 0; turns -= 1)
+          await new Promise(setImmediate);
       last = await this.execute("Query", { ...request, Limit: 1, ...(startKey && { ExclusiveStartKey: startKey }) });
       if (last.status !== 200) return last;
       items.push(...((last.body.Items as Item[] | undefined) ?? []));
@@ -51,6 +53,15 @@ export class TornReads {
       startKey = last.body.LastEvaluatedKey as Item | undefined;
     } while (startKey && scanned < pageSize);
     const { LastEvaluatedKey: _, Items: __, ...rest } = last.body;
-    return { status: 200, body: { ...rest, ...(request.Select !== "COUNT" && { Items: items }), Count: count, ScannedCount: scanned, ...(startKey && { LastEvaluatedKey: startKey }) } };
+    return {
+      status: 200,
+      body: {
+        ...rest,
+        ...(request.Select !== "COUNT" && { Items: items }),
+        Count: count,
+        ScannedCount: scanned,
+        ...(startKey && { LastEvaluatedKey: startKey }),
+      },
+    };
   }
 }

@@ -50,7 +50,12 @@ export class TtlSweeper {
   }
 
   /** A ChangeListener: the item's expiry as of this change. */
-  readonly observe = (table: CapturedTable, keys: Item, _oldImage: Item | undefined, newImage: Item | undefined): void => {
+  readonly observe = (
+    table: CapturedTable,
+    keys: Item,
+    _oldImage: Item | undefined,
+    newImage: Item | undefined,
+  ): void => {
     if (!table.ttlAttribute) return;
     const key = itemKey(table, keys);
     const expiresAt = newImage?.[table.ttlAttribute]?.N;

@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GetItemCommand, PutItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { createDynamoDbClient } from "@trip-pipeline/core/platform/aws-clients";
 import { TRIP_TABLE } from "@trip-pipeline/core/platform/pipeline-spec";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createTripTable } from "../src/dynamo.js";
 import { EmulatorThread } from "../src/emulator-host.js";
 import { LocalAws } from "../src/runtime.js";
@@ -22,18 +22,28 @@ afterAll(async () => {
 });
 
 /** A client as the local AWS gives its functions (its transport). */
-const localClient = () => createDynamoDbClient({ endpoint: aws.dynamodbEndpoint, transport: aws.platform.dynamoDbTransport });
+const localClient = () =>
+  createDynamoDbClient({ endpoint: aws.dynamodbEndpoint, transport: aws.platform.dynamoDbTransport });
 
-const WIRE_ONLY = ["contentLengthMiddleware", "getUserAgentMiddleware", "hostHeaderMiddleware", "recursionDetectionMiddleware", "loggerMiddleware"];
+const WIRE_ONLY = [
+  "contentLengthMiddleware",
+  "getUserAgentMiddleware",
+  "hostHeaderMiddleware",
+  "recursionDetectionMiddleware",
+  "loggerMiddleware",
+];
 const names = (client: DynamoDBClient) => client.middlewareStack.identify().map((entry) => entry.split(" ")[0]!);
 
 /** The headers of each request as it leaves the SDK's stack (after signing), for the transport. */
 function captureHeaders(client: DynamoDBClient): Record<string, string>[] {
   const seen: Record<string, string>[] = [];
-  client.middlewareStack.add((next) => async (args) => {
-    seen.push({ ...(args.request as { headers: Record<string, string> }).headers });
-    return next(args);
-  }, { step: "deserialize", name: "captureHeaders" });
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      seen.push({ ...(args.request as { headers: Record<string, string> }).headers });
+      return next(args);
+    },
+    { step: "deserialize", name: "captureHeaders" },
+  );
   return seen;
 }
 
@@ -42,9 +52,19 @@ describe("the local DynamoDB client configuration", () => {
     const client = localClient();
     const headers = captureHeaders(client);
     expect(names(client).filter((name) => WIRE_ONLY.includes(name))).toEqual([]);
-    const Item = { [TRIP_TABLE.partitionKey]: { S: "t1" }, [TRIP_TABLE.sortKey]: { S: "RAW#START#2024-05-25 10:00:00" }, fare: { N: "12.5" } };
+    const Item = {
+      [TRIP_TABLE.partitionKey]: { S: "t1" },
+      [TRIP_TABLE.sortKey]: { S: "RAW#START#2024-05-25 10:00:00" },
+      fare: { N: "12.5" },
+    };
     await client.send(new PutItemCommand({ TableName: aws.tableName, Item }));
-    const { Item: read } = await client.send(new GetItemCommand({ TableName: aws.tableName, Key: { trip_id: Item.trip_id, sort_key: Item.sort_key }, ConsistentRead: true }));
+    const { Item: read } = await client.send(
+      new GetItemCommand({
+        TableName: aws.tableName,
+        Key: { trip_id: Item.trip_id, sort_key: Item.sort_key },
+        ConsistentRead: true,
+      }),
+    );
     expect(read).toEqual(Item);
     expect(headers.map((h) => h.authorization)).toEqual([undefined, undefined]);
     expect(headers.map((h) => h["x-amz-target"])).toEqual(["DynamoDB_20120810.PutItem", "DynamoDB_20120810.GetItem"]);
@@ -56,7 +76,11 @@ describe("the local DynamoDB client configuration", () => {
     const headers = captureHeaders(client);
     expect(names(client)).toEqual(expect.arrayContaining(WIRE_ONLY));
     // Nothing listens there: the request is built and signed, then refused by the network.
-    await expect(client.send(new GetItemCommand({ TableName: aws.tableName, Key: { trip_id: { S: "t1" }, sort_key: { S: "x" } } }))).rejects.toThrow();
+    await expect(
+      client.send(
+        new GetItemCommand({ TableName: aws.tableName, Key: { trip_id: { S: "t1" }, sort_key: { S: "x" } } }),
+      ),
+    ).rejects.toThrow();
     expect(headers).toHaveLength(1);
     expect(headers[0]!.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=/);
     expect(headers[0]!["user-agent"] ?? headers[0]!["x-amz-user-agent"]).toBeTruthy();
@@ -67,8 +91,12 @@ describe("the local DynamoDB client configuration", () => {
 describe("the embedded DynamoDB behind the transport", () => {
   test("a write whose key is incomplete is refused as DynamoDB refuses it (ValidationException), and the emulator keeps serving", async () => {
     const client = localClient();
-    const put = client.send(new PutItemCommand({ TableName: aws.tableName, Item: { [TRIP_TABLE.partitionKey]: { S: "no-sort-key" } } }));
-    const read = client.send(new GetItemCommand({ TableName: aws.tableName, Key: { trip_id: { S: "t1" }, sort_key: { S: "none" } } }));
+    const put = client.send(
+      new PutItemCommand({ TableName: aws.tableName, Item: { [TRIP_TABLE.partitionKey]: { S: "no-sort-key" } } }),
+    );
+    const read = client.send(
+      new GetItemCommand({ TableName: aws.tableName, Key: { trip_id: { S: "t1" }, sort_key: { S: "none" } } }),
+    );
     await expect(put).rejects.toMatchObject({ name: "ValidationException" });
     await expect(read).resolves.toMatchObject({ $metadata: { httpStatusCode: 200 } });
     client.destroy();
@@ -83,10 +111,17 @@ describe("the emulator thread's answers", () => {
     const seen: { replies: number; records: number }[] = [];
     await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        client.send(new PutItemCommand({ TableName: aws.tableName, Item: { trip_id: { S: `order-${i}` }, sort_key: { S: "RAW#START#2024-05-25 10:00:00" } } })).then(() => {
-          replies += 1;
-          seen.push({ replies, records: aws.changes.size - before });
-        }),
+        client
+          .send(
+            new PutItemCommand({
+              TableName: aws.tableName,
+              Item: { trip_id: { S: `order-${i}` }, sort_key: { S: "RAW#START#2024-05-25 10:00:00" } },
+            }),
+          )
+          .then(() => {
+            replies += 1;
+            seen.push({ replies, records: aws.changes.size - before });
+          }),
       ),
     );
     expect(seen.filter((s) => s.records < s.replies)).toEqual([]);
@@ -96,13 +131,25 @@ describe("the emulator thread's answers", () => {
 
   test("a reader that falls behind leaves the table's stream records in the thread: only the window crosses, the rest follows as it reads", async () => {
     const { name, partitionKey, sortKey, streamView } = TRIP_TABLE;
-    const thread = await EmulatorThread.start({ region: "eu-north-1", streamShards: 1, streams: [{ name, partitionKey, sortKey, viewType: streamView }], streamWindow: 20 });
+    const thread = await EmulatorThread.start({
+      region: "eu-north-1",
+      streamShards: 1,
+      streams: [{ name, partitionKey, sortKey, viewType: streamView }],
+      streamWindow: 20,
+    });
     const client = createDynamoDbClient({ endpoint: thread.dynamodbEndpoint });
     try {
       await createTripTable(client);
       const log = thread.streams.get(name)!;
       const cursor = log.cursor(0);
-      const put = (i: number) => thread.callDynamoDb("PutItem", JSON.stringify({ TableName: name, Item: { trip_id: { S: `slow-${i}` }, sort_key: { S: "RAW#START#2024-05-25 10:00:00" } } }));
+      const put = (i: number) =>
+        thread.callDynamoDb(
+          "PutItem",
+          JSON.stringify({
+            TableName: name,
+            Item: { trip_id: { S: `slow-${i}` }, sort_key: { S: "RAW#START#2024-05-25 10:00:00" } },
+          }),
+        );
       await Promise.all(Array.from({ length: 100 }, (_, i) => put(i)));
       await thread.sync();
       expect([log.size, thread.heldBack]).toEqual([20, 80]);

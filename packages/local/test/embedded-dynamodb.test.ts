@@ -4,15 +4,17 @@
  * a run of millions of Queries would keep every old version of the table alive).
  */
 import { createRequire } from "node:module";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createDynamoDbClient } from "@trip-pipeline/core/platform/aws-clients";
 import { TRIP_TABLE } from "@trip-pipeline/core/platform/pipeline-spec";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createTripTable } from "../src/dynamo.js";
-import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "../src/embedded-dynamodb.js";
+import { type EmbeddedDynamoDb, startEmbeddedDynamoDb } from "../src/embedded-dynamodb.js";
 
 /** The store class dynalite itself loads: its iterators attach to it while open and detach when closed. */
 const fromDynalite = createRequire(createRequire(import.meta.url).resolve("dynalite/package.json"));
-const { MemoryLevel } = fromDynalite("memory-level") as { MemoryLevel: { prototype: { attachResource(resource: object): void; detachResource(resource: object): void } } };
+const { MemoryLevel } = fromDynalite("memory-level") as {
+  MemoryLevel: { prototype: { attachResource(resource: object): void; detachResource(resource: object): void } };
+};
 
 const open = new Set<object>();
 const { attachResource, detachResource } = MemoryLevel.prototype;
@@ -41,10 +43,24 @@ afterAll(async () => {
 describe("the embedded DynamoDB over many Queries", () => {
   test("a Query (base table or index, with items or none) leaves no store iterator open", async () => {
     const put = (trip: string, sort_key: string) =>
-      dynamodb.call("PutItem", JSON.stringify({ TableName: TRIP_TABLE.name, Item: { trip_id: { S: trip }, sort_key: { S: sort_key }, gsi1pk: { S: "DAY#1" }, gsi1sk: { S: trip } } }));
-    const query = (body: Record<string, unknown>) => dynamodb.call("Query", JSON.stringify({ TableName: TRIP_TABLE.name, ...body }));
-    const byTrip = (trip: string) => query({ KeyConditionExpression: "trip_id = :t", ExpressionAttributeValues: { ":t": { S: trip } } });
-    const byDay = () => query({ IndexName: TRIP_TABLE.completedByDay.name, KeyConditionExpression: "gsi1pk = :d", ExpressionAttributeValues: { ":d": { S: "DAY#1" } }, Limit: 2 });
+      dynamodb.call(
+        "PutItem",
+        JSON.stringify({
+          TableName: TRIP_TABLE.name,
+          Item: { trip_id: { S: trip }, sort_key: { S: sort_key }, gsi1pk: { S: "DAY#1" }, gsi1sk: { S: trip } },
+        }),
+      );
+    const query = (body: Record<string, unknown>) =>
+      dynamodb.call("Query", JSON.stringify({ TableName: TRIP_TABLE.name, ...body }));
+    const byTrip = (trip: string) =>
+      query({ KeyConditionExpression: "trip_id = :t", ExpressionAttributeValues: { ":t": { S: trip } } });
+    const byDay = () =>
+      query({
+        IndexName: TRIP_TABLE.completedByDay.name,
+        KeyConditionExpression: "gsi1pk = :d",
+        ExpressionAttributeValues: { ":d": { S: "DAY#1" } },
+        Limit: 2,
+      });
 
     const queries = 200;
     for (let i = 0; i < queries; i += 1) {

@@ -1,8 +1,11 @@
+import { kinesisEventTypeFilter, MATCHER_FILTER } from "@trip-pipeline/core/platform/pipeline-spec";
 import { describe, expect, test } from "vitest";
 import { matchesAny, matchesPattern, NOT_JSON } from "../src/event-filter.js";
-import { kinesisEventTypeFilter, MATCHER_FILTER } from "@trip-pipeline/core/platform/pipeline-spec";
 
-const streamRecord = (eventName: string, sortKey: string) => ({ eventName, dynamodb: { Keys: { trip_id: { S: "t" }, sort_key: { S: sortKey } } } });
+const streamRecord = (eventName: string, sortKey: string) => ({
+  eventName,
+  dynamodb: { Keys: { trip_id: { S: "t" }, sort_key: { S: sortKey } } },
+});
 
 describe("event filters as Lambda applies them", () => {
   test("the deployed matcher filter passes RAW inserts only", () => {
@@ -14,7 +17,12 @@ describe("event filters as Lambda applies them", () => {
   });
 
   test("the deployed Kinesis filters match the decoded data's event_type", () => {
-    expect(matchesPattern(kinesisEventTypeFilter("start"), { partitionKey: "t", data: { event_type: "start", trip_id: "t" } })).toBe(true);
+    expect(
+      matchesPattern(kinesisEventTypeFilter("start"), {
+        partitionKey: "t",
+        data: { event_type: "start", trip_id: "t" },
+      }),
+    ).toBe(true);
     expect(matchesPattern(kinesisEventTypeFilter("start"), { data: { event_type: "end" } })).toBe(false);
     expect(matchesPattern(kinesisEventTypeFilter("end"), { data: NOT_JSON })).toBe(false);
   });

@@ -1,22 +1,33 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
 import { createLogger } from "@trip-pipeline/core/platform/logger";
 import { FAILED_BATCH_PREFIX } from "@trip-pipeline/core/platform/pipeline-spec";
-import { EventSourceMapping, type MappingSettings, type PolledRecord, type ShardReader } from "../src/event-source.js";
+import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import type { FilterPattern } from "../src/event-filter.js";
+import { EventSourceMapping, type MappingSettings, type PolledRecord, type ShardReader } from "../src/event-source.js";
 import type { LambdaFunction } from "../src/lambda.js";
 import { childShardId, withShardRollover } from "../src/shard-rollover.js";
 
 type Event = { Records: { seq: string; kind: string }[] };
 type Respond = (records: Event["Records"], call: number) => unknown;
 
-const SETTINGS: MappingSettings = { batchSize: 4, maxBatchingWindowSeconds: 1, retryAttempts: 2, maxRecordAgeSeconds: 3600, bisectBatchOnError: true, reportBatchItemFailures: true };
+const SETTINGS: MappingSettings = {
+  batchSize: 4,
+  maxBatchingWindowSeconds: 1,
+  retryAttempts: 2,
+  maxRecordAgeSeconds: 3600,
+  bisectBatchOnError: true,
+  reportBatchItemFailures: true,
+};
 
 /** A shard holding records seq "001".."n"; kind "odd"/"even" for filtering. */
-function shard(count: number, shardId = "shard-1", arrivalMs = () => Date.now()): ShardReader & { appended: PolledRecord[] } {
+function shard(
+  count: number,
+  shardId = "shard-1",
+  arrivalMs = () => Date.now(),
+): ShardReader & { appended: PolledRecord[] } {
   const appended: PolledRecord[] = Array.from({ length: count }, (_, i) => record(i + 1, arrivalMs()));
   let position = 0;
   return {
@@ -57,7 +68,11 @@ afterEach(async () => {
 
 const STREAM_ARN = "arn:aws:kinesis:eu-north-1:000000000000:stream/S";
 
-async function runMapping(shards: ShardReader[], fn: FakeFunction, options: { settings?: Partial<MappingSettings>; filters?: FilterPattern[]; reorder?: { seed: number } } = {}) {
+async function runMapping(
+  shards: ShardReader[],
+  fn: FakeFunction,
+  options: { settings?: Partial<MappingSettings>; filters?: FilterPattern[]; reorder?: { seed: number } } = {},
+) {
   const mapping = new EventSourceMapping({
     consumer: "fake",
     source: { kind: "kinesis", arn: STREAM_ARN, shards },
@@ -80,7 +95,7 @@ async function runMapping(shards: ShardReader[], fn: FakeFunction, options: { se
 async function dlqRecords(): Promise<Record<string, unknown>[]> {
   const store = new FolderBlobStore(root);
   const keys = await store.list(FAILED_BATCH_PREFIX);
-  return (await Promise.all(keys.map(async (key) => JSON.parse((await store.get(key))!) as Record<string, unknown>)));
+  return await Promise.all(keys.map(async (key) => JSON.parse((await store.get(key))!) as Record<string, unknown>));
 }
 
 describe("backpressure", () => {
@@ -121,7 +136,9 @@ describe("the local event-source mapping", () => {
   test("long runs of filtered-out records are read in pages and do not hold a partial batch back", async () => {
     const fn = new FakeFunction();
     const source = shard(3_003);
-    source.appended.forEach((r, i) => ((r.filterable as { data: { kind: string } }).data.kind = i < 2 || i === 3_002 ? "odd" : "even"));
+    source.appended.forEach(
+      (r, i) => ((r.filterable as { data: { kind: string } }).data.kind = i < 2 || i === 3_002 ? "odd" : "even"),
+    );
     let reads = 0;
     const counted = { shardId: source.shardId, read: (limit: number) => ((reads += 1), source.read(limit)) };
     await runMapping([counted], fn, { filters: [{ data: { kind: ["odd"] } }] });
@@ -130,7 +147,9 @@ describe("the local event-source mapping", () => {
   });
 
   test("a partial failure checkpoints the records before the lowest reported one and retries from it", async () => {
-    const fn = new FakeFunction((records, call) => (call === 1 ? { batchItemFailures: [{ itemIdentifier: "004" }, { itemIdentifier: "003" }] } : {}));
+    const fn = new FakeFunction((records, call) =>
+      call === 1 ? { batchItemFailures: [{ itemIdentifier: "004" }, { itemIdentifier: "003" }] } : {},
+    );
     await runMapping([shard(6)], fn);
     expect(fn.calls).toEqual([
       ["001", "002", "003", "004"],
@@ -140,7 +159,13 @@ describe("the local event-source mapping", () => {
   });
 
   test("an empty or unknown itemIdentifier fails the whole batch", async () => {
-    const fn = new FakeFunction((_, call) => (call === 1 ? { batchItemFailures: [{ itemIdentifier: "" }] } : call === 2 ? { batchItemFailures: [{ itemIdentifier: "999" }] } : null));
+    const fn = new FakeFunction((_, call) =>
+      call === 1
+        ? { batchItemFailures: [{ itemIdentifier: "" }] }
+        : call === 2
+          ? { batchItemFailures: [{ itemIdentifier: "999" }] }
+          : null,
+    );
     await runMapping([shard(2)], fn);
     expect(fn.calls).toEqual([
       ["001", "002"],
@@ -171,13 +196,21 @@ describe("the local event-source mapping", () => {
       requestContext: { functionArn: fn.arn, condition: "RetryAttemptsExhausted", approximateInvokeCount: 3 },
       responseContext: { statusCode: 200, executedVersion: "$LATEST", functionError: "Unhandled" },
       version: "1.0",
-      KinesisBatchInfo: { shardId: "shard-1", startSequenceNumber: "003", endSequenceNumber: "003", batchSize: 1, streamArn: "arn:aws:kinesis:eu-north-1:000000000000:stream/S" },
+      KinesisBatchInfo: {
+        shardId: "shard-1",
+        startSequenceNumber: "003",
+        endSequenceNumber: "003",
+        batchSize: 1,
+        streamArn: "arn:aws:kinesis:eu-north-1:000000000000:stream/S",
+      },
       error: "Error: poison",
       payload: { Records: [{ seq: "003", kind: "odd" }] },
     });
     // Keyed as Lambda keys an S3 destination: aws/lambda/<mapping uuid>/<shardId>/YYYY/MM/DD/<time>-<uuid>.
     const [key] = await new FolderBlobStore(root).list(FAILED_BATCH_PREFIX);
-    expect(key).toMatch(/^aws\/lambda\/[0-9a-f-]{36}\/shard-1\/\d{4}\/\d{2}\/\d{2}\/\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}-[0-9a-f-]{36}$/);
+    expect(key).toMatch(
+      /^aws\/lambda\/[0-9a-f-]{36}\/shard-1\/\d{4}\/\d{2}\/\d{2}\/\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}-[0-9a-f-]{36}$/,
+    );
   });
 
   test("without bisect a failing batch is retried whole, then sent whole to the DLQ", async () => {
@@ -186,13 +219,11 @@ describe("the local event-source mapping", () => {
       return {};
     });
     const mapping = await runMapping([shard(5)], fn, { settings: { bisectBatchOnError: false, retryAttempts: 1 } });
-    expect(fn.calls).toEqual([
-      ["001", "002", "003", "004"],
-      ["001", "002", "003", "004"],
-      ["005"],
-    ]);
+    expect(fn.calls).toEqual([["001", "002", "003", "004"], ["001", "002", "003", "004"], ["005"]]);
     expect(mapping.stats.toDlq).toBe(4);
-    expect((await dlqRecords())[0]).toMatchObject({ KinesisBatchInfo: { startSequenceNumber: "001", endSequenceNumber: "004", batchSize: 4 } });
+    expect((await dlqRecords())[0]).toMatchObject({
+      KinesisBatchInfo: { startSequenceNumber: "001", endSequenceNumber: "004", batchSize: 4 },
+    });
   });
 
   test("records older than maxRecordAge are not delivered but sent to the DLQ", async () => {
@@ -201,7 +232,10 @@ describe("the local event-source mapping", () => {
     const old = shard(3, "shard-1", () => (n++ < 2 ? Date.now() - 120_000 : Date.now()));
     await runMapping([old], fn, { settings: { maxRecordAgeSeconds: 60 } });
     expect(fn.calls).toEqual([["003"]]);
-    expect((await dlqRecords())[0]).toMatchObject({ requestContext: { condition: "RecordAgeExceeded" }, KinesisBatchInfo: { startSequenceNumber: "001", endSequenceNumber: "002" } });
+    expect((await dlqRecords())[0]).toMatchObject({
+      requestContext: { condition: "RecordAgeExceeded" },
+      KinesisBatchInfo: { startSequenceNumber: "001", endSequenceNumber: "002" },
+    });
   });
 
   test("shards are polled independently, one batch at a time each", async () => {
@@ -247,7 +281,10 @@ describe("the local event-source mapping", () => {
       expect(fn.calls).toHaveLength(1); // the flush was for that batch only: these wait out a window again
       mapping.flush();
       await mapping.nextIdle();
-      expect(fn.calls).toEqual([["001", "002", "003"], ["004", "005"]]);
+      expect(fn.calls).toEqual([
+        ["001", "002", "003"],
+        ["004", "005"],
+      ]);
     } finally {
       await mapping.stop();
     }
@@ -265,7 +302,10 @@ describe("tumbling windows", () => {
     };
     const minute = Math.floor(Date.now() / 60_000) * 60_000 - 60_000; // a whole minute, recent (records have a maximum age)
     await runMapping([shard(3, "shardId-7", () => minute + 59_000)], fn, { settings: { tumblingWindowSeconds: 60 } });
-    expect(fn.calls).toEqual([["001", "002", "003"], ["001", "002", "003"]]);
+    expect(fn.calls).toEqual([
+      ["001", "002", "003"],
+      ["001", "002", "003"],
+    ]);
     expect(events[0]).toMatchObject({
       shardId: "shardId-7",
       eventSourceARN: "arn:aws:kinesis:eu-north-1:000000000000:stream/S",
@@ -295,8 +335,17 @@ describe("re-deliveries and checkpoints (reorder)", () => {
   });
 
   test("sequence numbers are compared as integers (40+ digits): the retry and the DLQ's batch info take the lowest and highest by value", async () => {
-    const seqs = ["99999999999999999999999999999999999999998", "99999999999999999999999999999999999999999", "100000000000000000000000000000000000000000"];
-    const records = seqs.map((seq) => ({ sequenceNumber: seq, arrivalMs: Date.now(), event: { seq, kind: "odd" }, filterable: {} }));
+    const seqs = [
+      "99999999999999999999999999999999999999998",
+      "99999999999999999999999999999999999999999",
+      "100000000000000000000000000000000000000000",
+    ];
+    const records = seqs.map((seq) => ({
+      sequenceNumber: seq,
+      arrivalMs: Date.now(),
+      event: { seq, kind: "odd" },
+      filterable: {},
+    }));
     let read = false;
     const source: ShardReader = { shardId: "shard-1", read: async () => (read ? [] : ((read = true), records)) };
     const fn = new FakeFunction((_, call) => {
@@ -305,7 +354,9 @@ describe("re-deliveries and checkpoints (reorder)", () => {
     });
     await runMapping([source], fn, { settings: { bisectBatchOnError: false, retryAttempts: 1 } });
     expect(fn.calls).toEqual([seqs, seqs.slice(1)]);
-    expect((await dlqRecords())[0]).toMatchObject({ KinesisBatchInfo: { startSequenceNumber: seqs[1], endSequenceNumber: seqs[2], batchSize: 2 } });
+    expect((await dlqRecords())[0]).toMatchObject({
+      KinesisBatchInfo: { startSequenceNumber: seqs[1], endSequenceNumber: seqs[2], batchSize: 2 },
+    });
   });
 });
 
@@ -315,12 +366,22 @@ describe("shard rollover", () => {
     const events: { eventShard: unknown; records: { seq: string; eventID: string }[] }[] = [];
     const fn = new FakeFunction();
     fn.invoke = async (event: unknown) => {
-      const { Records, shardId } = event as { Records: { seq: string; kind: string; eventID: string }[]; shardId: unknown };
+      const { Records, shardId } = event as {
+        Records: { seq: string; kind: string; eventID: string }[];
+        shardId: unknown;
+      };
       events.push({ eventShard: shardId, records: Records.map(({ seq, eventID }) => ({ seq, eventID })) });
       fn.calls.push(Records.map((r) => r.seq));
       return { ...(respond(Records) as object), state: {} };
     };
-    const source = withShardRollover({ kind: "kinesis", arn: STREAM_ARN, shards: [shard(7, "shardId-000000000000"), shard(7, "shardId-000000000001")] }, every);
+    const source = withShardRollover(
+      {
+        kind: "kinesis",
+        arn: STREAM_ARN,
+        shards: [shard(7, "shardId-000000000000"), shard(7, "shardId-000000000001")],
+      },
+      every,
+    );
     await runMapping(source.shards, fn, { settings: { retryAttempts: 1, tumblingWindowSeconds: 60 } });
     return events;
   }
@@ -328,7 +389,10 @@ describe("shard rollover", () => {
   test("each shard closes after N records and a child with a new id continues, parents first; a batch never spans two shards", async () => {
     const events = await runRolling(3, () => ({}));
     const shardOf = (eventID: string) => eventID.split(":")[0]!;
-    for (const [parent, child, grandchild] of [["shardId-000000000000", "shardId-000000000002", "shardId-000000000004"], ["shardId-000000000001", "shardId-000000000003", "shardId-000000000005"]]) {
+    for (const [parent, child, grandchild] of [
+      ["shardId-000000000000", "shardId-000000000002", "shardId-000000000004"],
+      ["shardId-000000000001", "shardId-000000000003", "shardId-000000000005"],
+    ]) {
       const lineage = events.filter((e) => [parent, child, grandchild].includes(shardOf(e.records[0]!.eventID)));
       // Batches of up to 4 (batchSize) cut at every third record: the shard's order, one shard per batch.
       expect(lineage.map((e) => e.records.map((r) => r.eventID))).toEqual([
@@ -338,7 +402,8 @@ describe("shard rollover", () => {
       ]);
     }
     // The window names the same shard as the records in it.
-    for (const event of events) expect(event.records.every((r) => r.eventID.startsWith(`${event.eventShard as string}:`))).toBe(true);
+    for (const event of events)
+      expect(event.records.every((r) => r.eventID.startsWith(`${event.eventShard as string}:`))).toBe(true);
   });
 
   test("a child's failed batch goes to the DLQ under the child's id, and the grandchild waits for it", async () => {
@@ -348,10 +413,23 @@ describe("shard rollover", () => {
     });
     const failures = await dlqRecords();
     expect(failures.map((f) => f.KinesisBatchInfo)).toEqual([
-      expect.objectContaining({ shardId: "shardId-000000000002", startSequenceNumber: "005", endSequenceNumber: "005" }),
-      expect.objectContaining({ shardId: "shardId-000000000003", startSequenceNumber: "005", endSequenceNumber: "005" }),
+      expect.objectContaining({
+        shardId: "shardId-000000000002",
+        startSequenceNumber: "005",
+        endSequenceNumber: "005",
+      }),
+      expect.objectContaining({
+        shardId: "shardId-000000000003",
+        startSequenceNumber: "005",
+        endSequenceNumber: "005",
+      }),
     ]);
-    expect(await new FolderBlobStore(root).list(FAILED_BATCH_PREFIX)).toEqual(expect.arrayContaining([expect.stringContaining("/shardId-000000000002/"), expect.stringContaining("/shardId-000000000003/")]));
+    expect(await new FolderBlobStore(root).list(FAILED_BATCH_PREFIX)).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining("/shardId-000000000002/"),
+        expect.stringContaining("/shardId-000000000003/"),
+      ]),
+    );
     const calls = events.map((e) => e.records.map((r) => r.eventID));
     const lastOfChild = Math.max(...calls.flatMap((ids, i) => (ids.includes("shardId-000000000002:005") ? [i] : [])));
     expect(calls.findIndex((ids) => ids.includes("shardId-000000000004:007"))).toBeGreaterThan(lastOfChild);

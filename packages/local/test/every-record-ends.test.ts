@@ -8,14 +8,16 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
-import { FailedTrail, type FailedRecord } from "@trip-pipeline/core/store/failed-trail";
 import { TRIP_STREAM } from "@trip-pipeline/core/platform/pipeline-spec";
+import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
+import { type FailedRecord, FailedTrail } from "@trip-pipeline/core/store/failed-trail";
+import { afterAll, beforeAll, expect, test } from "vitest";
 import { LocalAws } from "../src/runtime.js";
 
-const start = (trip_id: string, pickup: string) => JSON.stringify({ event_type: "start", trip_id, pickup_datetime: pickup, estimated_fare_amount: "10.25" });
-const end = (trip_id: string, dropoff: string, fare = "12.5") => JSON.stringify({ event_type: "end", trip_id, dropoff_datetime: dropoff, fare_amount: fare });
+const start = (trip_id: string, pickup: string) =>
+  JSON.stringify({ event_type: "start", trip_id, pickup_datetime: pickup, estimated_fare_amount: "10.25" });
+const end = (trip_id: string, dropoff: string, fare = "12.5") =>
+  JSON.stringify({ event_type: "end", trip_id, dropoff_datetime: dropoff, fare_amount: fare });
 
 const REPO_ROOT = resolve(import.meta.dirname, "..", "..", "..");
 let root: string;
@@ -35,7 +37,12 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "local-stream-"));
   aws = await LocalAws.start({ root, kinesisShards: 2 });
   await aws.startConsumers({ repoRoot: REPO_ROOT, batchingWindowMs: 20, pollIntervalMs: 5, retryDelayMs: 1 });
-  await aws.kinesis.send(new PutRecordsCommand({ StreamName: TRIP_STREAM.name, Records: RECORDS.map((data, i) => ({ PartitionKey: `k${i}`, Data: Buffer.from(data) })) }));
+  await aws.kinesis.send(
+    new PutRecordsCommand({
+      StreamName: TRIP_STREAM.name,
+      Records: RECORDS.map((data, i) => ({ PartitionKey: `k${i}`, Data: Buffer.from(data) })),
+    }),
+  );
   await aws.drain();
 }, 60_000);
 afterAll(async () => {

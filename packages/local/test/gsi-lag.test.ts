@@ -1,9 +1,18 @@
-import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import {
+  type AttributeValue,
+  DeleteItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
 import { createDynamoDbClient } from "@trip-pipeline/core/platform/aws-clients";
 import { TRIP_TABLE } from "@trip-pipeline/core/platform/pipeline-spec";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createTripTable } from "../src/dynamo.js";
-import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "../src/embedded-dynamodb.js";
+import { type EmbeddedDynamoDb, startEmbeddedDynamoDb } from "../src/embedded-dynamodb.js";
 
 // Long enough that the writes and reads right after them stay inside it on a loaded machine.
 const LAG_MS = 1_000;
@@ -16,7 +25,14 @@ beforeAll(async () => {
   dynamodb = await startEmbeddedDynamoDb({
     region: "eu-north-1",
     streamShards: 1,
-    streams: [{ name: TABLE, partitionKey: TRIP_TABLE.partitionKey, sortKey: TRIP_TABLE.sortKey, viewType: "NEW_AND_OLD_IMAGES" }],
+    streams: [
+      {
+        name: TABLE,
+        partitionKey: TRIP_TABLE.partitionKey,
+        sortKey: TRIP_TABLE.sortKey,
+        viewType: "NEW_AND_OLD_IMAGES",
+      },
+    ],
     gsiLagMs: LAG_MS,
   });
   client = createDynamoDbClient({ endpoint: dynamodb.endpoint });
@@ -28,11 +44,23 @@ afterAll(async () => {
 });
 
 const key = (trip: string) => ({ trip_id: { S: trip }, sort_key: { S: "COMPLETED#1" } });
-const item = (trip: string, day: string, fare: string) => ({ ...key(trip), gsi1pk: { S: day }, gsi1sk: { S: trip }, fare: { N: fare } });
+const item = (trip: string, day: string, fare: string) => ({
+  ...key(trip),
+  gsi1pk: { S: day },
+  gsi1sk: { S: trip },
+  fare: { N: fare },
+});
 
 /** The fares the index shows for a day, by trip. */
 async function onIndex(day: string): Promise<Record<string, string>> {
-  const { Items = [] } = await client.send(new QueryCommand({ TableName: TABLE, IndexName: INDEX, KeyConditionExpression: "gsi1pk = :day", ExpressionAttributeValues: { ":day": { S: day } } }));
+  const { Items = [] } = await client.send(
+    new QueryCommand({
+      TableName: TABLE,
+      IndexName: INDEX,
+      KeyConditionExpression: "gsi1pk = :day",
+      ExpressionAttributeValues: { ":day": { S: day } },
+    }),
+  );
   return Object.fromEntries(Items.map((i) => [i.trip_id!.S!, i.fare!.N!]));
 }
 
@@ -42,7 +70,8 @@ async function until(check: () => Promise<boolean>, since: number): Promise<numb
   return performance.now() - since;
 }
 
-const base = async (trip: string): Promise<Record<string, AttributeValue> | undefined> => (await client.send(new GetItemCommand({ TableName: TABLE, Key: key(trip), ConsistentRead: true }))).Item;
+const base = async (trip: string): Promise<Record<string, AttributeValue> | undefined> =>
+  (await client.send(new GetItemCommand({ TableName: TABLE, Key: key(trip), ConsistentRead: true }))).Item;
 
 describe("GSI lag", () => {
   test("a new item shows on the index only once the lag has passed; the base table has it at once", async () => {
@@ -63,8 +92,22 @@ describe("GSI lag", () => {
     await until(async () => Object.keys(await onIndex("D2")).length === 3, performance.now());
 
     const written = performance.now();
-    await client.send(new UpdateItemCommand({ TableName: TABLE, Key: key("a"), UpdateExpression: "SET fare = :f", ExpressionAttributeValues: { ":f": { N: "11" } } }));
-    await client.send(new UpdateItemCommand({ TableName: TABLE, Key: key("b"), UpdateExpression: "SET gsi1pk = :d", ExpressionAttributeValues: { ":d": { S: "D3" } } }));
+    await client.send(
+      new UpdateItemCommand({
+        TableName: TABLE,
+        Key: key("a"),
+        UpdateExpression: "SET fare = :f",
+        ExpressionAttributeValues: { ":f": { N: "11" } },
+      }),
+    );
+    await client.send(
+      new UpdateItemCommand({
+        TableName: TABLE,
+        Key: key("b"),
+        UpdateExpression: "SET gsi1pk = :d",
+        ExpressionAttributeValues: { ":d": { S: "D3" } },
+      }),
+    );
     await client.send(new DeleteItemCommand({ TableName: TABLE, Key: key("c") }));
 
     expect(await onIndex("D2")).toEqual({ a: "1", b: "2", c: "3" });
@@ -72,14 +115,23 @@ describe("GSI lag", () => {
     expect(await base("c")).toBeUndefined();
     expect((await base("a"))?.fare).toEqual({ N: "11" });
 
-    const elapsed = await until(async () => JSON.stringify(await onIndex("D2")) === JSON.stringify({ a: "11" }), written);
+    const elapsed = await until(
+      async () => JSON.stringify(await onIndex("D2")) === JSON.stringify({ a: "11" }),
+      written,
+    );
     expect(elapsed).toBeGreaterThanOrEqual(LAG_MS);
     expect(await onIndex("D3")).toEqual({ b: "2" });
   });
 
   test("base-table reads and queries are never delayed", async () => {
     await client.send(new PutItemCommand({ TableName: TABLE, Item: item("q", "D4", "5") }));
-    const { Items = [] } = await client.send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: "trip_id = :t", ExpressionAttributeValues: { ":t": { S: "q" } } }));
+    const { Items = [] } = await client.send(
+      new QueryCommand({
+        TableName: TABLE,
+        KeyConditionExpression: "trip_id = :t",
+        ExpressionAttributeValues: { ":t": { S: "q" } },
+      }),
+    );
     expect(Items.map((i) => i.fare)).toEqual([{ N: "5" }]);
   });
 });

@@ -1,6 +1,6 @@
 import { GetRecordsCommand, GetShardIteratorCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
-import { expect, test } from "vitest";
 import { createKinesisClient } from "@trip-pipeline/core/platform/aws-clients";
+import { expect, test } from "vitest";
 import { createTripStream, startLocalKinesis } from "../src/kinesis.js";
 import { startKinesisThrottle } from "../src/kinesis-throttle.js";
 import { Throttle } from "../src/throttle.js";
@@ -15,20 +15,38 @@ test("the Kinesis throttle fails whole calls or single records with ProvisionedT
     await createTripStream(direct, 1);
     const outcomes = await Promise.allSettled(
       Array.from({ length: 10 }, (_, call) =>
-        throttled.send(new PutRecordsCommand({ StreamName: "TripEventsStream", Records: [0, 1, 2, 3].map((i) => ({ PartitionKey: "k", Data: Buffer.from(`${call}-${i}`) })) })),
+        throttled.send(
+          new PutRecordsCommand({
+            StreamName: "TripEventsStream",
+            Records: [0, 1, 2, 3].map((i) => ({ PartitionKey: "k", Data: Buffer.from(`${call}-${i}`) })),
+          }),
+        ),
       ),
     );
     const rejected = outcomes.filter((o) => o.status === "rejected");
     const partial = outcomes.flatMap((o) => (o.status === "fulfilled" ? [o.value] : []));
     expect(rejected.length).toBeGreaterThan(0);
-    expect(rejected.every((o) => (o as PromiseRejectedResult).reason.name === "ProvisionedThroughputExceededException")).toBe(true);
+    expect(
+      rejected.every((o) => (o as PromiseRejectedResult).reason.name === "ProvisionedThroughputExceededException"),
+    ).toBe(true);
     expect(partial.length).toBeGreaterThan(0);
-    const accepted = partial.reduce((sum, result) => sum + result.Records!.filter((entry) => !entry.ErrorCode).length, 0);
+    const accepted = partial.reduce(
+      (sum, result) => sum + result.Records!.filter((entry) => !entry.ErrorCode).length,
+      0,
+    );
     for (const result of partial) {
-      expect(result.FailedRecordCount).toBe(result.Records!.filter((entry) => entry.ErrorCode === "ProvisionedThroughputExceededException").length);
+      expect(result.FailedRecordCount).toBe(
+        result.Records!.filter((entry) => entry.ErrorCode === "ProvisionedThroughputExceededException").length,
+      );
       expect(result.FailedRecordCount).toBeGreaterThan(0);
     }
-    const { ShardIterator } = await direct.send(new GetShardIteratorCommand({ StreamName: "TripEventsStream", ShardId: "shardId-000000000000", ShardIteratorType: "TRIM_HORIZON" }));
+    const { ShardIterator } = await direct.send(
+      new GetShardIteratorCommand({
+        StreamName: "TripEventsStream",
+        ShardId: "shardId-000000000000",
+        ShardIteratorType: "TRIM_HORIZON",
+      }),
+    );
     const { Records = [] } = await direct.send(new GetRecordsCommand({ ShardIterator }));
     expect(Records).toHaveLength(accepted);
     expect(throttle.counts.requests).toBe(rejected.length);

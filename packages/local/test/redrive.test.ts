@@ -8,12 +8,17 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
 import { encodeWireEvent, type TripEvent } from "@trip-pipeline/core/domain/events";
 import { createLogger } from "@trip-pipeline/core/platform/logger";
-import { CONSUMERS, FAILED_BATCH_PREFIX, REDRIVEN_PREFIX, TRIP_STREAM } from "@trip-pipeline/core/platform/pipeline-spec";
-import { redrive, type FunctionInvoker } from "@trip-pipeline/core/streams/redrive";
+import {
+  CONSUMERS,
+  FAILED_BATCH_PREFIX,
+  REDRIVEN_PREFIX,
+  TRIP_STREAM,
+} from "@trip-pipeline/core/platform/pipeline-spec";
+import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
+import { type FunctionInvoker, redrive } from "@trip-pipeline/core/streams/redrive";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { importHandler, LocalFunction } from "../src/lambda.js";
 import { LocalAws } from "../src/runtime.js";
 import { outage } from "./support/local-handlers.js";
@@ -43,19 +48,38 @@ const invoker = (fn: LocalFunction): FunctionInvoker => ({
 });
 
 async function itemsOf(tripId: string): Promise<string[]> {
-  const { Items = [] } = await aws.db.send(new QueryCommand({ TableName: aws.tableName, KeyConditionExpression: "trip_id = :t", ExpressionAttributeValues: { ":t": tripId } }));
+  const { Items = [] } = await aws.db.send(
+    new QueryCommand({
+      TableName: aws.tableName,
+      KeyConditionExpression: "trip_id = :t",
+      ExpressionAttributeValues: { ":t": tripId },
+    }),
+  );
   return Items.map((item) => String(item.sort_key)).sort();
 }
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "redrive-"));
   aws = await LocalAws.start({ root, kinesisShards: 1 });
-  await aws.startConsumers({ repoRoot: REPO_ROOT, handlers: { tripBegin: outage }, batchingWindowMs: 20, pollIntervalMs: 5, retryDelayMs: 1 });
-  const put = (events: TripEvent[]) => events.map((event) => ({ PartitionKey: event.trip_id, Data: Buffer.from(encodeWireEvent(event)) }));
-  await aws.kinesis.send(new PutRecordsCommand({ StreamName: TRIP_STREAM.name, Records: [...put(starts), ...put(ends)] }));
+  await aws.startConsumers({
+    repoRoot: REPO_ROOT,
+    handlers: { tripBegin: outage },
+    batchingWindowMs: 20,
+    pollIntervalMs: 5,
+    retryDelayMs: 1,
+  });
+  const put = (events: TripEvent[]) =>
+    events.map((event) => ({ PartitionKey: event.trip_id, Data: Buffer.from(encodeWireEvent(event)) }));
+  await aws.kinesis.send(
+    new PutRecordsCommand({ StreamName: TRIP_STREAM.name, Records: [...put(starts), ...put(ends)] }),
+  );
   await aws.drain();
   bucket = new FolderBlobStore(aws.bucketDir);
-  fixed = new LocalFunction(`trip-pipeline-local-tripBegin`, await importHandler(REPO_ROOT, CONSUMERS.tripBegin.handler, aws.platform), { region: aws.region, timeoutMs: 60_000 });
+  fixed = new LocalFunction(
+    `trip-pipeline-local-tripBegin`,
+    await importHandler(REPO_ROOT, CONSUMERS.tripBegin.handler, aws.platform),
+    { region: aws.region, timeoutMs: 60_000 },
+  );
 });
 afterAll(async () => {
   await aws?.close();
@@ -71,15 +95,38 @@ describe("redrive", () => {
 
   test("--dry-run lists each failed batch with its function and records, and changes nothing", async () => {
     const before = await bucket.list(FAILED_BATCH_PREFIX);
-    const report = await redrive({ store: bucket, invoker: { invoke: () => Promise.reject(new Error("a dry run invokes nothing")) }, logger, dryRun: true });
+    const report = await redrive({
+      store: bucket,
+      invoker: { invoke: () => Promise.reject(new Error("a dry run invokes nothing")) },
+      logger,
+      dryRun: true,
+    });
     expect(report.dryRun).toBe(true);
-    expect(report.batches.every((b) => b.outcome === "would_replay" && b.functionArn === fixed.arn && b.source === "kinesis" && b.condition === "RetryAttemptsExhausted")).toBe(true);
-    expect(report.totals).toMatchObject({ batches: before.length, records: 2, replayed: 0, remaining: 2, failedBatches: 0 });
+    expect(
+      report.batches.every(
+        (b) =>
+          b.outcome === "would_replay" &&
+          b.functionArn === fixed.arn &&
+          b.source === "kinesis" &&
+          b.condition === "RetryAttemptsExhausted",
+      ),
+    ).toBe(true);
+    expect(report.totals).toMatchObject({
+      batches: before.length,
+      records: 2,
+      replayed: 0,
+      remaining: 2,
+      failedBatches: 0,
+    });
     expect(await bucket.list(FAILED_BATCH_PREFIX)).toEqual(before);
   });
 
   test("a replay that fails again keeps the batch whole, and says why", async () => {
-    const report = await redrive({ store: bucket, invoker: { invoke: () => Promise.reject(new Error("still down")) }, logger });
+    const report = await redrive({
+      store: bucket,
+      invoker: { invoke: () => Promise.reject(new Error("still down")) },
+      logger,
+    });
     expect(report.batches.every((b) => b.outcome === "failed" && b.reason === "Error: still down")).toBe(true);
     expect(report.totals).toMatchObject({ records: 2, remaining: 2 });
   });
@@ -94,15 +141,23 @@ describe("redrive", () => {
     const twoRecords = { ...original, payload: { Records: [later, earlier] } };
     const store = new FolderBlobStore(join(root, "partial"));
     await store.put(first!, JSON.stringify(twoRecords));
-    const report = await redrive({ store, invoker: { invoke: async () => ({ batchItemFailures: [{ itemIdentifier: "999" }] }) }, logger });
+    const report = await redrive({
+      store,
+      invoker: { invoke: async () => ({ batchItemFailures: [{ itemIdentifier: "999" }] }) },
+      logger,
+    });
     expect(report.batches[0]).toMatchObject({ outcome: "partially_replayed", replayed: 1, remaining: 1 });
     const kept = JSON.parse((await store.get(first!))!);
-    expect(kept.payload.Records.map((r: { kinesis: { sequenceNumber: string } }) => r.kinesis.sequenceNumber)).toEqual(["999"]);
+    expect(kept.payload.Records.map((r: { kinesis: { sequenceNumber: string } }) => r.kinesis.sequenceNumber)).toEqual([
+      "999",
+    ]);
   });
 
   test("replays through the same handler code: the starts are stored, the matcher completes the trips; a second run replays nothing", async () => {
     const report = await redrive({ store: bucket, invoker: invoker(fixed), logger });
-    expect(report.batches.every((b) => b.outcome === "replayed" && b.movedTo === `${REDRIVEN_PREFIX}${b.key}`)).toBe(true);
+    expect(report.batches.every((b) => b.outcome === "replayed" && b.movedTo === `${REDRIVEN_PREFIX}${b.key}`)).toBe(
+      true,
+    );
     expect(report.totals).toMatchObject({ records: 2, replayed: 2, remaining: 0, failedBatches: 0 });
     expect(await bucket.list(FAILED_BATCH_PREFIX)).toEqual([]);
     expect(await bucket.list(`${REDRIVEN_PREFIX}${FAILED_BATCH_PREFIX}`)).toHaveLength(report.batches.length);

@@ -2,10 +2,10 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PutRecordsCommand } from "@aws-sdk/client-kinesis";
+import { TRIP_STREAM } from "@trip-pipeline/core/platform/pipeline-spec";
 import type { DynamoDBRecord, KinesisStreamRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { LocalAws } from "../src/runtime.js";
-import { TRIP_STREAM } from "@trip-pipeline/core/platform/pipeline-spec";
 import * as doubles from "./support/local-handlers.js";
 
 const REPO_ROOT = resolve(import.meta.dirname, "..", "..", "..");
@@ -26,7 +26,10 @@ beforeAll(async () => {
     pollIntervalMs: 5,
     retryDelayMs: 1,
   });
-  const event = (event_type: string, trip_id: string, at: string) => ({ PartitionKey: trip_id, Data: Buffer.from(JSON.stringify({ event_type, trip_id, at })) });
+  const event = (event_type: string, trip_id: string, at: string) => ({
+    PartitionKey: trip_id,
+    Data: Buffer.from(JSON.stringify({ event_type, trip_id, at })),
+  });
   await aws.kinesis.send(
     new PutRecordsCommand({
       StreamName: TRIP_STREAM.name,
@@ -61,15 +64,31 @@ describe("the local AWS runtime", () => {
     const decode = (r: KinesisStreamRecord) => JSON.parse(text(r)).trip_id;
     expect([...new Set(begin.map(decode))].sort()).toEqual(["a", "b", "poison", "twice"]);
     expect(finish.map(text).filter((data) => data === "not json")).toHaveLength(1);
-    expect(finish.filter((r) => text(r) !== "not json").map(decode).sort()).toEqual(["a", "a", "b", "b", "c", "poison", "twice"]);
+    expect(
+      finish
+        .filter((r) => text(r) !== "not json")
+        .map(decode)
+        .sort(),
+    ).toEqual(["a", "a", "b", "b", "c", "poison", "twice"]);
     const [first] = begin;
-    expect(first).toMatchObject({ eventSource: "aws:kinesis", eventVersion: "1.0", eventName: "aws:kinesis:record", awsRegion: "eu-north-1", kinesis: { kinesisSchemaVersion: "1.0" } });
+    expect(first).toMatchObject({
+      eventSource: "aws:kinesis",
+      eventVersion: "1.0",
+      eventName: "aws:kinesis:record",
+      awsRegion: "eu-north-1",
+      kinesis: { kinesisSchemaVersion: "1.0" },
+    });
     expect(first!.eventID).toBe(`${first!.eventID.split(":")[0]}:${first!.kinesis.sequenceNumber}`);
     expect(first!.eventSourceARN).toMatch(/^arn:aws:kinesis:eu-north-1:\d{12}:stream\/TripEventsStream$/);
     expect(typeof first!.kinesis.approximateArrivalTimestamp).toBe("number");
 
     const { env, context } = deliveries("tripBegin")[0]!;
-    expect(env).toMatchObject({ TRIP_TABLE_NAME: "TripData", TRIP_PIPELINE_LOCAL_BUCKET_DIR: aws.bucketDir, AWS_ENDPOINT_URL_DYNAMODB: aws.dynamodbEndpoint, AWS_ENDPOINT_URL_KINESIS: aws.kinesisEndpoint });
+    expect(env).toMatchObject({
+      TRIP_TABLE_NAME: "TripData",
+      TRIP_PIPELINE_LOCAL_BUCKET_DIR: aws.bucketDir,
+      AWS_ENDPOINT_URL_DYNAMODB: aws.dynamodbEndpoint,
+      AWS_ENDPOINT_URL_KINESIS: aws.kinesisEndpoint,
+    });
     expect(env.ANALYTICS_BUCKET_NAME).toBeTruthy();
     expect(context.functionName).toBe("trip-pipeline-local-tripBegin");
   });
@@ -84,7 +103,11 @@ describe("the local AWS runtime", () => {
       "b RAW#START#2024-02-29 11:00:00",
       "twice RAW#START#2024-02-29 12:00:00",
     ]);
-    expect(records.every((r) => r.eventName === "INSERT" && r.dynamodb!.StreamViewType === "NEW_AND_OLD_IMAGES" && r.dynamodb!.NewImage)).toBe(true);
+    expect(
+      records.every(
+        (r) => r.eventName === "INSERT" && r.dynamodb!.StreamViewType === "NEW_AND_OLD_IMAGES" && r.dynamodb!.NewImage,
+      ),
+    ).toBe(true);
     // The MODIFY of "twice" and the NOTE# inserts were captured, then dropped by the filter.
     expect(aws.stats().streamRecords).toBe(11);
     expect(aws.stats().consumers.matcher).toMatchObject({ delivered: 5, filteredOut: 6, toDlq: 0 });
@@ -101,12 +124,27 @@ describe("the local AWS runtime", () => {
     expect(stats.consumers.tripBegin).toMatchObject({ read: 8, filteredOut: 4, toDlq: 1, retries: 5 });
     expect(stats.consumers.tripFinish).toMatchObject({ read: 8, delivered: 8, filteredOut: 0, toDlq: 0 });
     // aws/lambda/<mapping uuid>/<shardId>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>
-    const files = (await readdir(aws.dlqDir, { recursive: true })).filter((path) => /^[0-9a-f-]{36}\/shardId-\d+\/\d{4}\/\d{2}\/\d{2}\/\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}-[0-9a-f-]{36}$/.test(path));
+    const files = (await readdir(aws.dlqDir, { recursive: true })).filter((path) =>
+      /^[0-9a-f-]{36}\/shardId-\d+\/\d{4}\/\d{2}\/\d{2}\/\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}-[0-9a-f-]{36}$/.test(
+        path,
+      ),
+    );
     expect(files).toHaveLength(1);
     const failure = JSON.parse(await readFile(join(aws.dlqDir, files[0]!), "utf8"));
-    expect(failure).toMatchObject({ requestContext: { condition: "RetryAttemptsExhausted", approximateInvokeCount: 6, functionArn: expect.stringContaining(":function:trip-pipeline-local-tripBegin") }, KinesisBatchInfo: { batchSize: 1 } });
+    expect(failure).toMatchObject({
+      requestContext: {
+        condition: "RetryAttemptsExhausted",
+        approximateInvokeCount: 6,
+        functionArn: expect.stringContaining(":function:trip-pipeline-local-tripBegin"),
+      },
+      KinesisBatchInfo: { batchSize: 1 },
+    });
     expect(Buffer.from(failure.payload.Records[0].kinesis.data, "base64").toString()).toContain('"poison"');
     // The good starts of the failed batches were stored (and reached the matcher) all the same.
-    expect(deliveries("matcher").flatMap((d) => d.event.Records as DynamoDBRecord[]).some((r) => r.dynamodb!.Keys!.trip_id!.S === "twice")).toBe(true);
+    expect(
+      deliveries("matcher")
+        .flatMap((d) => d.event.Records as DynamoDBRecord[])
+        .some((r) => r.dynamodb!.Keys!.trip_id!.S === "twice"),
+    ).toBe(true);
   });
 });

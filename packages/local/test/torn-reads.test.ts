@@ -1,9 +1,17 @@
-import { DeleteItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from "@aws-sdk/client-dynamodb";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import {
+  type AttributeValue,
+  DeleteItemCommand,
+  type DynamoDBClient,
+  PutItemCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
 import { createDynamoDbClient } from "@trip-pipeline/core/platform/aws-clients";
 import { TRIP_TABLE } from "@trip-pipeline/core/platform/pipeline-spec";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { createTripTable } from "../src/dynamo.js";
-import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from "../src/embedded-dynamodb.js";
+import { type EmbeddedDynamoDb, startEmbeddedDynamoDb } from "../src/embedded-dynamodb.js";
 
 const TABLE = TRIP_TABLE.name;
 const KEYS = ["k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8"];
@@ -18,7 +26,19 @@ let trip = 0;
 let partition: string;
 
 async function start(tornReads?: { seed: number }) {
-  const dynamodb = await startEmbeddedDynamoDb({ region: "eu-north-1", streamShards: 1, streams: [{ name: TABLE, partitionKey: TRIP_TABLE.partitionKey, sortKey: TRIP_TABLE.sortKey, viewType: "NEW_AND_OLD_IMAGES" }], tornReads });
+  const dynamodb = await startEmbeddedDynamoDb({
+    region: "eu-north-1",
+    streamShards: 1,
+    streams: [
+      {
+        name: TABLE,
+        partitionKey: TRIP_TABLE.partitionKey,
+        sortKey: TRIP_TABLE.sortKey,
+        viewType: "NEW_AND_OLD_IMAGES",
+      },
+    ],
+    tornReads,
+  });
   const dbClient = createDynamoDbClient({ endpoint: dynamodb.endpoint });
   await createTripTable(dbClient);
   return { dynamodb, dbClient };
@@ -35,7 +55,14 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   partition = `trip-${(trip += 1)}`;
-  for (const db of [client, wholeClient]) for (const sk of KEYS) await db.send(new PutItemCommand({ TableName: TABLE, Item: { trip_id: { S: partition }, sort_key: { S: sk }, v: { N: "1" } } }));
+  for (const db of [client, wholeClient])
+    for (const sk of KEYS)
+      await db.send(
+        new PutItemCommand({
+          TableName: TABLE,
+          Item: { trip_id: { S: partition }, sort_key: { S: sk }, v: { N: "1" } },
+        }),
+      );
 });
 
 const query = (extra: Partial<QueryCommandInput> = {}): QueryCommandInput => ({
@@ -47,7 +74,11 @@ const query = (extra: Partial<QueryCommandInput> = {}): QueryCommandInput => ({
 });
 
 /** A caller's logical Query: every page, in order; `between` runs after each page. */
-async function pages(db: DynamoDBClient, input: QueryCommandInput, between: (page: number) => Promise<void> = async () => {}): Promise<Item[][]> {
+async function pages(
+  db: DynamoDBClient,
+  input: QueryCommandInput,
+  between: (page: number) => Promise<void> = async () => {},
+): Promise<Item[][]> {
   const all: Item[][] = [];
   let ExclusiveStartKey = input.ExclusiveStartKey;
   do {
@@ -76,10 +107,26 @@ describe("torn Queries", () => {
     const limited = await client.send(new QueryCommand(query({ Limit: 1 })));
     expect(sortKeys(limited.Items!)).toEqual(["k1"]);
     expect(limited.LastEvaluatedKey).toEqual({ trip_id: { S: partition }, sort_key: { S: "k1" } });
-    const rest = await pages(client, query({ ExclusiveStartKey: { trip_id: { S: partition }, sort_key: { S: "k6" } } }));
+    const rest = await pages(
+      client,
+      query({ ExclusiveStartKey: { trip_id: { S: partition }, sort_key: { S: "k6" } } }),
+    );
     expect(sortKeys(rest.flat())).toEqual(["k7", "k8"]);
-    await client.send(new UpdateItemCommand({ TableName: TABLE, Key: { trip_id: { S: partition }, sort_key: { S: "k4" } }, UpdateExpression: "SET v = :v", ExpressionAttributeValues: { ":v": { N: "2" } } }));
-    const filtered = await pages(client, query({ FilterExpression: "v = :two", ExpressionAttributeValues: { ":t": { S: partition }, ":two": { N: "2" } } }));
+    await client.send(
+      new UpdateItemCommand({
+        TableName: TABLE,
+        Key: { trip_id: { S: partition }, sort_key: { S: "k4" } },
+        UpdateExpression: "SET v = :v",
+        ExpressionAttributeValues: { ":v": { N: "2" } },
+      }),
+    );
+    const filtered = await pages(
+      client,
+      query({
+        FilterExpression: "v = :two",
+        ExpressionAttributeValues: { ":t": { S: partition }, ":two": { N: "2" } },
+      }),
+    );
     expect(sortKeys(filtered.flat())).toEqual(["k4"]);
     let counted = 0;
     let ExclusiveStartKey: Item | undefined;
@@ -94,7 +141,16 @@ describe("torn Queries", () => {
 
   test("writes between pages show in the later pages: one logical Query returns a mix of states", async () => {
     const seen = await pages(client, query(), async (page) => {
-      if (page === 1) for (const sk of KEYS) await client.send(new UpdateItemCommand({ TableName: TABLE, Key: { trip_id: { S: partition }, sort_key: { S: sk } }, UpdateExpression: "SET v = :v", ExpressionAttributeValues: { ":v": { N: "2" } } }));
+      if (page === 1)
+        for (const sk of KEYS)
+          await client.send(
+            new UpdateItemCommand({
+              TableName: TABLE,
+              Key: { trip_id: { S: partition }, sort_key: { S: sk } },
+              UpdateExpression: "SET v = :v",
+              ExpressionAttributeValues: { ":v": { N: "2" } },
+            }),
+          );
     });
     const versions = seen.flat().map((i) => i.v!.N);
     expect(sortKeys(seen.flat())).toEqual(KEYS);
@@ -104,10 +160,31 @@ describe("torn Queries", () => {
 
   test("under concurrent writes every item served is a version that existed, and keys present throughout appear exactly once", async () => {
     const writes = KEYS.flatMap((sk, i) => [
-      client.send(new UpdateItemCommand({ TableName: TABLE, Key: { trip_id: { S: partition }, sort_key: { S: sk } }, UpdateExpression: "SET v = v + :one", ExpressionAttributeValues: { ":one": { N: "1" } } })),
+      client.send(
+        new UpdateItemCommand({
+          TableName: TABLE,
+          Key: { trip_id: { S: partition }, sort_key: { S: sk } },
+          UpdateExpression: "SET v = v + :one",
+          ExpressionAttributeValues: { ":one": { N: "1" } },
+        }),
+      ),
       // Keys that come and go: they may or may not be seen, never twice.
-      client.send(new PutItemCommand({ TableName: TABLE, Item: { trip_id: { S: partition }, sort_key: { S: `${sk}x` }, v: { N: "1" } } })),
-      ...(i % 2 === 0 ? [client.send(new DeleteItemCommand({ TableName: TABLE, Key: { trip_id: { S: partition }, sort_key: { S: `${sk}x` } } }))] : []),
+      client.send(
+        new PutItemCommand({
+          TableName: TABLE,
+          Item: { trip_id: { S: partition }, sort_key: { S: `${sk}x` }, v: { N: "1" } },
+        }),
+      ),
+      ...(i % 2 === 0
+        ? [
+            client.send(
+              new DeleteItemCommand({
+                TableName: TABLE,
+                Key: { trip_id: { S: partition }, sort_key: { S: `${sk}x` } },
+              }),
+            ),
+          ]
+        : []),
     ]);
     const [seen] = await Promise.all([pages(client, query()), ...writes]);
     const keys = sortKeys(seen.flat());

@@ -18,7 +18,10 @@ export class ApiError extends Error {
 export async function getJson<T>(base: string, path: string, schema: Schema<T>, token?: string): Promise<T> {
   let response: Response;
   try {
-    response = await fetch(`${base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {}, cache: "no-store" });
+    response = await fetch(`${base}${path}`, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      cache: "no-store",
+    });
   } catch {
     throw new ApiError("The API cannot be reached. The figures shown may be out of date.");
   }
@@ -31,9 +34,16 @@ export async function getJson<T>(base: string, path: string, schema: Schema<T>, 
   }
   if (!response.ok) {
     const error = errorResponse.safeParse(body);
-    throw new ApiError(error.success ? `The API refused the request: ${error.data.detail}` : `The API answered ${response.status}.`, response.status);
+    throw new ApiError(
+      error.success ? `The API refused the request: ${error.data.detail}` : `The API answered ${response.status}.`,
+      response.status,
+    );
   }
   const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new ApiError("The API answered in a shape this page does not know (is the page older than the API?).", response.status);
+  if (!parsed.success)
+    throw new ApiError(
+      "The API answered in a shape this page does not know (is the page older than the API?).",
+      response.status,
+    );
   return parsed.data;
 }

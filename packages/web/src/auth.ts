@@ -21,7 +21,10 @@ interface StoredToken {
 }
 
 function base64Url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 }
 
 function randomText(bytes = 32): string {
@@ -45,15 +48,29 @@ export async function accessToken(config: AuthConfig): Promise<string> {
   if (code && pending) {
     const { verifier, state, view } = JSON.parse(pending) as { verifier: string; state: string; view: string };
     sessionStorage.removeItem(PENDING);
-    if (params.get("state") !== state) throw new Error("The sign-in answer does not belong to this tab; reload to sign in again.");
+    if (params.get("state") !== state)
+      throw new Error("The sign-in answer does not belong to this tab; reload to sign in again.");
     const response = await fetch(`${config.domain}/oauth2/token`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ grant_type: "authorization_code", client_id: config.clientId, code, redirect_uri: redirectUri(), code_verifier: verifier }),
+      body: new URLSearchParams({
+        grant_type: "authorization_code",
+        client_id: config.clientId,
+        code,
+        redirect_uri: redirectUri(),
+        code_verifier: verifier,
+      }),
     });
-    if (!response.ok) throw new Error(`Sign-in failed (the token endpoint answered ${response.status}); reload to try again.`);
+    if (!response.ok)
+      throw new Error(`Sign-in failed (the token endpoint answered ${response.status}); reload to try again.`);
     const body = (await response.json()) as { access_token: string; expires_in: number };
-    sessionStorage.setItem(TOKEN, JSON.stringify({ accessToken: body.access_token, expiresAt: Date.now() + body.expires_in * 1000 } satisfies StoredToken));
+    sessionStorage.setItem(
+      TOKEN,
+      JSON.stringify({
+        accessToken: body.access_token,
+        expiresAt: Date.now() + body.expires_in * 1000,
+      } satisfies StoredToken),
+    );
     // Back to the view the user asked for, without the one-time code in the address.
     history.replaceState(null, "", `/${view}`);
     return body.access_token;
@@ -64,7 +81,9 @@ export async function accessToken(config: AuthConfig): Promise<string> {
 
 async function signIn(config: AuthConfig): Promise<void> {
   const verifier = randomText(48);
-  const challenge = base64Url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
+  const challenge = base64Url(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))),
+  );
   const state = randomText(16);
   sessionStorage.setItem(PENDING, JSON.stringify({ verifier, state, view: location.search }));
   const query = new URLSearchParams({
@@ -85,5 +104,7 @@ export function forgetToken(): void {
 
 export function signOut(config: AuthConfig): void {
   forgetToken();
-  location.assign(`${config.domain}/logout?${new URLSearchParams({ client_id: config.clientId, logout_uri: redirectUri() })}`);
+  location.assign(
+    `${config.domain}/logout?${new URLSearchParams({ client_id: config.clientId, logout_uri: redirectUri() })}`,
+  );
 }

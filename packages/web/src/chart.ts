@@ -1,7 +1,17 @@
 /** The daily chart: total fare (left axis) and average fare (right axis) per day, Chart.js. */
-import { CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip } from "chart.js";
+
 import { addDays, daysInRange } from "@trip-pipeline/core/dashboard/api";
 import type { DailyKpi } from "@trip-pipeline/core/kpi/daily-kpis";
+import {
+  CategoryScale,
+  Chart,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  Tooltip,
+} from "chart.js";
 import { formatKpi } from "./format.js";
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip);
@@ -15,8 +25,26 @@ export class DailyChart {
       data: {
         labels: [],
         datasets: [
-          { label: "Total fare", data: [], yAxisID: "total", borderColor: "#1d4ed8", backgroundColor: "#1d4ed8", tension: 0.2, pointRadius: 4 },
-          { label: "Average fare", data: [], yAxisID: "average", borderColor: "#b45309", backgroundColor: "#b45309", borderDash: [6, 4], tension: 0.2, pointStyle: "rectRot", pointRadius: 5 },
+          {
+            label: "Total fare",
+            data: [],
+            yAxisID: "total",
+            borderColor: "#1d4ed8",
+            backgroundColor: "#1d4ed8",
+            tension: 0.2,
+            pointRadius: 4,
+          },
+          {
+            label: "Average fare",
+            data: [],
+            yAxisID: "average",
+            borderColor: "#b45309",
+            backgroundColor: "#b45309",
+            borderDash: [6, 4],
+            tension: 0.2,
+            pointStyle: "rectRot",
+            pointRadius: 5,
+          },
         ],
       },
       options: {
@@ -26,14 +54,23 @@ export class DailyChart {
         interaction: { mode: "index", intersect: false },
         scales: {
           total: { type: "linear", position: "left", beginAtZero: true, title: { display: true, text: "Total fare" } },
-          average: { type: "linear", position: "right", beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: "Average fare" } },
+          average: {
+            type: "linear",
+            position: "right",
+            beginAtZero: true,
+            grid: { drawOnChartArea: false },
+            title: { display: true, text: "Average fare" },
+          },
         },
         plugins: {
           // Point markers in the legend: a dashed line's legend box renders as a hatched block.
           legend: { labels: { usePointStyle: true, pointStyleWidth: 18 } },
           tooltip: {
             // The tooltip shows the API's exact text, not the plotted number.
-            callbacks: { label: (item) => `${item.dataset.label}: ${formatKpi(this.rows[item.dataIndex]?.[item.datasetIndex === 0 ? "total_fare" : "average_fare"])}` },
+            callbacks: {
+              label: (item) =>
+                `${item.dataset.label}: ${formatKpi(this.rows[item.dataIndex]?.[item.datasetIndex === 0 ? "total_fare" : "average_fare"])}`,
+            },
           },
         },
       },

@@ -1,11 +1,21 @@
 /** The tiles and the daily table, built from the dashboard's KPI list (core dashboard-kpis.ts). */
 import type { DailyResponse, LiveResponse } from "@trip-pipeline/core/dashboard/api";
-import { DASHBOARD_KPIS, kpiHeading, kpiValueOf, percentChange, type KpiRowLike } from "@trip-pipeline/core/dashboard/kpis";
+import {
+  DASHBOARD_KPIS,
+  type KpiRowLike,
+  kpiHeading,
+  kpiValueOf,
+  percentChange,
+} from "@trip-pipeline/core/dashboard/kpis";
 import { formatKpi } from "./format.js";
 
 type DailyRow = DailyResponse["days"][number];
 
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+function element<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Partial<HTMLElementTagNameMap[K]> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
   const node = Object.assign(document.createElement(tag), props);
   node.append(...children);
   return node;
@@ -23,7 +33,12 @@ export function buildTiles(container: HTMLElement, currency: string): void {
         element("dd", { id: `change-${kpi.name}`, className: "change" }),
       ),
     ),
-    element("div", { className: "tile" }, element("dt", {}, "Last change"), element("dd", { id: "tile-freshness", className: "note" }, "–")),
+    element(
+      "div",
+      { className: "tile" },
+      element("dt", {}, "Last change"),
+      element("dd", { id: "tile-freshness", className: "note" }, "–"),
+    ),
   );
 }
 
@@ -63,14 +78,25 @@ export function showLive(row: LiveRow): void {
 }
 
 /** "+3.2% vs 2024-05-24" under each tile, against that day's nightly row; empty when there is nothing to compare. */
-export function showChanges(current: KpiRowLike | undefined, previousDay: string, previous: DailyRow | undefined): void {
+export function showChanges(
+  current: KpiRowLike | undefined,
+  previousDay: string,
+  previous: DailyRow | undefined,
+): void {
   for (const kpi of DASHBOARD_KPIS) {
     const node = document.getElementById(`change-${kpi.name}`);
     if (!node) continue;
     // Nothing to say while the day has no figure; the day before without one is worth a word.
     const value = current ? kpiValueOf(current, kpi.name) : null;
     const change = previous ? percentChange(value, kpiValueOf(previous, kpi.name)) : null;
-    node.textContent = value === null ? "" : change !== null ? `${change} vs ${previousDay}` : previous ? "" : `no daily total for ${previousDay} to compare`;
+    node.textContent =
+      value === null
+        ? ""
+        : change !== null
+          ? `${change} vs ${previousDay}`
+          : previous
+            ? ""
+            : `no daily total for ${previousDay} to compare`;
   }
 }
 
@@ -83,9 +109,22 @@ const cell = (tag: "th" | "td", text: string, label: string, numeric: boolean) =
 };
 
 /** The daily table: a header from the KPI list, one row per nightly row, the range's totals at the foot. */
-export function showDaily(answer: DailyResponse, parts: { head: HTMLElement; body: HTMLElement; foot: HTMLElement }): void {
-  const headings = ["Pickup day", ...DASHBOARD_KPIS.map((kpi) => kpiHeading(kpi, answer.currency)), "Computed at (UTC)"];
-  parts.head.replaceChildren(...headings.map((text, i) => Object.assign(element("th", { className: i > 0 && i <= DASHBOARD_KPIS.length ? "num" : "" }, text), { scope: "col" })));
+export function showDaily(
+  answer: DailyResponse,
+  parts: { head: HTMLElement; body: HTMLElement; foot: HTMLElement },
+): void {
+  const headings = [
+    "Pickup day",
+    ...DASHBOARD_KPIS.map((kpi) => kpiHeading(kpi, answer.currency)),
+    "Computed at (UTC)",
+  ];
+  parts.head.replaceChildren(
+    ...headings.map((text, i) =>
+      Object.assign(element("th", { className: i > 0 && i <= DASHBOARD_KPIS.length ? "num" : "" }, text), {
+        scope: "col",
+      }),
+    ),
+  );
   parts.body.replaceChildren(
     ...answer.days.map((day) =>
       element(
@@ -98,7 +137,17 @@ export function showDaily(answer: DailyResponse, parts: { head: HTMLElement; bod
     ),
   );
   if (answer.days.length === 0) {
-    parts.body.replaceChildren(element("tr", {}, element("td", { colSpan: headings.length }, "No daily totals for these days yet: they are computed the night after each day.")));
+    parts.body.replaceChildren(
+      element(
+        "tr",
+        {},
+        element(
+          "td",
+          { colSpan: headings.length },
+          "No daily totals for these days yet: they are computed the night after each day.",
+        ),
+      ),
+    );
     parts.foot.replaceChildren();
     return;
   }

@@ -1,11 +1,28 @@
 /** The dashboard page: live tiles for a day, the final daily totals over a range, refreshed every few seconds. */
-import { addDays, dailyResponse, liveResponse, runStatusResponse, utcDay, type DailyResponse, type LiveResponse } from "@trip-pipeline/core/dashboard/api";
+import {
+  addDays,
+  type DailyResponse,
+  dailyResponse,
+  type LiveResponse,
+  liveResponse,
+  runStatusResponse,
+  utcDay,
+} from "@trip-pipeline/core/dashboard/api";
 import { dailyCsv } from "@trip-pipeline/core/dashboard/kpis";
 import { CURRENCY_SETTING } from "@trip-pipeline/core/dashboard/spec";
-import { latestView, PRESETS, presetView, queryOf, rangeProblem, viewFromQuery, type Preset, type View } from "@trip-pipeline/core/dashboard/view";
+import {
+  latestView,
+  PRESETS,
+  type Preset,
+  presetView,
+  queryOf,
+  rangeProblem,
+  type View,
+  viewFromQuery,
+} from "@trip-pipeline/core/dashboard/view";
 import { NIGHTLY_KPI_JOB } from "@trip-pipeline/core/platform/pipeline-spec";
 import { ApiError, getJson } from "./api.js";
-import { accessToken, forgetToken, signOut, type AuthConfig } from "./auth.js";
+import { type AuthConfig, accessToken, forgetToken, signOut } from "./auth.js";
 import { DailyChart } from "./chart.js";
 import { formatCount, formatFreshness } from "./format.js";
 import { buildTiles, explainNightlyOnly, setAllTiles, setTile, showChanges, showDaily, showLive } from "./kpi-view.js";
@@ -16,11 +33,17 @@ const DAILY_EVERY_MS = 15_000;
 
 const API = import.meta.env.VITE_API_URL ?? "";
 const AUTH: AuthConfig | undefined =
-  import.meta.env.VITE_AUTH_DOMAIN && import.meta.env.VITE_AUTH_CLIENT_ID ? { domain: import.meta.env.VITE_AUTH_DOMAIN, clientId: import.meta.env.VITE_AUTH_CLIENT_ID } : undefined;
+  import.meta.env.VITE_AUTH_DOMAIN && import.meta.env.VITE_AUTH_CLIENT_ID
+    ? { domain: import.meta.env.VITE_AUTH_DOMAIN, clientId: import.meta.env.VITE_AUTH_CLIENT_ID }
+    : undefined;
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const form = byId<HTMLFormElement>("view");
-const inputs = { date: byId<HTMLInputElement>("date"), from: byId<HTMLInputElement>("from"), to: byId<HTMLInputElement>("to") };
+const inputs = {
+  date: byId<HTMLInputElement>("date"),
+  from: byId<HTMLInputElement>("from"),
+  to: byId<HTMLInputElement>("to"),
+};
 const chart = new DailyChart(byId<HTMLCanvasElement>("chart"));
 const table = { head: byId("daily-head"), body: byId("days"), foot: byId("totals") };
 
@@ -92,7 +115,8 @@ function renderLive(): void {
 function renderFreshness(): void {
   const kpi = live?.answer.kpi;
   const freshness = kpi && !("expired" in kpi) ? kpi.freshness_s : null;
-  if (!live || freshness === null || freshness === undefined) return setTile("freshness", live ? "no changes yet" : "–", true);
+  if (!live || freshness === null || freshness === undefined)
+    return setTile("freshness", live ? "no changes yet" : "–", true);
   setTile("freshness", formatFreshness(freshness + (Date.now() - live.receivedAt) / 1000));
 }
 
@@ -148,7 +172,10 @@ async function refreshDaily(): Promise<void> {
  */
 async function resolveLatest(): Promise<void> {
   try {
-    const [latest, today] = await Promise.all([call("/api/kpis/daily", dailyResponse), call("/api/kpis/live", liveResponse)]);
+    const [latest, today] = await Promise.all([
+      call("/api/kpis/daily", dailyResponse),
+      call("/api/kpis/live", liveResponse),
+    ]);
     const todayHasData = today.kpi !== null && !("expired" in today.kpi);
     anchor = todayHasData || !latest.latest_day ? today.date : latest.latest_day;
     const note = byId("anchor-note");
@@ -172,7 +199,10 @@ async function refreshRunStatus(): Promise<void> {
   try {
     const status = await getJson(API, "/api/run", runStatusResponse);
     byId("run").hidden = false;
-    for (const [id, value] of [["pending", status.pending], ["anomalies", status.anomalies]] as const) {
+    for (const [id, value] of [
+      ["pending", status.pending],
+      ["anomalies", status.anomalies],
+    ] as const) {
       setTile(id, value === null ? "counted when the run ends" : formatCount(value), value === null);
     }
   } catch {
@@ -185,7 +215,8 @@ function show(next: View, push: boolean): void {
   inputs.date.value = view.date;
   inputs.from.value = view.from;
   inputs.to.value = view.to;
-  byId("live-heading").textContent = view.date === utcDay(new Date()) ? `Today so far, ${view.date}` : `Live figures for ${view.date}`;
+  byId("live-heading").textContent =
+    view.date === utcDay(new Date()) ? `Today so far, ${view.date}` : `Live figures for ${view.date}`;
   byId("range").textContent = `${view.from} to ${view.to}`;
   if (push) history.pushState(null, "", queryOf(view));
   live = undefined;
@@ -197,7 +228,10 @@ function show(next: View, push: boolean): void {
 
 form.addEventListener("submit", (event) => {
   event.preventDefault();
-  const { view: next, problems } = viewFromQuery(queryOf({ date: inputs.date.value, from: inputs.from.value, to: inputs.to.value }), new Date());
+  const { view: next, problems } = viewFromQuery(
+    queryOf({ date: inputs.date.value, from: inputs.from.value, to: inputs.to.value }),
+    new Date(),
+  );
   setError("address", problems.length > 0 ? problems.join(" ") : undefined);
   following = false;
   show(next, true);

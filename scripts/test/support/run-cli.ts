@@ -21,7 +21,12 @@ export async function buildCommands(): Promise<void> {
 }
 
 /** `env` adds to this process's environment; `baseEnv` replaces it (a user without AWS variables, say). */
-export function runCli(command: string, args: readonly string[], env: Record<string, string> = {}, baseEnv: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
+export function runCli(
+  command: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+  baseEnv: NodeJS.ProcessEnv = process.env,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: ROOT, env: { ...baseEnv, ...env } });
     let stdout = "";

@@ -7,7 +7,7 @@
  * Imports nothing that needs Node: the page bundles this module.
  */
 import { z } from "zod/v4";
-import { isoDate, liveFieldsShape, nightlyRowSchema, type KpiValue } from "../kpi/registry.js";
+import { isoDate, type KpiValue, liveFieldsShape, nightlyRowSchema } from "../kpi/registry.js";
 
 export { addDays, isCalendarDay } from "../domain/datetime.js";
 
@@ -28,24 +28,37 @@ export function utcDay(now: Date): string {
 export const liveQuery = z.strictObject({ date: isoDate.optional() });
 
 /** Both ends, or neither: then the answer is the latest days with data (see latestRange). */
-export const dailyQuery = z
-  .strictObject({ from: isoDate.optional(), to: isoDate.optional() })
-  .check((ctx) => {
-    const { from, to } = ctx.value;
-    if (from === undefined || to === undefined) {
-      if (from !== to) ctx.issues.push({ code: "custom", input: ctx.value, path: [from === undefined ? "from" : "to"], message: "give both from and to, or neither for the latest days with data" });
-      return;
-    }
-    const days = daysInRange(from, to);
-    if (days < 1) ctx.issues.push({ code: "custom", input: ctx.value, path: ["to"], message: "to must not be before from" });
-    else if (days > MAX_DAILY_RANGE_DAYS) ctx.issues.push({ code: "custom", input: ctx.value, path: ["to"], message: `at most ${MAX_DAILY_RANGE_DAYS} days per request, got ${days}` });
-  });
+export const dailyQuery = z.strictObject({ from: isoDate.optional(), to: isoDate.optional() }).check((ctx) => {
+  const { from, to } = ctx.value;
+  if (from === undefined || to === undefined) {
+    if (from !== to)
+      ctx.issues.push({
+        code: "custom",
+        input: ctx.value,
+        path: [from === undefined ? "from" : "to"],
+        message: "give both from and to, or neither for the latest days with data",
+      });
+    return;
+  }
+  const days = daysInRange(from, to);
+  if (days < 1)
+    ctx.issues.push({ code: "custom", input: ctx.value, path: ["to"], message: "to must not be before from" });
+  else if (days > MAX_DAILY_RANGE_DAYS)
+    ctx.issues.push({
+      code: "custom",
+      input: ctx.value,
+      path: ["to"],
+      message: `at most ${MAX_DAILY_RANGE_DAYS} days per request, got ${days}`,
+    });
+});
 
 /** A nightly row: every registered field (null: the row was written before the field existed). */
 export const dailyKpiRow = nightlyRowSchema();
 
 /** A nightly row and when it was computed (its object's last write), `YYYY-MM-DD HH:MM:SS` UTC. */
-export const dailyRow = (dailyKpiRow as unknown as z.ZodObject).extend({ computed_at: z.string() }) as unknown as z.ZodType<z.infer<typeof dailyKpiRow> & { computed_at: string }>;
+export const dailyRow = (dailyKpiRow as unknown as z.ZodObject).extend({
+  computed_at: z.string(),
+}) as unknown as z.ZodType<z.infer<typeof dailyKpiRow> & { computed_at: string }>;
 
 /** ISO 4217 code of the stage's money figures (KPI_CURRENCY, default USD). */
 export const currencyCode = z.string().regex(/^[A-Z]{3}$/, "expected an ISO 4217 code such as USD");
@@ -60,7 +73,9 @@ const liveStatus = z.object({
 });
 
 /** A live row: how current it is, and the registry's live fields (a nightly-only field has no key here). */
-export const liveKpiRow = liveStatus.extend(liveFieldsShape()) as unknown as z.ZodType<z.infer<typeof liveStatus> & { [field: string]: KpiValue | boolean }>;
+export const liveKpiRow = liveStatus.extend(liveFieldsShape()) as unknown as z.ZodType<
+  z.infer<typeof liveStatus> & { [field: string]: KpiValue | boolean }
+>;
 
 /** A day whose live items expired (TTL): the nightly rows serve it. */
 export const expiredLiveDay = z.strictObject({ pickup_date: isoDate, expired: z.literal(true) });
@@ -80,7 +95,10 @@ export const dailyResponse = z.object({
   /** One row per day that has a nightly row, in date order; days without one are absent. */
   days: z.array(dailyRow),
   /** The range's figure per KPI (dashboard-kpis.ts rangeTotals), exact; null without rows. */
-  totals: z.record(z.string(), z.union([z.string().regex(/^\d+(\.\d+)?$/, "expected decimal text"), z.number().int().nonnegative()]).nullable()),
+  totals: z.record(
+    z.string(),
+    z.union([z.string().regex(/^\d+(\.\d+)?$/, "expected decimal text"), z.number().int().nonnegative()]).nullable(),
+  ),
   currency: currencyCode,
   /** Only when asked without a range: the latest day with a nightly row, null when there is none. */
   latest_day: isoDate.nullable().optional(),
@@ -116,13 +134,18 @@ export type ErrorResponse = z.infer<typeof errorResponse>;
 
 /** One line per problem, `field: message`, for the 400 body's detail. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "query"}: ${issue.message}`).join("; ");
+  return error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "query"}: ${issue.message}`)
+    .join("; ");
 }
 
 export type QueryParse<T> = { ok: true; value: T } | { ok: false; detail: string };
 
 /** Query parameters as API Gateway passes them (absent when there are none). */
-export function parseQuery<S extends z.ZodType>(schema: S, params: Record<string, string | undefined> | null | undefined): QueryParse<z.output<S>> {
+export function parseQuery<S extends z.ZodType>(
+  schema: S,
+  params: Record<string, string | undefined> | null | undefined,
+): QueryParse<z.output<S>> {
   const result = schema.safeParse(params ?? {});
   return result.success ? { ok: true, value: result.data } : { ok: false, detail: describeIssues(result.error) };
 }

@@ -5,7 +5,7 @@
  * Imports nothing that needs Node: the page bundles this module.
  */
 import { Decimal } from "../domain/decimal.js";
-import { KPI_FIELDS, KPI_TYPES, ROW_KEY, tripCount, type KpiField, type KpiValue } from "../kpi/registry.js";
+import { KPI_FIELDS, KPI_TYPES, type KpiField, type KpiValue, ROW_KEY, tripCount } from "../kpi/registry.js";
 
 export type { KpiValue } from "../kpi/registry.js";
 export type DashboardKpi = KpiField;
@@ -34,7 +34,8 @@ const decimalOf = (row: KpiRowLike, name: string) => Decimal.parse(String(kpiVal
 export function rangeTotals(rows: readonly KpiRowLike[], kpis: readonly DashboardKpi[] = DASHBOARD_KPIS): KpiTotals {
   const trips = rows.reduce((sum: number, row) => sum + tripCount(row as Record<string, unknown>), 0);
   const total = (kpi: DashboardKpi): KpiValue => {
-    if (rows.length === 0 || kpi.aggregation === "median" || rows.some((row) => kpiValueOf(row, kpi.name) === null)) return null;
+    if (rows.length === 0 || kpi.aggregation === "median" || rows.some((row) => kpiValueOf(row, kpi.name) === null))
+      return null;
     if (kpi.type === "count") return rows.reduce((sum: number, row) => sum + Number(kpiValueOf(row, kpi.name)), 0);
     const values = rows.map((row) => decimalOf(row, kpi.name));
     switch (kpi.aggregation) {
@@ -44,9 +45,16 @@ export function rangeTotals(rows: readonly KpiRowLike[], kpis: readonly Dashboar
         return values.reduce((a, b) => (b.compare(a) < 0 ? b : a)).toFixed(placesOf(kpi));
       case "mean": {
         if (trips === 0) return null;
-        const sum = kpis.find((other) => other.aggregation === "sum" && other.source === kpi.source && other.type === kpi.type);
-        const weighted = (row: KpiRowLike) => (sum && kpiValueOf(row, sum.name) !== null ? decimalOf(row, sum.name) : decimalOf(row, kpi.name).times(tripCount(row as Record<string, unknown>)));
-        return rows.reduce<Decimal>((acc, row) => acc.plus(weighted(row)), Decimal.ZERO).dividedByToFixed(trips, placesOf(kpi));
+        const sum = kpis.find(
+          (other) => other.aggregation === "sum" && other.source === kpi.source && other.type === kpi.type,
+        );
+        const weighted = (row: KpiRowLike) =>
+          sum && kpiValueOf(row, sum.name) !== null
+            ? decimalOf(row, sum.name)
+            : decimalOf(row, kpi.name).times(tripCount(row as Record<string, unknown>));
+        return rows
+          .reduce<Decimal>((acc, row) => acc.plus(weighted(row)), Decimal.ZERO)
+          .dividedByToFixed(trips, placesOf(kpi));
       }
       default:
         return values.reduce((a, b) => a.plus(b), Decimal.ZERO).toFixed(placesOf(kpi));
@@ -70,7 +78,7 @@ export function percentChange(current: KpiValue, previous: KpiValue): string | n
   const numerator = (difference < 0n ? -difference : difference) * 1000n;
   const magnitude = base < 0n ? -base : base;
   const tenths = numerator / magnitude + ((numerator % magnitude) * 2n >= magnitude ? 1n : 0n);
-  const sign = tenths === 0n ? "" : (difference < 0n) !== (base < 0n) ? "-" : "+";
+  const sign = tenths === 0n ? "" : difference < 0n !== base < 0n ? "-" : "+";
   return `${sign}${tenths / 10n}.${tenths % 10n}%`;
 }
 
@@ -89,8 +97,16 @@ function csvCell(text: string): string {
  * sends them (money with two) and no grouping (spreadsheets read them as numbers), empty where a
  * row has no figure, and the time each row was computed.
  */
-export function dailyCsv(rows: readonly (KpiRowLike & { computed_at: string })[], currency: string, kpis: readonly DashboardKpi[] = DASHBOARD_KPIS): string {
+export function dailyCsv(
+  rows: readonly (KpiRowLike & { computed_at: string })[],
+  currency: string,
+  kpis: readonly DashboardKpi[] = DASHBOARD_KPIS,
+): string {
   const header = ["Pickup day (UTC)", ...kpis.map((kpi) => kpiHeading(kpi, currency)), "Computed at (UTC)"];
-  const lines = rows.map((row) => [String(kpiValueOf(row, ROW_KEY)), ...kpis.map((kpi) => String(kpiValueOf(row, kpi.name) ?? "")), row.computed_at]);
+  const lines = rows.map((row) => [
+    String(kpiValueOf(row, ROW_KEY)),
+    ...kpis.map((kpi) => String(kpiValueOf(row, kpi.name) ?? "")),
+    row.computed_at,
+  ]);
   return [header, ...lines].map((cells) => cells.map(csvCell).join(",")).join("\r\n") + "\r\n";
 }

@@ -35,6 +35,7 @@ export const CURRENCY_SETTING = { env: FUNCTION_ENV.currency, default: "USD" } a
 /** The currency an environment sets (CURRENCY_SETTING); a bad code throws, naming the variable. */
 export function currencyOf(env: Record<string, string | undefined>): string {
   const value = env[CURRENCY_SETTING.env] || CURRENCY_SETTING.default;
-  if (!/^[A-Z]{3}$/.test(value)) throw new Error(`${CURRENCY_SETTING.env}=${JSON.stringify(value)} is not an ISO 4217 code such as USD`);
+  if (!/^[A-Z]{3}$/.test(value))
+    throw new Error(`${CURRENCY_SETTING.env}=${JSON.stringify(value)} is not an ISO 4217 code such as USD`);
   return value;
 }

@@ -22,7 +22,9 @@ export function viewFromQuery(search: string, now: Date): { view: View; problems
     const value = params.get(name);
     if (value === null || value === "") return fallback;
     if (isCalendarDay(value)) return value;
-    problems.push(`"${name}=${value}" in the address is not a calendar date (YYYY-MM-DD); showing ${fallback} instead.`);
+    problems.push(
+      `"${name}=${value}" in the address is not a calendar date (YYYY-MM-DD); showing ${fallback} instead.`,
+    );
     return fallback;
   };
   const date = day("date", utcDay(now));
@@ -39,7 +41,8 @@ export function queryOf(view: View): string {
 export function rangeProblem(view: View): string | undefined {
   const days = daysInRange(view.from, view.to);
   if (days < 1) return `The range ends (${view.to}) before it starts (${view.from}).`;
-  if (days > MAX_DAILY_RANGE_DAYS) return `The range has ${days} days; at most ${MAX_DAILY_RANGE_DAYS} can be shown at once.`;
+  if (days > MAX_DAILY_RANGE_DAYS)
+    return `The range has ${days} days; at most ${MAX_DAILY_RANGE_DAYS} can be shown at once.`;
   return undefined;
 }
 

@@ -26,7 +26,15 @@ const contractSchema = z.object({
   }),
   metrics: z.object({ prefix: z.string(), day_path_template: z.string(), file_name: z.string() }),
   kpis: z.object({
-    types: z.record(z.enum(["money", "count", "minutes", "distance"]), z.object({ places: z.number().int().min(0).max(6), source_units: z.number().int().positive(), athena: z.string(), unit: z.string() })),
+    types: z.record(
+      z.enum(["money", "count", "minutes", "distance"]),
+      z.object({
+        places: z.number().int().min(0).max(6),
+        source_units: z.number().int().positive(),
+        athena: z.string(),
+        unit: z.string(),
+      }),
+    ),
     derived_sources: z.record(z.string(), z.string()),
     fields: z.array(
       z.object({

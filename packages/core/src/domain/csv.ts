@@ -7,8 +7,9 @@
  * `malformed` row holding its first line, and reading resumes at the line after it. So an
  * unclosed quote costs one row, and memory stays within one record plus one read chunk.
  */
-import { StringDecoder } from "node:string_decoder";
+
 import type { Readable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
 
 /**
  * Twice Kinesis's 1 MiB record: a row up to this is read and judged (ingest trails one whose
@@ -80,7 +81,8 @@ function parseRecord(text: string, start: number, final: boolean, max: number): 
   let lineBreaks = 0;
   let problem: string | undefined;
   for (let i = start; ; ) {
-    if (i - start > max) return { kind: "unreadable", problem: `record longer than ${max} characters (an unclosed quote?)` };
+    if (i - start > max)
+      return { kind: "unreadable", problem: `record longer than ${max} characters (an unclosed quote?)` };
     if (i >= text.length) {
       if (!final) return { kind: "more" };
       if (quoted) return { kind: "unreadable", problem: "quote not closed before the end of the file" };
@@ -181,14 +183,24 @@ async function* readRecords(input: Readable, max: number, stats?: CsvReadOptions
       if (parsed.kind === "more") break;
       if (parsed.kind === "record") {
         line += 1 + parsed.lineBreaks;
-        yield { cells: parsed.cells, raw: pending.slice(pos, parsed.textEnd), line, ...(parsed.problem && { problem: parsed.problem }) };
+        yield {
+          cells: parsed.cells,
+          raw: pending.slice(pos, parsed.textEnd),
+          line,
+          ...(parsed.problem && { problem: parsed.problem }),
+        };
         pos = parsed.end;
         continue;
       }
       // Unreadable: the record is its first line; reading resumes at the next one.
       line += 1;
       const end = lineEnd(pending, pos);
-      yield { cells: [], raw: pending.slice(pos, Math.min(end?.textEnd ?? pending.length, pos + max)), line, problem: parsed.problem };
+      yield {
+        cells: [],
+        raw: pending.slice(pos, Math.min(end?.textEnd ?? pending.length, pos + max)),
+        line,
+        problem: parsed.problem,
+      };
       if (end) pos = end.next;
       else {
         skippingLine = !final;
@@ -211,7 +223,12 @@ async function* readRecords(input: Readable, max: number, stats?: CsvReadOptions
   yield* drain(true);
 }
 
-export async function* readCsvRows(input: Readable, required: readonly string[], file = "input", options: CsvReadOptions = {}): AsyncGenerator<CsvRow> {
+export async function* readCsvRows(
+  input: Readable,
+  required: readonly string[],
+  file = "input",
+  options: CsvReadOptions = {},
+): AsyncGenerator<CsvRow> {
   const max = options.maxRecordChars ?? MAX_RECORD_CHARS;
   let header: string[] | undefined;
   let row = 0;
@@ -233,8 +250,18 @@ export async function* readCsvRows(input: Readable, required: readonly string[],
         const cell = record.cells[i];
         if (cell !== undefined) cells[name] = cell;
       });
-      const malformed = record.problem ?? (record.cells.length !== header.length ? `row has ${record.cells.length} cells, the header has ${header.length}` : undefined);
-      yield { row, line: record.line, record: record.problem ? {} : cells, raw: record.raw, ...(malformed && { malformed }) };
+      const malformed =
+        record.problem ??
+        (record.cells.length !== header.length
+          ? `row has ${record.cells.length} cells, the header has ${header.length}`
+          : undefined);
+      yield {
+        row,
+        line: record.line,
+        record: record.problem ? {} : cells,
+        raw: record.raw,
+        ...(malformed && { malformed }),
+      };
     }
   } finally {
     input.destroy();

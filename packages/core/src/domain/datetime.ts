@@ -6,7 +6,14 @@ export type DateTimeCheck = { ok: true } | { ok: false; code: "invalid_datetime_
 export function checkTripDateTime(text: string): DateTimeCheck {
   const match = DATETIME_PATTERN.exec(text);
   if (!match) return { ok: false, code: "invalid_datetime_format" };
-  const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const instant = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
   // Date.UTC rolls 2024-02-30 over into March and years 0-99 into 19xx: a real instant formats back to the same text.
   return formatDateTime(instant) === text ? { ok: true } : { ok: false, code: "invalid_calendar_datetime" };

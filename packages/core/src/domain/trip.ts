@@ -15,10 +15,11 @@
  * less), the non-least events of one instant never win. Only S, E and the least end of each
  * instant BEFORE S (eligible once an earlier start arrives) are needed.
  */
-import type { EndEvent, Rejection, StartEvent, TripEvent } from "./events.js";
-import { START_EXTRAS, END_EXTRAS } from "./events.js";
-import { Decimal } from "./decimal.js";
+
 import { compareDateTimes } from "./datetime.js";
+import { Decimal } from "./decimal.js";
+import type { EndEvent, Rejection, StartEvent, TripEvent } from "./events.js";
+import { END_EXTRAS, START_EXTRAS } from "./events.js";
 
 type Extras = Partial<Record<keyof typeof START_EXTRAS | keyof typeof END_EXTRAS, string>>;
 
@@ -38,9 +39,15 @@ export type MatchOutcome =
 type ValueKind = "integer" | "decimal" | "datetime";
 /** The values an event carries besides its trip and instant, in tie-break order. */
 // Stryker disable next-line StringLiteral: only "datetime" is told apart; any other kind compares as a decimal.
-const START_VALUES: [keyof StartEvent, ValueKind][] = [["estimated_fare_amount", "decimal"], ...(Object.entries(START_EXTRAS) as [keyof StartEvent, ValueKind][])];
+const START_VALUES: [keyof StartEvent, ValueKind][] = [
+  ["estimated_fare_amount", "decimal"],
+  ...(Object.entries(START_EXTRAS) as [keyof StartEvent, ValueKind][]),
+];
 // Stryker disable next-line StringLiteral: as above.
-const END_VALUES: [keyof EndEvent, ValueKind][] = [["fare_amount", "decimal"], ...(Object.entries(END_EXTRAS) as [keyof EndEvent, ValueKind][])];
+const END_VALUES: [keyof EndEvent, ValueKind][] = [
+  ["fare_amount", "decimal"],
+  ...(Object.entries(END_EXTRAS) as [keyof EndEvent, ValueKind][]),
+];
 
 function compareValue(a: string | undefined, b: string | undefined, kind: ValueKind): number {
   if (a === undefined || b === undefined) return a === b ? 0 : a === undefined ? -1 : 1;
@@ -77,10 +84,12 @@ export function sameEvent(a: TripEvent, b: TripEvent): boolean {
 export function canonicalValues(event: TripEvent): string {
   const fields: [string, ValueKind][] = event.event_type === "start" ? START_VALUES : END_VALUES;
   const values = event as Record<string, string | undefined>;
-  return JSON.stringify(fields.map(([name, kind]) => {
-    const value = values[name];
-    return value === undefined || kind === "datetime" ? (value ?? null) : Decimal.parse(value).toString();
-  }));
+  return JSON.stringify(
+    fields.map(([name, kind]) => {
+      const value = values[name];
+      return value === undefined || kind === "datetime" ? (value ?? null) : Decimal.parse(value).toString();
+    }),
+  );
 }
 
 export function matchTrip(starts: readonly StartEvent[], ends: readonly EndEvent[]): MatchOutcome {
@@ -93,7 +102,9 @@ export function matchTrip(starts: readonly StartEvent[], ends: readonly EndEvent
   if (!end) {
     // The least end of the latest instant: what the essential events keep, so reports agree.
     // Stryker disable next-line EqualityOperator: equal dropoffs are handled before the >, so >= cannot differ.
-    const latest = least(ends, (a, b) => (a.dropoff_datetime === b.dropoff_datetime ? compareEnds(a, b) : a.dropoff_datetime > b.dropoff_datetime ? -1 : 1))!;
+    const latest = least(ends, (a, b) =>
+      a.dropoff_datetime === b.dropoff_datetime ? compareEnds(a, b) : a.dropoff_datetime > b.dropoff_datetime ? -1 : 1,
+    )!;
     return {
       kind: "anomaly",
       start,
@@ -117,15 +128,29 @@ export function completedTrip(start: StartEvent, end: EndEvent): CompletedTrip {
 /** The start and end a completed trip was made of (how the matcher reads its choice back). */
 export function eventsOf(trip: CompletedTrip): { start: StartEvent; end: EndEvent } {
   const values = trip as Record<string, string | undefined>;
-  const pickValues = (names: readonly string[]) => Object.fromEntries(names.flatMap((name) => (values[name] === undefined ? [] : [[name, values[name]]])));
+  const pickValues = (names: readonly string[]) =>
+    Object.fromEntries(names.flatMap((name) => (values[name] === undefined ? [] : [[name, values[name]]])));
   return {
-    start: { event_type: "start", trip_id: trip.trip_id, pickup_datetime: trip.pickup_datetime, ...pickValues(START_VALUES.map(([name]) => name)) } as StartEvent,
-    end: { event_type: "end", trip_id: trip.trip_id, dropoff_datetime: trip.dropoff_datetime, ...pickValues(END_VALUES.map(([name]) => name)) } as EndEvent,
+    start: {
+      event_type: "start",
+      trip_id: trip.trip_id,
+      pickup_datetime: trip.pickup_datetime,
+      ...pickValues(START_VALUES.map(([name]) => name)),
+    } as StartEvent,
+    end: {
+      event_type: "end",
+      trip_id: trip.trip_id,
+      dropoff_datetime: trip.dropoff_datetime,
+      ...pickValues(END_VALUES.map(([name]) => name)),
+    } as EndEvent,
   };
 }
 
 /** The events the rule may still need, whatever arrives later (see the top of this file). */
-export function essentialEvents(starts: readonly StartEvent[], ends: readonly EndEvent[]): { starts: StartEvent[]; ends: EndEvent[] } {
+export function essentialEvents(
+  starts: readonly StartEvent[],
+  ends: readonly EndEvent[],
+): { starts: StartEvent[]; ends: EndEvent[] } {
   const start = least(starts, compareStarts);
   const byInstant = new Map<string, EndEvent>();
   for (const end of ends) {
@@ -135,8 +160,14 @@ export function essentialEvents(starts: readonly StartEvent[], ends: readonly En
   }
   const leastEnds = [...byInstant.values()];
   if (!start) return { starts: [], ends: leastEnds };
-  const eligible = least(leastEnds.filter((e) => e.dropoff_datetime >= start.pickup_datetime), compareEnds);
-  return { starts: [start], ends: [...leastEnds.filter((e) => e.dropoff_datetime < start.pickup_datetime), ...(eligible ? [eligible] : [])] };
+  const eligible = least(
+    leastEnds.filter((e) => e.dropoff_datetime >= start.pickup_datetime),
+    compareEnds,
+  );
+  return {
+    starts: [start],
+    ends: [...leastEnds.filter((e) => e.dropoff_datetime < start.pickup_datetime), ...(eligible ? [eligible] : [])],
+  };
 }
 
 function least<T>(items: readonly T[], compare: (a: T, b: T) => number): T | undefined {

@@ -7,12 +7,19 @@
 import { createReadStream, type ReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
-import { readCsvRows, type CsvRow } from "../domain/csv.js";
+import { type CsvRow, readCsvRows } from "../domain/csv.js";
 import { formatDateTime } from "../domain/datetime.js";
-import { encodeWireEvent, REQUIRED_FIELDS, validateEvent, type EventType, type ReasonCode, type Rejection } from "../domain/events.js";
-import type { FailedRecord, FailedTrail } from "../store/failed-trail.js";
+import {
+  type EventType,
+  encodeWireEvent,
+  REQUIRED_FIELDS,
+  type ReasonCode,
+  type Rejection,
+  validateEvent,
+} from "../domain/events.js";
 import type { Logger } from "../platform/logger.js";
 import type { RetryPolicy } from "../platform/retry.js";
+import type { FailedRecord, FailedTrail } from "../store/failed-trail.js";
 import { BatchSender, type DeliveryFailure } from "./sender.js";
 import type { RecordSink } from "./sink.js";
 
@@ -124,7 +131,8 @@ interface SourceFile {
 
 export async function ingestFiles(options: IngestOptions): Promise<IngestSummary> {
   const { dryRun = false, logger, now = () => new Date() } = options;
-  if (!dryRun && (!options.sink || !options.trail)) throw new TypeError("ingestFiles needs a sink and a trail unless dryRun is set");
+  if (!dryRun && (!options.sink || !options.trail))
+    throw new TypeError("ingestFiles needs a sink and a trail unless dryRun is set");
   const startedAt = Date.now();
 
   // Both files must exist before either is opened: a missing end file must not leave the start file open.
@@ -147,7 +155,8 @@ export async function ingestFiles(options: IngestOptions): Promise<IngestSummary
   const files = [open("start", options.startFile, sizes[0].size), open("end", options.endFile, sizes[1].size)] as const;
   const byKind = { start: files[0], end: files[1] };
 
-  const count = (file: SourceFile, code: ReasonCode) => (file.summary.reasons[code] = (file.summary.reasons[code] ?? 0) + 1);
+  const count = (file: SourceFile, code: ReasonCode) =>
+    (file.summary.reasons[code] = (file.summary.reasons[code] ?? 0) + 1);
   const failedRecord = (file: SourceFile, meta: Omit<RowMeta, "kind">, rejection: Rejection): FailedRecord => ({
     source: file.path,
     row: meta.row,
@@ -233,13 +242,17 @@ export async function ingestFiles(options: IngestOptions): Promise<IngestSummary
     }
     await sender?.finish();
     for (const file of files) await file.undelivered?.flush();
-    if (stopped !== undefined) throw new IngestStoppedError({ start: files[0].summary, end: files[1].summary }, stopped);
+    if (stopped !== undefined)
+      throw new IngestStoppedError({ start: files[0].summary, end: files[1].summary }, stopped);
   } finally {
     for (const file of files) file.stream.destroy();
   }
 
   const summary = { start: files[0].summary, end: files[1].summary };
   const seconds = (Date.now() - startedAt) / 1000;
-  logger?.info({ summary, seconds, rowsPerSecond: Math.round((summary.start.read + summary.end.read) / Math.max(seconds, 0.001)) }, dryRun ? "dry run finished" : "ingest finished");
+  logger?.info(
+    { summary, seconds, rowsPerSecond: Math.round((summary.start.read + summary.end.read) / Math.max(seconds, 0.001)) },
+    dryRun ? "dry run finished" : "ingest finished",
+  );
   return summary;
 }

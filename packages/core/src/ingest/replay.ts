@@ -12,13 +12,22 @@
  * source file, which must still be readable where this runs.
  */
 import { createReadStream } from "node:fs";
-import { Readable } from "node:stream";
 import { createInterface } from "node:readline";
-import type { BlobStore } from "../store/blob-store.js";
+import { Readable } from "node:stream";
 import { readCsvRows } from "../domain/csv.js";
-import { encodeWireEvent, parseWireEvent, REQUIRED_FIELDS, validateEvent, type EventType, type ReasonCode, type TripEvent, type Validated } from "../domain/events.js";
-import { FailedTrail, type FailedRecord } from "../store/failed-trail.js";
+import {
+  type EventType,
+  encodeWireEvent,
+  parseWireEvent,
+  REQUIRED_FIELDS,
+  type ReasonCode,
+  type TripEvent,
+  type Validated,
+  validateEvent,
+} from "../domain/events.js";
 import type { Logger } from "../platform/logger.js";
+import type { BlobStore } from "../store/blob-store.js";
+import { type FailedRecord, FailedTrail } from "../store/failed-trail.js";
 import { defaultConcurrency } from "./ingest.js";
 import { BatchSender } from "./sender.js";
 import type { RecordSink } from "./sink.js";
@@ -117,7 +126,11 @@ export async function replayFailed(options: ReplayOptions): Promise<ReplaySummar
         continue;
       }
       counts.valid += 1;
-      const wait = sender?.push({ partitionKey: checked.value.trip_id, data: Buffer.from(encodeWireEvent(checked.value)), meta: { key, index, kind } });
+      const wait = sender?.push({
+        partitionKey: checked.value.trip_id,
+        data: Buffer.from(encodeWireEvent(checked.value)),
+        meta: { key, index, kind },
+      });
       if (wait) await wait;
     }
   }
@@ -147,16 +160,34 @@ async function settleObjects(store: BlobStore, sentLines: Map<string, Set<number
 }
 
 /** The event a trailed record stands for, validated by today's rules. */
-async function rebuild(kind: EventType, record: FailedRecord, headerOf: (source: string) => Promise<string | undefined>): Promise<Checked> {
+async function rebuild(
+  kind: EventType,
+  record: FailedRecord,
+  headerOf: (source: string) => Promise<string | undefined>,
+): Promise<Checked> {
   if (record.sequence_number !== undefined || record.row === undefined) {
     // A consumer's record: the wire JSON as it came off the stream.
     const parsed = parseWireEvent(record.raw);
     if (parsed.ok && parsed.value.event_type !== kind)
-      return { ok: false, rejection: { code: "invalid_event_type", field: "event_type", message: `a ${parsed.value.event_type} event in the ${kind} trail` } };
+      return {
+        ok: false,
+        rejection: {
+          code: "invalid_event_type",
+          field: "event_type",
+          message: `a ${parsed.value.event_type} event in the ${kind} trail`,
+        },
+      };
     return parsed;
   }
   const header = await headerOf(record.source);
-  if (header === undefined) return { ok: false, rejection: { code: "header_unknown", message: `${record.source} is not readable here: its CSV header is needed to read the row` } };
+  if (header === undefined)
+    return {
+      ok: false,
+      rejection: {
+        code: "header_unknown",
+        message: `${record.source} is not readable here: its CSV header is needed to read the row`,
+      },
+    };
   // The same reader ingest uses, on the header and this one row.
   const rows = readCsvRows(Readable.from([`${header}\n${record.raw}\n`]), REQUIRED_FIELDS[kind], record.source);
   try {

@@ -10,12 +10,16 @@
  * reader down when the stream throttles.
  */
 import { setTimeout as delay } from "node:timers/promises";
-import { backoffDelay, type RetryPolicy } from "../platform/retry.js";
 import type { Logger } from "../platform/logger.js";
+import { backoffDelay, type RetryPolicy } from "../platform/retry.js";
 import type { RecordSink, SinkRecord } from "./sink.js";
 
 /** PutRecords limits; record size counts the partition key's bytes and the data's. */
-export const KINESIS_LIMITS = { recordsPerCall: 500, bytesPerCall: 5 * 1024 * 1024, bytesPerRecord: 1024 * 1024 } as const;
+export const KINESIS_LIMITS = {
+  recordsPerCall: 500,
+  bytesPerCall: 5 * 1024 * 1024,
+  bytesPerRecord: 1024 * 1024,
+} as const;
 
 /** Eight calls per record over at most ~13 s: rides out a shard's one-second throughput window several times. */
 export const DEFAULT_BACKOFF: RetryPolicy = { attempts: 8, baseDelayMs: 100, maxDelayMs: 5_000 };
@@ -104,7 +108,8 @@ export class BatchSender<M> {
   private readonly watchers: { test: () => boolean; resolve: () => void; reject: (error: unknown) => void }[] = [];
 
   constructor(private readonly options: SenderOptions<M>) {
-    if (!Number.isInteger(options.concurrency) || options.concurrency < 1) throw new RangeError(`concurrency must be a whole number from 1, got ${options.concurrency}`);
+    if (!Number.isInteger(options.concurrency) || options.concurrency < 1)
+      throw new RangeError(`concurrency must be a whole number from 1, got ${options.concurrency}`);
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? ((ms) => delay(ms));
@@ -167,7 +172,11 @@ export class BatchSender<M> {
     if (this.ready.length === 0 || !(full || this.ended || this.producerBlocked)) return undefined;
     const entries: Entry<M>[] = [];
     let bytes = 0;
-    for (let next = this.ready.peek(); next && entries.length < KINESIS_LIMITS.recordsPerCall && bytes + next.size <= KINESIS_LIMITS.bytesPerCall; next = this.ready.peek()) {
+    for (
+      let next = this.ready.peek();
+      next && entries.length < KINESIS_LIMITS.recordsPerCall && bytes + next.size <= KINESIS_LIMITS.bytesPerCall;
+      next = this.ready.peek()
+    ) {
       entries.push(this.ready.shift()!);
       bytes += next.size;
     }
@@ -185,12 +194,18 @@ export class BatchSender<M> {
       const outcome = outcomes[i] ?? { ok: false, retryable: true, reason: "the sink gave no outcome for this record" };
       if (outcome.ok) delivered.push(entry);
       else if (outcome.retryable && attempt < this.backoff.attempts) retry.push(entry);
-      else failed.push({ entry, reason: outcome.retryable ? `${outcome.reason} (gave up after ${attempt} attempts)` : outcome.reason });
+      else
+        failed.push({
+          entry,
+          reason: outcome.retryable ? `${outcome.reason} (gave up after ${attempt} attempts)` : outcome.reason,
+        });
     });
     this.options.onDelivered(delivered.map((entry) => entry.record.meta));
     if (failed.length > 0) {
       this.options.logger?.warn({ records: failed.length, reason: failed[0]!.reason }, "records failed delivery");
-      await this.options.onFailed(failed.map(({ entry, reason }) => ({ meta: entry.record.meta, code: "delivery_failed", message: reason })));
+      await this.options.onFailed(
+        failed.map(({ entry, reason }) => ({ meta: entry.record.meta, code: "delivery_failed", message: reason })),
+      );
     }
     for (const entry of delivered) this.settle(entry);
     for (const { entry } of failed) this.settle(entry);
@@ -202,7 +217,10 @@ export class BatchSender<M> {
 
   private scheduleRetry(job: Job<M>): void {
     const ms = backoffDelay(this.backoff, job.attempt - 1, this.random);
-    this.options.logger?.debug({ records: job.entries.length, attempt: job.attempt, delayMs: Math.round(ms) }, "retrying records the stream did not take");
+    this.options.logger?.debug(
+      { records: job.entries.length, attempt: job.attempt, delayMs: Math.round(ms) },
+      "retrying records the stream did not take",
+    );
     this.sleep(ms).then(
       () => {
         this.retries.push(job);

@@ -2,7 +2,7 @@
  * The port ingest sends through, and its Kinesis adapter. The port reports one outcome per
  * record, so the sender above it can retry exactly the records that failed.
  */
-import { DescribeStreamSummaryCommand, PutRecordsCommand, type KinesisClient } from "@aws-sdk/client-kinesis";
+import { DescribeStreamSummaryCommand, type KinesisClient, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 
 export interface SinkRecord {
   partitionKey: string;
@@ -19,7 +19,13 @@ export interface RecordSink {
 }
 
 /** Per-record and per-call errors that go away on their own (Kinesis answers them for a busy shard or key). */
-const TRANSIENT = new Set(["ProvisionedThroughputExceededException", "InternalFailure", "KMSThrottlingException", "LimitExceededException", "ThrottlingException"]);
+const TRANSIENT = new Set([
+  "ProvisionedThroughputExceededException",
+  "InternalFailure",
+  "KMSThrottlingException",
+  "LimitExceededException",
+  "ThrottlingException",
+]);
 
 /**
  * A call error is worth retrying unless the service blamed the request (missing stream, access
@@ -40,7 +46,12 @@ export class KinesisRecordSink implements RecordSink {
   async put(records: readonly SinkRecord[]): Promise<PutOutcome[]> {
     let response;
     try {
-      response = await this.kinesis.send(new PutRecordsCommand({ StreamName: this.streamName, Records: records.map((r) => ({ PartitionKey: r.partitionKey, Data: r.data })) }));
+      response = await this.kinesis.send(
+        new PutRecordsCommand({
+          StreamName: this.streamName,
+          Records: records.map((r) => ({ PartitionKey: r.partitionKey, Data: r.data })),
+        }),
+      );
     } catch (error) {
       if (!isTransientCallError(error)) throw error;
       const reason = `PutRecords failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
@@ -48,7 +59,13 @@ export class KinesisRecordSink implements RecordSink {
     }
     // Outcomes in record order; the sender treats a record the answer leaves out as not taken.
     return (response.Records ?? []).map((result) =>
-      result.ErrorCode ? { ok: false, retryable: TRANSIENT.has(result.ErrorCode), reason: `${result.ErrorCode}: ${result.ErrorMessage ?? ""}`.trim() } : { ok: true },
+      result.ErrorCode
+        ? {
+            ok: false,
+            retryable: TRANSIENT.has(result.ErrorCode),
+            reason: `${result.ErrorCode}: ${result.ErrorMessage ?? ""}`.trim(),
+          }
+        : { ok: true },
     );
   }
 

@@ -6,7 +6,7 @@
  */
 import { dateOf, secondsBetween } from "../domain/datetime.js";
 import { Decimal } from "../domain/decimal.js";
-import { KPI_FIELDS, KPI_SOURCES, KPI_TYPES, ROW_KEY, type KpiField, type KpiRow, type KpiValue } from "./registry.js";
+import { KPI_FIELDS, KPI_SOURCES, KPI_TYPES, type KpiField, type KpiRow, type KpiValue, ROW_KEY } from "./registry.js";
 
 /** A completed trip as the KPI jobs read it: the columns the registry's sources name (absent: 0). */
 export interface KpiTrip {
@@ -21,7 +21,8 @@ export type DailyKpi = KpiRow;
 
 /** A source column's exact value on a trip; an absent or empty column counts as 0. */
 export function sourceValue(trip: KpiTrip, source: string): Decimal {
-  if (source === "duration_seconds") return Decimal.parse(String(secondsBetween(trip.pickup_datetime, trip.dropoff_datetime)));
+  if (source === "duration_seconds")
+    return Decimal.parse(String(secondsBetween(trip.pickup_datetime, trip.dropoff_datetime)));
   const value = (trip as unknown as Record<string, unknown>)[source];
   return value === undefined || value === null || value === "" ? Decimal.ZERO : Decimal.parseNumber(String(value));
 }
@@ -63,7 +64,9 @@ function fieldValue(field: KpiField, totals: DayTotals): KpiValue {
       const sorted = [...(totals.values.get(field.source) ?? [])].sort((a, b) => a.compare(b));
       if (sorted.length === 0) return null;
       const middle = sorted.length >> 1;
-      return sorted.length % 2 === 1 ? output(field, sorted[middle]!) : output(field, sorted[middle - 1]!.plus(sorted[middle]!), 2);
+      return sorted.length % 2 === 1
+        ? output(field, sorted[middle]!)
+        : output(field, sorted[middle - 1]!.plus(sorted[middle]!), 2);
     }
   }
 }
@@ -95,16 +98,34 @@ export class DailyKpiAccumulator {
     const fare = Decimal.parse(trip.fare_amount);
     const kept = this.trips.get(trip.trip_id);
     // Stryker disable next-line EqualityOperator: an equal pickup and fare is the same item read twice, with the same columns either way.
-    if (kept && (kept.pickup < trip.pickup_datetime || (kept.pickup === trip.pickup_datetime && kept.fare.compare(fare) <= 0))) return;
-    this.trips.set(trip.trip_id, { pickup: trip.pickup_datetime, fare, values: new Map(KPI_SOURCES.map((source) => [source, sourceValue(trip, source)])) });
+    if (
+      kept &&
+      (kept.pickup < trip.pickup_datetime || (kept.pickup === trip.pickup_datetime && kept.fare.compare(fare) <= 0))
+    )
+      return;
+    this.trips.set(trip.trip_id, {
+      pickup: trip.pickup_datetime,
+      fare,
+      values: new Map(KPI_SOURCES.map((source) => [source, sourceValue(trip, source)])),
+    });
   }
 
   results(): DailyKpi[] {
-    const days = new Map<string, { count: number; sums: Map<string, Decimal>; max: Map<string, Decimal>; min: Map<string, Decimal>; values: Map<string, Decimal[]> }>();
+    const days = new Map<
+      string,
+      {
+        count: number;
+        sums: Map<string, Decimal>;
+        max: Map<string, Decimal>;
+        min: Map<string, Decimal>;
+        values: Map<string, Decimal[]>;
+      }
+    >();
     for (const { pickup, values } of this.trips.values()) {
       const day = dateOf(pickup);
       let totals = days.get(day);
-      if (!totals) days.set(day, (totals = { count: 0, sums: new Map(), max: new Map(), min: new Map(), values: new Map() }));
+      if (!totals)
+        days.set(day, (totals = { count: 0, sums: new Map(), max: new Map(), min: new Map(), values: new Map() }));
       totals.count += 1;
       for (const [source, value] of values) {
         totals.sums.set(source, (totals.sums.get(source) ?? Decimal.ZERO).plus(value));

@@ -57,19 +57,29 @@ export function summedSources(fields: readonly KpiField[]): string[] {
 export const LIVE_SUM_SOURCES: readonly string[] = summedSources(LIVE_FIELDS);
 
 /** Every source column whose values a field aggregates (a count counts trips, it reads no value), derived sources included. */
-export const KPI_SOURCES: readonly string[] = [...new Set(KPI_FIELDS.filter((field) => field.aggregation !== "count").map((field) => field.source))];
+export const KPI_SOURCES: readonly string[] = [
+  ...new Set(KPI_FIELDS.filter((field) => field.aggregation !== "count").map((field) => field.source)),
+];
 
 function checkRegistry(fields: readonly KpiField[]): readonly KpiField[] {
   const names = new Set<string>();
   for (const field of fields) {
-    if (field.name === ROW_KEY || names.has(field.name)) throw new Error(`KPI registry: field ${field.name} is named twice`);
+    if (field.name === ROW_KEY || names.has(field.name))
+      throw new Error(`KPI registry: field ${field.name} is named twice`);
     names.add(field.name);
-    if (field.aggregation === "count" && field.type !== "count") throw new Error(`KPI registry: ${field.name} of type ${field.type} cannot aggregate by ${field.aggregation}`);
-    if (field.live && field.aggregation === "median") throw new Error(`KPI registry: ${field.name}: a median cannot be kept live (no exact decomposition)`);
-    if (field.live && (field.aggregation === "max" || field.aggregation === "min") && field.source !== LIVE_EXTREME_SOURCE)
+    if (field.aggregation === "count" && field.type !== "count")
+      throw new Error(`KPI registry: ${field.name} of type ${field.type} cannot aggregate by ${field.aggregation}`);
+    if (field.live && field.aggregation === "median")
+      throw new Error(`KPI registry: ${field.name}: a median cannot be kept live (no exact decomposition)`);
+    if (
+      field.live &&
+      (field.aggregation === "max" || field.aggregation === "min") &&
+      field.source !== LIVE_EXTREME_SOURCE
+    )
       throw new Error(`KPI registry: ${field.name}: live extremes follow ${LIVE_EXTREME_SOURCE} only`);
   }
-  if (fields.filter((field) => field.aggregation === "count").length !== 1) throw new Error("KPI registry: exactly one field counts the trips");
+  if (fields.filter((field) => field.aggregation === "count").length !== 1)
+    throw new Error("KPI registry: exactly one field counts the trips");
   return fields;
 }
 
@@ -82,7 +92,10 @@ export function decimalText(places: number, { signed = false } = {}) {
   const pattern = new RegExp(`^${signed ? "-?" : ""}\\d+${places > 0 ? `(\\.\\d{1,${places}})?` : ""}$`);
   return z
     .string()
-    .regex(pattern, { message: `must be a${signed ? "" : " non-negative"} number with at most ${places} decimals`, abort: true })
+    .regex(pattern, {
+      message: `must be a${signed ? "" : " non-negative"} number with at most ${places} decimals`,
+      abort: true,
+    })
     .transform((text) => {
       if (places === 0) return text;
       const [whole, fraction = ""] = text.split(".");
@@ -145,4 +158,11 @@ export function liveFieldsShape(): Record<string, z.ZodType<KpiValue>> {
 export const KPI_COLUMNS: readonly string[] = [ROW_KEY, ...KPI_FIELDS.map((field) => field.name)];
 
 /** What a page or CLI needs to show a field: its name, label, description, unit and whether it is live. */
-export const KPI_DISPLAY = KPI_FIELDS.map(({ name, label, description, type, live }) => ({ name, label, description, type, unit: KPI_TYPES[type].unit, live }));
+export const KPI_DISPLAY = KPI_FIELDS.map(({ name, label, description, type, live }) => ({
+  name,
+  label,
+  description,
+  type,
+  unit: KPI_TYPES[type].unit,
+  live,
+}));

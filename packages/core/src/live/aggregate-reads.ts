@@ -2,13 +2,19 @@
  * The live KPI aggregates of one pickup day as stored (entities `KpiShard`, `KpiExtremes` and
  * `KpiExpired` under `KPI#<date>`): read with strongly consistent Queries, numbers exact.
  */
-import { QueryCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
+import { type AttributeValue, QueryCommand } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { Decimal } from "../domain/decimal.js";
 import { LIVE_SUM_SOURCES } from "../kpi/registry.js";
-import { KPI_PREFIX, KPI_SHARD_PREFIX, kpiExpiredEntity, kpiExtremesEntity, kpiShardEntity } from "../store/entities.js";
 import { TRIP_TABLE } from "../platform/pipeline-spec.js";
+import {
+  KPI_PREFIX,
+  KPI_SHARD_PREFIX,
+  kpiExpiredEntity,
+  kpiExtremesEntity,
+  kpiShardEntity,
+} from "../store/entities.js";
 import { parseRanges, type SequenceRange } from "../streams/sequence-ranges.js";
 
 export interface ShardPart {
@@ -56,8 +62,16 @@ export function isRetired(day: DayAggregates): boolean {
  * What one stream shard's consumer needs of a day: the day's markers (EXPIRED, EXTREMES: they sort
  * before every SHARD# key) and that shard's parts only, so a batch reads no other shard's ranges.
  */
-export async function readShardOfDay(db: DynamoDBDocumentClient, tableName: string, date: string, shardId: string): Promise<DayAggregates> {
-  const [markers, parts] = await Promise.all([readDayMarkers(db, tableName, date), queryDay(db, tableName, date, { beginsWith: `${KPI_SHARD_PREFIX}${shardId}#` })]);
+export async function readShardOfDay(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  date: string,
+  shardId: string,
+): Promise<DayAggregates> {
+  const [markers, parts] = await Promise.all([
+    readDayMarkers(db, tableName, date),
+    queryDay(db, tableName, date, { beginsWith: `${KPI_SHARD_PREFIX}${shardId}#` }),
+  ]);
   return { ...markers, parts: parts.parts };
 }
 
@@ -70,9 +84,15 @@ export function readDayMarkers(db: DynamoDBDocumentClient, tableName: string, da
  * The low-level Query (through whatever document client the caller holds) keeps numbers as exact
  * text, whether or not that client wraps numbers.
  */
-async function queryDay(db: DynamoDBDocumentClient, tableName: string, date: string, sortKey: { lessThan: string } | { beginsWith: string } | undefined): Promise<DayAggregates> {
+async function queryDay(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  date: string,
+  sortKey: { lessThan: string } | { beginsWith: string } | undefined,
+): Promise<DayAggregates> {
   const day: DayAggregates = { parts: [], extremes: null, expired: false };
-  const condition = sortKey === undefined ? "" : "lessThan" in sortKey ? " AND #sk < :sk" : " AND begins_with(#sk, :sk)";
+  const condition =
+    sortKey === undefined ? "" : "lessThan" in sortKey ? " AND #sk < :sk" : " AND begins_with(#sk, :sk)";
   const sortValue = sortKey === undefined ? undefined : "lessThan" in sortKey ? sortKey.lessThan : sortKey.beginsWith;
   let startKey: Record<string, AttributeValue> | undefined;
   do {
@@ -80,8 +100,14 @@ async function queryDay(db: DynamoDBDocumentClient, tableName: string, date: str
       new QueryCommand({
         TableName: tableName,
         KeyConditionExpression: `#pk = :day${condition}`,
-        ExpressionAttributeNames: { "#pk": TRIP_TABLE.partitionKey, ...(sortValue !== undefined && { "#sk": TRIP_TABLE.sortKey }) },
-        ExpressionAttributeValues: { ":day": { S: `${KPI_PREFIX}${date}` }, ...(sortValue !== undefined && { ":sk": { S: sortValue } }) },
+        ExpressionAttributeNames: {
+          "#pk": TRIP_TABLE.partitionKey,
+          ...(sortValue !== undefined && { "#sk": TRIP_TABLE.sortKey }),
+        },
+        ExpressionAttributeValues: {
+          ":day": { S: `${KPI_PREFIX}${date}` },
+          ...(sortValue !== undefined && { ":sk": { S: sortValue } }),
+        },
         ConsistentRead: true,
         ScanIndexForward: false,
         ExclusiveStartKey: startKey,
@@ -129,7 +155,11 @@ function readItem(day: DayAggregates, Item: Record<string, unknown>): void {
 export function dayTotals(parts: readonly ShardPart[]): { sums: Map<string, Decimal>; count: number } {
   const sums = new Map<string, Decimal>();
   for (const source of LIVE_SUM_SOURCES) {
-    if (parts.every((part) => part.sums.has(source))) sums.set(source, parts.reduce((sum, part) => sum.plus(part.sums.get(source)!), Decimal.ZERO));
+    if (parts.every((part) => part.sums.has(source)))
+      sums.set(
+        source,
+        parts.reduce((sum, part) => sum.plus(part.sums.get(source)!), Decimal.ZERO),
+      );
   }
   return { sums, count: parts.reduce((count, part) => count + part.count, 0) };
 }

@@ -55,24 +55,42 @@
  * changes are not counted live: the nightly rows serve that day.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { BatchGetItemCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
+import { type AttributeValue, BatchGetItemCommand } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { z } from "zod/v4";
-import { writeAll } from "../store/batch-write.js";
-import { mapWithConcurrency } from "../platform/concurrency.js";
-import { errorName } from "../domain/errors.js";
 import { dateOf, formatDateTime } from "../domain/datetime.js";
 import { Decimal } from "../domain/decimal.js";
-import { allDayShards, createTripService, KPI_EXTREMES_KEY, KPI_PREFIX, kpiExpiredEntity, kpiExtremesEntity, kpiPartKey, kpiPartNumber, kpiShardEntity } from "../store/entities.js";
-import { sourceValue, type KpiTrip } from "../kpi/daily-kpis.js";
+import { errorName } from "../domain/errors.js";
+import { type KpiTrip, sourceValue } from "../kpi/daily-kpis.js";
 import { LIVE_EXTREME_SOURCE, LIVE_SUM_SOURCES } from "../kpi/registry.js";
-import { dayTotals, isRetired, readDayAggregates, readDayMarkers, readShardOfDay, type DayAggregates, type ShardPart } from "./aggregate-reads.js";
+import { mapWithConcurrency } from "../platform/concurrency.js";
 import type { Logger } from "../platform/logger.js";
 import { KPI_AGGREGATOR_FILTER, TRIP_TABLE, TTL_IDENTITY } from "../platform/pipeline-spec.js";
 import { backoffDelay, DEFAULT_RETRY } from "../platform/retry.js";
+import { writeAll } from "../store/batch-write.js";
+import {
+  allDayShards,
+  createTripService,
+  KPI_EXTREMES_KEY,
+  KPI_PREFIX,
+  kpiExpiredEntity,
+  kpiExtremesEntity,
+  kpiPartKey,
+  kpiPartNumber,
+  kpiShardEntity,
+} from "../store/entities.js";
 import { addRange, covers, formatRanges, type SequenceRange } from "../streams/sequence-ranges.js";
+import {
+  type DayAggregates,
+  dayTotals,
+  isRetired,
+  readDayAggregates,
+  readDayMarkers,
+  readShardOfDay,
+  type ShardPart,
+} from "./aggregate-reads.js";
 
 export interface KpiAggregatorDeps {
   db: DynamoDBDocumentClient;
@@ -108,7 +126,10 @@ export interface ChangeSide {
 const COMPLETED_PREFIX = KPI_AGGREGATOR_FILTER.dynamodb.Keys.sort_key.S[0].prefix;
 /** A COMPLETED item's image: the fare, and whatever columns the live sums read (typed DynamoDB JSON). */
 const tripImage = z.object({ fare_amount: z.object({ N: z.string() }) }).passthrough();
-const keysSchema = z.object({ [TRIP_TABLE.partitionKey]: z.object({ S: z.string() }), [TRIP_TABLE.sortKey]: z.object({ S: z.string() }) });
+const keysSchema = z.object({
+  [TRIP_TABLE.partitionKey]: z.object({ S: z.string() }),
+  [TRIP_TABLE.sortKey]: z.object({ S: z.string() }),
+});
 const recordSchema = z.object({
   eventName: z.enum(["INSERT", "MODIFY", "REMOVE"]),
   userIdentity: z.object({ type: z.string(), principalId: z.string() }).optional(),
@@ -127,7 +148,8 @@ export type KpiRecord =
   | { kind: "day_expired"; date: string }
   | { kind: "skipped"; reason: string };
 
-const isTtlDelete = (identity: { type: string; principalId: string } | undefined) => identity?.type === TTL_IDENTITY.type && identity.principalId === TTL_IDENTITY.principalId;
+const isTtlDelete = (identity: { type: string; principalId: string } | undefined) =>
+  identity?.type === TTL_IDENTITY.type && identity.principalId === TTL_IDENTITY.principalId;
 
 /** Reads a stream record; anything the filters should have kept out is named, never thrown. */
 export function readKpiRecord(record: unknown): KpiRecord {
@@ -140,17 +162,28 @@ export function readKpiRecord(record: unknown): KpiRecord {
   const partitionKey = dynamodb.Keys[TRIP_TABLE.partitionKey]!.S;
   const sortKey = dynamodb.Keys[TRIP_TABLE.sortKey]!.S;
   if (sortKey === KPI_EXTREMES_KEY && partitionKey.startsWith(KPI_PREFIX)) {
-    if (eventName === "REMOVE" && isTtlDelete(userIdentity)) return { kind: "day_expired", date: partitionKey.slice(KPI_PREFIX.length) };
+    if (eventName === "REMOVE" && isTtlDelete(userIdentity))
+      return { kind: "day_expired", date: partitionKey.slice(KPI_PREFIX.length) };
     return { kind: "skipped", reason: `${eventName} of ${KPI_EXTREMES_KEY} not by TTL` };
   }
-  if (!sortKey.startsWith(COMPLETED_PREFIX)) return { kind: "skipped", reason: `dynamodb.Keys.${TRIP_TABLE.sortKey}: not a ${COMPLETED_PREFIX} item` };
+  if (!sortKey.startsWith(COMPLETED_PREFIX))
+    return { kind: "skipped", reason: `dynamodb.Keys.${TRIP_TABLE.sortKey}: not a ${COMPLETED_PREFIX} item` };
   // Completed trips carry no TTL attribute; a TTL delete of one is no trip leaving the day.
-  if (isTtlDelete(userIdentity)) return { kind: "skipped", reason: "TTL delete of a completed trip (completed trips have no expiry)" };
+  if (isTtlDelete(userIdentity))
+    return { kind: "skipped", reason: "TTL delete of a completed trip (completed trips have no expiry)" };
   const image = (side: "NewImage" | "OldImage"): ChangeSide | undefined => {
     const item = dynamodb[side];
     if (item === undefined) return undefined;
-    const trip = Object.fromEntries(Object.entries(item).map(([name, value]) => [name, (value as { N?: string; S?: string }).N ?? (value as { S?: string }).S])) as unknown as KpiTrip;
-    return { fare: Decimal.parseNumber(item.fare_amount.N), sums: new Map(LIVE_SUM_SOURCES.map((source) => [source, sourceValue(trip, source)])) };
+    const trip = Object.fromEntries(
+      Object.entries(item).map(([name, value]) => [
+        name,
+        (value as { N?: string; S?: string }).N ?? (value as { S?: string }).S,
+      ]),
+    ) as unknown as KpiTrip;
+    return {
+      fare: Decimal.parseNumber(item.fare_amount.N),
+      sums: new Map(LIVE_SUM_SOURCES.map((source) => [source, sourceValue(trip, source)])),
+    };
   };
   try {
     const change: KpiChange = {
@@ -162,7 +195,8 @@ export function readKpiRecord(record: unknown): KpiRecord {
       ...(eventName !== "INSERT" && { removed: image("OldImage") }),
     };
     // The stream's view type is NEW_AND_OLD_IMAGES: a side missing is a record that cannot be counted.
-    if ((eventName !== "REMOVE" && !change.added) || (eventName !== "INSERT" && !change.removed)) return { kind: "skipped", reason: `${eventName} without its image` };
+    if ((eventName !== "REMOVE" && !change.added) || (eventName !== "INSERT" && !change.removed))
+      return { kind: "skipped", reason: `${eventName} without its image` };
     return { kind: "change", change };
   } catch (error) {
     return { kind: "skipped", reason: errorName(error) };
@@ -209,24 +243,44 @@ export async function applyKpiDelivery(delivery: KpiDelivery, deps: KpiAggregato
   for (const date of delivery.expiredDays ?? []) await expireDay(date, deps);
   let failedFrom: bigint | undefined;
   await mapWithConcurrency([...byDay.entries()], DAY_CONCURRENCY, async ([date, dayChanges]) => {
-    const lowest = dayChanges.reduce((min, c) => (BigInt(c.sequenceNumber) < min ? BigInt(c.sequenceNumber) : min), BigInt(dayChanges[0]!.sequenceNumber));
+    const lowest = dayChanges.reduce(
+      (min, c) => (BigInt(c.sequenceNumber) < min ? BigInt(c.sequenceNumber) : min),
+      BigInt(dayChanges[0]!.sequenceNumber),
+    );
     try {
       await applyDay(date, delivery, dayChanges, deps, result);
     } catch (error) {
-      deps.logger.warn({ pickup_date: date, shardId: delivery.shardId, reason: errorName(error) }, "live KPIs of a day not updated; reported for retry");
+      deps.logger.warn(
+        { pickup_date: date, shardId: delivery.shardId, reason: errorName(error) },
+        "live KPIs of a day not updated; reported for retry",
+      );
       if (failedFrom === undefined || lowest < failedFrom) failedFrom = lowest;
     }
   });
-  return { ...result, ...(failedFrom !== undefined && { failedFrom: delivery.changes.find((c) => BigInt(c.sequenceNumber) === failedFrom)!.sequenceNumber }) };
+  return {
+    ...result,
+    ...(failedFrom !== undefined && {
+      failedFrom: delivery.changes.find((c) => BigInt(c.sequenceNumber) === failedFrom)!.sequenceNumber,
+    }),
+  };
 }
 
-async function applyDay(date: string, delivery: KpiDelivery, changes: readonly KpiChange[], deps: KpiAggregatorDeps, result: KpiBatchResult): Promise<void> {
+async function applyDay(
+  date: string,
+  delivery: KpiDelivery,
+  changes: readonly KpiChange[],
+  deps: KpiAggregatorDeps,
+  result: KpiBatchResult,
+): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     const day = await readShardOfDay(deps.db, deps.tableName, date, delivery.shardId);
     // Without EXTREMES the day is new, unless TTL took it: then the whole day says so.
     if (day.expired || (!day.extremes && isRetired(await readDayAggregates(deps.db, deps.tableName, date)))) {
       if (!day.expired) await expireDay(date, deps);
-      deps.logger.warn({ pickup_date: date, changes: changes.length }, "changes to a day whose live KPIs expired: not counted live (the nightly rows serve it)");
+      deps.logger.warn(
+        { pickup_date: date, changes: changes.length },
+        "changes to a day whose live KPIs expired: not counted live (the nightly rows serve it)",
+      );
       result.expired += changes.length;
       return;
     }
@@ -271,12 +325,33 @@ function isConditionFailure(error: unknown): boolean {
   return (error as { name?: string }).name === "ConditionalCheckFailedException";
 }
 
-async function updatePart(date: string, delivery: KpiDelivery, fresh: readonly KpiChange[], parts: readonly ShardPart[], deps: KpiAggregatorDeps): Promise<void> {
-  const newest = parts.reduce<ShardPart | undefined>((top, part) => (!top || part.part > top.part ? part : top), undefined);
+async function updatePart(
+  date: string,
+  delivery: KpiDelivery,
+  fresh: readonly KpiChange[],
+  parts: readonly ShardPart[],
+  deps: KpiAggregatorDeps,
+): Promise<void> {
+  const newest = parts.reduce<ShardPart | undefined>(
+    (top, part) => (!top || part.part > top.part ? part : top),
+    undefined,
+  );
   // A part that lacks a live source (written before its field joined the registry) is not extended: its sums stay what they were.
-  const current = newest && newest.applied.length < MAX_RANGES_PER_PART && LIVE_SUM_SOURCES.every((source) => newest.sums.has(source)) ? newest : undefined;
-  const { sums, count } = withChanges({ sums: current?.sums ?? new Map(LIVE_SUM_SOURCES.map((source) => [source, Decimal.ZERO])), count: current?.count ?? 0 }, fresh);
-  const asOf = fresh.reduce<string | null>((newest, change) => (newest === null || change.at > newest ? change.at : newest), current?.asOf ?? null);
+  const current =
+    newest && newest.applied.length < MAX_RANGES_PER_PART && LIVE_SUM_SOURCES.every((source) => newest.sums.has(source))
+      ? newest
+      : undefined;
+  const { sums, count } = withChanges(
+    {
+      sums: current?.sums ?? new Map(LIVE_SUM_SOURCES.map((source) => [source, Decimal.ZERO])),
+      count: current?.count ?? 0,
+    },
+    fresh,
+  );
+  const asOf = fresh.reduce<string | null>(
+    (newest, change) => (newest === null || change.at > newest ? change.at : newest),
+    current?.asOf ?? null,
+  );
   const part = current?.part ?? (newest ? newest.part + 1 : 1);
   const params = kpiShardEntity
     .update({ pickup_date: date, shard_id: delivery.shardId, part: kpiPartNumber(part) })
@@ -295,11 +370,24 @@ async function updatePart(date: string, delivery: KpiDelivery, fresh: readonly K
 type Extremes = { max: Decimal | null; min: Decimal | null };
 
 /** Writes the day's extremes when they, their settledness or their expiry change; false while unsettled. */
-async function updateExtremes(date: string, fresh: readonly KpiChange[], day: DayAggregates, deps: KpiAggregatorDeps, result: KpiBatchResult): Promise<boolean> {
+async function updateExtremes(
+  date: string,
+  fresh: readonly KpiChange[],
+  day: DayAggregates,
+  deps: KpiAggregatorDeps,
+  result: KpiBatchResult,
+): Promise<boolean> {
   const current = day.extremes;
   const now = deps.now();
   const standing = await currentFares(fresh, deps);
-  const hitsExtreme = fresh.some((change) => change.removed && (!current?.max || !current.min || change.removed.fare.compare(current.max) >= 0 || change.removed.fare.compare(current.min) <= 0));
+  const hitsExtreme = fresh.some(
+    (change) =>
+      change.removed &&
+      (!current?.max ||
+        !current.min ||
+        change.removed.fare.compare(current.max) >= 0 ||
+        change.removed.fare.compare(current.min) <= 0),
+  );
   let next: Extremes;
   let unsettledSince: string | undefined;
   if (hitsExtreme || current?.unsettledSince) {
@@ -312,23 +400,47 @@ async function updateExtremes(date: string, fresh: readonly KpiChange[], day: Da
     }
     next = check.extremes;
     if (!check.agrees) unsettledSince = current?.unsettledSince ?? formatDateTime(now);
-  } else next = extend({ max: current?.max ?? null, min: current?.min ?? null }, [...standing.values()].filter((value) => value !== undefined));
+  } else
+    next = extend(
+      { max: current?.max ?? null, min: current?.min ?? null },
+      [...standing.values()].filter((value) => value !== undefined),
+    );
 
   const expiresAt = Math.floor(now.getTime() / 1000) + deps.ttlDays * SECONDS_PER_DAY;
   // Refreshed at most once a day, and never later than half the TTL: a short TTL must not lapse on a day still written.
-  const refreshDue = !current?.expiresAt || current.expiresAt < expiresAt - Math.min(SECONDS_PER_DAY, (deps.ttlDays * SECONDS_PER_DAY) / 2);
-  if (!current || refreshDue || !sameExtremes(current, next) || (current.unsettledSince ?? undefined) !== unsettledSince) {
+  const refreshDue =
+    !current?.expiresAt ||
+    current.expiresAt < expiresAt - Math.min(SECONDS_PER_DAY, (deps.ttlDays * SECONDS_PER_DAY) / 2);
+  if (
+    !current ||
+    refreshDue ||
+    !sameExtremes(current, next) ||
+    (current.unsettledSince ?? undefined) !== unsettledSince
+  ) {
     const version = current?.version ?? 0;
     const params = kpiExtremesEntity
       .update({ pickup_date: date })
-      .set({ version: version + 1, expires_at: expiresAt, ...(next.max && { max_fare: next.max.toString() }), ...(next.min && { min_fare: next.min.toString() }), ...(unsettledSince && { unsettled_since: unsettledSince }) })
-      .remove([...(next.max ? [] : (["max_fare", "min_fare"] as const)), ...(unsettledSince ? [] : (["unsettled_since"] as const))])
+      .set({
+        version: version + 1,
+        expires_at: expiresAt,
+        ...(next.max && { max_fare: next.max.toString() }),
+        ...(next.min && { min_fare: next.min.toString() }),
+        ...(unsettledSince && { unsettled_since: unsettledSince }),
+      })
+      .remove([
+        ...(next.max ? [] : (["max_fare", "min_fare"] as const)),
+        ...(unsettledSince ? [] : (["unsettled_since"] as const)),
+      ])
       .where((attr, op) => (current ? op.eq(attr.version, version) : op.notExists(attr.version)))
       .params({ table: deps.tableName });
     await deps.db.send(new UpdateCommand(params as ConstructorParameters<typeof UpdateCommand>[0]));
     result.writes += 1;
   }
-  if (unsettledSince) deps.logger.info({ pickup_date: date, unsettled_since: unsettledSince }, "live max/min settling: another shard holds changes of the day not applied yet");
+  if (unsettledSince)
+    deps.logger.info(
+      { pickup_date: date, unsettled_since: unsettledSince },
+      "live max/min settling: another shard holds changes of the day not applied yet",
+    );
   return !unsettledSince;
 }
 
@@ -336,14 +448,30 @@ async function updateExtremes(date: string, fresh: readonly KpiChange[], day: Da
  * The day's extremes from its index, the touched items' current values over the index's, and
  * whether the index agrees with the sums the day will hold after this batch.
  */
-async function recompute(date: string, fresh: readonly KpiChange[], standing: Map<string, Decimal | undefined>, deps: KpiAggregatorDeps): Promise<{ extremes: Extremes; agrees: boolean }> {
+async function recompute(
+  date: string,
+  fresh: readonly KpiChange[],
+  standing: Map<string, Decimal | undefined>,
+  deps: KpiAggregatorDeps,
+): Promise<{ extremes: Extremes; agrees: boolean }> {
   const completed = createTripService(deps.db, deps.tableName).entities.completed;
   const [shards, day] = await Promise.all([
-    Promise.all(allDayShards().map((day_shard) => completed.query.byPickupDay({ pickup_date: date, day_shard }).go({ pages: "all", attributes: ["trip_id", "pickup_datetime", "fare_amount"] }))),
+    Promise.all(
+      allDayShards().map((day_shard) =>
+        completed.query
+          .byPickupDay({ pickup_date: date, day_shard })
+          .go({ pages: "all", attributes: ["trip_id", "pickup_datetime", "fare_amount"] }),
+      ),
+    ),
     readDayAggregates(deps.db, deps.tableName, date),
   ]);
   const fares = new Map<string, Decimal>();
-  for (const { data } of shards) for (const trip of data) fares.set(itemId({ trip_id: trip.trip_id, sort_key: `${COMPLETED_PREFIX}${trip.pickup_datetime}` }), Decimal.parseNumber(String(trip.fare_amount)));
+  for (const { data } of shards)
+    for (const trip of data)
+      fares.set(
+        itemId({ trip_id: trip.trip_id, sort_key: `${COMPLETED_PREFIX}${trip.pickup_datetime}` }),
+        Decimal.parseNumber(String(trip.fare_amount)),
+      );
   for (const [item, fare] of standing) {
     if (fare === undefined) fares.delete(item);
     else fares.set(item, fare);
@@ -352,45 +480,75 @@ async function recompute(date: string, fresh: readonly KpiChange[], standing: Ma
   const values = [...fares.values()];
   const sum = values.reduce((total, fare) => total.plus(fare), Decimal.ZERO);
   const expectedFares = expected.sums.get(LIVE_EXTREME_SOURCE);
-  return { extremes: extend({ max: null, min: null }, values), agrees: values.length === expected.count && expectedFares !== undefined && sum.compare(expectedFares) === 0 };
+  return {
+    extremes: extend({ max: null, min: null }, values),
+    agrees: values.length === expected.count && expectedFares !== undefined && sum.compare(expectedFares) === 0,
+  };
 }
 
 const itemId = (key: KpiChange["key"]) => `${key.trip_id}|${key.sort_key}`;
 
 /** Sums and count with the changes applied: an added side adds each source's value and one trip, a removed side takes them out. */
-function withChanges(totals: { sums: ReadonlyMap<string, Decimal>; count: number }, changes: readonly KpiChange[]): { sums: Map<string, Decimal>; count: number } {
+function withChanges(
+  totals: { sums: ReadonlyMap<string, Decimal>; count: number },
+  changes: readonly KpiChange[],
+): { sums: Map<string, Decimal>; count: number } {
   const sums = new Map(totals.sums);
   let count = totals.count;
   for (const change of changes) {
-    for (const [side, sign] of [[change.added, 1], [change.removed, -1]] as const) {
+    for (const [side, sign] of [
+      [change.added, 1],
+      [change.removed, -1],
+    ] as const) {
       if (!side) continue;
       count += sign;
-      for (const [source, sum] of sums) sums.set(source, sign > 0 ? sum.plus(side.sums.get(source)!) : sum.minus(side.sums.get(source)!));
+      for (const [source, sum] of sums)
+        sums.set(source, sign > 0 ? sum.plus(side.sums.get(source)!) : sum.minus(side.sums.get(source)!));
     }
   }
   return { sums, count };
 }
 
 /** The current fare of every item the changes touched (undefined: the item is gone), read strongly consistent. */
-async function currentFares(changes: readonly KpiChange[], deps: KpiAggregatorDeps): Promise<Map<string, Decimal | undefined>> {
+async function currentFares(
+  changes: readonly KpiChange[],
+  deps: KpiAggregatorDeps,
+): Promise<Map<string, Decimal | undefined>> {
   const keys = new Map(changes.map((change) => [itemId(change.key), change.key]));
   const fares = new Map<string, Decimal | undefined>([...keys.keys()].map((item) => [item, undefined]));
-  let pending = [...keys.values()].map((key) => ({ [TRIP_TABLE.partitionKey]: { S: key.trip_id }, [TRIP_TABLE.sortKey]: { S: key.sort_key } }) as Record<string, AttributeValue>);
+  let pending = [...keys.values()].map(
+    (key) =>
+      ({ [TRIP_TABLE.partitionKey]: { S: key.trip_id }, [TRIP_TABLE.sortKey]: { S: key.sort_key } }) as Record<
+        string,
+        AttributeValue
+      >,
+  );
   for (let attempt = 0; pending.length > 0; attempt += 1) {
     const chunk = pending.slice(0, BATCH_GET_LIMIT);
     pending = pending.slice(BATCH_GET_LIMIT);
     const reply = await deps.db.send(
       new BatchGetItemCommand({
-        RequestItems: { [deps.tableName]: { Keys: chunk, ConsistentRead: true, ProjectionExpression: "#pk, #sk, fare_amount", ExpressionAttributeNames: { "#pk": TRIP_TABLE.partitionKey, "#sk": TRIP_TABLE.sortKey } } },
+        RequestItems: {
+          [deps.tableName]: {
+            Keys: chunk,
+            ConsistentRead: true,
+            ProjectionExpression: "#pk, #sk, fare_amount",
+            ExpressionAttributeNames: { "#pk": TRIP_TABLE.partitionKey, "#sk": TRIP_TABLE.sortKey },
+          },
+        },
       }),
     );
     for (const raw of reply.Responses?.[deps.tableName] ?? []) {
       const item = unmarshall(raw, { wrapNumbers: true });
-      fares.set(itemId({ trip_id: String(item[TRIP_TABLE.partitionKey]), sort_key: String(item[TRIP_TABLE.sortKey]) }), Decimal.parseNumber(String((item.fare_amount as { value?: string }).value ?? item.fare_amount)));
+      fares.set(
+        itemId({ trip_id: String(item[TRIP_TABLE.partitionKey]), sort_key: String(item[TRIP_TABLE.sortKey]) }),
+        Decimal.parseNumber(String((item.fare_amount as { value?: string }).value ?? item.fare_amount)),
+      );
     }
     const unprocessed = reply.UnprocessedKeys?.[deps.tableName]?.Keys ?? [];
     if (unprocessed.length > 0) {
-      if (attempt + 1 >= DEFAULT_RETRY.attempts) throw new Error(`${unprocessed.length} items not read after ${attempt + 1} attempts`);
+      if (attempt + 1 >= DEFAULT_RETRY.attempts)
+        throw new Error(`${unprocessed.length} items not read after ${attempt + 1} attempts`);
       await sleep(backoffDelay(DEFAULT_RETRY, attempt));
       pending = [...unprocessed, ...pending];
     }
@@ -420,15 +578,28 @@ function sameExtremes(current: Extremes, next: Extremes): boolean {
  * counted against a partial day from then on, then the parts. Idempotent.
  */
 async function expireDay(date: string, deps: KpiAggregatorDeps): Promise<void> {
-  const marker = kpiExpiredEntity.create({ pickup_date: date, expired_at: formatDateTime(deps.now()) }).params({ table: deps.tableName });
+  const marker = kpiExpiredEntity
+    .create({ pickup_date: date, expired_at: formatDateTime(deps.now()) })
+    .params({ table: deps.tableName });
   try {
     await deps.db.send(new PutCommand(marker as ConstructorParameters<typeof PutCommand>[0]));
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
   }
   const { parts } = await readDayAggregates(deps.db, deps.tableName, date);
-  const deletes = parts.map((part) => ({ DeleteRequest: { Key: { [TRIP_TABLE.partitionKey]: `${KPI_PREFIX}${date}`, [TRIP_TABLE.sortKey]: kpiPartKey(part.shardId, part.part) } } }));
+  const deletes = parts.map((part) => ({
+    DeleteRequest: {
+      Key: {
+        [TRIP_TABLE.partitionKey]: `${KPI_PREFIX}${date}`,
+        [TRIP_TABLE.sortKey]: kpiPartKey(part.shardId, part.part),
+      },
+    },
+  }));
   const failures = await writeAll(deps.db, deps.tableName, deletes, DEFAULT_RETRY);
-  if (failures.length > 0) throw new Error(`${failures.length} live KPI parts of ${date} not deleted: ${failures[0]!.reason}`);
-  deps.logger.warn({ pickup_date: date, parts: parts.length }, "live KPIs of a day expired; the nightly rows serve it from now on");
+  if (failures.length > 0)
+    throw new Error(`${failures.length} live KPI parts of ${date} not deleted: ${failures[0]!.reason}`);
+  deps.logger.warn(
+    { pickup_date: date, parts: parts.length },
+    "live KPIs of a day expired; the nightly rows serve it from now on",
+  );
 }

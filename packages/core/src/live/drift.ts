@@ -6,14 +6,14 @@
  * whose live items expired has only its nightly row: nothing to compare.
  */
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { BlobStore } from "../store/blob-store.js";
-import type { DailyKpi } from "../kpi/daily-kpis.js";
-import { isExpired, liveKpis, type LiveFigures, type LiveKpi } from "./live-kpis.js";
-import type { Logger } from "../platform/logger.js";
 import { addDays, daysBetween } from "../domain/datetime.js";
-import { readDailyKpis } from "../nightly/kpi-rows-reader.js";
-import { KPI_DRIFT_METRIC } from "../platform/pipeline-spec.js";
+import type { DailyKpi } from "../kpi/daily-kpis.js";
 import { LIVE_FIELDS } from "../kpi/registry.js";
+import { readDailyKpis } from "../nightly/kpi-rows-reader.js";
+import type { Logger } from "../platform/logger.js";
+import { KPI_DRIFT_METRIC } from "../platform/pipeline-spec.js";
+import type { BlobStore } from "../store/blob-store.js";
+import { isExpired, type LiveFigures, type LiveKpi, liveKpis } from "./live-kpis.js";
 
 /** A live row as reported beside the nightly ones: the figures and whether they are settling. */
 export type LiveRow = LiveFigures;
@@ -55,7 +55,14 @@ export function sameKpi(a: LiveRow | DailyKpi | null, b: DailyKpi | null): boole
  * Compares the live KPIs of `days` with the nightly rows. `runStartedAt` is when the nightly run
  * read the table (`YYYY-MM-DD HH:MM:SS`); live days with a newer as_of are unsettled.
  */
-export async function reconcileKpis(db: DynamoDBDocumentClient, tableName: string, days: readonly string[], nightly: readonly DailyKpi[], runStartedAt: string, now: Date): Promise<Reconciliation> {
+export async function reconcileKpis(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  days: readonly string[],
+  nightly: readonly DailyKpi[],
+  runStartedAt: string,
+  now: Date,
+): Promise<Reconciliation> {
   const byDay = new Map(nightly.map((row) => [row.pickup_date, row]));
   const result: Reconciliation = { drift: 0, differing: [], unsettled: [], expired: [], live: [] };
   for (const day of [...new Set([...days, ...byDay.keys()])].sort()) {
@@ -109,7 +116,16 @@ export async function reconcileNightlyRun(run: NightlyRun, deps: ReconcileDeps):
     {
       _aws: {
         Timestamp: deps.now.getTime(),
-        CloudWatchMetrics: [{ Namespace: KPI_DRIFT_METRIC.namespace, Dimensions: [[]], Metrics: [{ Name: KPI_DRIFT_METRIC.name, Unit: "Count" }, { Name: KPI_DRIFT_METRIC.unsettled, Unit: "Count" }] }],
+        CloudWatchMetrics: [
+          {
+            Namespace: KPI_DRIFT_METRIC.namespace,
+            Dimensions: [[]],
+            Metrics: [
+              { Name: KPI_DRIFT_METRIC.name, Unit: "Count" },
+              { Name: KPI_DRIFT_METRIC.unsettled, Unit: "Count" },
+            ],
+          },
+        ],
       },
       [KPI_DRIFT_METRIC.name]: result.drift,
       [KPI_DRIFT_METRIC.unsettled]: result.unsettled.length,

@@ -7,9 +7,9 @@
  */
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { Decimal } from "../domain/decimal.js";
-import { dayTotals, isRetired, readDayAggregates, type DayAggregates } from "./aggregate-reads.js";
 import { kpiValues } from "../kpi/daily-kpis.js";
-import { LIVE_EXTREME_SOURCE, LIVE_FIELDS, ROW_KEY, type KpiValue } from "../kpi/registry.js";
+import { type KpiValue, LIVE_EXTREME_SOURCE, LIVE_FIELDS, ROW_KEY } from "../kpi/registry.js";
+import { type DayAggregates, dayTotals, isRetired, readDayAggregates } from "./aggregate-reads.js";
 
 /**
  * The live fields of the KPI registry (a nightly-only field has no key), then how current they
@@ -44,7 +44,12 @@ export function isExpired(day: LiveDay | null): day is ExpiredLiveDay {
 }
 
 /** A day's live KPIs; null when the day has no completed trip. */
-export async function liveKpis(db: DynamoDBDocumentClient, tableName: string, date: string, now: Date): Promise<LiveDay | null> {
+export async function liveKpis(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  date: string,
+  now: Date,
+): Promise<LiveDay | null> {
   return combineDay(date, await readDayAggregates(db, tableName, date), now);
 }
 
@@ -52,17 +57,28 @@ export function combineDay(date: string, day: DayAggregates, now: Date): LiveDay
   if (isRetired(day)) return { pickup_date: date, expired: true };
   const { sums, count } = dayTotals(day.parts);
   const total = sums.get(LIVE_EXTREME_SOURCE) ?? Decimal.ZERO;
-  const asOf = day.parts.reduce<string | null>((newest, part) => (part.asOf !== null && (newest === null || part.asOf > newest) ? part.asOf : newest), null);
+  const asOf = day.parts.reduce<string | null>(
+    (newest, part) => (part.asOf !== null && (newest === null || part.asOf > newest) ? part.asOf : newest),
+    null,
+  );
   const { max, min, unsettledSince } = day.extremes ?? { max: null, min: null, unsettledSince: null };
   if (count === 0 && total.sign === 0 && max === null && unsettledSince === null) return null;
   // Extremes agree with the sums when every counted trip lies between them: min <= average <= max.
-  const consistent = count > 0 && max !== null && min !== null && min.compare(max) <= 0 && max.times(count).compare(total) >= 0 && min.times(count).compare(total) <= 0;
+  const consistent =
+    count > 0 &&
+    max !== null &&
+    min !== null &&
+    min.compare(max) <= 0 &&
+    max.times(count).compare(total) >= 0 &&
+    min.times(count).compare(total) <= 0;
   const settling = unsettledSince !== null || !consistent;
-  const extremes = (value: Decimal | null) => new Map(consistent && value !== null ? [[LIVE_EXTREME_SOURCE, value]] : []);
+  const extremes = (value: Decimal | null) =>
+    new Map(consistent && value !== null ? [[LIVE_EXTREME_SOURCE, value]] : []);
   return {
     ...kpiValues(date, { count, sums, max: extremes(max), min: extremes(min), values: new Map() }, LIVE_FIELDS),
     settling,
     as_of: asOf,
-    freshness_s: asOf === null ? null : Math.max(0, Math.round((now.getTime() - Date.parse(`${asOf.replace(" ", "T")}Z`)) / 1000)),
+    freshness_s:
+      asOf === null ? null : Math.max(0, Math.round((now.getTime() - Date.parse(`${asOf.replace(" ", "T")}Z`)) / 1000)),
   };
 }

@@ -9,9 +9,9 @@ import {
   GetJobCommand,
   GetJobRunCommand,
   GetJobRunsCommand,
-  StartJobRunCommand,
   type GlueClient,
   type JobRun,
+  StartJobRunCommand,
 } from "@aws-sdk/client-glue";
 import { addDays, daysBetween, formatDateTime, isCalendarDay } from "../domain/datetime.js";
 
@@ -70,7 +70,19 @@ export interface ActiveRun {
   startedOn?: string;
 }
 
-export type WindowState = "NOT_STARTED" | "STARTING" | "RUNNING" | "STOPPING" | "WAITING" | "SUCCEEDED" | "FAILED" | "ERROR" | "TIMEOUT" | "STOPPED" | "EXPIRED" | (string & {});
+export type WindowState =
+  | "NOT_STARTED"
+  | "STARTING"
+  | "RUNNING"
+  | "STOPPING"
+  | "WAITING"
+  | "SUCCEEDED"
+  | "FAILED"
+  | "ERROR"
+  | "TIMEOUT"
+  | "STOPPED"
+  | "EXPIRED"
+  | (string & {});
 
 /** One window of the range and what became of it. */
 export interface WindowRun extends DayRange {
@@ -137,8 +149,19 @@ export async function backfillKpis(options: BackfillOptions): Promise<BackfillRe
   const concurrency = Math.max(1, Job?.ExecutionProperty?.MaxConcurrentRuns ?? 1);
   const maxRetries = Job?.MaxRetries ?? 0;
   const defaults = Job?.DefaultArguments ?? {};
-  const windows: WindowRun[] = planWindows(range, options.maxRunDays).map((window) => ({ ...window, arguments: windowArguments(window), state: "NOT_STARTED", attempts: [] }));
-  const result = (outcome: BackfillOutcome, blockedBy: ActiveRun[] = []): BackfillResult => ({ outcome, jobName, concurrency, windows, blockedBy });
+  const windows: WindowRun[] = planWindows(range, options.maxRunDays).map((window) => ({
+    ...window,
+    arguments: windowArguments(window),
+    state: "NOT_STARTED",
+    attempts: [],
+  }));
+  const result = (outcome: BackfillOutcome, blockedBy: ActiveRun[] = []): BackfillResult => ({
+    outcome,
+    jobName,
+    concurrency,
+    windows,
+    blockedBy,
+  });
 
   const ours = new Set<string>();
   const othersActive = async (): Promise<ActiveRun[]> =>
@@ -172,7 +195,8 @@ export async function backfillKpis(options: BackfillOptions): Promise<BackfillRe
 
     await sleep(pollMs);
     for (const tracked of [...inFlight]) {
-      if (await pollRun(glue, jobName, tracked, { maxRetries, now: now(), ours })) inFlight.splice(inFlight.indexOf(tracked), 1);
+      if (await pollRun(glue, jobName, tracked, { maxRetries, now: now(), ours }))
+        inFlight.splice(inFlight.indexOf(tracked), 1);
     }
   }
 
@@ -187,7 +211,12 @@ async function activeRuns(glue: GlueClient, jobName: string): Promise<JobRun[]> 
 }
 
 function activeRun(run: JobRun, defaults: Record<string, string>): ActiveRun {
-  return { runId: run.Id!, state: run.JobRunState!, window: runWindow(run, defaults), startedOn: run.StartedOn && formatDateTime(run.StartedOn) };
+  return {
+    runId: run.Id!,
+    state: run.JobRunState!,
+    window: runWindow(run, defaults),
+    startedOn: run.StartedOn && formatDateTime(run.StartedOn),
+  };
 }
 
 /** The new run's id, or undefined when the job's concurrency limit is reached. */
@@ -202,7 +231,12 @@ async function startRun(glue: GlueClient, jobName: string, args: Record<string, 
 }
 
 /** Updates one window from its latest attempt; true once the window is final. */
-async function pollRun(glue: GlueClient, jobName: string, tracked: Tracked, context: { maxRetries: number; now: number; ours: Set<string> }): Promise<boolean> {
+async function pollRun(
+  glue: GlueClient,
+  jobName: string,
+  tracked: Tracked,
+  context: { maxRetries: number; now: number; ours: Set<string> },
+): Promise<boolean> {
   const { run } = tracked;
   const { JobRun } = await glue.send(new GetJobRunCommand({ JobName: jobName, RunId: run.runId }));
   const state = JobRun?.JobRunState ?? "RUNNING";
@@ -217,7 +251,12 @@ async function pollRun(glue: GlueClient, jobName: string, tracked: Tracked, cont
   const retry = JobRuns.find((candidate) => candidate.PreviousRunId === run.runId && candidate.Id);
   if (retry) {
     context.ours.add(retry.Id!);
-    Object.assign(run, { runId: retry.Id, state: retry.JobRunState ?? "STARTING", attempts: [...run.attempts, retry.Id!], error: undefined });
+    Object.assign(run, {
+      runId: retry.Id,
+      state: retry.JobRunState ?? "STARTING",
+      attempts: [...run.attempts, retry.Id!],
+      error: undefined,
+    });
     tracked.failedAt = undefined;
     return false;
   }

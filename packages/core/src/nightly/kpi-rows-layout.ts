@@ -13,7 +13,9 @@ import { METRICS_PREFIX } from "../platform/pipeline-spec.js";
 
 export function metricsDayPrefix(day: string): string {
   const [yyyy, mm, dd] = day.split("-") as [string, string, string];
-  return METRICS_PREFIX + CONTRACT.metrics.day_path_template.replace("{yyyy}", yyyy).replace("{mm}", mm).replace("{dd}", dd);
+  return (
+    METRICS_PREFIX + CONTRACT.metrics.day_path_template.replace("{yyyy}", yyyy).replace("{mm}", mm).replace("{dd}", dd)
+  );
 }
 
 /** The object both KPI jobs write for a day. */

@@ -6,13 +6,13 @@
  * jobs write them. Rows written before a field existed read with that field null.
  */
 import { z } from "zod/v4";
-import type { BlobStore } from "../store/blob-store.js";
 import { daysBetween, formatDateTime, isCalendarDay } from "../domain/datetime.js";
 import type { DailyKpi } from "../kpi/daily-kpis.js";
 import { nightlyRowSchema } from "../kpi/registry.js";
 import { createLogger } from "../platform/logger.js";
-import { metricsDayOf, metricsDayPrefix } from "./kpi-rows-layout.js";
 import { METRICS_PREFIX } from "../platform/pipeline-spec.js";
+import type { BlobStore } from "../store/blob-store.js";
+import { metricsDayOf, metricsDayPrefix } from "./kpi-rows-layout.js";
 
 export type KpiRowReason = "invalid_json" | "invalid_kpi_row" | "date_mismatch" | "duplicate_day";
 
@@ -38,10 +38,15 @@ const STRING_OR_NUMBER = /"(?:[^"\\]|\\.)*"|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g
 
 /** JSON.parse with every number kept as its source text. */
 function parseExact(line: string): unknown {
-  return JSON.parse(line.replace(STRING_OR_NUMBER, (token, number?: string) => (number === undefined ? token : `"${number}"`)));
+  return JSON.parse(
+    line.replace(STRING_OR_NUMBER, (token, number?: string) => (number === undefined ? token : `"${number}"`)),
+  );
 }
 
-function parseLine(line: string, day: string): { ok: true; kpi: DailyKpi } | { ok: false; reason: KpiRowReason; message: string } {
+function parseLine(
+  line: string,
+  day: string,
+): { ok: true; kpi: DailyKpi } | { ok: false; reason: KpiRowReason; message: string } {
   let value: unknown;
   try {
     value = parseExact(line);
@@ -53,12 +58,18 @@ function parseLine(line: string, day: string): { ok: true; kpi: DailyKpi } | { o
     const issue = parsed.error.issues[0]!;
     return { ok: false, reason: "invalid_kpi_row", message: `${issue.path.join(".") || "row"}: ${issue.message}` };
   }
-  if (parsed.data.pickup_date !== day) return { ok: false, reason: "date_mismatch", message: `pickup_date ${parsed.data.pickup_date} is in the folder of ${day}` };
+  if (parsed.data.pickup_date !== day)
+    return {
+      ok: false,
+      reason: "date_mismatch",
+      message: `pickup_date ${parsed.data.pickup_date} is in the folder of ${day}`,
+    };
   return { ok: true, kpi: parsed.data };
 }
 
 function checkRange(from: string, to: string): void {
-  for (const day of [from, to]) if (!isCalendarDay(day)) throw new RangeError(`expected a YYYY-MM-DD calendar day, got ${JSON.stringify(day)}`);
+  for (const day of [from, to])
+    if (!isCalendarDay(day)) throw new RangeError(`expected a YYYY-MM-DD calendar day, got ${JSON.stringify(day)}`);
   if (from > to) throw new RangeError(`the range ends (${to}) before it starts (${from})`);
 }
 
@@ -85,7 +96,12 @@ export interface NightlyRow {
  * day, each with the time its object was written; days without a row are absent. A day with
  * more than one valid row is left out whole (reported as duplicate_day): picking one would be a guess.
  */
-export async function readNightlyRows(store: BlobStore, from: string, to: string, options: ReadKpiOptions = {}): Promise<NightlyRow[]> {
+export async function readNightlyRows(
+  store: BlobStore,
+  from: string,
+  to: string,
+  options: ReadKpiOptions = {},
+): Promise<NightlyRow[]> {
   checkRange(from, to);
   const onInvalid = options.onInvalid ?? logInvalid;
   // One listing for the range: the longest prefix both ends share (a month, a year, or more).
@@ -112,13 +128,25 @@ export async function readNightlyRows(store: BlobStore, from: string, to: string
   for (const day of [...rows.keys()].sort()) {
     const found = rows.get(day)!;
     if (found.length === 1) nightly.push({ kpi: found[0]!.kpi, computed_at: found[0]!.computed_at });
-    else for (const { key, line } of found) onInvalid({ key, line, reason: "duplicate_day", message: `${found.length} rows for ${day}; the day is left out` });
+    else
+      for (const { key, line } of found)
+        onInvalid({
+          key,
+          line,
+          reason: "duplicate_day",
+          message: `${found.length} rows for ${day}; the day is left out`,
+        });
   }
   return nightly;
 }
 
 /** readNightlyRows without the times. */
-export async function readDailyKpis(store: BlobStore, from: string, to: string, options: ReadKpiOptions = {}): Promise<DailyKpi[]> {
+export async function readDailyKpis(
+  store: BlobStore,
+  from: string,
+  to: string,
+  options: ReadKpiOptions = {},
+): Promise<DailyKpi[]> {
   return (await readNightlyRows(store, from, to, options)).map((row) => row.kpi);
 }
 

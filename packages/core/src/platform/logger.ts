@@ -10,12 +10,19 @@ export type { DestinationStream, Logger };
  */
 export type LogDestination = (loggerName: string) => DestinationStream | undefined;
 
-export function createLogger(name: string, bindings: Record<string, unknown> = {}, destination?: LogDestination): Logger {
-  return pino({
-    name,
-    level: process.env.LOG_LEVEL ?? "info",
-    base: { service: APP_NAME, ...bindings },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-  }, destination?.(name) ?? pino.destination({ fd: 2, sync: true }));
+export function createLogger(
+  name: string,
+  bindings: Record<string, unknown> = {},
+  destination?: LogDestination,
+): Logger {
+  return pino(
+    {
+      name,
+      level: process.env.LOG_LEVEL ?? "info",
+      base: { service: APP_NAME, ...bindings },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination?.(name) ?? pino.destination({ fd: 2, sync: true }),
+  );
 }

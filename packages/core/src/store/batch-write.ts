@@ -8,8 +8,8 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { BatchWriteCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { mapWithConcurrency } from "../platform/concurrency.js";
 import { errorName, isValidationError } from "../domain/errors.js";
+import { mapWithConcurrency } from "../platform/concurrency.js";
 import { backoffDelay, type RetryPolicy } from "../platform/retry.js";
 import type { WriteRequest } from "./write-request.js";
 
@@ -25,14 +25,26 @@ export interface WriteFailure {
 }
 
 /** Writes every request (at most once per key: DynamoDB rejects a batch naming a key twice). */
-export async function writeAll(db: DynamoDBDocumentClient, tableName: string, requests: readonly WriteRequest[], policy: RetryPolicy): Promise<WriteFailure[]> {
+export async function writeAll(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  requests: readonly WriteRequest[],
+  policy: RetryPolicy,
+): Promise<WriteFailure[]> {
   const chunks: WriteRequest[][] = [];
   for (let i = 0; i < requests.length; i += MAX_BATCH_WRITE) chunks.push(requests.slice(i, i + MAX_BATCH_WRITE));
-  const failures = await mapWithConcurrency(chunks, CHUNK_CONCURRENCY, (chunk) => writeChunk(db, tableName, chunk, policy));
+  const failures = await mapWithConcurrency(chunks, CHUNK_CONCURRENCY, (chunk) =>
+    writeChunk(db, tableName, chunk, policy),
+  );
   return failures.flat();
 }
 
-async function writeChunk(db: DynamoDBDocumentClient, tableName: string, chunk: WriteRequest[], policy: RetryPolicy): Promise<WriteFailure[]> {
+async function writeChunk(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  chunk: WriteRequest[],
+  policy: RetryPolicy,
+): Promise<WriteFailure[]> {
   let pending = chunk;
   for (let attempt = 0; ; attempt += 1) {
     try {

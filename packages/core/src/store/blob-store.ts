@@ -1,7 +1,13 @@
 /** The object-store port: S3 in AWS, a plain folder in the local AWS. Keys are S3-style paths. */
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
 
 export interface StoredObject {
   body: string;
@@ -26,7 +32,9 @@ export class S3BlobStore implements BlobStore {
   ) {}
 
   async put(key: string, body: string): Promise<void> {
-    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentTypeOf(key) }));
+    await this.s3.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentTypeOf(key) }),
+    );
   }
 
   async get(key: string): Promise<string | undefined> {
@@ -36,7 +44,10 @@ export class S3BlobStore implements BlobStore {
   async getObject(key: string): Promise<StoredObject | undefined> {
     try {
       const result = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { body: (await result.Body?.transformToString("utf8")) ?? "", lastModified: result.LastModified ?? new Date() };
+      return {
+        body: (await result.Body?.transformToString("utf8")) ?? "",
+        lastModified: result.LastModified ?? new Date(),
+      };
     } catch (error) {
       if ((error as { name?: string }).name === "NoSuchKey") return undefined;
       throw error;
@@ -47,7 +58,9 @@ export class S3BlobStore implements BlobStore {
     const keys: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      const page = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
       for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
       token = page.NextContinuationToken;
     } while (token);
@@ -91,10 +104,12 @@ export class FolderBlobStore implements BlobStore {
   }
 
   async list(prefix: string): Promise<string[]> {
-    const entries = await readdir(this.root, { recursive: true, withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === "ENOENT") return [];
-      throw error;
-    });
+    const entries = await readdir(this.root, { recursive: true, withFileTypes: true }).catch(
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === "ENOENT") return [];
+        throw error;
+      },
+    );
     return entries
       .filter((entry) => entry.isFile() && !entry.name.endsWith(".tmp"))
       .map((entry) => relative(this.root, join(entry.parentPath, entry.name)).split(sep).join("/"))

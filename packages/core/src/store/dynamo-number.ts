@@ -15,10 +15,17 @@ export function unstorableNumber(text: string): string | undefined {
   const digits = `${whole}${fraction}`;
   const first = digits.search(/[1-9]/);
   if (first < 0) return undefined; // zero, however spelled
-  const last = digits.length - 1 - digits.split("").reverse().findIndex((d) => d !== "0");
+  const last =
+    digits.length -
+    1 -
+    digits
+      .split("")
+      .reverse()
+      .findIndex((d) => d !== "0");
   // Power of ten of the leading significant digit: 1.5 -> 0, 0.01 -> -2, 120 -> 2.
   const exponent = whole!.length - 1 - first;
-  if (last - first + 1 > DOMAIN.max_significant_digits) return `has more than ${DOMAIN.max_significant_digits} significant digits`;
+  if (last - first + 1 > DOMAIN.max_significant_digits)
+    return `has more than ${DOMAIN.max_significant_digits} significant digits`;
   if (exponent > DOMAIN.max_exponent) return `is 1E${DOMAIN.max_exponent + 1} or more`;
   if (exponent < DOMAIN.min_exponent) return `is below 1E${DOMAIN.min_exponent}`;
   return undefined;

@@ -7,7 +7,7 @@
  */
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { NumberValue } from "@aws-sdk/lib-dynamodb";
-import { CustomAttributeType, Entity, Service, type Attribute } from "electrodb";
+import { type Attribute, CustomAttributeType, Entity, Service } from "electrodb";
 import { dateOf } from "../domain/datetime.js";
 import { END_EXTRAS, START_EXTRAS } from "../domain/events.js";
 import { KPI_EXPIRY_FILTER, TRIP_TABLE } from "../platform/pipeline-spec.js";
@@ -25,7 +25,8 @@ const exactNumber = <R extends boolean = false>(required?: R) =>
     get: (value?: unknown) => (value === undefined ? undefined : String((value as { value?: string }).value ?? value)),
   }) as const satisfies Attribute;
 
-const text = <R extends boolean = false>(required?: R) => ({ type: "string", required: (required ?? false) as R }) as const satisfies Attribute;
+const text = <R extends boolean = false>(required?: R) =>
+  ({ type: "string", required: (required ?? false) as R }) as const satisfies Attribute;
 
 const optionalText = text();
 const optionalNumber = exactNumber();
@@ -44,7 +45,8 @@ const variant = { type: "string", required: true, readOnly: true } as const sati
 /** A whole number read back as a plain number (the document client wraps numbers). */
 const wholeNumber = {
   type: CustomAttributeType<number>("number"),
-  get: (value?: unknown) => (value === undefined ? undefined : Number(String((value as { value?: string }).value ?? value))),
+  get: (value?: unknown) =>
+    value === undefined ? undefined : Number(String((value as { value?: string }).value ?? value)),
 } as const satisfies Attribute;
 /** TTL in epoch seconds. */
 const expiresAt = { ...wholeNumber, field: TRIP_TABLE.ttlAttribute } as const satisfies Attribute;
@@ -109,7 +111,8 @@ export const completedTripEntity = new Entity({
       type: "string",
       readOnly: true,
       watch: ["pickup_datetime"],
-      set: (_: unknown, item: { pickup_datetime?: string }) => (item.pickup_datetime ? dateOf(item.pickup_datetime) : undefined),
+      set: (_: unknown, item: { pickup_datetime?: string }) =>
+        item.pickup_datetime ? dateOf(item.pickup_datetime) : undefined,
     },
     day_shard: {
       type: "string",
@@ -141,7 +144,10 @@ export const completedTripEntity = new Entity({
 });
 
 export function createTripService(client: DynamoDBDocumentClient, table: string) {
-  return new Service({ rawStart: rawStartEntity, rawEnd: rawEndEntity, completed: completedTripEntity }, { client, table });
+  return new Service(
+    { rawStart: rawStartEntity, rawEnd: rawEndEntity, completed: completedTripEntity },
+    { client, table },
+  );
 }
 export type TripService = ReturnType<typeof createTripService>;
 
@@ -163,7 +169,12 @@ export function allDayShards(): string[] {
  *   rows. Kept (a few bytes a day) so a late change cannot restart the day from zero.
  */
 const kpiDay = { ...text(true), readOnly: true } as const;
-const kpiPartition = { field: TRIP_TABLE.partitionKey, composite: ["pickup_date"], template: "KPI#${pickup_date}", casing: "none" } as const;
+const kpiPartition = {
+  field: TRIP_TABLE.partitionKey,
+  composite: ["pickup_date"],
+  template: "KPI#${pickup_date}",
+  casing: "none",
+} as const;
 
 export const KPI_PREFIX = "KPI#";
 /** The sort key prefix of a day's shard parts. */
@@ -181,7 +192,10 @@ export function kpiPartKey(shardId: string, part: number): string {
 }
 
 /** Exact decimal text by source column: DynamoDB numbers would round beyond 38 significant digits. */
-const exactSums = { type: CustomAttributeType<Record<string, string>>("any"), required: true } as const satisfies Attribute;
+const exactSums = {
+  type: CustomAttributeType<Record<string, string>>("any"),
+  required: true,
+} as const satisfies Attribute;
 
 export const kpiShardEntity = new Entity({
   model: { entity: "KpiShard", version: "3", service: "trips" },
@@ -200,7 +214,15 @@ export const kpiShardEntity = new Entity({
     as_of: optionalText,
   },
   indexes: {
-    byDay: { pk: kpiPartition, sk: { field: TRIP_TABLE.sortKey, composite: ["shard_id", "part"], template: "SHARD#${shard_id}#${part}", casing: "none" } },
+    byDay: {
+      pk: kpiPartition,
+      sk: {
+        field: TRIP_TABLE.sortKey,
+        composite: ["shard_id", "part"],
+        template: "SHARD#${shard_id}#${part}",
+        casing: "none",
+      },
+    },
   },
 });
 

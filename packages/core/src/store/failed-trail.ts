@@ -3,9 +3,10 @@
  * failed/start/, failed/end/ (and failed/anomalies/ for dropoff-before-pickup pairs). Nothing
  * is dropped silently; `pnpm replay-failed` reads it back.
  */
-import type { BlobStore } from "./blob-store.js";
+
 import type { ReasonCode } from "../domain/events.js";
 import { FAILED_PREFIX } from "../platform/pipeline-spec.js";
+import type { BlobStore } from "./blob-store.js";
 
 export type FailedKind = keyof typeof FAILED_PREFIX;
 
@@ -33,7 +34,12 @@ export class FailedTrail {
    * retry overwrites instead of duplicating: the consumers name one object per record by its
    * stream identity.
    */
-  async write(kind: FailedKind, batchId: string, records: readonly FailedRecord[], day = records[0]?.failed_at.slice(0, 10)): Promise<string | undefined> {
+  async write(
+    kind: FailedKind,
+    batchId: string,
+    records: readonly FailedRecord[],
+    day = records[0]?.failed_at.slice(0, 10),
+  ): Promise<string | undefined> {
     if (records.length === 0) return undefined;
     const key = `${FAILED_PREFIX[kind]}${day}/${batchId.replace(/[^A-Za-z0-9._=-]/g, "_")}.jsonl`;
     await this.store.put(key, records.map((record) => JSON.stringify(record)).join("\n") + "\n");
@@ -47,7 +53,8 @@ export class FailedTrail {
    */
   async putCurrent(kind: FailedKind, subject: string, records: readonly FailedRecord[]): Promise<boolean> {
     const key = currentKey(kind, subject);
-    const withoutTime = (lines: readonly FailedRecord[]) => JSON.stringify(lines.map(({ failed_at: _, ...rest }) => rest));
+    const withoutTime = (lines: readonly FailedRecord[]) =>
+      JSON.stringify(lines.map(({ failed_at: _, ...rest }) => rest));
     const stored = await this.store.get(key);
     if (stored !== undefined && withoutTime(parseLines(stored)) === withoutTime(records)) return false;
     await this.store.put(key, records.map((record) => JSON.stringify(record)).join("\n") + "\n");
@@ -74,6 +81,12 @@ function parseLines(body: string): FailedRecord[] {
 
 /** Percent-encodes every byte outside [A-Za-z0-9._-]: distinct subjects never share a key. */
 function currentKey(kind: FailedKind, subject: string): string {
-  const safe = [...Buffer.from(subject, "utf8")].map((byte) => (/[A-Za-z0-9._-]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`)).join("");
+  const safe = [...Buffer.from(subject, "utf8")]
+    .map((byte) =>
+      /[A-Za-z0-9._-]/.test(String.fromCharCode(byte))
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`,
+    )
+    .join("");
   return `${FAILED_PREFIX[kind]}${safe}.jsonl`;
 }

@@ -5,14 +5,20 @@
  * ElectroDB builds and parses the items, so key strings and exact numbers match the entities.
  */
 import { createHash } from "node:crypto";
-import { DeleteCommand, NumberValue, PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { writeAll, type WriteFailure } from "./batch-write.js";
-import type { RetryPolicy } from "../platform/retry.js";
-import type { WriteRequest } from "./write-request.js";
-import { createTripService, type TripService } from "./entities.js";
-import { END_EXTRAS, START_EXTRAS, type EndEvent, type StartEvent, type TripEvent } from "../domain/events.js";
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  NumberValue,
+  PutCommand,
+  QueryCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { END_EXTRAS, type EndEvent, START_EXTRAS, type StartEvent, type TripEvent } from "../domain/events.js";
+import { type CompletedTrip, canonicalValues } from "../domain/trip.js";
 import { TRIP_TABLE } from "../platform/pipeline-spec.js";
-import { canonicalValues, type CompletedTrip } from "../domain/trip.js";
+import type { RetryPolicy } from "../platform/retry.js";
+import { type WriteFailure, writeAll } from "./batch-write.js";
+import { createTripService, type TripService } from "./entities.js";
+import type { WriteRequest } from "./write-request.js";
 
 type Item = Record<string, unknown>;
 
@@ -54,9 +60,25 @@ export class TripStore {
     const params =
       event.event_type === "start"
         ? rawStart
-            .put({ trip_id: event.trip_id, pickup_datetime: event.pickup_datetime, variant, estimated_fare: event.estimated_fare_amount, expires_at: expiresAt, ...pick(event, START_EXTRA_NAMES) })
+            .put({
+              trip_id: event.trip_id,
+              pickup_datetime: event.pickup_datetime,
+              variant,
+              estimated_fare: event.estimated_fare_amount,
+              expires_at: expiresAt,
+              ...pick(event, START_EXTRA_NAMES),
+            })
             .params()
-        : rawEnd.put({ trip_id: event.trip_id, dropoff_datetime: event.dropoff_datetime, variant, fare_amount: event.fare_amount, expires_at: expiresAt, ...pick(event, END_EXTRA_NAMES) }).params();
+        : rawEnd
+            .put({
+              trip_id: event.trip_id,
+              dropoff_datetime: event.dropoff_datetime,
+              variant,
+              fare_amount: event.fare_amount,
+              expires_at: expiresAt,
+              ...pick(event, END_EXTRA_NAMES),
+            })
+            .params();
     return { PutRequest: { Item: params.Item as Item } };
   }
 
@@ -92,10 +114,30 @@ export class TripStore {
         const key = { [TRIP_TABLE.partitionKey]: tripId, [TRIP_TABLE.sortKey]: sortKey };
         if (sortKey.startsWith(SORT_KEY_PREFIX.start)) {
           const data = rawStart.parse({ Item: item }).data;
-          if (data) trip.starts.push({ key, value: { event_type: "start", trip_id: data.trip_id, pickup_datetime: data.pickup_datetime, estimated_fare_amount: data.estimated_fare, ...pick(data, START_EXTRA_NAMES) } });
+          if (data)
+            trip.starts.push({
+              key,
+              value: {
+                event_type: "start",
+                trip_id: data.trip_id,
+                pickup_datetime: data.pickup_datetime,
+                estimated_fare_amount: data.estimated_fare,
+                ...pick(data, START_EXTRA_NAMES),
+              },
+            });
         } else if (sortKey.startsWith(SORT_KEY_PREFIX.end)) {
           const data = rawEnd.parse({ Item: item }).data;
-          if (data) trip.ends.push({ key, value: { event_type: "end", trip_id: data.trip_id, dropoff_datetime: data.dropoff_datetime, fare_amount: data.fare_amount, ...pick(data, END_EXTRA_NAMES) } });
+          if (data)
+            trip.ends.push({
+              key,
+              value: {
+                event_type: "end",
+                trip_id: data.trip_id,
+                dropoff_datetime: data.dropoff_datetime,
+                fare_amount: data.fare_amount,
+                ...pick(data, END_EXTRA_NAMES),
+              },
+            });
         } else if (sortKey.startsWith(SORT_KEY_PREFIX.completed)) {
           const data = completed.parse({ Item: item }).data;
           if (data)
@@ -120,7 +162,9 @@ export class TripStore {
   /** Creates COMPLETED#<pickup> only if that key is free; false when it already exists. */
   async createCompleted(trip: CompletedTrip): Promise<boolean> {
     const { estimated_fare_amount, ...rest } = trip;
-    return this.conditionalPut(this.service.entities.completed.create({ ...rest, estimated_fare: estimated_fare_amount }).params());
+    return this.conditionalPut(
+      this.service.entities.completed.create({ ...rest, estimated_fare: estimated_fare_amount }).params(),
+    );
   }
 
   /**
@@ -129,7 +173,9 @@ export class TripStore {
    */
   async replaceCompleted(trip: CompletedTrip, read: CompletedTrip): Promise<boolean> {
     const { estimated_fare_amount, ...rest } = trip;
-    const params = this.service.entities.completed.put({ ...rest, estimated_fare: estimated_fare_amount }).params() as Item;
+    const params = this.service.entities.completed
+      .put({ ...rest, estimated_fare: estimated_fare_amount })
+      .params() as Item;
     const names: Record<string, string> = { "#sk": TRIP_TABLE.sortKey };
     const values: Record<string, unknown> = {};
     const terms = ["attribute_exists(#sk)"];
@@ -143,7 +189,12 @@ export class TripStore {
         values[`:v${i}`] = isNumber ? NumberValue.from(value) : value;
       }
     });
-    return this.conditionalPut({ ...params, ConditionExpression: terms.join(" AND "), ExpressionAttributeNames: names, ExpressionAttributeValues: values });
+    return this.conditionalPut({
+      ...params,
+      ConditionExpression: terms.join(" AND "),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    });
   }
 
   /**
@@ -151,7 +202,9 @@ export class TripStore {
    * atomically with the delete, so of two settles deleting the same item exactly one gets true.
    */
   async deleteIfPresent(key: Item): Promise<boolean> {
-    const reply = await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: key, ReturnValues: "ALL_OLD" }));
+    const reply = await this.db.send(
+      new DeleteCommand({ TableName: this.tableName, Key: key, ReturnValues: "ALL_OLD" }),
+    );
     return reply.Attributes !== undefined;
   }
 
@@ -171,7 +224,11 @@ const COMPLETED_VALUES: [string, string, boolean][] = [
   ["dropoff_datetime", "dropoff_datetime", false],
   ["estimated_fare_amount", "estimated_fare", true],
   ["fare_amount", "fare_amount", true],
-  ...Object.entries({ ...START_EXTRAS, ...END_EXTRAS }).map(([name, kind]): [string, string, boolean] => [name, name, kind !== "datetime"]),
+  ...Object.entries({ ...START_EXTRAS, ...END_EXTRAS }).map(([name, kind]): [string, string, boolean] => [
+    name,
+    name,
+    kind !== "datetime",
+  ]),
 ];
 
 /** 16 hex digits of SHA-256 over the canonical values: a collision is out of reach in one trip. */

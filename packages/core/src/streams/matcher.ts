@@ -77,17 +77,24 @@
  * per dominated raw item; a lost race costs one more Query.
  */
 import { z } from "zod/v4";
-import { mapWithConcurrency } from "../platform/concurrency.js";
-import { errorName, isValidationError } from "../domain/errors.js";
-import type { RetryPolicy } from "../platform/retry.js";
-import { keyItemOf } from "../store/write-request.js";
 import { formatDateTime } from "../domain/datetime.js";
-import { encodeWireEvent, type EndEvent, type StartEvent, type TripEvent } from "../domain/events.js";
-import type { FailedTrail } from "../store/failed-trail.js";
+import { errorName, isValidationError } from "../domain/errors.js";
+import { type EndEvent, encodeWireEvent, type StartEvent, type TripEvent } from "../domain/events.js";
+import {
+  type CompletedTrip,
+  essentialEvents,
+  eventsOf,
+  type MatchOutcome,
+  matchTrip,
+  sameEvent,
+} from "../domain/trip.js";
+import { mapWithConcurrency } from "../platform/concurrency.js";
 import type { Logger } from "../platform/logger.js";
 import { MATCHER_FILTER, TRIP_TABLE } from "../platform/pipeline-spec.js";
-import { essentialEvents, eventsOf, matchTrip, sameEvent, type CompletedTrip, type MatchOutcome } from "../domain/trip.js";
+import type { RetryPolicy } from "../platform/retry.js";
+import type { FailedTrail } from "../store/failed-trail.js";
 import { SORT_KEY_PREFIX, type Stored, type TripItems, type TripStore } from "../store/trip-store.js";
+import { keyItemOf } from "../store/write-request.js";
 
 export interface MatcherDeps {
   store: TripStore;
@@ -117,7 +124,14 @@ export async function settleTrips(tripIds: readonly string[], deps: MatcherDeps)
       return { tripId, ...(await settleTrip(tripId, deps)) };
     } catch (error) {
       // DynamoDB refused a write of this trip for its content: retrying cannot help, and must not hold up the batch.
-      if (isValidationError(error)) return { tripId, status: "rejected" as const, deletes: [], deleted: 0, ...(await trailRejectedTrip(tripId, errorName(error), deps)) };
+      if (isValidationError(error))
+        return {
+          tripId,
+          status: "rejected" as const,
+          deletes: [],
+          deleted: 0,
+          ...(await trailRejectedTrip(tripId, errorName(error), deps)),
+        };
       deps.logger.warn({ trip_id: tripId, reason: errorName(error) }, "trip not settled; reported for retry");
       return { tripId, status: "failed" as const, deletes: [], deleted: 0 };
     }
@@ -139,7 +153,15 @@ export async function settleTrips(tripIds: readonly string[], deps: MatcherDeps)
   }
   for (const trip of settled) if ("failed" in trip && trip.failed) failedTrips.add(trip.tripId);
 
-  const counts = { completed: 0, replayed: 0, pending: 0, anomaly: 0, rejected: 0, failed: 0, deleted: deletes.length - failures.length + settled.reduce((sum, trip) => sum + trip.deleted, 0) };
+  const counts = {
+    completed: 0,
+    replayed: 0,
+    pending: 0,
+    anomaly: 0,
+    rejected: 0,
+    failed: 0,
+    deleted: deletes.length - failures.length + settled.reduce((sum, trip) => sum + trip.deleted, 0),
+  };
   for (const trip of settled) counts[failedTrips.has(trip.tripId) ? "failed" : trip.status] += 1;
   return { failedTrips, counts };
 }
@@ -172,13 +194,23 @@ export function planTrip(items: TripItems): TripPlan {
   const outcome = matchTrip(starts, ends);
   const essential = essentialEvents(starts, ends);
   // The chosen pair lives on the COMPLETED item: its raw copies are not needed.
-  const needed = outcome.kind === "completed" ? [...essential.starts, ...essential.ends].filter((e) => e !== outcome.start && e !== outcome.end) : [...essential.starts, ...essential.ends];
-  const rawDeletes = [...items.starts, ...items.ends].filter((raw) => !needed.some((event) => sameEvent(event, raw.value))).map((raw) => raw.key);
+  const needed =
+    outcome.kind === "completed"
+      ? [...essential.starts, ...essential.ends].filter((e) => e !== outcome.start && e !== outcome.end)
+      : [...essential.starts, ...essential.ends];
+  const rawDeletes = [...items.starts, ...items.ends]
+    .filter((raw) => !needed.some((event) => sameEvent(event, raw.value)))
+    .map((raw) => raw.key);
   const mayHaveBeenAnomaly = ends.some((e) => starts.some((s) => e.dropoff_datetime < s.pickup_datetime));
   // Stryker disable next-line ConditionalExpression: a held pair always completes, so pending/anomaly come with no COMPLETED item and the code below gives the same plan.
   if (outcome.kind !== "completed") return { outcome, deletes: rawDeletes, mayHaveBeenAnomaly };
   const current = items.completed.find((c) => c.value.pickup_datetime === outcome.trip.pickup_datetime);
-  return { outcome, current, deletes: [...items.completed.filter((c) => c !== current).map((c) => c.key), ...rawDeletes], mayHaveBeenAnomaly };
+  return {
+    outcome,
+    current,
+    deletes: [...items.completed.filter((c) => c !== current).map((c) => c.key), ...rawDeletes],
+    mayHaveBeenAnomaly,
+  };
 }
 
 // Stryker disable all: I/O orchestration (see settleTrips)
@@ -191,8 +223,14 @@ async function settleTrip(tripId: string, deps: MatcherDeps): Promise<Settlement
     const items = await deps.store.readTrip(tripId);
     const plan = planTrip(items);
     const { outcome } = plan;
-    if (outcome.kind === "anomaly" && (await trailAnomaly(tripId, outcome.start, outcome.end, outcome.rejection.message, deps))) {
-      log.warn({ reason: outcome.rejection.code, detail: outcome.rejection.message }, "anomaly trailed; ends before the pickup kept");
+    if (
+      outcome.kind === "anomaly" &&
+      (await trailAnomaly(tripId, outcome.start, outcome.end, outcome.rejection.message, deps))
+    ) {
+      log.warn(
+        { reason: outcome.rejection.code, detail: outcome.rejection.message },
+        "anomaly trailed; ends before the pickup kept",
+      );
       trailed = true;
       continue; // re-read: a completion that raced this write must remove it (see the top)
     }
@@ -202,13 +240,19 @@ async function settleTrip(tripId: string, deps: MatcherDeps): Promise<Settlement
         wrote = true;
         if (!(await deps.store.createCompleted(target))) continue; // another settle created this key meanwhile: read again
         logChoice(log, items, target, "trip completed");
-      } else if (!(sameEvent(eventsOf(plan.current.value).start, outcome.start) && sameEvent(eventsOf(plan.current.value).end, outcome.end))) {
+      } else if (
+        !(
+          sameEvent(eventsOf(plan.current.value).start, outcome.start) &&
+          sameEvent(eventsOf(plan.current.value).end, outcome.end)
+        )
+      ) {
         if (!(await deps.store.replaceCompleted(target, plan.current.value))) continue; // changed meanwhile: read again
         logChoice(log, items, target, "trip re-matched in place");
         wrote = true;
       }
       // Before any delete: the pair that says "maybe an anomaly" must outlive the object.
-      if (trailed || ((wrote || plan.deletes.length > 0) && plan.mayHaveBeenAnomaly)) await deps.trail.removeCurrent("anomalies", anomalySubject(tripId));
+      if (trailed || ((wrote || plan.deletes.length > 0) && plan.mayHaveBeenAnomaly))
+        await deps.trail.removeCurrent("anomalies", anomalySubject(tripId));
     }
     // Raw starts one by one, each delete saying whether the item was still there (point 4 above).
     const starts = plan.deletes.filter(isRawStart);
@@ -227,7 +271,11 @@ function logChoice(log: Logger, items: TripItems, trip: CompletedTrip, message: 
   const conflicting = items.starts.length + items.ends.length + 2 * items.completed.length > 2;
   const level = conflicting ? "warn" : "debug";
   log[level](
-    { pickup: trip.pickup_datetime, dropoff: trip.dropoff_datetime, replaced: items.completed.map((c) => c.value.pickup_datetime) },
+    {
+      pickup: trip.pickup_datetime,
+      dropoff: trip.dropoff_datetime,
+      replaced: items.completed.map((c) => c.value.pickup_datetime),
+    },
     conflicting ? `${message}: the earliest start wins, with the earliest end not before it` : message,
   );
 }
@@ -242,7 +290,13 @@ function unique<T extends TripEvent>(events: T[]): T[] {
 const anomalySubject = (tripId: string) => `anomaly-${tripId}`;
 
 /** Writes the trip's anomaly object; false when it already said exactly this. */
-async function trailAnomaly(tripId: string, start: StartEvent, end: EndEvent, message: string, deps: MatcherDeps): Promise<boolean> {
+async function trailAnomaly(
+  tripId: string,
+  start: StartEvent,
+  end: EndEvent,
+  message: string,
+  deps: MatcherDeps,
+): Promise<boolean> {
   const failedAt = formatDateTime(deps.now());
   const record = (event: StartEvent | EndEvent) => ({
     source: "TripData/matcher",
@@ -272,7 +326,21 @@ async function trailRejectedTrip(tripId: string, reason: string, deps: MatcherDe
       failed_at: failedAt,
     }));
     // One object per trip at a fixed key: a retry on another day rewrites it.
-    await deps.trail.putCurrent("anomalies", `store-rejected-${tripId}`, records.length > 0 ? records : [{ source: "TripData/matcher", raw: JSON.stringify({ trip_id: tripId }), reason: "store_rejected" as const, message: reason, failed_at: failedAt }]);
+    await deps.trail.putCurrent(
+      "anomalies",
+      `store-rejected-${tripId}`,
+      records.length > 0
+        ? records
+        : [
+            {
+              source: "TripData/matcher",
+              raw: JSON.stringify({ trip_id: tripId }),
+              reason: "store_rejected" as const,
+              message: reason,
+              failed_at: failedAt,
+            },
+          ],
+    );
     deps.logger.warn({ trip_id: tripId, reason }, "write refused by DynamoDB; trip trailed as store_rejected");
     return { failed: false };
   } catch (error) {

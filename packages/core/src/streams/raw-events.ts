@@ -8,15 +8,23 @@
  * duplicate rewrites its own item and an event of the same instant with other values gets its
  * own; `matchTrip` decides between them (same-instant rule in trip.ts), whatever the order.
  */
-import { mapWithConcurrency } from "../platform/concurrency.js";
-import type { RetryPolicy } from "../platform/retry.js";
-import { keyOfRequest, type WriteRequest } from "../store/write-request.js";
+
 import { formatDateTime } from "../domain/datetime.js";
-import { decodeWireObject, validateWireObject, type EventType, type Rejection, type TripEvent, type Validated } from "../domain/events.js";
-import { matchesEventTypeFilter } from "../platform/pipeline-spec.js";
-import type { FailedRecord, FailedTrail } from "../store/failed-trail.js";
+import {
+  decodeWireObject,
+  type EventType,
+  type Rejection,
+  type TripEvent,
+  type Validated,
+  validateWireObject,
+} from "../domain/events.js";
+import { mapWithConcurrency } from "../platform/concurrency.js";
 import type { Logger } from "../platform/logger.js";
+import { matchesEventTypeFilter } from "../platform/pipeline-spec.js";
+import type { RetryPolicy } from "../platform/retry.js";
+import type { FailedRecord, FailedTrail } from "../store/failed-trail.js";
 import type { TripStore } from "../store/trip-store.js";
+import { keyOfRequest, type WriteRequest } from "../store/write-request.js";
 
 export interface RawEventDeps {
   store: TripStore;
@@ -64,7 +72,13 @@ export interface RecordOrigin {
  * takes (this consumer is the stream's catch-all); records of those types are left alone here,
  * every other record is stored or trailed, so each record ends in exactly one place.
  */
-export async function storeRawEvents(kind: EventType, origin: RecordOrigin, records: readonly IncomingRecord[], deps: RawEventDeps, leaveTo: readonly EventType[] = []): Promise<RawBatchResult> {
+export async function storeRawEvents(
+  kind: EventType,
+  origin: RecordOrigin,
+  records: readonly IncomingRecord[],
+  deps: RawEventDeps,
+  leaveTo: readonly EventType[] = [],
+): Promise<RawBatchResult> {
   const now = deps.now();
   const expiresAt = Math.floor(now.getTime() / 1000) + deps.rawRetentionDays * SECONDS_PER_DAY;
   const rejected: { record: IncomingRecord; rejection: Rejection }[] = [];
@@ -87,7 +101,10 @@ export async function storeRawEvents(kind: EventType, origin: RecordOrigin, reco
     byKey.set(key, { request, records: [...(byKey.get(key)?.records ?? []), record] });
   }
 
-  const writeFailures = await deps.store.writeAll([...byKey.values()].map((entry) => entry.request), deps.retry);
+  const writeFailures = await deps.store.writeAll(
+    [...byKey.values()].map((entry) => entry.request),
+    deps.retry,
+  );
   const failedIds = new Set<string>();
   let failedKeys = 0;
   for (const failure of writeFailures) {
@@ -95,12 +112,19 @@ export async function storeRawEvents(kind: EventType, origin: RecordOrigin, reco
     const behind = byKey.get(key)?.records ?? [];
     if (failure.rejected) {
       // DynamoDB refused this item's content: no retry can store it, so it is trailed and handled.
-      deps.logger.warn({ sequence_numbers: behind.map((record) => record.id), reason: failure.reason }, "raw write refused by DynamoDB; trailed as store_rejected");
+      deps.logger.warn(
+        { sequence_numbers: behind.map((record) => record.id), reason: failure.reason },
+        "raw write refused by DynamoDB; trailed as store_rejected",
+      );
       byKey.delete(key);
-      for (const record of behind) rejected.push({ record, rejection: { code: "store_rejected", message: failure.reason } });
+      for (const record of behind)
+        rejected.push({ record, rejection: { code: "store_rejected", message: failure.reason } });
       continue;
     }
-    deps.logger.warn({ sequence_numbers: behind.map((record) => record.id), reason: failure.reason }, "raw write failed; reported for retry");
+    deps.logger.warn(
+      { sequence_numbers: behind.map((record) => record.id), reason: failure.reason },
+      "raw write failed; reported for retry",
+    );
     for (const record of behind) failedIds.add(record.id);
     failedKeys += 1;
   }
@@ -127,7 +151,14 @@ function checkEvent(kind: EventType, data: string, leaveTo: readonly EventType[]
   if (leaveTo.some((other) => matchesEventTypeFilter(other, decoded.value))) return "skip";
   const result = validateWireObject(decoded.value);
   if (result.ok && result.value.event_type !== kind)
-    return { ok: false, rejection: { code: "invalid_event_type", field: "event_type", message: `event_type "${result.value.event_type}" reached the "${kind}" consumer` } };
+    return {
+      ok: false,
+      rejection: {
+        code: "invalid_event_type",
+        field: "event_type",
+        message: `event_type "${result.value.event_type}" reached the "${kind}" consumer`,
+      },
+    };
   return result;
 }
 
@@ -137,17 +168,43 @@ function checkEvent(kind: EventType, data: string, leaveTo: readonly EventType[]
  * copies. Returns the ids whose object could not be written (the store is unavailable), to be
  * retried rather than lost.
  */
-async function trailRejected(kind: EventType, origin: RecordOrigin, rejected: readonly { record: IncomingRecord; rejection: Rejection }[], failedAt: string, deps: Pick<RawEventDeps, "trail" | "logger">): Promise<string[]> {
-  const outcomes = await mapWithConcurrency(rejected, TRAIL_CONCURRENCY, async ({ record, rejection: { code, field, message } }) => {
-    deps.logger.warn({ sequence_number: record.id, reason: code, field, detail: message }, "event rejected");
-    const failed: FailedRecord = { source: origin.source, sequence_number: record.id, raw: record.data, reason: code, ...(field && { field }), message, failed_at: failedAt };
-    try {
-      await deps.trail.write(kind, `${origin.shardId}-${record.id}`, [failed], formatDateTime(record.arrivedAt).slice(0, 10));
-      return undefined;
-    } catch (error) {
-      deps.logger.error({ err: error, kind, sequence_number: record.id }, "failed trail write failed; record reported for retry");
-      return record.id;
-    }
-  });
+async function trailRejected(
+  kind: EventType,
+  origin: RecordOrigin,
+  rejected: readonly { record: IncomingRecord; rejection: Rejection }[],
+  failedAt: string,
+  deps: Pick<RawEventDeps, "trail" | "logger">,
+): Promise<string[]> {
+  const outcomes = await mapWithConcurrency(
+    rejected,
+    TRAIL_CONCURRENCY,
+    async ({ record, rejection: { code, field, message } }) => {
+      deps.logger.warn({ sequence_number: record.id, reason: code, field, detail: message }, "event rejected");
+      const failed: FailedRecord = {
+        source: origin.source,
+        sequence_number: record.id,
+        raw: record.data,
+        reason: code,
+        ...(field && { field }),
+        message,
+        failed_at: failedAt,
+      };
+      try {
+        await deps.trail.write(
+          kind,
+          `${origin.shardId}-${record.id}`,
+          [failed],
+          formatDateTime(record.arrivedAt).slice(0, 10),
+        );
+        return undefined;
+      } catch (error) {
+        deps.logger.error(
+          { err: error, kind, sequence_number: record.id },
+          "failed trail write failed; record reported for retry",
+        );
+        return record.id;
+      }
+    },
+  );
   return outcomes.filter((id): id is string => id !== undefined);
 }

@@ -13,10 +13,10 @@
  * tumbling-window mapping (shard, stream, window), which a handler without a window ignores.
  */
 import { z } from "zod/v4";
-import type { BlobStore } from "../store/blob-store.js";
 import type { Logger } from "../platform/logger.js";
 import { FAILED_BATCH_PREFIX, REDRIVEN_PREFIX } from "../platform/pipeline-spec.js";
-import { batchVerdict, retriedRecords, windowFields, type TumblingWindowFields } from "./stream-batch.js";
+import type { BlobStore } from "../store/blob-store.js";
+import { batchVerdict, retriedRecords, type TumblingWindowFields, windowFields } from "./stream-batch.js";
 
 /** A replay: the batch's records with the fields its mapping added. */
 export type ReplayEvent = { Records: unknown[] } & TumblingWindowFields;
@@ -44,14 +44,20 @@ const payload = z.preprocess(
 
 const failedBatch = z
   .object({
-    requestContext: z.object({ functionArn: z.string().min(1), condition: z.string(), approximateInvokeCount: z.number().optional() }),
+    requestContext: z.object({
+      functionArn: z.string().min(1),
+      condition: z.string(),
+      approximateInvokeCount: z.number().optional(),
+    }),
     timestamp: z.string().datetime({ offset: true }),
     KinesisBatchInfo: batchInfo.optional(),
     DDBStreamBatchInfo: batchInfo.optional(),
     payload,
   })
   .passthrough()
-  .refine((record) => (record.KinesisBatchInfo === undefined) !== (record.DDBStreamBatchInfo === undefined), { message: "exactly one of KinesisBatchInfo and DDBStreamBatchInfo" });
+  .refine((record) => (record.KinesisBatchInfo === undefined) !== (record.DDBStreamBatchInfo === undefined), {
+    message: "exactly one of KinesisBatchInfo and DDBStreamBatchInfo",
+  });
 
 type FailedBatch = z.infer<typeof failedBatch>;
 
@@ -93,15 +99,24 @@ export interface RedriveOptions {
   prefix?: string;
 }
 
-export async function redrive({ store, invoker, logger, dryRun = false, prefix = FAILED_BATCH_PREFIX }: RedriveOptions): Promise<RedriveReport> {
-  if (!prefix.startsWith(FAILED_BATCH_PREFIX)) throw new Error(`--prefix must start with ${FAILED_BATCH_PREFIX}, got ${JSON.stringify(prefix)}`);
+export async function redrive({
+  store,
+  invoker,
+  logger,
+  dryRun = false,
+  prefix = FAILED_BATCH_PREFIX,
+}: RedriveOptions): Promise<RedriveReport> {
+  if (!prefix.startsWith(FAILED_BATCH_PREFIX))
+    throw new Error(`--prefix must start with ${FAILED_BATCH_PREFIX}, got ${JSON.stringify(prefix)}`);
   const batches: RedriveBatch[] = [];
   for (const key of await store.list(prefix)) {
     const body = await store.get(key);
     const parsed = failedBatch.safeParse(body === undefined ? undefined : safeJson(body));
     if (!parsed.success) {
       // Not ours to judge: left in place for a person to look at.
-      const reason = parsed.error.issues.map((issue) => `${issue.path.join(".") || "object"}: ${issue.message}`).join("; ");
+      const reason = parsed.error.issues
+        .map((issue) => `${issue.path.join(".") || "object"}: ${issue.message}`)
+        .join("; ");
       logger.warn({ key, reason }, "failed batch unreadable; left in place");
       batches.push({ key, outcome: "unreadable", records: 0, replayed: 0, remaining: 0, reason });
       continue;
@@ -117,12 +132,18 @@ export async function redrive({ store, invoker, logger, dryRun = false, prefix =
       records: sum((b) => b.records),
       replayed: sum((b) => b.replayed),
       remaining: sum((b) => b.remaining),
-      failedBatches: batches.filter((b) => b.outcome === "failed" || b.outcome === "partially_replayed" || b.outcome === "unreadable").length,
+      failedBatches: batches.filter(
+        (b) => b.outcome === "failed" || b.outcome === "partially_replayed" || b.outcome === "unreadable",
+      ).length,
     },
   };
 }
 
-async function redriveOne(key: string, batch: FailedBatch, { store, invoker, logger, dryRun }: Required<Omit<RedriveOptions, "prefix">>): Promise<RedriveBatch> {
+async function redriveOne(
+  key: string,
+  batch: FailedBatch,
+  { store, invoker, logger, dryRun }: Required<Omit<RedriveOptions, "prefix">>,
+): Promise<RedriveBatch> {
   const info = (batch.KinesisBatchInfo ?? batch.DDBStreamBatchInfo)!;
   const records = batch.payload.Records;
   const base = {
@@ -145,7 +166,10 @@ async function redriveOne(key: string, batch: FailedBatch, { store, invoker, log
     return { ...base, outcome: "failed", replayed: 0, remaining: records.length, reason };
   }
 
-  const verdict = batchVerdict(response, records.map((record) => sequenceNumberOf(record, base.source)));
+  const verdict = batchVerdict(
+    response,
+    records.map((record) => sequenceNumberOf(record, base.source)),
+  );
   if (verdict.ok) {
     const movedTo = `${REDRIVEN_PREFIX}${key}`;
     // Copy first, then delete: a crash in between leaves the batch to be replayed again.
@@ -157,8 +181,17 @@ async function redriveOne(key: string, batch: FailedBatch, { store, invoker, log
   const rest = retriedRecords(records, (record) => sequenceNumberOf(record, base.source), verdict.retryFrom);
   const replayed = records.length - rest.length;
   if (replayed > 0) await store.put(key, JSON.stringify({ ...batch, payload: { Records: rest } }));
-  logger.warn({ key, functionArn: base.functionArn, replayed, remaining: rest.length }, "replay partly failed; the rest kept");
-  return { ...base, outcome: replayed > 0 ? "partially_replayed" : "failed", replayed, remaining: rest.length, reason: "the function reported batch item failures" };
+  logger.warn(
+    { key, functionArn: base.functionArn, replayed, remaining: rest.length },
+    "replay partly failed; the rest kept",
+  );
+  return {
+    ...base,
+    outcome: replayed > 0 ? "partially_replayed" : "failed",
+    replayed,
+    remaining: rest.length,
+    reason: "the function reported batch item failures",
+  };
 }
 
 /**
@@ -167,11 +200,18 @@ async function redriveOne(key: string, batch: FailedBatch, { store, invoker, log
  */
 function replayWindow(info: z.infer<typeof batchInfo>, failedAt: string): TumblingWindowFields {
   const start = info.approximateArrivalOfFirstRecord ?? failedAt;
-  return windowFields(info.shardId, info.streamArn, new Date(start), new Date(info.approximateArrivalOfLastRecord ?? start));
+  return windowFields(
+    info.shardId,
+    info.streamArn,
+    new Date(start),
+    new Date(info.approximateArrivalOfLastRecord ?? start),
+  );
 }
 
 function sequenceNumberOf(record: Record<string, unknown>, source: "kinesis" | "dynamodb"): string | undefined {
-  const inner = (source === "kinesis" ? record.kinesis : record.dynamodb) as { sequenceNumber?: unknown; SequenceNumber?: unknown } | undefined;
+  const inner = (source === "kinesis" ? record.kinesis : record.dynamodb) as
+    | { sequenceNumber?: unknown; SequenceNumber?: unknown }
+    | undefined;
   const sequenceNumber = source === "kinesis" ? inner?.sequenceNumber : inner?.SequenceNumber;
   return typeof sequenceNumber === "string" ? sequenceNumber : undefined;
 }

@@ -16,7 +16,14 @@ export interface TumblingWindowFields {
 
 /** A batch's window fields as an ordinary (not closing) invocation carries them. */
 export function windowFields(shardId: string, eventSourceARN: string, start: Date, end: Date): TumblingWindowFields {
-  return { shardId, eventSourceARN, window: { start: start.toISOString(), end: end.toISOString() }, state: {}, isFinalInvokeForWindow: false, isWindowTerminatedEarly: false };
+  return {
+    shardId,
+    eventSourceARN,
+    window: { start: start.toISOString(), end: end.toISOString() },
+    state: {},
+    isFinalInvokeForWindow: false,
+    isWindowTerminatedEarly: false,
+  };
 }
 
 /**
@@ -31,10 +38,14 @@ export type BatchVerdict = { ok: true } | { ok: false; retryFrom: bigint | undef
 
 export function batchVerdict(response: unknown, sequenceNumbers: readonly (string | undefined)[]): BatchVerdict {
   const failures = (response as { batchItemFailures?: unknown } | null | undefined)?.batchItemFailures;
-  if (failures === undefined || failures === null || (Array.isArray(failures) && failures.length === 0)) return { ok: true };
+  if (failures === undefined || failures === null || (Array.isArray(failures) && failures.length === 0))
+    return { ok: true };
   const known = new Set(sequenceNumbers);
-  const reported = Array.isArray(failures) ? failures.map((failure) => (failure as { itemIdentifier?: unknown } | null)?.itemIdentifier) : [undefined];
-  if (reported.some((id) => typeof id !== "string" || !known.has(id) || !DECIMAL.test(id))) return { ok: false, retryFrom: undefined };
+  const reported = Array.isArray(failures)
+    ? failures.map((failure) => (failure as { itemIdentifier?: unknown } | null)?.itemIdentifier)
+    : [undefined];
+  if (reported.some((id) => typeof id !== "string" || !known.has(id) || !DECIMAL.test(id)))
+    return { ok: false, retryFrom: undefined };
   return { ok: false, retryFrom: (reported as string[]).map(BigInt).reduce((min, n) => (n < min ? n : min)) };
 }
 
@@ -43,7 +54,11 @@ export function batchVerdict(response: unknown, sequenceNumbers: readonly (strin
  * number (records processed more than once may come in another order, so array position says
  * nothing); every record when the whole batch failed.
  */
-export function retriedRecords<T>(records: readonly T[], sequenceNumberOf: (record: T) => string | undefined, retryFrom: bigint | undefined): T[] {
+export function retriedRecords<T>(
+  records: readonly T[],
+  sequenceNumberOf: (record: T) => string | undefined,
+  retryFrom: bigint | undefined,
+): T[] {
   if (retryFrom === undefined) return [...records];
   return records.filter((record) => {
     const sequenceNumber = sequenceNumberOf(record);

@@ -19,7 +19,10 @@ export function insertRecord(tableName: string, item: Item): DynamoDBRecord {
     eventSourceARN: `arn:aws:dynamodb:eu-north-1:000000000000:table/${tableName}/stream/2024-05-25T00:00:00.000`,
     dynamodb: {
       ApproximateCreationDateTime: 1_716_595_200,
-      Keys: { [TRIP_TABLE.partitionKey]: newImage[TRIP_TABLE.partitionKey]!, [TRIP_TABLE.sortKey]: newImage[TRIP_TABLE.sortKey]! } as never,
+      Keys: {
+        [TRIP_TABLE.partitionKey]: newImage[TRIP_TABLE.partitionKey]!,
+        [TRIP_TABLE.sortKey]: newImage[TRIP_TABLE.sortKey]!,
+      } as never,
       NewImage: newImage as never,
       SequenceNumber: seq,
       SizeBytes: JSON.stringify(newImage).length,

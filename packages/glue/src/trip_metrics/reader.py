@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import partial
-from typing import Any, Optional
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -20,7 +20,7 @@ from pyspark.sql import DataFrame, SparkSession
 from trip_metrics.registry import Registry
 from trip_metrics.transform import REQUIRED_COLUMNS, trip_schema
 
-TripRow = tuple[Optional[str], ...]
+TripRow = tuple[str | None, ...]
 
 # Bounded retries; "adaptive" also rate-limits this client after throttling responses.
 _RETRY_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, connect_timeout=10, read_timeout=60)

@@ -22,7 +22,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation
 from fractions import Fraction
 from functools import partial
-from typing import Any, Optional
+from typing import Any
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -61,7 +61,7 @@ _PICKUP_DATETIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
 _SECONDS = "%Y-%m-%d %H:%M:%S"
 
 
-def exact_value(text: Optional[str], trip_id: str, column: str) -> Decimal:
+def exact_value(text: str | None, trip_id: str, column: str) -> Decimal:
     """A column's exact Decimal (absent: 0); only text that is not a number (never a stored N) fails."""
     if text is None:
         return Decimal(0)

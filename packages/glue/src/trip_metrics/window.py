@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -22,7 +22,7 @@ def default_end_day(now: datetime) -> date:
     """Yesterday in UTC: the last day that is complete when the daily job runs."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    return now.astimezone(timezone.utc).date() - timedelta(days=1)
+    return now.astimezone(UTC).date() - timedelta(days=1)
 
 
 def day_window(end_day: date, days: int) -> list[date]:

@@ -1,4 +1,12 @@
-export { START_COLUMNS, END_COLUMNS, generateTrips, parseStartDate, type GenerateOptions, type GeneratedRow, type GeneratedTrip } from "./trips.js";
-export { groundTruth, type FileTruth, type GroundTruth } from "./truth.js";
-export { writeTripFiles, csvLine, TRIP_FILE_NAMES, type WrittenFiles } from "./write.js";
 export { mulberry32, type Random } from "./prng.js";
+export {
+  END_COLUMNS,
+  type GeneratedRow,
+  type GeneratedTrip,
+  type GenerateOptions,
+  generateTrips,
+  parseStartDate,
+  START_COLUMNS,
+} from "./trips.js";
+export { type FileTruth, type GroundTruth, groundTruth } from "./truth.js";
+export { csvLine, TRIP_FILE_NAMES, type WrittenFiles, writeTripFiles } from "./write.js";

@@ -9,7 +9,7 @@
  */
 import { checkTripDateTime, formatDateTime } from "@trip-pipeline/core/domain/datetime";
 import type { ReasonCode } from "@trip-pipeline/core/domain/events";
-import { hexIdOf, intBetween, mulberry32, normal, weighted, type Random } from "./prng.js";
+import { hexIdOf, intBetween, mulberry32, normal, type Random, weighted } from "./prng.js";
 
 /** Exactly the real exports' columns, in their order (trip_end has trip_id last). */
 export const START_COLUMNS = [
@@ -42,7 +42,15 @@ export interface GenerateOptions {
 }
 
 /** How often each irregularity occurs, per trip (or per row for invalid rows). */
-const RATES = { orphanStart: 0.01, orphanEnd: 0.01, anomaly: 0.005, duplicateStart: 0.01, duplicateEnd: 0.01, invalidStart: 0.01, invalidEnd: 0.01 };
+const RATES = {
+  orphanStart: 0.01,
+  orphanEnd: 0.01,
+  anomaly: 0.005,
+  duplicateStart: 0.01,
+  duplicateEnd: 0.01,
+  invalidStart: 0.01,
+  invalidEnd: 0.01,
+};
 
 export interface GeneratedRow {
   cells: string[];
@@ -70,18 +78,47 @@ const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 
 /** Pickups per hour of day (UTC), shaped like city taxi traffic: a night low and an evening peak. */
-const HOUR_WEIGHTS = [2, 1.3, 0.9, 0.6, 0.5, 0.7, 1.8, 3.2, 4, 4, 4, 4.2, 4.4, 4.5, 5, 5.2, 5.3, 6, 6.2, 5.5, 4.8, 4.5, 4, 3].map((weight, hour) => [hour, weight] as const);
+const HOUR_WEIGHTS = [
+  2, 1.3, 0.9, 0.6, 0.5, 0.7, 1.8, 3.2, 4, 4, 4, 4.2, 4.4, 4.5, 5, 5.2, 5.3, 6, 6.2, 5.5, 4.8, 4.5, 4, 3,
+].map((weight, hour) => [hour, weight] as const);
 const HOT_LOCATIONS = [74, 75, 166, 41, 95, 132, 138, 236, 237, 161];
-const RATE_CODES = [["1.0", 85], ["2.0", 6], ["5.0", 5], ["3.0", 1], ["4.0", 0.5], ["99.0", 0.1]] as const;
-const PASSENGERS = [["1.0", 75], ["2.0", 10], ["3.0", 3], ["4.0", 1], ["5.0", 3], ["6.0", 2], ["0.0", 2]] as const;
-const PAYMENT_TYPES = [["1.0", 62], ["2.0", 30], ["3.0", 3], ["4.0", 1]] as const;
-const TRIP_TYPES = [["1.0", 96], ["2.0", 4]] as const;
+const RATE_CODES = [
+  ["1.0", 85],
+  ["2.0", 6],
+  ["5.0", 5],
+  ["3.0", 1],
+  ["4.0", 0.5],
+  ["99.0", 0.1],
+] as const;
+const PASSENGERS = [
+  ["1.0", 75],
+  ["2.0", 10],
+  ["3.0", 3],
+  ["4.0", 1],
+  ["5.0", 3],
+  ["6.0", 2],
+  ["0.0", 2],
+] as const;
+const PAYMENT_TYPES = [
+  ["1.0", 62],
+  ["2.0", 30],
+  ["3.0", 3],
+  ["4.0", 1],
+] as const;
+const TRIP_TYPES = [
+  ["1.0", 96],
+  ["2.0", 4],
+] as const;
 
 type Cells = Record<string, string>;
 /** A change that makes a row invalid for exactly one reason. */
 type Mutation = { reason: ReasonCode; apply(cells: Cells): void; shape?: "drop_last_cell" | "extra_cell" };
 
-const malformed = (shape: "drop_last_cell" | "extra_cell"): Mutation => ({ reason: "malformed_row", shape, apply: () => {} });
+const malformed = (shape: "drop_last_cell" | "extra_cell"): Mutation => ({
+  reason: "malformed_row",
+  shape,
+  apply: () => {},
+});
 const setCell = (reason: ReasonCode, column: string, value: (cells: Cells) => string): Mutation => ({
   reason,
   apply: (cells) => void (cells[column] = value(cells)),
@@ -109,11 +146,21 @@ function fareMutations(column: string): Mutation[] {
   ];
 }
 
-const TRIP_ID_MUTATIONS = [setCell("invalid_trip_id", "trip_id", () => ""), setCell("invalid_trip_id", "trip_id", (c) => c.trip_id!.repeat(13))];
+const TRIP_ID_MUTATIONS = [
+  setCell("invalid_trip_id", "trip_id", () => ""),
+  setCell("invalid_trip_id", "trip_id", (c) => c.trip_id!.repeat(13)),
+];
 
 /** Every way a CSV row can be rejected (missing_field cannot happen: a present header gives every row every column). */
 function invalidRows(datetime: string, fare: string, extras: Mutation[]): Mutation[] {
-  return [malformed("drop_last_cell"), ...TRIP_ID_MUTATIONS, ...datetimeMutations(datetime), ...fareMutations(fare), ...extras, malformed("extra_cell")];
+  return [
+    malformed("drop_last_cell"),
+    ...TRIP_ID_MUTATIONS,
+    ...datetimeMutations(datetime),
+    ...fareMutations(fare),
+    ...extras,
+    malformed("extra_cell"),
+  ];
 }
 
 const INVALID: Record<"start" | "end", Mutation[]> = {
@@ -121,16 +168,21 @@ const INVALID: Record<"start" | "end", Mutation[]> = {
     setCell("invalid_extra", "vendor_id", () => "V2"),
     setCell("invalid_extra", "pickup_location_id", (c) => `${c.pickup_location_id}.5`),
   ]),
-  end: invalidRows("dropoff_datetime", "fare_amount", [setCell("invalid_extra", "rate_code", () => "standard"), setCell("invalid_extra", "tip_amount", () => "-1.5")]),
+  end: invalidRows("dropoff_datetime", "fare_amount", [
+    setCell("invalid_extra", "rate_code", () => "standard"),
+    setCell("invalid_extra", "tip_amount", () => "-1.5"),
+  ]),
 };
 
 export function parseStartDate(text: string): number {
-  if (!checkTripDateTime(`${text} 00:00:00`).ok) throw new RangeError(`start date ${JSON.stringify(text)} is not a real YYYY-MM-DD date`);
+  if (!checkTripDateTime(`${text} 00:00:00`).ok)
+    throw new RangeError(`start date ${JSON.stringify(text)} is not a real YYYY-MM-DD date`);
   return Date.parse(`${text}T00:00:00Z`);
 }
 
 function checkOptions({ trips, days, seed }: GenerateOptions): void {
-  if (!Number.isInteger(trips) || trips < 0 || trips >= 2 ** 40) throw new RangeError(`trips must be a whole number from 0, got ${trips}`);
+  if (!Number.isInteger(trips) || trips < 0 || trips >= 2 ** 40)
+    throw new RangeError(`trips must be a whole number from 0, got ${trips}`);
   if (!Number.isInteger(days) || days < 1) throw new RangeError(`days must be a whole number from 1, got ${days}`);
   if (!Number.isInteger(seed)) throw new RangeError(`seed must be a whole number, got ${seed}`);
 }
@@ -149,7 +201,9 @@ function fareText(random: Random, value: number): string {
 }
 
 function location(random: Random): string {
-  return String(random() < 0.4 ? HOT_LOCATIONS[intBetween(random, 0, HOT_LOCATIONS.length - 1)]! : intBetween(random, 1, 265));
+  return String(
+    random() < 0.4 ? HOT_LOCATIONS[intBetween(random, 0, HOT_LOCATIONS.length - 1)]! : intBetween(random, 1, 265),
+  );
 }
 
 export function* generateTrips(options: GenerateOptions): Generator<GeneratedTrip> {
@@ -173,7 +227,11 @@ export function* generateTrips(options: GenerateOptions): Generator<GeneratedTri
 
   for (let index = 0; index < options.trips; index += 1) {
     const trip_id = hexIdOf(options.seed, index);
-    const pickupMs = firstDay + intBetween(random, 0, options.days - 1) * DAY + weighted(random, HOUR_WEIGHTS) * 60 * MINUTE + intBetween(random, 0, 59) * MINUTE;
+    const pickupMs =
+      firstDay +
+      intBetween(random, 0, options.days - 1) * DAY +
+      weighted(random, HOUR_WEIGHTS) * 60 * MINUTE +
+      intBetween(random, 0, 59) * MINUTE;
     // Log-normal ride length (median ~18 min), clamped to 3-90 minutes.
     const minutes = Math.min(90, Math.max(3, Math.round(Math.exp(Math.log(18) + 0.6 * normal(random)))));
     const estimatedMinutes = Math.max(2, Math.round(minutes * (0.8 + 0.4 * random())));
@@ -182,7 +240,10 @@ export function* generateTrips(options: GenerateOptions): Generator<GeneratedTri
     const estimatedFare = Math.max(2.5, (2.5 + 2.2 * distance + 0.45 * estimatedMinutes) * (1 + 0.1 * normal(random)));
     const estimated_fare_amount = fareText(random, estimatedFare);
     // Half the trips are charged the estimate exactly, as in the real exports.
-    const fare_amount = random() < 0.5 ? estimated_fare_amount : fareText(random, Math.max(2.5, estimatedFare * (minutes / estimatedMinutes) * (1 + 0.05 * normal(random))));
+    const fare_amount =
+      random() < 0.5
+        ? estimated_fare_amount
+        : fareText(random, Math.max(2.5, estimatedFare * (minutes / estimatedMinutes) * (1 + 0.05 * normal(random))));
     const anomaly = random() < RATES.anomaly;
     const dropoffMs = anomaly ? pickupMs - intBetween(random, 5, 120) * MINUTE : pickupMs + minutes * MINUTE;
     const pickup_datetime = formatDateTime(new Date(pickupMs));
@@ -219,6 +280,16 @@ export function* generateTrips(options: GenerateOptions): Generator<GeneratedTri
     const end = startOrphan ? [] : [row("end", END_COLUMNS, endCells, random() < RATES.invalidEnd)];
     if (start[0] && !start[0].reason && random() < RATES.duplicateStart) start.push(start[0]);
     if (end[0] && !end[0].reason && random() < RATES.duplicateEnd) end.push(end[0]);
-    yield { index, trip_id, start, end, pickup_datetime, dropoff_datetime, fare_amount, columns: { ...startCells, ...endCells }, duplicateLag: intBetween(random, 0, 5) };
+    yield {
+      index,
+      trip_id,
+      start,
+      end,
+      pickup_datetime,
+      dropoff_datetime,
+      fare_amount,
+      columns: { ...startCells, ...endCells },
+      duplicateLag: intBetween(random, 0, 5),
+    };
   }
 }

@@ -3,8 +3,8 @@
  * reading the files back: end-to-end tests compare the pipeline's output with it.
  */
 import type { ReasonCode } from "@trip-pipeline/core/domain/events";
-import { DailyKpiAccumulator, type DailyKpi } from "@trip-pipeline/core/kpi/daily-kpis";
-import { generateTrips, type GenerateOptions, type GeneratedRow } from "./trips.js";
+import { type DailyKpi, DailyKpiAccumulator } from "@trip-pipeline/core/kpi/daily-kpis";
+import { type GeneratedRow, type GenerateOptions, generateTrips } from "./trips.js";
 
 export interface FileTruth {
   rows: number;
@@ -34,7 +34,11 @@ function countRows(file: FileTruth, rows: readonly GeneratedRow[]): boolean {
 /** Holds one entry per completed trip: meant for test-sized samples, not millions of trips. */
 export function groundTruth(options: GenerateOptions): GroundTruth {
   const empty = (): FileTruth => ({ rows: 0, valid: 0, rejected: 0, reasons: {} });
-  const truth: GroundTruth = { files: { start: empty(), end: empty() }, trips: { completed: 0, pending: 0, anomalies: 0 }, kpis: [] };
+  const truth: GroundTruth = {
+    files: { start: empty(), end: empty() },
+    trips: { completed: 0, pending: 0, anomalies: 0 },
+    kpis: [],
+  };
   const kpis = new DailyKpiAccumulator();
   for (const trip of generateTrips(options)) {
     const started = countRows(truth.files.start, trip.start);

@@ -4,7 +4,7 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { finished } from "node:stream/promises";
-import { END_COLUMNS, START_COLUMNS, generateTrips, type GenerateOptions } from "./trips.js";
+import { END_COLUMNS, type GenerateOptions, generateTrips, START_COLUMNS } from "./trips.js";
 
 export interface WrittenFiles {
   startFile: string;
@@ -24,7 +24,10 @@ class CsvFile {
   private chunk = "";
   rows = 0;
 
-  constructor(readonly path: string, header: readonly string[]) {
+  constructor(
+    readonly path: string,
+    header: readonly string[],
+  ) {
     this.stream = createWriteStream(path);
     this.chunk = csvLine(header);
   }
@@ -53,7 +56,10 @@ export const TRIP_FILE_NAMES = { start: "trip_start.csv", end: "trip_end.csv" } 
 
 export async function writeTripFiles(options: GenerateOptions & { outDir: string }): Promise<WrittenFiles> {
   await mkdir(options.outDir, { recursive: true });
-  const files = { start: new CsvFile(join(options.outDir, TRIP_FILE_NAMES.start), START_COLUMNS), end: new CsvFile(join(options.outDir, TRIP_FILE_NAMES.end), END_COLUMNS) };
+  const files = {
+    start: new CsvFile(join(options.outDir, TRIP_FILE_NAMES.start), START_COLUMNS),
+    end: new CsvFile(join(options.outDir, TRIP_FILE_NAMES.end), END_COLUMNS),
+  };
   // Duplicate copies land a few trips after the original: a small queue, whatever the file size.
   let copies: { due: number; file: CsvFile; cells: string[] }[] = [];
   try {
@@ -61,7 +67,8 @@ export async function writeTripFiles(options: GenerateOptions & { outDir: string
       for (const kind of ["start", "end"] as const) {
         const [first, ...rest] = trip[kind];
         if (first) await files[kind].add(first.cells);
-        for (const copy of rest) copies.push({ due: trip.index + trip.duplicateLag, file: files[kind], cells: copy.cells });
+        for (const copy of rest)
+          copies.push({ due: trip.index + trip.duplicateLag, file: files[kind], cells: copy.cells });
       }
       const due = copies.filter((copy) => copy.due <= trip.index);
       if (due.length > 0) {

@@ -1,8 +1,8 @@
 import { NumberValue } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { mapWithConcurrency } from "@trip-pipeline/core/platform/concurrency";
 import { backoffDelay, type RetryPolicy } from "@trip-pipeline/core/platform/retry";
 import type { WriteRequest } from "@trip-pipeline/core/store/write-request";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startEmulator, type TestTable } from "../support/test-table.js";
 
 let emulator: Awaited<ReturnType<typeof startEmulator>>;
@@ -49,11 +49,17 @@ describe("writeAll", () => {
   test("a chunk whose call fails returns its own requests only", async () => {
     const table = await emulator.newTable();
     table.client.middlewareStack.add(
-      ((next: (args: { input: { RequestItems?: Record<string, { PutRequest: { Item: { trip_id: string } } }[]> } }) => Promise<unknown>) => async (args: { input: { RequestItems?: Record<string, { PutRequest: { Item: { trip_id: string } } }[]> } }) => {
-        const first = Object.values(args.input.RequestItems ?? {})[0]?.[0];
-        if (first?.PutRequest.Item.trip_id === "t25") throw Object.assign(new Error("boom"), { name: "InternalServerError" });
-        return next(args);
-      }) as never,
+      ((
+        next: (args: {
+          input: { RequestItems?: Record<string, { PutRequest: { Item: { trip_id: string } } }[]> };
+        }) => Promise<unknown>,
+      ) =>
+        async (args: { input: { RequestItems?: Record<string, { PutRequest: { Item: { trip_id: string } } }[]> } }) => {
+          const first = Object.values(args.input.RequestItems ?? {})[0]?.[0];
+          if (first?.PutRequest.Item.trip_id === "t25")
+            throw Object.assign(new Error("boom"), { name: "InternalServerError" });
+          return next(args);
+        }) as never,
       { step: "initialize" },
     );
     const requests = Array.from({ length: 30 }, (_, i) => put(`t${i}`));
@@ -68,9 +74,13 @@ describe("writeAll isolates an item DynamoDB refuses", () => {
   test("a number out of DynamoDB's range fails its 25-item call with a ValidationException: the call is retried item by item, the offender returned as rejected, the other 29 stored", async () => {
     const table = await emulator.newTable();
     const requests = Array.from({ length: 30 }, (_, i) => put(`t${i}`));
-    requests[7] = { PutRequest: { Item: { trip_id: "t7", sort_key: "COMPLETED#x", n: NumberValue.from(`1${"0".repeat(126)}`) } } };
+    requests[7] = {
+      PutRequest: { Item: { trip_id: "t7", sort_key: "COMPLETED#x", n: NumberValue.from(`1${"0".repeat(126)}`) } },
+    };
     const failures = await table.store.writeAll(requests, fast);
-    expect(failures).toEqual([{ request: requests[7], reason: expect.stringMatching(/^ValidationException/), rejected: true }]);
+    expect(failures).toEqual([
+      { request: requests[7], reason: expect.stringMatching(/^ValidationException/), rejected: true },
+    ]);
     expect(await tripIds(table)).toHaveLength(29);
   });
 });

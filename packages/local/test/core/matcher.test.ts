@@ -1,13 +1,13 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { FolderBlobStore, type BlobStore } from "@trip-pipeline/core/store/blob-store";
 import type { StartEvent, TripEvent } from "@trip-pipeline/core/domain/events";
+import { type BlobStore, FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
 import { FailedTrail } from "@trip-pipeline/core/store/failed-trail";
-import { settleTrips, type MatcherDeps } from "@trip-pipeline/core/streams/matcher";
-import { captureLogger } from "../../../core/test/support/logs.js";
+import { type MatcherDeps, settleTrips } from "@trip-pipeline/core/streams/matcher";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { ACCESS } from "../../../../stacks/access.js";
+import { captureLogger } from "../../../core/test/support/logs.js";
 import { startEmulator, type TestTable } from "../support/test-table.js";
 
 let emulator: Awaited<ReturnType<typeof startEmulator>>;
@@ -21,18 +21,35 @@ beforeEach(async () => {
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
-const start = (pickup: string, fare = "10"): StartEvent => ({ event_type: "start", trip_id: "t", pickup_datetime: pickup, estimated_fare_amount: fare });
+const start = (pickup: string, fare = "10"): StartEvent => ({
+  event_type: "start",
+  trip_id: "t",
+  pickup_datetime: pickup,
+  estimated_fare_amount: fare,
+});
 const S0 = start("2024-05-25 10:00:00", "8");
 const S1 = start("2024-05-25 10:05:00", "9");
 const E: TripEvent = { event_type: "end", trip_id: "t", dropoff_datetime: "2024-05-25 11:00:00", fare_amount: "30" };
 
 function deps(table: TestTable): MatcherDeps & { lines: Record<string, unknown>[] } {
   const { logger, lines } = captureLogger();
-  return { store: table.store, trail: new FailedTrail(new FolderBlobStore(dir)), logger, now: () => new Date("2024-05-26T00:00:00Z"), retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 }, lines };
+  return {
+    store: table.store,
+    trail: new FailedTrail(new FolderBlobStore(dir)),
+    logger,
+    now: () => new Date("2024-05-26T00:00:00Z"),
+    retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 },
+    lines,
+  };
 }
 
 async function putRaw(table: TestTable, ...events: TripEvent[]) {
-  expect(await table.store.writeAll(events.map((event) => table.store.rawPut(event, 2_000_000_000)), deps(table).retry)).toEqual([]);
+  expect(
+    await table.store.writeAll(
+      events.map((event) => table.store.rawPut(event, 2_000_000_000)),
+      deps(table).retry,
+    ),
+  ).toEqual([]);
 }
 
 async function sortKeys(table: TestTable) {
@@ -91,7 +108,9 @@ describe("concurrent matchers with different views of one trip", () => {
     release();
     expect((await bRun).counts).toMatchObject({ failed: 0, deleted: 1 });
 
-    expect(await a.items()).toEqual([expect.objectContaining({ sort_key: "COMPLETED#2024-05-25 10:00:00", estimated_fare: "8", fare_amount: "30" })]);
+    expect(await a.items()).toEqual([
+      expect.objectContaining({ sort_key: "COMPLETED#2024-05-25 10:00:00", estimated_fare: "8", fare_amount: "30" }),
+    ]);
     b.destroy();
   });
 
@@ -121,14 +140,19 @@ describe("concurrent matchers with different views of one trip", () => {
     await gateB.hasRead;
     gateA.release();
     expect((await aRun).counts).toMatchObject({ completed: 1, failed: 0 });
-    expect(await sortKeys(a)).toEqual(["COMPLETED#2024-05-25 10:05:00", expect.stringMatching(/^RAW#START#2024-05-25 10:00:00#/)]);
+    expect(await sortKeys(a)).toEqual([
+      "COMPLETED#2024-05-25 10:05:00",
+      expect.stringMatching(/^RAW#START#2024-05-25 10:00:00#/),
+    ]);
     const calls: string[] = [];
     b.afterCall = async (command) => void calls.push(command);
     gateB.release();
 
     expect((await bRun).counts).toMatchObject({ completed: 1, failed: 0 });
     expect(calls.filter((command) => command === "QueryCommand")).toHaveLength(1); // the read again
-    expect(await a.items()).toEqual([expect.objectContaining({ sort_key: "COMPLETED#2024-05-25 10:00:00", estimated_fare: "8", fare_amount: "30" })]);
+    expect(await a.items()).toEqual([
+      expect.objectContaining({ sort_key: "COMPLETED#2024-05-25 10:00:00", estimated_fare: "8", fare_amount: "30" }),
+    ]);
     b.destroy();
   });
 
@@ -146,7 +170,12 @@ describe("concurrent matchers with different views of one trip", () => {
   });
 });
 
-const end = (dropoff: string, fare: string): TripEvent => ({ event_type: "end", trip_id: "t", dropoff_datetime: `2024-05-25 ${dropoff}`, fare_amount: fare });
+const end = (dropoff: string, fare: string): TripEvent => ({
+  event_type: "end",
+  trip_id: "t",
+  dropoff_datetime: `2024-05-25 ${dropoff}`,
+  fare_amount: fare,
+});
 const E0 = end("10:30:00", "20");
 const E1 = end("11:00:00", "30");
 
@@ -162,7 +191,14 @@ async function arriveOneByOne(events: TripEvent[]) {
 
 describe("the COMPLETED item depends only on the set of events", () => {
   test("S0 S1 E0 E1 and S1 E1 S0 E0 complete the same pair (a late earlier start re-matches to a new key)", async () => {
-    const expected = [expect.objectContaining({ sort_key: "COMPLETED#2024-05-25 10:00:00", estimated_fare: "8", dropoff_datetime: "2024-05-25 10:30:00", fare_amount: "20" })];
+    const expected = [
+      expect.objectContaining({
+        sort_key: "COMPLETED#2024-05-25 10:00:00",
+        estimated_fare: "8",
+        dropoff_datetime: "2024-05-25 10:30:00",
+        fare_amount: "20",
+      }),
+    ];
     expect(await arriveOneByOne([S0, S1, E0, E1])).toEqual(expected);
     expect(await arriveOneByOne([S1, E1, S0, E0])).toEqual(expected);
     expect(await arriveOneByOne([E1, S1, E0, S0])).toEqual(expected);
@@ -173,12 +209,24 @@ describe("the COMPLETED item depends only on the set of events", () => {
     await putRaw(table, S0, E1);
     await settleTrips(["t"], deps(table));
     const calls: string[] = [];
-    table.afterCall = async (command, input) => void calls.push(`${command}${input.ConditionExpression ? " (conditional)" : ""}`);
+    table.afterCall = async (command, input) =>
+      void calls.push(`${command}${input.ConditionExpression ? " (conditional)" : ""}`);
     await putRaw(table, E0);
     const result = await settleTrips(["t"], deps(table));
     expect(result.counts).toMatchObject({ completed: 1, deleted: 1 });
-    expect(calls).toEqual(["BatchWriteItemCommand", "QueryCommand", "PutItemCommand (conditional)", "BatchWriteItemCommand"]);
-    expect(await table.items()).toEqual([expect.objectContaining({ sort_key: "COMPLETED#2024-05-25 10:00:00", dropoff_datetime: "2024-05-25 10:30:00", fare_amount: "20" })]);
+    expect(calls).toEqual([
+      "BatchWriteItemCommand",
+      "QueryCommand",
+      "PutItemCommand (conditional)",
+      "BatchWriteItemCommand",
+    ]);
+    expect(await table.items()).toEqual([
+      expect.objectContaining({
+        sort_key: "COMPLETED#2024-05-25 10:00:00",
+        dropoff_datetime: "2024-05-25 10:30:00",
+        fare_amount: "20",
+      }),
+    ]);
   });
 
   test("a replace that lost a race (the item changed since the read) fails its condition; the settle reads again", async () => {
@@ -194,23 +242,44 @@ describe("the COMPLETED item depends only on the set of events", () => {
     });
     const result = await settleTrips(["t"], deps(a));
     expect(result.counts).toMatchObject({ failed: 0 });
-    expect(await a.items()).toEqual([expect.objectContaining({ sort_key: "COMPLETED#2024-05-25 10:00:00", dropoff_datetime: "2024-05-25 10:30:00", fare_amount: "20" })]);
+    expect(await a.items()).toEqual([
+      expect.objectContaining({
+        sort_key: "COMPLETED#2024-05-25 10:00:00",
+        dropoff_datetime: "2024-05-25 10:30:00",
+        fare_amount: "20",
+      }),
+    ]);
     b.destroy();
   });
 
   test("the end before the chosen pickup is kept until its TTL, and wins when an earlier start arrives", async () => {
     const early = end("09:50:00", "5");
     const items = await arriveOneByOne([S1, early, E1]);
-    expect(items.map((item) => String(item.sort_key).replace(/#[0-9a-f]{16}$/, ""))).toEqual(["COMPLETED#2024-05-25 10:05:00", "RAW#END#2024-05-25 09:50:00"]);
+    expect(items.map((item) => String(item.sort_key).replace(/#[0-9a-f]{16}$/, ""))).toEqual([
+      "COMPLETED#2024-05-25 10:05:00",
+      "RAW#END#2024-05-25 09:50:00",
+    ]);
     const earlier = start("2024-05-25 09:45:00", "7");
-    expect(await arriveOneByOne([S1, early, E1, earlier])).toEqual([expect.objectContaining({ sort_key: "COMPLETED#2024-05-25 09:45:00", dropoff_datetime: "2024-05-25 09:50:00", fare_amount: "5" })]);
+    expect(await arriveOneByOne([S1, early, E1, earlier])).toEqual([
+      expect.objectContaining({
+        sort_key: "COMPLETED#2024-05-25 09:45:00",
+        dropoff_datetime: "2024-05-25 09:50:00",
+        fare_amount: "5",
+      }),
+    ]);
     expect(await arriveOneByOne([earlier, E1, S1, early])).toEqual(await arriveOneByOne([S1, early, E1, earlier]));
   });
 
   test("two events of one instant with other values: the smaller values win, in either order, against raw items and the COMPLETED item alike", async () => {
     const cheap = end("11:00:00", "29.99");
     const twin = start("2024-05-25 10:00:00", "7.5");
-    const expected = [expect.objectContaining({ sort_key: "COMPLETED#2024-05-25 10:00:00", estimated_fare: "7.5", fare_amount: "29.99" })];
+    const expected = [
+      expect.objectContaining({
+        sort_key: "COMPLETED#2024-05-25 10:00:00",
+        estimated_fare: "7.5",
+        fare_amount: "29.99",
+      }),
+    ];
     expect(await arriveOneByOne([S0, E1, cheap, twin])).toEqual(expected);
     expect(await arriveOneByOne([twin, cheap, E1, S0])).toEqual(expected);
     expect(await arriveOneByOne([cheap, S0, twin, E1])).toEqual(expected);
@@ -275,7 +344,12 @@ describe("reads per trip on a clean run", () => {
     await settleTrips(["t"], deps(table));
     await putRaw(table, S0, E0);
     await settleTrips(["t"], deps(table));
-    expect([...calls].sort()).toEqual(["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"]);
+    expect([...calls].sort()).toEqual([
+      "dynamodb:BatchWriteItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+    ]);
     expect(ACCESS.matcher.table).toEqual(expect.arrayContaining([...calls]));
   });
 
@@ -286,7 +360,10 @@ describe("reads per trip on a clean run", () => {
   });
 
   test("one Query per batch that names the trip when they come apart, in either order", async () => {
-    for (const batches of [[trips.map(startOf), trips.map(endOf)], [trips.map(endOf), trips.map(startOf)]]) {
+    for (const batches of [
+      [trips.map(startOf), trips.map(endOf)],
+      [trips.map(endOf), trips.map(startOf)],
+    ]) {
       const { queries, keys } = await run(batches);
       expect(keys).toEqual(trips.map(() => "COMPLETED#2024-05-25 10:00:00"));
       expect(queries / trips.length).toBe(2);
@@ -297,7 +374,16 @@ describe("reads per trip on a clean run", () => {
 describe("settleTrips", () => {
   test("two COMPLETED items already there (left by concurrent matchers): the earliest pickup stays", async () => {
     const table = await emulator.newTable();
-    for (const s of [S1, S0]) expect(await table.store.createCompleted({ trip_id: "t", pickup_datetime: s.pickup_datetime, dropoff_datetime: "2024-05-25 11:00:00", estimated_fare_amount: s.estimated_fare_amount, fare_amount: "30" })).toBe(true);
+    for (const s of [S1, S0])
+      expect(
+        await table.store.createCompleted({
+          trip_id: "t",
+          pickup_datetime: s.pickup_datetime,
+          dropoff_datetime: "2024-05-25 11:00:00",
+          estimated_fare_amount: s.estimated_fare_amount,
+          fare_amount: "30",
+        }),
+      ).toBe(true);
     await putRaw(table, S1);
     const result = await settleTrips(["t"], deps(table));
     expect(result.counts).toMatchObject({ replayed: 1, deleted: 2 });

@@ -1,16 +1,16 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { FailedTrail, type FailedRecord } from "@trip-pipeline/core/store/failed-trail";
-import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
 import { FUNCTION_ENV } from "@trip-pipeline/core/platform/config-names";
-import { startLocalDynamoDb, type LocalServer } from "../../src/dynamo.js";
+import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
+import { type FailedRecord, FailedTrail } from "@trip-pipeline/core/store/failed-trail";
 import { handler as kpiAggregator } from "@trip-pipeline/functions/kpi-aggregator";
 import { handler as matcher } from "@trip-pipeline/functions/matcher";
 import { handler as tripBegin } from "@trip-pipeline/functions/trip-begin";
 import { handler as tripFinish } from "@trip-pipeline/functions/trip-finish";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { insertRecord } from "../../../core/test/support/stream-record.js";
+import { type LocalServer, startLocalDynamoDb } from "../../src/dynamo.js";
 import { TestTable } from "../support/test-table.js";
 import { context, end, kinesisEvent, start, streamEvent } from "./support.js";
 
@@ -45,7 +45,9 @@ afterAll(async () => {
 describe("the deployed handlers, configured only by the environment contract", () => {
   test("store raw events with the configured retention, trail invalid ones in the local folder, and complete trips", async () => {
     const before = Math.floor(Date.now() / 1000);
-    expect(await tripBegin(kinesisEvent([start("e1", "2024-05-25 10:00:00"), start("e2", "yesterday")]), context())).toEqual({ batchItemFailures: [] });
+    expect(
+      await tripBegin(kinesisEvent([start("e1", "2024-05-25 10:00:00"), start("e2", "yesterday")]), context()),
+    ).toEqual({ batchItemFailures: [] });
     const [raw] = await table.items();
     const expiresAt = Number(raw!.expires_at);
     expect(expiresAt).toBeGreaterThanOrEqual(before + 3 * 86_400);
@@ -64,7 +66,10 @@ describe("the deployed handlers, configured only by the environment contract", (
     const item = (await table.items())[0]!;
     const completed = insertRecord(TABLE, item);
     completed.dynamodb!.NewImage!.fare_amount = { N: String(item.fare_amount) }; // a number on the real stream
-    expect(await kpiAggregator({ ...streamEvent([completed]), shardId: "shardId-1" } as never, context())).toEqual({ batchItemFailures: [], state: {} });
+    expect(await kpiAggregator({ ...streamEvent([completed]), shardId: "shardId-1" } as never, context())).toEqual({
+      batchItemFailures: [],
+      state: {},
+    });
     const kpis = (await table.items()).filter((item) => String(item.trip_id) === "KPI#2024-05-25");
     // KPI_TTL_DAYS (10 here) counts from the write on the day's EXTREMES; its parts carry no expiry.
     expect(kpis.map((item) => item.sort_key)).toEqual(["EXTREMES", "SHARD#shardId-1#000001"]);

@@ -3,12 +3,13 @@
  * reason), and no single record, whatever its content, makes another one lost, retried or
  * dead-lettered. Run through the real handlers on the in-process DynamoDB emulator.
  */
+
+import { CONSUMERS, matchesEventTypeFilter } from "@trip-pipeline/core/platform/pipeline-spec";
+import { createTripEventHandler } from "@trip-pipeline/functions/trip-events";
 import type { KinesisStreamEvent } from "aws-lambda";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { CONSUMERS, matchesEventTypeFilter } from "@trip-pipeline/core/platform/pipeline-spec";
-import { createTripEventHandler } from "@trip-pipeline/functions/trip-events";
-import { context, emulatedTable, end, kinesisEvent, start, workspace, type Workspace } from "./support.js";
+import { context, emulatedTable, end, kinesisEvent, start, type Workspace, workspace } from "./support.js";
 
 const env = emulatedTable();
 
@@ -42,7 +43,9 @@ describe("every record ends in exactly one place", () => {
     expect(await finish(batch, context())).toEqual({ batchItemFailures: [] });
 
     // Raw keys end with a digest of the values (same-instant rule): compare kind and instant.
-    expect((await env.table.items()).map((item) => String(item.sort_key).split("#").slice(0, 3).join("#")).sort()).toEqual(["RAW#END#2024-05-25 10:30:00", "RAW#START#2024-05-25 10:00:00"]);
+    expect(
+      (await env.table.items()).map((item) => String(item.sort_key).split("#").slice(0, 3).join("#")).sort(),
+    ).toEqual(["RAW#END#2024-05-25 10:30:00", "RAW#START#2024-05-25 10:00:00"]);
     const reasons = (await trailed()).map((r) => [r.sequence_number, r.reason]).sort();
     expect(reasons).toEqual(
       [
@@ -57,7 +60,13 @@ describe("every record ends in exactly one place", () => {
 
   test("a retried batch, re-split by bisection, does not trail its rejected records twice (objects named by record identity)", async () => {
     const { finish } = deployed();
-    const batch = kinesisEvent([end("e1", "2024-05-25 10:30:00"), "bad 1", end("e2", "not a date"), "bad 3", end("e3", "2024-05-25 10:40:00", "1,5")]);
+    const batch = kinesisEvent([
+      end("e1", "2024-05-25 10:30:00"),
+      "bad 1",
+      end("e2", "not a date"),
+      "bad 3",
+      end("e3", "2024-05-25 10:40:00", "1,5"),
+    ]);
     await finish(batch, context());
     await finish({ Records: batch.Records.slice(2) }, context());
     await finish({ Records: batch.Records.slice(1, 3) }, context());
@@ -69,10 +78,17 @@ describe("every record ends in exactly one place", () => {
 describe("no record can take its neighbours down", () => {
   test("a fare DynamoDB cannot store is rejected by validation with a reason; its batch is stored", async () => {
     const { finish } = deployed();
-    const batch = kinesisEvent([end("a", "2024-05-25 10:30:00"), end("b", "2024-05-25 10:30:00", TOO_SMALL), end("c", "2024-05-25 10:30:00", `1${"0".repeat(126)}`)]);
+    const batch = kinesisEvent([
+      end("a", "2024-05-25 10:30:00"),
+      end("b", "2024-05-25 10:30:00", TOO_SMALL),
+      end("c", "2024-05-25 10:30:00", `1${"0".repeat(126)}`),
+    ]);
     expect(await finish(batch, context())).toEqual({ batchItemFailures: [] });
     expect((await env.table.items()).map((item) => item.trip_id)).toEqual(["a"]);
-    expect((await trailed()).map((r) => [JSON.parse(r.raw).trip_id, r.reason]).sort()).toEqual([["b", "invalid_fare"], ["c", "invalid_fare"]]);
+    expect((await trailed()).map((r) => [JSON.parse(r.raw).trip_id, r.reason]).sort()).toEqual([
+      ["b", "invalid_fare"],
+      ["c", "invalid_fare"],
+    ]);
   });
 
   test("a record DynamoDB refuses for a reason validation did not foresee: store_rejected in the trail, handled; the other 29 stored, nothing retried", async () => {
@@ -84,7 +100,13 @@ describe("no record can take its neighbours down", () => {
     expect(stored).toHaveLength(29);
     expect(stored).not.toContain("t7");
     const records = await trailed();
-    expect(records).toEqual([expect.objectContaining({ sequence_number: seqsOf(batch)[7], reason: "store_rejected", message: expect.stringContaining("ValidationException") })]);
+    expect(records).toEqual([
+      expect.objectContaining({
+        sequence_number: seqsOf(batch)[7],
+        reason: "store_rejected",
+        message: expect.stringContaining("ValidationException"),
+      }),
+    ]);
   });
 
   test("invariant: one record of any content among valid ones: every valid one stored, none reported for retry, the odd one in exactly one place", async () => {
@@ -92,9 +114,13 @@ describe("no record can take its neighbours down", () => {
     const oddArb = fc.oneof(
       fc.string({ maxLength: 200 }),
       fc.json(),
-      fc.constantFrom(TOO_SMALL, `1${"0".repeat(126)}`, `1.${"0".repeat(37)}1`, "9".repeat(39)).map((fare) => end("odd", "2024-05-25 10:30:00", fare)),
+      fc
+        .constantFrom(TOO_SMALL, `1${"0".repeat(126)}`, `1.${"0".repeat(37)}1`, "9".repeat(39))
+        .map((fare) => end("odd", "2024-05-25 10:30:00", fare)),
       fc.string({ minLength: 1, maxLength: 300 }).map((id) => end(id, "2024-05-25 10:30:00")),
-      fc.dictionary(fc.string({ maxLength: 20 }), fc.oneof(fc.string(), fc.integer(), fc.constant(null))).map((extra) => JSON.stringify({ ...JSON.parse(end("odd2", "2024-05-25 10:30:00")), ...extra })),
+      fc
+        .dictionary(fc.string({ maxLength: 20 }), fc.oneof(fc.string(), fc.integer(), fc.constant(null)))
+        .map((extra) => JSON.stringify({ ...JSON.parse(end("odd2", "2024-05-25 10:30:00")), ...extra })),
     );
     await fc.assert(
       fc.asyncProperty(oddArb, fc.nat(12), fc.boolean(), async (odd, position, refusedByStore) => {
@@ -128,7 +154,12 @@ describe("no record can take its neighbours down", () => {
 function forTripBegin(data: string): boolean {
   try {
     const value: unknown = JSON.parse(data);
-    return typeof value === "object" && value !== null && !Array.isArray(value) && matchesEventTypeFilter("start", value as Record<string, unknown>);
+    return (
+      typeof value === "object" &&
+      value !== null &&
+      !Array.isArray(value) &&
+      matchesEventTypeFilter("start", value as Record<string, unknown>)
+    );
   } catch {
     return false;
   }

@@ -1,13 +1,13 @@
-import type { DynamoDBRecord } from "aws-lambda";
-import { describe, expect, test } from "vitest";
-import { FailedTrail } from "@trip-pipeline/core/store/failed-trail";
-import { type BlobStore } from "@trip-pipeline/core/store/blob-store";
+import type { BlobStore } from "@trip-pipeline/core/store/blob-store";
 import { dayShardOf } from "@trip-pipeline/core/store/entities";
-import { captureLogger } from "../../../core/test/support/logs.js";
+import { FailedTrail } from "@trip-pipeline/core/store/failed-trail";
 import type { HandlerDeps } from "@trip-pipeline/functions/environment";
 import { createMatcherHandler } from "@trip-pipeline/functions/matcher";
 import { createTripEventHandler } from "@trip-pipeline/functions/trip-events";
-import { NOW, SHARD, context, emulatedTable, end, kinesisEvent, start, streamEvent, workspace } from "./support.js";
+import type { DynamoDBRecord } from "aws-lambda";
+import { describe, expect, test } from "vitest";
+import { captureLogger } from "../../../core/test/support/logs.js";
+import { context, emulatedTable, end, kinesisEvent, NOW, SHARD, start, streamEvent, workspace } from "./support.js";
 
 const env = emulatedTable();
 
@@ -26,10 +26,13 @@ function pipeline(overrides: Partial<HandlerDeps> = {}) {
 
 /** Sort keys without the raw items' value digest (`#<16 hex>`), which tests need not spell out. */
 const keysOf = async (tripId: string) =>
-  (await env.table.items()).filter((item) => item.trip_id === tripId).map((item) => String(item.sort_key).replace(/#[0-9a-f]{16}$/, ""));
+  (await env.table.items())
+    .filter((item) => item.trip_id === tripId)
+    .map((item) => String(item.sort_key).replace(/#[0-9a-f]{16}$/, ""));
 const rawKey = (prefix: string) => expect.stringMatching(new RegExp(`^${prefix}#[0-9a-f]{16}$`));
 
-const completedOf = async (tripId: string) => (await env.table.items()).filter((item) => item.trip_id === tripId && String(item.sort_key).startsWith("COMPLETED#"));
+const completedOf = async (tripId: string) =>
+  (await env.table.items()).filter((item) => item.trip_id === tripId && String(item.sort_key).startsWith("COMPLETED#"));
 
 const T1_COMPLETED = {
   trip_id: "t1",
@@ -75,7 +78,12 @@ describe("tripBegin / tripFinish", () => {
     const failed = await env.ws.failed("start");
     const seqs = batch.Records.map((r) => r.kinesis.sequenceNumber);
     // One object per rejected record, named by its identity: arrival day, shard, sequence number.
-    expect(failed.map((f) => f.key).sort()).toEqual(seqs.slice(1).map((seq) => `failed/start/2024-05-26/${SHARD}-${seq}.jsonl`).sort());
+    expect(failed.map((f) => f.key).sort()).toEqual(
+      seqs
+        .slice(1)
+        .map((seq) => `failed/start/2024-05-26/${SHARD}-${seq}.jsonl`)
+        .sort(),
+    );
     failed.sort((a, b) => a.key.localeCompare(b.key));
     expect(failed.map((f) => [f.record.sequence_number, f.record.reason, f.record.field])).toEqual([
       [seqs[1], "invalid_fare", "estimated_fare_amount"],
@@ -84,7 +92,11 @@ describe("tripBegin / tripFinish", () => {
       [seqs[4], "invalid_event_type", "event_type"],
       [seqs[5], "missing_field", "pickup_datetime"],
     ]);
-    expect(failed[3]!.record).toMatchObject({ source: `TripEventsStream/${SHARD}`, raw: end("t4", "2024-05-25 10:00:00"), failed_at: "2024-05-26 08:00:00" });
+    expect(failed[3]!.record).toMatchObject({
+      source: `TripEventsStream/${SHARD}`,
+      raw: end("t4", "2024-05-25 10:00:00"),
+      failed_at: "2024-05-26 08:00:00",
+    });
 
     // A redelivered batch rewrites the same trail object instead of adding one.
     await handler(batch, context());
@@ -113,31 +125,59 @@ describe("tripBegin / tripFinish", () => {
 
   test("every record behind a throttled key is reported, duplicates included", async () => {
     const handler = createTripEventHandler("end", env.ws.deps(env.table));
-    const batch = kinesisEvent([end("a", "2024-05-25 11:00:00"), end("b", "2024-05-25 11:00:00"), end("a", "2024-05-25 11:00:00")]);
+    const batch = kinesisEvent([
+      end("a", "2024-05-25 11:00:00"),
+      end("b", "2024-05-25 11:00:00"),
+      end("a", "2024-05-25 11:00:00"),
+    ]);
     env.table.throttle((item) => item.trip_id === "a");
     const response = await handler(batch, context());
-    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([batch.Records[0]!.kinesis.sequenceNumber, batch.Records[2]!.kinesis.sequenceNumber]);
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([
+      batch.Records[0]!.kinesis.sequenceNumber,
+      batch.Records[2]!.kinesis.sequenceNumber,
+    ]);
   });
 
   test("a duplicate in one batch is written once; same instant with other values: both kept whatever their order, the matcher keeps the least", async () => {
     const { logger, lines } = captureLogger();
     const p = pipeline({ logger });
-    await p.begin(start("t1", "2024-05-25 10:00:00", "11"), start("t1", "2024-05-25 10:00:00", "10"), start("t1", "2024-05-25 10:00:00", "10.00"));
+    await p.begin(
+      start("t1", "2024-05-25 10:00:00", "11"),
+      start("t1", "2024-05-25 10:00:00", "10"),
+      start("t1", "2024-05-25 10:00:00", "10.00"),
+    );
 
     expect((await env.table.items()).map((item) => item.estimated_fare).sort()).toEqual(["10", "11"]); // "10" and "10.00" are one value
     const records = env.table.takeStream();
     expect(records).toHaveLength(2);
-    expect(lines.find((l) => l.msg === "batch processed")).toMatchObject({ level: "info", records: 3, stored: 2, duplicates: 1, rejected: 0, failed: 0 });
+    expect(lines.find((l) => l.msg === "batch processed")).toMatchObject({
+      level: "info",
+      records: 3,
+      stored: 2,
+      duplicates: 1,
+      rejected: 0,
+      failed: 0,
+    });
     await p.begin(start("t1", "2024-05-25 10:00:00", "11")); // a re-delivery rewrites its own item
     await p.match(records);
-    expect(await env.table.items()).toEqual([expect.objectContaining({ sort_key: rawKey("RAW#START#2024-05-25 10:00:00"), estimated_fare: "10" })]);
+    expect(await env.table.items()).toEqual([
+      expect.objectContaining({ sort_key: rawKey("RAW#START#2024-05-25 10:00:00"), estimated_fare: "10" }),
+    ]);
   });
 
   test("when the failed trail is unavailable the invalid records are reported for retry, the valid ones stored", async () => {
-    const broken: BlobStore = { put: async () => Promise.reject(new Error("S3 unavailable")), get: async () => undefined, getObject: async () => undefined, list: async () => [], delete: async () => {} };
+    const broken: BlobStore = {
+      put: async () => Promise.reject(new Error("S3 unavailable")),
+      get: async () => undefined,
+      getObject: async () => undefined,
+      list: async () => [],
+      delete: async () => {},
+    };
     const handler = createTripEventHandler("start", env.ws.deps(env.table, { trail: new FailedTrail(broken) }));
     const batch = kinesisEvent([start("t1", "2024-05-25 10:00:00"), start("t2", "not a date")]);
-    expect(await handler(batch, context())).toEqual({ batchItemFailures: [{ itemIdentifier: batch.Records[1]!.kinesis.sequenceNumber }] });
+    expect(await handler(batch, context())).toEqual({
+      batchItemFailures: [{ itemIdentifier: batch.Records[1]!.kinesis.sequenceNumber }],
+    });
     expect(await keysOf("t1")).toEqual(["RAW#START#2024-05-25 10:00:00"]);
   });
 });
@@ -175,7 +215,8 @@ describe("matcher", () => {
     await p.finish(T1_END);
     await p.finish(T1_END, T1_END);
     const second = env.table.takeStream();
-    for (const records of [first, first, second, [...first, ...second], second]) expect(await p.match(records)).toEqual({ batchItemFailures: [] });
+    for (const records of [first, first, second, [...first, ...second], second])
+      expect(await p.match(records)).toEqual({ batchItemFailures: [] });
     expect(await env.table.items()).toEqual([expect.objectContaining(T1_COMPLETED)]);
   });
 
@@ -197,9 +238,19 @@ describe("matcher", () => {
     await p.begin(start("t1", "2024-05-25 09:55:00", "7", { vendor_id: "2" }));
     await p.match();
     expect(await env.table.items()).toEqual([
-      expect.objectContaining({ ...T1_COMPLETED, sort_key: "COMPLETED#2024-05-25 09:55:00", pickup_datetime: "2024-05-25 09:55:00", gsi1sk: "2024-05-25 09:55:00#t1", estimated_fare: "7" }),
+      expect.objectContaining({
+        ...T1_COMPLETED,
+        sort_key: "COMPLETED#2024-05-25 09:55:00",
+        pickup_datetime: "2024-05-25 09:55:00",
+        gsi1sk: "2024-05-25 09:55:00#t1",
+        estimated_fare: "7",
+      }),
     ]);
-    expect(lines.find((l) => l.level === "warn")).toMatchObject({ trip_id: "t1", pickup: "2024-05-25 09:55:00", replaced: ["2024-05-25 10:00:00"] });
+    expect(lines.find((l) => l.level === "warn")).toMatchObject({
+      trip_id: "t1",
+      pickup: "2024-05-25 09:55:00",
+      replaced: ["2024-05-25 10:00:00"],
+    });
   });
 
   test("a crash after the COMPLETED write and before the deletes: the retried batch converges", async () => {
@@ -210,8 +261,14 @@ describe("matcher", () => {
 
     env.table.crashAfterWrites(1);
     const crashed = await p.match(records);
-    expect(crashed.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(records.map((r) => r.dynamodb!.SequenceNumber));
-    expect(await keysOf("t1")).toEqual(["COMPLETED#2024-05-25 10:00:00", "RAW#END#2024-05-25 10:42:00", "RAW#START#2024-05-25 10:00:00"]);
+    expect(crashed.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(
+      records.map((r) => r.dynamodb!.SequenceNumber),
+    );
+    expect(await keysOf("t1")).toEqual([
+      "COMPLETED#2024-05-25 10:00:00",
+      "RAW#END#2024-05-25 10:42:00",
+      "RAW#START#2024-05-25 10:00:00",
+    ]);
 
     env.table.heal();
     expect(await p.match(records)).toEqual({ batchItemFailures: [] });
@@ -229,7 +286,10 @@ describe("matcher", () => {
 
     expect(await keysOf("t1")).toEqual(["RAW#END#2024-05-25 09:00:00", "RAW#START#2024-05-25 10:00:00"]);
     const anomalies = await env.ws.failed("anomalies");
-    expect(anomalies.map((a) => a.key)).toEqual(["failed/anomalies/anomaly-t1.jsonl", "failed/anomalies/anomaly-t1.jsonl"]);
+    expect(anomalies.map((a) => a.key)).toEqual([
+      "failed/anomalies/anomaly-t1.jsonl",
+      "failed/anomalies/anomaly-t1.jsonl",
+    ]);
     expect(lines.filter((l) => String(l.msg).startsWith("anomaly trailed"))).toHaveLength(1);
     expect(anomalies.map((a) => [JSON.parse(a.record.raw).event_type, a.record.reason])).toEqual([
       ["start", "dropoff_before_pickup"],
@@ -240,7 +300,11 @@ describe("matcher", () => {
     await p.match();
     // The end before the pickup stays until its TTL: an earlier start would make it win.
     expect(await env.table.items()).toEqual([
-      expect.objectContaining({ sort_key: "COMPLETED#2024-05-25 10:00:00", dropoff_datetime: "2024-05-25 10:30:00", fare_amount: "20" }),
+      expect.objectContaining({
+        sort_key: "COMPLETED#2024-05-25 10:00:00",
+        dropoff_datetime: "2024-05-25 10:30:00",
+        fare_amount: "20",
+      }),
       expect.objectContaining({ sort_key: rawKey("RAW#END#2024-05-25 09:00:00") }),
     ]);
     expect(await env.ws.failed("anomalies")).toEqual([]);
@@ -250,13 +314,24 @@ describe("matcher", () => {
     const { logger, lines } = captureLogger();
     const p = pipeline({ logger });
     await p.begin(start("t1", "2024-05-25 10:05:00", "9"), start("t1", "2024-05-25 10:00:00", "8"));
-    await p.finish(end("t1", "2024-05-25 11:00:00", "30"), end("t1", "2024-05-25 09:00:00", "1"), end("t1", "2024-05-25 10:30:00", "20"));
+    await p.finish(
+      end("t1", "2024-05-25 11:00:00", "30"),
+      end("t1", "2024-05-25 09:00:00", "1"),
+      end("t1", "2024-05-25 10:30:00", "20"),
+    );
     await p.match();
     expect(await env.table.items()).toEqual([
-      expect.objectContaining({ sort_key: "COMPLETED#2024-05-25 10:00:00", estimated_fare: "8", dropoff_datetime: "2024-05-25 10:30:00", fare_amount: "20" }),
+      expect.objectContaining({
+        sort_key: "COMPLETED#2024-05-25 10:00:00",
+        estimated_fare: "8",
+        dropoff_datetime: "2024-05-25 10:30:00",
+        fare_amount: "20",
+      }),
       expect.objectContaining({ sort_key: rawKey("RAW#END#2024-05-25 09:00:00"), fare_amount: "1" }),
     ]);
-    expect(lines.find((l) => String(l.msg).endsWith("the earliest start wins, with the earliest end not before it"))).toMatchObject({
+    expect(
+      lines.find((l) => String(l.msg).endsWith("the earliest start wins, with the earliest end not before it")),
+    ).toMatchObject({
       level: "warn",
       trip_id: "t1",
       pickup: "2024-05-25 10:00:00",
@@ -277,7 +352,9 @@ describe("matcher", () => {
     expect(await keysOf("t1")).toEqual(["COMPLETED#2024-05-25 10:00:00"]);
 
     env.table.heal();
-    expect(await p.match(records.filter((r) => t2.includes(r.dynamodb!.SequenceNumber)))).toEqual({ batchItemFailures: [] });
+    expect(await p.match(records.filter((r) => t2.includes(r.dynamodb!.SequenceNumber)))).toEqual({
+      batchItemFailures: [],
+    });
     expect(await keysOf("t2")).toEqual(["COMPLETED#2024-05-25 10:00:00"]);
   });
 
@@ -286,7 +363,10 @@ describe("matcher", () => {
     await p.begin(start("t1", "2024-05-25 10:00:00"));
     const [insert] = env.table.takeStream();
     const remove = { ...insert!, eventName: "REMOVE" as const };
-    const completed = { ...insert!, dynamodb: { ...insert!.dynamodb, Keys: { trip_id: { S: "t1" }, sort_key: { S: "COMPLETED#x" } } } };
+    const completed = {
+      ...insert!,
+      dynamodb: { ...insert!.dynamodb, Keys: { trip_id: { S: "t1" }, sort_key: { S: "COMPLETED#x" } } },
+    };
     expect(await p.match([remove, completed])).toEqual({ batchItemFailures: [] });
   });
 });
@@ -298,7 +378,8 @@ describe("DynamoDB operations per completed trip", () => {
       ops.calls.push(command.replace(/Command$/, ""));
       if (command === "QueryCommand") ops.queries += 1;
       if (command === "PutItemCommand") ops.itemWrites += 1;
-      if (command === "BatchWriteItemCommand") ops.itemWrites += Object.values(input.RequestItems as Record<string, unknown[]>).flat().length;
+      if (command === "BatchWriteItemCommand")
+        ops.itemWrites += Object.values(input.RequestItems as Record<string, unknown[]>).flat().length;
     };
     await run(pipeline());
     expect(await env.table.items()).toEqual([expect.objectContaining({ sort_key: "COMPLETED#2024-05-25 10:00:00" })]);
@@ -312,7 +393,11 @@ describe("DynamoDB operations per completed trip", () => {
       await p.finish(T1_END);
       await p.match();
     });
-    expect(ops).toEqual({ itemWrites: 5, queries: 3, calls: ["BatchWriteItem", "Query", "BatchWriteItem", "Query", "PutItem", "Query", "BatchWriteItem"] });
+    expect(ops).toEqual({
+      itemWrites: 5,
+      queries: 3,
+      calls: ["BatchWriteItem", "Query", "BatchWriteItem", "Query", "PutItem", "Query", "BatchWriteItem"],
+    });
   });
 
   test("both events in one matcher batch: the trip is settled once, 5 item writes, 2 queries", async () => {
@@ -321,6 +406,10 @@ describe("DynamoDB operations per completed trip", () => {
       await p.finish(T1_END);
       await p.match();
     });
-    expect(ops).toEqual({ itemWrites: 5, queries: 2, calls: ["BatchWriteItem", "BatchWriteItem", "Query", "PutItem", "Query", "BatchWriteItem"] });
+    expect(ops).toEqual({
+      itemWrites: 5,
+      queries: 2,
+      calls: ["BatchWriteItem", "BatchWriteItem", "Query", "PutItem", "Query", "BatchWriteItem"],
+    });
   });
 });

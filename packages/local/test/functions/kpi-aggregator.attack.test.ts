@@ -2,16 +2,17 @@
  * Attacks on the live KPIs (issue 20): each test is a scenario AWS may produce that the read
  * model or the aggregator got wrong.
  */
+
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DeleteCommand, GetCommand } from "@aws-sdk/lib-dynamodb";
+import { liveResponse } from "@trip-pipeline/core/dashboard/api";
+import type { CompletedTrip } from "@trip-pipeline/core/domain/trip";
+import { liveKpis } from "@trip-pipeline/core/live/live-kpis";
+import { createLiveHandler } from "@trip-pipeline/functions/api-live";
+import { createKpiAggregatorHandler } from "@trip-pipeline/functions/kpi-aggregator";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { liveResponse } from "@trip-pipeline/core/dashboard/api";
-import { liveKpis } from "@trip-pipeline/core/live/live-kpis";
-import type { CompletedTrip } from "@trip-pipeline/core/domain/trip";
-import { createKpiAggregatorHandler } from "@trip-pipeline/functions/kpi-aggregator";
-import { createLiveHandler } from "@trip-pipeline/functions/api-live";
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { kpiWorld, type KpiWorld } from "./kpi-support.js";
+import { type KpiWorld, kpiWorld } from "./kpi-support.js";
 import { context } from "./support.js";
 
 let world: KpiWorld;
@@ -22,9 +23,21 @@ afterEach(() => world.close());
 
 const NOW = new Date("2024-05-26T08:00:00Z");
 const SHARD = "shardId-00000001716595200000-0a1b2c3d";
-const trip = (trip_id: string, pickup: string, fare_amount: string): CompletedTrip => ({ trip_id, pickup_datetime: pickup, dropoff_datetime: pickup, estimated_fare_amount: "1", fare_amount });
+const trip = (trip_id: string, pickup: string, fare_amount: string): CompletedTrip => ({
+  trip_id,
+  pickup_datetime: pickup,
+  dropoff_datetime: pickup,
+  estimated_fare_amount: "1",
+  fare_amount,
+});
 const complete = (t: CompletedTrip) => world.store.createCompleted(t);
-const remove = (t: CompletedTrip) => world.store.db.send(new DeleteCommand({ TableName: world.tableName, Key: { trip_id: t.trip_id, sort_key: `COMPLETED#${t.pickup_datetime}` } }));
+const remove = (t: CompletedTrip) =>
+  world.store.db.send(
+    new DeleteCommand({
+      TableName: world.tableName,
+      Key: { trip_id: t.trip_id, sort_key: `COMPLETED#${t.pickup_datetime}` },
+    }),
+  );
 const changes = () => world.takeChanges().flatMap((shard) => shard.records);
 const aggregator = () => {
   const handler = createKpiAggregatorHandler({ ...world.deps, now: () => NOW });
@@ -55,37 +68,57 @@ describe("live KPIs under attack", () => {
     const kpi = await liveKpis(world.store.db, world.tableName, "2024-05-25", NOW);
     // count 2 - 1 = 1, total 10 - 90 = -80: settling, and no field the API's schema refuses.
     expect(kpi).toMatchObject({ trip_count: 1, total_fare: "-80.00", settling: true });
-    expect(liveResponse.safeParse({ date: "2024-05-25", kpi, served_at: "2024-05-26 08:00:00", currency: "USD" }).success).toBe(true);
-    const api = createLiveHandler({ now: () => NOW, currency: "USD", live: (date, now) => liveKpis(world.store.db, world.tableName, date, now) });
+    expect(
+      liveResponse.safeParse({ date: "2024-05-25", kpi, served_at: "2024-05-26 08:00:00", currency: "USD" }).success,
+    ).toBe(true);
+    const api = createLiveHandler({
+      now: () => NOW,
+      currency: "USD",
+      live: (date, now) => liveKpis(world.store.db, world.tableName, date, now),
+    });
     const response = (await api(apiGet("2024-05-25"), context())) as APIGatewayProxyStructuredResultV2;
     expect(response.statusCode).toBe(200);
     // The redrive settles it.
     await aggregate(lost);
-    expect(await liveKpis(world.store.db, world.tableName, "2024-05-25", NOW)).toMatchObject({ trip_count: 2, total_fare: "10.00", average_fare: "5.00", settling: false });
+    expect(await liveKpis(world.store.db, world.tableName, "2024-05-25", NOW)).toMatchObject({
+      trip_count: 2,
+      total_fare: "10.00",
+      average_fare: "5.00",
+      settling: false,
+    });
   });
 
   test("a shard's batch that read the day settled, then wrote its part after another shard marked the day unsettled: the day must not stay settling once every change is applied", async () => {
     const two = await kpiWorld(2);
     try {
       const DAY = "2024-05-25";
-      const handlerWith = (db: DynamoDBDocumentClient) => createKpiAggregatorHandler({ ...two.deps, db, now: () => NOW });
+      const handlerWith = (db: DynamoDBDocumentClient) =>
+        createKpiAggregatorHandler({ ...two.deps, db, now: () => NOW });
       // Two trips of the day on different stream shards.
       const ids: string[] = [];
       const shardOfId = new Map<string, string>();
       for (let i = 0; ids.length < 2 && i < 40; i += 1) {
         await two.store.createCompleted(trip(`p${i}`, `2099-01-01 00:00:00`, "1"));
         const [taken] = two.takeChanges().filter((shard) => shard.records.length > 0);
-        if (!ids.some((id) => shardOfId.get(id) === taken!.shardId)) (ids.push(`p${i}`), shardOfId.set(`p${i}`, taken!.shardId));
+        if (!ids.some((id) => shardOfId.get(id) === taken!.shardId))
+          ids.push(`p${i}`), shardOfId.set(`p${i}`, taken!.shardId);
       }
       const [a, b] = ids as [string, string];
       await two.store.createCompleted(trip(a, `${DAY} 10:00:00`, "50"));
       const plain = handlerWith(two.deps.db);
-      for (const shard of two.takeChanges()) if (shard.records.length > 0) await plain({ Records: shard.records, shardId: shard.shardId }, context());
-      expect(await liveKpis(two.store.db, two.tableName, DAY, NOW)).toMatchObject({ trip_count: 1, max_fare: "50.00", settling: false });
+      for (const shard of two.takeChanges())
+        if (shard.records.length > 0) await plain({ Records: shard.records, shardId: shard.shardId }, context());
+      expect(await liveKpis(two.store.db, two.tableName, DAY, NOW)).toMatchObject({
+        trip_count: 1,
+        max_fare: "50.00",
+        settling: false,
+      });
 
       // b completes on its shard (within the extremes: Y writes no EXTREMES), a leaves on its shard (X: a recompute).
       await two.store.createCompleted(trip(b, `${DAY} 11:00:00`, "50"));
-      await two.store.db.send(new DeleteCommand({ TableName: two.tableName, Key: { trip_id: a, sort_key: `COMPLETED#${DAY} 10:00:00` } }));
+      await two.store.db.send(
+        new DeleteCommand({ TableName: two.tableName, Key: { trip_id: a, sort_key: `COMPLETED#${DAY} 10:00:00` } }),
+      );
       const batches = two.takeChanges().filter((shard) => shard.records.length > 0);
       const y = batches.find((shard) => shard.shardId === shardOfId.get(b))!;
       const x = batches.find((shard) => shard.shardId === shardOfId.get(a))!;
@@ -97,19 +130,28 @@ describe("live KPIs under attack", () => {
       const reachedPart = new Promise<void>((resolve) => (yReachedPart = resolve));
       const slow = {
         send: async (command: { input: { Key?: Record<string, unknown> } }) => {
-          if (String(command.input.Key?.sort_key ?? "").startsWith("SHARD#")) (yReachedPart(), await gate);
+          if (String(command.input.Key?.sort_key ?? "").startsWith("SHARD#")) yReachedPart(), await gate;
           return two.deps.db.send(command as never);
         },
       } as unknown as DynamoDBDocumentClient;
       const yDone = handlerWith(slow)({ Records: y.records, shardId: y.shardId }, context());
       await reachedPart;
       // X: the index has b, the sums do not yet: unsettled, as designed.
-      expect(await plain({ Records: x.records, shardId: x.shardId }, context())).toEqual({ batchItemFailures: [], state: {} });
+      expect(await plain({ Records: x.records, shardId: x.shardId }, context())).toEqual({
+        batchItemFailures: [],
+        state: {},
+      });
       release();
       expect(await yDone).toEqual({ batchItemFailures: [], state: {} });
 
       // Every change of the day is applied now; nothing else will ever touch the day.
-      expect(await liveKpis(two.store.db, two.tableName, DAY, NOW)).toMatchObject({ trip_count: 1, total_fare: "50.00", max_fare: "50.00", min_fare: "50.00", settling: false });
+      expect(await liveKpis(two.store.db, two.tableName, DAY, NOW)).toMatchObject({
+        trip_count: 1,
+        total_fare: "50.00",
+        max_fare: "50.00",
+        min_fare: "50.00",
+        settling: false,
+      });
     } finally {
       await two.close();
     }
@@ -123,7 +165,9 @@ describe("live KPIs under attack", () => {
     now = new Date("2024-05-26T23:00:00Z");
     await complete(trip("b", "2024-05-26 22:50:00", "10"));
     await handler({ Records: changes(), shardId: SHARD }, context());
-    const { Item } = await world.store.db.send(new GetCommand({ TableName: world.tableName, Key: { trip_id: "KPI#2024-05-26", sort_key: "EXTREMES" } }));
+    const { Item } = await world.store.db.send(
+      new GetCommand({ TableName: world.tableName, Key: { trip_id: "KPI#2024-05-26", sort_key: "EXTREMES" } }),
+    );
     const expiresAt = Number(String(Item!.expires_at));
     // At most a day's slack is fine for 35 days, not for 1: the day being written now would be retired (TTL) within the hour.
     expect(expiresAt).toBeGreaterThanOrEqual(now.getTime() / 1000 + 86_400 / 2);
@@ -137,7 +181,12 @@ describe("live KPIs under attack", () => {
     const before = world.faults.writes;
     await complete(trip("c", "2024-05-25 12:00:00", "20"));
     await aggregate(changes());
-    expect(await liveKpis(world.store.db, world.tableName, "2024-05-25", NOW)).toMatchObject({ trip_count: 3, max_fare: "30.00", min_fare: "10.00", settling: false });
+    expect(await liveKpis(world.store.db, world.tableName, "2024-05-25", NOW)).toMatchObject({
+      trip_count: 3,
+      max_fare: "30.00",
+      min_fare: "10.00",
+      settling: false,
+    });
     expect(world.faults.writes - before).toBe(1);
   });
 });

@@ -15,22 +15,23 @@
  * of every day equal an oracle over the final table and the nightly job's rows, except the days
  * TTL retired, which say so.
  */
-import type { DynamoDBRecord } from "aws-lambda";
-import fc from "fast-check";
-import { expect, test } from "vitest";
-import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
-import { createTripService } from "@trip-pipeline/core/store/entities";
+
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DeleteCommand, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import type { CompletedTrip } from "@trip-pipeline/core/domain/trip";
 import { computeDailyKpis, type DailyKpi } from "@trip-pipeline/core/kpi/daily-kpis";
 import { LIVE_FIELDS } from "@trip-pipeline/core/kpi/registry";
 import { asLiveRow } from "@trip-pipeline/core/live/drift";
 import { liveKpis } from "@trip-pipeline/core/live/live-kpis";
-import type { CompletedTrip } from "@trip-pipeline/core/domain/trip";
-import { runLocalKpiJob } from "../../src/kpi-job.js";
-import { DeleteCommand, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
+import { createTripService } from "@trip-pipeline/core/store/entities";
 import { createKpiAggregatorHandler } from "@trip-pipeline/functions/kpi-aggregator";
+import type { DynamoDBRecord } from "aws-lambda";
+import fc from "fast-check";
+import { expect, test } from "vitest";
+import { runLocalKpiJob } from "../../src/kpi-job.js";
 import { kpiWorld } from "./kpi-support.js";
 import { context } from "./support.js";
 
@@ -85,9 +86,21 @@ async function runScenario({ ops, seed, rollover, reorder, gsiLagMs, ttl }: Scen
     const current = new Map<string, CompletedTrip>(); // trip id -> the item that stays
     const put = (t: CompletedTrip) => {
       const { estimated_fare_amount, ...rest } = t;
-      return world.store.db.send(new PutCommand(completed.put({ ...rest, estimated_fare: estimated_fare_amount }).params() as ConstructorParameters<typeof PutCommand>[0]));
+      return world.store.db.send(
+        new PutCommand(
+          completed.put({ ...rest, estimated_fare: estimated_fare_amount }).params() as ConstructorParameters<
+            typeof PutCommand
+          >[0],
+        ),
+      );
     };
-    const remove = (t: CompletedTrip) => world.store.db.send(new DeleteCommand({ TableName: world.tableName, Key: { trip_id: t.trip_id, sort_key: `COMPLETED#${t.pickup_datetime}` } }));
+    const remove = (t: CompletedTrip) =>
+      world.store.db.send(
+        new DeleteCommand({
+          TableName: world.tableName,
+          Key: { trip_id: t.trip_id, sort_key: `COMPLETED#${t.pickup_datetime}` },
+        }),
+      );
     // Tips and distances ride along (the live sums keep every live summed column), some trips without them.
     const trip = (id: number, pickup: number, fare: number): CompletedTrip => ({
       trip_id: `trip-${id}`,
@@ -99,19 +112,27 @@ async function runScenario({ ops, seed, rollover, reorder, gsiLagMs, ttl }: Scen
     });
 
     // One mapping per stream shard: its records, a checkpoint, its shard id.
-    const shards = world.takeChanges().map(({ shardId }) => ({ shardId, records: [] as DynamoDBRecord[], position: 0 }));
+    const shards = world
+      .takeChanges()
+      .map(({ shardId }) => ({ shardId, records: [] as DynamoDBRecord[], position: 0 }));
     const collect = () => world.takeChanges().forEach(({ records }, i) => shards[i]!.records.push(...records));
     // The aggregator's clock is the TTL's: what it writes after a jump expires 35 days after that.
     let clockOffsetMs = 0;
-    const handler = createKpiAggregatorHandler({ ...world.deps, now: () => new Date(Date.now() + clockOffsetMs), indexWaitsMs: gsiLagMs > 0 ? [gsiLagMs, 2 * gsiLagMs] : [] });
+    const handler = createKpiAggregatorHandler({
+      ...world.deps,
+      now: () => new Date(Date.now() + clockOffsetMs),
+      indexWaitsMs: gsiLagMs > 0 ? [gsiLagMs, 2 * gsiLagMs] : [],
+    });
     /** Days whose live items TTL deleted: they must end retired (served by the nightly rows). */
     const retired = new Set<string>();
     /** Batches given up on, as the on-failure destination holds them: records and shard id. */
     const discarded: { records: DynamoDBRecord[]; shardId: string }[] = [];
     // After a rollover the shard's records continue under a child's id: a batch never spans two.
-    const shardIdAt = (index: number, position: number) => (rollover === 0 ? shards[index]!.shardId : `${shards[index]!.shardId}-child${Math.floor(position / rollover)}`);
-    const segmentEnd = (position: number) => (rollover === 0 ? Infinity : (Math.floor(position / rollover) + 1) * rollover);
-    const shuffled = <T,>(items: readonly T[]) => {
+    const shardIdAt = (index: number, position: number) =>
+      rollover === 0 ? shards[index]!.shardId : `${shards[index]!.shardId}-child${Math.floor(position / rollover)}`;
+    const segmentEnd = (position: number) =>
+      rollover === 0 ? Infinity : (Math.floor(position / rollover) + 1) * rollover;
+    const shuffled = <T>(items: readonly T[]) => {
       const copy = [...items];
       for (let i = copy.length - 1; i > 0; i -= 1) {
         const j = random(i + 1);
@@ -153,7 +174,9 @@ async function runScenario({ ops, seed, rollover, reorder, gsiLagMs, ttl }: Scen
           batch = batch.slice(0, Math.ceil(batch.length / 2));
           continue;
         }
-        const failed = response!.batchItemFailures.map((f) => batch.findIndex((r) => r.dynamodb!.SequenceNumber === f.itemIdentifier));
+        const failed = response!.batchItemFailures.map((f) =>
+          batch.findIndex((r) => r.dynamodb!.SequenceNumber === f.itemIdentifier),
+        );
         expect(failed.every((i) => i >= 0)).toBe(true);
         // Lambda checkpoints below the lowest reported sequence number (the batch is in shard order).
         shard.position += failed.length === 0 ? batch.length : Math.min(...failed);
@@ -165,7 +188,9 @@ async function runScenario({ ops, seed, rollover, reorder, gsiLagMs, ttl }: Scen
       const old = op.kind === "deliver" || op.kind === "expire" ? undefined : current.get(`trip-${op.trip}`);
       switch (op.kind) {
         case "complete":
-          if (!old) current.set(`trip-${op.trip}`, trip(op.trip, op.pickup, op.fare)), await put(current.get(`trip-${op.trip}`)!);
+          if (!old)
+            current.set(`trip-${op.trip}`, trip(op.trip, op.pickup, op.fare)),
+              await put(current.get(`trip-${op.trip}`)!);
           break;
         case "rematch": // the new key first, then the old one deleted (every reader counts one meanwhile)
           if (old && PICKUPS[op.pickup] !== old.pickup_datetime) {
@@ -176,7 +201,8 @@ async function runScenario({ ops, seed, rollover, reorder, gsiLagMs, ttl }: Scen
           }
           break;
         case "replace": // same pickup, another end: in place
-          if (old) current.set(old.trip_id, { ...old, fare_amount: FARES[op.fare]! }), await put(current.get(old.trip_id)!);
+          if (old)
+            current.set(old.trip_id, { ...old, fare_amount: FARES[op.fare]! }), await put(current.get(old.trip_id)!);
           break;
         case "duplicate": // a concurrent matcher's loser: created, then deleted
           if (old && PICKUPS[op.pickup] !== old.pickup_datetime) {
@@ -188,7 +214,9 @@ async function runScenario({ ops, seed, rollover, reorder, gsiLagMs, ttl }: Scen
           break;
         case "expire":
           if (ttl) {
-            const days = (await world.store.db.send(new ScanCommand({ TableName: world.tableName }))).Items!.filter((item) => item.sort_key === "EXTREMES").map((item) => String(item.trip_id).slice(4));
+            const days = (await world.store.db.send(new ScanCommand({ TableName: world.tableName })))
+              .Items!.filter((item) => item.sort_key === "EXTREMES")
+              .map((item) => String(item.trip_id).slice(4));
             clockOffsetMs += 36 * DAY_MS;
             await world.dynamodb.advanceTtlClock(36 * DAY_MS);
             for (const day of days) retired.add(day);
@@ -214,8 +242,12 @@ async function runScenario({ ops, seed, rollover, reorder, gsiLagMs, ttl }: Scen
       for (const batch of store) {
         const records = reorder ? shuffled(batch.records) : batch.records;
         const reply = await handler({ Records: records, shardId: batch.shardId }, context());
-        const lowest = reply.batchItemFailures.reduce<bigint | undefined>((min, f) => (min === undefined || BigInt(f.itemIdentifier) < min ? BigInt(f.itemIdentifier) : min), undefined);
-        if (lowest !== undefined) kept.push({ ...batch, records: records.filter((record) => sequence(record) >= lowest) });
+        const lowest = reply.batchItemFailures.reduce<bigint | undefined>(
+          (min, f) => (min === undefined || BigInt(f.itemIdentifier) < min ? BigInt(f.itemIdentifier) : min),
+          undefined,
+        );
+        if (lowest !== undefined)
+          kept.push({ ...batch, records: records.filter((record) => sequence(record) >= lowest) });
       }
       store = kept;
     }
@@ -232,8 +264,14 @@ async function runScenario({ ops, seed, rollover, reorder, gsiLagMs, ttl }: Scen
       else if (kpi) live.push(asLiveRow(kpi));
     }
     // The live row holds the registry's live fields (the nightly-only ones have no key in it).
-    const liveFields = (row: DailyKpi) => Object.fromEntries([["pickup_date", row.pickup_date], ...LIVE_FIELDS.map((field) => [field.name, row[field.name]])]);
-    expect(live).toEqual(oracle.filter((row) => !retired.has(row.pickup_date)).map((row) => ({ ...liveFields(row), settling: false })));
+    const liveFields = (row: DailyKpi) =>
+      Object.fromEntries([
+        ["pickup_date", row.pickup_date],
+        ...LIVE_FIELDS.map((field) => [field.name, row[field.name]]),
+      ]);
+    expect(live).toEqual(
+      oracle.filter((row) => !retired.has(row.pickup_date)).map((row) => ({ ...liveFields(row), settling: false })),
+    );
     expect(nightly.kpis).toEqual(oracle);
   } finally {
     await world.close();

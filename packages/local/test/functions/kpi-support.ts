@@ -5,21 +5,24 @@
  * own client.
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { DynamoDBRecord } from "aws-lambda";
-import { CONSUMERS, TRIP_TABLE } from "@trip-pipeline/core/platform/pipeline-spec";
-import { createLogger } from "@trip-pipeline/core/platform/logger";
-import { TripStore } from "@trip-pipeline/core/store/trip-store";
-import { type KpiAggregatorDeps } from "@trip-pipeline/core/live/aggregator";
+import type { KpiAggregatorDeps } from "@trip-pipeline/core/live/aggregator";
 import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/platform/aws-clients";
+import { createLogger } from "@trip-pipeline/core/platform/logger";
+import { CONSUMERS, TRIP_TABLE } from "@trip-pipeline/core/platform/pipeline-spec";
+import { TripStore } from "@trip-pipeline/core/store/trip-store";
+import type { DynamoDBRecord } from "aws-lambda";
 import { createTripTable } from "../../src/dynamo.js";
+import { type DynamoDbBehaviours, type EmbeddedDynamoDb, startEmbeddedDynamoDb } from "../../src/embedded-dynamodb.js";
 import { matchesAny } from "../../src/event-filter.js";
-import { startEmbeddedDynamoDb, type DynamoDbBehaviours, type EmbeddedDynamoDb } from "../../src/embedded-dynamodb.js";
 
 export class InjectedFault extends Error {
   override name = "ProvisionedThroughputExceededException";
 }
 
-type Middleware = (next: (args: { input: unknown }) => Promise<unknown>, context: { commandName?: string }) => (args: { input: unknown }) => Promise<unknown>;
+type Middleware = (
+  next: (args: { input: unknown }) => Promise<unknown>,
+  context: { commandName?: string },
+) => (args: { input: unknown }) => Promise<unknown>;
 
 /** Faults of one client: every write fails after a budget (a crash), or chosen updates fail. */
 export class Faults {
@@ -68,10 +71,21 @@ export async function kpiWorld(streamShards = 2, behaviours: DynamoDbBehaviours 
   const dynamodb = await startEmbeddedDynamoDb({
     region: "eu-north-1",
     streamShards,
-    streams: [{ name: TRIP_TABLE.name, partitionKey: TRIP_TABLE.partitionKey, sortKey: TRIP_TABLE.sortKey, viewType: TRIP_TABLE.streamView, ttlAttribute: TRIP_TABLE.ttlAttribute }],
+    streams: [
+      {
+        name: TRIP_TABLE.name,
+        partitionKey: TRIP_TABLE.partitionKey,
+        sortKey: TRIP_TABLE.sortKey,
+        viewType: TRIP_TABLE.streamView,
+        ttlAttribute: TRIP_TABLE.ttlAttribute,
+      },
+    ],
     ...behaviours,
   });
-  const clients: DynamoDBClient[] = [createDynamoDbClient({ endpoint: dynamodb.endpoint }), createDynamoDbClient({ endpoint: dynamodb.endpoint, maxAttempts: 1 })];
+  const clients: DynamoDBClient[] = [
+    createDynamoDbClient({ endpoint: dynamodb.endpoint }),
+    createDynamoDbClient({ endpoint: dynamodb.endpoint, maxAttempts: 1 }),
+  ];
   const [plain, faulty] = clients as [DynamoDBClient, DynamoDBClient];
   await createTripTable(plain);
   const faults = new Faults();
@@ -82,9 +96,20 @@ export async function kpiWorld(streamShards = 2, behaviours: DynamoDbBehaviours 
     dynamodb,
     tableName: TRIP_TABLE.name,
     store: new TripStore(createDocumentClient(plain), TRIP_TABLE.name),
-    deps: { db: createDocumentClient(faulty), tableName: TRIP_TABLE.name, logger: createLogger("kpi-test"), ttlDays: 35, now: () => new Date(), indexWaitsMs: [] },
+    deps: {
+      db: createDocumentClient(faulty),
+      tableName: TRIP_TABLE.name,
+      logger: createLogger("kpi-test"),
+      ttlDays: 35,
+      now: () => new Date(),
+      indexWaitsMs: [],
+    },
     faults,
-    takeChanges: () => cursors.map(({ shardId, cursor }) => ({ shardId, records: cursor.read(100_000).filter((record) => matchesAny(CONSUMERS.kpiAggregator.filters, record)) })),
+    takeChanges: () =>
+      cursors.map(({ shardId, cursor }) => ({
+        shardId,
+        records: cursor.read(100_000).filter((record) => matchesAny(CONSUMERS.kpiAggregator.filters, record)),
+      })),
     async close() {
       for (const client of clients) client.destroy();
       await dynamodb.close();

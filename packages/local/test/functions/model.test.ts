@@ -12,14 +12,15 @@
  * events and nothing else, exactly the raw items the rule may still need, the anomaly object
  * iff the trip is an anomaly; every invalid event in the failed trail.
  */
+
+import { formatDateTime } from "@trip-pipeline/core/domain/datetime";
+import { createMatcherHandler } from "@trip-pipeline/functions/matcher";
+import { createTripEventHandler } from "@trip-pipeline/functions/trip-events";
 import type { DynamoDBRecord } from "aws-lambda";
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { formatDateTime } from "@trip-pipeline/core/domain/datetime";
 import { startEmulator, type TestTable } from "../support/test-table.js";
-import { createMatcherHandler } from "@trip-pipeline/functions/matcher";
-import { createTripEventHandler } from "@trip-pipeline/functions/trip-events";
-import { context, end, kinesisEvent, nextSequence, start, streamEvent, workspace, type WireRecord } from "./support.js";
+import { context, end, kinesisEvent, nextSequence, start, streamEvent, type WireRecord, workspace } from "./support.js";
 
 let emulator: Awaited<ReturnType<typeof startEmulator>>;
 beforeAll(async () => {
@@ -51,7 +52,10 @@ const eventArb = fc.record({
   cents: centsArb,
   padded: fc.boolean(),
   extra: fc.option(fc.constantFrom("1", "2"), { nil: undefined }),
-  unstorable: UNSTORABLE_FARES.length > 0 ? fc.option(fc.constantFrom(...UNSTORABLE_FARES), { nil: undefined, freq: 8 }) : fc.constant(undefined),
+  unstorable:
+    UNSTORABLE_FARES.length > 0
+      ? fc.option(fc.constantFrom(...UNSTORABLE_FARES), { nil: undefined, freq: 8 })
+      : fc.constant(undefined),
   copies: fc.integer({ min: 1, max: 2 }),
 });
 type GenEvent = typeof eventArb extends fc.Arbitrary<infer T> ? T : never;
@@ -76,14 +80,21 @@ interface OracleEvent {
 const wireOf = (tripId: string, e: GenEvent) => {
   const fare = e.unstorable ?? spelled(e.cents, e.padded);
   const time = e.kind === "start" ? at(e.minute) : at(e.minute - 2);
-  return e.kind === "start" ? start(tripId, time, fare, e.extra ? { vendor_id: e.extra } : {}) : end(tripId, time, fare, e.extra ? { tip_amount: e.extra } : {});
+  return e.kind === "start"
+    ? start(tripId, time, fare, e.extra ? { vendor_id: e.extra } : {})
+    : end(tripId, time, fare, e.extra ? { tip_amount: e.extra } : {});
 };
 
 function oracleEvents(events: GenEvent[]): OracleEvent[] {
   const seen = new Map<string, OracleEvent>();
   for (const e of events) {
     if (e.unstorable !== undefined) continue;
-    const event: OracleEvent = { kind: e.kind, time: e.kind === "start" ? at(e.minute) : at(e.minute - 2), cents: e.cents, ...(e.extra && { extra: e.extra }) };
+    const event: OracleEvent = {
+      kind: e.kind,
+      time: e.kind === "start" ? at(e.minute) : at(e.minute - 2),
+      cents: e.cents,
+      ...(e.extra && { extra: e.extra }),
+    };
     seen.set(JSON.stringify(event), event);
   }
   return [...seen.values()];
@@ -91,7 +102,15 @@ function oracleEvents(events: GenEvent[]): OracleEvent[] {
 
 /** Instant, then fare, then the one extra (absent first): the documented total order. */
 const order = (a: OracleEvent, b: OracleEvent) =>
-  a.time.localeCompare(b.time) || a.cents - b.cents || (a.extra === b.extra ? 0 : a.extra === undefined ? -1 : b.extra === undefined ? 1 : Number(a.extra) - Number(b.extra));
+  a.time.localeCompare(b.time) ||
+  a.cents - b.cents ||
+  (a.extra === b.extra
+    ? 0
+    : a.extra === undefined
+      ? -1
+      : b.extra === undefined
+        ? 1
+        : Number(a.extra) - Number(b.extra));
 
 function oracle(events: OracleEvent[]) {
   const starts = events.filter((e) => e.kind === "start").sort(order);
@@ -107,7 +126,11 @@ function oracle(events: OracleEvent[]) {
 }
 
 const money = (cents: number) => String(cents / 100);
-const rawView = (e: OracleEvent) => ({ key: `RAW#${e.kind.toUpperCase()}#${e.time}`, fare: money(e.cents), extra: e.extra });
+const rawView = (e: OracleEvent) => ({
+  key: `RAW#${e.kind.toUpperCase()}#${e.time}`,
+  fare: money(e.cents),
+  extra: e.extra,
+});
 
 // ---- the runtime model ----
 
@@ -160,10 +183,16 @@ async function runScenario(scenario: Scenario): Promise<void> {
     return twin;
   };
   try {
-    const events = scenario.trips.flatMap((trip, i) => trip.flatMap((e) => Array.from({ length: e.copies }, () => wireOf(`trip-${i}`, e))));
-    const invalid = Array.from({ length: scenario.invalid }, (_, k) => (k % 2 === 0 ? start(`bad-${k}`, at(0), "-1") : end(`bad-${k}`, "2024-13-01 00:00:00")));
+    const events = scenario.trips.flatMap((trip, i) =>
+      trip.flatMap((e) => Array.from({ length: e.copies }, () => wireOf(`trip-${i}`, e))),
+    );
+    const invalid = Array.from({ length: scenario.invalid }, (_, k) =>
+      k % 2 === 0 ? start(`bad-${k}`, at(0), "-1") : end(`bad-${k}`, "2024-13-01 00:00:00"),
+    );
     // Stream order is random; each consumer sees its kind (the event filter) in that order.
-    const stream: WireRecord[] = [...events, ...invalid].map((data) => ({ data, seq: "", key: random.next() })).sort((a, b) => a.key - b.key);
+    const stream: WireRecord[] = [...events, ...invalid]
+      .map((data) => ({ data, seq: "", key: random.next() }))
+      .sort((a, b) => a.key - b.key);
     stream.forEach((record) => (record.seq = nextSequence()));
     const consumers: Worker<WireRecord>[] = (["start", "end"] as const).map((kind) => {
       const own = client();
@@ -202,7 +231,10 @@ async function runScenario(scenario: Scenario): Promise<void> {
       worker.table.heal();
       if (crashed) return;
       const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
-      worker.cursor.advance(batch, batch.flatMap((record, index) => (failed.has(worker.idOf(record)) ? [index] : [])));
+      worker.cursor.advance(
+        batch,
+        batch.flatMap((record, index) => (failed.has(worker.idOf(record)) ? [index] : [])),
+      );
     }
 
     const workers = [...consumers, ...matchers] as Worker<unknown>[];
@@ -211,9 +243,12 @@ async function runScenario(scenario: Scenario): Promise<void> {
       if (busy.length === 0) break;
       // Any subset of the mappings runs at once, as separate Lambda invocations would.
       const running = busy.filter(() => random.chance(0.5));
-      await Promise.all((running.length > 0 ? running : [busy[random.int(busy.length)]!]).map((w) => deliver(w, step < 300)));
+      await Promise.all(
+        (running.length > 0 ? running : [busy[random.int(busy.length)]!]).map((w) => deliver(w, step < 300)),
+      );
       for (const consumer of consumers)
-        for (const record of consumer.table.takeStream()) matchers[random.int(matchers.length)]!.cursor.records.push(record);
+        for (const record of consumer.table.takeStream())
+          matchers[random.int(matchers.length)]!.cursor.records.push(record);
     }
     expect(workers.every((w) => w.cursor.done)).toBe(true);
 
@@ -245,14 +280,16 @@ async function runScenario(scenario: Scenario): Promise<void> {
         fare: String(item.estimated_fare ?? item.fare_amount),
         extra: (item.vendor_id ?? item.tip_amount) as string | undefined,
       }));
-      const byKey = (a: { key: string; fare: string }, b: { key: string; fare: string }) => a.key.localeCompare(b.key) || a.fare.localeCompare(b.fare);
+      const byKey = (a: { key: string; fare: string }, b: { key: string; fare: string }) =>
+        a.key.localeCompare(b.key) || a.fare.localeCompare(b.fare);
       expect(rawSeen.sort(byKey), context).toEqual(expected.raw.map(rawView).sort(byKey));
       expect(anomalyKeys.has(`failed/anomalies/anomaly-${tripId}.jsonl`), context).toBe(expected.kind === "anomaly");
     });
     expect(items.filter((item) => !String(item.trip_id).startsWith("trip-"))).toEqual([]);
     const trailed = new Set([...(await ws.failed("start")), ...(await ws.failed("end"))].map((f) => f.record.raw));
     for (const event of invalid) expect(trailed.has(event)).toBe(true);
-    for (const event of events) if (UNSTORABLE_FARES.some((fare) => event.includes(`"${fare}"`))) expect(trailed.has(event)).toBe(true);
+    for (const event of events)
+      if (UNSTORABLE_FARES.some((fare) => event.includes(`"${fare}"`))) expect(trailed.has(event)).toBe(true);
   } finally {
     for (const twin of clients) twin.destroy();
     await ws.cleanup();

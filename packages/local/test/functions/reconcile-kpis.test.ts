@@ -2,17 +2,17 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetJobRunCommand, GlueClient } from "@aws-sdk/client-glue";
-import { mockClient } from "aws-sdk-client-mock";
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
 import type { CompletedTrip } from "@trip-pipeline/core/domain/trip";
-import { runLocalKpiJob } from "../../src/kpi-job.js";
 import { kpiLine, metricsKey } from "@trip-pipeline/core/nightly/kpi-rows-layout";
 import { readDailyKpis } from "@trip-pipeline/core/nightly/kpi-rows-reader";
-import { captureLogger } from "../../../core/test/support/logs.js";
+import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
 import { createKpiAggregatorHandler } from "@trip-pipeline/functions/kpi-aggregator";
 import { reconcileAfterRun } from "@trip-pipeline/functions/reconcile-kpis";
-import { kpiWorld, type KpiWorld } from "./kpi-support.js";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { captureLogger } from "../../../core/test/support/logs.js";
+import { runLocalKpiJob } from "../../src/kpi-job.js";
+import { type KpiWorld, kpiWorld } from "./kpi-support.js";
 import { context } from "./support.js";
 
 const glueMock = mockClient(GlueClient);
@@ -31,7 +31,13 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const trip = (trip_id: string, pickup: string, fare_amount: string): CompletedTrip => ({ trip_id, pickup_datetime: pickup, dropoff_datetime: pickup, estimated_fare_amount: "1", fare_amount });
+const trip = (trip_id: string, pickup: string, fare_amount: string): CompletedTrip => ({
+  trip_id,
+  pickup_datetime: pickup,
+  dropoff_datetime: pickup,
+  estimated_fare_amount: "1",
+  fare_amount,
+});
 /** The live sums of trips without tips, distance or length. */
 const LIVE_ZEROS = { total_tip: "0.00", total_distance: "0.00", average_duration_minutes: "0.00" };
 const EVENT = { detail: { jobName: "prod-trip-pipeline-GenerateTripMetrics", jobRunId: "jr_1", state: "SUCCEEDED" } };
@@ -46,9 +52,17 @@ async function aggregate(drop?: (trip: string) => boolean) {
 }
 
 async function reconcile(startedOn: Date) {
-  glueMock.on(GetJobRunCommand).resolves({ JobRun: { Id: "jr_1", StartedOn: startedOn, Arguments: { "--END_DATE": "2024-02-29", "--DAYS_WINDOW": "3" } } });
+  glueMock.on(GetJobRunCommand).resolves({
+    JobRun: { Id: "jr_1", StartedOn: startedOn, Arguments: { "--END_DATE": "2024-02-29", "--DAYS_WINDOW": "3" } },
+  });
   const { logger, lines } = captureLogger();
-  const result = await reconcileAfterRun(glue, EVENT, 3, { db: world.store.db, tableName: world.tableName, metrics, logger, now: new Date() });
+  const result = await reconcileAfterRun(glue, EVENT, 3, {
+    db: world.store.db,
+    tableName: world.tableName,
+    metrics,
+    logger,
+    now: new Date(),
+  });
   return { result, lines };
 }
 
@@ -69,7 +83,18 @@ describe("reconciliation after the nightly run", () => {
       KpiDrift: 0,
       KpiUnsettledDays: 0,
       window: { from: "2024-02-27", to: "2024-02-29" },
-      _aws: { CloudWatchMetrics: [{ Namespace: "TripPipeline", Dimensions: [[]], Metrics: [{ Name: "KpiDrift", Unit: "Count" }, { Name: "KpiUnsettledDays", Unit: "Count" }] }] },
+      _aws: {
+        CloudWatchMetrics: [
+          {
+            Namespace: "TripPipeline",
+            Dimensions: [[]],
+            Metrics: [
+              { Name: "KpiDrift", Unit: "Count" },
+              { Name: "KpiUnsettledDays", Unit: "Count" },
+            ],
+          },
+        ],
+      },
     });
   });
 
@@ -85,8 +110,26 @@ describe("reconciliation after the nightly run", () => {
     expect(after.result.differing).toMatchObject([
       {
         pickup_date: "2024-02-28",
-        live: { ...LIVE_ZEROS, pickup_date: "2024-02-28", total_fare: "5.00", trip_count: 1, average_fare: "5.00", max_fare: "5.00", min_fare: "5.00", settling: false },
-        nightly: { ...LIVE_ZEROS, pickup_date: "2024-02-28", total_fare: "12.00", trip_count: 2, average_fare: "6.00", max_fare: "7.00", min_fare: "5.00", median_fare: "6.00" },
+        live: {
+          ...LIVE_ZEROS,
+          pickup_date: "2024-02-28",
+          total_fare: "5.00",
+          trip_count: 1,
+          average_fare: "5.00",
+          max_fare: "5.00",
+          min_fare: "5.00",
+          settling: false,
+        },
+        nightly: {
+          ...LIVE_ZEROS,
+          pickup_date: "2024-02-28",
+          total_fare: "12.00",
+          trip_count: 2,
+          average_fare: "6.00",
+          max_fare: "7.00",
+          min_fare: "5.00",
+          median_fare: "6.00",
+        },
       },
     ]);
     expect(after.lines.some((line) => line.level === "error" && line.pickup_date === "2024-02-28")).toBe(true);
@@ -105,13 +148,25 @@ describe("reconciliation after the nightly run", () => {
     await metrics.put(metricsKey("2024-02-28"), `${kpiLine({ ...day!, total_tip: "0.00" })}\n`);
     const { result } = await reconcile(new Date(Date.now() + 60_000));
     expect(result.drift).toBe(1);
-    expect(result.differing[0]).toMatchObject({ pickup_date: "2024-02-28", live: { total_tip: "2.00" }, nightly: { total_tip: "0.00" } });
+    expect(result.differing[0]).toMatchObject({
+      pickup_date: "2024-02-28",
+      live: { total_tip: "2.00" },
+      nightly: { total_tip: "0.00" },
+    });
     // A nightly row written before total_tip existed has nothing to compare it with: no drift.
     await metrics.put(metricsKey("2024-02-28"), `${kpiLine({ ...day!, total_tip: null })}\n`);
     expect((await reconcile(new Date(Date.now() + 60_000))).result.drift).toBe(0);
   });
 
   test("only successful runs are reconciled", async () => {
-    await expect(reconcileAfterRun(glue, { detail: { ...EVENT.detail, state: "FAILED" } }, 3, { db: world.store.db, tableName: world.tableName, metrics, logger: captureLogger().logger, now: new Date() })).rejects.toThrow(/FAILED/);
+    await expect(
+      reconcileAfterRun(glue, { detail: { ...EVENT.detail, state: "FAILED" } }, 3, {
+        db: world.store.db,
+        tableName: world.tableName,
+        metrics,
+        logger: captureLogger().logger,
+        now: new Date(),
+      }),
+    ).rejects.toThrow(/FAILED/);
   });
 });

@@ -2,13 +2,13 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Context, DynamoDBStreamEvent, DynamoDBRecord, KinesisStreamEvent } from "aws-lambda";
-import { FailedTrail, type FailedKind, type FailedRecord } from "@trip-pipeline/core/store/failed-trail";
+import { createLogger, type Logger } from "@trip-pipeline/core/platform/logger";
 import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
-import { type Logger, createLogger } from "@trip-pipeline/core/platform/logger";
+import { type FailedKind, type FailedRecord, FailedTrail } from "@trip-pipeline/core/store/failed-trail";
+import type { HandlerDeps } from "@trip-pipeline/functions/environment";
+import type { Context, DynamoDBRecord, DynamoDBStreamEvent, KinesisStreamEvent } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import { startEmulator, type TestTable } from "../support/test-table.js";
-import type { HandlerDeps } from "@trip-pipeline/functions/environment";
 
 export const SHARD = "shardId-000000000000";
 export const NOW = new Date("2024-05-26T08:00:00Z");
@@ -110,7 +110,11 @@ export async function workspace(logger: Logger = createLogger("test")): Promise<
  */
 export function emulatedTable(): { readonly table: TestTable; readonly ws: Workspace; newTable(): Promise<TestTable> } {
   let emulator: Awaited<ReturnType<typeof startEmulator>>;
-  const current = { newTable: () => emulator.newTable() } as { table: TestTable; ws: Workspace; newTable(): Promise<TestTable> };
+  const current = { newTable: () => emulator.newTable() } as {
+    table: TestTable;
+    ws: Workspace;
+    newTable(): Promise<TestTable>;
+  };
   beforeAll(async () => {
     emulator = await startEmulator();
   });

@@ -1,17 +1,16 @@
-import { existsSync } from "node:fs";
+import { createReadStream, existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createReadStream } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type CsvRow, readCsvRows } from "@trip-pipeline/core/domain/csv";
+import { type EndEvent, REQUIRED_FIELDS, type StartEvent, validateEvent } from "@trip-pipeline/core/domain/events";
+import { matchTrip } from "@trip-pipeline/core/domain/trip";
+import { computeDailyKpis } from "@trip-pipeline/core/kpi/daily-kpis";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { readCsvRows, type CsvRow } from "@trip-pipeline/core/domain/csv";
-import { REQUIRED_FIELDS, validateEvent, type EndEvent, type StartEvent } from "@trip-pipeline/core/domain/events";
 import { hexIdOf } from "../../src/generate/prng.js";
-import { END_COLUMNS, START_COLUMNS, generateTrips } from "../../src/generate/trips.js";
+import { END_COLUMNS, generateTrips, START_COLUMNS } from "../../src/generate/trips.js";
 import { groundTruth } from "../../src/generate/truth.js";
 import { writeTripFiles } from "../../src/generate/write.js";
-import { computeDailyKpis } from "@trip-pipeline/core/kpi/daily-kpis";
-import { matchTrip } from "@trip-pipeline/core/domain/trip";
 
 let dir: string;
 beforeEach(async () => {
@@ -38,7 +37,8 @@ async function generate(options: { trips: number; days: number; seed: number; st
   return { paths, start, end, starts: valid<StartEvent>(start, "start"), ends: valid<EndEvent>(end, "end") };
 }
 
-const minutes = (from: string, to: string) => (Date.parse(`${to.replace(" ", "T")}Z`) - Date.parse(`${from.replace(" ", "T")}Z`)) / 60_000;
+const minutes = (from: string, to: string) =>
+  (Date.parse(`${to.replace(" ", "T")}Z`) - Date.parse(`${from.replace(" ", "T")}Z`)) / 60_000;
 
 describe("generated trip files", () => {
   test("the same options give the same bytes; another seed gives other trips", async () => {
@@ -56,14 +56,19 @@ describe("generated trip files", () => {
     expect((await readFile(paths.startFile, "utf8")).split("\n")[0]).toBe(
       "trip_id,pickup_location_id,dropoff_location_id,vendor_id,pickup_datetime,estimated_dropoff_datetime,estimated_fare_amount",
     );
-    expect((await readFile(paths.endFile, "utf8")).split("\n")[0]).toBe("dropoff_datetime,rate_code,passenger_count,trip_distance,fare_amount,tip_amount,payment_type,trip_type,trip_id");
+    expect((await readFile(paths.endFile, "utf8")).split("\n")[0]).toBe(
+      "dropoff_datetime,rate_code,passenger_count,trip_distance,fare_amount,tip_amount,payment_type,trip_type,trip_id",
+    );
   });
 
-  test.skipIf(!existsSync(REAL_DATA))("headers match the real sample files (when ../shared/data/lab7 is present)", async () => {
-    const header = async (name: string) => (await readFile(join(REAL_DATA, name), "utf8")).split(/\r?\n/)[0];
-    expect(await header("trip_start.csv")).toBe(START_COLUMNS.join(","));
-    expect(await header("trip_end.csv")).toBe(END_COLUMNS.join(","));
-  });
+  test.skipIf(!existsSync(REAL_DATA))(
+    "headers match the real sample files (when ../shared/data/lab7 is present)",
+    async () => {
+      const header = async (name: string) => (await readFile(join(REAL_DATA, name), "utf8")).split(/\r?\n/)[0];
+      expect(await header("trip_start.csv")).toBe(START_COLUMNS.join(","));
+      expect(await header("trip_end.csv")).toBe(END_COLUMNS.join(","));
+    },
+  );
 
   test("trips look real: pickups all day, 3-90 minute rides, some past midnight, fares following the ride", async () => {
     const { starts, ends, end } = await generate({ trips: 5000, days: 3, seed: 7, startDate: "2024-05-25" });
@@ -72,11 +77,15 @@ describe("generated trip files", () => {
     const rides = pairs.filter(([s, e]) => e.dropoff_datetime >= s.pickup_datetime);
     expect(rides.length).toBeGreaterThan(4500);
     expect(new Set(starts.map((s) => s.pickup_datetime.slice(11, 13))).size).toBe(24);
-    expect(new Set(starts.map((s) => s.pickup_datetime.slice(0, 10)))).toEqual(new Set(["2024-05-25", "2024-05-26", "2024-05-27"]));
+    expect(new Set(starts.map((s) => s.pickup_datetime.slice(0, 10)))).toEqual(
+      new Set(["2024-05-25", "2024-05-26", "2024-05-27"]),
+    );
     const durations = rides.map(([s, e]) => minutes(s.pickup_datetime, e.dropoff_datetime));
     expect(Math.min(...durations)).toBeGreaterThanOrEqual(3);
     expect(Math.max(...durations)).toBeLessThanOrEqual(90);
-    expect(rides.filter(([s, e]) => s.pickup_datetime.slice(0, 10) !== e.dropoff_datetime.slice(0, 10)).length).toBeGreaterThan(10);
+    expect(
+      rides.filter(([s, e]) => s.pickup_datetime.slice(0, 10) !== e.dropoff_datetime.slice(0, 10)).length,
+    ).toBeGreaterThan(10);
 
     // Fares grow with the ride: a clear positive correlation with the duration.
     const fares = rides.map(([, e]) => Number(e.fare_amount));
@@ -98,14 +107,23 @@ describe("generated trip files", () => {
 
   test("a range that includes February 29 has leap-day trips", async () => {
     const { starts } = await generate({ trips: 400, days: 3, seed: 2, startDate: "2024-02-28" });
-    expect(new Set(starts.map((s) => s.pickup_datetime.slice(0, 10)))).toEqual(new Set(["2024-02-28", "2024-02-29", "2024-03-01"]));
+    expect(new Set(starts.map((s) => s.pickup_datetime.slice(0, 10)))).toEqual(
+      new Set(["2024-02-28", "2024-02-29", "2024-03-01"]),
+    );
   });
 
   test("carry every kind of bad row, exact duplicates, orphans both ways and dropoff-before-pickup anomalies", async () => {
     const options = { trips: 2000, days: 3, seed: 42, startDate: "2024-02-28" };
     const { start, end, starts, ends } = await generate(options);
     const truth = groundTruth(options);
-    const kinds = ["malformed_row", "invalid_trip_id", "invalid_datetime_format", "invalid_calendar_datetime", "invalid_fare", "invalid_extra"];
+    const kinds = [
+      "malformed_row",
+      "invalid_trip_id",
+      "invalid_datetime_format",
+      "invalid_calendar_datetime",
+      "invalid_fare",
+      "invalid_extra",
+    ];
     expect(Object.keys(truth.files.start.reasons).sort()).toEqual([...kinds].sort());
     expect(Object.keys(truth.files.end.reasons).sort()).toEqual([...kinds].sort());
 
@@ -142,11 +160,15 @@ describe("generated trip files", () => {
     const ids = Array.from({ length: 200_000 }, (_, i) => hexIdOf(42, i));
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.every((id) => /^[0-9a-f]{10}$/.test(id))).toBe(true);
-    expect([...generateTrips({ trips: 3, days: 1, seed: 42, startDate: "2024-05-25" })].map((t) => t.trip_id)).toEqual(ids.slice(0, 3));
+    expect([...generateTrips({ trips: 3, days: 1, seed: 42, startDate: "2024-05-25" })].map((t) => t.trip_id)).toEqual(
+      ids.slice(0, 3),
+    );
   });
 
   test("rejects impossible options", () => {
-    expect(() => [...generateTrips({ trips: 1, days: 1, seed: 1, startDate: "2023-02-29" })]).toThrow(/not a real YYYY-MM-DD date/);
+    expect(() => [...generateTrips({ trips: 1, days: 1, seed: 1, startDate: "2023-02-29" })]).toThrow(
+      /not a real YYYY-MM-DD date/,
+    );
     expect(() => [...generateTrips({ trips: 1, days: 0, seed: 1, startDate: "2024-05-25" })]).toThrow(/days must be/);
   });
 });

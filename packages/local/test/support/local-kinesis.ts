@@ -1,7 +1,7 @@
 /** A test file's embedded Kinesis: one emulator for the file, a fresh stream for every test. */
 import { DeleteStreamCommand, type KinesisClient } from "@aws-sdk/client-kinesis";
-import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import { createKinesisClient } from "@trip-pipeline/core/platform/aws-clients";
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import type { LocalServer } from "../../src/dynamo.js";
 import { createTripStream, startLocalKinesis } from "../../src/kinesis.js";
 

@@ -1,10 +1,10 @@
 /** A failed trail as the consumers and ingest leave it, and readers of the stream and the trail, for the replay suites. */
 import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { encodeWireEvent, validateEvent } from "@trip-pipeline/core/domain/events";
 import { DEFAULT_REGION } from "@trip-pipeline/core/platform/app";
 import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
-import { encodeWireEvent, validateEvent } from "@trip-pipeline/core/domain/events";
-import { FailedTrail, type FailedRecord } from "@trip-pipeline/core/store/failed-trail";
+import { type FailedRecord, FailedTrail } from "@trip-pipeline/core/store/failed-trail";
 import { kinesisSource } from "../../src/shard-readers.js";
 import type { LocalKinesis } from "./local-kinesis.js";
 
@@ -36,7 +36,12 @@ export const csvRecord = (source: string, row: number, raw: string): FailedRecor
 });
 
 export const startA = { trip_id: "trip-a", pickup_datetime: "2024-05-25 08:00:00", estimated_fare_amount: "12.50" };
-export const startB = { trip_id: "trip-b", pickup_datetime: "2024-05-25 09:00:00", estimated_fare_amount: "7.10", vendor_id: "2" };
+export const startB = {
+  trip_id: "trip-b",
+  pickup_datetime: "2024-05-25 09:00:00",
+  estimated_fare_amount: "7.10",
+  vendor_id: "2",
+};
 export const endA = { trip_id: "trip-a", dropoff_datetime: "2024-05-25 08:20:00", fare_amount: "13.00" };
 
 /**
@@ -49,7 +54,10 @@ export async function seedTrail(dir: string) {
   const trail = new FailedTrail(new FolderBlobStore(join(dir, "bucket")));
   const startKey = await trail.write("start", "shard0-1-9", [
     consumerRecord(wire(startA, "start"), "1"),
-    consumerRecord('{"event_type":"start","trip_id":"trip-x","pickup_datetime":"2024-13-01 00:00:00","estimated_fare_amount":"1"}', "9"),
+    consumerRecord(
+      '{"event_type":"start","trip_id":"trip-x","pickup_datetime":"2024-13-01 00:00:00","estimated_fare_amount":"1"}',
+      "9",
+    ),
   ]);
   const csvKey = await trail.write("start", "trip_start.csv-rows-1-2", [
     csvRecord(csvFile, 1, "trip-b,2024-05-25 09:00:00,7.10,2"),
@@ -70,10 +78,14 @@ export async function streamRecords(local: LocalKinesis): Promise<{ partitionKey
   return records.sort((a, b) => a.data.localeCompare(b.data));
 }
 
-export const listTrail = async (dir: string) => (await readdir(join(dir, "bucket"), { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(join(dir, "bucket").length + 1)).sort();
+export const listTrail = async (dir: string) =>
+  (await readdir(join(dir, "bucket"), { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(join(dir, "bucket").length + 1))
+    .sort();
 export const readTrail = async (dir: string, kind: "start" | "end") => {
   const out: { key: string; trip: string }[] = [];
-  for await (const { key, record } of new FailedTrail(new FolderBlobStore(join(dir, "bucket"))).read(kind)) out.push({ key, trip: record.raw.split(/[,"]/).find((s) => s.startsWith("trip-"))! });
+  for await (const { key, record } of new FailedTrail(new FolderBlobStore(join(dir, "bucket"))).read(kind))
+    out.push({ key, trip: record.raw.split(/[,"]/).find((s) => s.startsWith("trip-"))! });
   return out;
 };
-

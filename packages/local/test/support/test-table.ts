@@ -5,17 +5,17 @@
  * - faults on the data path: a simulated crash (after N writes every call fails, as if the
  *   process died) and throttling (chosen items come back as UnprocessedItems, every time).
  */
-import { BatchGetItemCommand, ScanCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { BatchGetItemCommand, type DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
-import type { DynamoDBRecord } from "aws-lambda";
 import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/platform/aws-clients";
-import { keyOf } from "@trip-pipeline/core/store/write-request";
-import { createTripTable, startLocalDynamoDb, type LocalServer } from "../../src/dynamo.js";
-import { startEmbeddedDynamoDb, type DynamoDbBehaviours } from "../../src/embedded-dynamodb.js";
 import { MATCHER_FILTER, TRIP_TABLE } from "@trip-pipeline/core/platform/pipeline-spec";
 import { TripStore } from "@trip-pipeline/core/store/trip-store";
+import { keyOf } from "@trip-pipeline/core/store/write-request";
+import type { DynamoDBRecord } from "aws-lambda";
 // The record shape is shared with core's pure matcher tests, which must not load the emulator.
 import { insertRecord } from "../../../core/test/support/stream-record.js";
+import { createTripTable, type LocalServer, startLocalDynamoDb } from "../../src/dynamo.js";
+import { type DynamoDbBehaviours, startEmbeddedDynamoDb } from "../../src/embedded-dynamodb.js";
 
 export class SimulatedCrash extends Error {
   override name = "SimulatedCrash";
@@ -102,7 +102,9 @@ export class TestTable {
     const items: Item[] = [];
     let startKey: Record<string, never> | undefined;
     do {
-      const page = await this.observer.send(new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: startKey }));
+      const page = await this.observer.send(
+        new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: startKey }),
+      );
       for (const item of page.Items ?? []) items.push(unmarshall(item, { wrapNumbers: (text) => text }));
       startKey = page.LastEvaluatedKey as typeof startKey;
     } while (startKey);
@@ -120,7 +122,10 @@ export class TestTable {
       if (this.crashed) throw new SimulatedCrash(`${commandName} after the simulated crash`);
       const input = args.input as Item;
       if (writtenItems(commandName, input).some(this.refused))
-        throw Object.assign(new Error("One or more parameter values were invalid (refused by the test table)"), { name: "ValidationException", $fault: "client" });
+        throw Object.assign(new Error("One or more parameter values were invalid (refused by the test table)"), {
+          name: "ValidationException",
+          $fault: "client",
+        });
       const batch = commandName === "BatchWriteItemCommand" ? this.prepareBatch(input) : undefined;
       const result = batch
         ? // Existence check and write as one step, so INSERT-or-not is exact even when
@@ -140,17 +145,30 @@ export class TestTable {
   }
 
   private prepareBatch(input: Item) {
-    const requests = ((input.RequestItems as Record<string, Item[]>)[this.tableName] ?? []) as { PutRequest?: { Item: Item }; DeleteRequest?: { Key: Item } }[];
-    const held = requests.filter((request) => this.throttled(request.PutRequest?.Item ?? request.DeleteRequest?.Key ?? {}));
+    const requests = ((input.RequestItems as Record<string, Item[]>)[this.tableName] ?? []) as {
+      PutRequest?: { Item: Item };
+      DeleteRequest?: { Key: Item };
+    }[];
+    const held = requests.filter((request) =>
+      this.throttled(request.PutRequest?.Item ?? request.DeleteRequest?.Key ?? {}),
+    );
     const sent = requests.filter((request) => !held.includes(request));
-    const puts = sent.flatMap((request) => (request.PutRequest && String(request.PutRequest.Item[TRIP_TABLE.sortKey]).startsWith(RAW_PREFIX) ? [request.PutRequest.Item] : []));
+    const puts = sent.flatMap((request) =>
+      request.PutRequest && String(request.PutRequest.Item[TRIP_TABLE.sortKey]).startsWith(RAW_PREFIX)
+        ? [request.PutRequest.Item]
+        : [],
+    );
     return { input: { ...input, RequestItems: { [this.tableName]: sent } }, held, puts, sent: sent.length };
   }
 
   private finishBatch(output: Item, batch: ReturnType<TestTable["prepareBatch"]>, existed: Set<string>): void {
-    const unprocessed = ((output.UnprocessedItems as Record<string, Item[]> | undefined)?.[this.tableName] ?? []) as Item[];
-    output.UnprocessedItems = batch.held.length + unprocessed.length > 0 ? { [this.tableName]: [...unprocessed, ...batch.held] } : {};
-    const skipped = new Set(unprocessed.map((request) => keyOf((request.PutRequest as { Item: Item } | undefined)?.Item ?? {})));
+    const unprocessed = ((output.UnprocessedItems as Record<string, Item[]> | undefined)?.[this.tableName] ??
+      []) as Item[];
+    output.UnprocessedItems =
+      batch.held.length + unprocessed.length > 0 ? { [this.tableName]: [...unprocessed, ...batch.held] } : {};
+    const skipped = new Set(
+      unprocessed.map((request) => keyOf((request.PutRequest as { Item: Item } | undefined)?.Item ?? {})),
+    );
     for (const item of batch.puts) {
       const key = keyOf(item);
       if (!existed.has(key) && !skipped.has(key)) this.pendingStream.push(insertRecord(this.tableName, item));
@@ -160,8 +178,15 @@ export class TestTable {
   private async existingKeys(items: Item[]): Promise<Set<string>> {
     const found = new Set<string>();
     for (let i = 0; i < items.length; i += 100) {
-      const keys = items.slice(i, i + 100).map((item) => marshall({ [TRIP_TABLE.partitionKey]: item[TRIP_TABLE.partitionKey], [TRIP_TABLE.sortKey]: item[TRIP_TABLE.sortKey] }));
-      const result = await this.observer.send(new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }));
+      const keys = items.slice(i, i + 100).map((item) =>
+        marshall({
+          [TRIP_TABLE.partitionKey]: item[TRIP_TABLE.partitionKey],
+          [TRIP_TABLE.sortKey]: item[TRIP_TABLE.sortKey],
+        }),
+      );
+      const result = await this.observer.send(
+        new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+      );
       for (const item of result.Responses?.[this.tableName] ?? []) found.add(keyOf(unmarshall(item)));
     }
     return found;
@@ -171,7 +196,9 @@ export class TestTable {
 /** The items (puts) or keys (deletes) a write command names. */
 function writtenItems(commandName: string, input: Item): Item[] {
   if (commandName === "BatchWriteItemCommand")
-    return Object.values(input.RequestItems as Record<string, { PutRequest?: { Item: Item }; DeleteRequest?: { Key: Item } }[]>)
+    return Object.values(
+      input.RequestItems as Record<string, { PutRequest?: { Item: Item }; DeleteRequest?: { Key: Item } }[]>,
+    )
       .flat()
       .map((request) => request.PutRequest?.Item ?? request.DeleteRequest?.Key ?? {});
   if (commandName === "PutItemCommand") return [input.Item as Item];
@@ -184,14 +211,21 @@ const writeQueues = new Map<string, Promise<unknown>>();
 /** Runs `step` after every earlier step for the same table has finished. */
 function serialized<T>(tableName: string, step: () => Promise<T>): Promise<T> {
   const result = (writeQueues.get(tableName) ?? Promise.resolve()).then(step);
-  writeQueues.set(tableName, result.catch(() => undefined));
+  writeQueues.set(
+    tableName,
+    result.catch(() => undefined),
+  );
   return result;
 }
 
 /** One emulator per test file; a fresh table per test keeps tests independent. */
 /** The emulator, optionally behaving as DynamoDB may (torn Queries, a lagging index): see DynamoDbBehaviours. */
-export async function startEmulator(behaviours?: DynamoDbBehaviours): Promise<{ newTable(): Promise<TestTable>; close(): Promise<void> }> {
-  const server: LocalServer = behaviours ? await startEmbeddedDynamoDb({ region: "eu-north-1", streamShards: 1, streams: [], ...behaviours }) : await startLocalDynamoDb();
+export async function startEmulator(
+  behaviours?: DynamoDbBehaviours,
+): Promise<{ newTable(): Promise<TestTable>; close(): Promise<void> }> {
+  const server: LocalServer = behaviours
+    ? await startEmbeddedDynamoDb({ region: "eu-north-1", streamShards: 1, streams: [], ...behaviours })
+    : await startLocalDynamoDb();
   const opened: TestTable[] = [];
   return {
     async newTable() {

@@ -1,13 +1,23 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
-import { FailedTrail, type FailedRecord } from "@trip-pipeline/core/store/failed-trail";
 import { replayFailed } from "@trip-pipeline/core/ingest/replay";
 import { KinesisRecordSink, type RecordSink } from "@trip-pipeline/core/ingest/sink";
+import { FolderBlobStore } from "@trip-pipeline/core/store/blob-store";
+import { type FailedRecord, FailedTrail } from "@trip-pipeline/core/store/failed-trail";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { useLocalKinesis } from "../../support/local-kinesis.js";
-import { consumerRecord, endA, listTrail, readTrail, seedTrail, startA, startB, streamRecords, wire } from "../../support/replay-trail.js";
+import {
+  consumerRecord,
+  endA,
+  listTrail,
+  readTrail,
+  seedTrail,
+  startA,
+  startB,
+  streamRecords,
+  wire,
+} from "../../support/replay-trail.js";
 
 const local = useLocalKinesis(2, "TripEvents");
 let dir: string;
@@ -21,9 +31,20 @@ describe("replayFailed", () => {
   test("dry run: re-validates both record shapes, reports, sends and moves nothing", async () => {
     await seedTrail(dir);
     const before = await listTrail(dir);
-    const summary = await replayFailed({ store: new FolderBlobStore(join(dir, "bucket")), kinds: ["start", "end"], dryRun: true });
+    const summary = await replayFailed({
+      store: new FolderBlobStore(join(dir, "bucket")),
+      kinds: ["start", "end"],
+      dryRun: true,
+    });
     expect(summary).toEqual({
-      start: { read: 4, valid: 2, sent: 0, failed: 0, invalid: 2, reasons: { invalid_calendar_datetime: 1, header_unknown: 1 } },
+      start: {
+        read: 4,
+        valid: 2,
+        sent: 0,
+        failed: 0,
+        invalid: 2,
+        reasons: { invalid_calendar_datetime: 1, header_unknown: 1 },
+      },
       end: { read: 1, valid: 1, sent: 0, failed: 0, invalid: 0, reasons: {} },
     });
     expect(await listTrail(dir)).toEqual(before);
@@ -51,20 +72,37 @@ describe("replayFailed", () => {
       { key: csvKey, trip: "trip-c" },
     ]);
     expect(await readTrail(dir, "end")).toEqual([]);
-    expect(await listTrail(dir)).toEqual([
-      csvKey.replace("failed/", "failed/replayed/"),
-      startKey.replace("failed/", "failed/replayed/"),
-      endKey.replace("failed/", "failed/replayed/"),
-      startKey,
-      csvKey,
-    ].sort());
+    expect(await listTrail(dir)).toEqual(
+      [
+        csvKey.replace("failed/", "failed/replayed/"),
+        startKey.replace("failed/", "failed/replayed/"),
+        endKey.replace("failed/", "failed/replayed/"),
+        startKey,
+        csvKey,
+      ].sort(),
+    );
 
-    const replayedTrips = async (key: string) => ((await store.get(key.replace("failed/", "failed/replayed/"))) ?? "").trim().split("\n").map((line) => (JSON.parse(line) as FailedRecord).raw.match(/trip-[a-z]/)![0]);
-    expect([await replayedTrips(startKey), await replayedTrips(csvKey), await replayedTrips(endKey)]).toEqual([["trip-a"], ["trip-b"], ["trip-a"]]);
+    const replayedTrips = async (key: string) =>
+      ((await store.get(key.replace("failed/", "failed/replayed/"))) ?? "")
+        .trim()
+        .split("\n")
+        .map((line) => (JSON.parse(line) as FailedRecord).raw.match(/trip-[a-z]/)![0]);
+    expect([await replayedTrips(startKey), await replayedTrips(csvKey), await replayedTrips(endKey)]).toEqual([
+      ["trip-a"],
+      ["trip-b"],
+      ["trip-a"],
+    ]);
 
     const second = await replayFailed({ store, sink, kinds: ["start", "end"] });
     expect(second).toEqual({
-      start: { read: 2, valid: 0, sent: 0, failed: 0, invalid: 2, reasons: { invalid_calendar_datetime: 1, header_unknown: 1 } },
+      start: {
+        read: 2,
+        valid: 0,
+        sent: 0,
+        failed: 0,
+        invalid: 2,
+        reasons: { invalid_calendar_datetime: 1, header_unknown: 1 },
+      },
       end: { read: 0, valid: 0, sent: 0, failed: 0, invalid: 0, reasons: {} },
     });
     expect(await streamRecords(local)).toEqual(expected);
@@ -86,11 +124,24 @@ describe("replayFailed", () => {
   test("a record over Kinesis's 1 MiB limit counts as still invalid, not as a delivery to retry, and stays", async () => {
     const store = new FolderBlobStore(join(dir, "bucket"));
     const huge = wire({ ...startA, estimated_fare_amount: `12.${"0".repeat(1_100_000)}` }, "start");
-    const key = await new FailedTrail(store).write("start", "shard0-7-8", [consumerRecord(huge, "7"), consumerRecord(wire(startB, "start"), "8")]);
-    const summary = await replayFailed({ store, sink: new KinesisRecordSink(local.kinesis, local.stream), kinds: ["start"] });
-    expect(summary.start).toEqual({ read: 2, valid: 1, sent: 1, failed: 0, invalid: 1, reasons: { record_too_large: 1 } });
+    const key = await new FailedTrail(store).write("start", "shard0-7-8", [
+      consumerRecord(huge, "7"),
+      consumerRecord(wire(startB, "start"), "8"),
+    ]);
+    const summary = await replayFailed({
+      store,
+      sink: new KinesisRecordSink(local.kinesis, local.stream),
+      kinds: ["start"],
+    });
+    expect(summary.start).toEqual({
+      read: 2,
+      valid: 1,
+      sent: 1,
+      failed: 0,
+      invalid: 1,
+      reasons: { record_too_large: 1 },
+    });
     expect(await readTrail(dir, "start")).toEqual([{ key, trip: "trip-a" }]);
     expect(await streamRecords(local)).toEqual([{ partitionKey: "trip-b", data: wire(startB, "start") }]);
   });
 });
-

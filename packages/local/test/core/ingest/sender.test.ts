@@ -1,11 +1,15 @@
+import { BatchSender, type DeliveryFailure, KINESIS_LIMITS } from "@trip-pipeline/core/ingest/sender";
+import type { PutOutcome, RecordSink, SinkRecord } from "@trip-pipeline/core/ingest/sink";
 import { describe, expect, test } from "vitest";
 import { mulberry32 } from "../../../src/generate/prng.js";
-import { BatchSender, KINESIS_LIMITS, type DeliveryFailure } from "@trip-pipeline/core/ingest/sender";
-import type { PutOutcome, RecordSink, SinkRecord } from "@trip-pipeline/core/ingest/sink";
 
 const THROTTLED_REASON = "ProvisionedThroughputExceededException: Rate exceeded for shard";
 const THROTTLED: PutOutcome = { ok: false, retryable: true, reason: THROTTLED_REASON };
-const record = (key: string, seq: number, bytes = 16) => ({ partitionKey: key, data: Buffer.alloc(bytes, 97), meta: { key, seq } });
+const record = (key: string, seq: number, bytes = 16) => ({
+  partitionKey: key,
+  data: Buffer.alloc(bytes, 97),
+  meta: { key, seq },
+});
 type Meta = ReturnType<typeof record>["meta"];
 
 /** A sink that answers each record with `answer` after a random short delay, logging every call. */
@@ -56,7 +60,13 @@ describe("BatchSender", () => {
     // A third of the answers are throttled, whatever the attempt: many records need several calls.
     const fake = fakeSink(() => (random() < 0.33 ? THROTTLED : { ok: true }));
     const out = collect();
-    const sender = new BatchSender<Meta>({ sink: fake.sink, concurrency: 8, backoff: { attempts: 30, baseDelayMs: 1, maxDelayMs: 2 }, random, ...out });
+    const sender = new BatchSender<Meta>({
+      sink: fake.sink,
+      concurrency: 8,
+      backoff: { attempts: 30, baseDelayMs: 1, maxDelayMs: 2 },
+      random,
+      ...out,
+    });
     const records = Array.from({ length: 3000 }, (_, i) => record(`trip-${i % 37}`, i));
     await sendAll(sender, records);
 
@@ -84,20 +94,28 @@ describe("BatchSender", () => {
     ];
     await sendAll(sender, records);
 
-    const sizes = fake.calls.map((call) => call.reduce((sum, r) => sum + Buffer.byteLength(r.partitionKey) + r.data.byteLength, 0));
+    const sizes = fake.calls.map((call) =>
+      call.reduce((sum, r) => sum + Buffer.byteLength(r.partitionKey) + r.data.byteLength, 0),
+    );
     expect(Math.max(...fake.calls.map((call) => call.length))).toBe(500);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(KINESIS_LIMITS.bytesPerCall);
     // 400 KB records: 13 fit in 5 MiB, so the wide rows take at least three calls.
     expect(sizes.filter((size) => size > 4_000_000).length).toBeGreaterThanOrEqual(2);
     expect(out.delivered).toHaveLength(records.length - 1);
     expect(out.failed).toEqual([
-      { meta: { key, seq: 3001 }, code: "record_too_large", message: `record is too large for Kinesis: ${KINESIS_LIMITS.bytesPerRecord + 1} bytes with its partition key, at most ${KINESIS_LIMITS.bytesPerRecord}` },
+      {
+        meta: { key, seq: 3001 },
+        code: "record_too_large",
+        message: `record is too large for Kinesis: ${KINESIS_LIMITS.bytesPerRecord + 1} bytes with its partition key, at most ${KINESIS_LIMITS.bytesPerRecord}`,
+      },
     ]);
   });
 
   test("retries only the throttled records, after full-jitter exponential waits, and gives up after the bound", async () => {
     // Record "slow" is taken on its 4th call, "never" never; the others on the first call.
-    const fake = fakeSink((r, attempt) => (r.partitionKey === "never" || (r.partitionKey === "slow" && attempt < 4) ? THROTTLED : { ok: true }));
+    const fake = fakeSink((r, attempt) =>
+      r.partitionKey === "never" || (r.partitionKey === "slow" && attempt < 4) ? THROTTLED : { ok: true },
+    );
     const out = collect();
     const waits: number[] = [];
     const sender = new BatchSender<Meta>({
@@ -111,28 +129,45 @@ describe("BatchSender", () => {
     await sendAll(sender, [record("a", 1), record("slow", 2), record("never", 3), record("b", 4)]);
 
     expect(out.delivered.map((m) => m.seq).sort()).toEqual([1, 2, 4]);
-    expect(out.failed).toEqual([{ meta: { key: "never", seq: 3 }, code: "delivery_failed", message: `${THROTTLED_REASON} (gave up after 8 attempts)` }]);
+    expect(out.failed).toEqual([
+      {
+        meta: { key: "never", seq: 3 },
+        code: "delivery_failed",
+        message: `${THROTTLED_REASON} (gave up after 8 attempts)`,
+      },
+    ]);
     expect(fake.attempts.size).toBe(4);
     expect([...fake.attempts.values()].sort()).toEqual([1, 1, 4, 8]);
     // Retried calls carry only the records still failing.
-    expect(fake.calls.slice(1).every((call) => call.every((r) => r.partitionKey === "slow" || r.partitionKey === "never"))).toBe(true);
+    expect(
+      fake.calls.slice(1).every((call) => call.every((r) => r.partitionKey === "slow" || r.partitionKey === "never")),
+    ).toBe(true);
     // Half (the seeded jitter) of 100 ms * 2^n, capped at 5 s: 7 waits for "never", 3 of them shared with "slow".
     expect(waits).toEqual([50, 100, 200, 400, 800, 1600, 2500]);
   });
 
   test("a record failing for good (not retryable) is not retried and lets the next record of its key go", async () => {
-    const fake = fakeSink((r) => (r.data.byteLength === 1 ? { ok: false, retryable: false, reason: "KMSAccessDeniedException: no key" } : { ok: true }));
+    const fake = fakeSink((r) =>
+      r.data.byteLength === 1
+        ? { ok: false, retryable: false, reason: "KMSAccessDeniedException: no key" }
+        : { ok: true },
+    );
     const out = collect();
     const sender = new BatchSender<Meta>({ sink: fake.sink, concurrency: 1, ...out });
     await sendAll(sender, [record("t", 1, 1), record("t", 2)]);
-    expect(out.failed.map((f) => [f.meta.seq, f.code, f.message])).toEqual([[1, "delivery_failed", "KMSAccessDeniedException: no key"]]);
+    expect(out.failed.map((f) => [f.meta.seq, f.code, f.message])).toEqual([
+      [1, "delivery_failed", "KMSAccessDeniedException: no key"],
+    ]);
     expect(out.delivered.map((m) => m.seq)).toEqual([2]);
     expect(fake.calls.map((call) => call.length)).toEqual([1, 1]);
   });
 
   test("a record the sink answers nothing for counts as not taken and goes again", async () => {
     let calls = 0;
-    const sink: RecordSink = { put: async (records) => (calls++ === 0 ? [] : records.map(() => ({ ok: true }) as const)), shardCount: async () => 1 };
+    const sink: RecordSink = {
+      put: async (records) => (calls++ === 0 ? [] : records.map(() => ({ ok: true }) as const)),
+      shardCount: async () => 1,
+    };
     const out = collect();
     const sender = new BatchSender<Meta>({ sink, concurrency: 1, sleep: async () => {}, ...out });
     await sendAll(sender, [record("a", 1), record("b", 2)]);
@@ -156,7 +191,10 @@ describe("BatchSender", () => {
   test("memory stays bounded: push waits while two calls' worth per slot are unfinished", async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const sink: RecordSink = { put: async (records) => (await gate, records.map(() => ({ ok: true }) as const)), shardCount: async () => 1 };
+    const sink: RecordSink = {
+      put: async (records) => (await gate, records.map(() => ({ ok: true }) as const)),
+      shardCount: async () => 1,
+    };
     const out = collect();
     const sender = new BatchSender<Meta>({ sink, concurrency: 2, ...out });
     let accepted = 0;
