@@ -264,7 +264,7 @@ describe("pnpm start", () => {
     expect(outage.stderr).toContain("--outage must name a consumer (tripBegin, tripFinish, matcher, kpiAggregator)");
     const storage = await run(TSX, ["scripts/start.ts", "--on-disk", "--in-memory"]);
     expect([storage.code, storage.stderr]).toEqual([
-      1,
+      EXIT.usage,
       expect.stringContaining("give --on-disk or --in-memory, not both"),
     ]);
   });
