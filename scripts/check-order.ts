@@ -67,7 +67,7 @@ function parseTable(text: string, file: string): Table {
 }
 
 const render = (table: Pick<Table, "header" | "rows">) =>
-  [table.header, ...table.rows].map((cells) => cells.join(",")).join("\n") + "\n";
+  `${[table.header, ...table.rows].map((cells) => cells.join(",")).join("\n")}\n`;
 
 function column(table: Table, name: string): number {
   const index = table.header.indexOf(name);

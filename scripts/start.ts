@@ -11,7 +11,7 @@
  * Exit codes: scripts/lib/exit-codes.ts; HELP.failures says what "done, but" means here.
  */
 import { existsSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { formatDateTime } from "@trip-pipeline/core/domain/datetime";
 import { type IngestSummary, ingestFiles } from "@trip-pipeline/core/ingest/ingest";
 import { KinesisRecordSink } from "@trip-pipeline/core/ingest/sink";

@@ -89,7 +89,9 @@ async function ceiling(sink: RecordSink, records: SinkRecord[], concurrency: num
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < records.length) {
-        const batch = records.slice(next, (next += KINESIS_LIMITS.recordsPerCall));
+        const from = next;
+        next += KINESIS_LIMITS.recordsPerCall;
+        const batch = records.slice(from, next);
         const outcomes = await sink.put(batch);
         if (outcomes.some((o) => !o.ok)) throw new Error("the emulator refused records during the ceiling run");
       }

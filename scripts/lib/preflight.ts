@@ -3,14 +3,14 @@
  * service), so that a mistake is one plain line naming the flag or path and what to do, not a
  * raw Node or AWS error halfway through a run.
  */
-import { statSync } from "node:fs";
+import { type Stats, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 
 /** A file a flag names must be a non-empty file: the message says which flag and what to give instead. */
 export function checkInputFile(flag: string, path: string): void {
-  let stats;
+  let stats: Stats;
   try {
     stats = statSync(path);
   } catch (error) {

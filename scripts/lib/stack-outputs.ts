@@ -1,5 +1,5 @@
 /** Where a deployed stage's resources are: the outputs of its SST stacks (Pipeline, Analytics). */
-import { type CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
+import { type CloudFormationClient, DescribeStacksCommand, type Output } from "@aws-sdk/client-cloudformation";
 
 import { APP_NAME } from "@trip-pipeline/core/platform/app";
 
@@ -25,7 +25,7 @@ async function stackOutputs<K extends string>(
   keys: readonly K[],
 ): Promise<Record<K, string>> {
   const name = stackName(stage, stack);
-  let outputs;
+  let outputs: Output[];
   try {
     const { Stacks } = await cloudFormation.send(new DescribeStacksCommand({ StackName: name }));
     outputs = Stacks?.[0]?.Outputs ?? [];

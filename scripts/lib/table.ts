@@ -30,7 +30,7 @@ export function formatTable(rows: readonly (readonly string[])[]): string {
   const widths = header!.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
   const pad = (cell: string, i: number, last: boolean) =>
     numeric[i] ? cell.padStart(widths[i]!) : last ? cell : cell.padEnd(widths[i]!);
-  return cells.map((row) => row.map((cell, i) => pad(cell, i, i === row.length - 1)).join("  ")).join("\n") + "\n";
+  return `${cells.map((row) => row.map((cell, i) => pad(cell, i, i === row.length - 1)).join("  ")).join("\n")}\n`;
 }
 
 /** A summary's reason counts as one cell: `code=n code=n`, or `-` when there are none. */

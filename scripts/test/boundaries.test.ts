@@ -47,9 +47,12 @@ describe("boundaries", () => {
     const core = byName.get("@trip-pipeline/core")!;
     expect(workspaceDeps(core)).toEqual([]);
     const reaches = (from: string, to: string, seen = new Set<string>()): boolean =>
-      workspaceDeps(byName.get(from)!).some(
-        (dep) => dep === to || (!seen.has(dep) && (seen.add(dep), reaches(dep, to, seen))),
-      );
+      workspaceDeps(byName.get(from)!).some((dep) => {
+        if (dep === to) return true;
+        if (seen.has(dep)) return false;
+        seen.add(dep);
+        return reaches(dep, to, seen);
+      });
     const cycles = [...byName.keys()].filter((name) => reaches(name, name));
     expect(cycles).toEqual([]);
   });

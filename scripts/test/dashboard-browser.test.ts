@@ -46,9 +46,15 @@ function waitFor(stream: () => string, pattern: RegExp, what: string, ms = 240_0
     const started = Date.now();
     const poll = setInterval(() => {
       const match = pattern.exec(stream());
-      if (match) return (clearInterval(poll), resolve(match));
-      if (child.exitCode !== null || Date.now() - started > ms)
-        clearInterval(poll), reject(new Error(`no ${what}; exit ${child.exitCode}; stderr: ${stderr.slice(-2000)}`));
+      if (match) {
+        clearInterval(poll);
+        resolve(match);
+        return;
+      }
+      if (child.exitCode !== null || Date.now() - started > ms) {
+        clearInterval(poll);
+        reject(new Error(`no ${what}; exit ${child.exitCode}; stderr: ${stderr.slice(-2000)}`));
+      }
     }, 100);
   });
 }
@@ -63,7 +69,13 @@ async function openWhenBuilt(page: Page, url: string): Promise<void> {
   throw new Error(`${url} never answered 200`);
 }
 
-const tileText = (page: Page, id: string) => page.locator(`#tile-${id}`).innerText();
+/**
+ * The text as a reader sees it: Playwright's innerText is the rendered text (CSS-hidden parts left out,
+ * whitespace as laid out), which is what these checks are about; textContent would read the markup.
+ */
+// biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what the test asserts, not the DOM's
+const shownText = (page: Page, selector: string) => page.locator(selector).innerText();
+const tileText = (page: Page, id: string) => shownText(page, `#tile-${id}`);
 const plain = (text: string) => text.replace(/,/g, "");
 
 beforeAll(async () => {
@@ -176,31 +188,29 @@ describe("pnpm start --serve, in Chromium", () => {
       expect(plain(await tileText(page, kpi.name)), kpi.name).toBe(
         kpi.live ? String(kpiValueOf(latest, kpi.name) ?? "–") : "nightly only: see the daily totals",
       );
-    expect(await page.locator("#nightly-only").innerText()).toBe(
+    expect(await shownText(page, "#nightly-only")).toBe(
       "Median fare is computed nightly only: the live figures cannot keep it exactly as trips arrive.",
     );
     expect(await tileText(page, "freshness")).toMatch(/^updated \d+ (s|min) ago$/);
     // Each tile's change against the day before, from that day's nightly row.
     await expect
-      .poll(() => page.locator("#change-total_fare").innerText(), { timeout: 30_000 })
+      .poll(() => shownText(page, "#change-total_fare"), { timeout: 30_000 })
       .toBe(
         `${percentChange(kpiValueOf(latest, "total_fare"), kpiValueOf(before, "total_fare"))} vs ${before.pickup_date}`,
       );
-    expect(await page.locator("#change-trip_count").innerText()).toBe(
+    expect(await shownText(page, "#change-trip_count")).toBe(
       `${percentChange(kpiValueOf(latest, "trip_count"), kpiValueOf(before, "trip_count"))} vs ${before.pickup_date}`,
     );
 
     // Plain words, the currency on every money label, the run-wide counts apart from the day.
-    expect(await page.locator("#live-title").innerText()).toBe(
-      `Live figures for ${LAST_DAY} (updates every few seconds)`,
-    );
-    expect(await page.locator("#daily-title").innerText()).toBe(
+    expect(await shownText(page, "#live-title")).toBe(`Live figures for ${LAST_DAY} (updates every few seconds)`);
+    expect(await shownText(page, "#daily-title")).toBe(
       `Daily totals (final, computed nightly at 01:00 UTC), ${GENERATED.startDate} to ${LAST_DAY}`,
     );
-    expect(await page.locator(".intro").innerText()).toMatch(
+    expect(await shownText(page, ".intro")).toMatch(
       /Live figures count each trip as it completes .*; the daily totals are final, computed once a night at 01:00 UTC/,
     );
-    expect(await page.locator("#currency").innerText()).toBe("USD");
+    expect(await shownText(page, "#currency")).toBe("USD");
     const headings = DASHBOARD_KPIS.map((kpi) => kpiHeading(kpi, "USD"));
     expect(await page.locator("#tiles dt").allInnerTexts()).toEqual([...headings, "Last change"]);
     expect(await page.locator("#daily-head th").allInnerTexts()).toEqual([
@@ -211,7 +221,7 @@ describe("pnpm start --serve, in Chromium", () => {
     expect(headings).toContain("Total fare (USD)");
     await expect.poll(() => tileText(page, "pending"), { timeout: 15_000 }).toBe(String(report.pending));
     expect(await page.locator("#run").isVisible()).toBe(true);
-    expect(await page.locator("#run-title").innerText()).toMatch(/^This run, all days/);
+    expect(await shownText(page, "#run-title")).toMatch(/^This run, all days/);
     expect(plain(await tileText(page, "anomalies"))).toBe(String(report.anomalies));
 
     // The table: one row per nightly day of the range with the time it was computed, the range's exact totals at the foot.
@@ -226,7 +236,7 @@ describe("pnpm start --serve, in Chromium", () => {
     expect(await rowsOf(page, "#totals tr")).toEqual([
       [`Whole range ${report.kpis.length} days`, ...DASHBOARD_KPIS.map((kpi) => String(totals[kpi.name] ?? "–"))],
     ]);
-    expect(await page.locator("#errors").innerText()).toBe("");
+    expect(await shownText(page, "#errors")).toBe("");
 
     // The export: exactly the rows shown, with a header, money with two decimals.
     const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export")]);
@@ -247,7 +257,7 @@ describe("pnpm start --serve, in Chromium", () => {
     await expect.poll(() => following.inputValue("#date"), { timeout: 45_000 }).toBe(LAST_DAY);
     expect(await following.inputValue("#from")).toBe(GENERATED.startDate);
     expect(new URL(following.url()).search).toBe("");
-    expect(await following.locator("#anchor-note").innerText()).toMatch(
+    expect(await shownText(following, "#anchor-note")).toMatch(
       new RegExp(
         `^Today \\(\\d{4}-\\d{2}-\\d{2}\\) has no figures yet, so the view opens on and quick ranges end at ${LAST_DAY}, the latest day with data\\.$`,
       ),
@@ -284,11 +294,11 @@ describe("pnpm start --serve, in Chromium", () => {
     // A shared address reloads the same view; a range the API refuses is a message, not a blank.
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.goto(`${origin}/?date=${LAST_DAY}&from=2024-01-01&to=2024-12-31`);
-    await expect.poll(() => page.locator("#errors").innerText(), { timeout: 15_000 }).toMatch(/at most 93/);
+    await expect.poll(() => shownText(page, "#errors"), { timeout: 15_000 }).toMatch(/at most 93/);
     expect(await page.inputValue("#from")).toBe("2024-01-01");
     await page.goto(`${origin}/?date=2024-13-45`);
     await expect
-      .poll(() => page.locator("#errors").innerText(), { timeout: 15_000 })
+      .poll(() => shownText(page, "#errors"), { timeout: 15_000 })
       .toMatch(/date=2024-13-45.*not a calendar date/);
     // Keyboard: the view form is reachable and submits with Enter; the address follows.
     await page.fill("#date", GENERATED.startDate);

@@ -41,7 +41,7 @@ test("answers its own addresses, 127.0.0.1:PORT and localhost:PORT", async () =>
 });
 
 test("refuses any other Host (a rebinding page's name, another port), page and API alike", async () => {
-  for (const host of ["evil.example:" + port, `127.0.0.1:${port + 1}`, "localhost", "127.0.0.1"]) {
+  for (const host of [`evil.example:${port}`, `127.0.0.1:${port + 1}`, "localhost", "127.0.0.1"]) {
     expect((await get("/api/run", host)).status, host).toBe(421);
     expect((await get("/", host)).status, host).toBe(421);
   }

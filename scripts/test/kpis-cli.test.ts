@@ -117,7 +117,9 @@ describe("pnpm kpis --stage (Glue mocked, the bucket a real folder)", () => {
         jobName: JOB,
         store: bucket,
         location: "s3://prod-bucket/metrics/",
-        close: () => void (closed += 1),
+        close: () => {
+          closed += 1;
+        },
       };
     },
     sleep: async () => {},
@@ -132,8 +134,14 @@ describe("pnpm kpis --stage (Glue mocked, the bucket a real folder)", () => {
     stdout = "";
     stderr = "";
     closed = 0;
-    vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((stdout += String(chunk)), true));
-    vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((stderr += String(chunk)), true));
+    vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+      stdout += String(chunk);
+      return true;
+    });
+    vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+      stderr += String(chunk);
+      return true;
+    });
     glueMock.on(GetJobCommand).resolves({
       Job: {
         Name: JOB,

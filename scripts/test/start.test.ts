@@ -291,10 +291,14 @@ function parseCsv(text: string): string[][] {
     let quoted = false;
     for (let i = 0; i < line.length; i += 1) {
       const c = line[i]!;
-      if (quoted && c === '"' && line[i + 1] === '"') (cell += '"'), (i += 1);
-      else if (c === '"') quoted = !quoted;
-      else if (c === "," && !quoted) cells.push(cell), (cell = "");
-      else cell += c;
+      if (quoted && c === '"' && line[i + 1] === '"') {
+        cell += '"';
+        i += 1;
+      } else if (c === '"') quoted = !quoted;
+      else if (c === "," && !quoted) {
+        cells.push(cell);
+        cell = "";
+      } else cell += c;
     }
     cells.push(cell);
     rows.push(cells.map((value) => value.trim()));
@@ -411,7 +415,9 @@ function naiveOutcome(startText: string, endText: string): NaiveOutcome {
     const day = start.pickup_datetime!.slice(0, 10);
     const totals = days.get(day) ?? days.set(day, { fares: [], sums: columnSums.map(() => 0n), seconds: 0n }).get(day)!;
     totals.fares.push(units(end.fare_amount!));
-    columnSums.forEach((field, i) => (totals.sums[i]! += units(end[field.source] || start[field.source] || "0")));
+    columnSums.forEach((field, i) => {
+      totals.sums[i]! += units(end[field.source] || start[field.source] || "0");
+    });
     totals.seconds += BigInt(
       (Date.parse(`${end.dropoff_datetime!.replace(" ", "T")}Z`) -
         Date.parse(`${start.pickup_datetime!.replace(" ", "T")}Z`)) /

@@ -5,7 +5,7 @@ import { Analytics } from "../Analytics";
 import { Dashboard } from "../Dashboard";
 import { Pipeline } from "../Pipeline";
 import { synthesize } from "../synth";
-import { evaluate } from "./iam-policies";
+import { type CfnObject, evaluate } from "./iam-policies";
 import { appRoleStatements, policyCoverage } from "./policy-coverage";
 import { productionChecks } from "./production-checks";
 import { StageResources } from "./template-resources";
@@ -25,7 +25,7 @@ beforeAll(async () => {
 describe("prod readiness", () => productionChecks(() => [pipeline, analytics, dashboard]));
 policyCoverage("prod", () => templates);
 
-function only(template: Template, type: string): Record<string, any> {
+function only(template: Template, type: string): CfnObject {
   const resources = Object.values(template.findResources(type));
   expect(resources).toHaveLength(1);
   return resources[0]!.Properties;
@@ -74,16 +74,16 @@ describe("Analytics stack (prod)", () => {
   test("the job role reads only the per-day GSI and writes only metrics/ (and its temp dir)", () => {
     const statements = Object.values(analytics.findResources("AWS::IAM::Policy"))
       .filter((p) => JSON.stringify(p.Properties.Roles).includes("MetricsJobRole"))
-      .flatMap((p) => p.Properties.PolicyDocument.Statement as any[]);
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as CfnObject[]);
     const dynamo = statements.find((s) => [s.Action].flat().includes("dynamodb:Query"));
-    expect(dynamo.Action).toEqual("dynamodb:Query");
+    expect(dynamo!.Action).toEqual("dynamodb:Query");
     // The index only: no Query of the base table, no DescribeTable.
-    expect([dynamo.Resource].flat()).toEqual([{ "Fn::Join": ["", [expect.anything(), "/index/byPickupDay"]] }]);
+    expect([dynamo!.Resource].flat()).toEqual([{ "Fn::Join": ["", [expect.anything(), "/index/byPickupDay"]] }]);
     expect(
       statements.some((s) => [s.Action].flat().some((a: string) => a === "dynamodb:Scan" || a === "dynamodb:*")),
     ).toBe(false);
     const writes = statements.find((s) => [s.Action].flat().includes("s3:PutObject"));
-    expect(JSON.stringify(writes.Resource)).toMatch(/metrics\/\*/);
+    expect(JSON.stringify(writes!.Resource)).toMatch(/metrics\/\*/);
   });
 
   test("database trip_kpis_db and the daily_trip_kpis table over metrics/, partitioned by day", () => {
@@ -143,10 +143,10 @@ describe("Analytics stack (prod)", () => {
       },
     });
     const glueStatements = Object.values(analytics.findResources("AWS::IAM::Policy"))
-      .flatMap((p) => p.Properties.PolicyDocument.Statement as any[])
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as CfnObject[])
       .filter((s) => [s.Action].flat().includes("glue:StartJobRun"));
     expect(glueStatements).toHaveLength(1);
-    expect(JSON.stringify(glueStatements[0].Resource)).toMatch(/:job\/prod-trip-pipeline-GenerateTripMetrics/);
+    expect(JSON.stringify(glueStatements[0]!.Resource)).toMatch(/:job\/prod-trip-pipeline-GenerateTripMetrics/);
   });
 
   test("a job run that failed for good alerts the pipeline's alarm topic", () => {
@@ -184,7 +184,7 @@ describe("Analytics stack (prod)", () => {
     const role = fn.Properties.Role["Fn::GetAtt"][0] as string;
     const statements = Object.values(analytics.findResources("AWS::IAM::Policy"))
       .filter((p) => JSON.stringify(p.Properties.Roles).includes(role))
-      .flatMap((p) => p.Properties.PolicyDocument.Statement as any[]);
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as CfnObject[]);
     const actions = statements.flatMap((s) => [s.Action].flat());
     expect(actions.filter((a) => /^(dynamodb|s3|glue):/.test(a)).sort()).toEqual([
       "dynamodb:Query",
@@ -195,7 +195,7 @@ describe("Analytics stack (prod)", () => {
     expect(statements.find((s) => s.Action === "dynamodb:Query")).toMatchObject({
       Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["KPI#*"] } },
     });
-    expect(JSON.stringify(statements.find((s) => s.Action === "s3:GetObject").Resource)).toContain("/metrics/*");
+    expect(JSON.stringify(statements.find((s) => s.Action === "s3:GetObject")!.Resource)).toContain("/metrics/*");
     analytics.hasResourceProperties("AWS::CloudWatch::Alarm", {
       Namespace: "TripPipeline",
       MetricName: "KpiDrift",

@@ -3,14 +3,14 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { KPI_READ } from "../../packages/core/src/dashboard/spec";
 import { Dashboard } from "../Dashboard";
 import { synthesize } from "../synth";
+import type { CfnObject } from "./iam-policies";
 
 let dashboard: Template;
 beforeAll(async () => {
   dashboard = (await synthesize("prod")).template(Dashboard);
 }, 300_000);
 
-const resources = (type: string) =>
-  Object.values(dashboard.findResources(type)).map((r) => r.Properties as Record<string, any>);
+const resources = (type: string) => Object.values(dashboard.findResources(type)).map((r) => r.Properties as CfnObject);
 const only = (type: string) => {
   const found = resources(type);
   expect(found).toHaveLength(1);
@@ -19,7 +19,7 @@ const only = (type: string) => {
 const text = (value: unknown) => JSON.stringify(value);
 
 /** The inline policy statements of the function serving `route`. */
-function statementsOf(route: string): any[] {
+function statementsOf(route: string): CfnObject[] {
   const fn = Object.entries(dashboard.findResources("AWS::Lambda::Function")).find(
     ([, r]) => r.Properties.Description === `trip-pipeline dashboard ${route}`,
   );
@@ -29,7 +29,7 @@ function statementsOf(route: string): any[] {
     .filter((p) => text(p.Properties.Roles).includes(`"${role}"`))
     .flatMap((p) => p.Properties.PolicyDocument.Statement);
 }
-const actionsOf = (statements: any[]) =>
+const actionsOf = (statements: CfnObject[]) =>
   statements
     .flatMap((s) => [s.Action].flat())
     .filter((a: string) => !a.startsWith("xray:"))
@@ -100,17 +100,17 @@ describe("Dashboard stack (prod)", () => {
   test("each function may do only what its route needs", () => {
     expect(actionsOf(statementsOf("GET /api/kpis/daily"))).toEqual(["kms:Decrypt", "s3:GetObject", "s3:ListBucket"]);
     const daily = statementsOf("GET /api/kpis/daily");
-    expect(text(daily.find((s) => s.Action === "s3:GetObject").Resource)).toMatch(/\/metrics\/\*/);
-    expect(daily.find((s) => s.Action === "s3:ListBucket").Condition).toEqual({
+    expect(text(daily.find((s) => s.Action === "s3:GetObject")!.Resource)).toMatch(/\/metrics\/\*/);
+    expect(daily.find((s) => s.Action === "s3:ListBucket")!.Condition).toEqual({
       StringLike: { "s3:prefix": ["metrics/*"] },
     });
     // The live route reads only the read model's KPI# partitions, never a trip.
     expect(actionsOf(statementsOf("GET /api/kpis/live"))).toEqual(["dynamodb:Query", "kms:Decrypt"]);
     const live = statementsOf("GET /api/kpis/live");
-    expect(live.find((s) => s.Action === "dynamodb:Query").Condition).toEqual({
+    expect(live.find((s) => s.Action === "dynamodb:Query")!.Condition).toEqual({
       "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["KPI#*"] },
     });
-    expect(text(live.find((s) => s.Action === "dynamodb:Query").Resource)).not.toMatch(/index/);
+    expect(text(live.find((s) => s.Action === "dynamodb:Query")!.Resource)).not.toMatch(/index/);
     expect(actionsOf(statementsOf("GET /api/health"))).toEqual([]);
     for (const route of ["GET /api/kpis/live", "GET /api/kpis/daily", "GET /api/health"]) {
       expect(

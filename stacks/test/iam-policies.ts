@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { runSimulation, runUnsafeSimulation, type Simulation } from "@cloud-copilot/iam-simulate";
+import type { Template } from "aws-cdk-lib/assertions";
 import { DEFAULT_REGION } from "../../packages/core/src/platform/app";
 import { OFFLINE_ACCOUNT } from "../synth";
 
@@ -12,7 +13,13 @@ export const POLICY_DIR = resolve(import.meta.dirname, "..", "..", "deploy", "ia
 export const TEST_ACCOUNT = OFFLINE_ACCOUNT;
 export const TEST_REGION = DEFAULT_REGION;
 
-export type PolicyDocument = { Version: string; Statement: Record<string, any>[] };
+/**
+ * A JSON object of a template or policy document, typed as CDK's assertions hand one out
+ * (Template.findResources): CloudFormation's schema is open, so its values are not typed further.
+ */
+export type CfnObject = ReturnType<Template["findResources"]>[string];
+
+export type PolicyDocument = { Version: string; Statement: CfnObject[] };
 
 /** A deploy/iam file as written (placeholders in it). */
 export function policyFile(name: string): PolicyDocument {

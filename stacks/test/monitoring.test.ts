@@ -2,7 +2,7 @@
  * The monitoring on a throwaway CDK app of its own (stand-ins for the Pipeline's resources,
  * built the way Pipeline.ts builds them), so it does not wait on the Pipeline wiring.
  */
-import { App, Duration, Stack } from "aws-cdk-lib";
+import { App, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { AttributeType, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { AnyPrincipal, PolicyStatement } from "aws-cdk-lib/aws-iam";
@@ -10,7 +10,7 @@ import { Stream, StreamEncryption } from "aws-cdk-lib/aws-kinesis";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { Code, Function as LambdaFunction, Runtime, StartingPosition } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
-import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import { Queue } from "aws-cdk-lib/aws-sqs";
 import { beforeAll, describe, expect, test } from "vitest";
 import { CONSUMERS } from "../../packages/core/src/platform/pipeline-spec";
 import { Analytics } from "../Analytics";
@@ -24,12 +24,13 @@ import {
 } from "../monitoring";
 import { Pipeline } from "../Pipeline";
 import { synthesize } from "../synth";
+import type { CfnObject } from "./iam-policies";
 
 type ConsumerName = keyof typeof CONSUMERS;
 const NAMES = Object.keys(CONSUMERS) as ConsumerName[];
 const ACCOUNT = "123456789012";
 
-type Resource = { Type: string; Properties: Record<string, any> };
+type Resource = { Type: string; Properties: CfnObject };
 
 let pipeline: Template;
 let analytics: Template;
@@ -419,10 +420,10 @@ function leastPrivilegeViolations(templates: Template[]): string[] {
       const documents = [
         resource.Properties?.PolicyDocument,
         resource.Properties?.KeyPolicy,
-        ...list(resource.Properties?.Policies).map((p: any) => p.PolicyDocument),
+        ...list(resource.Properties?.Policies).map((p: CfnObject) => p.PolicyDocument),
       ];
       for (const document of documents.filter(Boolean))
-        for (const statement of list<any>(document.Statement)) {
+        for (const statement of list<CfnObject>(document.Statement)) {
           if (statement.Effect !== "Allow") continue;
           const principals =
             statement.Principal === "*" ? ["*"] : Object.values(statement.Principal ?? {}).flatMap((p) => list(p));

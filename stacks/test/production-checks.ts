@@ -18,10 +18,11 @@ import { SITE_CSP } from "../Dashboard";
 import { RETENTION_DAYS } from "../lifecycle";
 import { LOG_RETENTION } from "../logs";
 import { DATA_STORE_TYPES } from "../removal";
+import type { CfnObject } from "./iam-policies";
 
 type Resource = {
   Type: string;
-  Properties: Record<string, any>;
+  Properties: CfnObject;
   DeletionPolicy?: string;
   UpdateReplacePolicy?: string;
   DependsOn?: string[];
@@ -257,7 +258,7 @@ export function productionChecks(prodTemplates: () => Template[]): void {
   describe("7. bucket", () => {
     test("lifecycle: Athena results and Glue temp expire in days, noncurrent versions after 30, incomplete uploads after 1", () => {
       const [[, bucket]] = ofType("AWS::S3::Bucket") as [[string, Resource]];
-      const rules = bucket.Properties.LifecycleConfiguration.Rules as Record<string, any>[];
+      const rules = bucket.Properties.LifecycleConfiguration.Rules as CfnObject[];
       expect(rules).toEqual(
         expect.arrayContaining([
           expect.objectContaining({

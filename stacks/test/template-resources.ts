@@ -4,9 +4,9 @@
  * intrinsic functions of their properties resolved to strings, so that IAM policies can be
  * evaluated against the calls CloudFormation makes for them.
  */
-import { TEST_ACCOUNT, TEST_REGION } from "./iam-policies";
+import { type CfnObject, TEST_ACCOUNT, TEST_REGION } from "./iam-policies";
 
-export type CfnResource = { Type: string; Properties?: Record<string, any>; DependsOn?: unknown };
+export type CfnResource = { Type: string; Properties?: CfnObject; DependsOn?: unknown };
 type CfnTemplate = {
   Resources: Record<string, CfnResource>;
   Outputs?: Record<string, { Value: unknown; Export?: { Name: unknown } }>;
@@ -21,7 +21,7 @@ export interface Located {
 /** How a type is named and which ARN each IAM service's calls for it act on. */
 interface TypeRule {
   /** The property holding its name, when the template may set it. */
-  name?: (props: Record<string, any>) => unknown;
+  name?: (props: CfnObject) => unknown;
   /** CloudFormation generates an opaque id (no name property): KMS keys, user pools, APIs, ... */
   opaque?: boolean;
   lowercase?: boolean;
@@ -31,7 +31,7 @@ interface TypeRule {
 
 export interface Resolved {
   id: string;
-  props: Record<string, any>;
+  props: CfnObject;
   /** Any property value resolved to a string (Ref, GetAtt, Join, Sub, ImportValue, pseudo parameters). */
   str(value: unknown): string;
   /** A Ref or GetAtt Arn of a resource, or an ARN string, as an ARN. */
@@ -259,7 +259,7 @@ export class StageResources {
     const given = rule?.name?.(resource.Properties ?? {});
     if (given !== undefined) return this.str(stack, given);
     if (rule?.opaque) return `generated${logicalId.slice(-8).toLowerCase()}`;
-    const generated = `${stack}-${logicalId}`.slice(0, 50) + "-GENERATED1234";
+    const generated = `${`${stack}-${logicalId}`.slice(0, 50)}-GENERATED1234`;
     return rule?.lowercase ? generated.toLowerCase() : generated;
   }
 
@@ -281,7 +281,7 @@ export class StageResources {
     if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return String(value);
     if (value === null || typeof value !== "object")
       throw new Error(`${stack}: cannot resolve ${JSON.stringify(value)}`);
-    const v = value as Record<string, any>;
+    const v = value as CfnObject;
     if ("Ref" in v) return this.ref(stack, v.Ref as string);
     if ("Fn::GetAtt" in v) {
       const [logicalId, attribute] = v["Fn::GetAtt"] as [string, string];

@@ -277,7 +277,9 @@ describe("backfillKpis", () => {
       options({
         range: { from: "2024-05-01", to: "2024-05-01" },
         now: () => clock,
-        sleep: async () => void (clock += 30_000),
+        sleep: async () => {
+          clock += 30_000;
+        },
       }),
     );
     expect(result.outcome).toBe("failed");

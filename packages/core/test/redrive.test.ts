@@ -66,7 +66,12 @@ async function replay(batch: object, respond: (event: ReplayEvent) => unknown) {
   const report = await redrive({
     store,
     logger,
-    invoker: { invoke: async (_, event) => (events.push(event), respond(event)) },
+    invoker: {
+      invoke: async (_, event) => {
+        events.push(event);
+        return respond(event);
+      },
+    },
   });
   return { report, events };
 }

@@ -382,8 +382,10 @@ export class ChangeCapture {
     const found = new Map<string, Item>();
     for (let i = 0; i < wanted.length; i += BATCH_GET_LIMIT) {
       let pending: Record<string, { Keys: Item[]; ConsistentRead: boolean }> | undefined = {};
-      for (const { stream, keys } of wanted.slice(i, i + BATCH_GET_LIMIT))
-        (pending[stream.table.name] ??= { Keys: [], ConsistentRead: true }).Keys.push(keys);
+      for (const { stream, keys } of wanted.slice(i, i + BATCH_GET_LIMIT)) {
+        pending[stream.table.name] ??= { Keys: [], ConsistentRead: true };
+        pending[stream.table.name]!.Keys.push(keys);
+      }
       while (pending && Object.keys(pending).length > 0) {
         const reply = await this.execute("BatchGetItem", { RequestItems: pending });
         if (reply.status !== 200) throw new Error(`reading old images failed: ${JSON.stringify(reply.body)}`);

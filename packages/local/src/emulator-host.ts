@@ -96,7 +96,11 @@ export class EmulatorThread {
 
   static async start(options: EmulatorThreadOptions): Promise<EmulatorThread> {
     const worker = spawn(options);
-    const listeners: Record<"error" | "exit" | "message", (...args: any[]) => void> = {
+    const listeners: {
+      error: (error: Error) => void;
+      exit: (code: number) => void;
+      message: (message: ThreadMessage) => void;
+    } = {
       error: () => {},
       exit: () => {},
       message: () => {},

@@ -73,7 +73,9 @@ export async function startKinesisThrottle(target: string, throttle: Throttle): 
     const reply = await forward(req, JSON.stringify({ ...request, Records: kept.map(({ entry }) => entry) }));
     if (reply.status !== 200) return reply;
     const sent = JSON.parse(reply.body.toString()) as { FailedRecordCount?: number; Records: PutResult[] };
-    kept.forEach(({ index }, i) => (results[index] = sent.Records[i]!));
+    kept.forEach(({ index }, i) => {
+      results[index] = sent.Records[i]!;
+    });
     return json(200, {
       ...sent,
       FailedRecordCount: (sent.FailedRecordCount ?? 0) + throttled.length,

@@ -395,7 +395,10 @@ export class LocalAws {
 /** An outage's `down` test: down until its end condition and `recorded()` both hold, then up for good. */
 function outageUntil(outage: Outage, recorded: () => boolean): () => boolean {
   let over = false;
-  return () => !(over ||= outage.until() && recorded());
+  return () => {
+    if (!over) over = outage.until() && recorded();
+    return !over;
+  };
 }
 
 /** The run's folders: the bucket, inside it where the consumers' failed batches land, and the table and stream when they are on disk. */

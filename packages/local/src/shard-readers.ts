@@ -5,6 +5,7 @@
  */
 import {
   GetRecordsCommand,
+  type GetRecordsCommandOutput,
   GetShardIteratorCommand,
   type KinesisClient,
   ListShardsCommand,
@@ -42,7 +43,7 @@ class KinesisShardReader implements ShardReader {
   async read(limit: number): Promise<PolledRecord[]> {
     if (this.closed) return [];
     this.iterator ??= await this.freshIterator();
-    let result;
+    let result: GetRecordsCommandOutput;
     try {
       result = await this.kinesis.send(
         new GetRecordsCommand({ ShardIterator: this.iterator, Limit: Math.min(limit, 10_000) }),

@@ -136,18 +136,24 @@ describe("the local event-source mapping", () => {
   test("long runs of filtered-out records are read in pages and do not hold a partial batch back", async () => {
     const fn = new FakeFunction();
     const source = shard(3_003);
-    source.appended.forEach(
-      (r, i) => ((r.filterable as { data: { kind: string } }).data.kind = i < 2 || i === 3_002 ? "odd" : "even"),
-    );
+    source.appended.forEach((r, i) => {
+      (r.filterable as { data: { kind: string } }).data.kind = i < 2 || i === 3_002 ? "odd" : "even";
+    });
     let reads = 0;
-    const counted = { shardId: source.shardId, read: (limit: number) => ((reads += 1), source.read(limit)) };
+    const counted = {
+      shardId: source.shardId,
+      read: (limit: number) => {
+        reads += 1;
+        return source.read(limit);
+      },
+    };
     await runMapping([counted], fn, { filters: [{ data: { kind: ["odd"] } }] });
     expect(fn.calls.flat()).toEqual(["001", "002", "3003"]);
     expect(reads).toBeLessThan(10);
   });
 
   test("a partial failure checkpoints the records before the lowest reported one and retries from it", async () => {
-    const fn = new FakeFunction((records, call) =>
+    const fn = new FakeFunction((_records, call) =>
       call === 1 ? { batchItemFailures: [{ itemIdentifier: "004" }, { itemIdentifier: "003" }] } : {},
     );
     await runMapping([shard(6)], fn);
@@ -322,7 +328,10 @@ describe("re-deliveries and checkpoints (reorder)", () => {
     const fn = new FakeFunction((records, call) => {
       if (call === 1) return { batchItemFailures: [{ itemIdentifier: "003" }] };
       // Report the record delivered last: by position nothing else would be retried, by sequence number every later record is.
-      if (call === 2) return { batchItemFailures: [{ itemIdentifier: (retryFrom = records.at(-1)!.seq) }] };
+      if (call === 2) {
+        retryFrom = records.at(-1)!.seq;
+        return { batchItemFailures: [{ itemIdentifier: retryFrom }] };
+      }
       return {};
     });
     await runMapping([shard(8)], fn, { settings: { batchSize: 8, retryAttempts: 3 }, reorder: { seed: 3 } });
@@ -347,7 +356,14 @@ describe("re-deliveries and checkpoints (reorder)", () => {
       filterable: {},
     }));
     let read = false;
-    const source: ShardReader = { shardId: "shard-1", read: async () => (read ? [] : ((read = true), records)) };
+    const source: ShardReader = {
+      shardId: "shard-1",
+      read: async () => {
+        if (read) return [];
+        read = true;
+        return records;
+      },
+    };
     const fn = new FakeFunction((_, call) => {
       if (call === 1) return { batchItemFailures: [{ itemIdentifier: seqs[2] }, { itemIdentifier: seqs[1] }] };
       throw new Error("down");

@@ -10,7 +10,12 @@ let received: string[] = [];
 const agent = new http.Agent({ keepAlive: true });
 
 beforeAll(async () => {
-  server = await listen(http.createServer((req, res) => (received.push(req.url!), res.end("ok"))));
+  server = await listen(
+    http.createServer((req, res) => {
+      received.push(req.url!);
+      res.end("ok");
+    }),
+  );
 });
 afterAll(async () => {
   agent.destroy();
@@ -34,7 +39,10 @@ describe("local Lambda functions", () => {
     let seen: Context | undefined;
     const fn = new LocalFunction(
       "trip-pipeline-local-x",
-      async (event, context) => ((seen = context), { echo: event }),
+      async (event, context) => {
+        seen = context;
+        return { echo: event };
+      },
       options,
     );
     await expect(fn.invoke({ a: 1 })).resolves.toEqual({ echo: { a: 1 } });
@@ -73,10 +81,17 @@ describe("local Lambda functions", () => {
   });
 
   test("a crash planned past the invocation's last request loses the reply after the work is done", async () => {
-    const fn = new LocalFunction("late-crash", async () => (await call("/only"), "done"), {
-      ...options,
-      crashes: { rate: 1, seed: 5, maxRequests: 50 },
-    });
+    const fn = new LocalFunction(
+      "late-crash",
+      async () => {
+        await call("/only");
+        return "done";
+      },
+      {
+        ...options,
+        crashes: { rate: 1, seed: 5, maxRequests: 50 },
+      },
+    );
     let crashedAfterWork = false;
     for (let i = 0; i < 10 && !crashedAfterWork; i += 1) {
       received = [];

@@ -54,7 +54,8 @@ afterAll(async () => {
   await Promise.all([torn.close(), whole.close()]);
 });
 beforeEach(async () => {
-  partition = `trip-${(trip += 1)}`;
+  trip += 1;
+  partition = `trip-${trip}`;
   for (const db of [client, wholeClient])
     for (const sk of KEYS)
       await db.send(

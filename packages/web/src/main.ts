@@ -101,7 +101,10 @@ function useCurrency(code: string): void {
 }
 
 function renderLive(): void {
-  if (!live) return setAllTiles("loading…");
+  if (!live) {
+    setAllTiles("loading…");
+    return;
+  }
   const kpi = live.answer.kpi;
   if (!kpi) setAllTiles("no completed trips yet");
   else if ("expired" in kpi) setAllTiles("live figures expired: see the daily totals");
@@ -115,8 +118,10 @@ function renderLive(): void {
 function renderFreshness(): void {
   const kpi = live?.answer.kpi;
   const freshness = kpi && !("expired" in kpi) ? kpi.freshness_s : null;
-  if (!live || freshness === null || freshness === undefined)
-    return setTile("freshness", live ? "no changes yet" : "–", true);
+  if (!live || freshness === null || freshness === undefined) {
+    setTile("freshness", live ? "no changes yet" : "–", true);
+    return;
+  }
   setTile("freshness", formatFreshness(freshness + (Date.now() - live.receivedAt) / 1000));
 }
 

@@ -108,5 +108,5 @@ export function dailyCsv(
     ...kpis.map((kpi) => String(kpiValueOf(row, kpi.name) ?? "")),
     row.computed_at,
   ]);
-  return [header, ...lines].map((cells) => cells.map(csvCell).join(",")).join("\r\n") + "\r\n";
+  return `${[header, ...lines].map((cells) => cells.map(csvCell).join(",")).join("\r\n")}\r\n`;
 }

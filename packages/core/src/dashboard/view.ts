@@ -54,6 +54,7 @@ export function latestView(daysWithData: readonly string[], today: string): View
   const to = daysWithData.at(-1) ?? today;
   const earliest = addDays(to, -(DEFAULT_RANGE_DAYS - 1));
   const first = daysWithData[0] ?? to;
+  // biome-ignore lint/complexity/useMathMinMax: ISO day strings, which Math.max would turn into NaN
   return { date: to, from: first > earliest ? first : earliest, to };
 }
 

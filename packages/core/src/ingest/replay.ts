@@ -111,7 +111,8 @@ export async function replayFailed(options: ReplayOptions): Promise<ReplaySummar
   }
 
   for (const kind of options.kinds) {
-    const counts: KindSummary = (summary[kind] = { read: 0, valid: 0, sent: 0, failed: 0, invalid: 0, reasons: {} });
+    const counts: KindSummary = { read: 0, valid: 0, sent: 0, failed: 0, invalid: 0, reasons: {} };
+    summary[kind] = counts;
     let lastKey: string | undefined;
     let index = 0;
     for await (const { key, record } of trail.read(kind)) {
@@ -144,7 +145,7 @@ export async function replayFailed(options: ReplayOptions): Promise<ReplaySummar
  * left). Objects are read again here rather than kept: memory stays small for a large trail.
  */
 async function settleObjects(store: BlobStore, sentLines: Map<string, Set<number>>, logger?: Logger): Promise<void> {
-  const jsonl = (lines: string[]) => lines.join("\n") + "\n";
+  const jsonl = (lines: string[]) => `${lines.join("\n")}\n`;
   for (const [key, sent] of sentLines) {
     // The same line split as FailedTrail.read, so line numbers match.
     const records = ((await store.get(key)) ?? "").split("\n").filter((line) => line.trim());

@@ -2,7 +2,12 @@
  * The port ingest sends through, and its Kinesis adapter. The port reports one outcome per
  * record, so the sender above it can retry exactly the records that failed.
  */
-import { DescribeStreamSummaryCommand, type KinesisClient, PutRecordsCommand } from "@aws-sdk/client-kinesis";
+import {
+  DescribeStreamSummaryCommand,
+  type KinesisClient,
+  PutRecordsCommand,
+  type PutRecordsCommandOutput,
+} from "@aws-sdk/client-kinesis";
 
 export interface SinkRecord {
   partitionKey: string;
@@ -44,7 +49,7 @@ export class KinesisRecordSink implements RecordSink {
   ) {}
 
   async put(records: readonly SinkRecord[]): Promise<PutOutcome[]> {
-    let response;
+    let response: PutRecordsCommandOutput;
     try {
       response = await this.kinesis.send(
         new PutRecordsCommand({

@@ -124,8 +124,10 @@ export class DailyKpiAccumulator {
     for (const { pickup, values } of this.trips.values()) {
       const day = dateOf(pickup);
       let totals = days.get(day);
-      if (!totals)
-        days.set(day, (totals = { count: 0, sums: new Map(), max: new Map(), min: new Map(), values: new Map() }));
+      if (!totals) {
+        totals = { count: 0, sums: new Map(), max: new Map(), min: new Map(), values: new Map() };
+        days.set(day, totals);
+      }
       totals.count += 1;
       for (const [source, value] of values) {
         totals.sums.set(source, (totals.sums.get(source) ?? Decimal.ZERO).plus(value));

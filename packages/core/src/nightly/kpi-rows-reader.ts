@@ -5,7 +5,6 @@
  * 12345678901234567890.10 would not survive JSON.parse), with exactly their type's places as the
  * jobs write them. Rows written before a field existed read with that field null.
  */
-import { z } from "zod/v4";
 import { daysBetween, formatDateTime, isCalendarDay } from "../domain/datetime.js";
 import type { DailyKpi } from "../kpi/daily-kpis.js";
 import { nightlyRowSchema } from "../kpi/registry.js";
@@ -119,7 +118,10 @@ export async function readNightlyRows(
     object.body.split("\n").forEach((text, index) => {
       if (text.trim() === "") return;
       const result = parseLine(text, day);
-      if (!result.ok) return onInvalid({ key, line: index + 1, reason: result.reason, message: result.message });
+      if (!result.ok) {
+        onInvalid({ key, line: index + 1, reason: result.reason, message: result.message });
+        return;
+      }
       rows.set(day, [...(rows.get(day) ?? []), { kpi: result.kpi, computed_at, key, line: index + 1 }]);
     });
   }

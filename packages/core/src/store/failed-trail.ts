@@ -42,7 +42,7 @@ export class FailedTrail {
   ): Promise<string | undefined> {
     if (records.length === 0) return undefined;
     const key = `${FAILED_PREFIX[kind]}${day}/${batchId.replace(/[^A-Za-z0-9._=-]/g, "_")}.jsonl`;
-    await this.store.put(key, records.map((record) => JSON.stringify(record)).join("\n") + "\n");
+    await this.store.put(key, `${records.map((record) => JSON.stringify(record)).join("\n")}\n`);
     return key;
   }
 
@@ -57,7 +57,7 @@ export class FailedTrail {
       JSON.stringify(lines.map(({ failed_at: _, ...rest }) => rest));
     const stored = await this.store.get(key);
     if (stored !== undefined && withoutTime(parseLines(stored)) === withoutTime(records)) return false;
-    await this.store.put(key, records.map((record) => JSON.stringify(record)).join("\n") + "\n");
+    await this.store.put(key, `${records.map((record) => JSON.stringify(record)).join("\n")}\n`);
     return true;
   }
 

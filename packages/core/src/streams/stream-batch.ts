@@ -46,6 +46,7 @@ export function batchVerdict(response: unknown, sequenceNumbers: readonly (strin
     : [undefined];
   if (reported.some((id) => typeof id !== "string" || !known.has(id) || !DECIMAL.test(id)))
     return { ok: false, retryFrom: undefined };
+  // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.min does not take
   return { ok: false, retryFrom: (reported as string[]).map(BigInt).reduce((min, n) => (n < min ? n : min)) };
 }
 

@@ -121,7 +121,9 @@ const malformed = (shape: "drop_last_cell" | "extra_cell"): Mutation => ({
 });
 const setCell = (reason: ReasonCode, column: string, value: (cells: Cells) => string): Mutation => ({
   reason,
-  apply: (cells) => void (cells[column] = value(cells)),
+  apply: (cells) => {
+    cells[column] = value(cells);
+  },
 });
 
 function datetimeMutations(column: string): Mutation[] {

@@ -15,7 +15,7 @@ export interface WrittenFiles {
 
 /** RFC 4180 quoting, only where a cell needs it (as the real exports do). */
 export function csvLine(cells: readonly string[]): string {
-  return cells.map((cell) => (/[",\r\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell)).join(",") + "\n";
+  return `${cells.map((cell) => (/[",\r\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell)).join(",")}\n`;
 }
 
 /** Gathers lines into ~64 KB writes and waits for the disk when the stream's buffer is full. */

@@ -38,7 +38,9 @@ describe("writeAll", () => {
   test("gives up after the policy's attempts and returns exactly the items still unprocessed", async () => {
     const table = await emulator.newTable();
     let calls = 0;
-    table.afterCall = async (command) => void (command === "BatchWriteItemCommand" && (calls += 1));
+    table.afterCall = async (command) => {
+      if (command === "BatchWriteItemCommand") calls += 1;
+    };
     table.throttle((item) => item.trip_id === "hot");
     const failures = await table.store.writeAll([put("a"), put("hot"), put("b")], fast);
     expect(failures).toEqual([{ request: put("hot"), reason: "unprocessed after 4 attempts" }]);

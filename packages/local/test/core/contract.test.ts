@@ -46,9 +46,9 @@ describe("fare domain: what validation accepts is exactly what DynamoDB stores e
     expect(await table.store.writeAll(requests, { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 })).toEqual([]);
     const stored = new Map((await table.items()).map((item) => [String(item.trip_id), String(item.fare_amount)]));
     // Equal as numbers (DynamoDB normalises "0.00" to "0").
-    domain.accepted.forEach((fare, i) =>
-      expect(Decimal.parse(stored.get(`t${i}`)!).compare(Decimal.parse(fare))).toBe(0),
-    );
+    domain.accepted.forEach((fare, i) => {
+      expect(Decimal.parse(stored.get(`t${i}`)!).compare(Decimal.parse(fare))).toBe(0);
+    });
   });
 
   test("the emulator refuses each number just outside the domain (the limits are DynamoDB's, not ours)", async () => {

@@ -292,11 +292,17 @@ describe("anomalies", () => {
     const calls: string[] = [];
     const folder = new FolderBlobStore(dir);
     const counted: BlobStore = {
-      put: (key, body) => (calls.push(`put ${key}`), folder.put(key, body)),
+      put: (key, body) => {
+        calls.push(`put ${key}`);
+        return folder.put(key, body);
+      },
       get: (key) => folder.get(key),
       getObject: (key) => folder.getObject(key),
       list: (prefix) => folder.list(prefix),
-      delete: (key) => (calls.push(`delete ${key}`), folder.delete(key)),
+      delete: (key) => {
+        calls.push(`delete ${key}`);
+        return folder.delete(key);
+      },
     };
     const run = async (...events: TripEvent[]) => {
       await putRaw(table, ...events);
@@ -328,7 +334,9 @@ describe("reads per trip on a clean run", () => {
   async function run(batches: TripEvent[][]) {
     const table = await emulator.newTable();
     let queries = 0;
-    table.afterCall = async (command) => void (command === "QueryCommand" && (queries += 1));
+    table.afterCall = async (command) => {
+      if (command === "QueryCommand") queries += 1;
+    };
     for (const events of batches) {
       await putRaw(table, ...events);
       expect((await settleTrips([...new Set(events.map((e) => e.trip_id))], deps(table))).failedTrips.size).toBe(0);

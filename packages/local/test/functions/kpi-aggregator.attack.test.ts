@@ -100,8 +100,10 @@ describe("live KPIs under attack", () => {
       for (let i = 0; ids.length < 2 && i < 40; i += 1) {
         await two.store.createCompleted(trip(`p${i}`, `2099-01-01 00:00:00`, "1"));
         const [taken] = two.takeChanges().filter((shard) => shard.records.length > 0);
-        if (!ids.some((id) => shardOfId.get(id) === taken!.shardId))
-          ids.push(`p${i}`), shardOfId.set(`p${i}`, taken!.shardId);
+        if (!ids.some((id) => shardOfId.get(id) === taken!.shardId)) {
+          ids.push(`p${i}`);
+          shardOfId.set(`p${i}`, taken!.shardId);
+        }
       }
       const [a, b] = ids as [string, string];
       await two.store.createCompleted(trip(a, `${DAY} 10:00:00`, "50"));
@@ -130,7 +132,10 @@ describe("live KPIs under attack", () => {
       const reachedPart = new Promise<void>((resolve) => (yReachedPart = resolve));
       const slow = {
         send: async (command: { input: { Key?: Record<string, unknown> } }) => {
-          if (String(command.input.Key?.sort_key ?? "").startsWith("SHARD#")) yReachedPart(), await gate;
+          if (String(command.input.Key?.sort_key ?? "").startsWith("SHARD#")) {
+            yReachedPart();
+            await gate;
+          }
           return two.deps.db.send(command as never);
         },
       } as unknown as DynamoDBDocumentClient;

@@ -115,7 +115,10 @@ async function runScenario({ ops, seed, rollover, reorder, gsiLagMs, ttl }: Scen
     const shards = world
       .takeChanges()
       .map(({ shardId }) => ({ shardId, records: [] as DynamoDBRecord[], position: 0 }));
-    const collect = () => world.takeChanges().forEach(({ records }, i) => shards[i]!.records.push(...records));
+    const collect = () =>
+      world.takeChanges().forEach(({ records }, i) => {
+        shards[i]!.records.push(...records);
+      });
     // The aggregator's clock is the TTL's: what it writes after a jump expires 35 days after that.
     let clockOffsetMs = 0;
     const handler = createKpiAggregatorHandler({
@@ -188,9 +191,10 @@ async function runScenario({ ops, seed, rollover, reorder, gsiLagMs, ttl }: Scen
       const old = op.kind === "deliver" || op.kind === "expire" ? undefined : current.get(`trip-${op.trip}`);
       switch (op.kind) {
         case "complete":
-          if (!old)
-            current.set(`trip-${op.trip}`, trip(op.trip, op.pickup, op.fare)),
-              await put(current.get(`trip-${op.trip}`)!);
+          if (!old) {
+            current.set(`trip-${op.trip}`, trip(op.trip, op.pickup, op.fare));
+            await put(current.get(`trip-${op.trip}`)!);
+          }
           break;
         case "rematch": // the new key first, then the old one deleted (every reader counts one meanwhile)
           if (old && PICKUPS[op.pickup] !== old.pickup_datetime) {
@@ -201,8 +205,10 @@ async function runScenario({ ops, seed, rollover, reorder, gsiLagMs, ttl }: Scen
           }
           break;
         case "replace": // same pickup, another end: in place
-          if (old)
-            current.set(old.trip_id, { ...old, fare_amount: FARES[op.fare]! }), await put(current.get(old.trip_id)!);
+          if (old) {
+            current.set(old.trip_id, { ...old, fare_amount: FARES[op.fare]! });
+            await put(current.get(old.trip_id)!);
+          }
           break;
         case "duplicate": // a concurrent matcher's loser: created, then deleted
           if (old && PICKUPS[op.pickup] !== old.pickup_datetime) {

@@ -193,7 +193,7 @@ async function runScenario(scenario: Scenario): Promise<void> {
     const stream: WireRecord[] = [...events, ...invalid]
       .map((data) => ({ data, seq: "", key: random.next() }))
       .sort((a, b) => a.key - b.key);
-    stream.forEach((record) => (record.seq = nextSequence()));
+    for (const record of stream) record.seq = nextSequence();
     const consumers: Worker<WireRecord>[] = (["start", "end"] as const).map((kind) => {
       const own = client();
       return {

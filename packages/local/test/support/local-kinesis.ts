@@ -24,7 +24,8 @@ export function useLocalKinesis(shards: number, streamPrefix: string): LocalKine
     await local.server.close();
   });
   beforeEach(async () => {
-    local.stream = `${streamPrefix}-${(streams += 1)}`;
+    streams += 1;
+    local.stream = `${streamPrefix}-${streams}`;
     await createTripStream(local.kinesis, shards, local.stream);
   });
   // The emulator caps shards per account (64) like AWS: a finished test's stream gives its shards back.

@@ -192,7 +192,10 @@ describe("BatchSender", () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const sink: RecordSink = {
-      put: async (records) => (await gate, records.map(() => ({ ok: true }) as const)),
+      put: async (records) => {
+        await gate;
+        return records.map(() => ({ ok: true }) as const);
+      },
       shardCount: async () => 1,
     };
     const out = collect();
