@@ -36,14 +36,20 @@ def main(report_path, skips_path):
     new = []
     for one in reports:
         for finding in one.get("results", {}).get("failed_checks", []):
-            accepted = [s for s in skips if s["check"] == finding["check_id"] and fnmatch.fnmatchcase(finding["resource"], s["resource"])]
+            accepted = [
+                s
+                for s in skips
+                if s["check"] == finding["check_id"] and fnmatch.fnmatchcase(finding["resource"], s["resource"])
+            ]
             for skip in accepted:
                 skip["used"] = True
             if not accepted:
-                new.append(f'{finding["check_id"]} {finding["resource"]} ({finding["file_path"]}): {finding["check_name"]}')
+                new.append(
+                    f"{finding['check_id']} {finding['resource']} ({finding['file_path']}): {finding['check_name']}"
+                )
     for skip in skips:
         if not skip["used"]:
-            print(f'checkov: skip no longer needed: {skip["check"]} {skip["resource"]}')
+            print(f"checkov: skip no longer needed: {skip['check']} {skip['resource']}")
     if new:
         print("checkov: findings not fixed nor accepted in .ci/template-lint/checkov-skips.txt:")
         print("\n".join(f"  {line}" for line in new))

@@ -49,8 +49,9 @@ def synthetic_trips(spark: SparkSession, count: int) -> DataFrame:
         F.concat(F.lit("t"), F.col("id").cast("string")).alias("trip_id"),
         F.concat_ws(" ", F.date_format(pickup_day, "yyyy-MM-dd"), clock).alias("pickup_datetime"),
         F.concat_ws(" ", F.date_format(pickup_day, "yyyy-MM-dd"), clock).alias("dropoff_datetime"),
-        F.format_string("%d.%015d", F.col("id") % 150, (F.col("id") * 2_654_435_761) % 1_000_000_000_000_000)
-        .alias("fare_amount"),
+        F.format_string("%d.%015d", F.col("id") % 150, (F.col("id") * 2_654_435_761) % 1_000_000_000_000_000).alias(
+            "fare_amount"
+        ),
     )
 
 
@@ -69,6 +70,7 @@ def time_transform_and_write(spark: SparkSession, count: int) -> float:
 
 def query_page_body(items: int) -> bytes:
     """A DynamoDB Query response of ~400-byte items, as the service sends it."""
+
     def item(i: int) -> dict[str, Any]:
         pickup = f"2024-05-25 {i % 24:02d}:{i % 60:02d}:00"
         return {

@@ -21,7 +21,16 @@ from trip_metrics.reader import GsiSource
 from trip_metrics.registry import Registry, registry_from_json
 from trip_metrics.window import default_end_day, parse_day
 
-REQUIRED_ARGS = ("JOB_NAME", "TABLE_NAME", "BUCKET", "GSI_NAME", "GSI_SHARDS", "METRICS_PREFIX", "DAYS_WINDOW", "KPI_REGISTRY")
+REQUIRED_ARGS = (
+    "JOB_NAME",
+    "TABLE_NAME",
+    "BUCKET",
+    "GSI_NAME",
+    "GSI_SHARDS",
+    "METRICS_PREFIX",
+    "DAYS_WINDOW",
+    "KPI_REGISTRY",
+)
 OPTIONAL_ARGS: Mapping[str, str | None] = {
     "END_DATE": None,
     "REGION": None,
@@ -103,7 +112,12 @@ def main(argv: Sequence[str]) -> None:
     job = Job(glue_context)
     job.init(config.job_name, resolved)
     summary = run_daily_kpis(
-        glue_context.spark_session, config.source, config.end_day, config.days_window, config.output_uri, config.registry
+        glue_context.spark_session,
+        config.source,
+        config.end_day,
+        config.days_window,
+        config.output_uri,
+        config.registry,
     )
     print(f"daily KPIs written for {summary.written_days}, cleared {summary.cleared_days} -> {config.output_uri}")
     job.commit()

@@ -37,13 +37,12 @@ def trip(trip_id: str, pickup: str, dropoff: str, fare: str, **columns: str) -> 
 
 def day_trips(prefix: str, day: str, fares: list[str]) -> list[Trip]:
     """Trips on one day, one every 4 minutes from 06:00, each 3 minutes long."""
+
     def clock(minute: int) -> str:
         assert minute < 24 * 60, "day_trips keeps every trip inside its day"
         return f"{day} {minute // 60:02d}:{minute % 60:02d}:00"
 
-    return [
-        trip(f"{prefix}-{i + 1}", clock(360 + 4 * i), clock(363 + 4 * i), fare) for i, fare in enumerate(fares)
-    ]
+    return [trip(f"{prefix}-{i + 1}", clock(360 + 4 * i), clock(363 + 4 * i), fare) for i, fare in enumerate(fares)]
 
 
 def _half_up(value: Decimal, divisor: int, places: int) -> str:
@@ -57,7 +56,9 @@ def _half_up(value: Decimal, divisor: int, places: int) -> str:
 
 def _value(t: Trip, source: str) -> Decimal:
     if source == "duration_seconds":
-        pickup, dropoff = (datetime.strptime(t[c], "%Y-%m-%d %H:%M:%S") for c in ("pickup_datetime", "dropoff_datetime"))
+        pickup, dropoff = (
+            datetime.strptime(t[c], "%Y-%m-%d %H:%M:%S") for c in ("pickup_datetime", "dropoff_datetime")
+        )
         return Decimal(int((dropoff - pickup).total_seconds()))
     return Decimal(t.get(source) or 0)
 
@@ -67,7 +68,10 @@ def one_per_trip(trips: list[Trip]) -> list[Trip]:
     kept: dict[str, Trip] = {}
     for t in trips:
         k = kept.get(t["trip_id"])
-        if k is None or (t["pickup_datetime"], Decimal(t["fare_amount"])) < (k["pickup_datetime"], Decimal(k["fare_amount"])):
+        if k is None or (t["pickup_datetime"], Decimal(t["fare_amount"])) < (
+            k["pickup_datetime"],
+            Decimal(k["fare_amount"]),
+        ):
             kept[t["trip_id"]] = t
     return list(kept.values())
 
@@ -98,7 +102,10 @@ def expected_kpis(trips: list[Trip]) -> list[dict[str, Any]]:
     for t in one_per_trip(trips):
         by_day[t["pickup_datetime"][:10]].append(t)
     with localcontext(_EXACT):
-        return [{"pickup_date": day, **{f["name"]: _field(f, by_day[day]) for f in REGISTRY["fields"]}} for day in sorted(by_day)]
+        return [
+            {"pickup_date": day, **{f["name"]: _field(f, by_day[day]) for f in REGISTRY["fields"]}}
+            for day in sorted(by_day)
+        ]
 
 
 def case_inputs() -> list[tuple[str, list[Trip]]]:
@@ -123,13 +130,20 @@ def case_inputs() -> list[tuple[str, list[Trip]]]:
             day_trips(
                 "r",
                 "2024-05-25",
-                ["40.09620692463166", "17.123456789012345", "23.987654321098765", "8.000000000000001", "12.499999999999999"],
+                [
+                    "40.09620692463166",
+                    "17.123456789012345",
+                    "23.987654321098765",
+                    "8.000000000000001",
+                    "12.499999999999999",
+                ],
             ),
         ),
         # Three trips: quotients with repeating expansions (0.0133.. -> 0.01, 0.0166.. -> 0.02).
         (
             "average_three_trips_repeating_expansion",
-            day_trips("a", "2024-05-25", ["0.01", "0.01", "0.02"]) + day_trips("b", "2024-05-26", ["0.02", "0.02", "0.01"]),
+            day_trips("a", "2024-05-25", ["0.01", "0.01", "0.02"])
+            + day_trips("b", "2024-05-26", ["0.02", "0.02", "0.01"]),
         ),
         # 6.015 / 3 = 2.005 exactly: a tie that appears only after the division.
         ("average_tie_after_division", day_trips("d", "2024-05-25", ["1.005", "2.00", "3.01"])),
@@ -196,10 +210,26 @@ def case_inputs() -> list[tuple[str, list[Trip]]]:
         (
             "tips_and_distances",
             [
-                trip("u1", "2024-05-25 08:00:00", "2024-05-25 08:10:00", "10.00", tip_amount="1.005", trip_distance="2.335"),
-                trip("u2", "2024-05-25 09:00:00", "2024-05-25 09:20:00", "12.00", tip_amount="0.1", trip_distance="0.1"),
+                trip(
+                    "u1",
+                    "2024-05-25 08:00:00",
+                    "2024-05-25 08:10:00",
+                    "10.00",
+                    tip_amount="1.005",
+                    trip_distance="2.335",
+                ),
+                trip(
+                    "u2", "2024-05-25 09:00:00", "2024-05-25 09:20:00", "12.00", tip_amount="0.1", trip_distance="0.1"
+                ),
                 trip("u3", "2024-05-25 10:00:00", "2024-05-25 10:05:00", "7.50"),
-                trip("u4", "2024-05-26 10:00:00", "2024-05-26 10:05:00", "7.50", tip_amount="0", trip_distance="0.004999999999999999"),
+                trip(
+                    "u4",
+                    "2024-05-26 10:00:00",
+                    "2024-05-26 10:05:00",
+                    "7.50",
+                    tip_amount="0",
+                    trip_distance="0.004999999999999999",
+                ),
             ],
         ),
         # Durations are whole seconds: 61 s and 62 s average 1.025 min exactly (a tie: 1.03;
@@ -247,6 +277,7 @@ def build_golden() -> dict[str, Any]:
 
 def render(golden: dict[str, Any]) -> str:
     """JSON with one trip / expected row per line, so diffs stay readable."""
+
     def rows(items: list[dict[str, Any]]) -> str:
         if not items:
             return "[]"

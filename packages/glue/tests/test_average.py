@@ -42,9 +42,19 @@ def test_a_negative_total_keeps_its_sign() -> None:
 
 @pytest.mark.parametrize(
     ("value", "places", "text"),
-    [(Fraction(1, 2), 0, "1"), (Fraction(-1, 2), 0, "-1"), (Fraction(-1, 3), 0, "-0"), (Fraction(49, 100), 0, "0"),
-     (Fraction(61, 60), 2, "1.02"), (Fraction(123, 60), 2, "2.05"), (Fraction(1, 60), 2, "0.02"), (Fraction(5, 1000), 3, "0.005"),
-     (Fraction(-1, 1000), 2, "-0.00"), (Fraction(-5, 1000), 2, "-0.01"), (Fraction(12345, 10), 1, "1234.5")],
+    [
+        (Fraction(1, 2), 0, "1"),
+        (Fraction(-1, 2), 0, "-1"),
+        (Fraction(-1, 3), 0, "-0"),
+        (Fraction(49, 100), 0, "0"),
+        (Fraction(61, 60), 2, "1.02"),
+        (Fraction(123, 60), 2, "2.05"),
+        (Fraction(1, 60), 2, "0.02"),
+        (Fraction(5, 1000), 3, "0.005"),
+        (Fraction(-1, 1000), 2, "-0.00"),
+        (Fraction(-5, 1000), 2, "-0.01"),
+        (Fraction(12345, 10), 1, "1234.5"),
+    ],
 )
 def test_half_up_at_any_places(value: Fraction, places: int, text: str) -> None:
     assert half_up(value, places) == text

@@ -61,7 +61,10 @@ def test_every_option_given() -> None:
     }
     config = entry.build_job_config(resolved, NOW, default_region="eu-north-1")
     assert config.source == entry.GsiSource(
-        table_name="TripData", index_name="otherIndex", shards=4, region_name="eu-west-1",
+        table_name="TripData",
+        index_name="otherIndex",
+        shards=4,
+        region_name="eu-west-1",
         endpoint_url="http://127.0.0.1:8000",
     )
     assert config.output_uri == "file:///tmp/out/kpi/daily/"
@@ -69,8 +72,19 @@ def test_every_option_given() -> None:
 
 
 def test_present_optional_args_feeds_get_resolved_options() -> None:
-    argv = ["script.py", "--JOB_NAME", "j", "--END_DATE", "2024-05-25", "--DAYS_WINDOW=2", "--job-bookmark-option",
-            "job-bookmark-disable", "--REGION=eu-west-1", "--TABLE_NAME", "TripData"]
+    argv = [
+        "script.py",
+        "--JOB_NAME",
+        "j",
+        "--END_DATE",
+        "2024-05-25",
+        "--DAYS_WINDOW=2",
+        "--job-bookmark-option",
+        "job-bookmark-disable",
+        "--REGION=eu-west-1",
+        "--TABLE_NAME",
+        "TripData",
+    ]
     assert entry.present_optional_args(argv) == ["END_DATE", "REGION"]
 
 

@@ -61,12 +61,25 @@ def test_tricky_expectations_hand_checked() -> None:
 
 
 def test_output_types(spark: SparkSession, registry: Registry) -> None:
-    frame = spark.createDataFrame([("t1", "2024-05-25 10:00:00", "2024-05-25 10:10:00", "1.5")], ["trip_id", "pickup_datetime", "dropoff_datetime", "fare_amount"])
+    frame = spark.createDataFrame(
+        [("t1", "2024-05-25 10:00:00", "2024-05-25 10:10:00", "1.5")],
+        ["trip_id", "pickup_datetime", "dropoff_datetime", "fare_amount"],
+    )
     kpis = daily_kpis(frame, registry)
     assert kpis.schema == kpi_schema(registry)
     row = kpis.collect()[0].asDict()
-    assert row == {"pickup_date": "2024-05-25", "total_fare": "1.50", "trip_count": 1, "average_fare": "1.50", "max_fare": "1.50",
-                   "min_fare": "1.50", "total_tip": "0.00", "total_distance": "0.00", "average_duration_minutes": "10.00", "median_fare": "1.50"}
+    assert row == {
+        "pickup_date": "2024-05-25",
+        "total_fare": "1.50",
+        "trip_count": 1,
+        "average_fare": "1.50",
+        "max_fare": "1.50",
+        "min_fare": "1.50",
+        "total_tip": "0.00",
+        "total_distance": "0.00",
+        "average_duration_minutes": "10.00",
+        "median_fare": "1.50",
+    }
 
 
 @pytest.mark.parametrize(
@@ -83,25 +96,43 @@ def test_average_half_up(total: str, count: int, average: str) -> None:
     assert half_up(Fraction(Decimal(total)) / count, 2) == average
 
 
-
-@pytest.mark.parametrize("fare", ["", "1,5", "abc", "NaN", "Infinity"], ids=["empty", "comma", "word", "nan", "infinity"])
-def test_text_that_is_no_number_fails_the_job_naming_the_trip(spark: SparkSession, registry: Registry, fare: str) -> None:
+@pytest.mark.parametrize(
+    "fare", ["", "1,5", "abc", "NaN", "Infinity"], ids=["empty", "comma", "word", "nan", "infinity"]
+)
+def test_text_that_is_no_number_fails_the_job_naming_the_trip(
+    spark: SparkSession, registry: Registry, fare: str
+) -> None:
     # DynamoDB's N type cannot hold any of these: only a broken reader could hand them over.
     schema = trip_schema(registry)
     for column in ("fare_amount", "tip_amount"):
-        row = {"trip_id": "bad-trip", "pickup_datetime": "2024-05-25 10:00:00", "dropoff_datetime": "2024-05-25 10:10:00", "fare_amount": "1", column: fare}
+        row = {
+            "trip_id": "bad-trip",
+            "pickup_datetime": "2024-05-25 10:00:00",
+            "dropoff_datetime": "2024-05-25 10:10:00",
+            "fare_amount": "1",
+            column: fare,
+        }
         frame = spark.createDataFrame([tuple(row.get(f) for f in schema.fieldNames())], schema)
         with pytest.raises(Exception, match=f"bad-trip {column}="):
             daily_kpis(frame, registry).collect()
 
 
 def test_malformed_pickup_fails_the_job_naming_the_trip(spark: SparkSession, registry: Registry) -> None:
-    frame = spark.createDataFrame([("bad-pickup", "2024-05-25T10:00:00", "2024-05-25 10:10:00", "1")], ["trip_id", "pickup_datetime", "dropoff_datetime", "fare_amount"])
+    frame = spark.createDataFrame(
+        [("bad-pickup", "2024-05-25T10:00:00", "2024-05-25 10:10:00", "1")],
+        ["trip_id", "pickup_datetime", "dropoff_datetime", "fare_amount"],
+    )
     with pytest.raises(Exception, match="bad-pickup"):
         daily_kpis(frame, registry).collect()
 
 
 def test_trailing_zeros_beyond_18_decimals_are_exact(spark: SparkSession, registry: Registry) -> None:
-    trips = [{"trip_id": "z", "pickup_datetime": "2024-05-25 10:00:00", "dropoff_datetime": "2024-05-25 10:01:00",
-              "fare_amount": "1.005000000000000000000"}]
+    trips = [
+        {
+            "trip_id": "z",
+            "pickup_datetime": "2024-05-25 10:00:00",
+            "dropoff_datetime": "2024-05-25 10:01:00",
+            "fare_amount": "1.005000000000000000000",
+        }
+    ]
     assert _kpis_as_golden(spark, registry, trips)[0]["total_fare"] == "1.01"

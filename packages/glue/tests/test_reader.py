@@ -38,7 +38,7 @@ WINDOW = day_window(date(2024, 3, 1), 3)
 
 
 def _numbers(t: tuple[Any, ...]) -> dict[str, str]:
-    return dict(zip(("tip_amount", "trip_distance"), t[5:]))
+    return dict(zip(("tip_amount", "trip_distance"), t[5:], strict=False))
 
 
 def _trip(t: tuple[Any, ...]) -> tuple[str | None, ...]:
@@ -59,7 +59,9 @@ def trip_table(dynamodb_endpoint: str) -> str:
 
 
 def _source(endpoint: str, page_size: int | None = None) -> GsiSource:
-    return GsiSource(table_name=TABLE, shards=SHARDS, region_name=ddb.REGION, endpoint_url=endpoint, page_size=page_size)
+    return GsiSource(
+        table_name=TABLE, shards=SHARDS, region_name=ddb.REGION, endpoint_url=endpoint, page_size=page_size
+    )
 
 
 def test_partition_keys_cover_every_day_and_shard() -> None:
@@ -80,13 +82,19 @@ def test_reader_returns_exactly_the_windows_completed_trips(
 
 
 def _single_line(root: Path, day: str) -> str:
-    (part,) = (f for f in (root / f"year={day[:4]}" / f"month={day[5:7]}" / f"day={day[8:]}").iterdir() if not f.name.startswith("."))
+    (part,) = (
+        f
+        for f in (root / f"year={day[:4]}" / f"month={day[5:7]}" / f"day={day[8:]}").iterdir()
+        if not f.name.startswith(".")
+    )
     assert part.name == "part-00000.jsonl"
     (line,) = part.read_text(encoding="utf-8").splitlines()
     return line
 
 
-def test_full_run_from_dynamodb_to_json_lines(spark: SparkSession, registry: Registry, trip_table: str, tmp_path: Path) -> None:
+def test_full_run_from_dynamodb_to_json_lines(
+    spark: SparkSession, registry: Registry, trip_table: str, tmp_path: Path
+) -> None:
     stale = tmp_path / "year=2024" / "month=02" / "day=27"  # outside the window: must survive
     stale.mkdir(parents=True)
     (stale / "part-0.json").write_text('{"pickup_date":"2024-02-27"}\n', encoding="utf-8")

@@ -74,11 +74,11 @@ class TestWhatAnOperatorSees:
             parse_day(text)
 
     def test_window_error_names_the_count(self) -> None:
-        with pytest.raises(ValueError, match="^the window needs at least one day, got 0$"):
+        with pytest.raises(ValueError, match=r"^the window needs at least one day, got 0$"):
             day_window(date(2024, 5, 25), 0)
 
     def test_naive_time_error_says_why(self) -> None:
-        with pytest.raises(ValueError, match="^now must be timezone-aware$"):
+        with pytest.raises(ValueError, match=r"^now must be timezone-aware$"):
             default_end_day(datetime(2024, 5, 25, 12, 0))
 
     def test_default_end_day_ignores_the_machine_time_zone(self, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -20,7 +20,12 @@ REGISTRY = contract_registry(CONTRACT_PATH)
 def _kpis(spark: SparkSession, *trips: tuple[str, str, str]) -> DataFrame:
     """KPIs of (trip_id, pickup_datetime, fare) trips of no length."""
     rows = [(trip_id, pickup, pickup, fare) for trip_id, pickup, fare in trips]
-    return daily_kpis(spark.createDataFrame(rows, "trip_id string, pickup_datetime string, dropoff_datetime string, fare_amount string"), REGISTRY)
+    return daily_kpis(
+        spark.createDataFrame(
+            rows, "trip_id string, pickup_datetime string, dropoff_datetime string, fare_amount string"
+        ),
+        REGISTRY,
+    )
 
 
 def _day_lines(root: Path, day: str) -> list[str]:

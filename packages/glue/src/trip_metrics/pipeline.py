@@ -19,4 +19,6 @@ def run_daily_kpis(
     """Recompute the window's daily KPIs from DynamoDB and replace their output partitions."""
     window = day_window(end_day, days_window)
     # daily_kpis aggregates eagerly (one read of DynamoDB) and hands back a day's row each.
-    return write_daily_kpis(daily_kpis(read_completed_trips(spark, source, window, registry), registry), output_uri, window)
+    return write_daily_kpis(
+        daily_kpis(read_completed_trips(spark, source, window, registry), registry), output_uri, window
+    )

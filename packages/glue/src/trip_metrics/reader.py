@@ -65,7 +65,9 @@ def trip_row(item: dict[str, dict[str, str]], columns: Sequence[str]) -> TripRow
     return tuple(_text(item[c]) if c in item else None for c in columns)
 
 
-def query_gsi_partition(client: Any, source: GsiSource, partition_key: str, columns: Sequence[str]) -> Iterator[TripRow]:
+def query_gsi_partition(
+    client: Any, source: GsiSource, partition_key: str, columns: Sequence[str]
+) -> Iterator[TripRow]:
     """All completed trips of one GSI partition, following LastEvaluatedKey pages."""
     names = {f"#a{i}": name for i, name in enumerate(columns)}
     request: dict[str, Any] = {

@@ -45,7 +45,9 @@ class Registry:
 
 
 def parse_registry(kpis: dict[str, Any]) -> Registry:
-    types = {name: KpiType(int(t["places"]), int(t["source_units"]), str(t["athena"])) for name, t in kpis["types"].items()}
+    types = {
+        name: KpiType(int(t["places"]), int(t["source_units"]), str(t["athena"])) for name, t in kpis["types"].items()
+    }
     fields = tuple(
         KpiField(f["name"], f["type"], f["aggregation"], f["source"], bool(f["live"]), bool(f["absent_before"]))
         for f in kpis["fields"]

@@ -47,7 +47,10 @@ def kpi_schema(registry: Registry) -> StructType:
     """pickup_date, then every field: counts as longs, decimals as exact text (totals near 1E126 fit no Spark type)."""
     return StructType(
         [StructField(ROW_KEY, StringType(), nullable=False)]
-        + [StructField(f.name, LongType() if f.type == "count" else StringType(), nullable=False) for f in registry.fields]
+        + [
+            StructField(f.name, LongType() if f.type == "count" else StringType(), nullable=False)
+            for f in registry.fields
+        ]
     )
 
 
@@ -104,16 +107,18 @@ class DayTotals:
 
 
 def _start(values: tuple[Decimal, ...], keep: tuple[bool, ...]) -> DayTotals:
-    return DayTotals(1, list(values), list(values), list(values), [[v] if k else [] for v, k in zip(values, keep)])
+    return DayTotals(
+        1, list(values), list(values), list(values), [[v] if k else [] for v, k in zip(values, keep, strict=True)]
+    )
 
 
 def _merge(a: DayTotals, b: DayTotals) -> DayTotals:
     return DayTotals(
         a.count + b.count,
-        [_EXACT.add(x, y) for x, y in zip(a.sums, b.sums)],
-        [max(x, y) for x, y in zip(a.highs, b.highs)],
-        [min(x, y) for x, y in zip(a.lows, b.lows)],
-        [x + y for x, y in zip(a.values, b.values)],
+        [_EXACT.add(x, y) for x, y in zip(a.sums, b.sums, strict=True)],
+        [max(x, y) for x, y in zip(a.highs, b.highs, strict=True)],
+        [min(x, y) for x, y in zip(a.lows, b.lows, strict=True)],
+        [x + y for x, y in zip(a.values, b.values, strict=True)],
     )
 
 
@@ -146,7 +151,9 @@ def kpi_row(registry: Registry, day: str, totals: DayTotals) -> tuple[str | int,
     return (day, *(_field_value(registry, field, totals) for field in registry.fields))
 
 
-def _earlier(a: tuple[str, Decimal, tuple[Decimal, ...]], b: tuple[str, Decimal, tuple[Decimal, ...]]) -> tuple[str, Decimal, tuple[Decimal, ...]]:
+def _earlier(
+    a: tuple[str, Decimal, tuple[Decimal, ...]], b: tuple[str, Decimal, tuple[Decimal, ...]]
+) -> tuple[str, Decimal, tuple[Decimal, ...]]:
     """The duplicate rule: earliest pickup; a tie keeps the smaller fare (order-independent)."""
     return a if (a[0], a[1]) <= (b[0], b[1]) else b
 
@@ -154,7 +161,9 @@ def _earlier(a: tuple[str, Decimal, tuple[Decimal, ...]], b: tuple[str, Decimal,
 def _trip_values(row: Any, sources: tuple[str, ...]) -> tuple[str, tuple[str, Decimal, tuple[Decimal, ...]]]:
     trip_id = row["trip_id"]
     values = tuple(
-        duration_seconds(row["pickup_datetime"], row["dropoff_datetime"]) if s == "duration_seconds" else exact_value(row[s], trip_id, s)
+        duration_seconds(row["pickup_datetime"], row["dropoff_datetime"])
+        if s == "duration_seconds"
+        else exact_value(row[s], trip_id, s)
         for s in sources
     )
     return trip_id, (row["pickup_datetime"], exact_value(row["fare_amount"], trip_id, "fare_amount"), values)
@@ -164,11 +173,19 @@ def daily_kpis(trips: DataFrame, registry: Registry) -> DataFrame:
     """One row per pickup date (first 10 chars of pickup_datetime), sorted by it, in kpi_schema(registry)."""
     valid_pickup = F.coalesce(F.col("pickup_datetime").rlike(_PICKUP_DATETIME), F.lit(False))
     # A source column the input lacks altogether counts as 0 on every trip, as an absent value does.
-    columns = [F.col(c) if c in trips.columns else F.lit(None).cast(StringType()).alias(c) for c in trip_schema(registry).fieldNames()]
+    columns = [
+        F.col(c) if c in trips.columns else F.lit(None).cast(StringType()).alias(c)
+        for c in trip_schema(registry).fieldNames()
+    ]
     checked = trips.select(*columns).withColumn(
         "pickup_datetime",
         F.when(valid_pickup, F.col("pickup_datetime")).otherwise(
-            F.raise_error(F.concat(F.lit("completed trip with a malformed pickup_datetime: trip_id="), F.coalesce(F.col("trip_id"), F.lit("<null>"))))
+            F.raise_error(
+                F.concat(
+                    F.lit("completed trip with a malformed pickup_datetime: trip_id="),
+                    F.coalesce(F.col("trip_id"), F.lit("<null>")),
+                )
+            )
         ),
     )
     sources = registry.sources
