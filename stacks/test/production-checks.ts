@@ -1,8 +1,7 @@
 /**
  * The prod synthesis (sst.config.ts, stage prod) against what a first `sst deploy --stage prod`
  * and the operations after it depend on: runtime, least privilege, removal policies, failed
- * batches kept with their records, Glue wiring, bucket lifecycle, daily-job alarms (issue 11's
- * points 1-4 and 6-8). Registered by analytics.test.ts, which synthesizes prod once: two
+ * batches kept with their records, Glue wiring, bucket lifecycle, daily-job alarms. Registered by analytics.test.ts, which synthesizes prod once: two
  * synthesizing test files in parallel race on SST's build artifacts.
  */
 

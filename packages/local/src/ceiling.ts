@@ -1,7 +1,7 @@
 /**
  * The emulators' ceiling for a data set: how long the operations the pipeline cannot do without
  * take on fresh emulators, with nothing else running, on one thread. By default DynamoDB is
- * reached over HTTP with the SDK's whole stack (the ceiling as issue #12 set it); `in-process`
+ * reached over HTTP with the SDK's whole stack; `in-process`
  * makes the same calls the way the local AWS makes them (localDynamoDb: no HTTP, no signature,
  * no wire headers), so a run can also be compared with a minimum that shares its per-call cuts. For every valid event a PutRecords entry
  * and a GetRecords read; for every raw item a BatchWriteItem put; per trip with a start and an

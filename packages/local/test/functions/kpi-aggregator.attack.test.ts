@@ -1,5 +1,5 @@
 /**
- * Attacks on the live KPIs (issue 20): each test is a scenario AWS may produce that the read
+ * Attacks on the live KPIs: each test is a scenario AWS may produce that the read
  * model or the aggregator got wrong.
  */
 

@@ -39,7 +39,7 @@ const spelled = (cents: number, padded: boolean) => {
 };
 
 /**
- * Fares that validation accepts but storage may not. Issue 10 (validation domain, store_rejected
+ * Fares that validation accepts but storage may not. The validation domain (store_rejected
  * isolation) adds them here; events carrying one must end in the failed trail and count for
  * nothing, without disturbing any other event.
  */
