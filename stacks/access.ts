@@ -84,14 +84,13 @@ export const ACCESS = {
     key: TABLE_AND_BUCKET_KEY,
   },
   /**
-   * settleTrips: Query a trip's partition, conditional PutItem of COMPLETED#, DeleteItem of a
-   * RAW#START# (its old item says whether another settle got there first), BatchWriteItem
-   * deletes of the rest; a trip's current anomaly under failed/anomalies/ is read, replaced and
+   * settleTrips: Query a trip's partition, conditional PutItem of COMPLETED#, BatchWriteItem
+   * deletes of RAW#; a trip's current anomaly under failed/anomalies/ is read, replaced and
    * removed (FailedTrail.putCurrent/removeCurrent). A read of a missing anomaly answers 404
    * (not 403) thanks to the ListBucket below.
    */
   matcher: {
-    table: ["dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
+    table: ["dynamodb:Query", "dynamodb:PutItem", "dynamodb:BatchWriteItem"],
     objects: [
       { prefix: FAILED_PREFIX.anomalies, actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] },
       ON_FAILURE_DESTINATION,

@@ -1,17 +1,10 @@
 /**
  * The matcher's and the consumers' view of TripData: raw events in, a trip's whole partition
- * out (one strongly consistent Query), completed trips created and replaced conditionally,
- * single deletes that say whether they found their item.
+ * out (one strongly consistent Query), completed trips created and replaced conditionally.
  * ElectroDB builds and parses the items, so key strings and exact numbers match the entities.
  */
 import { createHash } from "node:crypto";
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  NumberValue,
-  PutCommand,
-  QueryCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, NumberValue, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { END_EXTRAS, type EndEvent, START_EXTRAS, type StartEvent, type TripEvent } from "../domain/events.js";
 import { type CompletedTrip, canonicalValues } from "../domain/trip.js";
 import { TRIP_TABLE } from "../platform/pipeline-spec.js";
@@ -195,17 +188,6 @@ export class TripStore {
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
     });
-  }
-
-  /**
-   * Deletes one item and says whether it was still there: DynamoDB returns the old item
-   * atomically with the delete, so of two settles deleting the same item exactly one gets true.
-   */
-  async deleteIfPresent(key: Item): Promise<boolean> {
-    const reply = await this.db.send(
-      new DeleteCommand({ TableName: this.tableName, Key: key, ReturnValues: "ALL_OLD" }),
-    );
-    return reply.Attributes !== undefined;
   }
 
   private async conditionalPut(params: object): Promise<boolean> {

@@ -28,29 +28,12 @@
  *    pickup replaces the item conditionally on the exact values read, so a concurrent change
  *    makes the write fail and the settle starts over from a new read.
  * 4. A create may come from a stale view (the trip moved to an earlier pickup since the read),
- *    and nothing would ever trigger a settle for it. So a create's staleness must show in a
- *    write the settle makes anyway: every settle deletes the raw STARTS it drops one by one
- *    after its writes, each delete saying whether it found its item (the old item comes back
- *    atomically with the delete), and reads again when one did not. That catches every stale
- *    create with no read after it. Take Z, the settle whose last read R comes last, and among
- *    the creates after R by other settles (whose last reads came before R) C, of COMPLETED#p,
- *    with the earliest pickup; A made it. C holds A's least start s, read from its raw item r (a
- *    start held by a COMPLETED item has its pickup as key: A would have replaced, not created),
- *    which A deletes after C. Had anyone deleted r before A, A's delete would find nothing and
- *    A would read again after R: so r existed all through R and Z saw it, and by 1 Z also knows
- *    A's end or a less one not before s: Z completes, with s or an earlier start. If Z's key is
- *    COMPLETED#p, R found it free (whoever deleted it after R created an earlier pickup first,
- *    also after R, against the choice of C), so Z creates it too: one create fails and its
- *    settle reads again after R. Otherwise s is not Z's least start, and every settle deletes
- *    all starts but the least (trip.ts, essentialEvents): Z deletes r too, and of the two
- *    deletes of r the later finds nothing and reads again after R. Both contradict R being
- *    last: the last read sees every create, and point 3 settles from there. Only a settle that
- *    lost a race reads twice; the common trip costs one read per batch that names it.
+ *    and nothing would ever trigger a settle for it. So every create is followed by a re-read
+ *    and a new round: of two creators the last re-read sees both items and removes the later.
  * 5. A crash between any two writes leaves the stream record unacknowledged; the retry reads
  *    the state left behind, which by 1 and 3 still knows every needed event, and converges.
- *    Deletes are idempotent (a retried delete that finds nothing only costs another read).
- *    Meanwhile a trip may have two COMPLETED items for a moment: every KPI reader counts one
- *    per trip, the earliest pickup, which is always the target's.
+ *    Deletes are idempotent. Meanwhile a trip may have two COMPLETED items for a moment: every
+ *    KPI reader counts one per trip, the earliest pickup, which is always the target's.
  *
  * Stream records a settle produces on COMPLETED# (for consumers of the table's stream):
  * - first completion: INSERT of COMPLETED#<pickup>;
@@ -58,23 +41,21 @@
  *   old and new images;
  * - earlier pickup: INSERT of COMPLETED#<new pickup>, then REMOVE of COMPLETED#<old pickup>
  *   (the new pickup is always the earlier one);
- * - a stale create (point 4): INSERT of a later pickup, followed by its REMOVE once a settle
- *   reads again.
+ * - a stale create (point 4): INSERT of a later pickup, soon followed by its REMOVE.
  * Nothing else: the matcher never writes an item that is unchanged.
  *
  * Anomalies (ends, none at or after the chosen pickup) are one object per trip,
  * `failed/anomalies/anomaly-<trip_id>.jsonl`, written and warned about only when new or
- * changed, then re-read so a completion that raced it removes it. A settle
+ * changed, then re-read (as after a create) so a completion that raced it removes it. A settle
  * that completes a trip removes the object before its deletes are sent, when the trip may have
  * been an anomaly: its knowledge holds an end before a start. That pair outlives any anomaly
  * object (an anomaly settle deletes only later starts and same-instant twins), so the check
  * costs nothing for the common trip and misses no object.
  *
  * Cost of a simple trip (one start, one end, each delivered once): 5 item writes (2 raw puts,
- * the COMPLETED create, the raw start's single delete, the raw end's delete batched with other
- * trips') and one Query per matcher batch that names the trip (1 when start and end come in one
- * batch, else 2). Conflicts cost a replace or a create plus a delete per re-match, and a delete
- * per dominated raw item; a lost race costs one more Query.
+ * the COMPLETED create, 2 raw deletes batched with other trips') and 2-3 Queries (one per
+ * matcher batch that names the trip, plus the re-read after the create). Conflicts cost a
+ * replace or a create plus a delete per re-match, and a delete per dominated raw item.
  */
 import { z } from "zod/v4";
 import { formatDateTime } from "../domain/datetime.js";
@@ -93,7 +74,7 @@ import type { Logger } from "../platform/logger.js";
 import { MATCHER_FILTER, TRIP_TABLE } from "../platform/pipeline-spec.js";
 import type { RetryPolicy } from "../platform/retry.js";
 import type { FailedTrail } from "../store/failed-trail.js";
-import { SORT_KEY_PREFIX, type Stored, type TripItems, type TripStore } from "../store/trip-store.js";
+import type { Stored, TripItems, TripStore } from "../store/trip-store.js";
 import { keyItemOf } from "../store/write-request.js";
 
 export interface MatcherDeps {
@@ -129,11 +110,10 @@ export async function settleTrips(tripIds: readonly string[], deps: MatcherDeps)
           tripId,
           status: "rejected" as const,
           deletes: [],
-          deleted: 0,
           ...(await trailRejectedTrip(tripId, errorName(error), deps)),
         };
       deps.logger.warn({ trip_id: tripId, reason: errorName(error) }, "trip not settled; reported for retry");
-      return { tripId, status: "failed" as const, deletes: [], deleted: 0 };
+      return { tripId, status: "failed" as const, deletes: [] };
     }
   });
 
@@ -160,7 +140,7 @@ export async function settleTrips(tripIds: readonly string[], deps: MatcherDeps)
     anomaly: 0,
     rejected: 0,
     failed: 0,
-    deleted: deletes.length - failures.length + settled.reduce((sum, trip) => sum + trip.deleted, 0),
+    deleted: deletes.length - failures.length,
   };
   for (const trip of settled) counts[failedTrips.has(trip.tripId) ? "failed" : trip.status] += 1;
   return { failedTrips, counts };
@@ -170,8 +150,6 @@ interface Settlement {
   status: Exclude<TripStatus, "failed">;
   /** Keys to delete: written only after the trip's target state is in place. */
   deletes: Record<string, unknown>[];
-  /** Items the settle already deleted itself (its raw starts). */
-  deleted: number;
 }
 
 // Stryker restore all
@@ -218,15 +196,14 @@ async function settleTrip(tripId: string, deps: MatcherDeps): Promise<Settlement
   const log = deps.logger.child({ trip_id: tripId });
   let wrote = false;
   let trailed = false;
-  let deleted = 0;
   for (let round = 0; round < MAX_ROUNDS; round += 1) {
     const items = await deps.store.readTrip(tripId);
     const plan = planTrip(items);
     const { outcome } = plan;
-    if (
-      outcome.kind === "anomaly" &&
-      (await trailAnomaly(tripId, outcome.start, outcome.end, outcome.rejection.message, deps))
-    ) {
+    if (outcome.kind === "pending") return { status: "pending", deletes: plan.deletes };
+    if (outcome.kind === "anomaly") {
+      if (!(await trailAnomaly(tripId, outcome.start, outcome.end, outcome.rejection.message, deps)))
+        return { status: "anomaly", deletes: plan.deletes };
       log.warn(
         { reason: outcome.rejection.code, detail: outcome.rejection.message },
         "anomaly trailed; ends before the pickup kept",
@@ -234,38 +211,29 @@ async function settleTrip(tripId: string, deps: MatcherDeps): Promise<Settlement
       trailed = true;
       continue; // re-read: a completion that raced this write must remove it (see the top)
     }
-    if (outcome.kind === "completed") {
-      const target = outcome.trip;
-      if (!plan.current) {
-        wrote = true;
-        if (!(await deps.store.createCompleted(target))) continue; // another settle created this key meanwhile: read again
-        logChoice(log, items, target, "trip completed");
-      } else if (
-        !(
-          sameEvent(eventsOf(plan.current.value).start, outcome.start) &&
-          sameEvent(eventsOf(plan.current.value).end, outcome.end)
-        )
-      ) {
-        if (!(await deps.store.replaceCompleted(target, plan.current.value))) continue; // changed meanwhile: read again
-        logChoice(log, items, target, "trip re-matched in place");
-        wrote = true;
-      }
-      // Before any delete: the pair that says "maybe an anomaly" must outlive the object.
-      if (trailed || ((wrote || plan.deletes.length > 0) && plan.mayHaveBeenAnomaly))
-        await deps.trail.removeCurrent("anomalies", anomalySubject(tripId));
+    const target = outcome.trip;
+    if (!plan.current) {
+      if (await deps.store.createCompleted(target)) logChoice(log, items, target, "trip completed");
+      wrote = true;
+      continue; // re-read after every create (point 4 above)
     }
-    // Raw starts one by one, each delete saying whether the item was still there (point 4 above).
-    const starts = plan.deletes.filter(isRawStart);
-    const found = await Promise.all(starts.map((key) => deps.store.deleteIfPresent(key)));
-    deleted += found.filter(Boolean).length;
-    if (found.includes(false)) continue; // another settle deleted it first and may not have seen our write: read again
-    const status = outcome.kind === "completed" ? (wrote ? "completed" : "replayed") : outcome.kind;
-    return { status, deletes: plan.deletes.filter((key) => !isRawStart(key)), deleted };
+    if (
+      !(
+        sameEvent(eventsOf(plan.current.value).start, outcome.start) &&
+        sameEvent(eventsOf(plan.current.value).end, outcome.end)
+      )
+    ) {
+      if (!(await deps.store.replaceCompleted(target, plan.current.value))) continue; // changed meanwhile: read again
+      logChoice(log, items, target, "trip re-matched in place");
+      wrote = true;
+    }
+    // Before any delete: the pair that says "maybe an anomaly" must outlive the object.
+    if (trailed || ((wrote || plan.deletes.length > 0) && plan.mayHaveBeenAnomaly))
+      await deps.trail.removeCurrent("anomalies", anomalySubject(tripId));
+    return { status: wrote ? "completed" : "replayed", deletes: plan.deletes };
   }
   throw new Error(`trip still changing after ${MAX_ROUNDS} reads`);
 }
-
-const isRawStart = (key: Record<string, unknown>) => String(key[TRIP_TABLE.sortKey]).startsWith(SORT_KEY_PREFIX.start);
 
 function logChoice(log: Logger, items: TripItems, trip: CompletedTrip, message: string): void {
   const conflicting = items.starts.length + items.ends.length + 2 * items.completed.length > 2;
