@@ -9,7 +9,7 @@
  * DASHBOARD_SCREENSHOTS=docs writes the screenshots to docs/ (dashboard-1280.png,
  * dashboard-390.png) instead of .local/test-artifacts/.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -27,7 +27,7 @@ import { writeTripFiles } from "@trip-pipeline/local/generate";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { RunReport } from "../start.js";
-import { ROOT } from "./support/run-cli.js";
+import { ROOT, type ServedRun, serveRun } from "./support/run-cli.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const AXE_SOURCE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
@@ -36,8 +36,7 @@ const LAST_DAY = "2024-05-25";
 
 let dir: string;
 let child: ChildProcess;
-let stdout = "";
-let stderr = "";
+let served: ServedRun;
 let browser: Browser;
 
 /** Resolves with the first match of `pattern` in the accumulated text of `stream`. */
@@ -53,7 +52,7 @@ function waitFor(stream: () => string, pattern: RegExp, what: string, ms = 240_0
       }
       if (child.exitCode !== null || Date.now() - started > ms) {
         clearInterval(poll);
-        reject(new Error(`no ${what}; exit ${child.exitCode}; stderr: ${stderr.slice(-2000)}`));
+        reject(new Error(`no ${what}; exit ${child.exitCode}; stderr: ${served.stderr.slice(-2000)}`));
       }
     }, 100);
   });
@@ -84,30 +83,8 @@ beforeAll(async () => {
   );
   dir = await mkdtemp(join(tmpdir(), "dashboard-"));
   const files = await writeTripFiles({ ...GENERATED, outDir: join(dir, "data") });
-  child = spawn(
-    "pnpm",
-    [
-      "-s",
-      "start",
-      "--start-file",
-      files.startFile,
-      "--end-file",
-      files.endFile,
-      "--json",
-      "--serve",
-      "--port",
-      "0",
-      "--out",
-      join(dir, "run"),
-    ],
-    {
-      cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: "warn" },
-      detached: true,
-    },
-  );
-  child.stdout!.on("data", (chunk) => (stdout += chunk));
-  child.stderr!.on("data", (chunk) => (stderr += chunk));
+  served = serveRun(files, join(dir, "run"), ["--json"]);
+  child = served.child;
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
 }, 120_000);
 
@@ -149,7 +126,7 @@ async function screenshot(page: Page, width: number): Promise<void> {
 describe("pnpm start --serve, in Chromium", () => {
   test("the tiles move while the run ingests and end on the run's --json KPIs; the table shows the nightly rows and their totals; the base address opens on the latest day; Ctrl-C stops it", async () => {
     const [, origin] = await waitFor(
-      () => stderr,
+      () => served.stderr,
       /Dashboard: (http:\/\/127\.0\.0\.1:\d+)\/ \(figures update/,
       "dashboard address",
     );
@@ -168,9 +145,9 @@ describe("pnpm start --serve, in Chromium", () => {
     await following.goto(`${origin}/`);
 
     // The run ends: its report on stdout, then the address to open.
-    await waitFor(() => stdout, /\}\n$/, "JSON report");
-    const report = JSON.parse(stdout) as RunReport;
-    const [, shown] = await waitFor(() => stderr, /Dashboard: (\S+) \(serving until Ctrl-C\)/, "final address");
+    await waitFor(() => served.stdout, /\}\n$/, "JSON report");
+    const report = JSON.parse(served.stdout) as RunReport;
+    const [, shown] = await waitFor(() => served.stderr, /Dashboard: (\S+) \(serving until Ctrl-C\)/, "final address");
     const latest = report.kpis.at(-1)!;
     const before = report.kpis.at(-2)!;
     expect(latest.pickup_date).toBe(LAST_DAY);

@@ -3,22 +3,21 @@
  * more trips into the served run; run as printed, the trips flow through the consumers into the
  * live KPIs the dashboard serves.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LiveResponse } from "@trip-pipeline/core/dashboard/api";
 import { groundTruth, writeTripFiles } from "@trip-pipeline/local/generate";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { ROOT, runCli } from "./support/run-cli.js";
+import { runCli, type ServedRun, serveRun } from "./support/run-cli.js";
 
 const FIRST = { trips: 100, days: 1, seed: 11, startDate: "2024-05-25" };
 const MORE = { trips: 60, days: 1, seed: 12, startDate: "2024-06-01" };
 
 let dir: string;
 let child: ChildProcess;
-let stdout = "";
-let stderr = "";
+let served: ServedRun;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "serve-ingest-"));
@@ -34,39 +33,18 @@ async function waitFor(pattern: RegExp, ms = 240_000): Promise<RegExpMatchArray>
     Date.now() - started < ms;
     await new Promise((resolve) => setTimeout(resolve, 200))
   ) {
-    const match = pattern.exec(stdout);
+    const match = pattern.exec(served.stdout);
     if (match) return match;
     if (child.exitCode !== null) break;
   }
-  throw new Error(`no ${pattern} in the output; exit ${child.exitCode}; stderr: ${stderr.slice(-2_000)}`);
+  throw new Error(`no ${pattern} in the output; exit ${child.exitCode}; stderr: ${served.stderr.slice(-2_000)}`);
 }
 
 test("the printed `pnpm ingest --endpoint` command sends trips into the served run", async () => {
   const first = await writeTripFiles({ ...FIRST, outDir: join(dir, "first") });
   const more = await writeTripFiles({ ...MORE, outDir: join(dir, "more") });
-  child = spawn(
-    "pnpm",
-    [
-      "-s",
-      "start",
-      "--start-file",
-      first.startFile,
-      "--end-file",
-      first.endFile,
-      "--serve",
-      "--port",
-      "0",
-      "--out",
-      join(dir, "run"),
-    ],
-    {
-      cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: "warn" },
-      detached: true,
-    },
-  );
-  child.stdout!.on("data", (chunk) => (stdout += chunk));
-  child.stderr!.on("data", (chunk) => (stderr += chunk));
+  served = serveRun(first, join(dir, "run"));
+  child = served.child;
 
   const [, origin] = await waitFor(/^Dashboard: (http:\/\/127\.0\.0\.1:\d+)\/\S* \(serving until Ctrl-C\)$/m);
   const [, endpoint, command] = await waitFor(

@@ -1,5 +1,5 @@
 /** Runs a command from the repository root as a user would, collecting its exit code and output. */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 
 export const ROOT = join(__dirname, "../../..");
@@ -36,4 +36,32 @@ export function runCli(
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** A `pnpm start --serve --port 0` run in its own process group (kill `-child.pid`), its output so far. */
+export interface ServedRun {
+  child: ChildProcess;
+  stdout: string;
+  stderr: string;
+}
+
+export function serveRun(
+  files: { startFile: string; endFile: string },
+  out: string,
+  extraArgs: readonly string[] = [],
+): ServedRun {
+  const args = ["-s", "start", "--start-file", files.startFile, "--end-file", files.endFile, ...extraArgs];
+  const child = spawn("pnpm", [...args, "--serve", "--port", "0", "--out", out], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: "warn" },
+    detached: true,
+  });
+  const run: ServedRun = { child, stdout: "", stderr: "" };
+  child.stdout!.on("data", (chunk) => {
+    run.stdout += chunk;
+  });
+  child.stderr!.on("data", (chunk) => {
+    run.stderr += chunk;
+  });
+  return run;
 }
