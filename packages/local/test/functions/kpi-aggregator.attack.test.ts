@@ -6,13 +6,12 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DeleteCommand, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { liveResponse } from "@trip-pipeline/core/dashboard/api";
-import type { CompletedTrip } from "@trip-pipeline/core/domain/trip";
 import { liveKpis } from "@trip-pipeline/core/live/live-kpis";
 import { createLiveHandler } from "@trip-pipeline/functions/api-live";
 import { createKpiAggregatorHandler } from "@trip-pipeline/functions/kpi-aggregator";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { type KpiWorld, kpiWorld } from "./kpi-support.js";
+import { type KpiWorld, kpiWorld, completedTrip as trip } from "./kpi-support.js";
 import { context } from "./support.js";
 
 let world: KpiWorld;
@@ -23,21 +22,6 @@ afterEach(() => world.close());
 
 const NOW = new Date("2024-05-26T08:00:00Z");
 const SHARD = "shardId-00000001716595200000-0a1b2c3d";
-const trip = (trip_id: string, pickup: string, fare_amount: string): CompletedTrip => ({
-  trip_id,
-  pickup_datetime: pickup,
-  dropoff_datetime: pickup,
-  estimated_fare_amount: "1",
-  fare_amount,
-});
-const complete = (t: CompletedTrip) => world.store.createCompleted(t);
-const remove = (t: CompletedTrip) =>
-  world.store.db.send(
-    new DeleteCommand({
-      TableName: world.tableName,
-      Key: { trip_id: t.trip_id, sort_key: `COMPLETED#${t.pickup_datetime}` },
-    }),
-  );
 const changes = () => world.takeChanges().flatMap((shard) => shard.records);
 const aggregator = () => {
   const handler = createKpiAggregatorHandler({ ...world.deps, now: () => NOW });
@@ -58,11 +42,11 @@ const apiGet = (date: string) =>
 describe("live KPIs under attack", () => {
   test("a removal applied before its insert (its batch in the DLQ) while other trips count: the average is never negative, the API never a 500", async () => {
     const big = trip("t", "2024-05-25 10:00:00", "90");
-    await complete(big);
+    await world.complete(big);
     const lost = changes(); // its batch exhausted its retries: in the on-failure destination, not yet redriven
-    await complete(trip("u", "2024-05-25 11:00:00", "5"));
-    await complete(trip("v", "2024-05-25 12:00:00", "5"));
-    await remove(big); // re-matched away (or removed) later, on the same shard
+    await world.complete(trip("u", "2024-05-25 11:00:00", "5"));
+    await world.complete(trip("v", "2024-05-25 12:00:00", "5"));
+    await world.remove(big); // re-matched away (or removed) later, on the same shard
     const aggregate = aggregator();
     await aggregate(changes());
     const kpi = await liveKpis(world.store.db, world.tableName, "2024-05-25", NOW);
@@ -165,10 +149,10 @@ describe("live KPIs under attack", () => {
   test("KPI_TTL_DAYS=1 (allowed): a day written again 23 hours later still expires a day after its last write, not an hour after it", async () => {
     let now = new Date("2024-05-26T00:00:00Z");
     const handler = createKpiAggregatorHandler({ ...world.deps, ttlDays: 1, now: () => now });
-    await complete(trip("a", "2024-05-26 00:10:00", "10"));
+    await world.complete(trip("a", "2024-05-26 00:10:00", "10"));
     await handler({ Records: changes(), shardId: SHARD }, context());
     now = new Date("2024-05-26T23:00:00Z");
-    await complete(trip("b", "2024-05-26 22:50:00", "10"));
+    await world.complete(trip("b", "2024-05-26 22:50:00", "10"));
     await handler({ Records: changes(), shardId: SHARD }, context());
     const { Item } = await world.store.db.send(
       new GetCommand({ TableName: world.tableName, Key: { trip_id: "KPI#2024-05-26", sort_key: "EXTREMES" } }),
@@ -180,11 +164,11 @@ describe("live KPIs under attack", () => {
 
   test("a batch that changes neither the extremes, their settledness nor a due expiry writes only its part: one write, not two", async () => {
     const aggregate = aggregator();
-    await complete(trip("a", "2024-05-25 10:00:00", "10"));
-    await complete(trip("b", "2024-05-25 11:00:00", "30"));
+    await world.complete(trip("a", "2024-05-25 10:00:00", "10"));
+    await world.complete(trip("b", "2024-05-25 11:00:00", "30"));
     await aggregate(changes());
     const before = world.faults.writes;
-    await complete(trip("c", "2024-05-25 12:00:00", "20"));
+    await world.complete(trip("c", "2024-05-25 12:00:00", "20"));
     await aggregate(changes());
     expect(await liveKpis(world.store.db, world.tableName, "2024-05-25", NOW)).toMatchObject({
       trip_count: 3,

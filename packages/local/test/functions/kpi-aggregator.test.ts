@@ -7,7 +7,7 @@ import { createTripService, KPI_PREFIX } from "@trip-pipeline/core/store/entitie
 import { createKpiAggregatorHandler } from "@trip-pipeline/functions/kpi-aggregator";
 import type { DynamoDBRecord } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { type KpiWorld, kpiWorld } from "./kpi-support.js";
+import { type KpiWorld, kpiWorld, completedTrip as trip } from "./kpi-support.js";
 import { context } from "./support.js";
 
 let world: KpiWorld;
@@ -17,21 +17,6 @@ beforeEach(async () => {
 afterEach(() => world.close());
 
 const NOW = new Date("2024-05-26T08:00:00Z");
-const trip = (trip_id: string, pickup: string, fare_amount: string): CompletedTrip => ({
-  trip_id,
-  pickup_datetime: pickup,
-  dropoff_datetime: pickup,
-  estimated_fare_amount: "1",
-  fare_amount,
-});
-const complete = (t: CompletedTrip) => world.store.createCompleted(t);
-const remove = (t: CompletedTrip) =>
-  world.store.db.send(
-    new DeleteCommand({
-      TableName: world.tableName,
-      Key: { trip_id: t.trip_id, sort_key: `COMPLETED#${t.pickup_datetime}` },
-    }),
-  );
 /** The matcher updating a completion in place (same pickup, another end): a MODIFY. */
 const replace = (t: CompletedTrip) => {
   const { estimated_fare_amount, ...rest } = t;
@@ -56,9 +41,9 @@ const kpiItems = async () =>
 
 describe("kpiAggregator", () => {
   test("counts COMPLETED inserts per pickup day exactly: one conditional write per day and batch, plus the extremes", async () => {
-    await complete(trip("a", "2024-05-25 10:00:00", "10.005"));
-    await complete(trip("b", "2024-05-25 23:59:59", "0.1"));
-    await complete(trip("c", "2024-05-26 00:00:00", "7"));
+    await world.complete(trip("a", "2024-05-25 10:00:00", "10.005"));
+    await world.complete(trip("b", "2024-05-25 23:59:59", "0.1"));
+    await world.complete(trip("c", "2024-05-26 00:00:00", "7"));
     // Raw items and other keys never reach the aggregator (the deployed filter).
     const records = changes();
     expect(records.map((r) => r.eventName)).toEqual(["INSERT", "INSERT", "INSERT"]);
@@ -93,7 +78,7 @@ describe("kpiAggregator", () => {
   });
 
   test("a redelivered batch, or any part of it, changes nothing", async () => {
-    for (let i = 0; i < 6; i += 1) await complete(trip(`t${i}`, "2024-05-25 10:00:00", `${i + 1}`));
+    for (let i = 0; i < 6; i += 1) await world.complete(trip(`t${i}`, "2024-05-25 10:00:00", `${i + 1}`));
     const records = changes();
     const aggregate = aggregator();
     await aggregate(records.slice(0, 4));
@@ -111,10 +96,10 @@ describe("kpiAggregator", () => {
   });
 
   test("a day whose write fails is reported from its lowest change; days written meanwhile are not counted twice on the retry", async () => {
-    await complete(trip("a1", "2024-05-25 10:00:00", "1"));
-    await complete(trip("b1", "2024-05-26 10:00:00", "10"));
-    await complete(trip("a2", "2024-05-25 11:00:00", "2"));
-    await complete(trip("b2", "2024-05-26 11:00:00", "20"));
+    await world.complete(trip("a1", "2024-05-25 10:00:00", "1"));
+    await world.complete(trip("b1", "2024-05-26 10:00:00", "10"));
+    await world.complete(trip("a2", "2024-05-25 11:00:00", "2"));
+    await world.complete(trip("b2", "2024-05-26 11:00:00", "20"));
     const records = changes();
     const aggregate = aggregator();
     // Day 2024-05-25 (a1, a2) cannot be written; 2024-05-26 (b1, b2, both after a1) can.
@@ -143,7 +128,8 @@ describe("kpiAggregator", () => {
 
   test("a crash between any two writes, then bisected halves: nothing lost, nothing twice", async () => {
     const fares = ["5", "1", "9", "3", "7", "2"];
-    for (const [i, fare] of fares.entries()) await complete(trip(`t${i}`, `2024-05-2${5 + (i % 2)} 10:00:00`, fare));
+    for (const [i, fare] of fares.entries())
+      await world.complete(trip(`t${i}`, `2024-05-2${5 + (i % 2)} 10:00:00`, fare));
     const records = changes();
     for (let budget = 0; budget < 4; budget += 1) {
       const fresh = await kpiWorld(1);
@@ -187,12 +173,12 @@ describe("kpiAggregator", () => {
       trip("mid", "2024-05-25 02:00:00", "5"),
       trip("high", "2024-05-25 03:00:00", "50"),
     ];
-    for (const t of trips) await complete(t);
+    for (const t of trips) await world.complete(t);
     await aggregate(changes());
     // A re-match moves "high" to an earlier pickup on the same day (INSERT new, REMOVE old) with another fare...
     const rematched = trip("high", "2024-05-25 00:30:00", "20");
-    await complete(rematched);
-    await remove(trips[2]!);
+    await world.complete(rematched);
+    await world.remove(trips[2]!);
     // ...and "low" is updated in place with a higher fare (MODIFY).
     await replace({ ...trips[0]!, fare_amount: "4" });
     const records = changes();
@@ -205,14 +191,14 @@ describe("kpiAggregator", () => {
       min_fare: "4.00",
     });
     // Every completion of the day deleted: no KPIs.
-    for (const t of [rematched, trips[1]!, trips[0]!]) await remove(t);
+    for (const t of [rematched, trips[1]!, trips[0]!]) await world.remove(t);
     await aggregate(changes());
     expect(await live("2024-05-25")).toBeNull();
   });
 
   test("sums DynamoDB cannot hold as a number stay exact as text", async () => {
-    await complete(trip("big", "2024-05-25 10:00:00", "12345678901234567890123456789012345678"));
-    await complete(trip("tiny", "2024-05-25 11:00:00", "0.001"));
+    await world.complete(trip("big", "2024-05-25 10:00:00", "12345678901234567890123456789012345678"));
+    await world.complete(trip("tiny", "2024-05-25 11:00:00", "0.001"));
     await aggregator()(changes());
     expect(await live("2024-05-25")).toMatchObject({
       total_fare: "12345678901234567890123456789012345678.00",
@@ -244,14 +230,14 @@ describe("kpiAggregator", () => {
       full("b", "2024-05-25 02:00:00", "2024-05-25 02:01:02", "3", undefined, "0.1"),
       full("c", "2024-05-25 03:00:00", "2024-05-25 03:30:00", "50", "7.25"),
     ];
-    for (const t of trips) await complete(t);
+    for (const t of trips) await world.complete(t);
     await aggregate(changes());
     // "c" leaves the day, "a" is re-ended in place with another tip and dropoff, "d" arrives.
-    await remove(trips[2]!);
+    await world.remove(trips[2]!);
     const a = { ...trips[0]!, dropoff_datetime: "2024-05-25 01:20:00", tip_amount: "2.5" };
     await replace(a);
     const d = full("d", "2024-05-25 04:00:00", "2024-05-25 04:00:59", "0.5", "0.005");
-    await complete(d);
+    await world.complete(d);
     await aggregate(changes());
     const [nightly] = computeDailyKpis([a, trips[1]!, d]);
     const row = (await live("2024-05-25")) as LiveKpi;
@@ -267,14 +253,15 @@ describe("kpiAggregator", () => {
   test("window bookkeeping: an empty closing invocation answers with a state; an event without a shard id fails loudly", async () => {
     const aggregate = aggregator();
     expect(await aggregate([])).toEqual({ batchItemFailures: [], state: {} });
-    await complete(trip("a", "2024-05-25 10:00:00", "1"));
+    await world.complete(trip("a", "2024-05-25 10:00:00", "1"));
     await expect(aggregate(changes(), "")).rejects.toThrow(/tumbling window/);
   });
 
   test("a batch Lambda gave up on, replayed after later batches of its day and shard were applied, is counted once", async () => {
-    for (const [i, fare] of ["10", "20"].entries()) await complete(trip(`lost${i}`, `2024-05-25 0${i}:00:00`, fare));
+    for (const [i, fare] of ["10", "20"].entries())
+      await world.complete(trip(`lost${i}`, `2024-05-25 0${i}:00:00`, fare));
     const lost = changes(); // discarded to the on-failure destination: never applied
-    await complete(trip("later", "2024-05-25 05:00:00", "30"));
+    await world.complete(trip("later", "2024-05-25 05:00:00", "30"));
     const aggregate = aggregator();
     await aggregate(changes());
     expect(await live("2024-05-25")).toMatchObject({ trip_count: 1, total_fare: "30.00" });
@@ -291,7 +278,8 @@ describe("kpiAggregator", () => {
   });
 
   test("redelivery in another order after a partial failure: each change once", async () => {
-    for (let i = 0; i < 8; i += 1) await complete(trip(`t${i}`, `2024-05-2${5 + (i % 2)} 10:00:0${i}`, `${i + 1}`));
+    for (let i = 0; i < 8; i += 1)
+      await world.complete(trip(`t${i}`, `2024-05-2${5 + (i % 2)} 10:00:0${i}`, `${i + 1}`));
     const records = changes();
     const shuffled = [
       records[5]!,
@@ -318,10 +306,10 @@ describe("kpiAggregator", () => {
 
   test("an insert applied after the trip's removal (a late replay) does not raise the max: extremes follow the table", async () => {
     const big = trip("t", "2024-05-25 10:00:00", "90");
-    await complete(big);
+    await world.complete(big);
     const insert = changes();
-    await complete(trip("u", "2024-05-25 11:00:00", "5"));
-    await remove(big);
+    await world.complete(trip("u", "2024-05-25 11:00:00", "5"));
+    await world.remove(big);
     const aggregate = aggregator();
     await aggregate(changes()); // the removal of t before its insert: briefly a negative contribution
     await aggregate(insert);
@@ -387,7 +375,7 @@ describe("kpiAggregator", () => {
   });
 
   test("TTL retires a day: its EXTREMES' TTL delete marks it expired and removes its parts; later changes are not counted live", async () => {
-    await complete(trip("a", "2024-05-25 10:00:00", "10"));
+    await world.complete(trip("a", "2024-05-25 10:00:00", "10"));
     const aggregate = aggregator();
     await aggregate(changes());
     // DynamoDB's TTL deletes EXTREMES; the stream says so with the TTL service identity.
@@ -406,17 +394,17 @@ describe("kpiAggregator", () => {
       },
     } as DynamoDBRecord;
     // ...a change can even come before the TTL record: parts without EXTREMES are a day being retired.
-    await complete(trip("b", "2024-05-25 11:00:00", "20"));
+    await world.complete(trip("b", "2024-05-25 11:00:00", "20"));
     await aggregate(changes());
     expect(await live("2024-05-25")).toEqual({ pickup_date: "2024-05-25", expired: true });
     await aggregate([ttlRemoval]);
     expect((await kpiItems()).map((item) => item.sort_key)).toEqual(["EXPIRED"]);
-    await complete(trip("c", "2024-05-25 12:00:00", "30"));
+    await world.complete(trip("c", "2024-05-25 12:00:00", "30"));
     await aggregate(changes());
     expect(await live("2024-05-25")).toEqual({ pickup_date: "2024-05-25", expired: true });
     // A TTL delete of a completed trip (they carry no expiry) is never taken for the matcher's.
-    await remove(trip("c", "2024-05-25 12:00:00", "30"));
-    await complete(trip("d", "2024-05-26 12:00:00", "40"));
+    await world.remove(trip("c", "2024-05-25 12:00:00", "30"));
+    await world.complete(trip("d", "2024-05-26 12:00:00", "40"));
     const [insertD] = changes().filter((record) => record.eventName === "INSERT");
     const ttlOfTrip = {
       ...insertD!,
@@ -434,10 +422,10 @@ describe("kpiAggregator", () => {
   });
 
   test("a record that cannot be counted is skipped and named, never blocking the others", async () => {
-    await complete(trip("a", "2024-05-25 10:00:00", "1"));
+    await world.complete(trip("a", "2024-05-25 10:00:00", "1"));
     const [record] = changes();
     const broken = { ...record!, dynamodb: { ...record!.dynamodb!, NewImage: undefined } };
-    await complete(trip("b", "2024-05-25 11:00:00", "2"));
+    await world.complete(trip("b", "2024-05-25 11:00:00", "2"));
     expect(await aggregator()([broken, ...changes()])).toEqual({ batchItemFailures: [], state: {} });
     expect(await live("2024-05-25")).toMatchObject({ total_fare: "2.00", trip_count: 1 });
   });

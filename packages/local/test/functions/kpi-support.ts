@@ -5,6 +5,8 @@
  * own client.
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
+import type { CompletedTrip } from "@trip-pipeline/core/domain/trip";
 import type { KpiAggregatorDeps } from "@trip-pipeline/core/live/aggregator";
 import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/platform/aws-clients";
 import { createLogger } from "@trip-pipeline/core/platform/logger";
@@ -61,6 +63,9 @@ export interface KpiWorld {
   /** The aggregator's dependencies: a client of its own, with `faults`; TTL 35 days. */
   deps: KpiAggregatorDeps;
   faults: Faults;
+  /** The matcher's COMPLETED write of a trip, and a delete of that item (a re-match or a lost duplicate). */
+  complete(trip: CompletedTrip): Promise<unknown>;
+  remove(trip: CompletedTrip): Promise<unknown>;
   /** New COMPLETED# records per stream shard since the last call, as the KPI filter passes them. */
   takeChanges(): { shardId: string; records: DynamoDBRecord[] }[];
   close(): Promise<void>;
@@ -92,10 +97,11 @@ export async function kpiWorld(streamShards = 2, behaviours: DynamoDbBehaviours 
   faulty.middlewareStack.add(faults.middleware() as never, { step: "initialize", name: "faults" });
   const log = dynamodb.streams.get(TRIP_TABLE.name)!;
   const cursors = log.shards.map((shard, index) => ({ shardId: shard.shardId, cursor: log.cursor(index) }));
+  const store = new TripStore(createDocumentClient(plain), TRIP_TABLE.name);
   return {
     dynamodb,
     tableName: TRIP_TABLE.name,
-    store: new TripStore(createDocumentClient(plain), TRIP_TABLE.name),
+    store,
     deps: {
       db: createDocumentClient(faulty),
       tableName: TRIP_TABLE.name,
@@ -105,6 +111,14 @@ export async function kpiWorld(streamShards = 2, behaviours: DynamoDbBehaviours 
       indexWaitsMs: [],
     },
     faults,
+    complete: (trip) => store.createCompleted(trip),
+    remove: (trip) =>
+      store.db.send(
+        new DeleteCommand({
+          TableName: TRIP_TABLE.name,
+          Key: { trip_id: trip.trip_id, sort_key: `COMPLETED#${trip.pickup_datetime}` },
+        }),
+      ),
     takeChanges: () =>
       cursors.map(({ shardId, cursor }) => ({
         shardId,
@@ -115,4 +129,9 @@ export async function kpiWorld(streamShards = 2, behaviours: DynamoDbBehaviours 
       await dynamodb.close();
     },
   };
+}
+
+/** A completed trip with only what the KPI tests vary: a zero-minute ride, estimated fare 1. */
+export function completedTrip(trip_id: string, pickup: string, fare_amount: string): CompletedTrip {
+  return { trip_id, pickup_datetime: pickup, dropoff_datetime: pickup, estimated_fare_amount: "1", fare_amount };
 }
