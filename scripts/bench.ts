@@ -23,11 +23,17 @@ export const HELP: Help = {
       "the pipeline alone on N generated trips (outside the repository), with its ceiling measured in the same run: wall time, events/s, ratio, peak RSS, heap after GC, Queries and writes per completed trip",
     ],
   ],
+  failures:
+    "the pipeline run measured drifted, left records in the DLQ, or (on generated trips) its KPIs differ from the generator's ground truth",
 };
 
 interface BenchResult {
   name: string;
   summary: string;
+  /** The pipeline's own verdict on the run measured: a fast wrong answer is no figure. */
+  drift?: number;
+  dlq?: number;
+  kpisEqualGroundTruth?: boolean;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -43,7 +49,8 @@ export async function main(argv: string[]): Promise<number> {
     results.push(result);
   }
   process.stderr.write(`\n${results.map((result) => result.summary).join("\n")}\n`);
-  return EXIT.done;
+  const wrong = results.some((result) => result.drift || result.dlq || result.kpisEqualGroundTruth === false);
+  return wrong ? EXIT.failures : EXIT.done;
 }
 
 export const launch = runWhenMain(import.meta.url, HELP, main);

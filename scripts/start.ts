@@ -359,7 +359,9 @@ export async function run(options: RunOptions, dashboard?: LocalDashboard): Prom
     const ingest = await ingestFiles({
       startFile: options.startFile,
       endFile: options.endFile,
-      sink: new KinesisRecordSink(aws.kinesis, aws.streamName),
+      sink: aws.pacedSink(new KinesisRecordSink(aws.kinesis, aws.streamName)),
+      // As a day's events arrive: a trip's end soon after its start, not after every start.
+      interleave: true,
       trail: new FailedTrail(bucket),
       logger,
       onProgress: (progress) => {

@@ -11,9 +11,10 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import { tripCount } from "@trip-pipeline/core/kpi/registry";
 import { measureCeiling } from "@trip-pipeline/local/ceiling";
-import { writeTripFiles } from "@trip-pipeline/local/generate";
+import { groundTruth, writeTripFiles } from "@trip-pipeline/local/generate";
 import { loadConsumerHandlers } from "@trip-pipeline/local/runtime";
 import { intOption, parseCli, REPO_ROOT, runCliChild, runWhenMain } from "../lib/cli.js";
 import { EXIT } from "../lib/exit-codes.js";
@@ -41,6 +42,10 @@ export interface PipelineBench {
   /** The same minimum calls made as the local AWS makes them (in process, no HTTP, no signature), one thread: a minimum that shares the run's per-call cuts (not measured at scale: it would double the wait). */
   inProcessCeilingSeconds?: number;
   inProcessCeilingRatio?: number;
+  /** What a user checks first: the run's exit state (drift, records left in the DLQ) and, on generated data, whether its KPIs equal the generator's ground truth (computed from the trip model, not from the files). */
+  drift: number;
+  dlq: number;
+  kpisEqualGroundTruth?: boolean;
   /** The machine's 1-minute load average at the end: the figures are only comparable within one run. */
   loadAverage: number;
   ceilingPhases: Record<string, number>;
@@ -92,6 +97,7 @@ async function measurePipeline(trips: number | undefined): Promise<PipelineBench
       ? REAL_SAMPLE
       : `generated ${generated.trips.toLocaleString("en-US")} trips over ${generated.days} days (seed ${generated.seed})`;
     const completed = report.kpis.reduce((sum, k) => sum + tripCount(k), 0);
+    const kpisEqualGroundTruth = real ? undefined : isDeepStrictEqual(report.kpis, groundTruth(generated).kpis);
     const liveKpiWritesPerTrip = perTrip(report.liveKpiWrites, completed);
     const loadAverage = load();
     const figures = {
@@ -116,6 +122,9 @@ async function measurePipeline(trips: number | undefined): Promise<PipelineBench
       ceilingEventsPerSecond,
       ceilingRatio,
       ...inProcessFigures,
+      drift: report.drift,
+      dlq: report.dlq,
+      kpisEqualGroundTruth,
       loadAverage,
       ceilingPhases: Object.fromEntries(
         Object.entries(ceiling.phases).map(([phase, seconds]) => [phase, Math.round(seconds * 100) / 100]),
@@ -128,7 +137,12 @@ async function measurePipeline(trips: number | undefined): Promise<PipelineBench
           ? `against the same calls in process with the local client configuration (${inProcessFigures.inProcessCeilingSeconds} s, one thread): ratio ${inProcessFigures.inProcessCeilingRatio}; `
           : "") +
         `per completed trip ${figures.queriesPerTrip} Queries and ${figures.writesPerTrip} item writes (${completed} trips; the ceiling: 1 Query); ` +
-        `live KPI writes per completed trip ${liveKpiWritesPerTrip} (${report.liveKpiWrites} for ${completed}; goal <= 0.05) [${data}; load average ${loadBefore} before, ${loadAverage} after, on ${cpus().length} cores]`,
+        `live KPI writes per completed trip ${liveKpiWritesPerTrip} (${report.liveKpiWrites} for ${completed}; goal <= 0.05); ` +
+        `drift ${report.drift}, DLQ ${report.dlq}` +
+        (kpisEqualGroundTruth === undefined
+          ? ""
+          : `, KPIs ${kpisEqualGroundTruth ? "equal" : "DIFFER FROM"} the generator's ground truth`) +
+        ` [${data}; load average ${loadBefore} before, ${loadAverage} after, on ${cpus().length} cores]`,
     };
   } finally {
     await rm(work, { recursive: true, force: true });

@@ -1,16 +1,21 @@
 /**
  * The daily KPI job of the local AWS: what the Glue job does in AWS, with the core's exact
- * arithmetic. Reads each day's COMPLETED trips through the per-day GSI (every write shard) and
- * writes `metrics/year=YYYY/month=MM/day=DD/part-00000.jsonl`, one line per day, in the Glue
- * job's line format (metrics-layout.ts). Each computed day's object is replaced; a day without
- * completed trips loses its object.
+ * arithmetic. Reads the COMPLETED trips in one scan of the table and writes
+ * `metrics/year=YYYY/month=MM/day=DD/part-00000.jsonl`, one line per day, in the Glue job's line
+ * format (metrics-layout.ts). Each computed day's object is replaced; a day without completed
+ * trips loses its object.
+ *
+ * A scan returns a trip's items together, in sort key order, so a trip's first COMPLETED item is
+ * its earliest pickup: the contract's duplicate rule then needs no memory of other trips, and a
+ * day's export of a million trips is folded in bounded memory (DailyTotals).
  */
 import { type DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { type DailyKpi, DailyKpiAccumulator } from "@trip-pipeline/core/kpi/daily-kpis";
+import { dateOf } from "@trip-pipeline/core/domain/datetime";
+import { type DailyKpi, DailyTotals, type KpiTrip } from "@trip-pipeline/core/kpi/daily-kpis";
 import { kpiLine, metricsKey } from "@trip-pipeline/core/nightly/kpi-rows-layout";
 import { TRIP_TABLE } from "@trip-pipeline/core/platform/pipeline-spec";
 import type { BlobStore } from "@trip-pipeline/core/store/blob-store";
-import { allDayShards, createTripService, KPI_PREFIX } from "@trip-pipeline/core/store/entities";
+import { createTripService, KPI_PREFIX } from "@trip-pipeline/core/store/entities";
 
 export interface KpiJobResult {
   kpis: DailyKpi[];
@@ -25,21 +30,24 @@ export async function runLocalKpiJob(
   days?: readonly string[],
 ): Promise<KpiJobResult> {
   const completed = createTripService(db, tableName).entities.completed;
-  const wanted = [...new Set(days ?? (await completedDays(db, tableName)))].sort();
-  // One accumulator over every day read: a trip with COMPLETED items on two of them counts once, on its earliest pickup.
-  const accumulator = new DailyKpiAccumulator();
-  for (const day of wanted) {
-    const shards = await Promise.all(
-      allDayShards().map((day_shard) =>
-        completed.query.byPickupDay({ pickup_date: day, day_shard }).go({ pages: "all" }),
-      ),
-    );
-    for (const { data } of shards) for (const trip of data) accumulator.add(trip);
-  }
-  const byDay = new Map(accumulator.results().map((kpi) => [kpi.pickup_date, kpi]));
+  const only = days && new Set(days);
+  const totals = new DailyTotals();
+  let previousTrip: string | undefined;
+  let cursor: string | null = null;
+  do {
+    const page: { data: KpiTrip[]; cursor: string | null } = await completed.scan.go({ cursor, pages: 1 });
+    for (const trip of page.data) {
+      // A later COMPLETED item of the trip just counted (re-matched, not yet removed): not the trip's pickup.
+      if (trip.trip_id === previousTrip) continue;
+      previousTrip = trip.trip_id;
+      if (!only || only.has(dateOf(trip.pickup_datetime))) totals.add(trip);
+    }
+    cursor = page.cursor;
+  } while (cursor);
+  const byDay = new Map(totals.results().map((kpi) => [kpi.pickup_date, kpi]));
   const kpis: DailyKpi[] = [];
   const outputs: string[] = [];
-  for (const day of wanted) {
+  for (const day of [...new Set(days ?? byDay.keys())].sort()) {
     const kpi = byDay.get(day);
     const key = metricsKey(day);
     if (!kpi) {
@@ -51,15 +59,6 @@ export async function runLocalKpiJob(
     outputs.push(key);
   }
   return { kpis, outputs };
-}
-
-/** The pickup days that have completed trips: the GSI is sparse, it holds nothing else. */
-function completedDays(db: DynamoDBDocumentClient, tableName: string): Promise<string[]> {
-  return scanDays(
-    db,
-    { TableName: tableName, IndexName: TRIP_TABLE.completedByDay.name, ProjectionExpression: "pickup_date" },
-    (item) => String(item.pickup_date),
-  );
 }
 
 /** The pickup days that have live KPI items (a local run's table is small enough to scan). */

@@ -18,15 +18,22 @@ export async function anomalyTrips(bucket: BlobStore): Promise<Set<string>> {
   return trips;
 }
 
-/** Trips with a start or an end stored and no COMPLETED item, other than the given anomalies. */
+/**
+ * Trips with a start or an end stored and no COMPLETED item, other than the given anomalies. A
+ * scan returns a trip's items together, so only the trip being read is held: a table of a
+ * million completed trips costs no more memory than one of ten.
+ */
 export async function pendingTrips(
   db: DynamoDBDocumentClient,
   tableName: string,
   anomalies: ReadonlySet<string>,
 ): Promise<string[]> {
   const { partitionKey, sortKey } = TRIP_TABLE;
-  const raw = new Set<string>();
-  const completed = new Set<string>();
+  const pending: string[] = [];
+  let trip = { id: "", raw: false, completed: false };
+  const closeTrip = () => {
+    if (trip.raw && !trip.completed && !anomalies.has(trip.id)) pending.push(trip.id);
+  };
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await db.send(
@@ -40,13 +47,18 @@ export async function pendingTrips(
     for (const item of page.Items ?? []) {
       const tripId = String(item[partitionKey]);
       const key = String(item[sortKey]);
+      if (tripId !== trip.id) {
+        closeTrip();
+        trip = { id: tripId, raw: false, completed: false };
+      }
       // Only trip partitions count: the live KPI rows share the table.
-      if (key.startsWith(SORT_KEY_PREFIX.completed)) completed.add(tripId);
-      else if (key.startsWith(SORT_KEY_PREFIX.start) || key.startsWith(SORT_KEY_PREFIX.end)) raw.add(tripId);
+      if (key.startsWith(SORT_KEY_PREFIX.completed)) trip.completed = true;
+      else if (key.startsWith(SORT_KEY_PREFIX.start) || key.startsWith(SORT_KEY_PREFIX.end)) trip.raw = true;
     }
     startKey = page.LastEvaluatedKey;
   } while (startKey);
-  return [...raw].filter((tripId) => !completed.has(tripId) && !anomalies.has(tripId)).sort();
+  closeTrip();
+  return pending.sort();
 }
 
 /**

@@ -10,6 +10,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
+import type { RecordSink } from "@trip-pipeline/core/ingest/sink";
 import { APP_NAME, DEFAULT_REGION } from "@trip-pipeline/core/platform/app";
 import {
   createDocumentClient,
@@ -51,6 +52,12 @@ export type ConsumerName = keyof typeof CONSUMERS;
  * stream records ahead of a slower matcher, so a run's memory does not grow with its input.
  */
 const TABLE_STREAM_BACKLOG = 20_000;
+/**
+ * Records the ingest put that a Kinesis consumer has not read yet, above which a paced ingest
+ * (pacedSink) waits: a day's export then waits in its files instead of ageing in the stream,
+ * where records older than the consumers' maxRecordAge (an hour) would go to the DLQ.
+ */
+const KINESIS_BACKLOG = 50_000;
 export const CONSUMER_NAMES = Object.keys(CONSUMERS) as ConsumerName[];
 
 /** The stage name the local AWS stands for. */
@@ -206,26 +213,27 @@ export class LocalAws {
     try {
       await createTripTable(setup, TRIP_TABLE.name);
       await createTripStream(kinesisSetup, options.kinesisShards ?? streamShardCount(LOCAL_STAGE), TRIP_STREAM.name);
+      return new LocalAws(
+        root,
+        region,
+        emulators.dynamodbEndpoint,
+        emulators.kinesisEndpoint,
+        emulators.streams.get(TRIP_TABLE.name)!,
+        emulators,
+        logger,
+        options.shardRollover,
+        behaviours,
+        transport,
+        options.logDestination,
+      );
     } catch (error) {
+      // The emulator thread would keep the process alive after the error.
       await emulators.close();
       throw error;
     } finally {
       setup.destroy();
       kinesisSetup.destroy();
     }
-    return new LocalAws(
-      root,
-      region,
-      emulators.dynamodbEndpoint,
-      emulators.kinesisEndpoint,
-      emulators.streams.get(TRIP_TABLE.name)!,
-      emulators,
-      logger,
-      options.shardRollover,
-      behaviours,
-      transport,
-      options.logDestination,
-    );
   }
 
   /** The deployed functions' environment, pointed at this local AWS (see @trip-pipeline/functions/config). */
@@ -340,6 +348,27 @@ export class LocalAws {
         const fn = this.functions.find((candidate) => candidate.arn === functionArn);
         if (!fn) return Promise.reject(new Error(`ResourceNotFoundException: Function not found: ${functionArn}`));
         return fn.invoke(this.replayOrder ? { ...event, Records: shuffled(event.Records, this.replayOrder) } : event);
+      },
+    };
+  }
+
+  /**
+   * `sink` (the ingest's, into this local Kinesis) waiting before each put while more than
+   * KINESIS_BACKLOG of the records it put are unread by some Kinesis consumer: however large the
+   * export, the stream holds a bounded backlog and no record outlives maxRecordAge waiting in it.
+   */
+  pacedSink(sink: RecordSink): RecordSink {
+    let accepted = 0;
+    const kinesisMappings = () => this.mappings.filter((mapping) => mapping.options.source.kind === "kinesis");
+    const unread = () => accepted - Math.min(...kinesisMappings().map((mapping) => mapping.stats.read));
+    return {
+      shardCount: () => sink.shardCount(),
+      put: async (records) => {
+        while (kinesisMappings().length > 0 && unread() > KINESIS_BACKLOG)
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        const outcomes = await sink.put(records);
+        accepted += outcomes.filter((outcome) => outcome.ok).length;
+        return outcomes;
       },
     };
   }

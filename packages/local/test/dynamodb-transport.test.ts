@@ -2,7 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { createDynamoDbClient } from "@trip-pipeline/core/platform/aws-clients";
+import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { createDocumentClient, createDynamoDbClient } from "@trip-pipeline/core/platform/aws-clients";
 import { TRIP_TABLE } from "@trip-pipeline/core/platform/pipeline-spec";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createTripTable } from "../src/dynamo.js";
@@ -85,6 +86,42 @@ describe("the local DynamoDB client configuration", () => {
     expect(headers[0]!.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=/);
     expect(headers[0]!["user-agent"] ?? headers[0]!["x-amz-user-agent"]).toBeTruthy();
     client.destroy();
+  });
+});
+
+describe("the document client", () => {
+  test("resolves a command class's middleware once, yet each command sends its own input and middleware added later applies", async () => {
+    const client = localClient();
+    const documents = createDocumentClient(client);
+    const item = (id: string) => ({
+      [TRIP_TABLE.partitionKey]: id,
+      [TRIP_TABLE.sortKey]: "RAW#END#2024-05-25 10:00:00",
+      fare: 1,
+    });
+    // The SDK's own cache would send the first PutCommand three times.
+    await Promise.all(
+      ["d1", "d2", "d3"].map((id) => documents.send(new PutCommand({ TableName: aws.tableName, Item: item(id) }))),
+    );
+    const headers = captureHeaders(client);
+    const read = await documents.send(
+      new QueryCommand({
+        TableName: aws.tableName,
+        KeyConditionExpression: "#pk = :trip",
+        ExpressionAttributeNames: { "#pk": TRIP_TABLE.partitionKey },
+        ExpressionAttributeValues: { ":trip": "d2" },
+      }),
+    );
+    expect(read.Items).toEqual([{ ...item("d2"), fare: expect.objectContaining({ value: "1" }) }]);
+    for (const id of ["d1", "d3"]) {
+      const { Item } = await documents.send(
+        new GetCommand({
+          TableName: aws.tableName,
+          Key: { [TRIP_TABLE.partitionKey]: id, [TRIP_TABLE.sortKey]: "RAW#END#2024-05-25 10:00:00" },
+        }),
+      );
+      expect(Item?.[TRIP_TABLE.partitionKey]).toBe(id);
+    }
+    expect(headers).toHaveLength(3);
   });
 });
 

@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 describe("the local KPI job", () => {
-  test("computes each pickup day from its completed trips (all GSI shards) and writes the Glue job's line format", async () => {
+  test("computes each pickup day from its completed trips and writes the Glue job's line format", async () => {
     const db = createDocumentClient(raw);
     const trips = createTripService(db, "TripData");
     const completed = (
@@ -115,6 +115,31 @@ describe("the local KPI job", () => {
     expect(again).toEqual({ kpis: [], outputs: [] });
     expect(await bucket.get(metricsKey("2024-03-02"))).toBeUndefined();
     expect(await bucket.get(metricsKey("2024-01-01"))).toBe("stale, not recomputed\n");
+  });
+
+  test("counts a trip with two COMPLETED items once, on its earliest pickup, whichever days are asked for", async () => {
+    const db = createDocumentClient(raw);
+    const { completed } = createTripService(db, "TripData").entities;
+    const trip = (trip_id: string, pickup: string, fare: string) =>
+      completed
+        .create({ trip_id, pickup_datetime: pickup, dropoff_datetime: pickup, estimated_fare: "1", fare_amount: fare })
+        .go();
+    // Re-matched to an earlier pickup, the later item not yet removed; other trips around it in the table.
+    await trip("twice", "2024-05-02 10:00:00", "7.00");
+    await trip("twice", "2024-05-01 10:00:00", "5.00");
+    await Promise.all(Array.from({ length: 20 }, (_, i) => trip(`other-${i}`, "2024-05-02 11:00:00", "1.00")));
+    const bucket = new FolderBlobStore(join(root, "twice"));
+
+    const days = ["2024-05-01", "2024-05-02"];
+    const { kpis } = await runLocalKpiJob(db, "TripData", bucket, days);
+    expect(kpis.map((kpi) => [kpi.pickup_date, kpi.trip_count, kpi.total_fare])).toEqual([
+      ["2024-05-01", 1, "5.00"],
+      ["2024-05-02", 20, "20.00"],
+    ]);
+    const later = await runLocalKpiJob(db, "TripData", bucket, ["2024-05-02"]);
+    expect(later.kpis.map((kpi) => [kpi.pickup_date, kpi.trip_count, kpi.total_fare])).toEqual([
+      ["2024-05-02", 20, "20.00"],
+    ]);
   });
 
   test("money stays decimal text up to the JSON number", () => {

@@ -78,10 +78,57 @@ export function kpiValues(date: string, totals: DayTotals, fields: readonly KpiF
   return row;
 }
 
-interface KeptTrip {
-  pickup: string;
-  fare: Decimal;
-  values: Map<string, Decimal>;
+/** Sources some field takes the median of: only their values are kept whole. */
+const MEDIAN_SOURCES = new Set(KPI_FIELDS.filter((field) => field.aggregation === "median").map((f) => f.source));
+
+interface MutableTotals extends DayTotals {
+  sums: Map<string, Decimal>;
+  max: Map<string, Decimal>;
+  min: Map<string, Decimal>;
+  values: Map<string, Decimal[]>;
+}
+
+/**
+ * Trips folded into their pickup day's totals one at a time, holding per day only what the
+ * fields need (every value only of median sources): a day of a million trips in bounded memory.
+ * The caller gives each trip once (see DailyKpiAccumulator for inputs that may repeat one).
+ */
+export class DailyTotals {
+  private readonly days = new Map<string, MutableTotals>();
+
+  add(trip: KpiTrip): void {
+    const day = dateOf(trip.pickup_datetime);
+    let totals = this.days.get(day);
+    if (!totals) {
+      totals = { count: 0, sums: new Map(), max: new Map(), min: new Map(), values: new Map() };
+      this.days.set(day, totals);
+    }
+    totals.count += 1;
+    for (const source of KPI_SOURCES) {
+      const value = sourceValue(trip, source);
+      totals.sums.set(source, (totals.sums.get(source) ?? Decimal.ZERO).plus(value));
+      const max = totals.max.get(source);
+      // Stryker disable next-line EqualityOperator: replacing the max by an equal value leaves the output unchanged.
+      if (max === undefined || value.compare(max) > 0) totals.max.set(source, value);
+      const min = totals.min.get(source);
+      // Stryker disable next-line EqualityOperator: replacing the min by an equal value leaves the output unchanged.
+      if (min === undefined || value.compare(min) < 0) totals.min.set(source, value);
+      if (!MEDIAN_SOURCES.has(source)) continue;
+      const all = totals.values.get(source);
+      if (all) all.push(value);
+      else totals.values.set(source, [value]);
+    }
+  }
+
+  /** The days seen, in calendar order. */
+  dates(): string[] {
+    // YYYY-MM-DD is fixed-width, so plain text order is calendar order.
+    return [...this.days.keys()].sort();
+  }
+
+  results(): DailyKpi[] {
+    return this.dates().map((date) => kpiValues(date, this.days.get(date)!));
+  }
 }
 
 /**
@@ -89,10 +136,10 @@ interface KeptTrip {
  * duplicate rule, shared with the Glue job): several COMPLETED items of a trip exist briefly
  * while it is re-matched (and for good if a delete is lost), and at-least-once inputs repeat
  * rows. Equal pickups are the same table item; a repeated row with another fare keeps the
- * smaller one, so the result never depends on input order.
+ * smaller one, so the result never depends on input order. Holds every trip until results().
  */
 export class DailyKpiAccumulator {
-  private readonly trips = new Map<string, KeptTrip>();
+  private readonly trips = new Map<string, { trip: KpiTrip; fare: Decimal }>();
 
   add(trip: KpiTrip): void {
     const fare = Decimal.parse(trip.fare_amount);
@@ -100,50 +147,17 @@ export class DailyKpiAccumulator {
     // Stryker disable next-line EqualityOperator: an equal pickup and fare is the same item read twice, with the same columns either way.
     if (
       kept &&
-      (kept.pickup < trip.pickup_datetime || (kept.pickup === trip.pickup_datetime && kept.fare.compare(fare) <= 0))
+      (kept.trip.pickup_datetime < trip.pickup_datetime ||
+        (kept.trip.pickup_datetime === trip.pickup_datetime && kept.fare.compare(fare) <= 0))
     )
       return;
-    this.trips.set(trip.trip_id, {
-      pickup: trip.pickup_datetime,
-      fare,
-      values: new Map(KPI_SOURCES.map((source) => [source, sourceValue(trip, source)])),
-    });
+    this.trips.set(trip.trip_id, { trip, fare });
   }
 
   results(): DailyKpi[] {
-    const days = new Map<
-      string,
-      {
-        count: number;
-        sums: Map<string, Decimal>;
-        max: Map<string, Decimal>;
-        min: Map<string, Decimal>;
-        values: Map<string, Decimal[]>;
-      }
-    >();
-    for (const { pickup, values } of this.trips.values()) {
-      const day = dateOf(pickup);
-      let totals = days.get(day);
-      if (!totals) {
-        totals = { count: 0, sums: new Map(), max: new Map(), min: new Map(), values: new Map() };
-        days.set(day, totals);
-      }
-      totals.count += 1;
-      for (const [source, value] of values) {
-        totals.sums.set(source, (totals.sums.get(source) ?? Decimal.ZERO).plus(value));
-        const max = totals.max.get(source);
-        // Stryker disable next-line EqualityOperator: replacing the max by an equal value leaves the output unchanged.
-        if (max === undefined || value.compare(max) > 0) totals.max.set(source, value);
-        const min = totals.min.get(source);
-        // Stryker disable next-line EqualityOperator: replacing the min by an equal value leaves the output unchanged.
-        if (min === undefined || value.compare(min) < 0) totals.min.set(source, value);
-        const all = totals.values.get(source);
-        if (all) all.push(value);
-        else totals.values.set(source, [value]);
-      }
-    }
-    // YYYY-MM-DD is fixed-width, so plain text order is calendar order.
-    return [...days.keys()].sort().map((date) => kpiValues(date, days.get(date)!));
+    const totals = new DailyTotals();
+    for (const { trip } of this.trips.values()) totals.add(trip);
+    return totals.results();
   }
 }
 

@@ -45,12 +45,59 @@ export function createDynamoDbClient(options: ClientOptions & { transport?: Dyna
   return client;
 }
 
-/** Numbers come back wrapped (exact decimal text), never as binary floats. */
+/**
+ * Numbers come back wrapped (exact decimal text), never as binary floats.
+ *
+ * Each command class's middleware stack is resolved once, not on every call (that was a fifth of
+ * the handlers' CPU, locally). The SDK's own cache (`cacheMiddleware`) refuses document clients:
+ * the handler a lib-dynamodb command resolves sends that very command again, whatever command it
+ * is later given. So this client caches the handler of the plain command inside (with the
+ * document marshalling added as lib-dynamodb adds it) and calls it with each command's own.
+ */
 export function createDocumentClient(client: DynamoDBClient): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(client, {
+  const documents = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
     unmarshallOptions: { wrapNumbers: true },
   });
+  const send = documents.send.bind(documents) as (command: unknown, ...rest: unknown[]) => Promise<unknown>;
+  const resolved = new Map<unknown, (command: unknown) => Promise<{ output: unknown }>>();
+  // Middleware added to or removed from the client later (tests inject faults so) takes effect.
+  const stack = documents.middlewareStack as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const change of ["add", "addRelativeTo", "remove", "removeByTag"]) {
+    const apply = stack[change]!.bind(stack);
+    stack[change] = (...args) => {
+      resolved.clear();
+      return apply(...args);
+    };
+  }
+  documents.send = ((command: DocumentCommand, ...rest: unknown[]) => {
+    if (rest.length > 0 || typeof command.addMarshallingMiddleware !== "function") return send(command, ...rest);
+    let handler = resolved.get(command.constructor);
+    if (!handler) {
+      command.addMarshallingMiddleware(documents.config);
+      handler = command.clientCommand.resolveMiddleware(
+        documents.middlewareStack.concat(command.middlewareStack),
+        documents.config,
+        undefined,
+      );
+      resolved.set(command.constructor, handler);
+    }
+    return handler(command.clientCommand).then((result) => result.output);
+  }) as unknown as typeof documents.send;
+  return documents;
+}
+
+/** What a lib-dynamodb command is made of (members its types keep protected). */
+interface DocumentCommand {
+  addMarshallingMiddleware?(config: unknown): void;
+  middlewareStack: Parameters<DynamoDBDocumentClient["middlewareStack"]["concat"]>[0];
+  clientCommand: {
+    resolveMiddleware(
+      stack: unknown,
+      config: unknown,
+      options: undefined,
+    ): (command: unknown) => Promise<{ output: unknown }>;
+  };
 }
 
 export function createKinesisClient(options: ClientOptions = {}): KinesisClient {

@@ -3,7 +3,7 @@
  * reading the files back: end-to-end tests compare the pipeline's output with it.
  */
 import type { ReasonCode } from "@trip-pipeline/core/domain/events";
-import { type DailyKpi, DailyKpiAccumulator } from "@trip-pipeline/core/kpi/daily-kpis";
+import { type DailyKpi, DailyTotals } from "@trip-pipeline/core/kpi/daily-kpis";
 import { type GeneratedRow, type GenerateOptions, generateTrips } from "./trips.js";
 
 export interface FileTruth {
@@ -31,7 +31,7 @@ function countRows(file: FileTruth, rows: readonly GeneratedRow[]): boolean {
   return rows.some((row) => !row.reason);
 }
 
-/** Holds one entry per completed trip: meant for test-sized samples, not millions of trips. */
+/** Folds each completed trip into its day as it is generated (each trip id once): a million trips fit. */
 export function groundTruth(options: GenerateOptions): GroundTruth {
   const empty = (): FileTruth => ({ rows: 0, valid: 0, rejected: 0, reasons: {} });
   const truth: GroundTruth = {
@@ -39,7 +39,7 @@ export function groundTruth(options: GenerateOptions): GroundTruth {
     trips: { completed: 0, pending: 0, anomalies: 0 },
     kpis: [],
   };
-  const kpis = new DailyKpiAccumulator();
+  const kpis = new DailyTotals();
   for (const trip of generateTrips(options)) {
     const started = countRows(truth.files.start, trip.start);
     const ended = countRows(truth.files.end, trip.end);
