@@ -221,7 +221,10 @@ export async function ingestFiles(options: IngestOptions): Promise<IngestSummary
         return { done: true, value: undefined };
       });
     const heads = [...firsts];
-    const through = (i: number) => files[i]!.stream.bytesRead / Math.max(1, files[i]!.size);
+    // By the rows' own length, not the stream's reads (64 KiB at a time): row by row, a trip's end
+    // then lands near its start, in the same consumer batches.
+    const taken = [0, 0];
+    const through = (i: number) => taken[i]! / Math.max(1, files[i]!.size);
     for (;;) {
       const unfinished = [0, 1].filter((i) => !heads[i]!.done);
       if (unfinished.length === 0 || stopped !== undefined) break;
@@ -229,6 +232,7 @@ export async function ingestFiles(options: IngestOptions): Promise<IngestSummary
       const file = files[i]!;
       const row = heads[i]!.value as CsvRow;
       heads[i] = await readNext(file);
+      taken[i]! += row.raw.length + 1;
       const { summary } = file;
       summary.read += 1;
       rows += 1;

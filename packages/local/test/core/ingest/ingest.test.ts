@@ -204,6 +204,25 @@ describe("ingest into the embedded Kinesis", () => {
     ]);
   });
 
+  test("interleaved, the two files go out in proportion: each trip's end within a call or two of its start, not after every start", async () => {
+    const trips = Array.from({ length: 1_500 }, (_, i) => `t${i}`);
+    const paths = await files(
+      `${START_HEADER}\n${trips.map((trip, i) => startRow(trip, i % 600)).join("\n")}\n`,
+      `${END_HEADER}\n${trips.map((trip, i) => endRow(trip, i % 600)).join("\n")}\n`,
+    );
+    const calls = injectThrottling(() => false);
+    const summary = await ingest(paths, { interleave: true, concurrency: 1 });
+    expect(summary.start.sent + summary.end.sent).toBe(3_000);
+    const sent = calls
+      .flat()
+      .map((r) => JSON.parse(Buffer.from(r.Data!).toString()) as { event_type: string; trip_id: string });
+    const position = new Map(sent.map((event, i) => [`${event.event_type}:${event.trip_id}`, i]));
+    const gaps = trips.map((trip) => position.get(`end:${trip}`)! - position.get(`start:${trip}`)!);
+    // One file after the other, the gap would be about 1,500 records for every trip.
+    expect(Math.min(...gaps)).toBeGreaterThan(0);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(2 * KINESIS_LIMITS.recordsPerCall);
+  });
+
   test("a generated sample: the valid rows are sent, the rest trailed, matching the generator's ground truth", async () => {
     const options = { trips: 1500, days: 2, seed: 9, startDate: "2024-02-28" };
     const paths = await writeTripFiles({ ...options, outDir: dir });
