@@ -23,6 +23,7 @@ const CLIS = {
   bench: "scripts/bench.ts",
   "bench-ingest": "scripts/bench/ingest.ts",
   "bench-pipeline": "scripts/bench/pipeline.ts",
+  "bench-ceiling": "scripts/bench/ceiling.ts",
   "local-kinesis-server": "scripts/lib/local-kinesis-server.ts",
   // Not a command: the local AWS starts it as its emulator thread, next to the bundle it runs from.
   "emulator-thread": "packages/local/src/emulator-thread.ts",

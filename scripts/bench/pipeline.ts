@@ -13,7 +13,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { tripCount } from "@trip-pipeline/core/kpi/registry";
-import { measureCeiling } from "@trip-pipeline/local/ceiling";
+import type { CeilingResult } from "@trip-pipeline/local/ceiling";
 import { groundTruth, writeTripFiles } from "@trip-pipeline/local/generate";
 import { loadConsumerHandlers } from "@trip-pipeline/local/runtime";
 import { intOption, parseCli, REPO_ROOT, runCliChild, runWhenMain } from "../lib/cli.js";
@@ -61,6 +61,12 @@ export async function benchPipeline(options: { trips?: number } = {}): Promise<P
   ) as PipelineBench;
 }
 
+/** The ceiling in a child process with the default heaps (this one has `pnpm start`'s). */
+async function ceilingOf(files: { startFile: string; endFile: string }, flags: string[] = []): Promise<CeilingResult> {
+  const args = ["--start-file", files.startFile, "--end-file", files.endFile, ...flags];
+  return JSON.parse(await runCliChild("bench", "bench-ceiling", args)) as CeilingResult;
+}
+
 /** The machine's 1-minute load average now. */
 const load = () => Math.round(loadavg()[0]! * 10) / 10;
 const perTrip = (count: number, trips: number) => Math.round((count / Math.max(1, trips)) * 1000) / 1000;
@@ -85,11 +91,8 @@ async function measurePipeline(trips: number | undefined): Promise<PipelineBench
       batchingWindowMs: 100,
       onDisk: onDiskByDefault(files.startFile, files.endFile),
     });
-    const ceiling = await measureCeiling(files.startFile, files.endFile);
-    const inProcess =
-      trips === undefined
-        ? await measureCeiling(files.startFile, files.endFile, { dynamodb: "in-process" })
-        : undefined;
+    const ceiling = await ceilingOf(files);
+    const inProcess = trips === undefined ? await ceilingOf(files, ["--in-process"]) : undefined;
     const ceilingEventsPerSecond = Math.round(ceiling.events / ceiling.seconds);
     const ratio = (seconds: number) => Math.round((seconds / report.seconds) * 100) / 100;
     const ceilingRatio = ratio(ceiling.seconds);
