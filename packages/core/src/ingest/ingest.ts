@@ -59,7 +59,7 @@ export interface IngestOptions {
   now?: () => Date;
   onProgress?: (progress: IngestProgress) => void;
   /**
-   * Both files at once, each in its own order, the one less far through (by bytes) next: a day's
+   * Both files at once, each in its own order, the one less far through (by its rows' length) next: a day's
    * ends then follow its starts as they do live, instead of every start first (the default: one
    * file, then the other).
    */
