@@ -50,6 +50,7 @@ export const EMULATOR_TESTS = [
     "dynamo-streams",
     "dynamodb-transport",
     "embedded-dynamodb",
+    "expression-memo",
     "every-record-ends",
     "gsi-lag",
     "kinesis",

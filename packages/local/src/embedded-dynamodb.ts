@@ -15,6 +15,7 @@ import { createRequire } from "node:module";
 import type { DynamoDBRecord } from "aws-lambda";
 import { type LocalServer, listen } from "./dynamo.js";
 import { type CapturedTable, ChangeCapture, type ChangeLog, type Reply, type Request } from "./dynamo-streams.js";
+import { memoizeExpressionParsers } from "./expression-memo.js";
 import { LaggedIndexes } from "./gsi-lag.js";
 import type { Throttle } from "./throttle.js";
 import { type TornReadOptions, TornReads } from "./torn-reads.js";
@@ -130,6 +131,8 @@ export interface EmbeddedDynamoDb extends LocalServer {
 }
 
 export async function startEmbeddedDynamoDb(options: EmbeddedDynamoDbOptions): Promise<EmbeddedDynamoDb> {
+  // Here rather than at import: the benchmark's ceiling runs dynalite's own server, as shipped.
+  memoizeExpressionParsers();
   const store = db.create(options.tableDir ? { ...STORE_OPTIONS, path: options.tableDir } : STORE_OPTIONS);
   const execute = (operation: string, request: Request) => executeOn(store, operation, request);
   const capture = new ChangeCapture(execute, options.streams, options.region, options.streamShards, options.forward);
