@@ -21,7 +21,6 @@ interface ParseContext {
   attrVals?: Record<string, AttributeValue>;
   unusedAttrNames?: Record<string, boolean>;
   unusedAttrVals?: Record<string, boolean>;
-  isKeyCondition?: boolean;
   [other: string]: unknown;
 }
 interface Parser {
@@ -72,10 +71,10 @@ export function memoized(parse: Parser["parse"]): Parser["parse"] {
   };
 }
 
-/** What a parse may depend on: the expression, the names, each value's name and type, whether it is a key condition. */
+/** What a parse reads: the expression, the names, each value's name and type (dynalite's parsers never read isKeyCondition). */
 function keyOf(expression: string, context: ParseContext): string {
   const values = Object.entries(context.attrVals ?? {}).map(([name, value]) => `${name}:${typeOf(value)}`);
-  return JSON.stringify([expression, context.attrNames ?? null, values, context.isKeyCondition === true]);
+  return JSON.stringify([expression, context.attrNames ?? null, values]);
 }
 
 function typeOf(value: AttributeValue): string {
