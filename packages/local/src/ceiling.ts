@@ -9,6 +9,7 @@
  * the clock starts, so (but for the COMPLETED put, built by the trip store) only the calls are timed. `pnpm bench` compares a whole run against it.
  */
 import { createReadStream } from "node:fs";
+import { join } from "node:path";
 import {
   GetRecordsCommand,
   GetShardIteratorCommand,
@@ -60,6 +61,8 @@ export interface CeilingOptions {
   kinesisShards?: number;
   /** How DynamoDB is reached: over HTTP with the SDK's whole stack (default), or in process with the local clients' configuration. */
   dynamodb?: "http" | "in-process";
+  /** Keep the table and the stream in LevelDB folders under this one, as a run on disk does (`pnpm start --on-disk`): the same emulators as the run compared. */
+  storageDir?: string;
 }
 
 export async function measureCeiling(
@@ -68,11 +71,12 @@ export async function measureCeiling(
   options: CeilingOptions = {},
 ): Promise<CeilingResult> {
   const events = [...(await validEvents("start", startFile)), ...(await validEvents("end", endFile))];
+  const folder = (name: string) => options.storageDir && join(options.storageDir, name);
   const { dynamo, transport } =
     options.dynamodb === "in-process"
-      ? await inProcessDynamoDb()
-      : { dynamo: await startLocalDynamoDb(), transport: undefined };
-  const kinesisServer = await startLocalKinesis();
+      ? await inProcessDynamoDb(folder("table"))
+      : { dynamo: await startLocalDynamoDb(folder("table")), transport: undefined };
+  const kinesisServer = await startLocalKinesis(folder("stream"));
   const raw = createDynamoDbClient({ endpoint: dynamo.endpoint, transport });
   const db = createDocumentClient(raw);
   const kinesis = createKinesisClient({ endpoint: kinesisServer.endpoint });
@@ -174,8 +178,8 @@ export async function measureCeiling(
 }
 
 /** dynalite in this thread and the transport the local AWS gives its clients (no stream capture: the ceiling writes no stream). */
-async function inProcessDynamoDb() {
-  const dynamo = await startEmbeddedDynamoDb({ region: DEFAULT_REGION, streamShards: 1, streams: [] });
+async function inProcessDynamoDb(tableDir: string | undefined) {
+  const dynamo = await startEmbeddedDynamoDb({ region: DEFAULT_REGION, streamShards: 1, streams: [], tableDir });
   const transport = localDynamoDb({
     dynamodbEndpoint: dynamo.endpoint,
     callDynamoDb: async (operation, body) => {

@@ -27,9 +27,10 @@ export async function listen(server: Server): Promise<LocalServer> {
   };
 }
 
-export async function startLocalDynamoDb(): Promise<LocalServer> {
+/** `dir`: keep the tables in a LevelDB folder there instead of in memory. */
+export async function startLocalDynamoDb(dir?: string): Promise<LocalServer> {
   // Zero latency for table state changes: the emulator otherwise simulates CREATING for ~500 ms.
-  return listen(dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }));
+  return listen(dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(dir && { path: dir }) }));
 }
 
 /** Creates TripData exactly as the Pipeline stack declares it (keys, the per-day GSI, the stream). */
