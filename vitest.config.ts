@@ -32,6 +32,7 @@ export const E2E_TESTS = [
 export const EMULATOR_TESTS = [
   ...[
     "batch-write",
+    "ceiling",
     "contract",
     "entities",
     "ingest",

@@ -9,6 +9,7 @@
  * the clock starts, so (but for the COMPLETED put, built by the trip store) only the calls are timed. `pnpm bench` compares a whole run against it.
  */
 import { createReadStream } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import {
   GetRecordsCommand,
@@ -71,6 +72,8 @@ export async function measureCeiling(
   options: CeilingOptions = {},
 ): Promise<CeilingResult> {
   const events = [...(await validEvents("start", startFile)), ...(await validEvents("end", endFile))];
+  // LevelDB creates its own folder, not the ones above it.
+  if (options.storageDir) await mkdir(options.storageDir, { recursive: true });
   const folder = (name: string) => options.storageDir && join(options.storageDir, name);
   const { dynamo, transport } =
     options.dynamodb === "in-process"
